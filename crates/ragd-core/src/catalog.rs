@@ -1,0 +1,359 @@
+//! What ragd knows how to do: source types and their parameters, embedding models with prices,
+//! and content types. The HTTP layer lists these; the services validate requests against them.
+
+use crate::error::{Result, Violations};
+use crate::model::{EmbeddingSpec, SourceType};
+use serde_json::{Map, Value};
+
+/// The types a source parameter can have. `OBJECT_LIST` is ragd's addition for inline documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyType {
+    String,
+    Integer,
+    Boolean,
+    StringList,
+    Secret,
+    ObjectList,
+}
+
+impl PropertyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "STRING",
+            Self::Integer => "INTEGER",
+            Self::Boolean => "BOOLEAN",
+            Self::StringList => "STRING_LIST",
+            Self::Secret => "SECRET",
+            Self::ObjectList => "OBJECT_LIST",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Property {
+    pub name: &'static str,
+    pub kind: PropertyType,
+    pub required: bool,
+    pub default_value: Option<&'static str>,
+    pub description: &'static str,
+    pub options: &'static [&'static str],
+}
+
+impl Property {
+    pub fn secret(&self) -> bool {
+        self.kind == PropertyType::Secret
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceTypeDescriptor {
+    pub source_type: SourceType,
+    pub display_name: &'static str,
+    pub description: &'static str,
+    pub supports_oauth: bool,
+    pub supports_auto_update: bool,
+    pub supports_webhook_registration: bool,
+    pub supports_poll_schedule: bool,
+    pub properties: &'static [Property],
+}
+
+/// Content types an inline `TEXT` document may declare.
+pub const TEXT_CONTENT_TYPES: &[&str] = &["text/plain", "text/markdown", "text/html"];
+/// Largest inline document, in bytes of UTF-8.
+pub const MAX_INLINE_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
+/// Most documents one `TEXT` asset may declare.
+pub const MAX_INLINE_DOCUMENTS: usize = 10_000;
+
+/// Source types this build can ingest. Others (WEB, FILE, GIT, S3, SaaS) join as their
+/// connectors land; until then creating one is a 400 rather than an operation that cannot run.
+pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[SourceTypeDescriptor {
+    source_type: SourceType::Text,
+    display_name: "Inline text",
+    description: "Documents given in the create request; for quick starts and tests.",
+    supports_oauth: false,
+    supports_auto_update: false,
+    supports_webhook_registration: false,
+    supports_poll_schedule: false,
+    properties: &[Property {
+        name: "documents",
+        kind: PropertyType::ObjectList,
+        required: true,
+        default_value: None,
+        description: "Documents as [{name, text, contentType?}]; contentType is text/plain (default), text/markdown or text/html. Names are unique within the asset.",
+        options: &[],
+    }],
+}];
+
+pub fn source_type(t: SourceType) -> Option<&'static SourceTypeDescriptor> {
+    SOURCE_TYPES.iter().find(|d| d.source_type == t)
+}
+
+/// Checks `parameters` against the descriptor: no unknown property, none missing, types right.
+/// Reports every problem at once, each named by its JSON path.
+pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Value>) -> Result<()> {
+    let mut v = Violations::default();
+    for key in params.keys() {
+        if !desc.properties.iter().any(|p| p.name == key) {
+            v.add(format!("config.parameters.{key}"), format!("unknown property for source type {}", desc.source_type));
+        }
+    }
+    for p in desc.properties {
+        let field = format!("config.parameters.{}", p.name);
+        match params.get(p.name) {
+            None | Some(Value::Null) if p.required => v.add(field, "is required"),
+            None | Some(Value::Null) => {}
+            Some(value) => {
+                let ok = match p.kind {
+                    PropertyType::String | PropertyType::Secret => value.is_string(),
+                    PropertyType::Integer => value.is_i64(),
+                    PropertyType::Boolean => value.is_boolean(),
+                    PropertyType::StringList => value.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+                    PropertyType::ObjectList => value.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+                };
+                if !ok {
+                    v.add(field, format!("must be of type {}", p.kind.as_str()));
+                } else if !p.options.is_empty() && !value.as_str().is_some_and(|s| p.options.contains(&s)) {
+                    v.add(field, format!("must be one of {}", p.options.join(", ")));
+                }
+            }
+        }
+    }
+    v.into_result()?;
+    if desc.source_type == SourceType::Text {
+        validate_inline_documents(params)?;
+    }
+    Ok(())
+}
+
+fn validate_inline_documents(params: &Map<String, Value>) -> Result<()> {
+    let mut v = Violations::default();
+    let docs = params.get("documents").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    if docs.is_empty() {
+        v.add("config.parameters.documents", "must hold at least one document");
+    }
+    if docs.len() > MAX_INLINE_DOCUMENTS {
+        v.add("config.parameters.documents", format!("holds more than {MAX_INLINE_DOCUMENTS} documents"));
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let at = |f: &str| format!("config.parameters.documents[{i}].{f}");
+        let doc = doc.as_object().expect("checked by validate_parameters");
+        for key in doc.keys() {
+            if !matches!(key.as_str(), "name" | "text" | "contentType") {
+                v.add(at(key), "unknown field (expected name, text, contentType)");
+            }
+        }
+        match doc.get("name").and_then(Value::as_str) {
+            Some(n) if !n.trim().is_empty() && n.len() <= 1024 => {
+                if !names.insert(n) {
+                    v.add(at("name"), "is used by another document of this asset");
+                }
+            }
+            Some(_) => v.add(at("name"), "must be 1-1024 characters, not blank"),
+            None => v.add(at("name"), "is required and must be a string"),
+        }
+        match doc.get("text") {
+            Some(Value::String(t)) if t.len() as u64 > MAX_INLINE_DOCUMENT_BYTES => {
+                v.add(at("text"), format!("exceeds {MAX_INLINE_DOCUMENT_BYTES} bytes"))
+            }
+            Some(Value::String(_)) => {}
+            _ => v.add(at("text"), "is required and must be a string"),
+        }
+        match doc.get("contentType") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(c)) if TEXT_CONTENT_TYPES.contains(&c.as_str()) => {}
+            Some(_) => v.add(at("contentType"), format!("must be one of {}", TEXT_CONTENT_TYPES.join(", "))),
+        }
+    }
+    v.into_result()
+}
+
+/// An embedding model ragd can price and (once its provider lands) call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingModel {
+    pub provider: &'static str,
+    pub model: &'static str,
+    pub dimensions: u32,
+    pub max_input_tokens: u32,
+    pub price_per_million_tokens: f64,
+    pub local: bool,
+    pub default_chunk_size: u32,
+    pub default_chunk_overlap: u32,
+}
+
+/// The local model, the default for assets created without `embedding`.
+pub const LOCAL_PROVIDER: &str = "local";
+pub const LOCAL_MODEL: &str = "all-MiniLM-L6-v2";
+
+/// Published list prices (USD per million input tokens) as of 2026; overridable in configuration.
+const MODELS: &[EmbeddingModel] = &[
+    EmbeddingModel {
+        provider: LOCAL_PROVIDER,
+        model: LOCAL_MODEL,
+        dimensions: 384,
+        max_input_tokens: 256,
+        price_per_million_tokens: 0.0,
+        local: true,
+        default_chunk_size: 200,
+        default_chunk_overlap: 40,
+    },
+    EmbeddingModel {
+        provider: "openai",
+        model: "text-embedding-3-small",
+        dimensions: 1536,
+        max_input_tokens: 8191,
+        price_per_million_tokens: 0.02,
+        local: false,
+        default_chunk_size: 512,
+        default_chunk_overlap: 64,
+    },
+    EmbeddingModel {
+        provider: "openai",
+        model: "text-embedding-3-large",
+        dimensions: 3072,
+        max_input_tokens: 8191,
+        price_per_million_tokens: 0.13,
+        local: false,
+        default_chunk_size: 512,
+        default_chunk_overlap: 64,
+    },
+    EmbeddingModel {
+        provider: "openai",
+        model: "text-embedding-ada-002",
+        dimensions: 1536,
+        max_input_tokens: 8191,
+        price_per_million_tokens: 0.10,
+        local: false,
+        default_chunk_size: 512,
+        default_chunk_overlap: 64,
+    },
+];
+
+/// Tokens a chunk of the local model leaves for `contextText` (title and heading path) within
+/// its 256-token window.
+const CONTEXT_RESERVE_TOKENS: u32 = 32;
+
+/// The embedding models with prices in force (list prices unless configuration overrides them).
+#[derive(Debug, Clone)]
+pub struct ModelCatalog {
+    models: Vec<EmbeddingModel>,
+}
+
+impl Default for ModelCatalog {
+    fn default() -> Self {
+        Self { models: MODELS.to_vec() }
+    }
+}
+
+/// What a request may say about embedding; missing parts take the model's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct EmbeddingRequest {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub chunk_size: Option<i64>,
+    pub chunk_overlap: Option<i64>,
+}
+
+impl ModelCatalog {
+    /// Overrides prices by `provider/model` key.
+    pub fn with_prices(mut self, prices: &std::collections::HashMap<String, f64>) -> Self {
+        for m in &mut self.models {
+            if let Some(p) = prices.get(&format!("{}/{}", m.provider, m.model)) {
+                m.price_per_million_tokens = *p;
+            }
+        }
+        self
+    }
+
+    pub fn models(&self) -> &[EmbeddingModel] {
+        &self.models
+    }
+
+    pub fn find(&self, provider: &str, model: &str) -> Option<&EmbeddingModel> {
+        self.models.iter().find(|m| m.provider == provider && m.model == model)
+    }
+
+    /// USD per million tokens of a model; 0 for a model no longer in the catalog.
+    pub fn price(&self, provider: &str, model: &str) -> f64 {
+        self.find(provider, model).map_or(0.0, |m| m.price_per_million_tokens)
+    }
+
+    /// Resolves a request to a complete spec, starting from `base` (the asset's current spec on
+    /// PATCH, the local default on create). Changing the model resets chunking to its defaults
+    /// unless the request sets them too.
+    pub fn resolve(&self, base: Option<&EmbeddingSpec>, req: &EmbeddingRequest) -> Result<EmbeddingSpec> {
+        let mut v = Violations::default();
+        let provider = req.provider.clone().or_else(|| base.map(|b| b.provider.clone()));
+        let model_name = req.model.clone().or_else(|| base.map(|b| b.model.clone()));
+        let (provider, model_name) = match (provider, model_name) {
+            (None, None) => (LOCAL_PROVIDER.to_owned(), LOCAL_MODEL.to_owned()),
+            (Some(p), None) => match self.models.iter().find(|m| m.provider == p) {
+                Some(m) => (p, m.model.to_owned()),
+                None => (p, String::new()),
+            },
+            (None, Some(m)) => match self.models.iter().find(|x| x.model == m) {
+                Some(x) => (x.provider.to_owned(), m),
+                None => (String::new(), m),
+            },
+            (Some(p), Some(m)) => (p, m),
+        };
+        let Some(model) = self.find(&provider, &model_name) else {
+            v.add("embedding.model", format!("unknown embedding model {provider}/{model_name}; see assets:embeddingModels"));
+            v.into_result()?;
+            unreachable!("a violation was added");
+        };
+        let same_model = base.is_some_and(|b| b.provider == provider && b.model == model_name);
+        let size = req.chunk_size.unwrap_or(match base {
+            Some(b) if same_model => b.chunk_size as i64,
+            _ => model.default_chunk_size as i64,
+        });
+        let overlap = req.chunk_overlap.unwrap_or(match base {
+            Some(b) if same_model => b.chunk_overlap as i64,
+            _ => model.default_chunk_overlap as i64,
+        });
+        let max = if model.local { model.max_input_tokens - CONTEXT_RESERVE_TOKENS } else { model.max_input_tokens };
+        if !(16..=max as i64).contains(&size) {
+            v.add("embedding.chunkSize", format!("must be between 16 and {max} tokens for {provider}/{model_name}"));
+        }
+        if overlap < 0 || overlap >= size {
+            v.add("embedding.chunkOverlap", "must be at least 0 and less than chunkSize");
+        }
+        v.into_result()?;
+        Ok(EmbeddingSpec { provider, model: model_name, chunk_size: size as u32, chunk_overlap: overlap as u32 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn text_parameters_name_every_problem() {
+        let d = source_type(SourceType::Text).unwrap();
+        assert!(validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": "x"}]}))).is_ok());
+        let err = validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": 3, "contentType": "image/png"}, {"name": "a", "text": ""}], "extra": 1}))).unwrap_err();
+        let crate::Error::Validation { errors, .. } = err else { panic!() };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["config.parameters.documents[0].text", "config.parameters.documents[0].contentType", "config.parameters.documents[1].name"]);
+        let err = validate_parameters(d, &params(json!({"extra": 1}))).unwrap_err();
+        let crate::Error::Validation { errors, .. } = err else { panic!() };
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn embedding_defaults_and_limits() {
+        let c = ModelCatalog::default();
+        let local = c.resolve(None, &EmbeddingRequest::default()).unwrap();
+        assert_eq!((local.model.as_str(), local.chunk_size, local.chunk_overlap), (LOCAL_MODEL, 200, 40));
+        let openai = c.resolve(Some(&local), &EmbeddingRequest { model: Some("text-embedding-3-small".into()), ..Default::default() }).unwrap();
+        assert_eq!((openai.provider.as_str(), openai.chunk_size, openai.chunk_overlap), ("openai", 512, 64));
+        assert!(c.resolve(None, &EmbeddingRequest { chunk_size: Some(300), ..Default::default() }).is_err());
+        assert!(c.resolve(None, &EmbeddingRequest { chunk_size: Some(100), chunk_overlap: Some(100), ..Default::default() }).is_err());
+        assert!(c.resolve(None, &EmbeddingRequest { model: Some("nope".into()), ..Default::default() }).is_err());
+    }
+}

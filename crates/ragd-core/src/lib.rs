@@ -1,0 +1,24 @@
+//! ragd's domain: the types, rules and storage seam that every other layer builds on.
+//!
+//! # Layout
+//! - [`error`]: the one domain error enum; the HTTP layer maps it to problem+json in one place.
+//! - [`model`]: assets, operations, documents and their enums, as the domain sees them.
+//! - [`catalog`]: what ragd knows how to do: source types (with parameter validation), embedding
+//!   models (with prices) and content types.
+//! - [`page`]: keyset pagination requests and pages.
+//! - [`store`]: the `Store` trait, implemented by `ragd-store` (SQLite now, PostgreSQL next).
+//! - [`service`]: the use cases the HTTP layer calls (create an asset, refresh, cancel, ...).
+//! - [`events`]: in-process wake-ups (new work for workers, changed operations for waiters).
+//!
+//! This crate does no IO of its own: it talks to the world only through the `Store` trait.
+
+pub mod catalog;
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod page;
+pub mod service;
+pub mod store;
+pub mod time;
+
+pub use error::{Error, FieldError, Result};

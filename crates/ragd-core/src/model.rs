@@ -1,0 +1,354 @@
+//! The domain's nouns: tenants, assets, operations and documents, with the rules that belong to them.
+
+use crate::error::{Error, Result};
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Declares a closed enum with its contract spelling (UPPER_SNAKE on the wire and in the database).
+macro_rules! spelled_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the exact contract spelling.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+spelled_enum!(
+    /// Where an asset's documents come from.
+    SourceType {
+        Text => "TEXT", File => "FILE", Web => "WEB", Git => "GIT", S3 => "S3",
+        Github => "GITHUB", GoogleDrive => "GOOGLE_DRIVE", Notion => "NOTION",
+    }
+);
+spelled_enum!(OperationType {
+    Ingest => "INGEST", Refresh => "REFRESH", WebhookUpdate => "WEBHOOK_UPDATE",
+    ScheduledRefresh => "SCHEDULED_REFRESH", Reindex => "REINDEX",
+});
+spelled_enum!(OperationStatus {
+    Pending => "PENDING", Running => "RUNNING", Completed => "COMPLETED",
+    Failed => "FAILED", Cancelled => "CANCELLED",
+});
+spelled_enum!(AssetStatus {
+    Pending => "PENDING", Processing => "PROCESSING", Ready => "READY", Partial => "PARTIAL", Failed => "FAILED",
+});
+spelled_enum!(DocumentStatus {
+    Pending => "PENDING", Processing => "PROCESSING", Indexed => "INDEXED", Failed => "FAILED",
+});
+spelled_enum!(AuthMethod { None => "NONE", ApiKey => "API_KEY", Basic => "BASIC", OAuth2 => "OAUTH2", Aws => "AWS" });
+spelled_enum!(UpdateStrategy { Webhook => "WEBHOOK", Poll => "POLL" });
+spelled_enum!(PollFrequency { Hourly => "HOURLY", Daily => "DAILY", Weekly => "WEEKLY", Monthly => "MONTHLY" });
+spelled_enum!(Weekday {
+    Monday => "MONDAY", Tuesday => "TUESDAY", Wednesday => "WEDNESDAY", Thursday => "THURSDAY",
+    Friday => "FRIDAY", Saturday => "SATURDAY", Sunday => "SUNDAY",
+});
+
+impl OperationStatus {
+    /// `done` in the contract: the three terminal states, which never change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// A tenant id: 1–64 characters of `[A-Za-z0-9_-]`, parsed once at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub fn parse(s: &str) -> Result<Self> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok { Ok(Self(s.to_owned())) } else { Err(Error::invalid("tenant", "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who is calling: the tenant the request acts for and the token's subject.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: TenantId,
+    pub subject: String,
+}
+
+/// The embedding model and chunking an asset uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingSpec {
+    pub provider: String,
+    pub model: String,
+    pub chunk_size: u32,
+    pub chunk_overlap: u32,
+}
+
+/// Token limits: total, per UTC calendar month, per UTC day; `None` means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenBudget {
+    pub total: Option<i64>,
+    pub monthly: Option<i64>,
+    pub daily: Option<i64>,
+}
+
+/// USD limits over the same windows, converted to tokens with the model's price when enforced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostBudget {
+    pub total: Option<f64>,
+    pub monthly: Option<f64>,
+    pub daily: Option<f64>,
+}
+
+/// Budget limits as configured (`budget` and `currencyBudget` of the contract).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetLimits {
+    pub tokens: TokenBudget,
+    pub costs: CostBudget,
+}
+
+/// When and how an asset refreshes itself (`null` = off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoUpdateConfig {
+    pub strategy: UpdateStrategy,
+    pub provider: Option<String>,
+    pub external_context: Option<String>,
+    pub filter: Option<String>,
+    pub poll_frequency: Option<PollFrequency>,
+    pub poll_day: Option<Weekday>,
+    /// 1–31, or 0 for the last day of the month (`LAST`).
+    pub poll_day_of_month: Option<u8>,
+    pub poll_hour: Option<u8>,
+    pub poll_minute: Option<u8>,
+    pub timezone: Option<String>,
+}
+
+/// An asset as stored. Secrets never leave the store through this type unredacted by the API.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub id: Uuid,
+    pub tenant: TenantId,
+    pub display_name: String,
+    pub source_type: SourceType,
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    pub auth_method: Option<AuthMethod>,
+    pub vectorized: bool,
+    pub integration_id: Option<String>,
+    pub embedding: EmbeddingSpec,
+    pub budget: BudgetLimits,
+    pub auto_update: Option<AutoUpdateConfig>,
+    pub embedding_llm_config_id: Option<String>,
+    pub created_by: String,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+    pub last_polled_at: Option<Millis>,
+}
+
+/// What the store aggregates about an asset when reading it.
+#[derive(Debug, Clone, Default)]
+pub struct AssetStats {
+    pub document_count: i64,
+    pub chunk_count: i64,
+    /// Status and failed-item count of the newest operation, if any.
+    pub latest_operation: Option<(OperationStatus, i64)>,
+    pub total_tokens: i64,
+    pub monthly_tokens: i64,
+    pub daily_tokens: i64,
+    pub operation_count: i64,
+}
+
+/// An asset with its aggregates, as reads return it.
+#[derive(Debug, Clone)]
+pub struct AssetView {
+    pub asset: Asset,
+    pub stats: AssetStats,
+}
+
+impl AssetView {
+    /// The outcome of the latest ingestion (ragd's `status`).
+    ///
+    /// A cancelled operation leaves what it wrote searchable, so the asset is `PARTIAL` when it
+    /// has documents and `FAILED` when it has none.
+    pub fn status(&self) -> AssetStatus {
+        match self.stats.latest_operation {
+            None | Some((OperationStatus::Pending, _)) => AssetStatus::Pending,
+            Some((OperationStatus::Running, _)) => AssetStatus::Processing,
+            Some((OperationStatus::Completed, 0)) => AssetStatus::Ready,
+            Some((OperationStatus::Completed, _)) => AssetStatus::Partial,
+            Some((OperationStatus::Failed, _)) => AssetStatus::Failed,
+            Some((OperationStatus::Cancelled, _)) if self.stats.document_count > 0 => AssetStatus::Partial,
+            Some((OperationStatus::Cancelled, _)) => AssetStatus::Failed,
+        }
+    }
+}
+
+/// Start of the UTC day and month that budget usage is summed over.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageWindows {
+    pub day_start: Millis,
+    pub month_start: Millis,
+}
+
+/// Progress counters of an operation (see `AssetOperation` in the contract).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub items_total: i64,
+    pub items_processed: i64,
+    pub items_failed: i64,
+    pub items_skipped: i64,
+    pub token_count: i64,
+    pub tokens_saved: i64,
+    pub chunk_count: i64,
+}
+
+/// A long-running operation on an asset.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: Uuid,
+    pub tenant: TenantId,
+    pub asset_id: Uuid,
+    pub op_type: OperationType,
+    pub status: OperationStatus,
+    pub cancel_requested: bool,
+    pub created_by: String,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub completed_at: Option<Millis>,
+    pub counters: Counters,
+    pub error_message: Option<String>,
+    pub document_ids: Vec<Uuid>,
+    pub force: bool,
+    pub attempts: i64,
+    /// The asset's current embedding model, which prices the operation.
+    pub provider: String,
+    pub model: String,
+}
+
+impl Operation {
+    /// Share of discovered documents finished: 1 once completed, 0 before discovery ends.
+    pub fn progress(&self) -> f64 {
+        match self.status {
+            OperationStatus::Completed => 1.0,
+            _ if self.counters.items_total > 0 => {
+                (self.counters.items_processed as f64 / self.counters.items_total as f64).min(1.0)
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// What a caller asks the queue to run.
+#[derive(Debug, Clone)]
+pub struct NewOperation {
+    pub id: Uuid,
+    pub asset_id: Uuid,
+    pub op_type: OperationType,
+    pub created_by: String,
+    pub created_at: Millis,
+    pub document_ids: Vec<Uuid>,
+    pub force: bool,
+}
+
+impl NewOperation {
+    pub fn new(asset_id: Uuid, op_type: OperationType, created_by: &str, now: Millis) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            asset_id,
+            op_type,
+            created_by: created_by.to_owned(),
+            created_at: now,
+            document_ids: Vec::new(),
+            force: false,
+        }
+    }
+}
+
+/// The right to work on one operation until `expires_at`, held by one worker attempt.
+/// Every write the worker makes is fenced by `token`: once the lease is lost, writes do nothing.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub tenant: TenantId,
+    pub operation_id: Uuid,
+    pub asset_id: Uuid,
+    pub token: Uuid,
+}
+
+/// What the store says about a lease when the worker checks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    Held { cancel_requested: bool },
+    /// Expired and taken by another attempt, or the operation ended (cancelled, asset deleted).
+    Lost,
+}
+
+/// A claimed operation: the lease plus what the executor needs to do the work.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub lease: Lease,
+    pub operation: Operation,
+    pub asset: Asset,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed { error_message: Option<String> },
+    Failed { error_message: String },
+    Cancelled,
+}
+
+/// One document of an asset: a file, page or object of the source; the unit of refresh.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: Uuid,
+    pub asset_id: Uuid,
+    /// The stable key of the document in its source (name, path or URL); unique per asset.
+    pub source_key: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub source_url: Option<String>,
+    pub file_size: i64,
+    pub content_hash: String,
+    pub chunk_count: i64,
+    pub token_count: i64,
+    pub status: DocumentStatus,
+    pub error_message: Option<String>,
+    /// The operation that last wrote this document, so that a retried attempt recognises its own work.
+    pub operation_id: Uuid,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+    pub processed_at: Option<Millis>,
+}
+
+impl Document {
+    /// Document ids are derived from the asset and the source key, so a retry never duplicates.
+    pub fn id_for(asset_id: Uuid, source_key: &str) -> Uuid {
+        let mut name = asset_id.as_bytes().to_vec();
+        name.extend_from_slice(source_key.as_bytes());
+        Uuid::new_v5(&Uuid::NAMESPACE_URL, &name)
+    }
+}

@@ -1,0 +1,322 @@
+//! The use cases behind the HTTP API. Handlers parse wire input into these request types, call
+//! one method, and render what it returns; every rule of the contract that is not about HTTP
+//! lives here.
+
+use crate::catalog::{self, EmbeddingRequest, ModelCatalog};
+use crate::error::{Error, Result};
+use crate::events::Events;
+use crate::model::*;
+use crate::page::{Page, PageRequest};
+use crate::store::{AssetQuery, Store};
+use crate::time::{day_and_month_start, now_ms};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Seconds a client is told to wait before retrying a refresh of a busy asset.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+/// Longest `:wait` a client may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often waiters re-read the store, which makes other processes' changes visible.
+const WAIT_RECHECK: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateAsset {
+    pub display_name: Option<String>,
+    pub source_type: String,
+    pub parameters: Map<String, Value>,
+    pub auth_method: Option<AuthMethod>,
+    pub embedding: EmbeddingRequest,
+    pub token_budget: Option<TokenBudget>,
+    pub cost_budget: Option<CostBudget>,
+    pub auto_update: Option<AutoUpdateConfig>,
+    pub embedding_llm_config_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PatchAsset {
+    pub display_name: Option<String>,
+    pub token_budget: Option<TokenBudget>,
+    pub cost_budget: Option<CostBudget>,
+    pub embedding: Option<EmbeddingRequest>,
+    pub source_type: Option<String>,
+    pub parameters: Option<Map<String, Value>>,
+    pub embedding_llm_config_id: Option<String>,
+    pub auto_update: Option<AutoUpdateConfig>,
+    pub disable_auto_update: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Refresh {
+    pub document_ids: Vec<Uuid>,
+    pub force: bool,
+}
+
+/// The domain's entry point, shared by all handlers.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub models: Arc<ModelCatalog>,
+    pub events: Arc<Events>,
+}
+
+fn windows() -> UsageWindows {
+    let (day_start, month_start) = day_and_month_start(now_ms());
+    UsageWindows { day_start, month_start }
+}
+
+fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(Error::invalid("displayName", "must be 1-256 characters, not blank"));
+    }
+    Ok(name.to_owned())
+}
+
+fn validate_budgets(tokens: Option<&TokenBudget>, costs: Option<&CostBudget>) -> Result<()> {
+    let mut v = crate::error::Violations::default();
+    if let Some(t) = tokens {
+        for (name, x) in [("tokenBudget", t.total), ("monthlyTokenBudget", t.monthly), ("dailyTokenBudget", t.daily)] {
+            if x.is_some_and(|x| x < 0) {
+                v.add(format!("budget.{name}"), "must not be negative");
+            }
+        }
+    }
+    if let Some(c) = costs {
+        for (name, x) in [("costBudget", c.total), ("monthlyCostBudget", c.monthly), ("dailyCostBudget", c.daily)] {
+            if x.is_some_and(|x| !(x >= 0.0 && x.is_finite())) {
+                v.add(format!("currencyBudget.{name}"), "must be a non-negative number");
+            }
+        }
+    }
+    v.into_result()
+}
+
+fn check_auto_update(desc: &catalog::SourceTypeDescriptor, cfg: Option<&AutoUpdateConfig>) -> Result<()> {
+    let Some(cfg) = cfg else { return Ok(()) };
+    if !desc.supports_auto_update {
+        return Err(Error::invalid("autoUpdate", format!("source type {} does not support auto-update", desc.source_type)));
+    }
+    let supported = match cfg.strategy {
+        UpdateStrategy::Webhook => desc.supports_webhook_registration,
+        UpdateStrategy::Poll => desc.supports_poll_schedule,
+    };
+    if !supported {
+        return Err(Error::invalid("autoUpdate.strategy", format!("source type {} does not support {}", desc.source_type, cfg.strategy)));
+    }
+    Ok(())
+}
+
+fn source_descriptor(name: &str, field: &str) -> Result<&'static catalog::SourceTypeDescriptor> {
+    let available = || catalog::SOURCE_TYPES.iter().map(|d| d.source_type.as_str()).collect::<Vec<_>>().join(", ");
+    SourceType::parse(name)
+        .and_then(catalog::source_type)
+        .ok_or_else(|| Error::invalid(field, format!("unsupported source type {name:?}; this build ingests {}", available())))
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, models: Arc<ModelCatalog>, events: Arc<Events>) -> Self {
+        Self { store, models, events }
+    }
+
+    pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation)> {
+        let desc = source_descriptor(&req.source_type, "config.sourceType")?;
+        catalog::validate_parameters(desc, &req.parameters)?;
+        if req.auth_method.is_some_and(|m| m != AuthMethod::None) {
+            return Err(Error::invalid("auth.method", format!("source type {} takes no credentials", desc.source_type)));
+        }
+        let embedding = self.models.resolve(None, &req.embedding)?;
+        validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
+        check_auto_update(desc, req.auto_update.as_ref())?;
+        let display_name = match req.display_name {
+            Some(n) => validate_name(&n).map_err(|_| Error::invalid("name", "must be 1-256 characters, not blank"))?,
+            None => default_name(desc.source_type, &req.parameters),
+        };
+        let now = now_ms();
+        let asset = Asset {
+            id: Uuid::now_v7(),
+            tenant: caller.tenant.clone(),
+            display_name,
+            source_type: desc.source_type,
+            parameters: req.parameters,
+            auth_method: req.auth_method,
+            vectorized: true,
+            integration_id: None,
+            embedding,
+            budget: BudgetLimits { tokens: req.token_budget.unwrap_or_default(), costs: req.cost_budget.unwrap_or_default() },
+            auto_update: req.auto_update,
+            embedding_llm_config_id: req.embedding_llm_config_id,
+            created_by: caller.subject.clone(),
+            created_at: now,
+            modified_at: now,
+            last_polled_at: None,
+        };
+        let op = self.store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, &caller.subject, now)).await?;
+        self.events.work_added();
+        let view = self.asset_get(caller, asset.id).await?;
+        Ok((view, op))
+    }
+
+    pub async fn asset_get(&self, caller: &Caller, id: Uuid) -> Result<AssetView> {
+        self.store.asset_get(&caller.tenant, id, windows()).await?.ok_or(Error::NotFound("asset"))
+    }
+
+    pub async fn asset_list(&self, caller: &Caller, page: PageRequest, search: Option<String>) -> Result<Page<AssetView>> {
+        let name_contains = search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        self.store.asset_list(&caller.tenant, &AssetQuery { page, name_contains }, windows()).await
+    }
+
+    /// Applies a PATCH. Changing embedding or chunking starts a `REINDEX`; changing the source's
+    /// parameters starts a `REFRESH`; budgets, names and auto-update start nothing.
+    pub async fn asset_patch(&self, caller: &Caller, id: Uuid, req: PatchAsset) -> Result<(AssetView, Option<Operation>)> {
+        let mut asset = self.asset_get(caller, id).await?.asset;
+        let desc = catalog::source_type(asset.source_type).ok_or(Error::NotFound("asset"))?;
+        let mut op_type = None;
+        if let Some(name) = &req.display_name {
+            asset.display_name = validate_name(name)?;
+        }
+        validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
+        if let Some(t) = req.token_budget {
+            asset.budget.tokens = t;
+        }
+        if let Some(c) = req.cost_budget {
+            asset.budget.costs = c;
+        }
+        if let Some(e) = &req.embedding {
+            if !asset.vectorized {
+                return Err(Error::invalid("embedding", "the asset is not vectorized"));
+            }
+            let spec = self.models.resolve(Some(&asset.embedding), e)?;
+            if spec != asset.embedding {
+                asset.embedding = spec;
+                op_type = Some(OperationType::Reindex);
+            }
+        }
+        if let Some(t) = &req.source_type {
+            if source_descriptor(t, "sourceConfig.sourceType")?.source_type != asset.source_type {
+                return Err(Error::invalid("sourceConfig.sourceType", "the source type of an asset cannot change"));
+            }
+        }
+        if let Some(params) = req.parameters {
+            catalog::validate_parameters(desc, &params)?;
+            if params != asset.parameters {
+                asset.parameters = params;
+                op_type = op_type.or(Some(OperationType::Refresh));
+            }
+        }
+        if let Some(id) = req.embedding_llm_config_id {
+            asset.embedding_llm_config_id = Some(id);
+        }
+        if req.disable_auto_update {
+            asset.auto_update = None;
+        } else if let Some(cfg) = req.auto_update {
+            check_auto_update(desc, Some(&cfg))?;
+            asset.auto_update = Some(cfg);
+        }
+        let now = now_ms();
+        asset.modified_at = now;
+        let new_op = op_type.map(|t| {
+            let mut op = NewOperation::new(asset.id, t, &caller.subject, now);
+            op.force = t == OperationType::Reindex;
+            op
+        });
+        let op = self.store.asset_update(&asset, new_op.as_ref()).await?;
+        if op.is_some() {
+            self.events.work_added();
+        }
+        Ok((self.asset_get(caller, id).await?, op))
+    }
+
+    pub async fn asset_delete(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        if !self.store.asset_delete(&caller.tenant, id, now_ms()).await? {
+            return Err(Error::NotFound("asset"));
+        }
+        self.events.operation_changed();
+        Ok(())
+    }
+
+    pub async fn asset_refresh(&self, caller: &Caller, id: Uuid, req: Refresh) -> Result<(AssetView, Operation)> {
+        self.asset_get(caller, id).await?;
+        if !req.document_ids.is_empty() {
+            let known: std::collections::HashSet<Uuid> =
+                self.store.document_list(&caller.tenant, id).await?.into_iter().map(|d| d.id).collect();
+            let unknown: Vec<String> = req.document_ids.iter().filter(|d| !known.contains(d)).map(Uuid::to_string).collect();
+            if !unknown.is_empty() {
+                return Err(Error::invalid("documentIds", format!("unknown documents of this asset: {}", unknown.join(", "))));
+            }
+        }
+        let mut op = NewOperation::new(id, OperationType::Refresh, &caller.subject, now_ms());
+        op.document_ids = req.document_ids;
+        op.force = req.force;
+        let op = self.store.operation_create(&caller.tenant, &op).await?;
+        self.events.work_added();
+        Ok((self.asset_get(caller, id).await?, op))
+    }
+
+    pub async fn operation_get(&self, caller: &Caller, asset_id: Uuid, id: Uuid) -> Result<Operation> {
+        self.store.operation_get(&caller.tenant, asset_id, id).await?.ok_or(Error::NotFound("operation"))
+    }
+
+    pub async fn operation_list(&self, caller: &Caller, asset_id: Uuid, page: PageRequest) -> Result<Page<Operation>> {
+        self.asset_get(caller, asset_id).await?;
+        self.store.operation_list(&caller.tenant, asset_id, &page).await
+    }
+
+    pub async fn operation_cancel(&self, caller: &Caller, asset_id: Uuid, id: Uuid) -> Result<Operation> {
+        let op = self.store.operation_cancel(&caller.tenant, asset_id, id, now_ms()).await?.ok_or(Error::NotFound("operation"))?;
+        self.events.operation_changed();
+        Ok(op)
+    }
+
+    /// Returns as soon as the operation is done, or as it stands when `timeout` passes.
+    pub async fn operation_wait(&self, caller: &Caller, asset_id: Uuid, id: Uuid, timeout: Duration) -> Result<Operation> {
+        let deadline = tokio::time::Instant::now() + timeout.min(MAX_WAIT);
+        let mut changes = self.events.watch_operations();
+        loop {
+            changes.borrow_and_update();
+            let op = self.operation_get(caller, asset_id, id).await?;
+            if op.status.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Ok(op);
+            }
+            let recheck = (tokio::time::Instant::now() + WAIT_RECHECK).min(deadline);
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep_until(recheck) => {}
+            }
+        }
+    }
+
+    /// Waits until the operation differs from `seen` (or is done), for `:watch` streams.
+    pub async fn operation_next_change(&self, caller: &Caller, asset_id: Uuid, seen: &Operation) -> Result<Operation> {
+        let mut changes = self.events.watch_operations();
+        loop {
+            changes.borrow_and_update();
+            let op = self.operation_get(caller, asset_id, seen.id).await?;
+            if op.status != seen.status || op.counters != seen.counters || op.cancel_requested != seen.cancel_requested {
+                return Ok(op);
+            }
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep(WAIT_RECHECK) => {}
+            }
+        }
+    }
+
+    /// USD an operation cost, at the asset's current model price.
+    pub fn operation_cost(&self, op: &Operation) -> f64 {
+        op.counters.token_count as f64 * self.models.price(&op.provider, &op.model) / 1e6
+    }
+
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await
+    }
+}
+
+fn default_name(t: SourceType, params: &Map<String, Value>) -> String {
+    let first = params.get("documents").and_then(|d| d.get(0)).and_then(|d| d.get("name")).and_then(Value::as_str);
+    match first {
+        Some(n) => n.chars().take(256).collect(),
+        None => format!("{t} asset"),
+    }
+}

@@ -1,0 +1,60 @@
+//! The storage seam. The domain and the engine see storage only through [`Store`].
+//!
+//! Contract for implementations (SQLite now, PostgreSQL next):
+//! - every method that reads or writes tenant data takes the tenant and filters by it itself;
+//! - no single-writer assumption: claims, leases and the one-active-operation-per-asset rule are
+//!   enforced by the database, so any number of processes may share it;
+//! - every write a worker makes is fenced by its lease token and does nothing once the lease is lost.
+
+use crate::error::Result;
+use crate::model::{Asset, AssetView, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, TenantId, UsageWindows};
+use crate::page::{Page, PageRequest};
+use crate::time::Millis;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct AssetQuery {
+    pub page: PageRequest,
+    /// Case-insensitive substring of the display name.
+    pub name_contains: Option<String>,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap liveness check of the database, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+
+    /// Inserts the asset and its first operation in one transaction.
+    async fn asset_create(&self, asset: &Asset, first: &NewOperation) -> Result<Operation>;
+    async fn asset_get(&self, tenant: &TenantId, id: Uuid, w: UsageWindows) -> Result<Option<AssetView>>;
+    async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>>;
+    /// Writes the asset's mutable fields and, atomically, starts `op` if given.
+    /// Fails with `OperationActive` (writing nothing) when `op` is given and one is active.
+    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>>;
+    /// Deletes the asset with its documents; its active operations end `FAILED`. False if absent.
+    async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool>;
+
+    /// Queues an operation. `NotFound` without the asset; `OperationActive` while another is active.
+    async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation>;
+    async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>>;
+    async fn operation_list(&self, tenant: &TenantId, asset_id: Uuid, page: &PageRequest) -> Result<Page<Operation>>;
+    /// `PENDING` (or `RUNNING` with an expired lease) → `CANCELLED` now; `RUNNING` → cancel
+    /// requested; terminal → unchanged. Returns the operation as it then stands.
+    async fn operation_cancel(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Operation>>;
+
+    /// Claims the oldest claimable operation of any tenant (`PENDING`, or `RUNNING` with an expired
+    /// lease) with a fresh lease of `lease_ms`. Counters restart from zero for the new attempt.
+    async fn operation_claim(&self, now: Millis, lease_ms: i64) -> Result<Option<Claim>>;
+    /// Renews the lease and writes the counters; says whether a cancel was requested.
+    async fn operation_heartbeat(&self, lease: &Lease, counters: &Counters, now: Millis, lease_ms: i64) -> Result<LeaseState>;
+    /// Ends the attempt. False when the lease was already lost (nothing written).
+    async fn operation_finish(&self, lease: &Lease, outcome: &Outcome, counters: &Counters, now: Millis) -> Result<bool>;
+    /// Gives the lease up so that another worker may claim the operation at once (shutdown).
+    async fn operation_release(&self, lease: &Lease) -> Result<()>;
+
+    async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>>;
+    /// Inserts or replaces a document. False when the lease was lost (nothing written).
+    async fn document_put(&self, lease: &Lease, doc: &Document) -> Result<bool>;
+    /// Deletes documents of the leased operation's asset. False when the lease was lost.
+    async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool>;
+}

@@ -1,0 +1,656 @@
+//! The SQLite backend: one WAL-mode database file, safe for many connections and processes.
+//!
+//! Write transactions start with `BEGIN IMMEDIATE` so that two writers queue on the database lock
+//! instead of failing on a read-to-write upgrade; single-statement writes need no transaction.
+
+use async_trait::async_trait;
+use ragd_core::model::*;
+use ragd_core::page::{Page, PageRequest, SortKey};
+use ragd_core::store::{AssetQuery, Store};
+use ragd_core::time::Millis;
+use ragd_core::{Error, Result};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn db(e: sqlx::Error) -> Error {
+    Error::internal(e)
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::internal(format!("unreadable {what} in the database"))
+}
+
+fn uuid_col(row: &SqliteRow, col: &str) -> Result<Uuid> {
+    let s: String = row.try_get(col).map_err(db)?;
+    Uuid::parse_str(&s).map_err(|_| corrupt(col))
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T> {
+    let s: String = row.try_get(col).map_err(db)?;
+    serde_json::from_str(&s).map_err(|_| corrupt(col))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain values always serialise")
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+const ASSET_COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a.parameters, a.auth_method, a.vectorized,
+    a.integration_id, a.embedding_provider, a.embedding_model, a.chunk_size, a.chunk_overlap, a.budget, a.auto_update,
+    a.embedding_llm_config_id, a.created_by, a.created_at, a.modified_at, a.last_polled_at,
+    (SELECT COUNT(*) FROM documents d WHERE d.asset_id = a.id) AS document_count,
+    (SELECT COALESCE(SUM(d.chunk_count), 0) FROM documents d WHERE d.asset_id = a.id) AS doc_chunk_count,
+    (SELECT o.status FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_status,
+    (SELECT o.items_failed FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_failed,
+    (SELECT COALESCE(SUM(o.token_count), 0) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id) AS total_tokens,
+    (SELECT COALESCE(SUM(o.token_count), 0) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id AND o.created_at >= ?2) AS monthly_tokens,
+    (SELECT COALESCE(SUM(o.token_count), 0) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id AND o.created_at >= ?3) AS daily_tokens,
+    (SELECT COUNT(*) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id) AS operation_count";
+
+fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
+    let source_type: String = row.try_get("source_type").map_err(db)?;
+    let auth_method: Option<String> = row.try_get("auth_method").map_err(db)?;
+    let auto_update: Option<String> = row.try_get("auto_update").map_err(db)?;
+    Ok(Asset {
+        id: uuid_col(row, "id")?,
+        tenant: TenantId::parse(&row.try_get::<String, _>("tenant_id").map_err(db)?).map_err(|_| corrupt("tenant_id"))?,
+        display_name: row.try_get("display_name").map_err(db)?,
+        source_type: SourceType::parse(&source_type).ok_or_else(|| corrupt("source_type"))?,
+        parameters: json_col(row, "parameters")?,
+        auth_method: auth_method.map(|m| AuthMethod::parse(&m).ok_or_else(|| corrupt("auth_method"))).transpose()?,
+        vectorized: row.try_get("vectorized").map_err(db)?,
+        integration_id: row.try_get("integration_id").map_err(db)?,
+        embedding: EmbeddingSpec {
+            provider: row.try_get("embedding_provider").map_err(db)?,
+            model: row.try_get("embedding_model").map_err(db)?,
+            chunk_size: row.try_get::<i64, _>("chunk_size").map_err(db)? as u32,
+            chunk_overlap: row.try_get::<i64, _>("chunk_overlap").map_err(db)? as u32,
+        },
+        budget: json_col(row, "budget")?,
+        auto_update: auto_update.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("auto_update"))).transpose()?,
+        embedding_llm_config_id: row.try_get("embedding_llm_config_id").map_err(db)?,
+        created_by: row.try_get("created_by").map_err(db)?,
+        created_at: row.try_get("created_at").map_err(db)?,
+        modified_at: row.try_get("modified_at").map_err(db)?,
+        last_polled_at: row.try_get("last_polled_at").map_err(db)?,
+    })
+}
+
+fn asset_view_from_row(row: &SqliteRow) -> Result<AssetView> {
+    let latest: Option<String> = row.try_get("latest_status").map_err(db)?;
+    let latest_operation = match latest {
+        Some(s) => Some((
+            OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?,
+            row.try_get::<i64, _>("latest_failed").map_err(db)?,
+        )),
+        None => None,
+    };
+    Ok(AssetView {
+        asset: asset_from_row(row)?,
+        stats: AssetStats {
+            document_count: row.try_get("document_count").map_err(db)?,
+            chunk_count: row.try_get("doc_chunk_count").map_err(db)?,
+            latest_operation,
+            total_tokens: row.try_get("total_tokens").map_err(db)?,
+            monthly_tokens: row.try_get("monthly_tokens").map_err(db)?,
+            daily_tokens: row.try_get("daily_tokens").map_err(db)?,
+            operation_count: row.try_get("operation_count").map_err(db)?,
+        },
+    })
+}
+
+const OPERATION_COLUMNS: &str = "o.id, o.tenant_id, o.asset_id, o.type, o.status, o.cancel_requested, o.created_by,
+    o.created_at, o.started_at, o.completed_at, o.items_total, o.items_processed, o.items_failed, o.items_skipped,
+    o.token_count, o.tokens_saved, o.chunk_count, o.error_message, o.document_ids, o.force, o.attempts,
+    a.embedding_provider, a.embedding_model";
+
+fn operation_from_row(row: &SqliteRow) -> Result<Operation> {
+    let t: String = row.try_get("type").map_err(db)?;
+    let s: String = row.try_get("status").map_err(db)?;
+    Ok(Operation {
+        id: uuid_col(row, "id")?,
+        tenant: TenantId::parse(&row.try_get::<String, _>("tenant_id").map_err(db)?).map_err(|_| corrupt("tenant_id"))?,
+        asset_id: uuid_col(row, "asset_id")?,
+        op_type: OperationType::parse(&t).ok_or_else(|| corrupt("type"))?,
+        status: OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?,
+        cancel_requested: row.try_get("cancel_requested").map_err(db)?,
+        created_by: row.try_get("created_by").map_err(db)?,
+        created_at: row.try_get("created_at").map_err(db)?,
+        started_at: row.try_get("started_at").map_err(db)?,
+        completed_at: row.try_get("completed_at").map_err(db)?,
+        counters: Counters {
+            items_total: row.try_get("items_total").map_err(db)?,
+            items_processed: row.try_get("items_processed").map_err(db)?,
+            items_failed: row.try_get("items_failed").map_err(db)?,
+            items_skipped: row.try_get("items_skipped").map_err(db)?,
+            token_count: row.try_get("token_count").map_err(db)?,
+            tokens_saved: row.try_get("tokens_saved").map_err(db)?,
+            chunk_count: row.try_get("chunk_count").map_err(db)?,
+        },
+        error_message: row.try_get("error_message").map_err(db)?,
+        document_ids: json_col(row, "document_ids")?,
+        force: row.try_get("force").map_err(db)?,
+        attempts: row.try_get("attempts").map_err(db)?,
+        provider: row.try_get("embedding_provider").map_err(db)?,
+        model: row.try_get("embedding_model").map_err(db)?,
+    })
+}
+
+fn document_from_row(row: &SqliteRow) -> Result<Document> {
+    let s: String = row.try_get("status").map_err(db)?;
+    Ok(Document {
+        id: uuid_col(row, "id")?,
+        asset_id: uuid_col(row, "asset_id")?,
+        source_key: row.try_get("source_key").map_err(db)?,
+        file_name: row.try_get("file_name").map_err(db)?,
+        content_type: row.try_get("content_type").map_err(db)?,
+        source_url: row.try_get("source_url").map_err(db)?,
+        file_size: row.try_get("file_size").map_err(db)?,
+        content_hash: row.try_get("content_hash").map_err(db)?,
+        chunk_count: row.try_get("chunk_count").map_err(db)?,
+        token_count: row.try_get("token_count").map_err(db)?,
+        status: DocumentStatus::parse(&s).ok_or_else(|| corrupt("document status"))?,
+        error_message: row.try_get("error_message").map_err(db)?,
+        operation_id: uuid_col(row, "operation_id")?,
+        created_at: row.try_get("created_at").map_err(db)?,
+        modified_at: row.try_get("modified_at").map_err(db)?,
+        processed_at: row.try_get("processed_at").map_err(db)?,
+    })
+}
+
+/// The fencing condition: the attempt `?lease_token` still holds the operation `?id`.
+const LEASE_HELD: &str = "EXISTS (SELECT 1 FROM operations WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING')";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(db)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode survives any process crash; only an OS crash can lose the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db)?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await.map_err(Error::internal)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn active_operation_id(&self, asset_id: Uuid) -> Result<Uuid> {
+        let row = sqlx::query("SELECT id FROM operations WHERE asset_id = ?1 AND status IN ('PENDING', 'RUNNING')")
+            .bind(asset_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        uuid_col(&row, "id")
+    }
+
+    async fn insert_operation<'c, E>(&self, exec: E, tenant: &TenantId, op: &NewOperation) -> Result<bool>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+    {
+        let done = sqlx::query(
+            "INSERT INTO operations (id, tenant_id, asset_id, type, status, created_by, created_at, document_ids, force)
+             SELECT ?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?7, ?8
+             WHERE EXISTS (SELECT 1 FROM assets WHERE id = ?3 AND tenant_id = ?2 AND deleted_at IS NULL)",
+        )
+        .bind(op.id.to_string())
+        .bind(tenant.as_str())
+        .bind(op.asset_id.to_string())
+        .bind(op.op_type.as_str())
+        .bind(&op.created_by)
+        .bind(op.created_at)
+        .bind(json(&op.document_ids))
+        .bind(op.force)
+        .execute(exec)
+        .await;
+        match done {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            Err(e) if is_unique_violation(&e) => Err(Error::OperationActive {
+                operation_id: self.active_operation_id(op.asset_id).await?,
+                retry_after_seconds: ragd_core::service::RETRY_AFTER_SECONDS,
+            }),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn fetch_operation(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
+        let sql = format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
+             WHERE o.tenant_id = ?1 AND o.asset_id = ?2 AND o.id = ?3 AND a.deleted_at IS NULL"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(operation_from_row).transpose()
+    }
+}
+
+fn keyset(after: Option<SortKey>) -> (i64, String) {
+    // Without a cursor, start above every possible key.
+    match after {
+        Some(k) => (k.created_at, k.id.to_string()),
+        None => (i64::MAX, "~".to_owned()),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+        Ok(())
+    }
+
+    async fn asset_create(&self, asset: &Asset, first: &NewOperation) -> Result<Operation> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO assets (id, tenant_id, display_name, source_type, parameters, auth_method, vectorized, integration_id,
+                embedding_provider, embedding_model, chunk_size, chunk_overlap, budget, auto_update, embedding_llm_config_id,
+                created_by, created_at, modified_at, last_polled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )
+        .bind(asset.id.to_string())
+        .bind(asset.tenant.as_str())
+        .bind(&asset.display_name)
+        .bind(asset.source_type.as_str())
+        .bind(json(&asset.parameters))
+        .bind(asset.auth_method.map(AuthMethod::as_str))
+        .bind(asset.vectorized)
+        .bind(&asset.integration_id)
+        .bind(&asset.embedding.provider)
+        .bind(&asset.embedding.model)
+        .bind(asset.embedding.chunk_size as i64)
+        .bind(asset.embedding.chunk_overlap as i64)
+        .bind(json(&asset.budget))
+        .bind(asset.auto_update.as_ref().map(json))
+        .bind(&asset.embedding_llm_config_id)
+        .bind(&asset.created_by)
+        .bind(asset.created_at)
+        .bind(asset.modified_at)
+        .bind(asset.last_polled_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        self.insert_operation(&mut *tx, &asset.tenant, first).await?;
+        tx.commit().await.map_err(db)?;
+        self.fetch_operation(&asset.tenant, asset.id, first.id).await?.ok_or_else(|| corrupt("new operation"))
+    }
+
+    async fn asset_get(&self, tenant: &TenantId, id: Uuid, w: UsageWindows) -> Result<Option<AssetView>> {
+        let sql = format!("SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = ?1 AND a.id = ?4 AND a.deleted_at IS NULL");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(w.month_start)
+            .bind(w.day_start)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(asset_view_from_row).transpose()
+    }
+
+    async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>> {
+        // LIKE is case-insensitive for ASCII in SQLite; the needle is escaped so that % and _ match literally.
+        let pattern = q.name_contains.as_ref().map(|s| {
+            format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+        });
+        let filter = "a.tenant_id = ?1 AND a.deleted_at IS NULL AND (?4 IS NULL OR a.display_name LIKE ?4 ESCAPE '\\')";
+        let (after_t, after_id) = keyset(q.page.after);
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets a WHERE {filter} AND (a.created_at, a.id) < (?5, ?6)
+             ORDER BY a.created_at DESC, a.id DESC LIMIT ?7 OFFSET ?8"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(w.month_start)
+            .bind(w.day_start)
+            .bind(&pattern)
+            .bind(after_t)
+            .bind(after_id)
+            .bind(q.page.size.get() as i64 + 1)
+            .bind(q.page.skip as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM assets a WHERE a.tenant_id = ?1 AND a.deleted_at IS NULL AND (?2 IS NULL OR a.display_name LIKE ?2 ESCAPE '\\')"
+        )))
+        .bind(tenant.as_str())
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let views = rows.iter().map(asset_view_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(views, q.page.size, total, |v| SortKey { created_at: v.asset.created_at, id: v.asset.id }))
+    }
+
+    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let updated = sqlx::query(
+            "UPDATE assets SET display_name = ?3, parameters = ?4, embedding_provider = ?5, embedding_model = ?6,
+                chunk_size = ?7, chunk_overlap = ?8, budget = ?9, auto_update = ?10, embedding_llm_config_id = ?11,
+                modified_at = ?12
+             WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL",
+        )
+        .bind(asset.tenant.as_str())
+        .bind(asset.id.to_string())
+        .bind(&asset.display_name)
+        .bind(json(&asset.parameters))
+        .bind(&asset.embedding.provider)
+        .bind(&asset.embedding.model)
+        .bind(asset.embedding.chunk_size as i64)
+        .bind(asset.embedding.chunk_overlap as i64)
+        .bind(json(&asset.budget))
+        .bind(asset.auto_update.as_ref().map(json))
+        .bind(&asset.embedding_llm_config_id)
+        .bind(asset.modified_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if updated.rows_affected() == 0 {
+            return Err(Error::NotFound("asset"));
+        }
+        if let Some(op) = op {
+            self.insert_operation(&mut *tx, &asset.tenant, op).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        match op {
+            Some(op) => Ok(self.fetch_operation(&asset.tenant, asset.id, op.id).await?),
+            None => Ok(None),
+        }
+    }
+
+    async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let gone = sqlx::query(
+            "UPDATE assets SET deleted_at = ?3, parameters = '{}' WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if gone.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE operations SET status = 'FAILED', error_message = 'asset deleted', completed_at = ?3,
+                lease_token = NULL, lease_expires_at = NULL
+             WHERE tenant_id = ?1 AND asset_id = ?2 AND status IN ('PENDING', 'RUNNING')",
+        )
+        .bind(tenant.as_str())
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM documents WHERE tenant_id = ?1 AND asset_id = ?2")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation> {
+        if !self.insert_operation(&self.pool, tenant, op).await? {
+            return Err(Error::NotFound("asset"));
+        }
+        self.fetch_operation(tenant, op.asset_id, op.id).await?.ok_or(Error::NotFound("asset"))
+    }
+
+    async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
+        self.fetch_operation(tenant, asset_id, id).await
+    }
+
+    async fn operation_list(&self, tenant: &TenantId, asset_id: Uuid, page: &PageRequest) -> Result<Page<Operation>> {
+        let (after_t, after_id) = keyset(page.after);
+        let sql = format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
+             WHERE o.tenant_id = ?1 AND o.asset_id = ?2 AND (o.created_at, o.id) < (?3, ?4)
+             ORDER BY o.created_at DESC, o.id DESC LIMIT ?5 OFFSET ?6"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .bind(after_t)
+            .bind(after_id)
+            .bind(page.size.get() as i64 + 1)
+            .bind(page.skip as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE tenant_id = ?1 AND asset_id = ?2")
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        let ops = rows.iter().map(operation_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(ops, page.size, total, |o| SortKey { created_at: o.created_at, id: o.id }))
+    }
+
+    async fn operation_cancel(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Operation>> {
+        // All SET expressions see the row as it was, so `stops` is evaluated once on the old state:
+        // nobody is working on it (PENDING, or RUNNING with a dead worker's expired lease).
+        sqlx::query(
+            "UPDATE operations SET
+                cancel_requested = 1,
+                status = CASE WHEN status = 'PENDING' OR lease_expires_at < ?4 THEN 'CANCELLED' ELSE status END,
+                completed_at = CASE WHEN status = 'PENDING' OR lease_expires_at < ?4 THEN ?4 ELSE completed_at END,
+                lease_token = CASE WHEN status = 'PENDING' OR lease_expires_at < ?4 THEN NULL ELSE lease_token END
+             WHERE tenant_id = ?1 AND asset_id = ?2 AND id = ?3 AND status IN ('PENDING', 'RUNNING')",
+        )
+        .bind(tenant.as_str())
+        .bind(asset_id.to_string())
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        self.fetch_operation(tenant, asset_id, id).await
+    }
+
+    async fn operation_claim(&self, now: Millis, lease_ms: i64) -> Result<Option<Claim>> {
+        let token = Uuid::new_v4();
+        let row = sqlx::query(
+            "UPDATE operations SET status = 'RUNNING', lease_token = ?1, lease_expires_at = ?2 + ?3,
+                attempts = attempts + 1, started_at = COALESCE(started_at, ?2),
+                items_total = 0, items_processed = 0, items_failed = 0, items_skipped = 0,
+                token_count = 0, tokens_saved = 0, chunk_count = 0
+             WHERE id = (SELECT id FROM operations
+                         WHERE status IN ('PENDING', 'RUNNING') AND (status = 'PENDING' OR lease_expires_at < ?2)
+                         ORDER BY created_at, id LIMIT 1)
+             RETURNING id, tenant_id, asset_id",
+        )
+        .bind(token.to_string())
+        .bind(now)
+        .bind(lease_ms)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let tenant = TenantId::parse(&row.try_get::<String, _>("tenant_id").map_err(db)?).map_err(|_| corrupt("tenant_id"))?;
+        let (id, asset_id) = (uuid_col(&row, "id")?, uuid_col(&row, "asset_id")?);
+        let operation = self.fetch_operation(&tenant, asset_id, id).await?.ok_or_else(|| corrupt("claimed operation"))?;
+        let sql = format!("SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = ?1 AND a.id = ?4");
+        let asset_row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(0i64)
+            .bind(0i64)
+            .bind(asset_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        let asset = asset_from_row(&asset_row)?;
+        Ok(Some(Claim { lease: Lease { tenant, operation_id: id, asset_id, token }, operation, asset }))
+    }
+
+    async fn operation_heartbeat(&self, lease: &Lease, c: &Counters, now: Millis, lease_ms: i64) -> Result<LeaseState> {
+        let row = sqlx::query(
+            "UPDATE operations SET lease_expires_at = ?3 + ?4, items_total = ?5, items_processed = ?6, items_failed = ?7,
+                items_skipped = ?8, token_count = ?9, tokens_saved = ?10, chunk_count = ?11
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'
+             RETURNING cancel_requested",
+        )
+        .bind(lease.operation_id.to_string())
+        .bind(lease.token.to_string())
+        .bind(now)
+        .bind(lease_ms)
+        .bind(c.items_total)
+        .bind(c.items_processed)
+        .bind(c.items_failed)
+        .bind(c.items_skipped)
+        .bind(c.token_count)
+        .bind(c.tokens_saved)
+        .bind(c.chunk_count)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match row {
+            Some(r) => LeaseState::Held { cancel_requested: r.try_get("cancel_requested").map_err(db)? },
+            None => LeaseState::Lost,
+        })
+    }
+
+    async fn operation_finish(&self, lease: &Lease, outcome: &Outcome, c: &Counters, now: Millis) -> Result<bool> {
+        let (status, message) = match outcome {
+            Outcome::Completed { error_message } => (OperationStatus::Completed, error_message.as_deref()),
+            Outcome::Failed { error_message } => (OperationStatus::Failed, Some(error_message.as_str())),
+            Outcome::Cancelled => (OperationStatus::Cancelled, None),
+        };
+        let done = sqlx::query(
+            "UPDATE operations SET status = ?3, error_message = ?4, completed_at = ?5, lease_token = NULL,
+                lease_expires_at = NULL, items_total = ?6, items_processed = ?7, items_failed = ?8, items_skipped = ?9,
+                token_count = ?10, tokens_saved = ?11, chunk_count = ?12
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'",
+        )
+        .bind(lease.operation_id.to_string())
+        .bind(lease.token.to_string())
+        .bind(status.as_str())
+        .bind(message)
+        .bind(now)
+        .bind(c.items_total)
+        .bind(c.items_processed)
+        .bind(c.items_failed)
+        .bind(c.items_skipped)
+        .bind(c.token_count)
+        .bind(c.tokens_saved)
+        .bind(c.chunk_count)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn operation_release(&self, lease: &Lease) -> Result<()> {
+        sqlx::query("UPDATE operations SET lease_expires_at = 0 WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'")
+            .bind(lease.operation_id.to_string())
+            .bind(lease.token.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>> {
+        let rows = sqlx::query("SELECT * FROM documents WHERE tenant_id = ?1 AND asset_id = ?2 ORDER BY created_at, id")
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(document_from_row).collect()
+    }
+
+    async fn document_put(&self, lease: &Lease, d: &Document) -> Result<bool> {
+        let sql = format!(
+            "INSERT INTO documents (id, tenant_id, asset_id, source_key, file_name, content_type, source_url, file_size,
+                content_hash, chunk_count, token_count, status, error_message, operation_id, created_at, modified_at, processed_at)
+             SELECT ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?1, ?16, ?17, ?18 WHERE {LEASE_HELD}
+             ON CONFLICT (id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type,
+                source_url = excluded.source_url, file_size = excluded.file_size, content_hash = excluded.content_hash,
+                chunk_count = excluded.chunk_count, token_count = excluded.token_count, status = excluded.status,
+                error_message = excluded.error_message, operation_id = excluded.operation_id,
+                modified_at = excluded.modified_at, processed_at = excluded.processed_at"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease.operation_id.to_string())
+            .bind(lease.token.to_string())
+            .bind(d.id.to_string())
+            .bind(lease.tenant.as_str())
+            .bind(lease.asset_id.to_string())
+            .bind(&d.source_key)
+            .bind(&d.file_name)
+            .bind(&d.content_type)
+            .bind(&d.source_url)
+            .bind(d.file_size)
+            .bind(&d.content_hash)
+            .bind(d.chunk_count)
+            .bind(d.token_count)
+            .bind(d.status.as_str())
+            .bind(&d.error_message)
+            .bind(d.created_at)
+            .bind(d.modified_at)
+            .bind(d.processed_at)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let held: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {LEASE_HELD}")))
+            .bind(lease.operation_id.to_string())
+            .bind(lease.token.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if !held {
+            return Ok(false);
+        }
+        for id in ids {
+            sqlx::query("DELETE FROM documents WHERE tenant_id = ?1 AND asset_id = ?2 AND id = ?3")
+                .bind(lease.tenant.as_str())
+                .bind(lease.asset_id.to_string())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+}
