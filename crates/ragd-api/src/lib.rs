@@ -1,1 +1,108 @@
-//! placeholder
+//! ragd's HTTP layer: the routes of the contract (`shared/spec/api.md`), their wire types,
+//! authentication, problem+json errors and the OpenAPI description.
+//!
+//! # Layout
+//! - [`routes`]: handlers, one module per resource.
+//! - [`wire`]: JSON shapes and their conversions to and from `ragd_core` types.
+//! - [`auth`]: JWT verification (HS256 or JWKS) and the tenant/scope decision.
+//! - [`problem`]: the single mapping from `ragd_core::Error` to problem+json.
+//! - [`extract`], [`pagination`]: input parsing that fails with problems, and signed cursors.
+//! - [`openapi`]: the generated OpenAPI document.
+//!
+//! This crate holds no rules of its own: every decision about assets and operations is made by
+//! `ragd_core::service::Services`.
+
+pub mod auth;
+pub mod extract;
+pub mod openapi;
+pub mod pagination;
+pub mod problem;
+pub mod routes;
+pub mod wire;
+
+use crate::auth::Authenticator;
+use crate::pagination::CursorCodec;
+use axum::Router;
+use axum::extract::{FromRef, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use ragd_core::service::Services;
+use routes::{assets, catalog, operations, system};
+use std::sync::Arc;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Largest JSON request body (inline documents can be large).
+pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub auth: Arc<Authenticator>,
+    pub cursors: Arc<CursorCodec>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(s: &AppState) -> Self {
+        s.auth.clone()
+    }
+}
+
+/// Counts requests and their latency by route template and status.
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let start = std::time::Instant::now();
+    let res = next.run(req).await;
+    let labels = [("method", method), ("route", route), ("status", res.status().as_u16().to_string())];
+    metrics::counter!("ragd_http_requests_total", &labels).increment(1);
+    metrics::histogram!("ragd_http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    res
+}
+
+pub fn router(state: AppState) -> Router {
+    let tenant = Router::new()
+        .route("/assets", get(assets::list_assets).post(assets::create_asset))
+        .route("/assets:sourceTypes", get(catalog::source_types))
+        .route("/assets:supportedTypes", get(catalog::supported_types))
+        .route("/assets:embeddingModels", get(catalog::embedding_models))
+        .route(
+            "/assets/{asset}",
+            get(assets::get_asset).patch(assets::patch_asset).delete(assets::delete_asset).post(assets::post_asset_method),
+        )
+        .route("/assets/{asset}/operations", get(operations::list_operations))
+        .route(
+            "/assets/{asset}/operations/{operation}",
+            get(operations::get_operation_or_method).post(operations::post_operation_method),
+        );
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/v1/tenants/{tenant}", tenant)
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .fallback(problem::route_not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .route_layer(middleware::from_fn(track_metrics))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(middleware::from_fn(problem::render_problems))
+                .layer(CatchPanicLayer::custom(|_| {
+                    axum::response::IntoResponse::into_response(problem::ApiError(ragd_core::Error::internal("a handler panicked")))
+                }))
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)),
+        )
+        .with_state(state)
+}

@@ -352,3 +352,9 @@ impl Document {
         Uuid::new_v5(&Uuid::NAMESPACE_URL, &name)
     }
 }
+
+/// Hex SHA-256 of a document's content: the change detector of last resort.
+pub fn content_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,1 +1,15 @@
-//! placeholder
+//! The operation engine: a pool of workers that claim operations from the store with a lease,
+//! run them through an [`Executor`], and record how they end.
+//!
+//! # Layout
+//! - [`worker`]: the claim loop, the lease heartbeat, and the [`Job`] handed to executors.
+//! - [`text`]: the executor for inline `TEXT` sources.
+//!
+//! Invariants: a worker writes nothing after losing its lease (every store write is fenced by the
+//! lease token); an operation killed mid-way is redone from the start by the next claimant, and
+//! every step is idempotent, so redoing is safe and counters come out exact.
+
+pub mod text;
+pub mod worker;
+
+pub use worker::{Engine, EngineConfig, Executor, Job, JobError, Step, StepHook};

@@ -1,0 +1,82 @@
+//! Extractors that turn malformed input into problem+json instead of axum's plain-text rejections.
+
+use crate::problem::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use ragd_core::Error;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// A JSON body whose errors name the offending field (`unknown field`, wrong type, missing).
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(Error::PayloadTooLarge { limit_bytes: crate::MAX_JSON_BODY_BYTES as u64 })
+            } else {
+                ApiError(Error::bad_request(format!("could not read the request body: {rejection}")))
+            }
+        })?;
+        if !is_json && !bytes.is_empty() {
+            return Err(ApiError(Error::UnsupportedMediaType("the request body must be application/json".into())));
+        }
+        let bytes = if bytes.is_empty() { Bytes::from_static(b"{}") } else { bytes };
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, reporting the path of the first problem as the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // For an unknown field serde names it in the message; make it the field itself.
+        let field = match message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
+            Some(unknown) if path == "." => unknown.to_owned(),
+            Some(unknown) => format!("{path}.{unknown}"),
+            None if path == "." => "body".to_owned(),
+            None => path,
+        };
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        ApiError(Error::invalid(field, message))
+    })
+}
+
+/// The raw query string parsed as `application/x-www-form-urlencoded` into `T`.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(q)
+            .map(Query)
+            .map_err(|e| ApiError(Error::bad_request(format!("invalid query string: {e}"))))
+    }
+}
+
+/// Parses a path id; a malformed UUID is a 400 naming the parameter.
+pub fn parse_id(field: &str, s: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError(Error::invalid(field, "must be a UUID")))
+}
+
+/// Splits a path segment into its id and custom method: `"…uuid…:cancel"` → (uuid, Some("cancel")).
+pub fn split_method<'a>(field: &str, segment: &'a str) -> Result<(Uuid, Option<&'a str>), ApiError> {
+    match segment.split_once(':') {
+        Some((id, method)) => Ok((parse_id(field, id)?, Some(method))),
+        None => Ok((parse_id(field, segment)?, None)),
+    }
+}

@@ -1,0 +1,152 @@
+//! The one place where errors become HTTP: `ragd_core::Error` → RFC 7807 problem+json.
+//!
+//! Handlers return [`ApiError`]; its response carries a [`Problem`] extension, and the
+//! [`render_problems`] middleware writes the body with `instance` (the request path) and the request
+//! id, which only the middleware knows.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ragd_core::Error;
+use serde_json::{Map, Value, json};
+
+/// A problem waiting to be rendered by [`render_problems`].
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub extensions: Map<String, Value>,
+}
+
+/// The error type of every handler.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Every problem `type` ragd answers with, documented in the OpenAPI description.
+pub const PROBLEM_TYPES: &[(&str, &str)] = &[
+    ("/problems/validation", "The request is malformed or breaks a rule; `errors` names the fields."),
+    ("/problems/not-found", "No such resource for this tenant (other tenants' resources are not found either)."),
+    ("/problems/unauthenticated", "The bearer token is missing, malformed, expired or not signed by a trusted key."),
+    ("/problems/forbidden", "The token is valid but lacks the scope the endpoint needs."),
+    ("/problems/operation-active", "Another operation of the asset is PENDING or RUNNING; see `operationId` and `retryAfterSeconds`."),
+    ("/problems/payload-too-large", "The request body exceeds the configured limit."),
+    ("/problems/unsupported-media-type", "The content type of the request or the file is not supported."),
+    ("/problems/method-not-allowed", "The path exists but not with this method."),
+    ("/problems/unavailable", "A dependency (the database) is not reachable right now."),
+    ("/problems/internal", "An unexpected error; details are in the server log under the request id."),
+];
+
+impl ApiError {
+    pub fn problem(&self) -> Problem {
+        let mut ext = Map::new();
+        let (status, kind, title, detail) = match &self.0 {
+            Error::Validation { detail, errors } => {
+                ext.insert(
+                    "errors".into(),
+                    errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect(),
+                );
+                (StatusCode::BAD_REQUEST, "/problems/validation", "Invalid request", detail.clone())
+            }
+            Error::NotFound(what) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", format!("{what} not found")),
+            Error::Unauthenticated(d) => (StatusCode::UNAUTHORIZED, "/problems/unauthenticated", "Unauthenticated", d.clone()),
+            Error::Forbidden(d) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", d.clone()),
+            Error::OperationActive { operation_id, retry_after_seconds } => {
+                ext.insert("operationId".into(), json!(operation_id));
+                ext.insert("retryAfterSeconds".into(), json!(retry_after_seconds));
+                (StatusCode::TOO_MANY_REQUESTS, "/problems/operation-active", "Operation in progress", self.0.to_string())
+            }
+            Error::PayloadTooLarge { limit_bytes } => {
+                ext.insert("limitBytes".into(), json!(limit_bytes));
+                (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large", self.0.to_string())
+            }
+            Error::UnsupportedMediaType(d) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type", d.clone())
+            }
+            Error::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "Service unavailable",
+                "a dependency of the service is not reachable".to_owned(),
+            ),
+            Error::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "/problems/internal",
+                "Internal error",
+                "an unexpected error occurred; the server log has details under this request id".to_owned(),
+            ),
+        };
+        Problem { status, kind, title, detail, extensions: ext }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self.0 {
+            // Logged once, here at the edge; the client gets only the generic text.
+            Error::Internal(e) => tracing::error!(error = %e, source = ?e.source(), "internal error"),
+            Error::Unavailable(d) => tracing::warn!(detail = %d, "unavailable"),
+            _ => {}
+        }
+        let problem = self.problem();
+        let mut res = problem.status.into_response();
+        if let Error::OperationActive { retry_after_seconds, .. } = &self.0 {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+        if problem.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res.extensions_mut().insert(problem);
+        res
+    }
+}
+
+/// Middleware: renders any [`Problem`] a handler produced as `application/problem+json`.
+pub async fn render_problems(req: Request, next: Next) -> Response {
+    let instance = req.uri().path().to_owned();
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut res = next.run(req).await;
+    let Some(p) = res.extensions_mut().remove::<Problem>() else { return res };
+    let mut body = Map::new();
+    body.insert("type".into(), json!(p.kind));
+    body.insert("title".into(), json!(p.title));
+    body.insert("status".into(), json!(p.status.as_u16()));
+    body.insert("detail".into(), json!(p.detail));
+    body.insert("instance".into(), json!(instance));
+    if let Some(id) = request_id {
+        body.insert("requestId".into(), json!(id));
+    }
+    body.extend(p.extensions);
+    let (mut parts, _) = res.into_parts();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(Value::Object(body).to_string()))
+}
+
+/// Fallback for unknown paths.
+pub async fn route_not_found() -> ApiError {
+    ApiError(Error::NotFound("route"))
+}
+
+/// Fallback for known paths with the wrong method.
+pub async fn method_not_allowed() -> Response {
+    let mut res = StatusCode::METHOD_NOT_ALLOWED.into_response();
+    res.extensions_mut().insert(Problem {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        kind: "/problems/method-not-allowed",
+        title: "Method not allowed",
+        detail: "this path does not accept this method".to_owned(),
+        extensions: Map::new(),
+    });
+    res
+}

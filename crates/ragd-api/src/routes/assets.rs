@@ -1,0 +1,160 @@
+//! `/v1/tenants/{tenant}/assets…`: create, read, update, delete and refresh assets.
+
+use super::unknown_method;
+use crate::AppState;
+use crate::auth::{Authed, Scope};
+use crate::extract::{JsonBody, Query, split_method};
+use crate::pagination::ListQuery;
+use crate::problem::ApiResult;
+use crate::wire::*;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ragd_core::model::AssetView;
+use ragd_core::service::Refresh;
+
+impl AppState {
+    pub(crate) fn asset_dto(&self, view: &AssetView) -> Asset {
+        let e = &view.asset.embedding;
+        Asset::from_domain(view, self.services.models.price(&e.provider, &e.model))
+    }
+
+    pub(crate) fn operation_dto(&self, op: &ragd_core::model::Operation) -> AssetOperation {
+        AssetOperation::from_domain(op, self.services.operation_cost(op))
+    }
+}
+
+/// Lists the tenant's assets, newest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/assets", tag = "assets",
+    params(("tenant" = String, Path), ListQuery),
+    responses((status = 200, body = Page<Asset>), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:read"])))]
+pub async fn list_assets(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path(tenant): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<Asset>>> {
+    let caller = claims.caller(&tenant, Scope::Read)?;
+    let search = q.search.clone().unwrap_or_default();
+    let scope = format!("assets|{tenant}|{}", search.trim());
+    let page = s.services.asset_list(&caller, s.cursors.page_request(&scope, &q)?, q.search.clone()).await?;
+    Ok(Json(Page {
+        next_page_token: page.next.map(|k| s.cursors.encode(&scope, k)),
+        total_count: page.total,
+        items: page.items.iter().map(|v| s.asset_dto(v)).collect(),
+    }))
+}
+
+/// Creates an asset and starts its `INGEST` operation.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/assets", tag = "assets",
+    params(("tenant" = String, Path)), request_body = CreateAssetRequest,
+    responses((status = 201, body = AssetWithOperation), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn create_asset(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path(tenant): Path<String>,
+    JsonBody(req): JsonBody<CreateAssetRequest>,
+) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let (view, op) = s.services.asset_create(&caller, req.into_domain()?).await?;
+    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
+}
+
+/// Reads one asset.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/assets/{asset}", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)),
+    responses((status = 200, body = Asset), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:read"])))]
+pub async fn get_asset(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, segment)): Path<(String, String)>,
+) -> ApiResult<Json<Asset>> {
+    let caller = claims.caller(&tenant, Scope::Read)?;
+    let (id, method) = split_method("asset", &segment)?;
+    if let Some(m) = method {
+        return Err(unknown_method(m));
+    }
+    Ok(Json(s.asset_dto(&s.services.asset_get(&caller, id).await?)))
+}
+
+/// Updates an asset. Changing embedding or chunking starts a `REINDEX`, changing the source's
+/// parameters a `REFRESH`; names, budgets and auto-update start nothing.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/assets/{asset}", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)), request_body = PatchAssetRequest,
+    responses((status = 200, body = PatchAssetResponse), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn patch_asset(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, segment)): Path<(String, String)>,
+    JsonBody(req): JsonBody<PatchAssetRequest>,
+) -> ApiResult<Json<PatchAssetResponse>> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let (id, method) = split_method("asset", &segment)?;
+    if let Some(m) = method {
+        return Err(unknown_method(m));
+    }
+    let (view, op) = s.services.asset_patch(&caller, id, req.into_domain()?).await?;
+    Ok(Json(PatchAssetResponse { asset: s.asset_dto(&view), operation: op.as_ref().map(|o| s.operation_dto(o)) }))
+}
+
+/// Deletes an asset with its documents; its running operations end `FAILED` ("asset deleted").
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/assets/{asset}", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)),
+    responses((status = 204), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn delete_asset(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, segment)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let (id, method) = split_method("asset", &segment)?;
+    if let Some(m) = method {
+        return Err(unknown_method(m));
+    }
+    s.services.asset_delete(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /assets/{asset}:method`: dispatches the custom methods of an asset.
+pub async fn post_asset_method(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, segment)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let (id, method) = split_method("asset", &segment)?;
+    match method {
+        Some("refresh") => {
+            let req: RefreshRequest = if body.is_empty() { RefreshRequest::default() } else { crate::extract::parse_json(&body)? };
+            Ok(refresh_asset(s, claims, tenant, id, req).await?.into_response())
+        }
+        Some(m) => Err(unknown_method(m)),
+        None => Ok(crate::problem::method_not_allowed().await),
+    }
+}
+
+/// Re-ingests what changed in the source: new and changed documents are processed, vanished ones
+/// removed, unchanged ones skipped. While another operation is active: 429.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/assets/{asset}:refresh", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)), request_body = RefreshRequest,
+    responses((status = 202, body = AssetWithOperation),
+        (status = 429, body = ProblemDetails, content_type = "application/problem+json", headers(("Retry-After" = u64))),
+        (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn refresh_asset(
+    s: AppState,
+    claims: crate::auth::Claims,
+    tenant: String,
+    id: uuid::Uuid,
+    req: RefreshRequest,
+) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let (view, op) = s.services.asset_refresh(&caller, id, Refresh { document_ids: req.document_ids, force: req.force }).await?;
+    Ok((StatusCode::ACCEPTED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
+}

@@ -1,0 +1,15 @@
+//! Handlers, one module per resource. Each parses wire input, calls one service method and
+//! renders the result; rules live in `ragd_core::service`.
+
+pub mod assets;
+pub mod catalog;
+pub mod operations;
+pub mod system;
+
+use crate::problem::ApiError;
+use ragd_core::Error;
+
+/// A custom method (`:name`) the path does not have.
+pub(crate) fn unknown_method(_method: &str) -> ApiError {
+    ApiError(Error::NotFound("custom method"))
+}

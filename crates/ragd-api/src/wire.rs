@@ -1,0 +1,599 @@
+//! Wire types: the JSON shapes of the contract, and their explicit conversions to and from the
+//! domain. Nothing outside this crate sees them. Enum-valued fields are strings on the wire
+//! whose allowed values are listed in the OpenAPI schema from the domain enums themselves.
+
+use ragd_core::catalog::{self, EmbeddingRequest};
+use ragd_core::error::Violations;
+use ragd_core::model::*;
+use ragd_core::service::{CreateAsset, PatchAsset};
+use ragd_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use uuid::Uuid;
+
+fn string_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values))
+}
+
+macro_rules! enum_schema {
+    ($($fn_name:ident => $ty:ty),+ $(,)?) => {
+        $(pub fn $fn_name() -> ObjectBuilder { string_enum(<$ty>::ALL.iter().map(|v| v.as_str())) })+
+    };
+}
+enum_schema!(
+    source_type_schema => SourceType,
+    operation_type_schema => OperationType,
+    operation_status_schema => OperationStatus,
+    asset_status_schema => AssetStatus,
+    auth_method_schema => AuthMethod,
+    strategy_schema => UpdateStrategy,
+    frequency_schema => PollFrequency,
+    weekday_schema => Weekday,
+);
+
+/// Pages of every list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Opaque cursor of the next page; `null` on the last page.
+    pub next_page_token: Option<String>,
+    /// Exact number of items in the whole list.
+    pub total_count: i64,
+}
+
+/// Non-paginated lists (`assets:sourceTypes` and friends).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T: ToSchema> {
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetConfig {
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: String,
+    /// Parameters of the source type (see `assets:sourceTypes`); secrets are shown as `"***"`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Embedding {
+    pub provider: String,
+    pub model: String,
+    pub chunk_size: u32,
+    pub chunk_overlap: u32,
+}
+
+/// Embedding settings in a request; omitted fields take the model's defaults.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmbeddingInput {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub chunk_size: Option<i64>,
+    pub chunk_overlap: Option<i64>,
+}
+
+impl From<EmbeddingInput> for EmbeddingRequest {
+    fn from(e: EmbeddingInput) -> Self {
+        EmbeddingRequest { provider: e.provider, model: e.model, chunk_size: e.chunk_size, chunk_overlap: e.chunk_overlap }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BudgetInput {
+    pub token_budget: Option<i64>,
+    pub monthly_token_budget: Option<i64>,
+    pub daily_token_budget: Option<i64>,
+}
+
+/// USD budgets, converted to tokens with the model's price when enforced.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CurrencyBudgetInput {
+    pub cost_budget: Option<f64>,
+    pub monthly_cost_budget: Option<f64>,
+    pub daily_cost_budget: Option<f64>,
+}
+
+impl From<BudgetInput> for TokenBudget {
+    fn from(b: BudgetInput) -> Self {
+        TokenBudget { total: b.token_budget, monthly: b.monthly_token_budget, daily: b.daily_token_budget }
+    }
+}
+
+impl From<CurrencyBudgetInput> for CostBudget {
+    fn from(b: CurrencyBudgetInput) -> Self {
+        CostBudget { total: b.cost_budget, monthly: b.monthly_cost_budget, daily: b.daily_cost_budget }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetBudget {
+    pub token_budget: Option<i64>,
+    pub monthly_token_budget: Option<i64>,
+    pub daily_token_budget: Option<i64>,
+    pub total_token_count: Option<i64>,
+    pub monthly_tokens_used: Option<i64>,
+    pub daily_tokens_used: Option<i64>,
+    pub cost_budget: Option<f64>,
+    pub monthly_cost_budget: Option<f64>,
+    pub daily_cost_budget: Option<f64>,
+    pub total_cost: Option<f64>,
+    pub monthly_cost_used: Option<f64>,
+    pub daily_cost_used: Option<f64>,
+    pub price_per_million_tokens: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoUpdate {
+    #[schema(schema_with = strategy_schema)]
+    pub strategy: String,
+    pub provider: Option<String>,
+    pub external_context: Option<String>,
+    pub filter: Option<String>,
+    #[schema(schema_with = frequency_schema)]
+    pub poll_frequency: Option<String>,
+    #[schema(schema_with = weekday_schema)]
+    pub poll_day: Option<String>,
+    /// `_1` … `_31`, or `LAST`.
+    pub poll_day_of_month: Option<String>,
+    /// `"0"` … `"23"`.
+    pub poll_hour: Option<String>,
+    /// `"0"` … `"59"`.
+    pub poll_minute: Option<String>,
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
+}
+
+impl AutoUpdate {
+    pub fn into_domain(self, at: &str) -> Result<AutoUpdateConfig> {
+        let mut v = Violations::default();
+        let field = |f: &str| format!("{at}.{f}");
+        let strategy = UpdateStrategy::parse(&self.strategy);
+        if strategy.is_none() {
+            v.add(field("strategy"), "must be WEBHOOK or POLL");
+        }
+        let frequency = self.poll_frequency.as_deref().map(|f| PollFrequency::parse(f).ok_or(()));
+        if matches!(frequency, Some(Err(()))) {
+            v.add(field("pollFrequency"), "must be HOURLY, DAILY, WEEKLY or MONTHLY");
+        }
+        let day = self.poll_day.as_deref().map(|d| Weekday::parse(d).ok_or(()));
+        if matches!(day, Some(Err(()))) {
+            v.add(field("pollDay"), "must be MONDAY … SUNDAY");
+        }
+        let day_of_month = self.poll_day_of_month.as_deref().map(|d| match d {
+            "LAST" => Ok(0u8),
+            _ => d.strip_prefix('_').and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=31).contains(n)).ok_or(()),
+        });
+        if matches!(day_of_month, Some(Err(()))) {
+            v.add(field("pollDayOfMonth"), "must be _1 … _31 or LAST");
+        }
+        let number = |s: &Option<String>, max: u8| s.as_deref().map(|s| s.parse::<u8>().ok().filter(|n| *n <= max).ok_or(()));
+        let (hour, minute) = (number(&self.poll_hour, 23), number(&self.poll_minute, 59));
+        if matches!(hour, Some(Err(()))) {
+            v.add(field("pollHour"), "must be \"0\" … \"23\"");
+        }
+        if matches!(minute, Some(Err(()))) {
+            v.add(field("pollMinute"), "must be \"0\" … \"59\"");
+        }
+        if strategy == Some(UpdateStrategy::Poll) && frequency.is_none() {
+            v.add(field("pollFrequency"), "is required for POLL");
+        }
+        v.into_result()?;
+        Ok(AutoUpdateConfig {
+            strategy: strategy.expect("checked"),
+            provider: self.provider,
+            external_context: self.external_context,
+            filter: self.filter,
+            poll_frequency: frequency.map(|f| f.expect("checked")),
+            poll_day: day.map(|d| d.expect("checked")),
+            poll_day_of_month: day_of_month.map(|d| d.expect("checked")),
+            poll_hour: hour.map(|h| h.expect("checked")),
+            poll_minute: minute.map(|m| m.expect("checked")),
+            timezone: self.timezone,
+        })
+    }
+
+    pub fn from_domain(c: &AutoUpdateConfig) -> Self {
+        AutoUpdate {
+            strategy: c.strategy.as_str().to_owned(),
+            provider: c.provider.clone(),
+            external_context: c.external_context.clone(),
+            filter: c.filter.clone(),
+            poll_frequency: c.poll_frequency.map(|f| f.as_str().to_owned()),
+            poll_day: c.poll_day.map(|d| d.as_str().to_owned()),
+            poll_day_of_month: c.poll_day_of_month.map(|d| if d == 0 { "LAST".to_owned() } else { format!("_{d}") }),
+            poll_hour: c.poll_hour.map(|h| h.to_string()),
+            poll_minute: c.poll_minute.map(|m| m.to_string()),
+            timezone: c.timezone.clone(),
+        }
+    }
+}
+
+/// Credentials for the source. Secret values are write-only.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthInput {
+    #[schema(schema_with = auth_method_schema)]
+    pub method: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateAssetRequest {
+    pub config: AssetConfig,
+    /// Display name; defaults to the first document's name.
+    pub name: Option<String>,
+    pub auth: Option<AuthInput>,
+    pub embedding: Option<EmbeddingInput>,
+    pub budget: Option<BudgetInput>,
+    pub currency_budget: Option<CurrencyBudgetInput>,
+    pub auto_update: Option<AutoUpdate>,
+    #[serde(alias = "embeddingLLMConfigId")]
+    pub embedding_llm_config_id: Option<String>,
+}
+
+impl CreateAssetRequest {
+    pub fn into_domain(self) -> Result<CreateAsset> {
+        let auth_method = match &self.auth {
+            None => None,
+            Some(a) => Some(AuthMethod::parse(&a.method).ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?),
+        };
+        Ok(CreateAsset {
+            display_name: self.name,
+            source_type: self.config.source_type,
+            parameters: self.config.parameters,
+            auth_method,
+            embedding: self.embedding.map(Into::into).unwrap_or_default(),
+            token_budget: self.budget.map(Into::into),
+            cost_budget: self.currency_budget.map(Into::into),
+            auto_update: self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()?,
+            embedding_llm_config_id: self.embedding_llm_config_id,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchAssetRequest {
+    pub display_name: Option<String>,
+    pub budget: Option<BudgetInput>,
+    pub currency_budget: Option<CurrencyBudgetInput>,
+    pub embedding: Option<EmbeddingInput>,
+    pub source_config: Option<AssetConfig>,
+    #[serde(alias = "embeddingLLMConfigId")]
+    pub embedding_llm_config_id: Option<String>,
+    pub auto_update: Option<AutoUpdate>,
+    /// Turns auto-update off; wins over `autoUpdate`.
+    #[serde(default)]
+    pub disable_auto_update: bool,
+}
+
+impl PatchAssetRequest {
+    pub fn into_domain(self) -> Result<PatchAsset> {
+        let auto_update = if self.disable_auto_update { None } else { self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()? };
+        Ok(PatchAsset {
+            display_name: self.display_name,
+            token_budget: self.budget.map(Into::into),
+            cost_budget: self.currency_budget.map(Into::into),
+            embedding: self.embedding.map(Into::into),
+            source_type: self.source_config.as_ref().map(|c| c.source_type.clone()),
+            parameters: self.source_config.map(|c| c.parameters),
+            embedding_llm_config_id: self.embedding_llm_config_id,
+            auto_update,
+            disable_auto_update: self.disable_auto_update,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// Limit the refresh to these documents of the asset.
+    #[serde(default)]
+    pub document_ids: Vec<Uuid>,
+    /// Re-process unchanged documents too.
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Asset {
+    pub id: Uuid,
+    pub display_name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: String,
+    pub vectorized: bool,
+    pub config: AssetConfig,
+    pub integration_id: Option<String>,
+    pub asset_link: Option<String>,
+    pub created_at: i64,
+    pub modified_at: i64,
+    pub auto_update: bool,
+    pub auto_update_config: Option<AutoUpdate>,
+    pub last_polled_at: Option<i64>,
+    pub embedding_llm_config_id: Option<String>,
+    pub supports_auto_update: bool,
+    pub supports_webhook_registration: bool,
+    pub supports_poll_schedule: bool,
+    pub embedding: Embedding,
+    pub budget: AssetBudget,
+    #[schema(schema_with = asset_status_schema)]
+    pub status: String,
+    pub document_count: i64,
+    pub chunk_count: i64,
+}
+
+fn cost(tokens: i64, price: f64) -> f64 {
+    tokens as f64 * price / 1e6
+}
+
+impl Asset {
+    pub fn from_domain(view: &AssetView, price: f64) -> Self {
+        let (a, s) = (&view.asset, &view.stats);
+        let desc = catalog::source_type(a.source_type);
+        // Secrets are write-only: whatever the descriptor marks secret is masked.
+        let parameters = a
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                let secret = desc.is_some_and(|d| d.properties.iter().any(|p| p.name == k && p.secret()));
+                (k.clone(), if secret { Value::String("***".into()) } else { v.clone() })
+            })
+            .collect();
+        let (t, c) = (a.budget.tokens, a.budget.costs);
+        Asset {
+            id: a.id,
+            display_name: a.display_name.clone(),
+            source_type: a.source_type.as_str().to_owned(),
+            vectorized: a.vectorized,
+            config: AssetConfig { source_type: a.source_type.as_str().to_owned(), parameters },
+            integration_id: a.integration_id.clone(),
+            asset_link: None,
+            created_at: a.created_at,
+            modified_at: a.modified_at,
+            auto_update: a.auto_update.is_some(),
+            auto_update_config: a.auto_update.as_ref().map(AutoUpdate::from_domain),
+            last_polled_at: a.last_polled_at,
+            embedding_llm_config_id: a.embedding_llm_config_id.clone(),
+            supports_auto_update: desc.is_some_and(|d| d.supports_auto_update),
+            supports_webhook_registration: desc.is_some_and(|d| d.supports_webhook_registration),
+            supports_poll_schedule: desc.is_some_and(|d| d.supports_poll_schedule),
+            embedding: Embedding {
+                provider: a.embedding.provider.clone(),
+                model: a.embedding.model.clone(),
+                chunk_size: a.embedding.chunk_size,
+                chunk_overlap: a.embedding.chunk_overlap,
+            },
+            budget: AssetBudget {
+                token_budget: t.total,
+                monthly_token_budget: t.monthly,
+                daily_token_budget: t.daily,
+                total_token_count: Some(s.total_tokens),
+                monthly_tokens_used: Some(s.monthly_tokens),
+                daily_tokens_used: Some(s.daily_tokens),
+                cost_budget: c.total,
+                monthly_cost_budget: c.monthly,
+                daily_cost_budget: c.daily,
+                total_cost: Some(cost(s.total_tokens, price)),
+                monthly_cost_used: Some(cost(s.monthly_tokens, price)),
+                daily_cost_used: Some(cost(s.daily_tokens, price)),
+                price_per_million_tokens: Some(price),
+            },
+            status: view.status().as_str().to_owned(),
+            document_count: s.document_count,
+            chunk_count: s.chunk_count,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetOperation {
+    pub id: Uuid,
+    pub asset_id: Uuid,
+    pub tenant_id: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = operation_type_schema)]
+    pub op_type: String,
+    #[schema(schema_with = operation_status_schema)]
+    pub status: String,
+    /// True in the three terminal states; never goes back.
+    pub done: bool,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub items_processed: i64,
+    pub items_total: i64,
+    pub items_failed: i64,
+    pub items_skipped: i64,
+    pub token_count: i64,
+    pub tokens_saved: i64,
+    pub chunk_count: i64,
+    /// USD: tokenCount × the asset's current model price per million tokens.
+    pub cost: f64,
+    /// 0–1: itemsProcessed / itemsTotal; 1 once completed.
+    pub progress: f64,
+    pub error_message: Option<String>,
+    pub created_by: String,
+    pub document_ids: Vec<Uuid>,
+}
+
+impl AssetOperation {
+    pub fn from_domain(op: &Operation, cost: f64) -> Self {
+        let c = &op.counters;
+        AssetOperation {
+            id: op.id,
+            asset_id: op.asset_id,
+            tenant_id: op.tenant.to_string(),
+            op_type: op.op_type.as_str().to_owned(),
+            status: op.status.as_str().to_owned(),
+            done: op.status.is_terminal(),
+            created_at: op.created_at,
+            started_at: op.started_at,
+            completed_at: op.completed_at,
+            items_processed: c.items_processed,
+            items_total: c.items_total,
+            items_failed: c.items_failed,
+            items_skipped: c.items_skipped,
+            token_count: c.token_count,
+            tokens_saved: c.tokens_saved,
+            chunk_count: c.chunk_count,
+            cost,
+            progress: op.progress(),
+            error_message: op.error_message.clone(),
+            created_by: op.created_by.clone(),
+            document_ids: op.document_ids.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetWithOperation {
+    pub asset: Asset,
+    pub operation: AssetOperation,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatchAssetResponse {
+    pub asset: Asset,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<AssetOperation>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyDescriptor {
+    pub name: String,
+    /// STRING, INTEGER, BOOLEAN, STRING_LIST, SECRET, or OBJECT_LIST (ragd).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub required: bool,
+    pub secret: bool,
+    pub default_value: Option<String>,
+    pub description: String,
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceTypeDescriptor {
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: String,
+    pub display_name: String,
+    pub description: String,
+    #[serde(rename = "supportsOAuth")]
+    pub supports_oauth: bool,
+    pub supports_auto_update: bool,
+    pub supports_webhook_registration: bool,
+    pub supports_poll_schedule: bool,
+    pub properties: Vec<PropertyDescriptor>,
+}
+
+impl From<&catalog::SourceTypeDescriptor> for SourceTypeDescriptor {
+    fn from(d: &catalog::SourceTypeDescriptor) -> Self {
+        SourceTypeDescriptor {
+            source_type: d.source_type.as_str().to_owned(),
+            display_name: d.display_name.to_owned(),
+            description: d.description.to_owned(),
+            supports_oauth: d.supports_oauth,
+            supports_auto_update: d.supports_auto_update,
+            supports_webhook_registration: d.supports_webhook_registration,
+            supports_poll_schedule: d.supports_poll_schedule,
+            properties: d
+                .properties
+                .iter()
+                .map(|p| PropertyDescriptor {
+                    name: p.name.to_owned(),
+                    kind: p.kind.as_str().to_owned(),
+                    required: p.required,
+                    secret: p.secret(),
+                    default_value: p.default_value.map(str::to_owned),
+                    description: p.description.to_owned(),
+                    options: p.options.iter().map(|o| (*o).to_owned()).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedType {
+    pub content_type: String,
+    pub extensions: Vec<String>,
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbeddingModel {
+    pub provider: String,
+    pub model: String,
+    pub dimensions: u32,
+    pub max_input_tokens: u32,
+    pub price_per_million_tokens: f64,
+    pub local: bool,
+    pub default_chunk_size: u32,
+    pub default_chunk_overlap: u32,
+}
+
+impl From<&catalog::EmbeddingModel> for EmbeddingModel {
+    fn from(m: &catalog::EmbeddingModel) -> Self {
+        EmbeddingModel {
+            provider: m.provider.to_owned(),
+            model: m.model.to_owned(),
+            dimensions: m.dimensions,
+            max_input_tokens: m.max_input_tokens,
+            price_per_million_tokens: m.price_per_million_tokens,
+            local: m.local,
+            default_chunk_size: m.default_chunk_size,
+            default_chunk_overlap: m.default_chunk_overlap,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// RFC 7807 problem details, as every error is answered.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProblemDetails {
+    /// A stable code such as `/problems/validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request path.
+    pub instance: String,
+    pub request_id: Option<String>,
+    /// Validation errors by field.
+    pub errors: Option<Vec<FieldProblem>>,
+    pub operation_id: Option<Uuid>,
+    pub retry_after_seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
