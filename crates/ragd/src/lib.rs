@@ -1,1 +1,9 @@
-//! placeholder
+//! The ragd binary's library half: configuration and the `Application` that wires the layers
+//! (store → domain services → engine and HTTP API). `main.rs` is only the command line.
+
+pub mod app;
+pub mod config;
+pub mod token;
+
+pub use app::Application;
+pub use config::Config;

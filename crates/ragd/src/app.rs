@@ -1,0 +1,115 @@
+//! `Application`: builds every layer from a `Config` and runs them. Shared by `main` and the tests,
+//! so tests exercise exactly what `ragd serve` runs.
+
+use crate::config::{Config, Role};
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use ragd_api::auth::{AuthConfig, Authenticator, KeyConfig};
+use ragd_api::pagination::CursorCodec;
+use ragd_api::{AppState, router};
+use ragd_core::catalog::ModelCatalog;
+use ragd_core::events::Events;
+use ragd_core::service::Services;
+use ragd_engine::text::InlineTextExecutor;
+use ragd_engine::{Engine, EngineConfig, StepHook};
+use ragd_store::SqliteStore;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The process-wide metrics recorder (there can be only one; test apps share it).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Opens the store of a configuration (creating and migrating the database).
+pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    let path = config.sqlite_path()?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("opening the database {}: {e:?}", path.display()))
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    engine: Option<Engine>,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_hook(config, None).await
+    }
+
+    /// As `build`, with a hook every running operation calls at each checkpoint (tests use it as
+    /// a breakpoint to hold an operation at a known step).
+    pub async fn build_with_hook(config: &Config, hook: Option<StepHook>) -> anyhow::Result<Self> {
+        config.validate()?;
+        let store = Arc::new(open_store(config).await?);
+        let events = Arc::new(Events::default());
+        let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
+        let services = Services::new(store.clone(), models, events.clone());
+
+        let secret = config.hs256_secret()?;
+        let keys = match &config.jwks_url {
+            Some(url) => KeyConfig::Jwks { url: url.clone() },
+            None => KeyConfig::Hs256 { secret: secret.clone() },
+        };
+        let auth = Authenticator::new(AuthConfig { keys, issuer: config.jwt_issuer.clone(), audience: config.jwt_audience.clone() });
+        // Cursors are signed with a key derived from the server secret, so every process of a
+        // deployment accepts the others' cursors.
+        let cursor_key = [secret.as_slice(), b"|ragd-cursor"].concat();
+        let state = AppState {
+            services,
+            auth: Arc::new(auth),
+            cursors: Arc::new(CursorCodec::new(&cursor_key)),
+            metrics: Some(metrics_handle()),
+        };
+
+        let engine = (config.role != Role::Api).then(|| {
+            let engine_config = EngineConfig {
+                workers: config.workers,
+                lease: Duration::from_secs_f64(config.lease_seconds),
+                heartbeat: Duration::from_millis(config.heartbeat_ms),
+                poll: Duration::from_millis(config.poll_ms),
+                max_attempts: config.max_attempts,
+            };
+            let engine = Engine::new(store.clone(), Arc::new(InlineTextExecutor), events.clone(), engine_config);
+            match hook {
+                Some(h) => engine.with_step_hook(h),
+                None => engine,
+            }
+        });
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+        Ok(Self { listener, state, engine })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    /// Serves until `shutdown` resolves, then stops the workers, giving back their leases.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let workers = self.engine.map(|e| e.spawn(stop_rx)).unwrap_or_default();
+        let app = router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let _ = stop_tx.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+        Ok(())
+    }
+}

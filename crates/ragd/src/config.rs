@@ -1,0 +1,160 @@
+//! Configuration: built-in defaults, then a TOML file (`--config`, `RAGD_CONFIG`, or `./ragd.toml`
+//! when present), then `RAGD_*` environment variables, then command-line flags; later wins.
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Serve the HTTP API only.
+    Api,
+    /// Run operations only (no HTTP API besides health and metrics).
+    Worker,
+    /// Both (the default).
+    All,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database, the JWT secret and (later) stored files and indexes live.
+    pub data_dir: PathBuf,
+    pub role: Role,
+    /// Operations this process runs at once.
+    pub workers: usize,
+    /// `sqlite://path` (default: `<data_dir>/ragd.db`). PostgreSQL arrives with its own backend.
+    pub database_url: Option<String>,
+    /// HS256 secret; default: `<data_dir>/jwt-secret`, created on first use.
+    pub jwt_secret: Option<String>,
+    /// Verify RS256/ES256 tokens against this JWKS URL instead of HS256.
+    pub jwks_url: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// Seconds a worker's lease lasts without renewal.
+    pub lease_seconds: f64,
+    /// Milliseconds between lease renewals and counter writes of a running operation (≤ 1000).
+    pub heartbeat_ms: u64,
+    /// Milliseconds between idle workers' looks for work from other processes.
+    pub poll_ms: u64,
+    /// Attempts after which an operation whose workers keep dying fails.
+    pub max_attempts: i64,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// Price overrides in USD per million tokens, keyed `provider/model`.
+    pub prices: HashMap<String, f64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            data_dir: PathBuf::from("./ragd-data"),
+            role: Role::All,
+            workers: 2,
+            database_url: None,
+            jwt_secret: None,
+            jwks_url: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            lease_seconds: 30.0,
+            heartbeat_ms: 1000,
+            poll_ms: 1000,
+            max_attempts: 5,
+            log_format: "text".into(),
+            prices: HashMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults ← file ← environment. Command-line flags are applied by the caller.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => {
+                if !f.exists() {
+                    bail!("configuration file {} does not exist", f.display());
+                }
+                fig = fig.merge(Toml::file(f));
+            }
+            None if Path::new("ragd.toml").exists() => fig = fig.merge(Toml::file("ragd.toml")),
+            None => {}
+        }
+        let config: Config = fig
+            .merge(Env::prefixed("RAGD_").ignore(&["config"]))
+            .extract()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.workers == 0 && self.role != Role::Api {
+            bail!("workers must be at least 1 for role {:?}", self.role);
+        }
+        if !(self.lease_seconds >= 1.0) {
+            bail!("lease_seconds must be at least 1");
+        }
+        if self.heartbeat_ms == 0 || self.heartbeat_ms > 1000 {
+            bail!("heartbeat_ms must be 1..=1000 (counters are written at least every second)");
+        }
+        if (self.heartbeat_ms as f64) >= self.lease_seconds * 1000.0 / 2.0 {
+            bail!("heartbeat_ms must be well under the lease (lease_seconds)");
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file this configuration points at.
+    pub fn sqlite_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.database_url {
+            None => Ok(self.data_dir.join("ragd.db")),
+            Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                Some(path) => Ok(PathBuf::from(path)),
+                None if url.starts_with("postgres") => {
+                    bail!("RAGD_DATABASE_URL points at PostgreSQL, whose backend is not in this build yet; unset it to use the embedded SQLite database")
+                }
+                None => bail!("unsupported database URL {url:?}; use sqlite://PATH"),
+            },
+        }
+    }
+
+    /// The HS256 secret: configured, or read from (and on first use created in) the data dir.
+    pub fn hs256_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(s) = &self.jwt_secret {
+            if s.len() < 16 {
+                bail!("the JWT secret must be at least 16 characters");
+            }
+            return Ok(s.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        write_private(&path, &secret)?;
+        // Another process may have won the race to create it; whatever is on disk is the secret.
+        Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(mut f) => Ok(f.write_all(contents.as_bytes())?),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
+}
