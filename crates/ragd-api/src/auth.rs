@@ -189,9 +189,8 @@ impl Authenticator {
         let recently = cache.fetched.is_some_and(|t| t.elapsed() < JWKS_REFRESH_MIN);
         if !recently {
             let KeyConfig::Jwks { url } = &self.config.keys else { unreachable!("JWKS mode") };
-            let set: JwkSet = async { self.http.get(url).send().await?.error_for_status()?.json().await }
-                .await
-                .map_err(|e: reqwest::Error| {
+            let set: JwkSet =
+                async { self.http.get(url).send().await?.error_for_status()?.json().await }.await.map_err(|e: reqwest::Error| {
                     tracing::warn!(error = %e, "fetching the JWKS failed");
                     ApiError(Error::Unavailable("the identity provider's keys could not be fetched".into()))
                 })?;
@@ -225,10 +224,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let auth: Arc<Authenticator> = axum::extract::FromRef::from_ref(state);
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| unauthenticated("a bearer token is required"))?;
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthenticated("a bearer token is required"))?;
         let token = header
             .to_str()
             .ok()

@@ -42,13 +42,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        // For an unknown field serde names it in the message; make it the field itself.
-        let field = match message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
-            Some(unknown) if path == "." => unknown.to_owned(),
-            Some(unknown) => format!("{path}.{unknown}"),
-            None if path == "." => "body".to_owned(),
-            None => path,
-        };
+        // serde_path_to_error's path already ends with an unknown field's name; at the top level a
+        // missing field or a syntax error has the path "." and is reported against the body.
+        let field = if path == "." { "body".to_owned() } else { path };
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
         ApiError(Error::invalid(field, message))
     })
@@ -62,9 +58,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(q)
-            .map(Query)
-            .map_err(|e| ApiError(Error::bad_request(format!("invalid query string: {e}"))))
+        serde_urlencoded::from_str(q).map(Query).map_err(|e| ApiError(Error::bad_request(format!("invalid query string: {e}"))))
     }
 }
 

@@ -76,10 +76,7 @@ pub fn router(state: AppState) -> Router {
             get(assets::get_asset).patch(assets::patch_asset).delete(assets::delete_asset).post(assets::post_asset_method),
         )
         .route("/assets/{asset}/operations", get(operations::list_operations))
-        .route(
-            "/assets/{asset}/operations/{operation}",
-            get(operations::get_operation_or_method).post(operations::post_operation_method),
-        );
+        .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .nest("/v1/tenants/{tenant}", tenant)

@@ -43,10 +43,8 @@ type _ListQuery = ListQuery;
 /// The document as pretty JSON, with the list of problem types as an extension.
 pub fn document() -> String {
     let mut value = serde_json::to_value(ApiDoc::openapi()).expect("OpenAPI serialises");
-    let problems: serde_json::Map<_, _> = crate::problem::PROBLEM_TYPES
-        .iter()
-        .map(|(t, d)| ((*t).to_owned(), serde_json::Value::String((*d).to_owned())))
-        .collect();
+    let problems: serde_json::Map<_, _> =
+        crate::problem::PROBLEM_TYPES.iter().map(|(t, d)| ((*t).to_owned(), serde_json::Value::String((*d).to_owned()))).collect();
     value["info"]["version"] = serde_json::Value::String("v1".into());
     value["x-problem-types"] = serde_json::Value::Object(problems);
     let mut s = serde_json::to_string_pretty(&value).expect("OpenAPI serialises");

@@ -52,10 +52,7 @@ impl ApiError {
         let mut ext = Map::new();
         let (status, kind, title, detail) = match &self.0 {
             Error::Validation { detail, errors } => {
-                ext.insert(
-                    "errors".into(),
-                    errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect(),
-                );
+                ext.insert("errors".into(), errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect());
                 (StatusCode::BAD_REQUEST, "/problems/validation", "Invalid request", detail.clone())
             }
             Error::NotFound(what) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", format!("{what} not found")),

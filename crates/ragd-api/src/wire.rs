@@ -250,7 +250,9 @@ impl CreateAssetRequest {
     pub fn into_domain(self) -> Result<CreateAsset> {
         let auth_method = match &self.auth {
             None => None,
-            Some(a) => Some(AuthMethod::parse(&a.method).ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?),
+            Some(a) => Some(
+                AuthMethod::parse(&a.method).ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
+            ),
         };
         Ok(CreateAsset {
             display_name: self.name,
@@ -284,7 +286,8 @@ pub struct PatchAssetRequest {
 
 impl PatchAssetRequest {
     pub fn into_domain(self) -> Result<PatchAsset> {
-        let auto_update = if self.disable_auto_update { None } else { self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()? };
+        let auto_update =
+            if self.disable_auto_update { None } else { self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()? };
         Ok(PatchAsset {
             display_name: self.display_name,
             token_budget: self.budget.map(Into::into),

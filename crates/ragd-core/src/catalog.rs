@@ -283,19 +283,25 @@ impl ModelCatalog {
     /// unless the request sets them too.
     pub fn resolve(&self, base: Option<&EmbeddingSpec>, req: &EmbeddingRequest) -> Result<EmbeddingSpec> {
         let mut v = Violations::default();
-        let provider = req.provider.clone().or_else(|| base.map(|b| b.provider.clone()));
-        let model_name = req.model.clone().or_else(|| base.map(|b| b.model.clone()));
-        let (provider, model_name) = match (provider, model_name) {
-            (None, None) => (LOCAL_PROVIDER.to_owned(), LOCAL_MODEL.to_owned()),
-            (Some(p), None) => match self.models.iter().find(|m| m.provider == p) {
-                Some(m) => (p, m.model.to_owned()),
-                None => (p, String::new()),
-            },
+        // A request naming only a model or only a provider completes it from the catalog;
+        // naming neither keeps the current model (or takes the local default).
+        let (provider, model_name) = match (req.provider.clone(), req.model.clone()) {
+            (Some(p), Some(m)) => (p, m),
             (None, Some(m)) => match self.models.iter().find(|x| x.model == m) {
                 Some(x) => (x.provider.to_owned(), m),
                 None => (String::new(), m),
             },
-            (Some(p), Some(m)) => (p, m),
+            (Some(p), None) => match base.filter(|b| b.provider == p) {
+                Some(b) => (p, b.model.clone()),
+                None => {
+                    let first = self.models.iter().find(|m| m.provider == p).map(|m| m.model.to_owned()).unwrap_or_default();
+                    (p, first)
+                }
+            },
+            (None, None) => match base {
+                Some(b) => (b.provider.clone(), b.model.clone()),
+                None => (LOCAL_PROVIDER.to_owned(), LOCAL_MODEL.to_owned()),
+            },
         };
         let Some(model) = self.find(&provider, &model_name) else {
             v.add("embedding.model", format!("unknown embedding model {provider}/{model_name}; see assets:embeddingModels"));
@@ -336,10 +342,17 @@ mod tests {
     fn text_parameters_name_every_problem() {
         let d = source_type(SourceType::Text).unwrap();
         assert!(validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": "x"}]}))).is_ok());
-        let err = validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": 3, "contentType": "image/png"}, {"name": "a", "text": ""}], "extra": 1}))).unwrap_err();
+        let err = validate_parameters(
+            d,
+            &params(json!({"documents": [{"name": "a", "text": 3, "contentType": "image/png"}, {"name": "a", "text": ""}]})),
+        )
+        .unwrap_err();
         let crate::Error::Validation { errors, .. } = err else { panic!() };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["config.parameters.documents[0].text", "config.parameters.documents[0].contentType", "config.parameters.documents[1].name"]);
+        assert_eq!(
+            fields,
+            ["config.parameters.documents[0].text", "config.parameters.documents[0].contentType", "config.parameters.documents[1].name"]
+        );
         let err = validate_parameters(d, &params(json!({"extra": 1}))).unwrap_err();
         let crate::Error::Validation { errors, .. } = err else { panic!() };
         assert_eq!(errors.len(), 2, "{errors:?}");
@@ -350,7 +363,8 @@ mod tests {
         let c = ModelCatalog::default();
         let local = c.resolve(None, &EmbeddingRequest::default()).unwrap();
         assert_eq!((local.model.as_str(), local.chunk_size, local.chunk_overlap), (LOCAL_MODEL, 200, 40));
-        let openai = c.resolve(Some(&local), &EmbeddingRequest { model: Some("text-embedding-3-small".into()), ..Default::default() }).unwrap();
+        let openai =
+            c.resolve(Some(&local), &EmbeddingRequest { model: Some("text-embedding-3-small".into()), ..Default::default() }).unwrap();
         assert_eq!((openai.provider.as_str(), openai.chunk_size, openai.chunk_overlap), ("openai", 512, 64));
         assert!(c.resolve(None, &EmbeddingRequest { chunk_size: Some(300), ..Default::default() }).is_err());
         assert!(c.resolve(None, &EmbeddingRequest { chunk_size: Some(100), chunk_overlap: Some(100), ..Default::default() }).is_err());

@@ -42,10 +42,7 @@ impl Error {
     /// A validation error about one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let (field, message) = (field.into(), message.into());
-        Error::Validation {
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError { field, message }],
-        }
+        Error::Validation { detail: format!("{field}: {message}"), errors: vec![FieldError { field, message }] }
     }
 
     /// A validation error that is not about one field (a bad cursor, a rule across fields).
@@ -75,12 +72,7 @@ impl Violations {
         if self.0.is_empty() {
             return Ok(());
         }
-        let detail = self
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
         Err(Error::Validation { detail, errors: self.0 })
     }
 }

@@ -75,9 +75,7 @@ pub struct TenantId(String);
 
 impl TenantId {
     pub fn parse(s: &str) -> Result<Self> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let ok = !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if ok { Ok(Self(s.to_owned())) } else { Err(Error::invalid("tenant", "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")) }
     }
 
@@ -253,9 +251,7 @@ impl Operation {
     pub fn progress(&self) -> f64 {
         match self.status {
             OperationStatus::Completed => 1.0,
-            _ if self.counters.items_total > 0 => {
-                (self.counters.items_processed as f64 / self.counters.items_total as f64).min(1.0)
-            }
+            _ if self.counters.items_total > 0 => (self.counters.items_processed as f64 / self.counters.items_total as f64).min(1.0),
             _ => 0.0,
         }
     }
@@ -300,7 +296,9 @@ pub struct Lease {
 /// What the store says about a lease when the worker checks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaseState {
-    Held { cancel_requested: bool },
+    Held {
+        cancel_requested: bool,
+    },
     /// Expired and taken by another attempt, or the operation ended (cancelled, asset deleted).
     Lost,
 }

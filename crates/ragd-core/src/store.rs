@@ -7,7 +7,9 @@
 //! - every write a worker makes is fenced by its lease token and does nothing once the lease is lost.
 
 use crate::error::Result;
-use crate::model::{Asset, AssetView, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, TenantId, UsageWindows};
+use crate::model::{
+    Asset, AssetView, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, TenantId, UsageWindows,
+};
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
 use uuid::Uuid;

@@ -54,10 +54,8 @@ impl Executor for InlineTextExecutor {
 
         // Discover.
         let source = inline_documents(&asset.parameters);
-        let selected: Vec<_> = source
-            .iter()
-            .filter(|d| targeted.is_empty() || targeted.contains(&Document::id_for(asset.id, d.name)))
-            .collect();
+        let selected: Vec<_> =
+            source.iter().filter(|d| targeted.is_empty() || targeted.contains(&Document::id_for(asset.id, d.name))).collect();
         let stored: HashMap<String, Document> =
             job.store.document_list(&lease.tenant, asset.id).await?.into_iter().map(|d| (d.source_key.clone(), d)).collect();
         job.update(|c| c.items_total = selected.len() as i64);

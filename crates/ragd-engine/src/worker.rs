@@ -96,11 +96,17 @@ impl Job {
     /// Between units of work: writes progress, renews the lease, and stops the job if it was
     /// cancelled or its lease was lost.
     pub async fn checkpoint(&self) -> Result<(), JobError> {
+        let mut state = self.heartbeat().await?;
         if let Some(hook) = &self.hook {
-            let index = self.steps.fetch_add(1, Ordering::SeqCst);
-            hook(Step { operation_id: self.claim.operation.id, index }).await;
+            // Counters are written before the hook holds the job, and the cancel flag is read
+            // again after it, so a test sees progress at the breakpoint and its cancel at once.
+            if state == (LeaseState::Held { cancel_requested: false }) {
+                let index = self.steps.fetch_add(1, Ordering::SeqCst);
+                hook(Step { operation_id: self.claim.operation.id, index }).await;
+                state = self.heartbeat().await?;
+            }
         }
-        match self.heartbeat().await? {
+        match state {
             LeaseState::Held { cancel_requested: false } => Ok(()),
             LeaseState::Held { cancel_requested: true } => Err(JobError::Cancelled),
             LeaseState::Lost => Err(JobError::LeaseLost),
@@ -108,10 +114,8 @@ impl Job {
     }
 
     async fn heartbeat(&self) -> Result<LeaseState, ragd_core::Error> {
-        let state = self
-            .store
-            .operation_heartbeat(&self.claim.lease, &self.counters(), now_ms(), self.config.lease.as_millis() as i64)
-            .await?;
+        let state =
+            self.store.operation_heartbeat(&self.claim.lease, &self.counters(), now_ms(), self.config.lease.as_millis() as i64).await?;
         self.events.operation_changed();
         Ok(state)
     }

@@ -93,10 +93,9 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
 fn asset_view_from_row(row: &SqliteRow) -> Result<AssetView> {
     let latest: Option<String> = row.try_get("latest_status").map_err(db)?;
     let latest_operation = match latest {
-        Some(s) => Some((
-            OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?,
-            row.try_get::<i64, _>("latest_failed").map_err(db)?,
-        )),
+        Some(s) => {
+            Some((OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?, row.try_get::<i64, _>("latest_failed").map_err(db)?))
+        }
         None => None,
     };
     Ok(AssetView {
@@ -239,19 +238,28 @@ impl SqliteStore {
     }
 
     async fn fetch_operation(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
-        let sql = format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
-             WHERE o.tenant_id = ?1 AND o.asset_id = ?2 AND o.id = ?3 AND a.deleted_at IS NULL"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.as_str())
-            .bind(asset_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.as_ref().map(operation_from_row).transpose()
+        read_operation(&self.pool, tenant, asset_id, id).await
     }
+}
+
+/// Reads one operation through any executor, so that writers can read what they just wrote
+/// inside their own transaction (the answer then shows the operation as created).
+async fn read_operation<'c, E>(exec: E, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    let sql = format!(
+        "SELECT {OPERATION_COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
+             WHERE o.tenant_id = ?1 AND o.asset_id = ?2 AND o.id = ?3 AND a.deleted_at IS NULL"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(asset_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(exec)
+        .await
+        .map_err(db)?;
+    row.as_ref().map(operation_from_row).transpose()
 }
 
 fn keyset(after: Option<SortKey>) -> (i64, String) {
@@ -300,8 +308,9 @@ impl Store for SqliteStore {
         .await
         .map_err(db)?;
         self.insert_operation(&mut *tx, &asset.tenant, first).await?;
+        let op = read_operation(&mut *tx, &asset.tenant, asset.id, first.id).await?.ok_or_else(|| corrupt("new operation"))?;
         tx.commit().await.map_err(db)?;
-        self.fetch_operation(&asset.tenant, asset.id, first.id).await?.ok_or_else(|| corrupt("new operation"))
+        Ok(op)
     }
 
     async fn asset_get(&self, tenant: &TenantId, id: Uuid, w: UsageWindows) -> Result<Option<AssetView>> {
@@ -319,9 +328,7 @@ impl Store for SqliteStore {
 
     async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>> {
         // LIKE is case-insensitive for ASCII in SQLite; the needle is escaped so that % and _ match literally.
-        let pattern = q.name_contains.as_ref().map(|s| {
-            format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-        });
+        let pattern = q.name_contains.as_ref().map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let filter = "a.tenant_id = ?1 AND a.deleted_at IS NULL AND (?4 IS NULL OR a.display_name LIKE ?4 ESCAPE '\\')";
         let (after_t, after_id) = keyset(q.page.after);
         let sql = format!(
@@ -378,27 +385,27 @@ impl Store for SqliteStore {
         if updated.rows_affected() == 0 {
             return Err(Error::NotFound("asset"));
         }
-        if let Some(op) = op {
-            self.insert_operation(&mut *tx, &asset.tenant, op).await?;
-        }
+        let created = match op {
+            Some(op) => {
+                self.insert_operation(&mut *tx, &asset.tenant, op).await?;
+                read_operation(&mut *tx, &asset.tenant, asset.id, op.id).await?
+            }
+            None => None,
+        };
         tx.commit().await.map_err(db)?;
-        match op {
-            Some(op) => Ok(self.fetch_operation(&asset.tenant, asset.id, op.id).await?),
-            None => Ok(None),
-        }
+        Ok(created)
     }
 
     async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let gone = sqlx::query(
-            "UPDATE assets SET deleted_at = ?3, parameters = '{}' WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL",
-        )
-        .bind(tenant.as_str())
-        .bind(id.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let gone =
+            sqlx::query("UPDATE assets SET deleted_at = ?3, parameters = '{}' WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL")
+                .bind(tenant.as_str())
+                .bind(id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         if gone.rows_affected() == 0 {
             return Ok(false);
         }
@@ -424,10 +431,13 @@ impl Store for SqliteStore {
     }
 
     async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation> {
-        if !self.insert_operation(&self.pool, tenant, op).await? {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        if !self.insert_operation(&mut *tx, tenant, op).await? {
             return Err(Error::NotFound("asset"));
         }
-        self.fetch_operation(tenant, op.asset_id, op.id).await?.ok_or(Error::NotFound("asset"))
+        let created = read_operation(&mut *tx, tenant, op.asset_id, op.id).await?.ok_or(Error::NotFound("asset"))?;
+        tx.commit().await.map_err(db)?;
+        Ok(created)
     }
 
     async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {

@@ -71,12 +71,8 @@ impl Application {
         // Cursors are signed with a key derived from the server secret, so every process of a
         // deployment accepts the others' cursors.
         let cursor_key = [secret.as_slice(), b"|ragd-cursor"].concat();
-        let state = AppState {
-            services,
-            auth: Arc::new(auth),
-            cursors: Arc::new(CursorCodec::new(&cursor_key)),
-            metrics: Some(metrics_handle()),
-        };
+        let state =
+            AppState { services, auth: Arc::new(auth), cursors: Arc::new(CursorCodec::new(&cursor_key)), metrics: Some(metrics_handle()) };
 
         let engine = (config.role != Role::Api).then(|| {
             let engine_config = EngineConfig {

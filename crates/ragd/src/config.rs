@@ -88,10 +88,7 @@ impl Config {
             None if Path::new("ragd.toml").exists() => fig = fig.merge(Toml::file("ragd.toml")),
             None => {}
         }
-        let config: Config = fig
-            .merge(Env::prefixed("RAGD_").ignore(&["config"]))
-            .extract()
-            .context("invalid configuration")?;
+        let config: Config = fig.merge(Env::prefixed("RAGD_").ignore(&["config"])).extract().context("invalid configuration")?;
         config.validate()?;
         Ok(config)
     }
@@ -119,7 +116,9 @@ impl Config {
             Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
                 Some(path) => Ok(PathBuf::from(path)),
                 None if url.starts_with("postgres") => {
-                    bail!("RAGD_DATABASE_URL points at PostgreSQL, whose backend is not in this build yet; unset it to use the embedded SQLite database")
+                    bail!(
+                        "RAGD_DATABASE_URL points at PostgreSQL, whose backend is not in this build yet; unset it to use the embedded SQLite database"
+                    )
                 }
                 None => bail!("unsupported database URL {url:?}; use sqlite://PATH"),
             },

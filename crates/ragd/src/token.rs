@@ -16,5 +16,9 @@ pub fn mint(secret: &[u8], tenant: &str, scope: &str, ttl: Duration, subject: &s
         iss: None,
         aud: None,
     };
-    Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(secret))?)
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )?)
 }

@@ -35,7 +35,11 @@ pub async fn supported_types(Authed(claims): Authed, Path(tenant): Path<String>)
     };
     let items = catalog::TEXT_CONTENT_TYPES
         .iter()
-        .map(|ct| SupportedType { content_type: (*ct).to_owned(), extensions: extensions(ct), max_bytes: catalog::MAX_INLINE_DOCUMENT_BYTES })
+        .map(|ct| SupportedType {
+            content_type: (*ct).to_owned(),
+            extensions: extensions(ct),
+            max_bytes: catalog::MAX_INLINE_DOCUMENT_BYTES,
+        })
         .collect();
     Ok(Json(Items { items }))
 }

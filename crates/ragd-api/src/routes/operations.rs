@@ -94,7 +94,14 @@ pub async fn get_operation(s: AppState, claims: Claims, tenant: String, asset: U
     params(("tenant" = String, Path), ("asset" = Uuid, Path), ("operation" = Uuid, Path), WaitQuery),
     responses((status = 200, body = AssetOperation), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:read"])))]
-pub async fn wait_operation(s: AppState, claims: Claims, tenant: String, asset: Uuid, id: Uuid, q: WaitQuery) -> ApiResult<Json<AssetOperation>> {
+pub async fn wait_operation(
+    s: AppState,
+    claims: Claims,
+    tenant: String,
+    asset: Uuid,
+    id: Uuid,
+    q: WaitQuery,
+) -> ApiResult<Json<AssetOperation>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let timeout = match q.timeout.as_deref() {
         None => 30.0,

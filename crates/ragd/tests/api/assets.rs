@@ -1,0 +1,364 @@
+//! Assets: create (with every validation), read, list search, patch, delete, refresh, catalogs.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const ASSETS: &str = "/v1/tenants/acme/assets";
+
+#[tokio::test]
+async fn create_ingests_and_reports_the_asset_and_its_operation() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let body = json!({"name": "Handbook", "embeddingLLMConfigId": "cfg-1", "config": {"sourceType": "TEXT", "parameters": {"documents": [
+        {"name": "intro.md", "text": "# Intro\nHello", "contentType": "text/markdown"},
+        {"name": "page.html", "text": "<h1>Hi</h1>", "contentType": "text/html"},
+        {"name": "notes.txt", "text": "plain"}]}}});
+    let r = app.post(ASSETS, &t, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (asset, op) = (&r.body["asset"], &r.body["operation"]);
+    assert_eq!(asset["displayName"], "Handbook");
+    assert_eq!(asset["type"], "TEXT");
+    assert_eq!(asset["config"]["sourceType"], "TEXT");
+    assert_eq!(asset["embeddingLlmConfigId"], "cfg-1");
+    assert_eq!(asset["embedding"], json!({"provider": "local", "model": "all-MiniLM-L6-v2", "chunkSize": 200, "chunkOverlap": 40}));
+    assert_eq!(asset["budget"]["pricePerMillionTokens"], 0.0);
+    assert!(asset["createdAt"].as_i64().unwrap() > 1_700_000_000_000, "milliseconds since the epoch");
+    assert_eq!((op["type"].as_str(), op["status"].as_str(), op["done"].as_bool()), (Some("INGEST"), Some("PENDING"), Some(false)));
+    assert_eq!(op["createdBy"], "tester");
+    assert_eq!(op["tenantId"], "acme");
+
+    let (a, o) = (asset["id"].as_str().unwrap(), op["id"].as_str().unwrap());
+    let done = app.wait_done("acme", a, o).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!((done["itemsTotal"].as_i64(), done["itemsProcessed"].as_i64(), done["itemsFailed"].as_i64()), (Some(3), Some(3), Some(0)));
+    assert_eq!(done["progress"], 1.0);
+    assert!(done["startedAt"].as_i64().unwrap() <= done["completedAt"].as_i64().unwrap());
+    assert_eq!((done["tokenCount"].as_i64(), done["cost"].as_f64()), (Some(0), Some(0.0)));
+
+    let got = app.get(&format!("{ASSETS}/{a}"), &t).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!((got.body["status"].as_str(), got.body["documentCount"].as_i64()), (Some("READY"), Some(3)));
+}
+
+#[tokio::test]
+async fn create_validates_and_names_the_field() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}, "colour": "red"}), "colour"),
+        (json!({"config": {"sourceType": "TEXT", "parameters": {}, "extra": 1}}), "config.extra"),
+        (json!({"name": "x"}), "body"),
+        (json!({"config": {"sourceType": "WEB", "parameters": {"urls": ["http://x"]}}}), "config.sourceType"),
+        (json!({"config": {"sourceType": "NOPE", "parameters": {}}}), "config.sourceType"),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}], "x": 1}}}),
+            "config.parameters.x",
+        ),
+        (json!({"config": {"sourceType": "TEXT", "parameters": {}}}), "config.parameters.documents"),
+        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": "abc"}}}), "config.parameters.documents"),
+        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": []}}}), "config.parameters.documents"),
+        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a"}]}}}), "config.parameters.documents[0].text"),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b", "contentType": "image/png"}]}}}),
+            "config.parameters.documents[0].contentType",
+        ),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}, {"name": "a", "text": "c"}]}}}),
+            "config.parameters.documents[1].name",
+        ),
+        (json!({"name": "  ", "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}), "name"),
+        (
+            json!({"embedding": {"chunkSize": 1000}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "embedding.chunkSize",
+        ),
+        (
+            json!({"embedding": {"chunkSize": 100, "chunkOverlap": 100}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "embedding.chunkOverlap",
+        ),
+        (
+            json!({"embedding": {"model": "gpt-9"}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "embedding.model",
+        ),
+        (
+            json!({"embedding": {"dims": 3}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "embedding.dims",
+        ),
+        (
+            json!({"budget": {"tokenBudget": -1}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "budget.tokenBudget",
+        ),
+        (
+            json!({"currencyBudget": {"costBudget": -0.5}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "currencyBudget.costBudget",
+        ),
+        (
+            json!({"auth": {"method": "API_KEY", "parameters": {"key": "k"}}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "auth.method",
+        ),
+        (
+            json!({"autoUpdate": {"strategy": "POLL", "pollFrequency": "DAILY"}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "autoUpdate",
+        ),
+        (
+            json!({"autoUpdate": {"strategy": "SOMETIMES"}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "autoUpdate.strategy",
+        ),
+        (
+            json!({"autoUpdate": {"strategy": "POLL", "pollFrequency": "DAILY", "pollHour": "24"}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "autoUpdate.pollHour",
+        ),
+        (json!({"config": {"sourceType": 5, "parameters": {}}}), "config.sourceType"),
+    ];
+    for (body, field) in cases {
+        let r = app.post(ASSETS, &t, body.clone()).await;
+        let p = r.problem(400, "/problems/validation");
+        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&field), "expected {field} in {fields:?} for {body}: {p}");
+    }
+    // Nothing was created by any of them.
+    assert_eq!(app.get(ASSETS, &t).await.body["totalCount"], 0);
+
+    let r = app
+        .client
+        .post(format!("{}{ASSETS}", app.base))
+        .bearer_auth(&t)
+        .body("{")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = app
+        .client
+        .post(format!("{}{ASSETS}", app.base))
+        .bearer_auth(&t)
+        .body("name=x")
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn search_filters_names_case_insensitively_and_literally() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    for name in ["Rust Book", "rust reference", "Python docs", "100% coverage"] {
+        let mut body = text_asset(&[("a", "b")]);
+        body["name"] = json!(name);
+        assert_eq!(app.post(ASSETS, &t, body).await.status, StatusCode::CREATED);
+    }
+    let names =
+        |r: Resp| r.body["items"].as_array().unwrap().iter().map(|a| a["displayName"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(app.get(&format!("{ASSETS}?search=RUST"), &t).await), ["rust reference", "Rust Book"]);
+    let r = app.get(&format!("{ASSETS}?search=%25"), &t).await;
+    assert_eq!(r.body["totalCount"], 1);
+    assert_eq!(names(r), ["100% coverage"]);
+    assert_eq!(app.get(&format!("{ASSETS}?search=zzz"), &t).await.body["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn patch_starts_the_right_operation_or_none() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let (a, op) = app.create_text_asset("acme", &[("one", "first"), ("two", "second")]).await;
+    app.wait_done("acme", &a, &op).await;
+    let path = format!("{ASSETS}/{a}");
+
+    let r = app
+        .patch(&path, &t, json!({"displayName": "Renamed", "budget": {"tokenBudget": 1000}, "currencyBudget": {"dailyCostBudget": 2.5}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["asset"]["displayName"], "Renamed");
+    assert_eq!(r.body["asset"]["budget"]["tokenBudget"], 1000);
+    assert_eq!(r.body["asset"]["budget"]["dailyCostBudget"], 2.5);
+    assert!(r.body.get("operation").is_none(), "names and budgets start nothing: {}", r.body);
+
+    let r = app.patch(&path, &t, json!({"embedding": {"chunkSize": 120, "chunkOverlap": 20}})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["operation"]["type"], "REINDEX");
+    assert_eq!(r.body["asset"]["embedding"]["chunkSize"], 120);
+    let reindex = r.body["operation"]["id"].as_str().unwrap().to_owned();
+    let done = app.wait_done("acme", &a, &reindex).await;
+    assert_eq!((done["itemsProcessed"].as_i64(), done["itemsSkipped"].as_i64()), (Some(2), Some(0)), "reindex re-processes everything");
+
+    let r = app.patch(&path, &t, json!({"embedding": {"chunkSize": 120, "chunkOverlap": 20}})).await;
+    assert!(r.body.get("operation").is_none(), "an unchanged embedding starts nothing");
+
+    let r = app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "one", "text": "first"}, {"name": "three", "text": "third"}]}}})).await;
+    assert_eq!(r.body["operation"]["type"], "REFRESH", "{}", r.body);
+    let refresh = r.body["operation"]["id"].as_str().unwrap().to_owned();
+    let done = app.wait_done("acme", &a, &refresh).await;
+    assert_eq!((done["itemsTotal"].as_i64(), done["itemsSkipped"].as_i64()), (Some(2), Some(1)), "{done}");
+    assert_eq!(app.get(&path, &t).await.body["documentCount"], 2, "'two' vanished from the source and was removed");
+
+    app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "WEB", "parameters": {}}})).await.problem(400, "/problems/validation");
+    app.patch(&path, &t, json!({"nickname": "x"})).await.problem(400, "/problems/validation");
+    app.patch(&path, &t, json!({"displayName": ""})).await.problem(400, "/problems/validation");
+    app.patch(&path, &t, json!({"autoUpdate": {"strategy": "WEBHOOK"}})).await.problem(400, "/problems/validation");
+    let r = app.patch(&path, &t, json!({"disableAutoUpdate": true})).await;
+    assert_eq!((r.status, r.body["asset"]["autoUpdate"].as_bool()), (StatusCode::OK, Some(false)));
+    app.patch(&format!("{ASSETS}/0190c6c1-7d2b-7000-8000-000000000000"), &t, json!({"displayName": "x"}))
+        .await
+        .problem(404, "/problems/not-found");
+}
+
+#[tokio::test]
+async fn patch_while_an_operation_is_active_is_429_and_changes_nothing() {
+    let gate = Gate::new();
+    let app = TestApp::spawn_with_gate(&gate).await;
+    let t = app.token("acme");
+    let (a, op) = app.create_text_asset("acme", &[("one", "first")]).await;
+    gate.reached().await;
+    let r = app.patch(&format!("{ASSETS}/{a}"), &t, json!({"displayName": "New", "embedding": {"chunkSize": 64}})).await;
+    let p = r.problem(429, "/problems/operation-active");
+    assert_eq!(p["operationId"], op.as_str());
+    assert_eq!(app.get(&format!("{ASSETS}/{a}"), &t).await.body["displayName"], "Test asset", "nothing was written");
+    gate.open();
+    app.wait_done("acme", &a, &op).await;
+}
+
+#[tokio::test]
+async fn delete_removes_the_asset_and_a_second_delete_is_404() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let (a, op) = app.create_text_asset("acme", &[("one", "first")]).await;
+    app.wait_done("acme", &a, &op).await;
+    let r = app.delete(&format!("{ASSETS}/{a}"), &t).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    app.delete(&format!("{ASSETS}/{a}"), &t).await.problem(404, "/problems/not-found");
+    app.get(&format!("{ASSETS}/{a}"), &t).await.problem(404, "/problems/not-found");
+    app.get(&format!("{ASSETS}/{a}/operations"), &t).await.problem(404, "/problems/not-found");
+    app.get(&format!("{ASSETS}/{a}/operations/{op}"), &t).await.problem(404, "/problems/not-found");
+    assert_eq!(app.get(ASSETS, &t).await.body["totalCount"], 0);
+    app.delete(&format!("{ASSETS}/not-a-uuid"), &t).await.problem(400, "/problems/validation");
+}
+
+#[tokio::test]
+async fn deleting_an_asset_fails_its_running_operation_and_stops_the_worker() {
+    let gate = Gate::new();
+    let app = TestApp::spawn_with_gate(&gate).await;
+    let t = app.token("acme");
+    let d = docs(5);
+    let (a, op) = app.create_text_asset("acme", &as_refs(&d)).await;
+    gate.reached().await;
+    gate.release(2);
+    gate.reached().await;
+    gate.reached().await;
+    assert_eq!(app.delete(&format!("{ASSETS}/{a}"), &t).await.status, StatusCode::NO_CONTENT);
+    gate.open();
+
+    // The operation is no longer reachable through the API; read the database to see how it ended.
+    // Worker writes are fenced by the lease, which the delete ended, so nothing can follow.
+    let store = ragd_store::SqliteStore::open(&app.data_dir.join("ragd.db")).await.unwrap();
+    let (status, message): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error_message FROM operations WHERE id = ?1").bind(&op).fetch_one(store.pool()).await.unwrap();
+    assert_eq!((status.as_str(), message.as_deref()), ("FAILED", Some("asset deleted")));
+    let documents: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE asset_id = ?1").bind(&a).fetch_one(store.pool()).await.unwrap();
+    assert_eq!(documents, 0);
+}
+
+#[tokio::test]
+async fn refresh_skips_unchanged_documents_and_can_target_or_force() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let (a, op) = app.create_text_asset("acme", &[("one", "first"), ("two", "second"), ("three", "third")]).await;
+    app.wait_done("acme", &a, &op).await;
+    let refresh = |body: Value| {
+        let (app, t, a) = (&app, &t, &a);
+        async move { app.post(&format!("{ASSETS}/{a}:refresh"), t, body).await }
+    };
+
+    let r = refresh(json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body["operation"]["type"], "REFRESH");
+    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((done["itemsTotal"].as_i64(), done["itemsSkipped"].as_i64(), done["tokenCount"].as_i64()), (Some(3), Some(3), Some(0)));
+
+    let r = refresh(json!({"force": true})).await;
+    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((done["itemsProcessed"].as_i64(), done["itemsSkipped"].as_i64()), (Some(3), Some(0)));
+
+    // Document ids are stable: derive one by listing through a targeted refresh of a known id.
+    let unknown = "0190c6c1-7d2b-7000-8000-000000000000";
+    let p = refresh(json!({"documentIds": [unknown]})).await;
+    assert!(p.problem(400, "/problems/validation")["detail"].as_str().unwrap().contains(unknown));
+    refresh(json!({"documentIds": ["nope"]})).await.problem(400, "/problems/validation");
+    refresh(json!({"everything": true})).await.problem(400, "/problems/validation");
+
+    let r = app.client.post(format!("{}{ASSETS}/{a}:refresh", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "an empty body is an empty request");
+    let body: Value = r.json().await.unwrap();
+    app.wait_done("acme", &a, body["operation"]["id"].as_str().unwrap()).await;
+    app.post(&format!("{ASSETS}/0190c6c1-7d2b-7000-8000-000000000000:refresh"), &t, json!({})).await.problem(404, "/problems/not-found");
+    app.post(&format!("{ASSETS}/{a}"), &t, json!({})).await.problem(405, "/problems/method-not-allowed");
+}
+
+#[tokio::test]
+async fn a_document_that_fails_fails_alone_and_all_failing_fails_the_operation() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let (a, op) = app.create_text_asset("acme", &[("good", "text"), ("empty", "   ")]).await;
+    let done = app.wait_done("acme", &a, &op).await;
+    assert_eq!(done["status"], "COMPLETED");
+    assert_eq!((done["itemsFailed"].as_i64(), done["itemsProcessed"].as_i64()), (Some(1), Some(2)));
+    assert!(done["errorMessage"].as_str().unwrap().contains("empty: the document has no text"), "{done}");
+    assert_eq!(app.get(&format!("{ASSETS}/{a}"), &t).await.body["status"], "PARTIAL");
+
+    let (a, op) = app.create_text_asset("acme", &[("e1", ""), ("e2", "\n")]).await;
+    let done = app.wait_done("acme", &a, &op).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert!(done["errorMessage"].as_str().unwrap().starts_with("2 of 2 documents failed"));
+    assert_eq!(app.get(&format!("{ASSETS}/{a}"), &t).await.body["status"], "FAILED");
+}
+
+#[tokio::test]
+async fn catalog_endpoints_describe_what_this_build_does() {
+    let app = TestApp::spawn().await;
+    let t = token_for("acme", "assets:read");
+    let r = app.get("/v1/tenants/acme/assets:sourceTypes", &t).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.body["items"].as_array().unwrap().iter().find(|d| d["sourceType"] == "TEXT").expect("TEXT is listed");
+    assert_eq!(text["properties"][0]["name"], "documents");
+    assert_eq!(text["properties"][0]["required"], true);
+    assert_eq!(text["supportsOAuth"], false);
+
+    let r = app.get("/v1/tenants/acme/assets:embeddingModels", &t).await;
+    let local = r.body["items"].as_array().unwrap().iter().find(|m| m["provider"] == "local").unwrap().clone();
+    assert_eq!(
+        local,
+        json!({"provider": "local", "model": "all-MiniLM-L6-v2", "dimensions": 384, "maxInputTokens": 256,
+        "pricePerMillionTokens": 0.0, "local": true, "defaultChunkSize": 200, "defaultChunkOverlap": 40})
+    );
+
+    let r = app.get("/v1/tenants/acme/assets:supportedTypes", &t).await;
+    let types: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|i| i["contentType"].as_str().unwrap()).collect();
+    assert!(types.contains(&"text/markdown"));
+    app.request(Method::POST, "/v1/tenants/acme/assets:sourceTypes", Some(&t), None).await.problem(405, "/problems/method-not-allowed");
+}
+
+#[tokio::test]
+async fn prices_come_from_configuration_and_cost_follows_them() {
+    let app = TestApp::spawn_with(
+        |c| {
+            c.prices.insert("openai/text-embedding-3-small".into(), 0.5);
+        },
+        None,
+    )
+    .await;
+    let t = app.token("acme");
+    let r = app.get("/v1/tenants/acme/assets:embeddingModels", &t).await;
+    let small = r.body["items"].as_array().unwrap().iter().find(|m| m["model"] == "text-embedding-3-small").unwrap().clone();
+    assert_eq!(small["pricePerMillionTokens"], 0.5);
+    let mut body = text_asset(&[("a", "b")]);
+    body["embedding"] = json!({"model": "text-embedding-3-small"});
+    let r = app.post(ASSETS, &t, body).await;
+    assert_eq!(
+        r.body["asset"]["embedding"],
+        json!({"provider": "openai", "model": "text-embedding-3-small", "chunkSize": 512, "chunkOverlap": 64})
+    );
+    assert_eq!(r.body["asset"]["budget"]["pricePerMillionTokens"], 0.5);
+}

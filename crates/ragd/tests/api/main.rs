@@ -1,0 +1,13 @@
+//! API tests: every test spawns the real application on port 0 against a fresh database and
+//! talks to it over HTTP. Operations are awaited through `:wait`, never with sleeps; a step gate
+//! holds running operations at known checkpoints when a test needs a mid-operation state.
+
+mod helpers;
+
+mod assets;
+mod auth;
+mod operations;
+mod pagination;
+mod recovery;
+mod system;
+mod tenancy;

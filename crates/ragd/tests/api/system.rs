@@ -1,0 +1,61 @@
+//! Anonymous endpoints, routing fallbacks, request ids, and the committed OpenAPI document.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn health_ready_and_metrics_answer_without_a_token() {
+    let app = TestApp::spawn().await;
+    let r = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let r = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let r = app.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.body.as_str().unwrap();
+    assert!(text.contains("ragd_http_requests_total"), "{text}");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    app.get("/nope", &t).await.problem(404, "/problems/not-found");
+    app.request(Method::PUT, "/v1/tenants/acme/assets", Some(&t), None).await.problem(405, "/problems/method-not-allowed");
+    let r = app.get("/v1/tenants/acme/assets/0190c6c1-7d2b-7000-8000-000000000000:bogus", &t).await;
+    r.problem(404, "/problems/not-found");
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let app = TestApp::spawn().await;
+    let r = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "abc-123");
+    let r = app.client.get(format!("{}/v1/tenants/acme/assets", app.base)).send().await.unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID is generated");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["requestId"], id.as_str(), "problems carry the request id");
+}
+
+#[tokio::test]
+async fn openapi_is_served_and_the_committed_copy_matches_the_code() {
+    let generated = ragd_api::openapi::document();
+    let committed_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi.json");
+    if std::env::var_os("RAGD_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&committed_path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi.json is out of date with the code; regenerate it with RAGD_UPDATE_OPENAPI=1 cargo test openapi"
+    );
+    let app = TestApp::spawn().await;
+    let r = app.request(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, serde_json::from_str::<serde_json::Value>(&generated).unwrap());
+    for path in ["/v1/tenants/{tenant}/assets", "/v1/tenants/{tenant}/assets/{asset}/operations/{operation}:cancel"] {
+        assert!(r.body["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(r.body["x-problem-types"]["/problems/validation"].is_string());
+}

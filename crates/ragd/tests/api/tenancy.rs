@@ -1,0 +1,54 @@
+//! Tenant isolation on every endpoint: another tenant's token, or another tenant's resource ids
+//! under one's own tenant, always get 404 and change nothing.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn foreign_tenants_get_404_on_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let (a, op) = app.create_text_asset("acme", &[("one", "1")]).await;
+    app.wait_done("acme", &a, &op).await;
+    let outsider = token_for("mallory", "assets:read assets:write");
+
+    let endpoints = |tenant: &str| -> Vec<(Method, String, Option<serde_json::Value>)> {
+        let base = format!("/v1/tenants/{tenant}");
+        vec![
+            (Method::GET, format!("{base}/assets"), None),
+            (Method::POST, format!("{base}/assets"), Some(text_asset(&[("x", "y")]))),
+            (Method::GET, format!("{base}/assets:sourceTypes"), None),
+            (Method::GET, format!("{base}/assets:supportedTypes"), None),
+            (Method::GET, format!("{base}/assets:embeddingModels"), None),
+            (Method::GET, format!("{base}/assets/{a}"), None),
+            (Method::PATCH, format!("{base}/assets/{a}"), Some(json!({"displayName": "pwned"}))),
+            (Method::POST, format!("{base}/assets/{a}:refresh"), Some(json!({}))),
+            (Method::GET, format!("{base}/assets/{a}/operations"), None),
+            (Method::GET, format!("{base}/assets/{a}/operations/{op}"), None),
+            (Method::GET, format!("{base}/assets/{a}/operations/{op}:wait?timeout=0"), None),
+            (Method::GET, format!("{base}/assets/{a}/operations/{op}:watch"), None),
+            (Method::POST, format!("{base}/assets/{a}/operations/{op}:cancel"), Some(json!({}))),
+            (Method::DELETE, format!("{base}/assets/{a}"), None),
+        ]
+    };
+    // Acme's paths with mallory's token: the tenant itself is not found.
+    for (method, path, body) in endpoints("acme") {
+        let r = app.request(method.clone(), &path, Some(&outsider), body).await;
+        r.problem(404, "/problems/not-found");
+    }
+    // Mallory's own tenant, acme's ids: those resources are not found there either.
+    for (method, path, body) in endpoints("mallory") {
+        let r = app.request(method.clone(), &path, Some(&outsider), body).await;
+        if path.contains(&a) {
+            r.problem(404, "/problems/not-found");
+        } else {
+            assert!(r.status.is_success(), "{method} {path}: {}", r.body);
+        }
+    }
+    // Acme's asset is untouched.
+    let t = app.token("acme");
+    let asset = app.get(&format!("/v1/tenants/acme/assets/{a}"), &t).await;
+    assert_eq!((asset.status, asset.body["displayName"].as_str()), (StatusCode::OK, Some("Test asset")));
+    assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{a}/operations"), &t).await.body["totalCount"], 1);
+    assert_eq!(app.get("/v1/tenants/mallory/assets", &outsider).await.body["totalCount"], 1, "only mallory's own asset");
+}
