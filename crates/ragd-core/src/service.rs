@@ -237,7 +237,9 @@ impl Services {
     }
 
     pub async fn asset_refresh(&self, caller: &Caller, id: Uuid, req: Refresh) -> Result<(AssetView, Operation)> {
-        self.asset_get(caller, id).await?;
+        if !self.store.asset_exists(&caller.tenant, id).await? {
+            return Err(Error::NotFound("asset"));
+        }
         if !req.document_ids.is_empty() {
             let known: std::collections::HashSet<Uuid> =
                 self.store.document_list(&caller.tenant, id).await?.into_iter().map(|d| d.id).collect();
@@ -259,7 +261,9 @@ impl Services {
     }
 
     pub async fn operation_list(&self, caller: &Caller, asset_id: Uuid, page: PageRequest) -> Result<Page<Operation>> {
-        self.asset_get(caller, asset_id).await?;
+        if !self.store.asset_exists(&caller.tenant, asset_id).await? {
+            return Err(Error::NotFound("asset"));
+        }
         self.store.operation_list(&caller.tenant, asset_id, &page).await
     }
 

@@ -33,6 +33,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the asset's mutable fields and, atomically, starts `op` if given.
     /// Fails with `OperationActive` (writing nothing) when `op` is given and one is active.
     async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>>;
+    /// Cheap existence check (no aggregates), for nested resources.
+    async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Deletes the asset with its documents; its active operations end `FAILED`. False if absent.
     async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool>;
 

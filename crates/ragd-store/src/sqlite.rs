@@ -56,10 +56,10 @@ const ASSET_COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a
     (SELECT COALESCE(SUM(d.chunk_count), 0) FROM documents d WHERE d.asset_id = a.id) AS doc_chunk_count,
     (SELECT o.status FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_status,
     (SELECT o.items_failed FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_failed,
-    (SELECT COALESCE(SUM(o.token_count), 0) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id) AS total_tokens,
-    (SELECT COALESCE(SUM(o.token_count), 0) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id AND o.created_at >= ?2) AS monthly_tokens,
-    (SELECT COALESCE(SUM(o.token_count), 0) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id AND o.created_at >= ?3) AS daily_tokens,
-    (SELECT COUNT(*) FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id) AS operation_count";
+    (SELECT COALESCE(SUM(u.tokens), 0) FROM asset_usage u WHERE u.asset_id = a.id) AS total_tokens,
+    (SELECT COALESCE(SUM(u.tokens), 0) FROM asset_usage u WHERE u.asset_id = a.id AND u.day >= ?2) AS monthly_tokens,
+    (SELECT COALESCE(SUM(u.tokens), 0) FROM asset_usage u WHERE u.asset_id = a.id AND u.day >= ?3) AS daily_tokens,
+    a.operation_count";
 
 fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
     let source_type: String = row.try_get("source_type").map_err(db)?;
@@ -208,10 +208,8 @@ impl SqliteStore {
         uuid_col(&row, "id")
     }
 
-    async fn insert_operation<'c, E>(&self, exec: E, tenant: &TenantId, op: &NewOperation) -> Result<bool>
-    where
-        E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
-    {
+    /// Inserts a `PENDING` operation and counts it on its asset. False when the asset is absent.
+    async fn insert_operation(&self, conn: &mut sqlx::SqliteConnection, tenant: &TenantId, op: &NewOperation) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO operations (id, tenant_id, asset_id, type, status, created_by, created_at, document_ids, force)
              SELECT ?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?7, ?8
@@ -225,10 +223,18 @@ impl SqliteStore {
         .bind(op.created_at)
         .bind(json(&op.document_ids))
         .bind(op.force)
-        .execute(exec)
+        .execute(&mut *conn)
         .await;
         match done {
-            Ok(r) => Ok(r.rows_affected() == 1),
+            Ok(r) if r.rows_affected() == 0 => Ok(false),
+            Ok(_) => {
+                sqlx::query("UPDATE assets SET operation_count = operation_count + 1 WHERE id = ?1")
+                    .bind(op.asset_id.to_string())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                Ok(true)
+            }
             Err(e) if is_unique_violation(&e) => Err(Error::OperationActive {
                 operation_id: self.active_operation_id(op.asset_id).await?,
                 retry_after_seconds: ragd_core::service::RETRY_AFTER_SECONDS,
@@ -396,6 +402,16 @@ impl Store for SqliteStore {
         Ok(created)
     }
 
+    async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM assets WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(found.is_some())
+    }
+
     async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let gone =
@@ -461,12 +477,13 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE tenant_id = ?1 AND asset_id = ?2")
+        let total: i64 = sqlx::query_scalar("SELECT operation_count FROM assets WHERE tenant_id = ?1 AND id = ?2")
             .bind(tenant.as_str())
             .bind(asset_id.to_string())
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(db)?;
+            .map_err(db)?
+            .unwrap_or(0);
         let ops = rows.iter().map(operation_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(ops, page.size, total, |o| SortKey { created_at: o.created_at, id: o.id }))
     }
@@ -560,6 +577,8 @@ impl Store for SqliteStore {
             Outcome::Failed { error_message } => (OperationStatus::Failed, Some(error_message.as_str())),
             Outcome::Cancelled => (OperationStatus::Cancelled, None),
         };
+        // The terminal state and the token usage it adds to the asset's budget land together.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let done = sqlx::query(
             "UPDATE operations SET status = ?3, error_message = ?4, completed_at = ?5, lease_token = NULL,
                 lease_expires_at = NULL, items_total = ?6, items_processed = ?7, items_failed = ?8, items_skipped = ?9,
@@ -578,10 +597,27 @@ impl Store for SqliteStore {
         .bind(c.token_count)
         .bind(c.tokens_saved)
         .bind(c.chunk_count)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if c.token_count > 0 {
+            sqlx::query(
+                "INSERT INTO asset_usage (tenant_id, asset_id, day, tokens) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (asset_id, day) DO UPDATE SET tokens = tokens + excluded.tokens",
+            )
+            .bind(lease.tenant.as_str())
+            .bind(lease.asset_id.to_string())
+            .bind(ragd_core::time::day_and_month_start(now).0)
+            .bind(c.token_count)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn operation_release(&self, lease: &Lease) -> Result<()> {

@@ -21,6 +21,7 @@ CREATE TABLE assets (
     created_at              INTEGER NOT NULL,
     modified_at             INTEGER NOT NULL,
     last_polled_at          INTEGER,
+    operation_count         INTEGER NOT NULL DEFAULT 0, -- maintained with every insert: an O(1) exact totalCount
     deleted_at              INTEGER                  -- tombstone; parameters are cleared on delete
 );
 CREATE INDEX assets_by_tenant ON assets (tenant_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;
@@ -74,4 +75,14 @@ CREATE TABLE documents (
     modified_at   INTEGER NOT NULL,
     processed_at  INTEGER,
     UNIQUE (asset_id, source_key)
+);
+
+-- Tokens sent to the embedding model, per asset and UTC day, added when an operation ends.
+-- Budgets and usage read a handful of rows here instead of summing every operation ever run.
+CREATE TABLE asset_usage (
+    tenant_id TEXT NOT NULL,
+    asset_id  TEXT NOT NULL,
+    day       INTEGER NOT NULL,                       -- start of the UTC day, ms
+    tokens    INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, day)
 );

@@ -11,3 +11,4 @@ mod pagination;
 mod recovery;
 mod system;
 mod tenancy;
+mod tidy;
