@@ -65,7 +65,9 @@ async fn track_metrics(req: Request, next: Next) -> Response {
     res
 }
 
-pub fn router(state: AppState) -> Router {
+/// The HTTP router. With `serve_api` false (a worker-only process) only the operational
+/// endpoints are served: health, readiness, metrics and the OpenAPI document.
+pub fn router(state: AppState, serve_api: bool) -> Router {
     let tenant = Router::new()
         .route("/assets", get(assets::list_assets).post(assets::create_asset))
         .route("/assets:sourceTypes", get(catalog::source_types))
@@ -78,9 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{asset}/operations", get(operations::list_operations))
         .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    Router::new()
-        .nest("/v1/tenants/{tenant}", tenant)
-        .route("/healthz", get(system::healthz))
+    let root = if serve_api { Router::new().nest("/v1/tenants/{tenant}", tenant) } else { Router::new() };
+    root.route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))

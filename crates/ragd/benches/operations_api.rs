@@ -86,12 +86,16 @@ fn main() {
         let small = page_walk(&client, &ops, &token, 50, 1000).await;
         let large = page_walk(&client, &ops, &token, 1000, 100).await;
 
-        println!("\nOperations API over {OPERATIONS} operations of one asset (SQLite, {CONCURRENCY} concurrent clients, {}s each)", RUN_FOR.as_secs());
+        println!(
+            "\nOperations API over {OPERATIONS} operations of one asset (SQLite, {CONCURRENCY} concurrent clients, {}s each)",
+            RUN_FOR.as_secs()
+        );
         println!("| measurement | value | vs /healthz (same run) |");
         println!("|---|---|---|");
         println!("| GET /healthz (peer: HTTP alone) | {health:.0} req/s | 1.00x |");
         println!("| GET operation (JWT + SQLite read) | {get:.0} req/s | {:.2}x |", get / health);
-        for (name, l) in [("list page, PageSize=50 (1,000 pages walked)", &small), ("list page, PageSize=1000 (100 pages walked)", &large)] {
+        for (name, l) in [("list page, PageSize=50 (1,000 pages walked)", &small), ("list page, PageSize=1000 (100 pages walked)", &large)]
+        {
             println!(
                 "| {name} | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms | |",
                 percentile(l, 0.5).as_secs_f64() * 1e3,

@@ -46,6 +46,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     engine: Option<Engine>,
+    serve_api: bool,
 }
 
 impl Application {
@@ -89,7 +90,7 @@ impl Application {
             }
         });
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
-        Ok(Self { listener, state, engine })
+        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -100,7 +101,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = self.engine.map(|e| e.spawn(stop_rx)).unwrap_or_default();
-        let app = router(self.state);
+        let app = router(self.state, self.serve_api);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop_tx.send(true);
         for w in workers {

@@ -59,3 +59,19 @@ async fn openapi_is_served_and_the_committed_copy_matches_the_code() {
     }
     assert!(r.body["x-problem-types"]["/problems/validation"].is_string());
 }
+
+#[tokio::test]
+async fn roles_split_the_api_from_the_workers() {
+    let worker = TestApp::spawn_with(|c| c.role = ragd::config::Role::Worker, None).await;
+    let t = worker.token("acme");
+    assert_eq!(worker.request(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
+    worker.get("/v1/tenants/acme/assets", &t).await.problem(404, "/problems/not-found");
+
+    // An API-only process on the same database accepts work that only the worker process runs.
+    let mut config = test_config(&worker.data_dir);
+    config.role = ragd::config::Role::Api;
+    let api = TestApp::spawn_on(config, None).await;
+    let (a, op) = api.create_text_asset("acme", &[("one", "1")]).await;
+    let done = api.wait_done("acme", &a, &op).await;
+    assert_eq!(done["status"], "COMPLETED");
+}
