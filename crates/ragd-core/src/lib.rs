@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`error`]: the one domain error enum; the HTTP layer maps it to problem+json in one place.
 //! - [`model`]: assets, operations, documents and their enums, as the domain sees them.
+//! - [`embed`]: the embedding seam (`Embedder`), implemented by `ragd-embed`.
 //! - [`catalog`]: what ragd knows how to do: source types (with parameter validation), embedding
 //!   models (with prices) and content types.
 //! - [`page`]: keyset pagination requests and pages.
@@ -13,6 +14,7 @@
 //! This crate does no IO of its own: it talks to the world only through the `Store` trait.
 
 pub mod catalog;
+pub mod embed;
 pub mod error;
 pub mod events;
 pub mod model;

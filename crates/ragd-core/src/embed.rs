@@ -1,0 +1,26 @@
+//! The embedding seam: what the domain needs from an embedding model, local or remote.
+
+use crate::error::Result;
+
+/// Vectors in input order, and the tokens each input cost (by the model's own tokenizer).
+#[derive(Debug, Clone, Default)]
+pub struct Embeddings {
+    pub vectors: Vec<Vec<f32>>,
+    pub token_counts: Vec<usize>,
+}
+
+impl Embeddings {
+    pub fn total_tokens(&self) -> usize {
+        self.token_counts.iter().sum()
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Embedder: Send + Sync + 'static {
+    fn model_name(&self) -> &str;
+    fn dimensions(&self) -> usize;
+    /// Longest input in tokens; longer inputs are truncated by the model.
+    fn max_input_tokens(&self) -> usize;
+    async fn embed(&self, texts: Vec<String>) -> Result<Embeddings>;
+    fn count_tokens(&self, text: &str) -> Result<usize>;
+}

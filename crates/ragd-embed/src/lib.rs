@@ -1,0 +1,9 @@
+//! Embedding engines behind `ragd_core::embed::Embedder`.
+//!
+//! - [`local`]: all-MiniLM-L6-v2 computed in-process on ONNX Runtime (loaded dynamically from the
+//!   `libonnxruntime.so` that `ragd model fetch` puts beside the model), with the model's own
+//!   WordPiece tokenizer. No Python and no GPU at run time.
+
+pub mod local;
+
+pub use local::{LocalEmbedder, LocalModel, ModelFiles};
