@@ -29,7 +29,7 @@ use axum::response::Response;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, operations, system};
+use routes::{assets, catalog, embeddings, operations, system};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -45,6 +45,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub cursors: Arc<CursorCodec>,
     pub metrics: Option<PrometheusHandle>,
+    /// The local embedding model served at `/v1/embeddings` (`None` in a worker-only process).
+    pub embedder: Option<Arc<dyn ragd_core::embed::Embedder>>,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
@@ -80,7 +82,11 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets/{asset}/operations", get(operations::list_operations))
         .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    let root = if serve_api { Router::new().nest("/v1/tenants/{tenant}", tenant) } else { Router::new() };
+    let root = if serve_api {
+        Router::new().nest("/v1/tenants/{tenant}", tenant).route("/v1/embeddings", axum::routing::post(embeddings::create_embeddings))
+    } else {
+        Router::new()
+    };
     root.route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))

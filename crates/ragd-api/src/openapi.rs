@@ -16,11 +16,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         operations::list_operations, operations::get_operation, operations::wait_operation,
         operations::watch_operation, operations::cancel_operation,
         catalog::source_types, catalog::supported_types, catalog::embedding_models,
+        embeddings::create_embeddings,
         system::healthz, system::readyz, system::metrics, system::openapi,
     ),
     components(schemas(ProblemDetails, FieldProblem)),
     modifiers(&Security),
-    tags((name = "assets"), (name = "operations"), (name = "catalog"), (name = "system")),
+    tags((name = "assets"), (name = "operations"), (name = "catalog"), (name = "embeddings"), (name = "system")),
 )]
 struct ApiDoc;
 

@@ -43,7 +43,10 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("/problems/payload-too-large", "The request body exceeds the configured limit."),
     ("/problems/unsupported-media-type", "The content type of the request or the file is not supported."),
     ("/problems/method-not-allowed", "The path exists but not with this method."),
-    ("/problems/unavailable", "A dependency (the database) is not reachable right now."),
+    (
+        "/problems/unavailable",
+        "A dependency (the database, the embedding model) is not available right now; `detail` says which and what to do.",
+    ),
     ("/problems/internal", "An unexpected error; details are in the server log under the request id."),
 ];
 
@@ -70,12 +73,8 @@ impl ApiError {
             Error::UnsupportedMediaType(d) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type", d.clone())
             }
-            Error::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "/problems/unavailable",
-                "Service unavailable",
-                "a dependency of the service is not reachable".to_owned(),
-            ),
+            // Written for the client by whoever raised it: what is unavailable and what to do.
+            Error::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable", d.clone()),
             Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "/problems/internal",

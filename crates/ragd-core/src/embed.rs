@@ -22,5 +22,5 @@ pub trait Embedder: Send + Sync + 'static {
     /// Longest input in tokens; longer inputs are truncated by the model.
     fn max_input_tokens(&self) -> usize;
     async fn embed(&self, texts: Vec<String>) -> Result<Embeddings>;
-    fn count_tokens(&self, text: &str) -> Result<usize>;
+    async fn count_tokens(&self, text: &str) -> Result<usize>;
 }

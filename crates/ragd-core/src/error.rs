@@ -30,7 +30,8 @@ pub enum Error {
     PayloadTooLarge { limit_bytes: u64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// A dependency (the database) is not usable right now.
+    /// A dependency (the database, the embedding model) is not usable right now. The text is shown
+    /// to the client, so it says what is missing and what to do, never internal detail.
     #[error("{0}")]
     Unavailable(String),
     /// Anything unexpected. The source is logged at the edge and never sent to the client.

@@ -136,19 +136,40 @@ impl LocalModel {
     }
 }
 
-/// The local model as the domain's `Embedder`: runs off the async runtime.
+/// The local model as the domain's `Embedder`. It is loaded on first use (a process that never
+/// embeds never pays for it) and runs off the async runtime.
 #[derive(Clone)]
 pub struct LocalEmbedder {
-    model: Arc<LocalModel>,
+    files: ModelFiles,
+    threads: usize,
+    model: Arc<tokio::sync::OnceCell<Arc<LocalModel>>>,
 }
 
 impl LocalEmbedder {
-    pub fn new(model: LocalModel) -> Self {
-        Self { model: Arc::new(model) }
+    pub fn new(files: ModelFiles, threads: usize) -> Self {
+        Self { files, threads, model: Arc::new(tokio::sync::OnceCell::new()) }
     }
 
-    pub fn model(&self) -> &LocalModel {
-        &self.model
+    /// Loads the model now if it is not loaded yet.
+    pub async fn loaded(&self) -> Result<Arc<LocalModel>, EmbedError> {
+        self.model
+            .get_or_try_init(|| {
+                let (files, threads) = (self.files.clone(), self.threads);
+                async move {
+                    tokio::task::spawn_blocking(move || LocalModel::load(&files, threads).map(Arc::new))
+                        .await
+                        .map_err(|e| EmbedError::Load(e.to_string()))?
+                }
+            })
+            .await
+            .cloned()
+    }
+}
+
+fn unavailable(e: EmbedError) -> ragd_core::Error {
+    match e {
+        EmbedError::Missing { .. } | EmbedError::Load(_) => ragd_core::Error::Unavailable(e.to_string()),
+        EmbedError::Run(_) => ragd_core::Error::internal(e),
     }
 }
 
@@ -167,17 +188,17 @@ impl Embedder for LocalEmbedder {
     }
 
     async fn embed(&self, texts: Vec<String>) -> ragd_core::Result<Embeddings> {
-        let model = self.model.clone();
+        let model = self.loaded().await.map_err(unavailable)?;
         tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             model.embed(&refs)
         })
         .await
         .map_err(ragd_core::Error::internal)?
-        .map_err(ragd_core::Error::internal)
+        .map_err(unavailable)
     }
 
-    fn count_tokens(&self, text: &str) -> ragd_core::Result<usize> {
-        self.model.count_tokens(text).map_err(ragd_core::Error::internal)
+    async fn count_tokens(&self, text: &str) -> ragd_core::Result<usize> {
+        self.loaded().await.map_err(unavailable)?.count_tokens(text).map_err(unavailable)
     }
 }

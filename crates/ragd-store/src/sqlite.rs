@@ -279,7 +279,10 @@ fn keyset(after: Option<SortKey>) -> (i64, String) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| {
+            tracing::warn!(error = %e, "database ping failed");
+            Error::Unavailable("the database is not reachable".into())
+        })?;
         Ok(())
     }
 

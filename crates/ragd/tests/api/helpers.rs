@@ -32,8 +32,17 @@ pub fn test_config(data_dir: &Path) -> Config {
         lease_seconds: 2.0,
         heartbeat_ms: 100,
         poll_ms: 50,
+        model_dir: Some(model_dir()),
+        model_auto_fetch: false,
         ..Config::default()
     }
+}
+
+/// The local model the suite uses: `scripts/test` fetches it into the repository's `.cache`.
+pub fn model_dir() -> PathBuf {
+    std::env::var_os("RAGD_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
 }
 
 impl TestApp {

@@ -6,6 +6,7 @@ mod helpers;
 
 mod assets;
 mod auth;
+mod embeddings;
 mod operations;
 mod pagination;
 mod recovery;
