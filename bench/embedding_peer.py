@@ -1,0 +1,32 @@
+"""The peer of the embedding benchmark: sentence-transformers (PyTorch) on the same chunks and
+batch size, plus this machine's measured f32 matrix-multiply rate, which sets the floor.
+
+Usage: embedding_peer.py CHUNKS.jsonl MODEL_DIR BATCH  → prints one JSON line
+"""
+
+import json
+import sys
+import time
+
+import torch
+from sentence_transformers import SentenceTransformer
+
+chunks = [json.loads(line) for line in open(sys.argv[1])]
+model = SentenceTransformer(sys.argv[2], device="cpu")
+batch = int(sys.argv[3])
+torch.set_num_threads(torch.get_num_threads())
+tokens = sum(len(model.tokenizer(c, truncation=True, max_length=model.max_seq_length)["input_ids"]) for c in chunks)
+model.encode(chunks[:64], batch_size=batch)  # warm-up
+start = time.perf_counter()
+model.encode(chunks, batch_size=batch)
+seconds = time.perf_counter() - start
+
+# The machine's f32 GEMM rate, the same way the model's matrix multiplies run.
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+torch.mm(a, b)
+start = time.perf_counter()
+reps = 20
+for _ in range(reps):
+    torch.mm(a, b)
+gflops = reps * 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
+print(json.dumps({"tokens": tokens, "seconds": seconds, "threads": torch.get_num_threads(), "gemm_gflops": gflops}))
