@@ -47,6 +47,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "/problems/unavailable",
         "A dependency (the database, the embedding model) is not available right now; `detail` says which and what to do.",
     ),
+    ("/problems/upstream", "An external provider (an embedding API) refused the request or kept failing; `detail` has its reason."),
     ("/problems/internal", "An unexpected error; details are in the server log under the request id."),
 ];
 
@@ -73,6 +74,7 @@ impl ApiError {
             Error::UnsupportedMediaType(d) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type", d.clone())
             }
+            Error::Upstream(d) => (StatusCode::BAD_GATEWAY, "/problems/upstream", "Provider error", d.clone()),
             // Written for the client by whoever raised it: what is unavailable and what to do.
             Error::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable", d.clone()),
             Error::Internal(_) => (

@@ -34,6 +34,10 @@ pub enum Error {
     /// to the client, so it says what is missing and what to do, never internal detail.
     #[error("{0}")]
     Unavailable(String),
+    /// An external provider (an embedding API) refused or kept failing; the text is the
+    /// provider's own reason, never a credential.
+    #[error("{0}")]
+    Upstream(String),
     /// Anything unexpected. The source is logged at the edge and never sent to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -3,7 +3,10 @@
 //! - [`local`]: all-MiniLM-L6-v2 computed in-process on ONNX Runtime (loaded dynamically from the
 //!   `libonnxruntime.so` that `ragd model fetch` puts beside the model), with the model's own
 //!   WordPiece tokenizer. No Python and no GPU at run time.
+//! - [`remote`]: any OpenAI-compatible `/v1/embeddings` API, with token-aware batching, rate
+//!   limits and retries.
 
 pub mod local;
+pub mod remote;
 
 pub use local::{LocalEmbedder, LocalModel, ModelFiles};
