@@ -1,0 +1,9 @@
+//! Ingestion stages that are pure functions of their input: parsing and chunking.
+//!
+//! - [`chunk`]: structure-aware chunking (Markdown headings and paragraphs, never inside a code
+//!   block unless it alone is too big) measured in the embedding model's own tokens, with the
+//!   heading trail, character offsets and line numbers of every chunk.
+
+pub mod chunk;
+
+pub use chunk::{ChunkDraft, Sizer, chunk_document};
