@@ -351,6 +351,33 @@ impl Document {
     }
 }
 
+/// One chunk of a document, with the vector of its `contextText` + content.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub id: Uuid,
+    pub document_id: Uuid,
+    pub chunk_index: i64,
+    pub content: String,
+    pub context_text: String,
+    pub heading_path: String,
+    pub page_number: Option<String>,
+    pub start_char: i64,
+    pub end_char: i64,
+    pub start_line: i64,
+    pub end_line: i64,
+    pub token_count: i64,
+    /// Hash of the exact text embedded (context + content): the embedding cache key.
+    pub text_hash: String,
+    pub embedding: Vec<f32>,
+}
+
+impl Chunk {
+    /// Deterministic ids: a retried attempt writes the same chunk ids again.
+    pub fn id_for(document_id: Uuid, text_hash: &str, index: i64) -> Uuid {
+        Uuid::new_v5(&document_id, format!("{text_hash}/{index}").as_bytes())
+    }
+}
+
 /// Hex SHA-256 of a document's content: the change detector of last resort.
 pub fn content_hash(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

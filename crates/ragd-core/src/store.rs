@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, TenantId, UsageWindows,
+    Asset, AssetView, Chunk, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, TenantId, UsageWindows,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -61,4 +61,17 @@ pub trait Store: Send + Sync + 'static {
     async fn document_put(&self, lease: &Lease, doc: &Document) -> Result<bool>;
     /// Deletes documents of the leased operation's asset. False when the lease was lost.
     async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool>;
+    /// Writes a document and replaces all its chunks in one transaction, so readers see the old
+    /// version or the new one, never a mix. False when the lease was lost (nothing written).
+    async fn document_replace(&self, lease: &Lease, doc: &Document, chunks: &[Chunk]) -> Result<bool>;
+    async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>>;
+
+    /// Cached embeddings by text hash: `(vector, tokens it cost)`.
+    async fn embedding_cache_get(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        hashes: &[String],
+    ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
+    async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()>;
 }

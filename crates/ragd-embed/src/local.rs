@@ -62,6 +62,16 @@ fn environment(lib: &Path) -> Result<&'static ort::environment::Environment, Emb
     .map_err(|e| EmbedError::Load(format!("ONNX Runtime from {}: {e}", lib.display())))
 }
 
+/// Creates the process's ONNX Runtime environment now, if the model is installed.
+///
+/// Call it at start-up, before other threads run: ONNX Runtime's environment creation was seen
+/// to crash (SIGSEGV inside `CreateEnv`) when it first happened on a blocking-pool thread while
+/// other threads were tokenizing. Creating it early, once, on the starting thread avoids that.
+pub fn init_runtime(files: &ModelFiles) -> Result<(), EmbedError> {
+    files.check()?;
+    environment(&files.dir.join("libonnxruntime.so")).map(|_| ())
+}
+
 /// The loaded model. `embed` is CPU-bound and blocking: call it off the async runtime.
 pub struct LocalModel {
     session: Mutex<Session>,

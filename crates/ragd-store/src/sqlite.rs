@@ -276,6 +276,33 @@ fn keyset(after: Option<SortKey>) -> (i64, String) {
     }
 }
 
+fn vector_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn blob_vector(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn chunk_from_row(row: &SqliteRow) -> Result<Chunk> {
+    Ok(Chunk {
+        id: uuid_col(row, "id")?,
+        document_id: uuid_col(row, "document_id")?,
+        chunk_index: row.try_get("chunk_index").map_err(db)?,
+        content: row.try_get("content").map_err(db)?,
+        context_text: row.try_get("context_text").map_err(db)?,
+        heading_path: row.try_get("heading_path").map_err(db)?,
+        page_number: row.try_get("page_number").map_err(db)?,
+        start_char: row.try_get("start_char").map_err(db)?,
+        end_char: row.try_get("end_char").map_err(db)?,
+        start_line: row.try_get("start_line").map_err(db)?,
+        end_line: row.try_get("end_line").map_err(db)?,
+        token_count: row.try_get("token_count").map_err(db)?,
+        text_hash: row.try_get("text_hash").map_err(db)?,
+        embedding: blob_vector(&row.try_get::<Vec<u8>, _>("embedding").map_err(db)?),
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
@@ -701,5 +728,129 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(true)
+    }
+
+    async fn document_replace(&self, lease: &Lease, d: &Document, chunks: &[Chunk]) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let held: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {LEASE_HELD}")))
+            .bind(lease.operation_id.to_string())
+            .bind(lease.token.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if !held {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO documents (id, tenant_id, asset_id, source_key, file_name, content_type, source_url, file_size,
+                content_hash, chunk_count, token_count, status, error_message, operation_id, created_at, modified_at, processed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT (id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type,
+                source_url = excluded.source_url, file_size = excluded.file_size, content_hash = excluded.content_hash,
+                chunk_count = excluded.chunk_count, token_count = excluded.token_count, status = excluded.status,
+                error_message = excluded.error_message, operation_id = excluded.operation_id,
+                modified_at = excluded.modified_at, processed_at = excluded.processed_at",
+        )
+        .bind(d.id.to_string())
+        .bind(lease.tenant.as_str())
+        .bind(lease.asset_id.to_string())
+        .bind(&d.source_key)
+        .bind(&d.file_name)
+        .bind(&d.content_type)
+        .bind(&d.source_url)
+        .bind(d.file_size)
+        .bind(&d.content_hash)
+        .bind(d.chunk_count)
+        .bind(d.token_count)
+        .bind(d.status.as_str())
+        .bind(&d.error_message)
+        .bind(lease.operation_id.to_string())
+        .bind(d.created_at)
+        .bind(d.modified_at)
+        .bind(d.processed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM chunks WHERE document_id = ?1").bind(d.id.to_string()).execute(&mut *tx).await.map_err(db)?;
+        for c in chunks {
+            sqlx::query(
+                "INSERT INTO chunks (id, tenant_id, asset_id, document_id, chunk_index, content, context_text, heading_path,
+                    page_number, start_char, end_char, start_line, end_line, token_count, text_hash, embedding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )
+            .bind(c.id.to_string())
+            .bind(lease.tenant.as_str())
+            .bind(lease.asset_id.to_string())
+            .bind(d.id.to_string())
+            .bind(c.chunk_index)
+            .bind(&c.content)
+            .bind(&c.context_text)
+            .bind(&c.heading_path)
+            .bind(&c.page_number)
+            .bind(c.start_char)
+            .bind(c.end_char)
+            .bind(c.start_line)
+            .bind(c.end_line)
+            .bind(c.token_count)
+            .bind(&c.text_hash)
+            .bind(vector_blob(&c.embedding))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>> {
+        let rows = sqlx::query("SELECT * FROM chunks WHERE tenant_id = ?1 AND document_id = ?2 ORDER BY chunk_index")
+            .bind(tenant.as_str())
+            .bind(document_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(chunk_from_row).collect()
+    }
+
+    async fn embedding_cache_get(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        hashes: &[String],
+    ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>> {
+        let mut found = std::collections::HashMap::new();
+        for h in hashes {
+            let row = sqlx::query("SELECT tokens, embedding FROM embedding_cache WHERE tenant_id = ?1 AND model = ?2 AND text_hash = ?3")
+                .bind(tenant.as_str())
+                .bind(model)
+                .bind(h)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+            if let Some(r) = row {
+                let blob: Vec<u8> = r.try_get("embedding").map_err(db)?;
+                found.insert(h.clone(), (blob_vector(&blob), r.try_get("tokens").map_err(db)?));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        for (hash, vector, tokens) in entries {
+            sqlx::query(
+                "INSERT OR IGNORE INTO embedding_cache (tenant_id, model, text_hash, tokens, embedding) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(tenant.as_str())
+            .bind(model)
+            .bind(hash)
+            .bind(tokens)
+            .bind(vector_blob(vector))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
     }
 }

@@ -63,6 +63,13 @@ impl Application {
         let events = Arc::new(Events::default());
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
         let services = Services::new(store.clone(), models, events.clone());
+        let files = ModelFiles::new(config.model_dir());
+        if let Err(e) = ragd_embed::local::init_runtime(&files) {
+            tracing::debug!(error = %e, "ONNX Runtime not initialised at start-up");
+        }
+        // One local model per process, loaded on first use, shared by the API and the workers.
+        let local = LocalEmbedder::new(files.clone(), config.model_threads);
+        let registry = Arc::new(crate::model::Models::new(local.clone(), files));
 
         let secret = config.hs256_secret()?;
         let keys = match &config.jwks_url {
@@ -79,7 +86,7 @@ impl Application {
             cursors: Arc::new(CursorCodec::new(&cursor_key)),
             metrics: Some(metrics_handle()),
             // Loaded on first use, so that processes and tests that never embed never pay for it.
-            embedder: Some(Arc::new(LocalEmbedder::new(ModelFiles::new(config.model_dir()), config.model_threads))),
+            embedder: Some(Arc::new(local)),
         };
 
         let engine = (config.role != Role::Api).then(|| {
@@ -90,7 +97,7 @@ impl Application {
                 poll: Duration::from_millis(config.poll_ms),
                 max_attempts: config.max_attempts,
             };
-            let engine = Engine::new(store.clone(), Arc::new(InlineTextExecutor), events.clone(), engine_config);
+            let engine = Engine::new(store.clone(), Arc::new(InlineTextExecutor { models: registry }), events.clone(), engine_config);
             match hook {
                 Some(h) => engine.with_step_hook(h),
                 None => engine,

@@ -27,3 +27,44 @@ pub fn fetch(dest: &Path) -> anyhow::Result<()> {
     ragd_embed::ModelFiles::new(dest).check()?;
     Ok(())
 }
+
+/// The models this process can embed with: the local model (shared with `/v1/embeddings`, loaded
+/// on first use) and the tokenizers that chunking counts with.
+pub struct Models {
+    pub local: ragd_embed::LocalEmbedder,
+    pub files: ragd_embed::ModelFiles,
+    local_sizer: std::sync::OnceLock<Result<ragd_pipeline::Sizer, String>>,
+}
+
+impl Models {
+    pub fn new(local: ragd_embed::LocalEmbedder, files: ragd_embed::ModelFiles) -> Self {
+        Self { local, files, local_sizer: std::sync::OnceLock::new() }
+    }
+}
+
+impl ragd_engine::models::ModelRegistry for Models {
+    fn embedder(&self, spec: &ragd_core::model::EmbeddingSpec) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+        match spec.provider.as_str() {
+            ragd_core::catalog::LOCAL_PROVIDER => {
+                self.files.check().map_err(|e| e.to_string())?;
+                Ok(std::sync::Arc::new(self.local.clone()))
+            }
+            other => Err(format!(
+                "the {other} embedding provider needs an API key, which cannot be configured in this build yet; use the local model"
+            )),
+        }
+    }
+
+    fn sizer(&self, spec: &ragd_core::model::EmbeddingSpec) -> Result<ragd_pipeline::Sizer, String> {
+        match spec.provider.as_str() {
+            ragd_core::catalog::LOCAL_PROVIDER => self
+                .local_sizer
+                .get_or_init(|| {
+                    self.files.check().map_err(|e| e.to_string())?;
+                    ragd_pipeline::Sizer::from_tokenizer_file(&self.files.dir.join("tokenizer.json"))
+                })
+                .clone(),
+            _ => Ok(ragd_pipeline::Sizer::Cl100k),
+        }
+    }
+}

@@ -158,6 +158,19 @@ impl TestApp {
         panic!("operation {op} did not finish");
     }
 
+    /// With the operation held at a checkpoint by `gate`, lets it run until `processed` documents
+    /// are done and holds it there (documents may have several checkpoints, one per batch).
+    pub async fn run_until_processed(&self, gate: &Gate, asset: &str, op: &str, processed: i64) {
+        loop {
+            let now = self.operation("acme", asset, op).await;
+            if now["itemsProcessed"] == processed {
+                return;
+            }
+            gate.release(1);
+            gate.reached().await;
+        }
+    }
+
     pub async fn operation(&self, tenant: &str, asset: &str, op: &str) -> Value {
         let r = self.get(&format!("/v1/tenants/{tenant}/assets/{asset}/operations/{op}"), &self.token(tenant)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);

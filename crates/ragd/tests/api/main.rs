@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod ingest;
+
 mod assets;
 mod auth;
 mod embeddings;

@@ -45,11 +45,10 @@ async fn counters_move_while_running_and_wait_returns_at_its_timeout() {
     assert!(now["startedAt"].as_i64().is_some());
     assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{a}"), &t).await.body["status"], "PROCESSING");
 
-    gate.release(2);
-    gate.reached().await;
-    gate.reached().await;
+    app.run_until_processed(&gate, &a, &op, 2).await;
     let now = app.operation("acme", &a, &op).await;
     assert_eq!((now["itemsProcessed"].as_i64(), now["progress"].as_f64()), (Some(2), Some(0.4)));
+    assert!(now["tokenCount"].as_i64().unwrap() > 0, "tokens are counted while running: {now}");
 
     let r = app.get(&format!("{}/{op}:wait?timeout=0.2", ops(&a)), &t).await;
     assert_eq!((r.status, r.body["done"].as_bool(), r.body["status"].as_str()), (StatusCode::OK, Some(false), Some("RUNNING")));
@@ -69,9 +68,7 @@ async fn cancel_running_stops_at_the_next_checkpoint_and_keeps_what_was_written(
     let d = docs(6);
     let (a, op) = app.create_text_asset("acme", &as_refs(&d)).await;
     gate.reached().await;
-    gate.release(2);
-    gate.reached().await;
-    gate.reached().await;
+    app.run_until_processed(&gate, &a, &op, 2).await;
     let r = app.post(&format!("{}/{op}:cancel", ops(&a)), &t, json!({})).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(

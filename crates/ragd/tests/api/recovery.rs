@@ -10,10 +10,7 @@ async fn a_killed_worker_is_replaced_and_the_operation_finishes_exactly() {
     let d = docs(6);
     let (a, op) = first.create_text_asset("acme", &as_refs(&d)).await;
     gate.reached().await;
-    gate.release(3);
-    for _ in 0..3 {
-        gate.reached().await;
-    }
+    first.run_until_processed(&gate, &a, &op, 3).await;
     let before = first.operation("acme", &a, &op).await;
     assert_eq!((before["status"].as_str(), before["itemsProcessed"].as_i64()), (Some("RUNNING"), Some(3)));
     let config = test_config(&first.data_dir);

@@ -1,0 +1,95 @@
+//! Ingestion through the API with the real local model: chunks by the model's tokens with
+//! heading trails, real embeddings, refreshes that pay only for changed text, and the embedding
+//! cache shared by a tenant's assets.
+
+use crate::helpers::*;
+use ragd_core::store::Store;
+use serde_json::{Value, json};
+
+const GUIDE: &str = "# Guide\n\nragd keeps knowledge sources fresh.\n\n## Install\n\nDownload the binary and run it. It needs no setup at all.\n\n```sh\ncargo run --release -- serve\n```\n\n## Operations\n\nEvery ingestion is an operation with a lease. Workers renew the lease while they work, and a crashed worker's operation is picked up again.\n";
+
+async fn chunks(app: &TestApp, asset: &str, name: &str) -> Vec<ragd_core::model::Chunk> {
+    let store = ragd_store::SqliteStore::open(&app.data_dir.join("ragd.db")).await.unwrap();
+    let doc = ragd_core::model::Document::id_for(asset.parse().unwrap(), name);
+    store.chunk_list(&ragd_core::model::TenantId::parse("acme").unwrap(), doc).await.unwrap()
+}
+
+fn markdown_asset(docs: &[(&str, &str)], chunk_size: u32) -> Value {
+    let documents: Vec<Value> = docs.iter().map(|(n, t)| json!({"name": n, "text": t, "contentType": "text/markdown"})).collect();
+    json!({"name": "Guide", "embedding": {"chunkSize": chunk_size, "chunkOverlap": 0},
+           "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}})
+}
+
+#[tokio::test]
+async fn markdown_is_chunked_by_model_tokens_with_headings_and_embedded() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let r = app.post("/v1/tenants/acme/assets", &t, markdown_asset(&[("guide.md", GUIDE)], 24)).await;
+    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let done = app.wait_done("acme", &a, &op).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let cs = chunks(&app, &a, "guide.md").await;
+    assert_eq!(done["chunkCount"].as_i64().unwrap(), cs.len() as i64);
+    assert!(cs.len() >= 4, "{cs:#?}");
+    let sizer = ragd_pipeline::Sizer::from_tokenizer_file(&model_dir().join("tokenizer.json")).unwrap();
+    for (i, c) in cs.iter().enumerate() {
+        assert_eq!(c.chunk_index, i as i64);
+        assert!(c.token_count <= 24 && sizer.count(&c.content) as i64 == c.token_count, "{c:?}");
+        assert_eq!(c.embedding.len(), 384);
+        assert!((c.embedding.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-3);
+        let text: String = GUIDE.chars().skip(c.start_char as usize).take((c.end_char - c.start_char) as usize).collect();
+        assert_eq!(text, c.content, "offsets point at the chunk");
+        assert!(c.context_text.starts_with("guide.md"));
+    }
+    let code = cs.iter().find(|c| c.content.contains("cargo run")).unwrap();
+    assert!(code.content.starts_with("```sh") && code.content.trim_end().ends_with("```"), "code blocks stay whole: {code:?}");
+    assert_eq!(code.heading_path, "Guide > Install");
+    assert!(cs.iter().any(|c| c.heading_path == "Guide > Operations"));
+    // The document's tokens add up to what the operation sent (no cache hits on a first ingest).
+    assert_eq!(done["tokensSaved"], 0);
+}
+
+#[tokio::test]
+async fn refreshes_pay_only_for_changed_text_and_the_cache_spans_assets() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let other = "# Other\n\nA second document about something else entirely, with enough words to make a chunk or two.\n";
+    let r = app.post("/v1/tenants/acme/assets", &t, markdown_asset(&[("guide.md", GUIDE), ("other.md", other)], 40)).await;
+    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let first = app.wait_done("acme", &a, &op).await;
+    let paid = first["tokenCount"].as_i64().unwrap();
+    assert!(paid > 50, "{first}");
+
+    // Nothing changed: zero tokens, every document skipped.
+    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:refresh"), &t, json!({})).await;
+    let same = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (same["tokenCount"].as_i64(), same["itemsSkipped"].as_i64(), same["tokensSaved"].as_i64()),
+        (Some(0), Some(2), Some(paid)),
+        "{same}"
+    );
+
+    // One section of one document changes: only its changed chunks are embedded.
+    let edited = GUIDE.replace("It needs no setup at all.", "It needs no setup at all, and it starts in a second.");
+    let body = json!({"sourceConfig": {"sourceType": "TEXT", "parameters": {"documents": [
+        {"name": "guide.md", "text": edited, "contentType": "text/markdown"}, {"name": "other.md", "text": other, "contentType": "text/markdown"}]}}});
+    let r = app.patch(&format!("/v1/tenants/acme/assets/{a}"), &t, body).await;
+    let changed = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    let sent = changed["tokenCount"].as_i64().unwrap();
+    assert!(sent > 0 && sent < paid / 2, "only the changed chunk is paid for: {sent} of {paid}: {changed}");
+    assert!(changed["tokensSaved"].as_i64().unwrap() > 0);
+    assert_eq!(changed["itemsSkipped"], 1, "other.md is unchanged");
+
+    // Another asset of the tenant with identical text (and so identical context: the document name is
+    // part of what is embedded) costs nothing: the cache is per tenant and model.
+    let r = app.post("/v1/tenants/acme/assets", &t, markdown_asset(&[("other.md", other)], 40)).await;
+    let (b, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let copy = app.wait_done("acme", &b, &op).await;
+    assert_eq!(copy["tokenCount"], 0, "{copy}");
+    assert!(copy["tokensSaved"].as_i64().unwrap() > 0);
+    // Another tenant pays for its own.
+    let r = app.post("/v1/tenants/globex/assets", &app.token("globex"), markdown_asset(&[("other.md", other)], 40)).await;
+    let (c, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let theirs = app.wait_done("globex", &c, &op).await;
+    assert!(theirs["tokenCount"].as_i64().unwrap() > 0, "{theirs}");
+}
