@@ -15,13 +15,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         assets::refresh_asset,
         operations::list_operations, operations::get_operation, operations::wait_operation,
         operations::watch_operation, operations::cancel_operation,
+        documents::list_documents, documents::get_document, documents::delete_document, documents::list_chunks,
         catalog::source_types, catalog::supported_types, catalog::embedding_models,
         embeddings::create_embeddings,
         system::healthz, system::readyz, system::metrics, system::openapi,
     ),
     components(schemas(ProblemDetails, FieldProblem)),
     modifiers(&Security),
-    tags((name = "assets"), (name = "operations"), (name = "catalog"), (name = "embeddings"), (name = "system")),
+    tags((name = "assets"), (name = "operations"), (name = "documents"), (name = "catalog"), (name = "embeddings"), (name = "system")),
 )]
 struct ApiDoc;
 

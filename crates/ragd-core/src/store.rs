@@ -65,6 +65,22 @@ pub trait Store: Send + Sync + 'static {
     /// version or the new one, never a mix. False when the lease was lost (nothing written).
     async fn document_replace(&self, lease: &Lease, doc: &Document, chunks: &[Chunk]) -> Result<bool>;
     async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>>;
+    /// Chunks of a document in `chunkIndex` order after `after_index`, and how many it has.
+    async fn chunk_page(&self, tenant: &TenantId, document_id: Uuid, after_index: Option<i64>, limit: u32) -> Result<(Vec<Chunk>, i64)>;
+
+    /// Whether any operation of the asset has completed (documents are listed only after one has).
+    async fn asset_has_completed(&self, tenant: &TenantId, asset_id: Uuid) -> Result<bool>;
+    /// Documents newest first, optionally by a case-insensitive substring of the file name.
+    async fn document_page(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        page: &PageRequest,
+        name_contains: Option<&str>,
+    ) -> Result<Page<Document>>;
+    async fn document_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Document>>;
+    /// Deletes a document and its chunks at once (an API call, not fenced by a lease). False if absent.
+    async fn document_remove(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<bool>;
 
     /// Cached embeddings by text hash: `(vector, tokens it cost)`.
     async fn embedding_cache_get(

@@ -268,6 +268,12 @@ where
     row.as_ref().map(operation_from_row).transpose()
 }
 
+/// A `LIKE … ESCAPE` pattern matching `needle` anywhere, with `%` and `_` taken literally.
+/// (LIKE is case-insensitive for ASCII in SQLite.)
+fn like_pattern(needle: &str) -> String {
+    format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 fn keyset(after: Option<SortKey>) -> (i64, String) {
     // Without a cursor, start above every possible key.
     match after {
@@ -363,8 +369,7 @@ impl Store for SqliteStore {
     }
 
     async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>> {
-        // LIKE is case-insensitive for ASCII in SQLite; the needle is escaped so that % and _ match literally.
-        let pattern = q.name_contains.as_ref().map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = q.name_contains.as_deref().map(like_pattern);
         let filter = "a.tenant_id = ?1 AND a.deleted_at IS NULL AND (?4 IS NULL OR a.display_name LIKE ?4 ESCAPE '\\')";
         let (after_t, after_id) = keyset(q.page.after);
         let sql = format!(
@@ -852,5 +857,93 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    async fn chunk_page(&self, tenant: &TenantId, document_id: Uuid, after_index: Option<i64>, limit: u32) -> Result<(Vec<Chunk>, i64)> {
+        let rows = sqlx::query(
+            "SELECT * FROM chunks WHERE tenant_id = ?1 AND document_id = ?2 AND chunk_index > ?3 ORDER BY chunk_index LIMIT ?4",
+        )
+        .bind(tenant.as_str())
+        .bind(document_id.to_string())
+        .bind(after_index.unwrap_or(-1))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks WHERE tenant_id = ?1 AND document_id = ?2")
+            .bind(tenant.as_str())
+            .bind(document_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok((rows.iter().map(chunk_from_row).collect::<Result<_>>()?, total))
+    }
+
+    async fn asset_has_completed(&self, tenant: &TenantId, asset_id: Uuid) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM operations WHERE tenant_id = ?1 AND asset_id = ?2 AND status = 'COMPLETED')")
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn document_page(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        page: &PageRequest,
+        name_contains: Option<&str>,
+    ) -> Result<Page<Document>> {
+        let pattern = name_contains.map(like_pattern);
+        let (after_t, after_id) = keyset(page.after);
+        let rows = sqlx::query(
+            "SELECT * FROM documents WHERE tenant_id = ?1 AND asset_id = ?2 AND (?3 IS NULL OR file_name LIKE ?3 ESCAPE '\\')
+               AND (created_at, id) < (?4, ?5) ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7",
+        )
+        .bind(tenant.as_str())
+        .bind(asset_id.to_string())
+        .bind(&pattern)
+        .bind(after_t)
+        .bind(after_id)
+        .bind(page.size.get() as i64 + 1)
+        .bind(page.skip as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM documents WHERE tenant_id = ?1 AND asset_id = ?2 AND (?3 IS NULL OR file_name LIKE ?3 ESCAPE '\\')",
+        )
+        .bind(tenant.as_str())
+        .bind(asset_id.to_string())
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let docs = rows.iter().map(document_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(docs, page.size, total, |d| SortKey { created_at: d.created_at, id: d.id }))
+    }
+
+    async fn document_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Document>> {
+        let row = sqlx::query("SELECT * FROM documents WHERE tenant_id = ?1 AND asset_id = ?2 AND id = ?3")
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(document_from_row).transpose()
+    }
+
+    async fn document_remove(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<bool> {
+        // Chunks go with the document (ON DELETE CASCADE), in the same statement's transaction.
+        let done = sqlx::query("DELETE FROM documents WHERE tenant_id = ?1 AND asset_id = ?2 AND id = ?3")
+            .bind(tenant.as_str())
+            .bind(asset_id.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
     }
 }

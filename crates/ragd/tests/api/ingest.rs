@@ -93,3 +93,62 @@ async fn refreshes_pay_only_for_changed_text_and_the_cache_spans_assets() {
     let theirs = app.wait_done("globex", &c, &op).await;
     assert!(theirs["tokenCount"].as_i64().unwrap() > 0, "{theirs}");
 }
+
+#[tokio::test]
+async fn documents_and_their_chunks_are_listed_deleted_and_brought_back() {
+    let gate = Gate::new();
+    let app = TestApp::spawn_with_gate(&gate).await;
+    let t = app.token("acme");
+    let r = app
+        .post("/v1/tenants/acme/assets", &t, markdown_asset(&[("guide.md", GUIDE), ("notes.md", "# Notes\n\nShort notes.\n")], 24))
+        .await;
+    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    gate.reached().await;
+    let docs = format!("/v1/tenants/acme/assets/{a}/documents");
+    app.get(&docs, &t).await.problem(404, "/problems/not-found");
+    gate.open();
+    app.wait_done("acme", &a, &op).await;
+
+    let list = app.get(&docs, &t).await;
+    assert_eq!(list.body["totalCount"], 2, "{}", list.body);
+    let names: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|d| d["fileName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["notes.md", "guide.md"], "newest first");
+    assert_eq!(app.get(&format!("{docs}?search=GUIDE"), &t).await.body["totalCount"], 1);
+    let guide = list.body["items"][1].clone();
+    assert_eq!((guide["status"].as_str(), guide["contentType"].as_str()), (Some("INDEXED"), Some("text/markdown")));
+    assert!(guide["chunkCount"].as_i64().unwrap() >= 4 && guide["tokenCount"].as_i64().unwrap() > 0);
+    let id = guide["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("{docs}/{id}"), &t).await.body, guide);
+
+    // Chunks page in chunkIndex order, with a signed cursor.
+    let mut seen = Vec::new();
+    let mut url = format!("{docs}/{id}/chunks?PageSize=2");
+    loop {
+        let page = app.get(&url, &t).await;
+        assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+        assert_eq!(page.body["documentId"], id);
+        assert_eq!(page.body["totalChunks"], guide["chunkCount"]);
+        for c in page.body["chunks"].as_array().unwrap() {
+            seen.push(c["chunkIndex"].as_i64().unwrap());
+            assert!(c["tokenCount"].as_i64().unwrap() <= 24 && c["contextText"].as_str().unwrap().starts_with("guide.md"));
+        }
+        match page.body["nextPageToken"].as_str() {
+            Some(next) => url = format!("{docs}/{id}/chunks?PageSize=2&PageToken.Cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..guide["chunkCount"].as_i64().unwrap()).collect::<Vec<_>>());
+    app.get(&format!("{docs}/{id}/chunks?PageToken.Cursor=forged"), &t).await.problem(400, "/problems/validation");
+
+    // Delete: gone at once, chunks included; a second delete is 404; a full refresh brings it back for free.
+    assert_eq!(app.delete(&format!("{docs}/{id}"), &t).await.status, reqwest::StatusCode::NO_CONTENT);
+    app.get(&format!("{docs}/{id}"), &t).await.problem(404, "/problems/not-found");
+    app.get(&format!("{docs}/{id}/chunks"), &t).await.problem(404, "/problems/not-found");
+    app.delete(&format!("{docs}/{id}"), &t).await.problem(404, "/problems/not-found");
+    assert!(chunks(&app, &a, "guide.md").await.is_empty());
+    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:refresh"), &t, json!({})).await;
+    let back = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((back["itemsSkipped"].as_i64(), back["tokenCount"].as_i64()), (Some(1), Some(0)), "re-indexed from the cache: {back}");
+    assert_eq!(app.get(&format!("{docs}/{id}"), &t).await.body["chunkCount"], guide["chunkCount"]);
+    app.get(&format!("{docs}/not-a-uuid"), &t).await.problem(400, "/problems/validation");
+}

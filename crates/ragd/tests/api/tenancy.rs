@@ -11,6 +11,7 @@ async fn foreign_tenants_get_404_on_every_endpoint() {
     let (a, op) = app.create_text_asset("acme", &[("one", "1")]).await;
     app.wait_done("acme", &a, &op).await;
     let outsider = token_for("mallory", "assets:read assets:write");
+    let doc = ragd_core::model::Document::id_for(a.parse().unwrap(), "one");
 
     let endpoints = |tenant: &str| -> Vec<(Method, String, Option<serde_json::Value>)> {
         let base = format!("/v1/tenants/{tenant}");
@@ -28,6 +29,10 @@ async fn foreign_tenants_get_404_on_every_endpoint() {
             (Method::GET, format!("{base}/assets/{a}/operations/{op}:wait?timeout=0"), None),
             (Method::GET, format!("{base}/assets/{a}/operations/{op}:watch"), None),
             (Method::POST, format!("{base}/assets/{a}/operations/{op}:cancel"), Some(json!({}))),
+            (Method::GET, format!("{base}/assets/{a}/documents"), None),
+            (Method::GET, format!("{base}/assets/{a}/documents/{doc}"), None),
+            (Method::GET, format!("{base}/assets/{a}/documents/{doc}/chunks"), None),
+            (Method::DELETE, format!("{base}/assets/{a}/documents/{doc}"), None),
             (Method::DELETE, format!("{base}/assets/{a}"), None),
         ]
     };
@@ -50,5 +55,6 @@ async fn foreign_tenants_get_404_on_every_endpoint() {
     let asset = app.get(&format!("/v1/tenants/acme/assets/{a}"), &t).await;
     assert_eq!((asset.status, asset.body["displayName"].as_str()), (StatusCode::OK, Some("Test asset")));
     assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{a}/operations"), &t).await.body["totalCount"], 1);
+    assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{a}/documents/{doc}"), &t).await.status, StatusCode::OK, "the document survived");
     assert_eq!(app.get("/v1/tenants/mallory/assets", &outsider).await.body["totalCount"], 1, "only mallory's own asset");
 }
