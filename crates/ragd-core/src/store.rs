@@ -57,8 +57,6 @@ pub trait Store: Send + Sync + 'static {
     async fn operation_release(&self, lease: &Lease) -> Result<()>;
 
     async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>>;
-    /// Inserts or replaces a document. False when the lease was lost (nothing written).
-    async fn document_put(&self, lease: &Lease, doc: &Document) -> Result<bool>;
     /// Deletes documents of the leased operation's asset. False when the lease was lost.
     async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool>;
     /// Writes a document and replaces all its chunks in one transaction, so readers see the old

@@ -171,8 +171,16 @@ fn document_from_row(row: &SqliteRow) -> Result<Document> {
     })
 }
 
-/// The fencing condition: the attempt `?lease_token` still holds the operation `?id`.
-const LEASE_HELD: &str = "EXISTS (SELECT 1 FROM operations WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING')";
+/// The fence of every write a worker makes: does its attempt still hold the operation? Checked
+/// inside the writing transaction, which `BEGIN IMMEDIATE` has already made exclusive.
+async fn lease_held(conn: &mut sqlx::SqliteConnection, lease: &Lease) -> Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM operations WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING')")
+        .bind(lease.operation_id.to_string())
+        .bind(lease.token.to_string())
+        .fetch_one(conn)
+        .await
+        .map_err(db)
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -675,51 +683,9 @@ impl Store for SqliteStore {
         rows.iter().map(document_from_row).collect()
     }
 
-    async fn document_put(&self, lease: &Lease, d: &Document) -> Result<bool> {
-        let sql = format!(
-            "INSERT INTO documents (id, tenant_id, asset_id, source_key, file_name, content_type, source_url, file_size,
-                content_hash, chunk_count, token_count, status, error_message, operation_id, created_at, modified_at, processed_at)
-             SELECT ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?1, ?16, ?17, ?18 WHERE {LEASE_HELD}
-             ON CONFLICT (id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type,
-                source_url = excluded.source_url, file_size = excluded.file_size, content_hash = excluded.content_hash,
-                chunk_count = excluded.chunk_count, token_count = excluded.token_count, status = excluded.status,
-                error_message = excluded.error_message, operation_id = excluded.operation_id,
-                modified_at = excluded.modified_at, processed_at = excluded.processed_at"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(lease.operation_id.to_string())
-            .bind(lease.token.to_string())
-            .bind(d.id.to_string())
-            .bind(lease.tenant.as_str())
-            .bind(lease.asset_id.to_string())
-            .bind(&d.source_key)
-            .bind(&d.file_name)
-            .bind(&d.content_type)
-            .bind(&d.source_url)
-            .bind(d.file_size)
-            .bind(&d.content_hash)
-            .bind(d.chunk_count)
-            .bind(d.token_count)
-            .bind(d.status.as_str())
-            .bind(&d.error_message)
-            .bind(d.created_at)
-            .bind(d.modified_at)
-            .bind(d.processed_at)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let held: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {LEASE_HELD}")))
-            .bind(lease.operation_id.to_string())
-            .bind(lease.token.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        if !held {
+        if !lease_held(&mut tx, lease).await? {
             return Ok(false);
         }
         for id in ids {
@@ -737,13 +703,7 @@ impl Store for SqliteStore {
 
     async fn document_replace(&self, lease: &Lease, d: &Document, chunks: &[Chunk]) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let held: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {LEASE_HELD}")))
-            .bind(lease.operation_id.to_string())
-            .bind(lease.token.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        if !held {
+        if !lease_held(&mut tx, lease).await? {
             return Ok(false);
         }
         sqlx::query(

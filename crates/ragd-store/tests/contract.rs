@@ -104,11 +104,11 @@ async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced() {
         modified_at: t0,
         processed_at: None,
     };
-    assert!(!s.document_put(&old.lease, &doc).await.unwrap(), "old holder cannot write documents");
+    assert!(!s.document_replace(&old.lease, &doc, &[]).await.unwrap(), "old holder cannot write documents");
     assert!(!s.document_delete(&old.lease, &[doc.id]).await.unwrap());
     assert_eq!(s.operation_heartbeat(&old.lease, &Counters::default(), t0, 1_000).await.unwrap(), LeaseState::Lost);
     assert!(!s.operation_finish(&old.lease, &Outcome::Completed { error_message: None }, &Counters::default(), t0).await.unwrap());
-    assert!(s.document_put(&new.lease, &doc).await.unwrap(), "the new holder can");
+    assert!(s.document_replace(&new.lease, &doc, &[]).await.unwrap(), "the new holder can");
     assert!(s.operation_finish(&new.lease, &Outcome::Completed { error_message: None }, &Counters::default(), t0).await.unwrap());
     let done = s.operation_get(&tenant, a.id, op.id).await.unwrap().unwrap();
     assert_eq!(done.status, OperationStatus::Completed);
