@@ -1,7 +1,6 @@
 //! The OpenAPI description, generated from the handlers and wire types. The committed copy at
 //! the repository root (`openapi.json`) is checked against it by a test.
 
-use crate::pagination::ListQuery;
 use crate::routes::*;
 use crate::wire::*;
 use utoipa::OpenApi;
@@ -37,10 +36,6 @@ impl utoipa::Modify for Security {
         );
     }
 }
-
-// Keeps `ListQuery` referenced for readers: it is documented through `params(ListQuery)`.
-#[allow(dead_code)]
-type _ListQuery = ListQuery;
 
 /// The document as pretty JSON, with the list of problem types as an extension.
 pub fn document() -> String {

@@ -89,16 +89,16 @@ pub fn source_type(t: SourceType) -> Option<&'static SourceTypeDescriptor> {
 }
 
 /// Checks `parameters` against the descriptor: no unknown property, none missing, types right.
-/// Reports every problem at once, each named by its JSON path.
-pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Value>) -> Result<()> {
+/// Reports every problem at once, each named by its JSON path under `at` (e.g. `config.parameters`).
+pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     for key in params.keys() {
         if !desc.properties.iter().any(|p| p.name == key) {
-            v.add(format!("config.parameters.{key}"), format!("unknown property for source type {}", desc.source_type));
+            v.add(format!("{at}.{key}"), format!("unknown property for source type {}", desc.source_type));
         }
     }
     for p in desc.properties {
-        let field = format!("config.parameters.{}", p.name);
+        let field = format!("{at}.{}", p.name);
         match params.get(p.name) {
             None | Some(Value::Null) if p.required => v.add(field, "is required"),
             None | Some(Value::Null) => {}
@@ -120,49 +120,49 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
     }
     v.into_result()?;
     if desc.source_type == SourceType::Text {
-        validate_inline_documents(params)?;
+        validate_inline_documents(params, at)?;
     }
     Ok(())
 }
 
-fn validate_inline_documents(params: &Map<String, Value>) -> Result<()> {
+fn validate_inline_documents(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let docs = params.get("documents").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     if docs.is_empty() {
-        v.add("config.parameters.documents", "must hold at least one document");
+        v.add(format!("{at}.documents"), "must hold at least one document");
     }
     if docs.len() > MAX_INLINE_DOCUMENTS {
-        v.add("config.parameters.documents", format!("holds more than {MAX_INLINE_DOCUMENTS} documents"));
+        v.add(format!("{at}.documents"), format!("holds more than {MAX_INLINE_DOCUMENTS} documents"));
     }
     let mut names = std::collections::HashSet::new();
     for (i, doc) in docs.iter().enumerate() {
-        let at = |f: &str| format!("config.parameters.documents[{i}].{f}");
+        let field = |f: &str| format!("{at}.documents[{i}].{f}");
         let doc = doc.as_object().expect("checked by validate_parameters");
         for key in doc.keys() {
             if !matches!(key.as_str(), "name" | "text" | "contentType") {
-                v.add(at(key), "unknown field (expected name, text, contentType)");
+                v.add(field(key), "unknown field (expected name, text, contentType)");
             }
         }
         match doc.get("name").and_then(Value::as_str) {
             Some(n) if !n.trim().is_empty() && n.len() <= 1024 => {
                 if !names.insert(n) {
-                    v.add(at("name"), "is used by another document of this asset");
+                    v.add(field("name"), "is used by another document of this asset");
                 }
             }
-            Some(_) => v.add(at("name"), "must be 1-1024 characters, not blank"),
-            None => v.add(at("name"), "is required and must be a string"),
+            Some(_) => v.add(field("name"), "must be 1-1024 characters, not blank"),
+            None => v.add(field("name"), "is required and must be a string"),
         }
         match doc.get("text") {
             Some(Value::String(t)) if t.len() as u64 > MAX_INLINE_DOCUMENT_BYTES => {
-                v.add(at("text"), format!("exceeds {MAX_INLINE_DOCUMENT_BYTES} bytes"))
+                v.add(field("text"), format!("exceeds {MAX_INLINE_DOCUMENT_BYTES} bytes"))
             }
             Some(Value::String(_)) => {}
-            _ => v.add(at("text"), "is required and must be a string"),
+            _ => v.add(field("text"), "is required and must be a string"),
         }
         match doc.get("contentType") {
             None | Some(Value::Null) => {}
             Some(Value::String(c)) if TEXT_CONTENT_TYPES.contains(&c.as_str()) => {}
-            Some(_) => v.add(at("contentType"), format!("must be one of {}", TEXT_CONTENT_TYPES.join(", "))),
+            Some(_) => v.add(field("contentType"), format!("must be one of {}", TEXT_CONTENT_TYPES.join(", "))),
         }
     }
     v.into_result()
@@ -341,10 +341,11 @@ mod tests {
     #[test]
     fn text_parameters_name_every_problem() {
         let d = source_type(SourceType::Text).unwrap();
-        assert!(validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": "x"}]}))).is_ok());
+        assert!(validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": "x"}]})), "config.parameters").is_ok());
         let err = validate_parameters(
             d,
             &params(json!({"documents": [{"name": "a", "text": 3, "contentType": "image/png"}, {"name": "a", "text": ""}]})),
+            "config.parameters",
         )
         .unwrap_err();
         let crate::Error::Validation { errors, .. } = err else { panic!() };
@@ -353,7 +354,7 @@ mod tests {
             fields,
             ["config.parameters.documents[0].text", "config.parameters.documents[0].contentType", "config.parameters.documents[1].name"]
         );
-        let err = validate_parameters(d, &params(json!({"extra": 1}))).unwrap_err();
+        let err = validate_parameters(d, &params(json!({"extra": 1})), "config.parameters").unwrap_err();
         let crate::Error::Validation { errors, .. } = err else { panic!() };
         assert_eq!(errors.len(), 2, "{errors:?}");
     }

@@ -122,7 +122,7 @@ impl Services {
 
     pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation)> {
         let desc = source_descriptor(&req.source_type, "config.sourceType")?;
-        catalog::validate_parameters(desc, &req.parameters)?;
+        catalog::validate_parameters(desc, &req.parameters, "config.parameters")?;
         if req.auth_method.is_some_and(|m| m != AuthMethod::None) {
             return Err(Error::invalid("auth.method", format!("source type {} takes no credentials", desc.source_type)));
         }
@@ -199,7 +199,7 @@ impl Services {
             }
         }
         if let Some(params) = req.parameters {
-            catalog::validate_parameters(desc, &params)?;
+            catalog::validate_parameters(desc, &params, "sourceConfig.parameters")?;
             if params != asset.parameters {
                 asset.parameters = params;
                 op_type = op_type.or(Some(OperationType::Refresh));

@@ -197,6 +197,14 @@ async fn patch_starts_the_right_operation_or_none() {
     assert_eq!(app.get(&path, &t).await.body["documentCount"], 2, "'two' vanished from the source and was removed");
 
     app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "WEB", "parameters": {}}})).await.problem(400, "/problems/validation");
+    let p = app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "TEXT", "parameters": {"documents": [], "x": 1}}})).await;
+    let fields: Vec<String> = p.problem(400, "/problems/validation")["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["sourceConfig.parameters.x"], "PATCH names its own fields");
     app.patch(&path, &t, json!({"nickname": "x"})).await.problem(400, "/problems/validation");
     app.patch(&path, &t, json!({"displayName": ""})).await.problem(400, "/problems/validation");
     app.patch(&path, &t, json!({"autoUpdate": {"strategy": "WEBHOOK"}})).await.problem(400, "/problems/validation");
