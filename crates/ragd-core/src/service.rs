@@ -193,10 +193,10 @@ impl Services {
                 op_type = Some(OperationType::Reindex);
             }
         }
-        if let Some(t) = &req.source_type {
-            if source_descriptor(t, "sourceConfig.sourceType")?.source_type != asset.source_type {
-                return Err(Error::invalid("sourceConfig.sourceType", "the source type of an asset cannot change"));
-            }
+        if let Some(t) = &req.source_type
+            && source_descriptor(t, "sourceConfig.sourceType")?.source_type != asset.source_type
+        {
+            return Err(Error::invalid("sourceConfig.sourceType", "the source type of an asset cannot change"));
         }
         if let Some(params) = req.parameters {
             catalog::validate_parameters(desc, &params, "sourceConfig.parameters")?;

@@ -357,7 +357,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        self.insert_operation(&mut *tx, &asset.tenant, first).await?;
+        self.insert_operation(&mut tx, &asset.tenant, first).await?;
         let op = read_operation(&mut *tx, &asset.tenant, asset.id, first.id).await?.ok_or_else(|| corrupt("new operation"))?;
         tx.commit().await.map_err(db)?;
         Ok(op)
@@ -396,9 +396,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM assets a WHERE a.tenant_id = ?1 AND a.deleted_at IS NULL AND (?2 IS NULL OR a.display_name LIKE ?2 ESCAPE '\\')"
-        )))
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe("SELECT COUNT(*) FROM assets a WHERE a.tenant_id = ?1 AND a.deleted_at IS NULL AND (?2 IS NULL OR a.display_name LIKE ?2 ESCAPE '\\')".to_string()))
         .bind(tenant.as_str())
         .bind(&pattern)
         .fetch_one(&self.pool)
@@ -436,7 +434,7 @@ impl Store for SqliteStore {
         }
         let created = match op {
             Some(op) => {
-                self.insert_operation(&mut *tx, &asset.tenant, op).await?;
+                self.insert_operation(&mut tx, &asset.tenant, op).await?;
                 read_operation(&mut *tx, &asset.tenant, asset.id, op.id).await?
             }
             None => None,
@@ -491,7 +489,7 @@ impl Store for SqliteStore {
 
     async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        if !self.insert_operation(&mut *tx, tenant, op).await? {
+        if !self.insert_operation(&mut tx, tenant, op).await? {
             return Err(Error::NotFound("asset"));
         }
         let created = read_operation(&mut *tx, tenant, op.asset_id, op.id).await?.ok_or(Error::NotFound("asset"))?;

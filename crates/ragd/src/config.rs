@@ -106,7 +106,8 @@ impl Config {
         if self.workers == 0 && self.role != Role::Api {
             bail!("workers must be at least 1 for role {:?}", self.role);
         }
-        if !(self.lease_seconds >= 1.0) {
+        // Written to reject NaN too.
+        if self.lease_seconds.is_nan() || self.lease_seconds < 1.0 {
             bail!("lease_seconds must be at least 1");
         }
         if self.heartbeat_ms == 0 || self.heartbeat_ms > 1000 {
