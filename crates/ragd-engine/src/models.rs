@@ -11,4 +11,6 @@ pub trait ModelRegistry: Send + Sync + 'static {
     fn embedder(&self, spec: &EmbeddingSpec) -> Result<Arc<dyn Embedder>, String>;
     /// The model's tokenizer, for chunking by its tokens.
     fn sizer(&self, spec: &EmbeddingSpec) -> Result<Sizer, String>;
+    /// USD per million tokens, for cost budgets.
+    fn price(&self, spec: &EmbeddingSpec) -> f64;
 }

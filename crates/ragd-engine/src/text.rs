@@ -45,12 +45,47 @@ fn inline_documents(params: &serde_json::Map<String, Value>) -> Vec<InlineDocume
         .unwrap_or_default()
 }
 
+/// What the asset may still spend, per budget: `(name, limit, tokens left before this operation)`.
+/// Cost budgets are converted to tokens with the model's price. Enforced before every batch.
+struct Budget {
+    limits: Vec<(String, i64)>,
+}
+
+impl Budget {
+    fn new(asset: &ragd_core::model::Asset, stats: &ragd_core::model::AssetStats, price: f64) -> Self {
+        let (t, c) = (asset.budget.tokens, asset.budget.costs);
+        let mut limits = Vec::new();
+        let mut add = |name: &str, limit: Option<i64>, used: i64| {
+            if let Some(limit) = limit {
+                limits.push((format!("{name} of {limit} tokens (used {used})"), limit - used));
+            }
+        };
+        add("tokenBudget", t.total, stats.total_tokens);
+        add("monthlyTokenBudget", t.monthly, stats.monthly_tokens);
+        add("dailyTokenBudget", t.daily, stats.daily_tokens);
+        if price > 0.0 {
+            let tokens = |usd: Option<f64>| usd.map(|u| (u * 1e6 / price).floor() as i64);
+            add("costBudget", tokens(c.total), stats.total_tokens);
+            add("monthlyCostBudget", tokens(c.monthly), stats.monthly_tokens);
+            add("dailyCostBudget", tokens(c.daily), stats.daily_tokens);
+        }
+        Budget { limits }
+    }
+
+    /// The budget a batch of `batch` tokens would cross, after `spent` by this operation.
+    fn crossed(&self, spent: i64, batch: i64) -> Option<&str> {
+        self.limits.iter().find(|(_, left)| spent + batch > *left).map(|(name, _)| name.as_str())
+    }
+}
+
 /// Why an indexing attempt of one document stopped.
 enum DocError {
     /// The document cannot be indexed; it fails alone.
     Document(String),
     /// The embedding model failed after its retries; the operation fails, keeping what it wrote.
     Embedding(String),
+    /// The next batch would cross a budget; the operation fails, keeping what it wrote.
+    Budget(String),
     Job(JobError),
 }
 
@@ -71,6 +106,7 @@ struct Models {
     sizer: Sizer,
     /// `provider/model`: the embedding cache's key.
     key: String,
+    budget: Budget,
 }
 
 /// Chunks a document off the async runtime; a panic in a parser fails that document only.
@@ -113,6 +149,15 @@ impl InlineTextExecutor {
         }
         for batch in missing.chunks(EMBED_BATCH) {
             let texts: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
+            if !m.budget.limits.is_empty() {
+                let mut tokens = 0i64;
+                for t in &texts {
+                    tokens += m.embedder.count_tokens(t).await.map_err(|e| DocError::Embedding(e.to_string()))? as i64;
+                }
+                if let Some(name) = m.budget.crossed(job.counters().token_count, tokens) {
+                    return Err(DocError::Budget(format!("the next batch of {tokens} tokens would exceed the {name}")));
+                }
+            }
             let out = m.embedder.embed(texts).await.map_err(|e| {
                 DocError::Embedding(match e {
                     ragd_core::Error::Upstream(s) | ragd_core::Error::Unavailable(s) => s,
@@ -168,8 +213,14 @@ impl InlineTextExecutor {
 impl Executor for InlineTextExecutor {
     async fn run(&self, job: &Job) -> Result<Outcome, JobError> {
         let (op, asset, lease) = (&job.claim.operation, &job.claim.asset, &job.claim.lease);
+        let (today, month) = ragd_core::time::day_and_month_start(now_ms());
+        let windows = ragd_core::model::UsageWindows { day_start: today, month_start: month };
+        let stats = job.store.asset_get(&lease.tenant, asset.id, windows).await?.map(|v| v.stats).unwrap_or_default();
+        let budget = Budget::new(asset, &stats, self.models.price(&asset.embedding));
         let models = match (self.models.embedder(&asset.embedding), self.models.sizer(&asset.embedding)) {
-            (Ok(embedder), Ok(sizer)) => Models { embedder, sizer, key: format!("{}/{}", asset.embedding.provider, asset.embedding.model) },
+            (Ok(embedder), Ok(sizer)) => {
+                Models { embedder, sizer, key: format!("{}/{}", asset.embedding.provider, asset.embedding.model), budget }
+            }
             (Err(e), _) | (_, Err(e)) => return Ok(Outcome::Failed { error_message: e }),
         };
         let force = op.force || op.op_type == OperationType::Reindex;
@@ -227,6 +278,9 @@ impl Executor for InlineTextExecutor {
                         Err(DocError::Job(e)) => return Err(e),
                         Err(DocError::Embedding(message)) => {
                             return Ok(Outcome::Failed { error_message: format!("embedding {} failed: {message}", doc.name) });
+                        }
+                        Err(DocError::Budget(message)) => {
+                            return Ok(Outcome::Failed { error_message: format!("stopped before {}: {message}", doc.name) });
                         }
                         Err(DocError::Document(reason)) => {
                             record.status = DocumentStatus::Failed;

@@ -74,6 +74,9 @@ pub struct Job {
     pub claim: Claim,
     pub store: Arc<dyn Store>,
     counters: Mutex<Counters>,
+    /// Serialises heartbeats: the background one and a checkpoint's could otherwise write their
+    /// counter snapshots out of order, and progress would seem to go back.
+    heartbeat_lock: tokio::sync::Mutex<()>,
     steps: AtomicU64,
     config: EngineConfig,
     events: Arc<Events>,
@@ -114,6 +117,8 @@ impl Job {
     }
 
     async fn heartbeat(&self) -> Result<LeaseState, ragd_core::Error> {
+        // The snapshot is taken under the lock, so a later write never carries older counters.
+        let _serial = self.heartbeat_lock.lock().await;
         let state =
             self.store.operation_heartbeat(&self.claim.lease, &self.counters(), now_ms(), self.config.lease.as_millis() as i64).await?;
         self.events.operation_changed();
@@ -201,6 +206,7 @@ impl Engine {
             claim,
             store: self.store.clone(),
             counters: Mutex::new(Counters::default()),
+            heartbeat_lock: tokio::sync::Mutex::new(()),
             steps: AtomicU64::new(0),
             config: self.config.clone(),
             events: self.events.clone(),

@@ -62,14 +62,14 @@ impl Application {
         let store = Arc::new(open_store(config).await?);
         let events = Arc::new(Events::default());
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
-        let services = Services::new(store.clone(), models, events.clone());
+        let services = Services::new(store.clone(), models.clone(), events.clone());
         let files = ModelFiles::new(config.model_dir());
         if let Err(e) = ragd_embed::local::init_runtime(&files) {
             tracing::debug!(error = %e, "ONNX Runtime not initialised at start-up");
         }
         // One local model per process, loaded on first use, shared by the API and the workers.
         let local = LocalEmbedder::new(files.clone(), config.model_threads);
-        let registry = Arc::new(crate::model::Models::new(local.clone(), files));
+        let registry = Arc::new(crate::model::Models::new(local.clone(), files, models));
 
         let secret = config.hs256_secret()?;
         let keys = match &config.jwks_url {

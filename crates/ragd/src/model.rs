@@ -33,12 +33,17 @@ pub fn fetch(dest: &Path) -> anyhow::Result<()> {
 pub struct Models {
     pub local: ragd_embed::LocalEmbedder,
     pub files: ragd_embed::ModelFiles,
+    pub catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
     local_sizer: std::sync::OnceLock<Result<ragd_pipeline::Sizer, String>>,
 }
 
 impl Models {
-    pub fn new(local: ragd_embed::LocalEmbedder, files: ragd_embed::ModelFiles) -> Self {
-        Self { local, files, local_sizer: std::sync::OnceLock::new() }
+    pub fn new(
+        local: ragd_embed::LocalEmbedder,
+        files: ragd_embed::ModelFiles,
+        catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
+    ) -> Self {
+        Self { local, files, catalog, local_sizer: std::sync::OnceLock::new() }
     }
 }
 
@@ -66,5 +71,9 @@ impl ragd_engine::models::ModelRegistry for Models {
                 .clone(),
             _ => Ok(ragd_pipeline::Sizer::Cl100k),
         }
+    }
+
+    fn price(&self, spec: &ragd_core::model::EmbeddingSpec) -> f64 {
+        self.catalog.price(&spec.provider, &spec.model)
     }
 }

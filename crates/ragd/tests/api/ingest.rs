@@ -152,3 +152,37 @@ async fn documents_and_their_chunks_are_listed_deleted_and_brought_back() {
     assert_eq!(app.get(&format!("{docs}/{id}"), &t).await.body["chunkCount"], guide["chunkCount"]);
     app.get(&format!("{docs}/not-a-uuid"), &t).await.problem(400, "/problems/validation");
 }
+
+#[tokio::test]
+async fn budgets_stop_an_operation_before_the_batch_that_would_cross_them() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    // A total budget the first (short) document fits in and the second does not.
+    let mut body = markdown_asset(&[("short.md", "A short note."), ("guide.md", GUIDE)], 40);
+    body["budget"] = json!({"tokenBudget": 20});
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let done = app.wait_done("acme", &a, &op).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    let message = done["errorMessage"].as_str().unwrap();
+    assert!(message.contains("tokenBudget of 20 tokens") && message.contains("guide.md"), "{message}");
+    let spent = done["tokenCount"].as_i64().unwrap();
+    assert!(spent > 0 && spent <= 20, "the short document was embedded within the budget: {done}");
+    let asset = app.get(&format!("/v1/tenants/acme/assets/{a}"), &t).await.body;
+    assert_eq!(asset["documentCount"], 1, "what was written stays");
+    assert_eq!(asset["budget"]["totalTokenCount"], spent, "usage is recorded with the operation's end");
+
+    // A daily budget counts what earlier operations spent today: re-chunking would cost as much
+    // again, which the remaining allowance does not cover.
+    let r = app.post("/v1/tenants/acme/assets", &t, markdown_asset(&[("guide.md", GUIDE)], 40)).await;
+    let (b, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let first = app.wait_done("acme", &b, &op).await["tokenCount"].as_i64().unwrap();
+    let r = app.patch(&format!("/v1/tenants/acme/assets/{b}"), &t, json!({"budget": {"dailyTokenBudget": first + 5}})).await;
+    assert!(r.body.get("operation").is_none(), "budgets start nothing");
+    let r = app.patch(&format!("/v1/tenants/acme/assets/{b}"), &t, json!({"embedding": {"chunkSize": 30, "chunkOverlap": 0}})).await;
+    let reindex = app.wait_done("acme", &b, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(reindex["status"], "FAILED", "{reindex}");
+    assert!(reindex["errorMessage"].as_str().unwrap().contains("dailyTokenBudget"), "{reindex}");
+    let asset = app.get(&format!("/v1/tenants/acme/assets/{b}"), &t).await.body;
+    assert!(asset["budget"]["dailyTokensUsed"].as_i64().unwrap() <= first + 5, "{}", asset["budget"]);
+}
