@@ -36,6 +36,11 @@ fn uuid_col(row: &SqliteRow, col: &str) -> Result<Uuid> {
     Uuid::parse_str(&s).map_err(|_| corrupt(col))
 }
 
+fn tenant_col(row: &SqliteRow) -> Result<TenantId> {
+    let s: String = row.try_get("tenant_id").map_err(db)?;
+    TenantId::parse(&s).map_err(|_| corrupt("tenant_id"))
+}
+
 fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T> {
     let s: String = row.try_get(col).map_err(db)?;
     serde_json::from_str(&s).map_err(|_| corrupt(col))
@@ -67,7 +72,7 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
     let auto_update: Option<String> = row.try_get("auto_update").map_err(db)?;
     Ok(Asset {
         id: uuid_col(row, "id")?,
-        tenant: TenantId::parse(&row.try_get::<String, _>("tenant_id").map_err(db)?).map_err(|_| corrupt("tenant_id"))?,
+        tenant: tenant_col(row)?,
         display_name: row.try_get("display_name").map_err(db)?,
         source_type: SourceType::parse(&source_type).ok_or_else(|| corrupt("source_type"))?,
         parameters: json_col(row, "parameters")?,
@@ -122,7 +127,7 @@ fn operation_from_row(row: &SqliteRow) -> Result<Operation> {
     let s: String = row.try_get("status").map_err(db)?;
     Ok(Operation {
         id: uuid_col(row, "id")?,
-        tenant: TenantId::parse(&row.try_get::<String, _>("tenant_id").map_err(db)?).map_err(|_| corrupt("tenant_id"))?,
+        tenant: tenant_col(row)?,
         asset_id: uuid_col(row, "asset_id")?,
         op_type: OperationType::parse(&t).ok_or_else(|| corrupt("type"))?,
         status: OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?,
@@ -569,7 +574,7 @@ impl Store for SqliteStore {
         .await
         .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
-        let tenant = TenantId::parse(&row.try_get::<String, _>("tenant_id").map_err(db)?).map_err(|_| corrupt("tenant_id"))?;
+        let tenant = tenant_col(&row)?;
         let (id, asset_id) = (uuid_col(&row, "id")?, uuid_col(&row, "asset_id")?);
         let operation = self.fetch_operation(&tenant, asset_id, id).await?.ok_or_else(|| corrupt("claimed operation"))?;
         let sql = format!("SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = ?1 AND a.id = ?4");
