@@ -1,0 +1,717 @@
+//! Parsing: bytes of a supported content type to text ready for chunking, keeping structure.
+//!
+//! HTML (main content only, as Markdown), Markdown, plain text, PDF (text per page), DOCX (as
+//! Markdown), CSV (one paragraph per row) and JSON (one line per leaf). Every parser works on
+//! untrusted input: walks are iterative (deep nesting cannot overflow the stack), archives are read
+//! with a cap on inflated bytes, and callers run this under `catch_unwind` so that a panicking
+//! third-party parser fails one document, not the process.
+
+use scraper::{ElementRef, Html, Node, Selector};
+use std::io::Read;
+
+pub const PLAIN: &str = "text/plain";
+pub const MARKDOWN: &str = "text/markdown";
+pub const HTML: &str = "text/html";
+pub const PDF: &str = "application/pdf";
+pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+pub const CSV: &str = "text/csv";
+pub const JSON: &str = "application/json";
+
+/// Content types ragd parses, with their file extensions.
+pub const CONTENT_TYPES: &[(&str, &[&str])] = &[
+    (PLAIN, &[".txt", ".text", ".log"]),
+    (MARKDOWN, &[".md", ".markdown"]),
+    (HTML, &[".html", ".htm"]),
+    (PDF, &[".pdf"]),
+    (DOCX, &[".docx"]),
+    (CSV, &[".csv"]),
+    (JSON, &[".json"]),
+];
+
+/// Most bytes a DOCX may inflate to: a zip bomb fails its document instead of filling memory.
+pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+/// List nesting deeper than this is flattened (its indentation would otherwise grow without bound).
+const MAX_INDENT: usize = 8;
+
+/// A parsed document.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Parsed {
+    /// The document's own title (HTML `<title>`), when it has one.
+    pub title: Option<String>,
+    pub text: String,
+    /// Whether `text` is Markdown (chunked at headings and paragraphs).
+    pub markdown: bool,
+    /// `(character offset, page number)` where each page starts, ascending; empty without pages.
+    pub pages: Vec<(usize, u32)>,
+    /// Hyperlinks as written (`href` values), for crawlers.
+    pub links: Vec<String>,
+}
+
+impl Parsed {
+    /// The page holding character `offset`, if the document has pages.
+    pub fn page_at(&self, offset: usize) -> Option<u32> {
+        let i = self.pages.partition_point(|(start, _)| *start <= offset);
+        i.checked_sub(1).map(|i| self.pages[i].1)
+    }
+}
+
+/// The normalised content type (`text/html; charset=utf-8` → `text/html`), if ragd parses it.
+pub fn normalise(content_type: &str) -> Option<&'static str> {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = match essence.as_str() {
+        "application/xhtml+xml" => HTML,
+        "text/x-markdown" => MARKDOWN,
+        "application/csv" => CSV,
+        "text/json" => JSON,
+        other => other,
+    };
+    CONTENT_TYPES.iter().map(|(ct, _)| *ct).find(|ct| *ct == essence)
+}
+
+/// The content type of a file from its name, its declared type and its first bytes. Magic bytes
+/// win over the name for PDF; a generic declared type (`application/octet-stream`) is ignored.
+pub fn detect(file_name: &str, declared: Option<&str>, head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"%PDF-") {
+        return Some(PDF);
+    }
+    let lower = file_name.to_ascii_lowercase();
+    let by_name = CONTENT_TYPES.iter().find(|(_, exts)| exts.iter().any(|e| lower.ends_with(e))).map(|(ct, _)| *ct);
+    by_name.or_else(|| declared.and_then(normalise))
+}
+
+/// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`]).
+pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, String> {
+    let parsed = match normalise(content_type) {
+        Some(HTML) => html(&String::from_utf8_lossy(bytes))?,
+        Some(MARKDOWN) => Parsed { text: text(bytes)?, markdown: true, ..Default::default() },
+        Some(PLAIN) => Parsed { text: text(bytes)?, ..Default::default() },
+        Some(PDF) => pdf(bytes)?,
+        Some(DOCX) => docx(bytes)?,
+        Some(CSV) => csv(bytes)?,
+        Some(JSON) => json(bytes)?,
+        _ => return Err(format!("unsupported content type {content_type}")),
+    };
+    if parsed.text.trim().is_empty() {
+        return Err("the document has no text".to_owned());
+    }
+    Ok(parsed)
+}
+
+fn text(bytes: &[u8]) -> Result<String, String> {
+    if bytes.contains(&0) {
+        return Err("the file is binary, not text".to_owned());
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+// ---------------------------------------------------------------------------------------- HTML
+
+/// Elements that are page chrome or not text.
+const SKIPPED: &[&str] =
+    &["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "button", "svg", "iframe", "head", "select"];
+/// Where the main content is, most specific first.
+const MAIN: &[&str] = &["main", "article", "[role=main]", "#content", "body"];
+
+/// Markdown writer that keeps block separation and inline whitespace tidy.
+#[derive(Default)]
+struct Writer {
+    out: String,
+    /// Pending separation before the next text: 0 none, 1 newline, 2 blank line.
+    pending: u8,
+    list_depth: usize,
+}
+
+impl Writer {
+    fn block(&mut self, lines: u8) {
+        if !self.out.is_empty() {
+            self.pending = self.pending.max(lines);
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending > 0 {
+            while self.out.ends_with(' ') {
+                self.out.pop();
+            }
+            let have = self.out.chars().rev().take_while(|c| *c == '\n').count() as u8;
+            for _ in have..self.pending {
+                self.out.push('\n');
+            }
+            self.pending = 0;
+        }
+    }
+
+    fn raw(&mut self, s: &str) {
+        self.flush();
+        self.out.push_str(s);
+    }
+
+    /// Inline text: whitespace runs collapse to one space, none at the start of a line.
+    fn inline(&mut self, s: &str) {
+        let mut words = s.split_whitespace().peekable();
+        if words.peek().is_none() {
+            if !s.is_empty() && !self.out.ends_with([' ', '\n']) && !self.out.is_empty() && self.pending == 0 {
+                self.out.push(' ');
+            }
+            return;
+        }
+        let leading = s.starts_with(char::is_whitespace);
+        self.flush();
+        if leading && !self.out.ends_with([' ', '\n']) && !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        let mut first = true;
+        for w in words {
+            if !first {
+                self.out.push(' ');
+            }
+            self.out.push_str(w);
+            first = false;
+        }
+        if s.ends_with(char::is_whitespace) {
+            self.out.push(' ');
+        }
+    }
+}
+
+enum Step<'a> {
+    Enter(ego_tree::NodeRef<'a, Node>),
+    Exit(ElementRef<'a>),
+}
+
+/// Deepest element nesting ragd parses. The HTML5 tree builder does work proportional to the
+/// depth for every tag, so a 10,000-deep page would cost seconds of CPU; real pages stay under 100.
+pub const MAX_HTML_DEPTH: usize = 1024;
+
+/// Elements that never hold others or whose end tag is usually implied (so they do not nest).
+const FLAT: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p", "li", "dt", "dd", "option",
+    "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "rp", "rt",
+];
+
+/// The deepest element nesting of `source`, estimated from its tags without building a tree.
+fn nesting_depth(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while let Some(at) = memchr(b'<', &bytes[i..]) {
+        i += at + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = i + usize::from(closing);
+        let len = bytes[start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if len == 0 || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = source[start..start + len].to_ascii_lowercase();
+        if closing {
+            if !FLAT.contains(&name.as_str()) {
+                depth = depth.saturating_sub(1);
+            }
+            continue;
+        }
+        let end = memchr(b'>', &bytes[start..]).map_or(bytes.len(), |e| start + e);
+        if name == "script" || name == "style" {
+            let close = format!("</{name}");
+            i = source[end..].to_ascii_lowercase().find(&close).map_or(bytes.len(), |e| end + e);
+            continue;
+        }
+        if !FLAT.contains(&name.as_str()) && bytes[..end].last() != Some(&b'/') {
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|b| *b == needle)
+}
+
+/// HTML to Markdown, from the main content element only.
+fn html(source: &str) -> Result<Parsed, String> {
+    let depth = nesting_depth(source);
+    if depth > MAX_HTML_DEPTH {
+        return Err(format!("the HTML nests elements {depth} deep; ragd parses at most {MAX_HTML_DEPTH}"));
+    }
+    let doc = Html::parse_document(source);
+    let select = |s: &str| Selector::parse(s).expect("static selector");
+    let title = doc.select(&select("title")).next().map(|t| t.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "));
+    let links = doc.select(&select("a[href]")).filter_map(|a| a.value().attr("href")).map(str::to_owned).collect();
+    let root = MAIN.iter().find_map(|m| doc.select(&select(m)).next()).unwrap_or_else(|| doc.root_element());
+
+    let mut w = Writer::default();
+    // (ordered, next number) per open list.
+    let mut lists: Vec<(bool, usize)> = Vec::new();
+    let mut stack: Vec<Step<'_>> = vec![Step::Enter(*root)];
+    while let Some(step) = stack.pop() {
+        let node = match step {
+            Step::Exit(el) => {
+                match el.value().name() {
+                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl"
+                    | "figure" | "table" => w.block(2),
+                    "ul" | "ol" => {
+                        lists.pop();
+                        w.list_depth = w.list_depth.saturating_sub(1);
+                        w.block(2);
+                    }
+                    "li" | "tr" | "dt" | "dd" => w.block(1),
+                    "td" | "th" => w.raw(" |"),
+                    "code" => w.raw("`"),
+                    _ => {}
+                }
+                continue;
+            }
+            Step::Enter(node) => node,
+        };
+        match node.value() {
+            Node::Text(t) => {
+                w.inline(t);
+                continue;
+            }
+            Node::Element(_) => {}
+            _ => continue,
+        }
+        let el = ElementRef::wrap(node).expect("an element node");
+        let name = el.value().name();
+        if SKIPPED.contains(&name) || el.value().attr("hidden").is_some() || el.value().attr("aria-hidden") == Some("true") {
+            continue;
+        }
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                let level = (name.as_bytes()[1] - b'0') as usize;
+                let title: String = el.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ");
+                if !title.is_empty() {
+                    w.block(2);
+                    w.raw(&format!("{} {title}", "#".repeat(level)));
+                    w.block(2);
+                }
+                continue;
+            }
+            "pre" => {
+                let code: String = el.text().collect();
+                let lang = el
+                    .select(&select("code"))
+                    .next()
+                    .and_then(|c| c.value().classes().find_map(|c| c.strip_prefix("language-")))
+                    .unwrap_or("")
+                    .to_owned();
+                w.block(2);
+                w.raw(&format!("```{lang}\n{}\n```", code.trim_end_matches('\n')));
+                w.block(2);
+                continue;
+            }
+            "br" => {
+                w.block(1);
+                continue;
+            }
+            "hr" => {
+                w.block(2);
+                continue;
+            }
+            "img" => {
+                if let Some(alt) = el.value().attr("alt").filter(|a| !a.trim().is_empty()) {
+                    w.inline(alt);
+                }
+                continue;
+            }
+            "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl" | "figure" | "table" => w.block(2),
+            "ul" | "ol" => {
+                w.block(if lists.is_empty() { 2 } else { 1 });
+                lists.push((name == "ol", 1));
+                w.list_depth += 1;
+            }
+            "li" => {
+                w.block(1);
+                let indent = "  ".repeat(w.list_depth.saturating_sub(1).min(MAX_INDENT));
+                let marker = match lists.last_mut() {
+                    Some((true, n)) => {
+                        *n += 1;
+                        format!("{}. ", *n - 1)
+                    }
+                    _ => "- ".to_owned(),
+                };
+                w.raw(&format!("{indent}{marker}"));
+            }
+            "tr" => {
+                w.block(1);
+                w.raw("|");
+            }
+            "td" | "th" => w.raw(" "),
+            "dt" | "dd" => w.block(1),
+            "code" => w.raw("`"),
+            _ => {}
+        }
+        stack.push(Step::Exit(el));
+        for child in node.children().rev() {
+            stack.push(Step::Enter(child));
+        }
+    }
+    let mut text = w.out.trim().to_owned();
+    text.push('\n');
+    Ok(Parsed { title: title.filter(|t| !t.is_empty()), text, markdown: true, pages: Vec::new(), links })
+}
+
+// ----------------------------------------------------------------------------------------- PDF
+
+fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
+    let pages = pdf_extract::extract_text_from_mem_by_pages(bytes).map_err(|e| format!("the PDF could not be read: {e}"))?;
+    let mut parsed = Parsed::default();
+    let mut chars = 0;
+    for (i, page) in pages.iter().enumerate() {
+        let page = page.trim();
+        if page.is_empty() {
+            continue;
+        }
+        if !parsed.text.is_empty() {
+            parsed.text.push_str("\n\n");
+            chars += 2;
+        }
+        parsed.pages.push((chars, i as u32 + 1));
+        parsed.text.push_str(page);
+        chars += page.chars().count();
+    }
+    if parsed.text.is_empty() {
+        return Err("the PDF has no extractable text (scanned pages would need OCR, which ragd does not do)".to_owned());
+    }
+    Ok(parsed)
+}
+
+// ---------------------------------------------------------------------------------------- DOCX
+
+/// Reads one archive member, refusing to inflate more than [`MAX_INFLATED_BYTES`].
+fn read_member(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str) -> Result<Option<Vec<u8>>, String> {
+    let file = match archive.by_name(name) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(format!("the DOCX archive is damaged: {e}")),
+    };
+    let too_big = || format!("the DOCX inflates to more than {} MiB (a zip bomb?)", MAX_INFLATED_BYTES >> 20);
+    if file.size() > MAX_INFLATED_BYTES {
+        return Err(too_big());
+    }
+    let mut out = Vec::new();
+    file.take(MAX_INFLATED_BYTES + 1).read_to_end(&mut out).map_err(|e| format!("the DOCX archive is damaged: {e}"))?;
+    if out.len() as u64 > MAX_INFLATED_BYTES {
+        return Err(too_big());
+    }
+    Ok(Some(out))
+}
+
+/// DOCX to Markdown: paragraphs, `Heading N`/`Title` styles as headings, list items, tables.
+fn docx(bytes: &[u8]) -> Result<Parsed, String> {
+    use quick_xml::events::Event;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a DOCX (zip) file: {e}"))?;
+    let xml = read_member(&mut archive, "word/document.xml")?.ok_or("not a DOCX file: word/document.xml is missing")?;
+    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let mut out = String::new();
+    let mut para = String::new();
+    let mut style: Option<String> = None;
+    let mut list_item = false;
+    let mut in_text = false;
+    let mut table_depth = 0usize;
+    let mut row: Vec<String> = Vec::new();
+    let mut buf = Vec::new();
+    let attr = |e: &quick_xml::events::BytesStart<'_>, key: &str| {
+        e.attributes().flatten().find(|a| a.key.as_ref() == key).map(|a| a.value.into_owned())
+    };
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| format!("the DOCX document is not valid XML: {e}"))?;
+        match event {
+            Event::Start(e) => match e.name().as_ref() {
+                "w:p" => {
+                    para.clear();
+                    style = None;
+                    list_item = false;
+                }
+                "w:t" => in_text = true,
+                "w:tbl" => table_depth += 1,
+                "w:tr" => row.clear(),
+                "w:tc" => row.push(String::new()),
+                "w:numPr" => list_item = true,
+                _ => {}
+            },
+            Event::Empty(e) => match e.name().as_ref() {
+                "w:pStyle" => style = attr(&e, "w:val"),
+                "w:numPr" => list_item = true,
+                "w:tab" => para.push('\t'),
+                "w:br" | "w:cr" => para.push('\n'),
+                _ => {}
+            },
+            Event::Text(t) if in_text => para.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if in_text => {
+                if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content()) {
+                    para.push_str(c);
+                } else if let Ok(Some(c)) = r.resolve_char_ref() {
+                    para.push(c);
+                }
+            }
+            Event::End(e) => match e.name().as_ref() {
+                "w:t" => in_text = false,
+                "w:p" => {
+                    let text = para.trim();
+                    if table_depth > 0 {
+                        if let Some(cell) = row.last_mut() {
+                            if !cell.is_empty() && !text.is_empty() {
+                                cell.push(' ');
+                            }
+                            cell.push_str(&text.replace('\n', " "));
+                        }
+                    } else if !text.is_empty() {
+                        match style.as_deref().and_then(heading_level) {
+                            Some(l) => out.push_str(&format!("{} {}\n\n", "#".repeat(l), text.replace('\n', " "))),
+                            None if list_item => out.push_str(&format!("- {text}\n")),
+                            None => out.push_str(&format!("{text}\n\n")),
+                        }
+                    }
+                }
+                "w:tr" if table_depth == 1 => out.push_str(&format!("| {} |\n", row.join(" | "))),
+                "w:tbl" => {
+                    table_depth = table_depth.saturating_sub(1);
+                    if table_depth == 0 {
+                        out.push('\n');
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(Parsed { text: out, markdown: true, ..Default::default() })
+}
+
+/// `Heading1` … `Heading9` and `Title` paragraph styles.
+fn heading_level(style: &str) -> Option<usize> {
+    if style.eq_ignore_ascii_case("title") {
+        return Some(1);
+    }
+    let n = style.strip_prefix("Heading").or_else(|| style.strip_prefix("heading"))?;
+    n.trim().parse::<usize>().ok().filter(|n| (1..=6).contains(n))
+}
+
+// ------------------------------------------------------------------------------------ CSV, JSON
+
+/// One paragraph per row, each cell as `column: value`.
+fn csv(bytes: &[u8]) -> Result<Parsed, String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers: Vec<String> = reader.headers().map_err(|e| format!("the CSV could not be read: {e}"))?.iter().map(str::to_owned).collect();
+    let mut out = String::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("the CSV could not be read at row {}: {e}", i + 2))?;
+        for (j, value) in record.iter().enumerate() {
+            let column = headers.get(j).map_or_else(|| format!("column {}", j + 1), Clone::clone);
+            out.push_str(&format!("{column}: {value}\n"));
+        }
+        out.push('\n');
+    }
+    Ok(Parsed { text: out, ..Default::default() })
+}
+
+/// One line per leaf value, `path.to[0].leaf: value`; the elements of a top-level array are
+/// separate paragraphs.
+fn json(bytes: &[u8]) -> Result<Parsed, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut out = String::new();
+    match &value {
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                leaves(item, &format!("[{i}]"), &mut out);
+                out.push('\n');
+            }
+        }
+        other => leaves(other, "", &mut out),
+    }
+    Ok(Parsed { text: out, ..Default::default() })
+}
+
+/// serde_json refuses nesting deeper than 128, so this recursion is bounded.
+fn leaves(value: &serde_json::Value, path: &str, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                leaves(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                leaves(v, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::String(s) => out.push_str(&format!("{path}: {s}\n")),
+        Value::Null => {}
+        other => out.push_str(&format!("{path}: {other}\n")),
+    }
+}
+
+/// Builders of documents for tests: a real DOCX (the WordprocessingML parts Word needs) and a
+/// zip bomb shaped like one.
+pub mod fixtures {
+    use std::io::Write;
+
+    fn archive(parts: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in parts {
+            zip.start_file(*name, options).expect("zip entry");
+            zip.write_all(data).expect("zip write");
+        }
+        zip.finish().expect("zip finish").into_inner()
+    }
+
+    const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+    const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
+
+    /// A DOCX whose body is `paragraphs`: `(style, text)`, style `None` for body text or e.g.
+    /// `Some("Heading1")`; a text starting with `|` becomes a one-row table of `|`-separated cells.
+    pub fn docx(paragraphs: &[(Option<&str>, &str)]) -> Vec<u8> {
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let mut body = String::new();
+        for (style, text) in paragraphs {
+            if let Some(cells) = text.strip_prefix('|') {
+                body.push_str("<w:tbl><w:tr>");
+                for cell in cells.split('|') {
+                    body.push_str(&format!("<w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc>", esc(cell.trim())));
+                }
+                body.push_str("</w:tr></w:tbl>");
+                continue;
+            }
+            let props = style.map(|s| format!("<w:pPr><w:pStyle w:val=\"{s}\"/></w:pPr>")).unwrap_or_default();
+            body.push_str(&format!("<w:p>{props}<w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", esc(text)));
+        }
+        let document = format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+        );
+        archive(&[
+            ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+            ("_rels/.rels", RELS.as_bytes()),
+            ("word/document.xml", document.as_bytes()),
+        ])
+    }
+
+    /// A DOCX-shaped archive whose `word/document.xml` inflates to `inflated` bytes of zeros
+    /// (1 GiB deflates to about 1 MiB).
+    pub fn zip_bomb(inflated: usize) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
+        zip.start_file("[Content_Types].xml", options).expect("zip entry");
+        zip.write_all(CONTENT_TYPES.as_bytes()).expect("zip write");
+        zip.start_file("word/document.xml", options).expect("zip entry");
+        let block = vec![0u8; 1 << 20];
+        let mut left = inflated;
+        while left > 0 {
+            let n = left.min(block.len());
+            zip.write_all(&block[..n]).expect("zip write");
+            left -= n;
+        }
+        zip.finish().expect("zip finish").into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_keeps_main_content_as_markdown() {
+        let page = r#"<html><head><title> Guide — Site </title><script>var x = 1;</script></head><body>
+            <nav><a href="/other">Other page</a> Menu chrome</nav>
+            <main><h1>Install   guide</h1><p>Run <code>cargo&nbsp;install</code> then
+            <a href="next.html">continue</a>.</p>
+            <pre><code class="language-rust">fn main() {
+    println!("hi");
+}</code></pre>
+            <ul><li>one</li><li>two<ol><li>nested</li></ol></li></ul>
+            <table><tr><th>Key</th><th>Value</th></tr><tr><td>a</td><td>1</td></tr></table></main>
+            <footer>Copyright</footer></body></html>"#;
+        let p = parse(page.as_bytes(), "text/html; charset=utf-8").unwrap();
+        assert_eq!(p.title.as_deref(), Some("Guide — Site"));
+        assert!(p.markdown);
+        assert!(p.text.starts_with("# Install guide\n\nRun `cargo install` then continue."), "{}", p.text);
+        assert!(p.text.contains("```rust\nfn main() {\n    println!(\"hi\");\n}\n```"), "{}", p.text);
+        assert!(p.text.contains("- one\n- two\n  1. nested"), "{}", p.text);
+        assert!(p.text.contains("| Key | Value |\n| a | 1 |"), "{}", p.text);
+        for chrome in ["Menu chrome", "Copyright", "var x"] {
+            assert!(!p.text.contains(chrome), "{chrome} leaked: {}", p.text);
+        }
+        assert_eq!(p.links, ["/other", "next.html"]);
+    }
+
+    #[test]
+    fn deep_html_nesting_fails_fast_and_shallow_pages_pass() {
+        let deep = format!("<html><body>{}deep text{}</body></html>", "<div><ul><li>".repeat(10_000), "</li></ul></div>".repeat(10_000));
+        let t = std::time::Instant::now();
+        assert!(parse(deep.as_bytes(), HTML).unwrap_err().contains("nests elements 20002 deep"));
+        assert!(t.elapsed().as_secs() < 5, "refused without building the tree");
+        // Unclosed paragraphs and list items, void elements and scripts do not count as nesting.
+        let flat =
+            format!("<body><script>if (a<b) {{}}</script>{}<ul>{}</ul></body>", "<p>para<br>".repeat(5_000), "<li>item".repeat(5_000));
+        let p = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse(flat.as_bytes(), HTML))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(p.text.contains("- item"));
+        let nested = format!("<body>{}deep text{}</body>", "<div><ul><li>".repeat(300), "</li></ul></div>".repeat(300));
+        let p = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse(nested.as_bytes(), HTML))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(p.text.contains("deep text") && p.text.len() < 20_000, "list indentation is capped");
+    }
+
+    #[test]
+    fn real_pdfs_give_text_per_page() {
+        for (path, pages) in
+            [("/usr/share/doc/libtasn1-doc/libtasn1.pdf", 30), ("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", 10)]
+        {
+            let Ok(bytes) = std::fs::read(path) else { panic!("{path} is missing: apt-get install libtasn1-doc shared-mime-info") };
+            assert_eq!(detect("x.bin", None, &bytes), Some(PDF));
+            let p = parse(&bytes, PDF).unwrap();
+            assert!(p.pages.len() >= pages, "{path}: {} pages", p.pages.len());
+            assert_eq!(p.page_at(0), Some(p.pages[0].1));
+            let (last_start, last) = *p.pages.last().unwrap();
+            assert_eq!(p.page_at(last_start + 1), Some(last));
+            let head: String = p.text.chars().skip(p.pages[1].0).take(40).collect();
+            assert!(!head.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn broken_inputs_fail_with_a_reason() {
+        let corrupt = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF";
+        let e = std::panic::catch_unwind(|| parse(corrupt, PDF)).map(|r| r.unwrap_err()).unwrap_or_else(|_| "panicked".into());
+        assert!(!e.is_empty());
+        assert!(parse(b"not a zip", DOCX).unwrap_err().contains("not a DOCX"));
+        let bomb = fixtures::zip_bomb(300 << 20);
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        assert!(parse(&bomb, DOCX).unwrap_err().contains("zip bomb"));
+        assert!(parse(b"{\"a\":", JSON).unwrap_err().starts_with("invalid JSON"));
+        assert!(parse("[".repeat(10_000).as_bytes(), JSON).unwrap_err().contains("recursion"));
+        assert!(parse(b"\x00\x01binary", PLAIN).unwrap_err().contains("binary"));
+        assert_eq!(parse(b"   \n", MARKDOWN).unwrap_err(), "the document has no text");
+        assert!(parse(b"x", "image/png").unwrap_err().contains("unsupported"));
+    }
+
+    #[test]
+    fn docx_csv_and_json_keep_structure() {
+        let d = fixtures::docx(&[
+            (Some("Title"), "Field guide"),
+            (Some("Heading2"), "Tides & currents"),
+            (None, "Water moves twice a day."),
+            (None, "|Port|High tide"),
+        ]);
+        assert_eq!(detect("notes.DOCX", Some("application/octet-stream"), &d), Some(DOCX));
+        let p = parse(&d, DOCX).unwrap();
+        assert_eq!(p.text, "# Field guide\n\n## Tides & currents\n\nWater moves twice a day.\n\n| Port | High tide |\n\n");
+        let c = parse(b"name,port\nAda,Brest\nBo,\"Cork, IE\"\n", CSV).unwrap();
+        assert_eq!(c.text, "name: Ada\nport: Brest\n\nname: Bo\nport: Cork, IE\n\n");
+        let j = parse(br#"[{"a":{"b":[1,"x"]}},{"c":null,"d":true}]"#, JSON).unwrap();
+        assert_eq!(j.text, "[0].a.b[0]: 1\n[0].a.b[1]: x\n\n[1].d: true\n\n");
+    }
+}
