@@ -26,10 +26,10 @@ use axum::Router;
 use axum::extract::{FromRef, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, documents, embeddings, operations, system};
+use routes::{assets, catalog, documents, embeddings, files, operations, system};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -75,6 +75,11 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets:sourceTypes", get(catalog::source_types))
         .route("/assets:supportedTypes", get(catalog::supported_types))
         .route("/assets:embeddingModels", get(catalog::embedding_models))
+        .route("/assets:import", post(files::import))
+        // Uploads are limited by the configured upload limit while streaming, not by the body limit.
+        .route("/assets:file", post(files::upload_asset).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/storage", post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/storage/{file}", get(files::download))
         .route(
             "/assets/{asset}",
             get(assets::get_asset).patch(assets::patch_asset).delete(assets::delete_asset).post(assets::post_asset_method),
@@ -86,7 +91,7 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let root = if serve_api {
-        Router::new().nest("/v1/tenants/{tenant}", tenant).route("/v1/embeddings", axum::routing::post(embeddings::create_embeddings))
+        Router::new().nest("/v1/tenants/{tenant}", tenant).route("/v1/embeddings", post(embeddings::create_embeddings))
     } else {
         Router::new()
     };

@@ -264,6 +264,7 @@ impl CreateAssetRequest {
             cost_budget: self.currency_budget.map(Into::into),
             auto_update: self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()?,
             embedding_llm_config_id: self.embedding_llm_config_id,
+            vectorize: None,
         })
     }
 }
@@ -342,6 +343,20 @@ pub struct Asset {
     pub chunk_count: i64,
 }
 
+/// The canonical source URL: the first start URL of a crawl, the download link of an upload.
+fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
+    match a.source_type {
+        ragd_core::model::SourceType::Web => a.parameters.get("urls")?.get(0)?.as_str().map(str::to_owned),
+        ragd_core::model::SourceType::File => a.parameters.get("fileId")?.as_str().map(|id| storage_link(a.tenant.as_str(), id)),
+        _ => None,
+    }
+}
+
+/// Where an uploaded file is downloaded.
+pub fn storage_link(tenant: &str, file_id: &str) -> String {
+    format!("/v1/tenants/{tenant}/storage/{file_id}")
+}
+
 fn cost(tokens: i64, price: f64) -> f64 {
     tokens as f64 * price / 1e6
 }
@@ -367,7 +382,7 @@ impl Asset {
             vectorized: a.vectorized,
             config: AssetConfig { source_type: a.source_type.as_str().to_owned(), parameters },
             integration_id: a.integration_id.clone(),
-            asset_link: None,
+            asset_link: asset_link(a),
             created_at: a.created_at,
             modified_at: a.modified_at,
             auto_update: a.auto_update.is_some(),
@@ -684,4 +699,82 @@ pub struct ChunkPage {
     pub chunks: Vec<ChunkItem>,
     pub total_chunks: i64,
     pub next_page_token: Option<String>,
+}
+
+/// `POST /storage` answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFileResponse {
+    pub file_id: Uuid,
+    /// The detected content type.
+    pub file_type: String,
+    /// Where the file can be downloaded (with a token of the tenant).
+    pub prompt_link: String,
+}
+
+/// `POST /assets:import`: an asset from an uploaded file.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportRequest {
+    pub file_id: Uuid,
+    /// Embed the chunks (default true); false makes a full-text-only asset.
+    pub vectorize: Option<bool>,
+    pub embedding_config: Option<EmbeddingInput>,
+    #[serde(alias = "embeddingLLMConfigId")]
+    pub embedding_llm_config_id: Option<String>,
+    /// **(ragd)** Display name; defaults to the file name.
+    pub display_name: Option<String>,
+}
+
+/// The `Payload` part of `POST /assets:file` (keys case-insensitive).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilePayload {
+    pub vectorize: Option<bool>,
+    pub display_name: Option<String>,
+    pub embedding: Option<EmbeddingInput>,
+    pub budget: Option<BudgetInput>,
+    pub currency_budget: Option<CurrencyBudgetInput>,
+    pub embedding_llm_config_id: Option<String>,
+}
+
+impl FilePayload {
+    /// The canonical spelling of a case-insensitive payload key.
+    pub fn canonical_key(key: &str) -> Option<&'static str> {
+        const KEYS: &[&str] = &["vectorize", "displayName", "embedding", "budget", "currencyBudget", "embeddingLlmConfigId"];
+        let lower = key.to_ascii_lowercase();
+        match lower.as_str() {
+            "embeddingconfig" => Some("embedding"),
+            "name" => Some("displayName"),
+            _ => KEYS.iter().copied().find(|k| k.to_ascii_lowercase() == lower),
+        }
+    }
+
+    pub fn into_domain(self, file_id: Uuid) -> CreateAsset {
+        CreateAsset {
+            display_name: self.display_name,
+            source_type: "FILE".to_owned(),
+            parameters: Map::from_iter([("fileId".to_owned(), Value::String(file_id.to_string()))]),
+            auth_method: None,
+            embedding: self.embedding.map(Into::into).unwrap_or_default(),
+            token_budget: self.budget.map(Into::into),
+            cost_budget: self.currency_budget.map(Into::into),
+            auto_update: None,
+            embedding_llm_config_id: self.embedding_llm_config_id,
+            vectorize: self.vectorize,
+        }
+    }
+}
+
+impl ImportRequest {
+    pub fn into_domain(self) -> CreateAsset {
+        FilePayload {
+            vectorize: self.vectorize,
+            display_name: self.display_name,
+            embedding: self.embedding_config,
+            embedding_llm_config_id: self.embedding_llm_config_id,
+            ..Default::default()
+        }
+        .into_domain(self.file_id)
+    }
 }

@@ -64,25 +64,121 @@ pub const MAX_INLINE_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
 /// Most documents one `TEXT` asset may declare.
 pub const MAX_INLINE_DOCUMENTS: usize = 10_000;
 
-/// Source types this build can ingest. Others (WEB, FILE, GIT, S3, SaaS) join as their
-/// connectors land; until then creating one is a 400 rather than an operation that cannot run.
-pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[SourceTypeDescriptor {
-    source_type: SourceType::Text,
-    display_name: "Inline text",
-    description: "Documents given in the create request; for quick starts and tests.",
-    supports_oauth: false,
-    supports_auto_update: false,
-    supports_webhook_registration: false,
-    supports_poll_schedule: false,
-    properties: &[Property {
-        name: "documents",
-        kind: PropertyType::ObjectList,
-        required: true,
-        default_value: None,
-        description: "Documents as [{name, text, contentType?}]; contentType is text/plain (default), text/markdown or text/html. Names are unique within the asset.",
-        options: &[],
-    }],
-}];
+/// Content types ragd parses, with their file extensions. The parsers are in `ragd-pipeline`.
+pub const CONTENT_TYPES: &[(&str, &[&str])] = &[
+    ("text/plain", &[".txt", ".text", ".log"]),
+    ("text/markdown", &[".md", ".markdown"]),
+    ("text/html", &[".html", ".htm"]),
+    ("application/pdf", &[".pdf"]),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", &[".docx"]),
+    ("text/csv", &[".csv"]),
+    ("application/json", &[".json"]),
+];
+
+/// The content type of a file from its name, its declared type and its first bytes: PDF magic
+/// bytes win, then the extension, then the declared type (a generic one is ignored).
+pub fn detect_content_type(file_name: &str, declared: Option<&str>, head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"%PDF-") {
+        return Some("application/pdf");
+    }
+    let lower = file_name.to_ascii_lowercase();
+    let by_name = CONTENT_TYPES.iter().find(|(_, exts)| exts.iter().any(|e| lower.ends_with(e))).map(|(ct, _)| *ct);
+    by_name.or_else(|| declared.and_then(normalise_content_type))
+}
+
+/// `text/html; charset=utf-8` → `text/html`, with common aliases, if ragd parses the type.
+pub fn normalise_content_type(content_type: &str) -> Option<&'static str> {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = match essence.as_str() {
+        "application/xhtml+xml" => "text/html",
+        "text/x-markdown" => "text/markdown",
+        "application/csv" => "text/csv",
+        "text/json" => "application/json",
+        other => other,
+    };
+    CONTENT_TYPES.iter().map(|(ct, _)| *ct).find(|ct| *ct == essence)
+}
+
+/// Default upload limit (`POST /storage`, `POST /assets:file`); configurable.
+pub const DEFAULT_UPLOAD_LIMIT_BYTES: u64 = 50 * 1024 * 1024;
+
+const fn prop(
+    name: &'static str,
+    kind: PropertyType,
+    required: bool,
+    default_value: Option<&'static str>,
+    description: &'static str,
+) -> Property {
+    Property { name, kind, required, default_value, description, options: &[] }
+}
+
+/// Source types this build can ingest. Others (GIT, S3, SaaS) join as their connectors land;
+/// until then creating one is a 400 rather than an operation that cannot run.
+pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
+    SourceTypeDescriptor {
+        source_type: SourceType::Text,
+        display_name: "Inline text",
+        description: "Documents given in the create request; for quick starts and tests.",
+        supports_oauth: false,
+        supports_auto_update: false,
+        supports_webhook_registration: false,
+        supports_poll_schedule: false,
+        properties: &[prop(
+            "documents",
+            PropertyType::ObjectList,
+            true,
+            None,
+            "Documents as [{name, text, contentType?}]; contentType is text/plain (default), text/markdown or text/html. Names are unique within the asset.",
+        )],
+    },
+    SourceTypeDescriptor {
+        source_type: SourceType::File,
+        display_name: "Uploaded file",
+        description: "A file uploaded to /storage (or with assets:file): PDF, DOCX, HTML, Markdown, text, CSV or JSON.",
+        supports_oauth: false,
+        supports_auto_update: false,
+        supports_webhook_registration: false,
+        supports_poll_schedule: false,
+        properties: &[prop("fileId", PropertyType::String, true, None, "The fileId returned by POST /storage.")],
+    },
+    SourceTypeDescriptor {
+        source_type: SourceType::Web,
+        display_name: "Web site",
+        description: "Pages crawled from start URLs, following links and sitemaps within scope, obeying robots.txt.",
+        supports_oauth: false,
+        supports_auto_update: false,
+        supports_webhook_registration: false,
+        supports_poll_schedule: false,
+        properties: &[
+            prop("urls", PropertyType::StringList, true, None, "Start URLs (http or https)."),
+            prop("maxPages", PropertyType::Integer, false, Some("500"), "Most pages fetched per crawl (1-10000)."),
+            prop("maxDepth", PropertyType::Integer, false, Some("3"), "Most links followed from a start URL or sitemap entry (0-20)."),
+            Property {
+                name: "scope",
+                kind: PropertyType::String,
+                required: false,
+                default_value: Some("HOST"),
+                description: "HOST: any page of the start URLs' hosts; PREFIX: only URLs under a start URL's directory.",
+                options: &["HOST", "PREFIX"],
+            },
+            prop(
+                "useSitemap",
+                PropertyType::Boolean,
+                false,
+                Some("true"),
+                "Seed the crawl from sitemap.xml/sitemap.txt and robots.txt Sitemap lines.",
+            ),
+            prop(
+                "includePatterns",
+                PropertyType::StringList,
+                false,
+                None,
+                "Globs on the URL path; when given, only matching pages are indexed.",
+            ),
+            prop("excludePatterns", PropertyType::StringList, false, None, "Globs on the URL path of pages to leave out."),
+        ],
+    },
+];
 
 pub fn source_type(t: SourceType) -> Option<&'static SourceTypeDescriptor> {
     SOURCE_TYPES.iter().find(|d| d.source_type == t)
@@ -119,10 +215,46 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
         }
     }
     v.into_result()?;
-    if desc.source_type == SourceType::Text {
-        validate_inline_documents(params, at)?;
+    match desc.source_type {
+        SourceType::Text => validate_inline_documents(params, at),
+        SourceType::File => match params.get("fileId").and_then(Value::as_str).map(uuid::Uuid::parse_str) {
+            Some(Ok(_)) => Ok(()),
+            _ => Err(crate::Error::invalid(format!("{at}.fileId"), "must be a fileId returned by POST /storage")),
+        },
+        SourceType::Web => validate_web(params, at),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// The globs of a `WEB` pattern list, or why one is invalid.
+fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
+    let mut v = Violations::default();
+    let urls = params.get("urls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    if urls.is_empty() || urls.len() > 100 {
+        v.add(format!("{at}.urls"), "must hold 1 to 100 URLs");
+    }
+    for (i, u) in urls.iter().enumerate() {
+        let u = u.as_str().unwrap_or_default();
+        match url::Url::parse(u) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
+            _ => v.add(format!("{at}.urls[{i}]"), "must be an absolute http or https URL"),
+        }
+    }
+    for (name, range) in [("maxPages", 1..=10_000), ("maxDepth", 0..=20)] {
+        if let Some(n) = params.get(name).and_then(Value::as_i64)
+            && !range.contains(&n)
+        {
+            v.add(format!("{at}.{name}"), format!("must be between {} and {}", range.start(), range.end()));
+        }
+    }
+    for name in ["includePatterns", "excludePatterns"] {
+        for (i, g) in params.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+            if let Err(e) = globset::Glob::new(g.as_str().unwrap_or_default()) {
+                v.add(format!("{at}.{name}[{i}]"), format!("is not a valid glob: {e}"));
+            }
+        }
+    }
+    v.into_result()
 }
 
 fn validate_inline_documents(params: &Map<String, Value>, at: &str) -> Result<()> {
@@ -246,7 +378,7 @@ impl Default for ModelCatalog {
 }
 
 /// What a request may say about embedding; missing parts take the model's defaults.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EmbeddingRequest {
     pub provider: Option<String>,
     pub model: Option<String>,

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::model::*;
 use crate::page::{Page, PageRequest};
-use crate::store::{AssetQuery, Store};
+use crate::store::{AssetQuery, BlobStream, Blobs, Store};
 use crate::time::{day_and_month_start, now_ms};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -32,6 +32,8 @@ pub struct CreateAsset {
     pub cost_budget: Option<CostBudget>,
     pub auto_update: Option<AutoUpdateConfig>,
     pub embedding_llm_config_id: Option<String>,
+    /// Whether chunks are embedded (default true); without, the asset is searchable by full text only.
+    pub vectorize: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -59,6 +61,9 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub models: Arc<ModelCatalog>,
     pub events: Arc<Events>,
+    pub blobs: Arc<dyn Blobs>,
+    /// Largest upload accepted, in bytes.
+    pub upload_limit: u64,
 }
 
 fn windows() -> UsageWindows {
@@ -116,8 +121,8 @@ fn source_descriptor(name: &str, field: &str) -> Result<&'static catalog::Source
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, models: Arc<ModelCatalog>, events: Arc<Events>) -> Self {
-        Self { store, models, events }
+    pub fn new(store: Arc<dyn Store>, models: Arc<ModelCatalog>, events: Arc<Events>, blobs: Arc<dyn Blobs>) -> Self {
+        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES }
     }
 
     pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation)> {
@@ -129,10 +134,22 @@ impl Services {
         let embedding = self.models.resolve(None, &req.embedding)?;
         validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
         check_auto_update(desc, req.auto_update.as_ref())?;
-        let display_name = match req.display_name {
-            Some(n) => validate_name(&n).map_err(|_| Error::invalid("name", "must be 1-256 characters, not blank"))?,
-            None => default_name(desc.source_type, &req.parameters),
+        let vectorized = req.vectorize.unwrap_or(true);
+        if !vectorized && (req.embedding != EmbeddingRequest::default() || req.token_budget.is_some() || req.cost_budget.is_some()) {
+            return Err(Error::invalid("embedding", "vector settings need a vectorized asset (vectorize is false)"));
+        }
+        let file = match desc.source_type {
+            SourceType::File => Some(self.uploaded_file(caller, &req.parameters).await?),
+            _ => None,
         };
+        let display_name = match (req.display_name, &file) {
+            (Some(n), _) => validate_name(&n).map_err(|_| Error::invalid("name", "must be 1-256 characters, not blank"))?,
+            (None, Some(f)) => f.file_name.chars().take(256).collect(),
+            (None, None) => default_name(desc.source_type, &req.parameters),
+        };
+        if let Some(f) = &file {
+            self.store.file_retain(&caller.tenant, f.id).await?;
+        }
         let now = now_ms();
         let asset = Asset {
             id: Uuid::now_v7(),
@@ -141,7 +158,7 @@ impl Services {
             source_type: desc.source_type,
             parameters: req.parameters,
             auth_method: req.auth_method,
-            vectorized: true,
+            vectorized,
             integration_id: None,
             embedding,
             budget: BudgetLimits { tokens: req.token_budget.unwrap_or_default(), costs: req.cost_budget.unwrap_or_default() },
@@ -228,12 +245,104 @@ impl Services {
         Ok((self.asset_get(caller, id).await?, op))
     }
 
+    /// Deletes the asset with its documents and chunks, and its uploaded file.
     pub async fn asset_delete(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let asset = self.asset_get(caller, id).await?.asset;
         if !self.store.asset_delete(&caller.tenant, id, now_ms()).await? {
             return Err(Error::NotFound("asset"));
         }
         self.events.operation_changed();
+        if let Some(file_id) = file_id_of(&asset.parameters).filter(|_| asset.source_type == SourceType::File) {
+            self.blobs.delete(&StoredFile::blob_key(&caller.tenant, file_id)).await?;
+            self.store.file_delete(&caller.tenant, file_id).await?;
+        }
         Ok(())
+    }
+
+    /// The upload a `FILE` asset's parameters name, or a 400 naming `fileId`.
+    async fn uploaded_file(&self, caller: &Caller, params: &Map<String, Value>) -> Result<StoredFile> {
+        let unknown = || Error::invalid("config.parameters.fileId", "no such file was uploaded (POST /storage) for this tenant");
+        let id = file_id_of(params).ok_or_else(unknown)?;
+        self.store.file_get(&caller.tenant, id).await?.ok_or_else(unknown)
+    }
+
+    /// Streams an upload to the blob store. The content type comes from the file's name, its
+    /// first bytes and the declared type; one ragd cannot parse is a 415, a body over the upload
+    /// limit a 413, and neither leaves anything stored.
+    pub async fn file_store(
+        &self,
+        caller: &Caller,
+        file_name: &str,
+        declared: Option<&str>,
+        mut body: BlobStream,
+        temporary: bool,
+    ) -> Result<StoredFile> {
+        use futures::StreamExt;
+        let file_name = file_name.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+        if file_name.is_empty() || file_name.chars().count() > 1024 {
+            return Err(Error::invalid("file", "the file part needs a file name of 1-1024 characters"));
+        }
+        let mut head = Vec::new();
+        while head.len() < 8 {
+            match body.next().await {
+                Some(chunk) => head.extend_from_slice(&chunk?),
+                None => break,
+            }
+        }
+        let content_type = catalog::detect_content_type(file_name, declared, &head).ok_or_else(|| {
+            let supported: Vec<&str> = catalog::CONTENT_TYPES.iter().flat_map(|(_, exts)| exts.iter().copied()).collect();
+            Error::UnsupportedMediaType(format!(
+                "{file_name} ({}) is not a supported type; ragd ingests {}",
+                declared.unwrap_or("no content type"),
+                supported.join(" ")
+            ))
+        })?;
+        if head.is_empty() {
+            return Err(Error::invalid("file", "the file is empty"));
+        }
+        let id = Uuid::now_v7();
+        let key = StoredFile::blob_key(&caller.tenant, id);
+        let body = futures::stream::once(async move { Ok(bytes::Bytes::from(head)) }).chain(body).boxed();
+        let (size, sha256) = self.blobs.put(&key, body, self.upload_limit).await?;
+        let file = StoredFile {
+            id,
+            tenant: caller.tenant.clone(),
+            file_name: file_name.to_owned(),
+            content_type: content_type.to_owned(),
+            size: size as i64,
+            sha256,
+            temporary,
+            created_at: now_ms(),
+        };
+        if let Err(e) = self.store.file_create(&file).await {
+            let _ = self.blobs.delete(&key).await;
+            return Err(e);
+        }
+        Ok(file)
+    }
+
+    /// The bytes of an uploaded file, for its download link.
+    pub async fn file_get(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, bytes::Bytes)> {
+        let file = self.store.file_get(&caller.tenant, id).await?.ok_or(Error::NotFound("file"))?;
+        let bytes = self.blobs.get(&StoredFile::blob_key(&caller.tenant, id)).await?.ok_or(Error::NotFound("file"))?;
+        Ok((file, bytes))
+    }
+
+    /// Removes an upload (`POST /assets:file` when its asset could not be created).
+    pub async fn file_discard(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        self.blobs.delete(&StoredFile::blob_key(&caller.tenant, id)).await?;
+        self.store.file_delete(&caller.tenant, id).await?;
+        Ok(())
+    }
+
+    /// Deletes temporary uploads older than a day that no asset imported. Returns how many.
+    pub async fn files_sweep(&self, now: crate::time::Millis) -> Result<usize> {
+        let expired = self.store.files_expired(now - TEMPORARY_FILE_TTL_MS, 1000).await?;
+        for f in &expired {
+            self.blobs.delete(&StoredFile::blob_key(&f.tenant, f.id)).await?;
+            self.store.file_delete(&f.tenant, f.id).await?;
+        }
+        Ok(expired.len())
     }
 
     pub async fn asset_refresh(&self, caller: &Caller, id: Uuid, req: Refresh) -> Result<(AssetView, Operation)> {
@@ -364,8 +473,17 @@ impl Services {
     }
 }
 
+fn file_id_of(params: &Map<String, Value>) -> Option<Uuid> {
+    params.get("fileId").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+}
+
 fn default_name(t: SourceType, params: &Map<String, Value>) -> String {
-    let first = params.get("documents").and_then(|d| d.get(0)).and_then(|d| d.get("name")).and_then(Value::as_str);
+    let first = params
+        .get("documents")
+        .and_then(|d| d.get(0))
+        .and_then(|d| d.get("name"))
+        .or_else(|| params.get("urls").and_then(|u| u.get(0)))
+        .and_then(Value::as_str);
     match first {
         Some(n) => n.chars().take(256).collect(),
         None => format!("{t} asset"),

@@ -8,7 +8,8 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, TenantId, UsageWindows,
+    Asset, AssetView, Chunk, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, StoredFile, TenantId,
+    UsageWindows,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -88,4 +89,27 @@ pub trait Store: Send + Sync + 'static {
         hashes: &[String],
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
     async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()>;
+
+    async fn file_create(&self, file: &StoredFile) -> Result<()>;
+    async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>>;
+    /// Marks an upload as imported, so the sweeper keeps it. False if absent.
+    async fn file_retain(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
+    async fn file_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
+    /// Temporary uploads created before `before`, oldest first: the sweeper's work.
+    async fn files_expired(&self, before: Millis, limit: u32) -> Result<Vec<StoredFile>>;
 }
+
+/// Where uploaded files' bytes live (a local directory by default). Keys are `tenant/id`.
+#[async_trait::async_trait]
+pub trait Blobs: Send + Sync + 'static {
+    /// Streams `body` to `key`, failing with `PayloadTooLarge` (and keeping nothing) past `limit`
+    /// bytes. Returns the size and the SHA-256 of what was written. Nothing is visible under `key`
+    /// until the whole body is written.
+    async fn put(&self, key: &str, body: BlobStream, limit: u64) -> Result<(u64, String)>;
+    async fn get(&self, key: &str) -> Result<Option<bytes::Bytes>>;
+    /// Deleting an absent key is not an error.
+    async fn delete(&self, key: &str) -> Result<()>;
+}
+
+/// A body being uploaded: chunks of bytes, or the error that ended the upload.
+pub type BlobStream = futures::stream::BoxStream<'static, Result<bytes::Bytes>>;

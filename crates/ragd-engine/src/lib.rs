@@ -3,15 +3,17 @@
 //!
 //! # Layout
 //! - [`worker`]: the claim loop, the lease heartbeat, and the [`Job`] handed to executors.
-//! - [`text`]: the ingestion executor for inline `TEXT` sources (chunk, embed, write).
+//! - [`ingest`]: the ingestion executor (diff, parse, chunk, embed, write), the same for every source.
+//! - [`sources`]: where documents come from: inline text, uploaded files, web crawls.
 //! - [`models`]: the embedders and tokenizers of the assets' models, provided by the binary.
 //!
 //! Invariants: a worker writes nothing after losing its lease (every store write is fenced by the
 //! lease token); an operation killed mid-way is redone from the start by the next claimant, and
 //! every step is idempotent, so redoing is safe and counters come out exact.
 
+pub mod ingest;
 pub mod models;
-pub mod text;
+pub mod sources;
 pub mod worker;
 
 pub use worker::{Engine, EngineConfig, Executor, Job, JobError, Step, StepHook};

@@ -17,16 +17,7 @@ pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordproces
 pub const CSV: &str = "text/csv";
 pub const JSON: &str = "application/json";
 
-/// Content types ragd parses, with their file extensions.
-pub const CONTENT_TYPES: &[(&str, &[&str])] = &[
-    (PLAIN, &[".txt", ".text", ".log"]),
-    (MARKDOWN, &[".md", ".markdown"]),
-    (HTML, &[".html", ".htm"]),
-    (PDF, &[".pdf"]),
-    (DOCX, &[".docx"]),
-    (CSV, &[".csv"]),
-    (JSON, &[".json"]),
-];
+pub use ragd_core::catalog::CONTENT_TYPES;
 
 /// Most bytes a DOCX may inflate to: a zip bomb fails its document instead of filling memory.
 pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
@@ -55,29 +46,7 @@ impl Parsed {
     }
 }
 
-/// The normalised content type (`text/html; charset=utf-8` → `text/html`), if ragd parses it.
-pub fn normalise(content_type: &str) -> Option<&'static str> {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let essence = match essence.as_str() {
-        "application/xhtml+xml" => HTML,
-        "text/x-markdown" => MARKDOWN,
-        "application/csv" => CSV,
-        "text/json" => JSON,
-        other => other,
-    };
-    CONTENT_TYPES.iter().map(|(ct, _)| *ct).find(|ct| *ct == essence)
-}
-
-/// The content type of a file from its name, its declared type and its first bytes. Magic bytes
-/// win over the name for PDF; a generic declared type (`application/octet-stream`) is ignored.
-pub fn detect(file_name: &str, declared: Option<&str>, head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"%PDF-") {
-        return Some(PDF);
-    }
-    let lower = file_name.to_ascii_lowercase();
-    let by_name = CONTENT_TYPES.iter().find(|(_, exts)| exts.iter().any(|e| lower.ends_with(e))).map(|(ct, _)| *ct);
-    by_name.or_else(|| declared.and_then(normalise))
-}
+pub use ragd_core::catalog::{detect_content_type as detect, normalise_content_type as normalise};
 
 /// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`]).
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, String> {

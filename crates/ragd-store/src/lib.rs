@@ -1,10 +1,13 @@
 //! Storage backends behind `ragd_core::store::Store`.
 //!
 //! - [`sqlite`]: the embedded default, one database file in the data directory.
+//! - [`blobs`]: uploaded files' bytes, in a local directory (or any `object_store` backend).
 //!
 //! Each backend owns its storage encoding (column types, JSON columns) and converts to the
 //! domain types at its boundary; nothing outside this crate sees a row.
 
+pub mod blobs;
 pub mod sqlite;
 
+pub use blobs::ObjectBlobs;
 pub use sqlite::SqliteStore;

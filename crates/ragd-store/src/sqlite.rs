@@ -173,6 +173,20 @@ fn document_from_row(row: &SqliteRow) -> Result<Document> {
         created_at: row.try_get("created_at").map_err(db)?,
         modified_at: row.try_get("modified_at").map_err(db)?,
         processed_at: row.try_get("processed_at").map_err(db)?,
+        source_meta: json_col(row, "source_meta")?,
+    })
+}
+
+fn file_from_row(row: &SqliteRow) -> Result<StoredFile> {
+    Ok(StoredFile {
+        id: uuid_col(row, "id")?,
+        tenant: tenant_col(row)?,
+        file_name: row.try_get("file_name").map_err(db)?,
+        content_type: row.try_get("content_type").map_err(db)?,
+        size: row.try_get("size").map_err(db)?,
+        sha256: row.try_get("sha256").map_err(db)?,
+        temporary: row.try_get("temporary").map_err(db)?,
+        created_at: row.try_get("created_at").map_err(db)?,
     })
 }
 
@@ -711,13 +725,14 @@ impl Store for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO documents (id, tenant_id, asset_id, source_key, file_name, content_type, source_url, file_size,
-                content_hash, chunk_count, token_count, status, error_message, operation_id, created_at, modified_at, processed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                content_hash, chunk_count, token_count, status, error_message, operation_id, created_at, modified_at, processed_at,
+                source_meta)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
              ON CONFLICT (id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type,
                 source_url = excluded.source_url, file_size = excluded.file_size, content_hash = excluded.content_hash,
                 chunk_count = excluded.chunk_count, token_count = excluded.token_count, status = excluded.status,
                 error_message = excluded.error_message, operation_id = excluded.operation_id,
-                modified_at = excluded.modified_at, processed_at = excluded.processed_at",
+                modified_at = excluded.modified_at, processed_at = excluded.processed_at, source_meta = excluded.source_meta",
         )
         .bind(d.id.to_string())
         .bind(lease.tenant.as_str())
@@ -736,6 +751,7 @@ impl Store for SqliteStore {
         .bind(d.created_at)
         .bind(d.modified_at)
         .bind(d.processed_at)
+        .bind(json(&d.source_meta))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -908,5 +924,64 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn file_create(&self, f: &StoredFile) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO files (id, tenant_id, file_name, content_type, size, sha256, temporary, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .bind(f.id.to_string())
+        .bind(f.tenant.as_str())
+        .bind(&f.file_name)
+        .bind(&f.content_type)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(f.temporary)
+        .bind(f.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>> {
+        let row = sqlx::query("SELECT * FROM files WHERE tenant_id = ?1 AND id = ?2")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(file_from_row).transpose()
+    }
+
+    async fn file_retain(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
+        let r = sqlx::query("UPDATE files SET temporary = 0 WHERE tenant_id = ?1 AND id = ?2")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn file_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM files WHERE tenant_id = ?1 AND id = ?2")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn files_expired(&self, before: Millis, limit: u32) -> Result<Vec<StoredFile>> {
+        let rows = sqlx::query("SELECT * FROM files WHERE temporary = 1 AND created_at < ?1 ORDER BY created_at LIMIT ?2")
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(file_from_row).collect()
     }
 }

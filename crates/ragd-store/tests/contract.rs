@@ -103,6 +103,7 @@ async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced() {
         created_at: t0,
         modified_at: t0,
         processed_at: None,
+        source_meta: serde_json::json!({"etag": "\"v1\"", "links": ["https://a.example/x"]}),
     };
     assert!(!s.document_replace(&old.lease, &doc, &[]).await.unwrap(), "old holder cannot write documents");
     assert!(!s.document_delete(&old.lease, &[doc.id]).await.unwrap());
@@ -137,4 +138,35 @@ async fn finished_operations_feed_usage_and_counts_stay_exact() {
     let other = TenantId::parse("u").unwrap();
     assert!(s.asset_get(&other, a.id, windows()).await.unwrap().is_none());
     assert!(s.operation_list(&other, a.id, &ragd_core::page::PageRequest::first(10)).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn uploads_are_per_tenant_and_only_temporary_old_ones_expire() {
+    let (s, _dir) = store().await;
+    let (acme, other) = (TenantId::parse("acme").unwrap(), TenantId::parse("other").unwrap());
+    let t0 = now_ms();
+    let file = |tenant: &TenantId, temporary: bool, created_at: i64| StoredFile {
+        id: Uuid::now_v7(),
+        tenant: tenant.clone(),
+        file_name: "a.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 3,
+        sha256: "abc".into(),
+        temporary,
+        created_at,
+    };
+    let (old_temp, old_kept, new_temp) = (file(&acme, true, t0 - 100_000), file(&acme, false, t0 - 100_000), file(&acme, true, t0));
+    for f in [&old_temp, &old_kept, &new_temp] {
+        s.file_create(f).await.unwrap();
+    }
+    assert_eq!(s.file_get(&acme, old_temp.id).await.unwrap().as_ref(), Some(&old_temp));
+    assert!(s.file_get(&other, old_temp.id).await.unwrap().is_none(), "another tenant cannot see it");
+    assert!(!s.file_retain(&other, old_temp.id).await.unwrap());
+    let expired: Vec<Uuid> = s.files_expired(t0 - 1_000, 10).await.unwrap().iter().map(|f| f.id).collect();
+    assert_eq!(expired, [old_temp.id]);
+    assert!(s.file_retain(&acme, old_temp.id).await.unwrap());
+    assert!(s.files_expired(t0 - 1_000, 10).await.unwrap().is_empty(), "an imported upload is kept");
+    assert!(!s.file_delete(&other, new_temp.id).await.unwrap());
+    assert!(s.file_delete(&acme, new_temp.id).await.unwrap());
+    assert!(s.file_get(&acme, new_temp.id).await.unwrap().is_none());
 }

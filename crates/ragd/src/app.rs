@@ -11,9 +11,10 @@ use ragd_core::catalog::ModelCatalog;
 use ragd_core::events::Events;
 use ragd_core::service::Services;
 use ragd_embed::{LocalEmbedder, ModelFiles};
-use ragd_engine::text::InlineTextExecutor;
+use ragd_engine::ingest::IngestExecutor;
+use ragd_engine::sources::{file::FileSource, text::TextSource, web::WebSource};
 use ragd_engine::{Engine, EngineConfig, StepHook};
-use ragd_store::SqliteStore;
+use ragd_store::{ObjectBlobs, SqliteStore};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -62,7 +63,9 @@ impl Application {
         let store = Arc::new(open_store(config).await?);
         let events = Arc::new(Events::default());
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
-        let services = Services::new(store.clone(), models.clone(), events.clone());
+        let blobs = Arc::new(ObjectBlobs::local(&config.files_dir())?);
+        let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone());
+        services.upload_limit = config.upload_max_bytes;
         let files = ModelFiles::new(config.model_dir());
         if let Err(e) = ragd_embed::local::init_runtime(&files) {
             tracing::debug!(error = %e, "ONNX Runtime not initialised at start-up");
@@ -97,7 +100,13 @@ impl Application {
                 poll: Duration::from_millis(config.poll_ms),
                 max_attempts: config.max_attempts,
             };
-            let engine = Engine::new(store.clone(), Arc::new(InlineTextExecutor { models: registry }), events.clone(), engine_config);
+            let executor = IngestExecutor {
+                models: registry,
+                text: TextSource,
+                file: FileSource { blobs: blobs.clone() },
+                web: WebSource::new(config.web()),
+            };
+            let engine = Engine::new(store.clone(), Arc::new(executor), events.clone(), engine_config);
             match hook {
                 Some(h) => engine.with_step_hook(h),
                 None => engine,

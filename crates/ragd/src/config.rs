@@ -56,6 +56,21 @@ pub struct Config {
     pub model_auto_fetch: bool,
     /// Threads one local-model run uses (default: the machine's cores).
     pub model_threads: usize,
+    /// Largest upload (`/storage`, `assets:file`) in bytes.
+    pub upload_max_bytes: u64,
+    /// Where uploaded files live (default: `<data_dir>/files`).
+    pub files_dir: Option<PathBuf>,
+    /// Comma-separated hosts and IPs the crawler may reach although they are private or local
+    /// (e.g. `127.0.0.1,localhost,intranet.example`). Empty: public addresses only.
+    pub web_allow_hosts: String,
+    /// Requests in flight per crawl.
+    pub web_concurrency: usize,
+    /// Least milliseconds between two requests to one host (robots.txt `Crawl-delay` may raise it).
+    pub web_delay_ms: u64,
+    /// Seconds before a page request times out.
+    pub web_timeout_seconds: f64,
+    /// Largest page a crawl reads, in bytes.
+    pub web_max_page_bytes: u64,
 }
 
 impl Default for Config {
@@ -79,6 +94,13 @@ impl Default for Config {
             model_dir: None,
             model_auto_fetch: true,
             model_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            upload_max_bytes: ragd_core::catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
+            files_dir: None,
+            web_allow_hosts: String::new(),
+            web_concurrency: 4,
+            web_delay_ms: 0,
+            web_timeout_seconds: 30.0,
+            web_max_page_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -116,7 +138,30 @@ impl Config {
         if (self.heartbeat_ms as f64) >= self.lease_seconds * 1000.0 / 2.0 {
             bail!("heartbeat_ms must be well under the lease (lease_seconds)");
         }
+        if self.web_timeout_seconds.is_nan() || self.web_timeout_seconds <= 0.0 {
+            bail!("web_timeout_seconds must be positive");
+        }
+        if self.web_concurrency == 0 {
+            bail!("web_concurrency must be at least 1");
+        }
         Ok(())
+    }
+
+    /// Where uploaded files live.
+    pub fn files_dir(&self) -> PathBuf {
+        self.files_dir.clone().unwrap_or_else(|| self.data_dir.join("files"))
+    }
+
+    /// The crawler's settings.
+    pub fn web(&self) -> ragd_engine::sources::web::WebConfig {
+        ragd_engine::sources::web::WebConfig {
+            allow_hosts: self.web_allow_hosts.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
+            concurrency: self.web_concurrency,
+            delay: std::time::Duration::from_millis(self.web_delay_ms),
+            timeout: std::time::Duration::from_secs_f64(self.web_timeout_seconds),
+            max_page_bytes: self.web_max_page_bytes,
+            ..Default::default()
+        }
     }
 
     /// The directory of the local embedding model.

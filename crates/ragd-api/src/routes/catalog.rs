@@ -23,22 +23,18 @@ pub async fn source_types(Authed(claims): Authed, Path(tenant): Path<String>) ->
     params(("tenant" = String, Path)),
     responses((status = 200, body = Items<SupportedType>), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:read"])))]
-pub async fn supported_types(Authed(claims): Authed, Path(tenant): Path<String>) -> ApiResult<Json<Items<SupportedType>>> {
+pub async fn supported_types(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Items<SupportedType>>> {
     claims.caller(&tenant, Scope::Read)?;
-    let extensions = |ct: &str| -> Vec<String> {
-        match ct {
-            "text/plain" => vec![".txt".into()],
-            "text/markdown" => vec![".md".into(), ".markdown".into()],
-            "text/html" => vec![".html".into(), ".htm".into()],
-            _ => vec![],
-        }
-    };
-    let items = catalog::TEXT_CONTENT_TYPES
+    let items = catalog::CONTENT_TYPES
         .iter()
-        .map(|ct| SupportedType {
+        .map(|(ct, exts)| SupportedType {
             content_type: (*ct).to_owned(),
-            extensions: extensions(ct),
-            max_bytes: catalog::MAX_INLINE_DOCUMENT_BYTES,
+            extensions: exts.iter().map(|e| (*e).to_owned()).collect(),
+            max_bytes: s.services.upload_limit,
         })
         .collect();
     Ok(Json(Items { items }))

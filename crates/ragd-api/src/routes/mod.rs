@@ -5,6 +5,7 @@ pub mod assets;
 pub mod catalog;
 pub mod documents;
 pub mod embeddings;
+pub mod files;
 pub mod operations;
 pub mod system;
 

@@ -1,0 +1,96 @@
+//! Where documents come from. A [`Source`] lists an asset's documents (fetching them when listing
+//! and fetching are one step, as in a crawl) and fetches the rest on demand; the ingest executor
+//! does everything after that — diff, parse, chunk, embed, write — the same way for every source.
+
+pub mod file;
+pub mod text;
+pub mod web;
+
+use crate::worker::{Job, JobError};
+use ragd_core::model::Document;
+use ragd_pipeline::Parsed;
+use std::collections::HashMap;
+
+/// One document as its source gives it.
+#[derive(Debug)]
+pub struct SourceDoc {
+    /// Stable within the asset (name, path or URL); the document id derives from it.
+    pub key: String,
+    pub file_name: String,
+    pub source_url: Option<String>,
+    pub content_type: String,
+    pub body: Body,
+}
+
+#[derive(Debug)]
+pub enum Body {
+    /// Listed, not yet fetched: [`Source::fetch`] gets it when the executor needs it.
+    Pending,
+    /// The source said the stored version is current (a 304 to a conditional request); `meta`
+    /// is what to keep in the document's `source_meta`.
+    Unchanged,
+    /// The raw bytes; parsed only if their hash differs from the stored version's.
+    Bytes { bytes: bytes::Bytes, meta: serde_json::Value },
+    /// Already parsed (a crawler parses to find links); `hash` is the hash of the raw bytes.
+    Parsed { parsed: Parsed, hash: String, size: i64, meta: serde_json::Value },
+    /// Could not be fetched or parsed; the document fails alone with this reason.
+    Failed(String),
+}
+
+/// The documents a traversal found.
+pub struct Collected {
+    pub docs: Vec<SourceDoc>,
+    /// The whole source was seen (no transient error, no page cap, not targeted): only then are
+    /// stored documents missing from `docs` deleted.
+    pub complete: bool,
+}
+
+/// Time spent per pipeline stage, for the operation's log line and the stage metrics.
+#[derive(Debug, Default)]
+pub struct Stages {
+    times: std::sync::Mutex<[std::time::Duration; STAGES.len()]>,
+}
+
+pub const STAGES: [&str; 5] = ["fetch", "parse", "chunk", "embed", "write"];
+
+impl Stages {
+    /// Runs `f`, adding its time to `stage` (one of [`STAGES`]).
+    pub async fn time<T>(&self, stage: &str, f: impl Future<Output = T>) -> T {
+        let start = std::time::Instant::now();
+        let out = f.await;
+        self.add(stage, start.elapsed());
+        out
+    }
+
+    pub fn add(&self, stage: &str, d: std::time::Duration) {
+        let i = STAGES.iter().position(|s| *s == stage).expect("a known stage");
+        self.times.lock().expect("stages lock")[i] += d;
+    }
+
+    pub fn snapshot(&self) -> [(&'static str, std::time::Duration); STAGES.len()] {
+        let t = *self.times.lock().expect("stages lock");
+        std::array::from_fn(|i| (STAGES[i], t[i]))
+    }
+}
+
+/// What a source needs from the running job.
+pub struct Context<'a> {
+    pub job: &'a Job,
+    /// The asset's documents as indexed now, by source key.
+    pub stored: &'a HashMap<String, Document>,
+    /// Only these keys (a targeted refresh), or all when `None`.
+    pub targeted: Option<&'a std::collections::HashSet<String>>,
+    /// Re-fetch even what the source says is unchanged.
+    pub force: bool,
+    pub stages: &'a Stages,
+}
+
+#[async_trait::async_trait]
+pub trait Source: Send + Sync {
+    /// Lists the asset's documents (for crawlers: fetches them too).
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError>;
+    /// Fetches a document listed as [`Body::Pending`].
+    async fn fetch(&self, _cx: &Context<'_>, _doc: &SourceDoc) -> Body {
+        Body::Failed("this source cannot fetch documents on demand".to_owned())
+    }
+}

@@ -1,0 +1,715 @@
+//! `WEB`: a polite crawler. From the start URLs (and, by default, the sites' sitemaps) it follows
+//! links breadth-first within scope up to `maxDepth` and `maxPages`, obeys `robots.txt` (rules and
+//! `Crawl-delay`), limits requests per host, and asks conditionally (`If-None-Match`,
+//! `If-Modified-Since`) for pages it has, so an unchanged page costs one 304.
+//!
+//! **SSRF guard.** Unless a host is allow-listed, every connection goes to a public address only:
+//! the DNS resolver drops loopback, private, link-local (cloud metadata), CGNAT, multicast and
+//! unspecified addresses, IP-literal URLs are checked before connecting, and redirects are
+//! followed by hand so that each hop is checked again.
+
+use super::{Body, Collected, Context, Source, SourceDoc};
+use crate::worker::JobError;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use ragd_pipeline::parse::{self, Parsed};
+use reqwest::header;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Host names and IP addresses that may be private (`RAGD_WEB_ALLOW_HOSTS`).
+    pub allow_hosts: Vec<String>,
+    /// Requests in flight per crawl.
+    pub concurrency: usize,
+    /// Least time between two requests to one host; a robots.txt `Crawl-delay` can raise it.
+    pub delay: Duration,
+    pub timeout: Duration,
+    /// Largest page body read; bigger pages fail alone.
+    pub max_page_bytes: u64,
+    pub user_agent: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            allow_hosts: Vec::new(),
+            concurrency: 4,
+            delay: Duration::ZERO,
+            timeout: Duration::from_secs(30),
+            max_page_bytes: 10 * 1024 * 1024,
+            user_agent: concat!("ragd/", env!("CARGO_PKG_VERSION"), " (+https://github.com/ragd)").to_owned(),
+        }
+    }
+}
+
+/// Longest `Crawl-delay` honoured; a site asking for more is crawled at this pace.
+const MAX_CRAWL_DELAY: Duration = Duration::from_secs(10);
+const MAX_REDIRECTS: usize = 10;
+const MAX_SITEMAPS: usize = 20;
+/// Paths that are never documents; not fetched when found as links.
+const STATIC_EXTENSIONS: &[&str] = &[
+    ".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".zip",
+    ".gz", ".tgz", ".xz", ".bz2", ".tar", ".mp3", ".mp4", ".webm", ".wasm", ".exe", ".dmg", ".iso",
+];
+
+/// Which hosts and addresses may be reached.
+#[derive(Debug, Default)]
+struct Guard {
+    hosts: HashSet<String>,
+    ips: HashSet<IpAddr>,
+}
+
+/// An address a crawler may connect to without an allow-list entry.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// Why a URL was refused; found in reqwest's error chain when the resolver refused.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused: {} (allow it with RAGD_WEB_ALLOW_HOSTS)", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl Guard {
+    fn new(allow: &[String]) -> Self {
+        let mut g = Guard::default();
+        for entry in allow.iter().map(|h| h.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()) {
+            match entry.parse::<IpAddr>() {
+                Ok(ip) => {
+                    g.ips.insert(ip);
+                }
+                Err(_) if !entry.is_empty() => {
+                    g.hosts.insert(entry);
+                }
+                Err(_) => {}
+            }
+        }
+        g
+    }
+
+    /// Checks a URL before connecting: scheme, and IP-literal hosts (which skip the resolver).
+    fn check(&self, url: &Url) -> Result<(), Refused> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Refused(format!("{url} is not http or https")));
+        }
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            Some(url::Host::Domain(_)) => return Ok(()),
+            None => return Err(Refused(format!("{url} has no host"))),
+        };
+        if is_public(ip) || self.ips.contains(&ip) {
+            Ok(())
+        } else {
+            Err(Refused(format!("{url} points at a private, loopback or link-local address")))
+        }
+    }
+}
+
+/// DNS resolution that only yields addresses the guard allows, so that a public name resolving
+/// to a private address (or rebinding to one) is refused at connect time.
+struct GuardedResolver(Arc<Guard>);
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let guard = self.0.clone();
+        let name = name.as_str().to_ascii_lowercase();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            if guard.hosts.contains(&name) {
+                return Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs);
+            }
+            let allowed: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip()) || guard.ips.contains(&a.ip())).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(Refused(format!("{name} resolves to a private, loopback or link-local address"))) as _);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// A short, client-safe reason for a failed request.
+fn reason(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<Refused>() {
+            return r.to_string();
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the request failed".to_owned()
+    }
+}
+
+pub struct WebSource {
+    config: WebConfig,
+    guard: Arc<Guard>,
+    client: reqwest::Client,
+}
+
+/// The crawl settings of one asset.
+struct Crawl {
+    starts: Vec<Url>,
+    max_pages: usize,
+    max_depth: usize,
+    prefix_scope: bool,
+    use_sitemap: bool,
+    include: Option<globset::GlobSet>,
+    exclude: Option<globset::GlobSet>,
+}
+
+fn globs(params: &serde_json::Map<String, Value>, name: &str) -> Option<globset::GlobSet> {
+    let list = params.get(name)?.as_array()?;
+    let mut b = globset::GlobSetBuilder::new();
+    for g in list.iter().filter_map(Value::as_str) {
+        b.add(globset::Glob::new(g).ok()?);
+    }
+    b.build().ok().filter(|s| !s.is_empty())
+}
+
+impl Crawl {
+    fn from_params(params: &serde_json::Map<String, Value>) -> Self {
+        let starts = params
+            .get("urls")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|u| Url::parse(u.as_str()?).ok())
+            .map(normalise)
+            .collect();
+        let int = |name: &str, default: i64| params.get(name).and_then(Value::as_i64).unwrap_or(default).max(0) as usize;
+        Crawl {
+            starts,
+            max_pages: int("maxPages", 500),
+            max_depth: int("maxDepth", 3),
+            prefix_scope: params.get("scope").and_then(Value::as_str) == Some("PREFIX"),
+            use_sitemap: params.get("useSitemap").and_then(Value::as_bool).unwrap_or(true),
+            include: globs(params, "includePatterns"),
+            exclude: globs(params, "excludePatterns"),
+        }
+    }
+
+    /// Same host as a start URL (HOST), or under a start URL's directory (PREFIX).
+    fn in_scope(&self, url: &Url) -> bool {
+        self.starts.iter().any(|s| {
+            if self.prefix_scope {
+                let dir = &s.as_str()[..s.as_str().rfind('/').map_or(s.as_str().len(), |i| i + 1)];
+                url.as_str().starts_with(dir)
+            } else {
+                url.host_str() == s.host_str() && url.port_or_known_default() == s.port_or_known_default()
+            }
+        })
+    }
+
+    /// Whether a page becomes a document (the include and exclude globs, on its path).
+    fn indexable(&self, url: &Url) -> bool {
+        self.include.as_ref().is_none_or(|g| g.is_match(url.path())) && !self.exclude.as_ref().is_some_and(|g| g.is_match(url.path()))
+    }
+}
+
+/// Drops the fragment: `page.html#section` is `page.html`.
+fn normalise(mut url: Url) -> Url {
+    url.set_fragment(None);
+    url
+}
+
+/// What fetching one URL gave.
+enum Fetched {
+    Page {
+        url: Url,
+        doc: SourceDoc,
+        links: Vec<Url>,
+    },
+    /// 404 or 410, out of scope after a redirect, or not a document type: not part of the site.
+    NotADocument(Url),
+    /// A 5xx, 429, timeout or connection error: the crawl is incomplete.
+    Transient {
+        url: Url,
+        reason: String,
+    },
+}
+
+/// The outcome of one conditional GET, redirects followed.
+enum Response {
+    Ok { url: Url, resp: reqwest::Response },
+    NotModified,
+    Gone,
+    Refused(String),
+    Transient(String),
+    Client(u16),
+}
+
+/// Per-origin robots.txt rules.
+struct Robots {
+    robot: Option<texting_robots::Robot>,
+    /// robots.txt answered 5xx or could not be fetched: nothing may be crawled (RFC 9309).
+    unreachable: bool,
+}
+
+impl WebSource {
+    pub fn new(config: WebConfig) -> Self {
+        let guard = Arc::new(Guard::new(&config.allow_hosts));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver(guard.clone())))
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(config.user_agent.clone())
+            .build()
+            .expect("a reqwest client with static settings");
+        Self { config, guard, client }
+    }
+
+    /// GET with redirects followed by hand, each hop checked by the guard and the scope.
+    async fn get(&self, url: &Url, conditional: Option<&Value>, scope: &(dyn Fn(&Url) -> bool + Sync)) -> Response {
+        let mut url = url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            if let Err(r) = self.guard.check(&url) {
+                return Response::Refused(r.to_string());
+            }
+            let mut req = self.client.get(url.clone());
+            if let Some(meta) = conditional {
+                if let Some(etag) = meta.get("etag").and_then(Value::as_str) {
+                    req = req.header(header::IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = meta.get("lastModified").and_then(Value::as_str) {
+                    req = req.header(header::IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let reason = reason(&e);
+                    return if reason.starts_with("refused") { Response::Refused(reason) } else { Response::Transient(reason) };
+                }
+            };
+            let status = resp.status();
+            if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
+                let Some(next) = resp.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).and_then(|l| url.join(l).ok()) else {
+                    return Response::Client(status.as_u16());
+                };
+                let next = normalise(next);
+                if let Err(r) = self.guard.check(&next) {
+                    return Response::Refused(r.to_string());
+                }
+                if !scope(&next) {
+                    return Response::Gone;
+                }
+                url = next;
+                continue;
+            }
+            return match status.as_u16() {
+                200..=299 => Response::Ok { url, resp },
+                304 => Response::NotModified,
+                404 | 410 => Response::Gone,
+                429 | 500..=599 => Response::Transient(format!("HTTP {status}")),
+                code => Response::Client(code),
+            };
+        }
+        Response::Transient(format!("more than {MAX_REDIRECTS} redirects"))
+    }
+
+    /// Reads a body up to the page limit.
+    async fn read(&self, resp: reqwest::Response) -> Result<bytes::Bytes, String> {
+        let limit = self.config.max_page_bytes;
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(format!("the page is larger than {limit} bytes"));
+        }
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| reason(&e))?;
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > limit {
+                return Err(format!("the page is larger than {limit} bytes"));
+            }
+        }
+        Ok(body.into())
+    }
+
+    /// A small text resource (robots.txt, a sitemap): `Ok(None)` when absent, `Err` when the
+    /// server failed.
+    async fn get_text(&self, url: &Url) -> Result<Option<bytes::Bytes>, String> {
+        match self.get(url, None, &|_| true).await {
+            Response::Ok { resp, .. } => self.read(resp).await.map(Some),
+            Response::Transient(r) => Err(r),
+            _ => Ok(None),
+        }
+    }
+
+    async fn robots(&self, origin: &Url) -> Robots {
+        let Ok(url) = origin.join("/robots.txt") else { return Robots { robot: None, unreachable: false } };
+        match self.get_text(&url).await {
+            Ok(Some(body)) => Robots { robot: texting_robots::Robot::new(&self.config.user_agent, &body).ok(), unreachable: false },
+            Ok(None) => Robots { robot: None, unreachable: false },
+            Err(_) => Robots { robot: None, unreachable: true },
+        }
+    }
+
+    /// Page URLs from the sites' sitemaps: robots.txt `Sitemap:` lines, `/sitemap.xml` and
+    /// `/sitemap.txt`; sitemap indexes are followed.
+    async fn sitemap_urls(&self, origins: &[Url], robots: &HashMap<String, Robots>) -> Vec<Url> {
+        let mut queue: VecDeque<Url> = VecDeque::new();
+        for origin in origins {
+            if let Some(r) = robots.get(origin.as_str()).and_then(|r| r.robot.as_ref()) {
+                queue.extend(r.sitemaps.iter().filter_map(|s| Url::parse(s).ok()));
+            }
+            queue.extend(["/sitemap.xml", "/sitemap.txt"].iter().filter_map(|p| origin.join(p).ok()));
+        }
+        let (mut seen, mut pages) = (HashSet::new(), Vec::new());
+        while let Some(sitemap) = queue.pop_front() {
+            if seen.len() >= MAX_SITEMAPS || !seen.insert(sitemap.clone()) {
+                continue;
+            }
+            let Ok(Some(body)) = self.get_text(&sitemap).await else { continue };
+            let text = String::from_utf8_lossy(&body);
+            if text.trim_start().starts_with('<') {
+                let (locs, index) = sitemap_locs(&text);
+                let urls = locs.iter().filter_map(|l| Url::parse(l).ok());
+                if index { queue.extend(urls) } else { pages.extend(urls.map(normalise)) }
+            } else {
+                pages.extend(text.lines().filter_map(|l| Url::parse(l.trim()).ok()).map(normalise));
+            }
+        }
+        pages
+    }
+
+    /// Fetches and parses one page.
+    async fn fetch_page(&self, cx: &Context<'_>, crawl: &Crawl, url: Url) -> Fetched {
+        let previous = cx.stored.get(url.as_str());
+        let conditional = previous.filter(|p| !cx.force && p.status == ragd_core::model::DocumentStatus::Indexed).map(|p| &p.source_meta);
+        let started = Instant::now();
+        let response = self.get(&url, conditional, &|u| crawl.in_scope(u)).await;
+        let failed = |reason: String| SourceDoc {
+            key: url.to_string(),
+            file_name: url.to_string(),
+            source_url: Some(url.to_string()),
+            content_type: parse::HTML.to_owned(),
+            body: Body::Failed(reason),
+        };
+        let (final_url, resp) = match response {
+            Response::Ok { url, resp } => (url, resp),
+            Response::NotModified => {
+                cx.stages.add("fetch", started.elapsed());
+                let p = previous.expect("conditional requests only for stored pages");
+                let links = p.source_meta.get("links").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                let links = links.iter().filter_map(|l| Url::parse(l.as_str()?).ok()).collect();
+                let doc = SourceDoc {
+                    key: url.to_string(),
+                    file_name: p.file_name.clone(),
+                    source_url: Some(url.to_string()),
+                    content_type: p.content_type.clone(),
+                    body: Body::Unchanged,
+                };
+                return Fetched::Page { url, doc, links };
+            }
+            Response::Gone => return Fetched::NotADocument(url),
+            Response::Refused(r) => return Fetched::Page { doc: failed(r), url, links: Vec::new() },
+            Response::Client(code) => return Fetched::Page { doc: failed(format!("HTTP {code}")), url, links: Vec::new() },
+            Response::Transient(reason) => return Fetched::Transient { url, reason },
+        };
+        let declared = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/html").to_owned();
+        let Some(content_type) = parse::normalise(&declared).or_else(|| parse::detect(final_url.path(), None, b"")) else {
+            return Fetched::NotADocument(url);
+        };
+        let header_text = |h: header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (etag, last_modified) = (header_text(header::ETAG), header_text(header::LAST_MODIFIED));
+        let body = match self.read(resp).await {
+            Ok(b) => b,
+            Err(reason) if reason.starts_with("the page is larger") => {
+                return Fetched::Page { doc: failed(reason), url: final_url, links: Vec::new() };
+            }
+            Err(reason) => return Fetched::Transient { url: final_url, reason },
+        };
+        cx.stages.add("fetch", started.elapsed());
+        let hash = ragd_core::model::content_hash(&body);
+        let size = body.len() as i64;
+        let started = Instant::now();
+        let parsed = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(|| parse::parse(&body, content_type))
+                .unwrap_or_else(|_| Err("the page could not be parsed (the parser failed on it)".to_owned()))
+        })
+        .await
+        .unwrap_or_else(|_| Err("the page could not be parsed (the parser failed on it)".to_owned()));
+        cx.stages.add("parse", started.elapsed());
+        let key = final_url.to_string();
+        let parsed: Parsed = match parsed {
+            Ok(p) => p,
+            Err(reason) => {
+                let mut doc = failed(reason);
+                doc.key = key;
+                return Fetched::Page { doc, url: final_url, links: Vec::new() };
+            }
+        };
+        let links: Vec<Url> = parsed
+            .links
+            .iter()
+            .filter_map(|l| final_url.join(l).ok())
+            .map(normalise)
+            .filter(|u| matches!(u.scheme(), "http" | "https") && crawl.in_scope(u))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let file_name =
+            parsed.title.clone().unwrap_or_else(|| final_url.path().rsplit('/').find(|s| !s.is_empty()).unwrap_or("/").to_owned());
+        let meta = json!({
+            "etag": etag,
+            "lastModified": last_modified,
+            "links": links.iter().map(Url::as_str).collect::<Vec<_>>(),
+        });
+        let doc = SourceDoc {
+            key,
+            file_name,
+            source_url: Some(final_url.to_string()),
+            content_type: content_type.to_owned(),
+            body: Body::Parsed { parsed, hash, size, meta },
+        };
+        Fetched::Page { url: final_url, doc, links }
+    }
+}
+
+/// `<loc>` values of a sitemap, and whether it is a sitemap index.
+fn sitemap_locs(xml: &str) -> (Vec<String>, bool) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut locs, mut index, mut in_loc) = (Vec::new(), false, false);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+                "sitemapindex" => index = true,
+                "loc" => in_loc = true,
+                _ => {}
+            },
+            Ok(Event::End(e)) if e.local_name().as_ref() == "loc" => in_loc = false,
+            Ok(Event::Text(t)) if in_loc => locs.push(t.xml10_content().trim().to_owned()),
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    (locs, index)
+}
+
+fn origin_of(url: &Url) -> Option<Url> {
+    url.join("/").ok()
+}
+
+fn is_static(url: &Url) -> bool {
+    let path = url.path().to_ascii_lowercase();
+    STATIC_EXTENSIONS.iter().any(|e| path.ends_with(e))
+}
+
+#[async_trait::async_trait]
+impl Source for WebSource {
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
+        let crawl = Crawl::from_params(&cx.job.claim.asset.parameters);
+        let mut complete = cx.targeted.is_none();
+
+        // Robots rules of every origin the crawl may touch (start URLs' origins).
+        let mut robots: HashMap<String, Robots> = HashMap::new();
+        let origins: Vec<Url> = crawl.starts.iter().filter_map(origin_of).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        for origin in &origins {
+            let r = self.robots(origin).await;
+            complete &= !r.unreachable;
+            robots.insert(origin.to_string(), r);
+        }
+        let allowed = |url: &Url, robots: &HashMap<String, Robots>| {
+            let Some(origin) = origin_of(url) else { return false };
+            match robots.get(origin.as_str()) {
+                Some(Robots { unreachable: true, .. }) => false,
+                Some(Robots { robot: Some(r), .. }) => r.allowed(url.as_str()),
+                _ => true,
+            }
+        };
+        let delay = robots
+            .values()
+            .filter_map(|r| r.robot.as_ref()?.delay)
+            .map(|d| Duration::from_secs_f32(d.max(0.0)).min(MAX_CRAWL_DELAY))
+            .fold(self.config.delay, Duration::max);
+
+        // Seeds: the start URLs, the sitemaps' pages (or, for a targeted refresh, just those pages).
+        let mut frontier: VecDeque<(Url, usize)> = VecDeque::new();
+        let mut seen: HashSet<Url> = HashSet::new();
+        let seeds: Vec<Url> = match cx.targeted {
+            Some(keys) => keys.iter().filter_map(|k| Url::parse(k).ok()).collect(),
+            None => {
+                let mut s = crawl.starts.clone();
+                if crawl.use_sitemap {
+                    let from_sitemaps = self.sitemap_urls(&origins, &robots).await;
+                    s.extend(from_sitemaps.into_iter().filter(|u| crawl.in_scope(u) && crawl.indexable(u)));
+                }
+                s
+            }
+        };
+        for url in seeds {
+            if seen.insert(url.clone()) {
+                frontier.push_back((url, 0));
+            }
+        }
+
+        let follow = cx.targeted.is_none();
+        let mut docs: Vec<SourceDoc> = Vec::new();
+        let mut keys: HashSet<String> = HashSet::new();
+        let mut started = 0usize;
+        let mut last_start: Option<Instant> = None;
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.config.concurrency.max(1) && started < crawl.max_pages {
+                let Some((url, depth)) = frontier.pop_front() else { break };
+                if !allowed(&url, &robots) {
+                    continue;
+                }
+                if let Some(last) = last_start {
+                    let wait = delay.saturating_sub(last.elapsed());
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                last_start = Some(Instant::now());
+                started += 1;
+                let crawl = &crawl;
+                in_flight.push(async move { (self.fetch_page(cx, crawl, url).await, depth) });
+            }
+            let Some((fetched, depth)) = in_flight.next().await else { break };
+            match fetched {
+                Fetched::Page { url, doc, links } => {
+                    if follow && depth < crawl.max_depth {
+                        for link in links {
+                            if !is_static(&link) && crawl.indexable(&link) && seen.insert(link.clone()) {
+                                frontier.push_back((link, depth + 1));
+                            }
+                        }
+                    }
+                    let is_start = crawl.starts.contains(&url);
+                    if (crawl.indexable(&url) || matches!(doc.body, Body::Failed(_)) && is_start) && keys.insert(doc.key.clone()) {
+                        docs.push(doc);
+                    }
+                }
+                Fetched::NotADocument(url) => {
+                    // A start URL that is not a page is worth a word; a dead link elsewhere is not.
+                    if crawl.starts.contains(&url) && keys.insert(url.to_string()) {
+                        docs.push(SourceDoc {
+                            key: url.to_string(),
+                            file_name: url.to_string(),
+                            source_url: Some(url.to_string()),
+                            content_type: parse::HTML.to_owned(),
+                            body: Body::Failed("not found (HTTP 404 or 410), or not a supported document type".to_owned()),
+                        });
+                    }
+                }
+                Fetched::Transient { url, reason } => {
+                    complete = false;
+                    tracing::warn!(%url, %reason, "page not fetched; the crawl is incomplete and deletes nothing");
+                    if keys.insert(url.to_string()) {
+                        docs.push(SourceDoc {
+                            key: url.to_string(),
+                            file_name: url.to_string(),
+                            source_url: Some(url.to_string()),
+                            content_type: parse::HTML.to_owned(),
+                            body: Body::Failed(reason),
+                        });
+                    }
+                }
+            }
+            // Progress is not counted during the crawl (itemsTotal is known only at its end),
+            // but the lease is renewed and a cancel is honoured between pages.
+            cx.job.checkpoint().await?;
+        }
+        if !frontier.is_empty() {
+            complete = false;
+            tracing::info!(max_pages = crawl.max_pages, "page cap reached; the crawl is incomplete and deletes nothing");
+        }
+        Ok(Collected { docs, complete })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_refuses_private_addresses_unless_allowed() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        let g = Guard::new(&["127.0.0.1".into(), "Intranet.Local".into()]);
+        assert!(g.check(&Url::parse("http://127.0.0.1:8080/").unwrap()).is_ok());
+        assert!(g.check(&Url::parse("http://[::1]/").unwrap()).is_err());
+        assert!(g.check(&Url::parse("http://169.254.169.254/latest/meta-data/").unwrap()).is_err());
+        assert!(g.check(&Url::parse("file:///etc/passwd").unwrap()).is_err());
+        assert!(g.hosts.contains("intranet.local"));
+    }
+
+    #[test]
+    fn sitemaps_and_scope() {
+        let (locs, index) = sitemap_locs(
+            r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc> https://a.example/x.html </loc></url><url><loc>https://a.example/y</loc></url></urlset>"#,
+        );
+        assert_eq!((locs, index), (vec!["https://a.example/x.html".to_owned(), "https://a.example/y".to_owned()], false));
+        let (_, index) = sitemap_locs(r#"<sitemapindex><sitemap><loc>https://a.example/s1.xml</loc></sitemap></sitemapindex>"#);
+        assert!(index);
+        let params = json!({"urls": ["https://a.example/book/index.html"], "scope": "PREFIX", "excludePatterns": ["**/print.html"]});
+        let crawl = Crawl::from_params(params.as_object().unwrap());
+        assert!(crawl.in_scope(&Url::parse("https://a.example/book/ch01.html").unwrap()));
+        assert!(!crawl.in_scope(&Url::parse("https://a.example/other/").unwrap()));
+        assert!(!crawl.indexable(&Url::parse("https://a.example/book/print.html").unwrap()));
+        let host = Crawl::from_params(json!({"urls": ["https://a.example/book/"]}).as_object().unwrap());
+        assert!(host.in_scope(&Url::parse("https://a.example/other/").unwrap()));
+        assert!(!host.in_scope(&Url::parse("https://b.example/").unwrap()));
+    }
+}
