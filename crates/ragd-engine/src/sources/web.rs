@@ -393,7 +393,8 @@ impl WebSource {
         let mut queue: VecDeque<Url> = VecDeque::new();
         for origin in origins {
             if let Some(r) = robots.get(origin.as_str()).and_then(|r| r.robot.as_ref()) {
-                queue.extend(r.sitemaps.iter().filter_map(|s| Url::parse(s).ok()));
+                // Only the site's own sitemaps: another host's would list pages out of scope.
+                queue.extend(r.sitemaps.iter().filter_map(|s| Url::parse(s).ok()).filter(|s| origin_of(s).as_ref() == Some(origin)));
             }
             queue.extend(["/sitemap.xml", "/sitemap.txt"].iter().filter_map(|p| origin.join(p).ok()));
         }

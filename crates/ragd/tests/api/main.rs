@@ -3,6 +3,7 @@
 //! holds running operations at known checkpoints when a test needs a mid-operation state.
 
 mod helpers;
+mod site;
 
 mod ingest;
 
@@ -15,3 +16,4 @@ mod recovery;
 mod system;
 mod tenancy;
 mod tidy;
+mod web;

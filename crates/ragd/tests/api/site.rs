@@ -1,0 +1,130 @@
+//! A real web site for crawl tests: files from a directory served over HTTP with ETags and
+//! conditional GETs, plus overrides a test sets to edit, delete, break or redirect pages, and a
+//! log of every request so tests can see what the crawler asked for.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub enum Override {
+    Status(u16),
+    Redirect(String),
+}
+
+#[derive(Default)]
+struct SiteState {
+    root: PathBuf,
+    overrides: Mutex<HashMap<String, Override>>,
+    /// (path, status answered)
+    log: Mutex<Vec<(String, u16)>>,
+}
+
+pub struct Site {
+    pub base: String,
+    pub root: PathBuf,
+    state: Arc<SiteState>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        "css" => "text/css",
+        "js" => "text/javascript",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().to_owned();
+    let over = s.overrides.lock().unwrap().get(&path).cloned();
+    let response = match over {
+        Some(Override::Status(code)) => (StatusCode::from_u16(code).unwrap(), "overridden").into_response(),
+        Some(Override::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+        None => {
+            let mut file = s.root.join(path.trim_start_matches('/'));
+            if path.ends_with('/') {
+                file = file.join("index.html");
+            }
+            match std::fs::read(&file) {
+                Ok(bytes) => {
+                    let etag = format!("\"{}\"", ragd_core::model::content_hash(&bytes));
+                    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+                        (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response()
+                    } else {
+                        ([(header::CONTENT_TYPE, content_type(&file).to_owned()), (header::ETAG, etag)], bytes).into_response()
+                    }
+                }
+                Err(_) => (StatusCode::NOT_FOUND, "no such page").into_response(),
+            }
+        }
+    };
+    s.log.lock().unwrap().push((path, response.status().as_u16()));
+    response
+}
+
+impl Site {
+    /// Serves `root` on a free port of 127.0.0.1.
+    pub async fn serve(root: PathBuf) -> Self {
+        let state = Arc::new(SiteState { root: root.clone(), ..Default::default() });
+        let app = axum::Router::new().fallback(serve).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Site { base, root, state, _server: server }
+    }
+
+    pub fn set(&self, path: &str, o: Override) {
+        self.state.overrides.lock().unwrap().insert(path.to_owned(), o);
+    }
+
+    pub fn clear(&self, path: &str) {
+        self.state.overrides.lock().unwrap().remove(path);
+    }
+
+    /// Requests since the last call: (path, status).
+    pub fn take_log(&self) -> Vec<(String, u16)> {
+        std::mem::take(&mut *self.state.log.lock().unwrap())
+    }
+}
+
+/// The Rust Book from the toolchain's docs, copied into `dir/book` (so tests may edit it), with a
+/// `robots.txt` (the toolchain's own, plus a rule and a sitemap line for this site) and a
+/// `book/sitemap.xml` listing every chapter page. Returns the pages the sitemap lists.
+pub fn rust_book_site(dir: &Path, base: &str) -> Vec<String> {
+    let docs = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let sysroot = PathBuf::from(String::from_utf8(docs.stdout).unwrap().trim());
+    let html = sysroot.join("share/doc/rust/html");
+    let book = html.join("book");
+    assert!(book.join("index.html").exists(), "the toolchain's docs are missing: rustup component add rust-docs");
+    let target = dir.join("book");
+    std::fs::create_dir_all(&target).unwrap();
+    let mut pages = Vec::new();
+    for entry in std::fs::read_dir(&book).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), target.join(&name)).unwrap();
+            if name.ends_with(".html") && !matches!(name.as_str(), "404.html" | "toc.html" | "README.html" | "SUMMARY.html") {
+                pages.push(name);
+            }
+        }
+    }
+    pages.sort();
+    let robots = std::fs::read_to_string(html.join("robots.txt")).unwrap();
+    let robots = robots.replacen("User-agent: *\n", "User-agent: *\nDisallow: /book/print.html\nDisallow: /book/ch04-03-slices.html\n", 1);
+    std::fs::write(dir.join("robots.txt"), format!("{robots}\nSitemap: {base}/book/sitemap.xml\n")).unwrap();
+    let urls: String = pages.iter().map(|p| format!("<url><loc>{base}/book/{p}</loc></url>")).collect();
+    std::fs::write(
+        target.join("sitemap.xml"),
+        format!(r#"<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>"#),
+    )
+    .unwrap();
+    pages
+}
