@@ -123,7 +123,10 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops the workers, giving back their leases.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let workers = self.engine.map(|e| e.spawn(stop_rx)).unwrap_or_default();
+        let mut workers = self.engine.map(|e| e.spawn(stop_rx.clone())).unwrap_or_default();
+        if !workers.is_empty() {
+            workers.push(tokio::spawn(sweep_uploads(self.state.services.clone(), stop_rx)));
+        }
         let app = router(self.state, self.serve_api);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop_tx.send(true);
@@ -131,5 +134,20 @@ impl Application {
             let _ = w.await;
         }
         Ok(())
+    }
+}
+
+/// Deletes temporary uploads nobody imported within a day: at start-up, then hourly.
+async fn sweep_uploads(services: ragd_core::service::Services, mut stop: watch::Receiver<bool>) {
+    loop {
+        match services.files_sweep(ragd_core::time::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "swept temporary uploads"),
+            Err(e) => tracing::warn!(error = %e, "sweeping temporary uploads failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }

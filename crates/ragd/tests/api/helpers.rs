@@ -223,6 +223,10 @@ pub struct Resp {
 }
 
 impl Resp {
+    pub async fn from_response(r: reqwest::Response) -> Self {
+        Self::from(r).await
+    }
+
     async fn from(r: reqwest::Response) -> Self {
         let status = r.status();
         let headers = r.headers().clone();

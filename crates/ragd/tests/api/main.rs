@@ -10,6 +10,7 @@ mod ingest;
 mod assets;
 mod auth;
 mod embeddings;
+mod files;
 mod operations;
 mod pagination;
 mod recovery;
