@@ -56,7 +56,10 @@ async fn real_pdfs_are_ingested_with_page_numbers() {
         let (asset, op) = store_and_import(&app, path.rsplit('/').next().unwrap(), bytes.clone()).await;
         assert_eq!(op["status"], "COMPLETED", "{op}");
         let doc = only_document(&app, &asset).await;
-        assert_eq!((doc["contentType"].as_str(), doc["fileSize"].as_i64(), doc["status"].as_str()), (Some("application/pdf"), Some(size), Some("INDEXED")));
+        assert_eq!(
+            (doc["contentType"].as_str(), doc["fileSize"].as_i64(), doc["status"].as_str()),
+            (Some("application/pdf"), Some(size), Some("INDEXED"))
+        );
         let chunks = all_chunks(&app, &asset, &doc).await;
         assert_eq!(chunks.len() as i64, doc["chunkCount"].as_i64().unwrap());
         let pages: Vec<i64> = chunks.iter().map(|c| c["pageNumber"].as_str().expect("every chunk has a page").parse().unwrap()).collect();
@@ -64,7 +67,8 @@ async fn real_pdfs_are_ingested_with_page_numbers() {
         assert!(*pages.last().unwrap() >= min_pages, "{path}: last page {}", pages.last().unwrap());
         assert!(chunks.iter().all(|c| c["tokenCount"].as_i64().unwrap() <= 200));
         // The asset links to its file, which downloads byte for byte.
-        let link = app.get(&format!("/v1/tenants/acme/assets/{asset}"), &app.token("acme")).await.body["assetLink"].as_str().unwrap().to_owned();
+        let link =
+            app.get(&format!("/v1/tenants/acme/assets/{asset}"), &app.token("acme")).await.body["assetLink"].as_str().unwrap().to_owned();
         let r = app.client.get(format!("{}{link}", app.base)).bearer_auth(app.token("acme")).send().await.unwrap();
         assert_eq!(r.headers()["content-type"], "application/pdf");
         assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
@@ -138,7 +142,11 @@ async fn broken_files_fail_alone_and_the_process_lives() {
     let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
     let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64(), op["itemsProcessed"].as_i64()), (Some("COMPLETED"), Some(1), Some(3)), "{op}");
+    assert_eq!(
+        (op["status"].as_str(), op["itemsFailed"].as_i64(), op["itemsProcessed"].as_i64()),
+        (Some("COMPLETED"), Some(1), Some(3)),
+        "{op}"
+    );
     let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents?search=deep"), &app.token("acme")).await;
     assert_eq!(r.body["items"][0]["status"], "FAILED");
     assert!(r.body["items"][0]["errorMessage"].as_str().unwrap().contains("nests elements"), "{}", r.body);
@@ -157,12 +165,24 @@ async fn uploads_enforce_size_type_and_tenant() {
     assert!(files.is_empty(), "nothing stored: {files:?}");
     // A type ragd cannot parse: 415 naming what it can.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    let r = multipart(&app, "/v1/tenants/acme/storage", &t, Form::new().part("file", file_part("image.png", png).mime_str("image/png").unwrap())).await;
+    let r = multipart(
+        &app,
+        "/v1/tenants/acme/storage",
+        &t,
+        Form::new().part("file", file_part("image.png", png).mime_str("image/png").unwrap()),
+    )
+    .await;
     assert!(r.problem(415, "/problems/unsupported-media-type")["detail"].as_str().unwrap().contains(".pdf"));
     let r = multipart(&app, "/v1/tenants/acme/assets:file", &t, Form::new().text("Payload", "{}")).await;
     assert_eq!(r.problem(400, "/problems/validation")["errors"][0]["field"], "File");
     // The declared type is used when the name says nothing; magic bytes win for PDFs.
-    let r = multipart(&app, "/v1/tenants/acme/storage", &t, Form::new().part("file", file_part("notes", b"# Notes".to_vec()).mime_str("text/markdown").unwrap())).await;
+    let r = multipart(
+        &app,
+        "/v1/tenants/acme/storage",
+        &t,
+        Form::new().part("file", file_part("notes", b"# Notes".to_vec()).mime_str("text/markdown").unwrap()),
+    )
+    .await;
     assert_eq!((r.status.as_u16(), r.body["fileType"].as_str()), (201, Some("text/markdown")), "{}", r.body);
     let file_id = r.body["fileId"].as_str().unwrap().to_owned();
 
@@ -178,7 +198,11 @@ async fn uploads_enforce_size_type_and_tenant() {
     assert_eq!((r.status.as_u16(), r.body["asset"]["vectorized"].as_bool()), (201, Some(false)), "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
     let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["tokenCount"].as_i64(), op["chunkCount"].as_i64()), (Some("COMPLETED"), Some(0), Some(1)), "full text only: {op}");
+    assert_eq!(
+        (op["status"].as_str(), op["tokenCount"].as_i64(), op["chunkCount"].as_i64()),
+        (Some("COMPLETED"), Some(0), Some(1)),
+        "full text only: {op}"
+    );
     assert_eq!(app.get(&format!("/v1/tenants/acme/storage/{file_id}"), &t).await.status, 200);
     assert_eq!(app.delete(&format!("/v1/tenants/acme/assets/{asset}"), &t).await.status, 204);
     app.get(&format!("/v1/tenants/acme/storage/{file_id}"), &t).await.problem(404, "/problems/not-found");

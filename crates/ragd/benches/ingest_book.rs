@@ -1,0 +1,145 @@
+//! End-to-end ingestion benchmark: the whole Rust Book from the toolchain's docs, crawled from a
+//! local HTTP server (sitemap, robots.txt) by a `WEB` asset and parsed, chunked, embedded with the
+//! local model and written, all through the API. Prints pages/s, MB/s, tokens/s and the share of
+//! wall time per stage; the peer is the embedding stage itself, so "overhead" is the time the
+//! pipeline spends beyond embedding. Then a refresh with nothing changed.
+//! Run: `cargo bench -p ragd --bench ingest_book` (needs the model: `./scripts/test` fetches it).
+
+#[path = "../tests/api/site.rs"]
+#[allow(dead_code)]
+mod site;
+
+use ragd::Application;
+use ragd::config::Config;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn stage_micros(metrics: &str) -> HashMap<String, f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("ragd_ingest_stage_microseconds_total{"))
+        .filter_map(|l| {
+            let stage = l.split("stage=\"").nth(1)?.split('"').next()?.to_owned();
+            Some((stage, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let web = tempfile::tempdir().unwrap();
+        let site = site::Site::serve(web.path().to_owned()).await;
+        let pages = site::rust_book_site(web.path(), &site.base);
+        let model_dir = std::env::var_os("RAGD_MODEL_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"));
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            jwt_secret: Some("bench-secret-0123456789".into()),
+            model_dir: Some(model_dir),
+            model_auto_fetch: false,
+            web_allow_hosts: "127.0.0.1".into(),
+            workers: 1,
+            ..Config::default()
+        };
+        let app = Application::build(&config).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until(std::future::pending()));
+        let token =
+            ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let metrics = || async { client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap() };
+        let wait = |asset: String, op: String| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            async move {
+                loop {
+                    let url = format!("{base}/v1/tenants/bench/assets/{asset}/operations/{op}:wait?timeout=60");
+                    let body: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+                    if body["done"] == json!(true) {
+                        return body;
+                    }
+                }
+            }
+        };
+
+        let before = stage_micros(&metrics().await);
+        let body = json!({"name": "The Rust Book", "config": {"sourceType": "WEB", "parameters": {
+            "urls": [format!("{}/book/index.html", site.base)], "scope": "PREFIX", "maxPages": 500}}});
+        let r: Value = client
+            .post(format!("{base}/v1/tenants/bench/assets"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let asset = r["asset"]["id"].as_str().unwrap().to_owned();
+        let op = wait(asset.clone(), r["operation"]["id"].as_str().unwrap().to_owned()).await;
+        assert_eq!(op["status"], "COMPLETED", "{op}");
+        let after = stage_micros(&metrics().await);
+        let wall = (op["completedAt"].as_f64().unwrap() - op["startedAt"].as_f64().unwrap()) / 1000.0;
+        let docs: Value = client
+            .get(format!("{base}/v1/tenants/bench/assets/{asset}/documents?PageSize=1000"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bytes: f64 = docs["items"].as_array().unwrap().iter().map(|d| d["fileSize"].as_f64().unwrap()).sum();
+        let (n, tokens, chunks) =
+            (op["itemsProcessed"].as_f64().unwrap(), op["tokenCount"].as_f64().unwrap(), op["chunkCount"].as_i64().unwrap());
+
+        println!("\nIngesting the Rust Book ({} pages in the sitemap) end to end, local model, 1 worker\n", pages.len());
+        println!("| measurement | value |");
+        println!("|---|---|");
+        println!("| pages indexed | {n} ({chunks} chunks, {:.1} MB of HTML) |", bytes / 1e6);
+        println!("| wall time | {wall:.1} s |");
+        println!("| pages/s | {:.2} |", n / wall);
+        println!("| MB/s (HTML) | {:.3} |", bytes / 1e6 / wall);
+        println!("| tokens/s (sent to the model) | {:.0} |", tokens / wall);
+        println!("\n| stage | seconds (summed over tasks) | share of wall time |");
+        println!("|---|---|---|");
+        let mut embed = 0.0;
+        for stage in ["fetch", "parse", "chunk", "embed", "write"] {
+            let secs = (after.get(stage).copied().unwrap_or(0.0) - before.get(stage).copied().unwrap_or(0.0)) / 1e6;
+            if stage == "embed" {
+                embed = secs;
+            }
+            println!("| {stage} | {secs:.2} | {:.1} % |", secs / wall * 100.0);
+        }
+        println!(
+            "\nPipeline overhead beyond embedding: {:.1} % of wall time (embedding alone: {:.0} tokens/s; end to end: {:.2}x of it)",
+            (wall - embed) / wall * 100.0,
+            tokens / embed,
+            embed / wall
+        );
+
+        let r: Value = client
+            .post(format!("{base}/v1/tenants/bench/assets/{asset}:refresh"))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let op = wait(asset.clone(), r["operation"]["id"].as_str().unwrap().to_owned()).await;
+        let refresh = (op["completedAt"].as_f64().unwrap() - op["startedAt"].as_f64().unwrap()) / 1000.0;
+        println!(
+            "Refresh with nothing changed: {refresh:.2} s ({:.1}x faster than the ingest), {} tokens, {} of {} pages skipped",
+            wall / refresh,
+            op["tokenCount"],
+            op["itemsSkipped"],
+            op["itemsTotal"]
+        );
+    });
+}
