@@ -29,7 +29,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, documents, embeddings, files, operations, system};
+use routes::{assets, catalog, documents, embeddings, files, operations, search, system};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -85,6 +85,8 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
             get(assets::get_asset).patch(assets::patch_asset).delete(assets::delete_asset).post(assets::post_asset_method),
         )
         .route("/assets/{asset}/operations", get(operations::list_operations))
+        .route("/assets/{asset}/usage", get(search::usage))
+        .route("/search", post(search::search_tenant))
         .route("/assets/{asset}/documents", get(documents::list_documents))
         .route("/assets/{asset}/documents/{document}", get(documents::get_document).delete(documents::delete_document))
         .route("/assets/{asset}/documents/{document}/chunks", get(documents::list_chunks))

@@ -24,3 +24,9 @@ pub trait Embedder: Send + Sync + 'static {
     async fn embed(&self, texts: Vec<String>) -> Result<Embeddings>;
     async fn count_tokens(&self, text: &str) -> Result<usize>;
 }
+
+/// The embedders of the models this process can use, by an asset's embedding settings.
+pub trait EmbedderRegistry: Send + Sync + 'static {
+    /// The embedder of a model, or why it cannot be used (shown to the client or the operation).
+    fn embedder(&self, spec: &crate::model::EmbeddingSpec) -> std::result::Result<std::sync::Arc<dyn Embedder>, String>;
+}

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod model;
 pub mod page;
+pub mod search;
 pub mod service;
 pub mod store;
 pub mod time;

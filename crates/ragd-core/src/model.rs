@@ -410,3 +410,25 @@ impl StoredFile {
         format!("{}/{id}", tenant.as_str())
     }
 }
+
+/// Where a search looks: always one tenant and a set of its assets, optionally narrowed.
+#[derive(Debug, Clone)]
+pub struct SearchScope {
+    pub tenant: TenantId,
+    pub asset_ids: Vec<Uuid>,
+    pub document_ids: Vec<Uuid>,
+    pub content_types: Vec<String>,
+    pub source_url_prefix: Option<String>,
+}
+
+/// A chunk found by a search, with what the result shows of its document and asset.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// The chunk's store key, for fusing result lists.
+    pub key: i64,
+    pub chunk: Chunk,
+    pub asset_id: Uuid,
+    pub source_type: SourceType,
+    pub file_name: String,
+    pub source_url: Option<String>,
+}

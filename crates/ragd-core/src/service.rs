@@ -64,9 +64,12 @@ pub struct Services {
     pub blobs: Arc<dyn Blobs>,
     /// Largest upload accepted, in bytes.
     pub upload_limit: u64,
+    /// Embeds search queries; `None` where no model is available (vector search is then a 503).
+    pub embedders: Option<Arc<dyn crate::embed::EmbedderRegistry>>,
 }
 
-fn windows() -> UsageWindows {
+/// The current UTC day and month, for usage figures.
+pub(crate) fn usage_windows() -> UsageWindows {
     let (day_start, month_start) = day_and_month_start(now_ms());
     UsageWindows { day_start, month_start }
 }
@@ -122,7 +125,7 @@ fn source_descriptor(name: &str, field: &str) -> Result<&'static catalog::Source
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, models: Arc<ModelCatalog>, events: Arc<Events>, blobs: Arc<dyn Blobs>) -> Self {
-        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES }
+        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES, embedders: None }
     }
 
     pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation)> {
@@ -176,12 +179,12 @@ impl Services {
     }
 
     pub async fn asset_get(&self, caller: &Caller, id: Uuid) -> Result<AssetView> {
-        self.store.asset_get(&caller.tenant, id, windows()).await?.ok_or(Error::NotFound("asset"))
+        self.store.asset_get(&caller.tenant, id, usage_windows()).await?.ok_or(Error::NotFound("asset"))
     }
 
     pub async fn asset_list(&self, caller: &Caller, page: PageRequest, search: Option<String>) -> Result<Page<AssetView>> {
         let name_contains = search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        self.store.asset_list(&caller.tenant, &AssetQuery { page, name_contains }, windows()).await
+        self.store.asset_list(&caller.tenant, &AssetQuery { page, name_contains }, usage_windows()).await
     }
 
     /// Applies a PATCH. Changing embedding or chunking starts a `REINDEX`; changing the source's

@@ -8,8 +8,8 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, StoredFile, TenantId,
-    UsageWindows,
+    Asset, AssetView, Chunk, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, SearchHit, SearchScope,
+    StoredFile, TenantId, UsageWindows,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -34,6 +34,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the asset's mutable fields and, atomically, starts `op` if given.
     /// Fails with `OperationActive` (writing nothing) when `op` is given and one is active.
     async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>>;
+    /// Ids of all the tenant's assets (a cross-asset search without `assetIds`).
+    async fn asset_ids(&self, tenant: &TenantId) -> Result<Vec<Uuid>>;
     /// Cheap existence check (no aggregates), for nested resources.
     async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Deletes the asset with its documents; its active operations end `FAILED`. False if absent.
@@ -89,6 +91,16 @@ pub trait Store: Send + Sync + 'static {
         hashes: &[String],
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
     async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()>;
+
+    /// Chunks matching an FTS5 query within the scope, best BM25 first: `(key, score)` with higher
+    /// scores better.
+    async fn search_text(&self, scope: &SearchScope, fts_query: &str, limit: u32) -> Result<Vec<(i64, f64)>>;
+    /// Chunks nearest to `query` (cosine; vectors are unit length) within the scope: `(key, score)`.
+    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>>;
+    /// The chunks with these keys (without embeddings), of the tenant only, in no particular order.
+    async fn search_hits(&self, tenant: &TenantId, keys: &[i64]) -> Result<Vec<SearchHit>>;
+    /// Tokens and chunks of the asset's current index.
+    async fn asset_index_totals(&self, tenant: &TenantId, asset_id: Uuid) -> Result<(i64, i64)>;
 
     async fn file_create(&self, file: &StoredFile) -> Result<()>;
     async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>>;

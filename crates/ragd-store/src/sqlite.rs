@@ -336,6 +336,35 @@ fn chunk_from_row(row: &SqliteRow) -> Result<Chunk> {
     })
 }
 
+/// `… AND` the search scope, on `chunks c` joined to `documents d`: the tenant and its assets
+/// always, then the optional narrowing.
+fn push_scope(qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>, scope: &SearchScope) {
+    qb.push(" c.tenant_id = ").push_bind(scope.tenant.as_str().to_owned());
+    let list = |qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>, column: &str, values: Vec<String>| {
+        qb.push(format!(" AND {column} IN ("));
+        let mut sep = qb.separated(", ");
+        for v in values {
+            sep.push_bind(v);
+        }
+        qb.push(")");
+    };
+    list(qb, "c.asset_id", scope.asset_ids.iter().map(Uuid::to_string).collect());
+    if !scope.document_ids.is_empty() {
+        list(qb, "c.document_id", scope.document_ids.iter().map(Uuid::to_string).collect());
+    }
+    if !scope.content_types.is_empty() {
+        list(qb, "d.content_type", scope.content_types.clone());
+    }
+    if let Some(prefix) = &scope.source_url_prefix {
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        qb.push(" AND d.source_url LIKE ").push_bind(format!("{escaped}%")).push(" ESCAPE '\\'");
+    }
+}
+
+fn dot(a: &[f32], b: &[u8]) -> f32 {
+    a.iter().zip(b.chunks_exact(4)).map(|(x, y)| x * f32::from_le_bytes([y[0], y[1], y[2], y[3]])).sum()
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
@@ -926,6 +955,101 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn asset_ids(&self, tenant: &TenantId) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query("SELECT id FROM assets WHERE tenant_id = ?1 AND deleted_at IS NULL")
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(|r| uuid_col(r, "id")).collect()
+    }
+
+    async fn search_text(&self, scope: &SearchScope, fts_query: &str, limit: u32) -> Result<Vec<(i64, f64)>> {
+        if scope.asset_ids.is_empty() || fts_query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT c.seq, -bm25(chunks_fts, 1.0, 0.5) AS score FROM chunks_fts JOIN chunks c ON c.seq = chunks_fts.rowid
+             JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH ",
+        );
+        qb.push_bind(fts_query.to_owned()).push(" AND");
+        push_scope(&mut qb, scope);
+        qb.push(" ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ").push_bind(limit);
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).collect()
+    }
+
+    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>> {
+        if scope.asset_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Exact search: every embedding in scope, scored as it streams in, the best `limit` kept.
+        let mut qb = sqlx::QueryBuilder::new("SELECT c.seq, c.embedding FROM chunks c JOIN documents d ON d.id = c.document_id WHERE");
+        push_scope(&mut qb, scope);
+        qb.push(" AND length(c.embedding) = ").push_bind(query.len() as i64 * 4);
+        let mut rows = qb.build().fetch(&self.pool);
+        let mut best: std::collections::BinaryHeap<std::cmp::Reverse<(ordered::Score, i64)>> = Default::default();
+        use futures::TryStreamExt;
+        while let Some(row) = rows.try_next().await.map_err(db)? {
+            let blob: &[u8] = row.try_get(1).map_err(db)?;
+            let score = dot(query, blob);
+            if best.len() < limit as usize {
+                best.push(std::cmp::Reverse((ordered::Score(score), row.try_get(0).map_err(db)?)));
+            } else if best.peek().is_some_and(|std::cmp::Reverse((s, _))| s.0 < score) {
+                best.pop();
+                best.push(std::cmp::Reverse((ordered::Score(score), row.try_get(0).map_err(db)?)));
+            }
+        }
+        let mut out: Vec<(i64, f64)> = best.into_iter().map(|std::cmp::Reverse((s, k))| (k, s.0 as f64)).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    async fn search_hits(&self, tenant: &TenantId, keys: &[i64]) -> Result<Vec<SearchHit>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT c.seq, c.id, c.document_id, c.chunk_index, c.content, c.context_text, c.heading_path, c.page_number,
+                c.start_char, c.end_char, c.start_line, c.end_line, c.token_count, c.text_hash, x'' AS embedding,
+                c.asset_id, a.source_type, d.file_name, d.source_url
+             FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
+             WHERE c.tenant_id = ",
+        );
+        qb.push_bind(tenant.as_str().to_owned()).push(" AND c.seq IN (");
+        let mut sep = qb.separated(", ");
+        for k in keys {
+            sep.push_bind(*k);
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let t: String = r.try_get("source_type").map_err(db)?;
+                Ok(SearchHit {
+                    key: r.try_get("seq").map_err(db)?,
+                    chunk: chunk_from_row(r)?,
+                    asset_id: uuid_col(r, "asset_id")?,
+                    source_type: SourceType::parse(&t).ok_or_else(|| corrupt("source type"))?,
+                    file_name: r.try_get("file_name").map_err(db)?,
+                    source_url: r.try_get("source_url").map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn asset_index_totals(&self, tenant: &TenantId, asset_id: Uuid) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(token_count), 0), COALESCE(SUM(chunk_count), 0) FROM documents WHERE tenant_id = ?1 AND asset_id = ?2",
+        )
+        .bind(tenant.as_str())
+        .bind(asset_id.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
+    }
+
     async fn file_create(&self, f: &StoredFile) -> Result<()> {
         sqlx::query(
             "INSERT INTO files (id, tenant_id, file_name, content_type, size, sha256, temporary, created_at)
@@ -983,5 +1107,25 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         rows.iter().map(file_from_row).collect()
+    }
+}
+
+mod ordered {
+    /// An `f32` score with a total order, for the top-k heap.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Score(pub f32);
+
+    impl Eq for Score {}
+
+    impl PartialOrd for Score {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+
+    impl Ord for Score {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&other.0)
+        }
     }
 }

@@ -47,7 +47,7 @@ impl Models {
     }
 }
 
-impl ragd_engine::models::ModelRegistry for Models {
+impl ragd_core::embed::EmbedderRegistry for Models {
     fn embedder(&self, spec: &ragd_core::model::EmbeddingSpec) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
         match spec.provider.as_str() {
             ragd_core::catalog::LOCAL_PROVIDER => {
@@ -59,7 +59,9 @@ impl ragd_engine::models::ModelRegistry for Models {
             )),
         }
     }
+}
 
+impl ragd_engine::models::ModelRegistry for Models {
     fn sizer(&self, spec: &ragd_core::model::EmbeddingSpec) -> Result<ragd_pipeline::Sizer, String> {
         match spec.provider.as_str() {
             ragd_core::catalog::LOCAL_PROVIDER => self

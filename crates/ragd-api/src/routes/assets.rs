@@ -134,6 +134,10 @@ pub async fn post_asset_method(
             let req: RefreshRequest = if body.is_empty() { RefreshRequest::default() } else { crate::extract::parse_json(&body)? };
             Ok(refresh_asset(s, claims, tenant, id, req).await?.into_response())
         }
+        Some("search") => {
+            let req: SearchRequestBody = crate::extract::parse_json(if body.is_empty() { b"{}" } else { &body })?;
+            Ok(super::search::search_asset(s, claims, tenant, id, req).await?.into_response())
+        }
         Some(m) => Err(unknown_method(m)),
         None => Ok(crate::problem::method_not_allowed().await),
     }

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod embeddings;
 pub mod files;
 pub mod operations;
+pub mod search;
 pub mod system;
 
 use crate::problem::ApiError;

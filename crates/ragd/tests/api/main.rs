@@ -14,6 +14,7 @@ mod files;
 mod operations;
 mod pagination;
 mod recovery;
+mod search;
 mod system;
 mod tenancy;
 mod tidy;

@@ -1,0 +1,199 @@
+//! Search over assets' chunks: full text (BM25), vector (cosine) and hybrid (reciprocal rank
+//! fusion). The store answers each list within the tenant's scope; this module validates the
+//! request, embeds the query with each asset's model, fuses, applies the threshold and `topK`.
+
+use crate::error::{Error, Result, Violations};
+use crate::model::{Caller, SearchHit, SearchScope};
+use crate::service::Services;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub const MAX_TOP_K: i64 = 100;
+/// Longest query accepted; the vector side sees what the model's window takes of it.
+pub const MAX_QUERY_CHARS: usize = 100_000;
+/// Most distinct terms a full-text query is made of.
+const MAX_TERMS: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchMode {
+    Vector,
+    FullText,
+    #[default]
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub top_k: Option<i64>,
+    pub score_threshold: Option<f64>,
+    pub mode: SearchMode,
+    pub vector_weight: Option<f64>,
+    pub fts_weight: Option<f64>,
+    pub rrf_k: Option<f64>,
+    pub document_ids: Vec<Uuid>,
+    pub content_types: Vec<String>,
+    pub source_url_prefix: Option<String>,
+    /// For a cross-asset search: these assets (all of the tenant's when empty).
+    pub asset_ids: Vec<Uuid>,
+}
+
+/// A result: the chunk and its score in the request's mode (cosine, BM25, or fused RRF).
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub hit: SearchHit,
+    pub score: f64,
+}
+
+/// The FTS5 query for free text: its distinct words, each quoted, any of them matching.
+pub fn fts_query(text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| seen.insert(w.clone()))
+        .take(MAX_TERMS)
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// Reciprocal rank fusion of ranked lists of keys, with a weight per list.
+pub fn rrf(lists: &[(&[(i64, f64)], f64)], k: f64) -> Vec<(i64, f64)> {
+    let mut fused: HashMap<i64, f64> = HashMap::new();
+    for (list, weight) in lists {
+        for (rank, (key, _)) in list.iter().enumerate() {
+            *fused.entry(*key).or_default() += weight / (k + rank as f64 + 1.0);
+        }
+    }
+    let mut out: Vec<(i64, f64)> = fused.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+fn validate(req: &SearchRequest) -> Result<()> {
+    let mut v = Violations::default();
+    if req.query.trim().is_empty() {
+        v.add("query", "is required and must not be blank");
+    } else if req.query.chars().count() > MAX_QUERY_CHARS {
+        v.add("query", format!("must be at most {MAX_QUERY_CHARS} characters"));
+    }
+    if req.top_k.is_some_and(|k| !(1..=MAX_TOP_K).contains(&k)) {
+        v.add("topK", format!("must be between 1 and {MAX_TOP_K}"));
+    }
+    for (field, w) in [("vectorWeight", req.vector_weight), ("ftsWeight", req.fts_weight)] {
+        if w.is_some_and(|w| !(w >= 0.0 && w.is_finite())) {
+            v.add(field, "must be a non-negative number");
+        }
+    }
+    if req.rrf_k.is_some_and(|k| !(k > 0.0 && k.is_finite())) {
+        v.add("rrfK", "must be a positive number");
+    }
+    if req.score_threshold.is_some_and(|t| !t.is_finite()) {
+        v.add("scoreThreshold", "must be a number");
+    }
+    v.into_result()
+}
+
+impl Services {
+    /// Searches one asset (`asset`) or several of the tenant's (`req.asset_ids`, all when empty).
+    pub async fn search(&self, caller: &Caller, asset: Option<Uuid>, req: SearchRequest) -> Result<Vec<Scored>> {
+        validate(&req)?;
+        let asset_ids = match asset {
+            Some(id) => vec![id],
+            None if req.asset_ids.is_empty() => self.store.asset_ids(&caller.tenant).await?,
+            None => req.asset_ids.clone(),
+        };
+        let mut assets = Vec::with_capacity(asset_ids.len());
+        let mut unknown = Vec::new();
+        for id in &asset_ids {
+            match self.store.asset_get(&caller.tenant, *id, crate::service::usage_windows()).await? {
+                Some(v) => assets.push(v.asset),
+                None => unknown.push(id.to_string()),
+            }
+        }
+        match (asset, unknown.is_empty()) {
+            (_, true) => {}
+            (Some(_), false) => return Err(Error::NotFound("asset")),
+            (None, false) => return Err(Error::invalid("assetIds", format!("unknown assets of this tenant: {}", unknown.join(", ")))),
+        }
+        let scope = SearchScope {
+            tenant: caller.tenant.clone(),
+            asset_ids: assets.iter().map(|a| a.id).collect(),
+            document_ids: req.document_ids.clone(),
+            content_types: req.content_types.clone(),
+            source_url_prefix: req.source_url_prefix.clone().filter(|p| !p.is_empty()),
+        };
+        let top_k = req.top_k.unwrap_or(10) as usize;
+        let depth = (top_k * 5).max(50) as u32;
+
+        let text =
+            if req.mode == SearchMode::Vector { Vec::new() } else { self.store.search_text(&scope, &fts_query(&req.query), depth).await? };
+        let mut vector: Vec<(i64, f64)> = Vec::new();
+        if req.mode != SearchMode::FullText {
+            // One query embedding per model; assets that are not vectorized take no part.
+            let mut by_model: HashMap<(String, String), Vec<Uuid>> = HashMap::new();
+            for a in assets.iter().filter(|a| a.vectorized) {
+                by_model.entry((a.embedding.provider.clone(), a.embedding.model.clone())).or_default().push(a.id);
+            }
+            for ids in by_model.values() {
+                let spec = &assets.iter().find(|a| a.id == ids[0]).expect("grouped from assets").embedding;
+                let registry = self.embedders.as_ref().ok_or_else(|| Error::Unavailable("no embedding model is available here".into()))?;
+                let embedder = registry.embedder(spec).map_err(Error::Unavailable)?;
+                let q = embedder.embed(vec![req.query.clone()]).await?;
+                let group = SearchScope { asset_ids: ids.clone(), ..scope.clone() };
+                vector.extend(self.store.search_vectors(&group, &q.vectors[0], depth).await?);
+            }
+            vector.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        let ranked = match req.mode {
+            SearchMode::Vector => vector,
+            SearchMode::FullText => text,
+            SearchMode::Hybrid => {
+                rrf(&[(&vector, req.vector_weight.unwrap_or(1.0)), (&text, req.fts_weight.unwrap_or(1.0))], req.rrf_k.unwrap_or(60.0))
+            }
+        };
+        let ranked: Vec<(i64, f64)> = ranked.into_iter().filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t)).take(top_k).collect();
+        let mut hits: HashMap<i64, SearchHit> = self
+            .store
+            .search_hits(&caller.tenant, &ranked.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|h| (h.key, h))
+            .collect();
+        Ok(ranked.into_iter().filter_map(|(k, score)| Some(Scored { hit: hits.remove(&k)?, score })).collect())
+    }
+
+    /// `GET /assets/{a}/usage`: the current index's tokens and chunks, and the operations run.
+    pub async fn asset_usage(&self, caller: &Caller, id: Uuid) -> Result<(i64, i64, i64)> {
+        let view = self.asset_get(caller, id).await?;
+        let (tokens, chunks) = self.store.asset_index_totals(&caller.tenant, id).await?;
+        Ok((tokens, chunks, view.stats.operation_count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_queries_are_quoted_terms() {
+        assert_eq!(
+            fts_query("What is ownership? OWNERSHIP, borrow-checker"),
+            "\"what\" OR \"is\" OR \"ownership\" OR \"borrow\" OR \"checker\""
+        );
+        assert_eq!(fts_query("\"; DROP TABLE x --"), "\"drop\" OR \"table\" OR \"x\"");
+        assert_eq!(fts_query("  ?? "), "");
+        assert_eq!(fts_query(&"word ".repeat(5000)), "\"word\"");
+    }
+
+    #[test]
+    fn rrf_rewards_agreement_and_weights_shift_it() {
+        let v = [(1, 0.9), (2, 0.8), (3, 0.7)];
+        let t = [(3, 9.0), (4, 8.0)];
+        let fused = rrf(&[(&v, 1.0), (&t, 1.0)], 60.0);
+        assert_eq!(fused[0].0, 3, "in both lists: {fused:?}");
+        let text_only = rrf(&[(&v, 0.0), (&t, 1.0)], 60.0);
+        assert_eq!(text_only.iter().filter(|(_, s)| *s > 0.0).map(|(k, _)| *k).collect::<Vec<_>>(), [3, 4]);
+    }
+}
