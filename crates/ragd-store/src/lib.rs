@@ -1,6 +1,7 @@
 //! Storage backends behind `ragd_core::store::Store`.
 //!
 //! - [`sqlite`]: the embedded default, one database file in the data directory.
+//! - [`vectors`]: the embedded backend's HNSW graphs, one per asset, synced from a change log.
 //! - [`blobs`]: uploaded files' bytes, in a local directory (or any `object_store` backend).
 //!
 //! Each backend owns its storage encoding (column types, JSON columns) and converts to the
@@ -8,6 +9,7 @@
 
 pub mod blobs;
 pub mod sqlite;
+pub mod vectors;
 
 pub use blobs::ObjectBlobs;
 pub use sqlite::SqliteStore;

@@ -21,9 +21,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Per-asset HNSW graphs beside the database file, synced from `vector_log`.
+    vectors: std::sync::Arc<crate::vectors::VectorIndexes>,
 }
 
-fn db(e: sqlx::Error) -> Error {
+pub(crate) fn db(e: sqlx::Error) -> Error {
     Error::internal(e)
 }
 
@@ -213,7 +215,8 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db)?;
-        let store = Self { pool };
+        let dir = path.parent().map_or_else(|| Path::new(".").to_owned(), Path::to_owned).join("indexes");
+        let store = Self { pool, vectors: std::sync::Arc::new(crate::vectors::VectorIndexes::new(dir)) };
         store.migrate().await?;
         Ok(store)
     }
@@ -532,6 +535,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
+        self.vectors.drop_asset(id);
         Ok(true)
     }
 
@@ -982,6 +986,18 @@ impl Store for SqliteStore {
     async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>> {
         if scope.asset_ids.is_empty() {
             return Ok(Vec::new());
+        }
+        let filtered = !scope.document_ids.is_empty() || !scope.content_types.is_empty() || scope.source_url_prefix.is_some();
+        if !filtered {
+            // The approximate index of each asset; the tenant is checked by the caller having
+            // resolved the assets within it, and again when the hits are read.
+            let mut out = Vec::new();
+            for asset in &scope.asset_ids {
+                out.extend(self.vectors.search(&self.pool, *asset, query, limit as usize).await?);
+            }
+            out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.truncate(limit as usize);
+            return Ok(out);
         }
         // Exact search: every embedding in scope, scored as it streams in, the best `limit` kept.
         let mut qb = sqlx::QueryBuilder::new("SELECT c.seq, c.embedding FROM chunks c JOIN documents d ON d.id = c.document_id WHERE");

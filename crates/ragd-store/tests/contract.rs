@@ -170,3 +170,111 @@ async fn uploads_are_per_tenant_and_only_temporary_old_ones_expire() {
     assert!(s.file_delete(&acme, new_temp.id).await.unwrap());
     assert!(s.file_get(&acme, new_temp.id).await.unwrap().is_none());
 }
+
+/// Unit vectors around a few cluster centres (as real embeddings cluster by topic), deterministic.
+fn clustered(n: usize, dims: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    let centres: Vec<Vec<f32>> = (0..20).map(|_| (0..dims).map(|_| next()).collect()).collect();
+    (0..n)
+        .map(|i| {
+            let c = &centres[i % centres.len()];
+            let v: Vec<f32> = c.iter().map(|x| x + 0.35 * next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
+fn chunk(doc: Uuid, i: usize, embedding: Vec<f32>) -> Chunk {
+    Chunk {
+        id: Chunk::id_for(doc, &format!("h{i}"), i as i64),
+        document_id: doc,
+        chunk_index: i as i64,
+        content: format!("chunk {i}"),
+        context_text: "d".into(),
+        heading_path: String::new(),
+        page_number: None,
+        start_char: 0,
+        end_char: 1,
+        start_line: 1,
+        end_line: 1,
+        token_count: 1,
+        text_hash: format!("h{i}"),
+        embedding,
+    }
+}
+
+#[tokio::test]
+async fn vector_search_sees_every_commit_finds_true_neighbours_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    let acme = TenantId::parse("acme").unwrap();
+    let (a, _) = create(&s, &acme).await;
+    let claim = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
+    let vectors = clustered(3_000, 384, 7);
+    let doc = |key: &str| Document {
+        id: Document::id_for(a.id, key),
+        asset_id: a.id,
+        source_key: key.into(),
+        file_name: key.into(),
+        content_type: "text/plain".into(),
+        source_url: None,
+        file_size: 1,
+        content_hash: "h".into(),
+        chunk_count: 0,
+        token_count: 0,
+        status: DocumentStatus::Indexed,
+        error_message: None,
+        operation_id: claim.operation.id,
+        created_at: 0,
+        modified_at: 0,
+        processed_at: None,
+        source_meta: serde_json::json!({}),
+    };
+    let (d1, d2) = (doc("one"), doc("two"));
+    let chunks1: Vec<Chunk> = vectors[..2_000].iter().enumerate().map(|(i, v)| chunk(d1.id, i, v.clone())).collect();
+    let chunks2: Vec<Chunk> = vectors[2_000..].iter().enumerate().map(|(i, v)| chunk(d2.id, i, v.clone())).collect();
+    assert!(s.document_replace(&claim.lease, &d1, &chunks1).await.unwrap());
+    let scope =
+        SearchScope { tenant: acme.clone(), asset_ids: vec![a.id], document_ids: vec![], content_types: vec![], source_url_prefix: None };
+    let narrowed = |doc: Uuid| SearchScope { document_ids: vec![doc], ..scope.clone() };
+
+    // Recall@10 of the graph against exact search (the filtered path is exact).
+    let queries = clustered(50, 384, 99);
+    let mut found = 0;
+    for q in &queries {
+        let approx: HashSet<i64> = s.search_vectors(&scope, q, 10).await.unwrap().into_iter().map(|(k, _)| k).collect();
+        let exact: Vec<(i64, f64)> = s.search_vectors(&narrowed(d1.id), q, 10).await.unwrap();
+        found += exact.iter().filter(|(k, _)| approx.contains(k)).count();
+    }
+    let recall = found as f64 / (queries.len() * 10) as f64;
+    assert!(recall >= 0.95, "recall@10 = {recall}");
+
+    // A second document is searchable as soon as it commits; a deleted one never again.
+    assert!(s.document_replace(&claim.lease, &d2, &chunks2).await.unwrap());
+    let top = s.search_vectors(&scope, &vectors[2_500], 1).await.unwrap();
+    let hits = s.search_hits(&acme, &[top[0].0]).await.unwrap();
+    assert_eq!((hits[0].chunk.document_id, hits[0].chunk.chunk_index), (d2.id, 500));
+    assert!((top[0].1 - 1.0).abs() < 1e-4, "cosine of a vector with itself: {}", top[0].1);
+    assert!(s.document_remove(&acme, a.id, d1.id).await.unwrap());
+    for q in queries.iter().take(10) {
+        let keys: Vec<i64> = s.search_vectors(&scope, q, 20).await.unwrap().into_iter().map(|(k, _)| k).collect();
+        let docs: HashSet<Uuid> = s.search_hits(&acme, &keys).await.unwrap().into_iter().map(|h| h.chunk.document_id).collect();
+        assert!(!docs.contains(&d1.id), "a deleted document's chunks were found");
+    }
+    let before: Vec<i64> = s.search_vectors(&scope, &queries[0], 10).await.unwrap().into_iter().map(|(k, _)| k).collect();
+    drop(s);
+
+    // Another process (or a restart) sees the same index: loaded from disk or rebuilt, then
+    // brought up to date from the log.
+    let s = SqliteStore::open(&path).await.unwrap();
+    let after: Vec<i64> = s.search_vectors(&scope, &queries[0], 10).await.unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(before, after);
+    let other = TenantId::parse("other").unwrap();
+    assert!(s.search_hits(&other, &after).await.unwrap().is_empty(), "hits are read within the tenant");
+}

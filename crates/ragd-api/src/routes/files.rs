@@ -48,6 +48,25 @@ async fn store_part(s: &AppState, caller: &Caller, mut field: Field<'_>, tempora
     Ok(stored?)
 }
 
+/// Most bytes read and discarded after an oversized upload so that the client, still sending,
+/// receives the 413 instead of a reset connection.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// After a refused part: reads out the rest of the body (up to [`DRAIN_LIMIT`]), then gives back
+/// the error to answer with.
+async fn drain(multipart: &mut Multipart, error: ApiError) -> ApiError {
+    let mut read = 0u64;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_LIMIT {
+                return error;
+            }
+        }
+    }
+    error
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 pub struct StorageQuery {
@@ -75,8 +94,10 @@ pub async fn upload(
     let caller = claims.caller(&tenant, Scope::Write)?;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name().is_some_and(|n| n.eq_ignore_ascii_case("file")) {
-            let stored = store_part(&s, &caller, field, q.temporary).await?;
-            return Ok((StatusCode::CREATED, Json(stored_response(&tenant, &stored))));
+            return match store_part(&s, &caller, field, q.temporary).await {
+                Ok(stored) => Ok((StatusCode::CREATED, Json(stored_response(&tenant, &stored)))),
+                Err(e) => Err(drain(&mut multipart, e).await),
+            };
         }
     }
     Err(ApiError(Error::invalid("file", "the multipart body has no `file` part")))
@@ -157,7 +178,10 @@ pub async fn upload_asset(
     let (mut stored, mut payload) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().map(str::to_ascii_lowercase).as_deref() {
-            Some("file") if stored.is_none() => stored = Some(store_part(&s, &caller, field, false).await?),
+            Some("file") if stored.is_none() => match store_part(&s, &caller, field, false).await {
+                Ok(f) => stored = Some(f),
+                Err(e) => return Err(drain(&mut multipart, e).await),
+            },
             Some("payload") => {
                 let text = field.text().await.map_err(multipart_error)?;
                 match file_payload(&text) {

@@ -1,0 +1,233 @@
+//! The embedded backend's vector index: one HNSW graph per asset (USearch, inner product over
+//! unit vectors, so the score is the cosine), kept consistent with the database through a change
+//! log.
+//!
+//! Triggers on `chunks` append every chunk write and delete to `vector_log` in the same
+//! transaction. Before each search the asset's graph applies the log entries after its position,
+//! so a chunk committed by any process (an API process, a worker process) is searchable by the
+//! next query, and a deleted one is gone from it. Graphs are saved beside the database with their
+//! log position (in the background, after enough change) and loaded at first use, so a restart
+//! replays only the log tail instead of rebuilding.
+
+use crate::sqlite::db;
+use ragd_core::{Error, Result};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+use uuid::Uuid;
+
+/// Changes after which a graph is saved again (at most once per `SAVE_INTERVAL`).
+const SAVE_AFTER_CHANGES: usize = 1_000;
+const SAVE_INTERVAL: Duration = Duration::from_secs(30);
+
+struct Graph {
+    index: Index,
+    /// The last `vector_log.seq` applied.
+    position: i64,
+    unsaved: usize,
+    saved_at: Instant,
+}
+
+/// Every asset's graph, opened on first use.
+pub struct VectorIndexes {
+    dir: PathBuf,
+    graphs: Mutex<HashMap<Uuid, Arc<RwLock<Option<Graph>>>>>,
+}
+
+fn usearch_error(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("vector index: {e}"))
+}
+
+fn new_index(dimensions: usize, capacity: usize) -> Result<Index> {
+    let options = IndexOptions {
+        dimensions,
+        metric: MetricKind::IP,
+        quantization: ScalarKind::F32,
+        connectivity: 16,
+        expansion_add: 128,
+        expansion_search: 64,
+        multi: false,
+    };
+    let index = Index::new(&options).map_err(usearch_error)?;
+    index.reserve(capacity.max(64)).map_err(usearch_error)?;
+    Ok(index)
+}
+
+fn vector(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+impl Graph {
+    /// Adds or replaces one vector, growing the graph as needed.
+    fn put(&mut self, key: u64, v: &[f32]) -> Result<()> {
+        if self.index.dimensions() != v.len() {
+            return Ok(());
+        }
+        if self.index.contains(key) {
+            self.index.remove(key).map_err(usearch_error)?;
+        }
+        if self.index.size() + 1 > self.index.capacity() {
+            self.index.reserve((self.index.capacity() * 2).max(1024)).map_err(usearch_error)?;
+        }
+        self.index.add(key, v).map_err(usearch_error)
+    }
+}
+
+impl VectorIndexes {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir, graphs: Mutex::new(HashMap::new()) }
+    }
+
+    fn paths(&self, asset: Uuid) -> (PathBuf, PathBuf) {
+        (self.dir.join(format!("{asset}.usearch")), self.dir.join(format!("{asset}.position")))
+    }
+
+    /// Reads a saved graph, if there is a readable one.
+    fn load(&self, asset: Uuid) -> Option<Graph> {
+        let (index_path, position_path) = self.paths(asset);
+        let position: i64 = std::fs::read_to_string(&position_path).ok()?.trim().parse().ok()?;
+        let index = Index::restore(index_path.to_str()?).ok()?;
+        index.change_expansion_search(64);
+        Some(Graph { index, position, unsaved: 0, saved_at: Instant::now() })
+    }
+
+    /// The asset's graph brought up to the database's latest change.
+    async fn synced(&self, pool: &SqlitePool, asset: Uuid, dimensions: usize) -> Result<Arc<RwLock<Option<Graph>>>> {
+        let slot = self.graphs.lock().expect("graphs lock").entry(asset).or_default().clone();
+        let head: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM vector_log WHERE asset_id = ?1")
+            .bind(asset.to_string())
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+        let behind = slot.read().expect("graph lock").as_ref().is_none_or(|g| g.position < head);
+        if !behind {
+            return Ok(slot);
+        }
+        let (from, fresh) = {
+            let mut guard = slot.write().expect("graph lock");
+            if guard.is_none() {
+                *guard = self.load(asset);
+            }
+            match guard.as_ref() {
+                Some(g) => (g.position, false),
+                None => (0, true),
+            }
+        };
+        // A graph built from nothing starts from the chunks table, then replays the log tail.
+        let mut rows: Vec<(i64, i64, bool, Option<Vec<u8>>)> = Vec::new();
+        let mut position = from;
+        if fresh {
+            let all = sqlx::query(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM vector_log WHERE asset_id = ?1) AS head, seq, embedding FROM chunks
+                 WHERE asset_id = ?1 AND length(embedding) > 0",
+            )
+            .bind(asset.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+            position = all.first().map(|r| r.try_get("head")).transpose().map_err(db)?.unwrap_or(head);
+            for r in &all {
+                rows.push((position, r.try_get("seq").map_err(db)?, true, Some(r.try_get("embedding").map_err(db)?)));
+            }
+        }
+        let tail = sqlx::query(
+            "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM vector_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
+             WHERE l.asset_id = ?1 AND l.seq > ?2 ORDER BY l.seq",
+        )
+        .bind(asset.to_string())
+        .bind(position)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+        for r in &tail {
+            rows.push((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?, r.try_get(3).map_err(db)?));
+        }
+        let slot2 = slot.clone();
+        let save = tokio::task::spawn_blocking(move || -> Result<bool> {
+            let mut guard = slot2.write().expect("graph lock");
+            if guard.is_none() {
+                let capacity = rows.len();
+                *guard = Some(Graph { index: new_index(dimensions, capacity)?, position: 0, unsaved: 0, saved_at: Instant::now() });
+            }
+            let g = guard.as_mut().expect("just set");
+            for (seq, key, added, embedding) in rows {
+                if seq <= g.position && !fresh {
+                    continue;
+                }
+                match (added, embedding) {
+                    (true, Some(blob)) => g.put(key as u64, &vector(&blob))?,
+                    // Deleted, or added and deleted again since: gone either way.
+                    _ => {
+                        if g.index.contains(key as u64) {
+                            g.index.remove(key as u64).map_err(usearch_error)?;
+                        }
+                    }
+                }
+                g.position = g.position.max(seq);
+                g.unsaved += 1;
+            }
+            if fresh {
+                g.position = g.position.max(position);
+            }
+            Ok(g.unsaved >= SAVE_AFTER_CHANGES || (g.unsaved > 0 && g.saved_at.elapsed() > SAVE_INTERVAL))
+        })
+        .await
+        .map_err(usearch_error)??;
+        if save {
+            self.save_in_background(asset, slot.clone());
+        }
+        Ok(slot)
+    }
+
+    /// Writes the graph and its position (graph first, each via a temporary file and a rename;
+    /// a position older than the graph only makes the next load replay entries it already has).
+    fn save_in_background(&self, asset: Uuid, slot: Arc<RwLock<Option<Graph>>>) {
+        let (index_path, position_path) = self.paths(asset);
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = (|| -> std::result::Result<(), String> {
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                let mut guard = slot.write().map_err(|e| e.to_string())?;
+                let Some(g) = guard.as_mut() else { return Ok(()) };
+                let tmp = index_path.with_extension("usearch.tmp");
+                g.index.save(tmp.to_str().ok_or("path")?).map_err(|e| e.to_string())?;
+                std::fs::rename(&tmp, &index_path).map_err(|e| e.to_string())?;
+                let tmp = position_path.with_extension("position.tmp");
+                std::fs::write(&tmp, g.position.to_string()).map_err(|e| e.to_string())?;
+                std::fs::rename(&tmp, &position_path).map_err(|e| e.to_string())?;
+                g.unsaved = 0;
+                g.saved_at = Instant::now();
+                Ok(())
+            })();
+            if let Err(e) = result {
+                tracing::warn!(%asset, error = %e, "saving a vector index failed; it will be rebuilt or replayed at next start");
+            }
+        });
+    }
+
+    /// The `limit` nearest chunks of the asset to `query`: `(chunk key, cosine)`.
+    pub async fn search(&self, pool: &SqlitePool, asset: Uuid, query: &[f32], limit: usize) -> Result<Vec<(i64, f64)>> {
+        let slot = self.synced(pool, asset, query.len()).await?;
+        let guard = slot.read().expect("graph lock");
+        let Some(g) = guard.as_ref() else { return Ok(Vec::new()) };
+        if g.index.size() == 0 || g.index.dimensions() != query.len() {
+            return Ok(Vec::new());
+        }
+        g.index.change_expansion_search(limit.max(64));
+        let m = g.index.search(query, limit).map_err(usearch_error)?;
+        Ok(m.keys.iter().zip(&m.distances).map(|(k, d)| (*k as i64, 1.0 - *d as f64)).collect())
+    }
+
+    /// Forgets an asset's graph and its files (the asset was deleted).
+    pub fn drop_asset(&self, asset: Uuid) {
+        self.graphs.lock().expect("graphs lock").remove(&asset);
+        let (a, b) = self.paths(asset);
+        let _ = std::fs::remove_file(a);
+        let _ = std::fs::remove_file(b);
+    }
+}
