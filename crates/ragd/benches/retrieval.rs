@@ -1,0 +1,190 @@
+//! Retrieval benchmark on ≥ 100k chunks of real text with real embeddings (the toolchain's docs,
+//! embedded once by `examples/build_corpus.rs` and cached on disk): index build time, restart
+//! time, memory, recall@10 of the HNSW graphs against exact search, and p50/p99 latency per mode
+//! (query embedding excluded: queries are held-out chunks, pre-embedded). Chroma runs on the same
+//! vectors in the same run (`bench/chroma_peer.py`) as the peer.
+//! Run: `bench/retrieval.sh` (builds the corpus on first use, installs chromadb in `.cache/`).
+
+use ragd_core::model::*;
+use ragd_core::search::{fts_query, rrf};
+use ragd_core::store::Store;
+use ragd_store::SqliteStore;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const QUERIES: usize = 500;
+const K: usize = 10;
+const DIMS: usize = 384;
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let dir = PathBuf::from(std::env::var("RAGD_CORPUS").unwrap_or_else(|_| ".cache/bench/corpus".into()));
+    let texts: Vec<String> = std::io::BufReader::new(std::fs::File::open(dir.join("texts.jsonl")).expect("corpus: run bench/retrieval.sh"))
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let raw = std::fs::read(dir.join("vectors.f32")).unwrap();
+    let vectors: Vec<Vec<f32>> =
+        raw.chunks_exact(DIMS * 4).map(|v| v.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()).collect();
+    assert_eq!(texts.len(), vectors.len());
+    let n = texts.len() - QUERIES;
+    let (corpus, queries) = (&vectors[..n], &vectors[n..]);
+    let query_texts = &texts[n..];
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("ragd.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let tenant = TenantId::parse("bench").unwrap();
+        let now = ragd_core::time::now_ms();
+        let asset = Asset {
+            id: Uuid::now_v7(),
+            tenant: tenant.clone(),
+            display_name: "docs".into(),
+            source_type: SourceType::Text,
+            parameters: Default::default(),
+            auth_method: None,
+            vectorized: true,
+            integration_id: None,
+            embedding: EmbeddingSpec { provider: "local".into(), model: "all-MiniLM-L6-v2".into(), chunk_size: 128, chunk_overlap: 0 },
+            budget: BudgetLimits::default(),
+            auto_update: None,
+            embedding_llm_config_id: None,
+            created_by: "bench".into(),
+            created_at: now,
+            modified_at: now,
+            last_polled_at: None,
+        };
+        store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, "bench", now)).await.unwrap();
+        let claim = store.operation_claim(now, 3_600_000).await.unwrap().unwrap();
+        let write = Instant::now();
+        for (d, range) in (0..n).collect::<Vec<_>>().chunks(1000).enumerate() {
+            let key = format!("doc-{d}");
+            let doc = Document {
+                id: Document::id_for(asset.id, &key),
+                asset_id: asset.id,
+                source_key: key.clone(),
+                file_name: key,
+                content_type: "text/html".into(),
+                source_url: None,
+                file_size: 0,
+                content_hash: String::new(),
+                chunk_count: range.len() as i64,
+                token_count: 0,
+                status: DocumentStatus::Indexed,
+                error_message: None,
+                operation_id: claim.operation.id,
+                created_at: now,
+                modified_at: now,
+                processed_at: None,
+                source_meta: serde_json::json!({}),
+            };
+            let chunks: Vec<Chunk> = range
+                .iter()
+                .enumerate()
+                .map(|(j, &i)| Chunk {
+                    id: Chunk::id_for(doc.id, &i.to_string(), j as i64),
+                    document_id: doc.id,
+                    chunk_index: j as i64,
+                    content: texts[i].clone(),
+                    context_text: String::new(),
+                    heading_path: String::new(),
+                    page_number: None,
+                    start_char: 0,
+                    end_char: 0,
+                    start_line: 1,
+                    end_line: 1,
+                    token_count: 0,
+                    text_hash: i.to_string(),
+                    embedding: corpus[i].clone(),
+                })
+                .collect();
+            assert!(store.document_replace(&claim.lease, &doc, &chunks).await.unwrap());
+        }
+        let write = write.elapsed();
+        let scope = SearchScope { tenant: tenant.clone(), asset_ids: vec![asset.id], document_ids: vec![], content_types: vec![], source_url_prefix: None };
+
+        let rss_before = rss_mib();
+        let build = Instant::now();
+        store.search_vectors(&scope, &queries[0], K as u32).await.unwrap();
+        let build = build.elapsed();
+        let index_mib = rss_mib() - rss_before;
+
+        // Recall@10 against exact search over the same vectors.
+        let mut hit = 0;
+        let mut vector_lat = Vec::new();
+        for q in queries {
+            let start = Instant::now();
+            let approx = store.search_vectors(&scope, q, K as u32).await.unwrap();
+            vector_lat.push(start.elapsed());
+            let mut exact: Vec<(usize, f32)> = corpus.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
+            exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
+            let exact: std::collections::HashSet<String> = exact[..K].iter().map(|(i, _)| i.to_string()).collect();
+            let keys: Vec<i64> = approx.iter().map(|(k, _)| *k).collect();
+            let found = store.search_hits(&tenant, &keys).await.unwrap();
+            hit += found.iter().filter(|h| exact.contains(&h.chunk.text_hash)).count();
+        }
+        let recall = hit as f64 / (QUERIES * K) as f64;
+
+        let mut text_lat = Vec::new();
+        let mut hybrid_lat = Vec::new();
+        for (q, text) in queries.iter().zip(query_texts) {
+            let words: String = text.split_whitespace().take(12).collect::<Vec<_>>().join(" ");
+            let fts = fts_query(&words);
+            let start = Instant::now();
+            store.search_text(&scope, &fts, K as u32).await.unwrap();
+            text_lat.push(start.elapsed());
+            let start = Instant::now();
+            let v = store.search_vectors(&scope, q, 50).await.unwrap();
+            let t = store.search_text(&scope, &fts, 50).await.unwrap();
+            let fused = rrf(&[(&v, 1.0), (&t, 1.0)], 60.0);
+            let keys: Vec<i64> = fused.iter().take(K).map(|(k, _)| *k).collect();
+            store.search_hits(&tenant, &keys).await.unwrap();
+            hybrid_lat.push(start.elapsed());
+        }
+        for l in [&mut vector_lat, &mut text_lat, &mut hybrid_lat] {
+            l.sort();
+        }
+        let qps = QUERIES as f64 / vector_lat.iter().sum::<Duration>().as_secs_f64();
+
+        // A restart: the graph is saved in the background after the build; reopen and time the
+        // first query (load + log replay, not a rebuild).
+        let saved = tmp.path().join("indexes").join(format!("{}.usearch", asset.id));
+        for _ in 0..600 {
+            if saved.exists() && tmp.path().join("indexes").join(format!("{}.position", asset.id)).exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(store);
+        let store = SqliteStore::open(&path).await.unwrap();
+        let restart = Instant::now();
+        store.search_vectors(&scope, &queries[0], K as u32).await.unwrap();
+        let restart = restart.elapsed();
+
+        println!("\nragd retrieval, {n} chunks × {DIMS} (toolchain docs, all-MiniLM-L6-v2), {QUERIES} held-out chunk queries, k={K}\n");
+        println!("| measurement | ragd |");
+        println!("|---|---|");
+        println!("| write {n} chunks (SQLite, FTS5, log) | {:.1} s |", write.as_secs_f64());
+        println!("| HNSW build (first query) | {:.1} s |", build.as_secs_f64());
+        println!("| restart: first query (load + replay) | {:.2} s |", restart.as_secs_f64());
+        println!("| index memory (RSS growth) | {index_mib:.0} MiB |");
+        println!("| recall@10 vs exact | {recall:.3} |");
+        println!("| VECTOR p50 / p99 | {:.2} / {:.2} ms ({qps:.0} QPS, one client) |", pct(&vector_lat, 0.5), pct(&vector_lat, 0.99));
+        println!("| FULL_TEXT p50 / p99 | {:.2} / {:.2} ms |", pct(&text_lat, 0.5), pct(&text_lat, 0.99));
+        println!("| HYBRID p50 / p99 | {:.2} / {:.2} ms |", pct(&hybrid_lat, 0.5), pct(&hybrid_lat, 0.99));
+        println!("RAGD_VECTOR {:.4} {:.4} {qps:.1} {recall:.4} {:.2}", pct(&vector_lat, 0.5), pct(&vector_lat, 0.99), build.as_secs_f64());
+    });
+}
