@@ -45,17 +45,27 @@ pub struct Scored {
     pub score: f64,
 }
 
-/// The FTS5 query for free text: its distinct words, each quoted, any of them matching.
+/// English words too common to rank by; BM25 gives them almost no weight anyway, but matching
+/// them makes the engine score nearly every chunk.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "how", "i", "if", "in", "into", "is", "it",
+    "its", "of", "on", "or", "so", "that", "the", "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where",
+    "which", "who", "why", "will", "with", "you", "your",
+];
+
+/// The FTS5 query for free text: its distinct words but stopwords (unless it has nothing else),
+/// each quoted, any of them matching.
 pub fn fts_query(text: &str) -> String {
     let mut seen = std::collections::HashSet::new();
-    text.split(|c: char| !c.is_alphanumeric())
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .filter(|w| seen.insert(w.clone()))
-        .take(MAX_TERMS)
-        .map(|w| format!("\"{w}\""))
-        .collect::<Vec<_>>()
-        .join(" OR ")
+        .collect();
+    let content: Vec<&String> = words.iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
+    let chosen = if content.is_empty() { words.iter().collect() } else { content };
+    chosen.into_iter().take(MAX_TERMS).map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ")
 }
 
 /// Reciprocal rank fusion of ranked lists of keys, with a weight per list.
@@ -178,10 +188,8 @@ mod tests {
 
     #[test]
     fn fts_queries_are_quoted_terms() {
-        assert_eq!(
-            fts_query("What is ownership? OWNERSHIP, borrow-checker"),
-            "\"what\" OR \"is\" OR \"ownership\" OR \"borrow\" OR \"checker\""
-        );
+        assert_eq!(fts_query("What is ownership? OWNERSHIP, borrow-checker"), "\"ownership\" OR \"borrow\" OR \"checker\"");
+        assert_eq!(fts_query("what is it"), "\"what\" OR \"is\" OR \"it\"");
         assert_eq!(fts_query("\"; DROP TABLE x --"), "\"drop\" OR \"table\" OR \"x\"");
         assert_eq!(fts_query("  ?? "), "");
         assert_eq!(fts_query(&"word ".repeat(5000)), "\"word\"");

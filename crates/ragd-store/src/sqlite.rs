@@ -973,8 +973,10 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let mut qb = sqlx::QueryBuilder::new(
-            "SELECT c.seq, -bm25(chunks_fts, 1.0, 0.5) AS score FROM chunks_fts JOIN chunks c ON c.seq = chunks_fts.rowid
-             JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH ",
+            // CROSS JOIN keeps the full-text index as the outer loop: the match is evaluated once
+            // and each hit joined by key (the planner otherwise re-ran MATCH per chunk row).
+            "SELECT c.seq, -bm25(chunks_fts, 1.0, 0.5) AS score FROM chunks_fts CROSS JOIN chunks c ON c.seq = chunks_fts.rowid
+             CROSS JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH ",
         );
         qb.push_bind(fts_query.to_owned()).push(" AND");
         push_scope(&mut qb, scope);
