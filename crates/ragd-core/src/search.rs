@@ -109,19 +109,13 @@ impl Services {
     /// Searches one asset (`asset`) or several of the tenant's (`req.asset_ids`, all when empty).
     pub async fn search(&self, caller: &Caller, asset: Option<Uuid>, req: SearchRequest) -> Result<Vec<Scored>> {
         validate(&req)?;
-        let asset_ids = match asset {
-            Some(id) => vec![id],
-            None if req.asset_ids.is_empty() => self.store.asset_ids(&caller.tenant).await?,
-            None => req.asset_ids.clone(),
+        let wanted: Option<Vec<Uuid>> = match asset {
+            Some(id) => Some(vec![id]),
+            None if req.asset_ids.is_empty() => None,
+            None => Some(req.asset_ids.clone()),
         };
-        let mut assets = Vec::with_capacity(asset_ids.len());
-        let mut unknown = Vec::new();
-        for id in &asset_ids {
-            match self.store.asset_get(&caller.tenant, *id, crate::service::usage_windows()).await? {
-                Some(v) => assets.push(v.asset),
-                None => unknown.push(id.to_string()),
-            }
-        }
+        let assets = self.store.assets(&caller.tenant, wanted.as_deref()).await?;
+        let unknown: Vec<String> = wanted.iter().flatten().filter(|id| !assets.iter().any(|a| a.id == **id)).map(Uuid::to_string).collect();
         match (asset, unknown.is_empty()) {
             (_, true) => {}
             (Some(_), false) => return Err(Error::NotFound("asset")),

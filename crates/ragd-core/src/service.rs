@@ -69,7 +69,7 @@ pub struct Services {
 }
 
 /// The current UTC day and month, for usage figures.
-pub(crate) fn usage_windows() -> UsageWindows {
+fn usage_windows() -> UsageWindows {
     let (day_start, month_start) = day_and_month_start(now_ms());
     UsageWindows { day_start, month_start }
 }
@@ -250,14 +250,13 @@ impl Services {
 
     /// Deletes the asset with its documents and chunks, and its uploaded file.
     pub async fn asset_delete(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let asset = self.asset_get(caller, id).await?.asset;
+        let asset = self.store.assets(&caller.tenant, Some(&[id])).await?.pop().ok_or(Error::NotFound("asset"))?;
         if !self.store.asset_delete(&caller.tenant, id, now_ms()).await? {
             return Err(Error::NotFound("asset"));
         }
         self.events.operation_changed();
         if let Some(file_id) = file_id_of(&asset.parameters).filter(|_| asset.source_type == SourceType::File) {
-            self.blobs.delete(&StoredFile::blob_key(&caller.tenant, file_id)).await?;
-            self.store.file_delete(&caller.tenant, file_id).await?;
+            self.file_discard(&caller.tenant, file_id).await?;
         }
         Ok(())
     }
@@ -331,10 +330,11 @@ impl Services {
         Ok((file, bytes))
     }
 
-    /// Removes an upload (`POST /assets:file` when its asset could not be created).
-    pub async fn file_discard(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        self.blobs.delete(&StoredFile::blob_key(&caller.tenant, id)).await?;
-        self.store.file_delete(&caller.tenant, id).await?;
+    /// Removes an upload, its bytes and its record (its asset was deleted or could not be
+    /// created, or it expired).
+    pub async fn file_discard(&self, tenant: &TenantId, id: Uuid) -> Result<()> {
+        self.blobs.delete(&StoredFile::blob_key(tenant, id)).await?;
+        self.store.file_delete(tenant, id).await?;
         Ok(())
     }
 
@@ -342,8 +342,7 @@ impl Services {
     pub async fn files_sweep(&self, now: crate::time::Millis) -> Result<usize> {
         let expired = self.store.files_expired(now - TEMPORARY_FILE_TTL_MS, 1000).await?;
         for f in &expired {
-            self.blobs.delete(&StoredFile::blob_key(&f.tenant, f.id)).await?;
-            self.store.file_delete(&f.tenant, f.id).await?;
+            self.file_discard(&f.tenant, f.id).await?;
         }
         Ok(expired.len())
     }

@@ -34,8 +34,9 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the asset's mutable fields and, atomically, starts `op` if given.
     /// Fails with `OperationActive` (writing nothing) when `op` is given and one is active.
     async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>>;
-    /// Ids of all the tenant's assets (a cross-asset search without `assetIds`).
-    async fn asset_ids(&self, tenant: &TenantId) -> Result<Vec<Uuid>>;
+    /// The tenant's assets without aggregates (cheap, for searches and deletes): those of `ids`
+    /// that exist, or all of them when `ids` is `None`.
+    async fn assets(&self, tenant: &TenantId, ids: Option<&[Uuid]>) -> Result<Vec<Asset>>;
     /// Cheap existence check (no aggregates), for nested resources.
     async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Deletes the asset with its documents; its active operations end `FAILED`. False if absent.

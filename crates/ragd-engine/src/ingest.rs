@@ -287,12 +287,12 @@ impl Executor for IngestExecutor {
         for mut doc in docs {
             present.insert(doc.key.clone());
             let previous = stored.get(&doc.key);
-            if matches!(doc.body, Body::Pending) {
-                doc.body = stages.time("fetch", source.fetch(&cx, &doc)).await;
-            }
-            let body = std::mem::replace(&mut doc.body, Body::Pending);
+            let body = match std::mem::replace(&mut doc.body, Body::Pending) {
+                Body::Pending => stages.time("fetch", source.fetch(&cx, &doc)).await,
+                listed => listed,
+            };
             let (input, hash, file_size, meta) = match body {
-                Body::Pending => unreachable!("fetched above"),
+                Body::Pending => unreachable!("Source::fetch returns a fetched body"),
                 Body::Unchanged => {
                     match previous {
                         Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
@@ -305,8 +305,9 @@ impl Executor for IngestExecutor {
                 Body::Failed(reason) => {
                     // A version indexed before stays searchable; the failure is reported.
                     if previous.is_none_or(|p| p.status != DocumentStatus::Indexed) {
-                        let now = now_ms();
-                        let record = failed_record(asset.id, op.id, &doc, previous, &reason, now);
+                        let mut record = new_record(asset.id, op.id, &doc, previous);
+                        record.status = DocumentStatus::Failed;
+                        record.error_message = Some(reason.clone());
                         if !job.store.document_replace(lease, &record, &[]).await? {
                             return Err(JobError::LeaseLost);
                         }
@@ -330,26 +331,8 @@ impl Executor for IngestExecutor {
                 Some(p) if p.operation_id == op.id && p.content_hash == hash => own_earlier_work(job, p),
                 Some(p) if !force && p.content_hash == hash && p.status == DocumentStatus::Indexed => skip_unchanged(job, p),
                 _ => {
-                    let now = now_ms();
-                    let mut record = Document {
-                        id: Document::id_for(asset.id, &doc.key),
-                        asset_id: asset.id,
-                        source_key: doc.key.clone(),
-                        file_name: doc.file_name.clone(),
-                        content_type: doc.content_type.clone(),
-                        source_url: doc.source_url.clone(),
-                        file_size,
-                        content_hash: hash,
-                        chunk_count: 0,
-                        token_count: 0,
-                        status: DocumentStatus::Processing,
-                        error_message: None,
-                        operation_id: op.id,
-                        created_at: previous.map_or(now, |p| p.created_at),
-                        modified_at: now,
-                        processed_at: Some(now),
-                        source_meta: meta,
-                    };
+                    let mut record = new_record(asset.id, op.id, &doc, previous);
+                    (record.file_size, record.content_hash, record.source_meta) = (file_size, hash, meta);
                     let result = match parse_and_chunk(&stages, &doc.content_type, input, &models.sizer, size, overlap).await {
                         Ok((parsed, drafts)) => self.index(job, &models, &stages, &parsed, drafts, &mut record).await,
                         Err(reason) => Err(DocError::Document(reason)),
@@ -397,15 +380,9 @@ impl Executor for IngestExecutor {
     }
 }
 
-/// The record of a document that could not be fetched or parsed.
-fn failed_record(
-    asset_id: uuid::Uuid,
-    op_id: uuid::Uuid,
-    doc: &SourceDoc,
-    previous: Option<&Document>,
-    reason: &str,
-    now: i64,
-) -> Document {
+/// The record this operation writes for a document, before indexing sets its counts and status.
+fn new_record(asset_id: uuid::Uuid, op_id: uuid::Uuid, doc: &SourceDoc, previous: Option<&Document>) -> Document {
+    let now = now_ms();
     Document {
         id: Document::id_for(asset_id, &doc.key),
         asset_id,
@@ -417,8 +394,8 @@ fn failed_record(
         content_hash: String::new(),
         chunk_count: 0,
         token_count: 0,
-        status: DocumentStatus::Failed,
-        error_message: Some(reason.to_owned()),
+        status: DocumentStatus::Processing,
+        error_message: None,
         operation_id: op_id,
         created_at: previous.map_or(now, |p| p.created_at),
         modified_at: now,

@@ -959,13 +959,22 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn asset_ids(&self, tenant: &TenantId) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query("SELECT id FROM assets WHERE tenant_id = ?1 AND deleted_at IS NULL")
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter().map(|r| uuid_col(r, "id")).collect()
+    async fn assets(&self, tenant: &TenantId, ids: Option<&[Uuid]>) -> Result<Vec<Asset>> {
+        let mut qb = sqlx::QueryBuilder::new("SELECT * FROM assets WHERE deleted_at IS NULL AND tenant_id = ");
+        qb.push_bind(tenant.as_str().to_owned());
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            qb.push(" AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.to_string());
+            }
+            qb.push(")");
+        }
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(asset_from_row).collect()
     }
 
     async fn search_text(&self, scope: &SearchScope, fts_query: &str, limit: u32) -> Result<Vec<(i64, f64)>> {

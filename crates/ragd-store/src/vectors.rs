@@ -76,6 +76,13 @@ impl Graph {
     }
 }
 
+/// Reads a saved graph and its log position, if there is a readable pair.
+fn load(index_path: &std::path::Path, position_path: &std::path::Path) -> Option<Graph> {
+    let position: i64 = std::fs::read_to_string(position_path).ok()?.trim().parse().ok()?;
+    let index = Index::restore(index_path.to_str()?).ok()?;
+    Some(Graph { index, position, unsaved: 0, saved_at: Instant::now() })
+}
+
 impl VectorIndexes {
     pub fn new(dir: PathBuf) -> Self {
         Self { dir, graphs: Mutex::new(HashMap::new()) }
@@ -83,15 +90,6 @@ impl VectorIndexes {
 
     fn paths(&self, asset: Uuid) -> (PathBuf, PathBuf) {
         (self.dir.join(format!("{asset}.usearch")), self.dir.join(format!("{asset}.position")))
-    }
-
-    /// Reads a saved graph, if there is a readable one.
-    fn load(&self, asset: Uuid) -> Option<Graph> {
-        let (index_path, position_path) = self.paths(asset);
-        let position: i64 = std::fs::read_to_string(&position_path).ok()?.trim().parse().ok()?;
-        let index = Index::restore(index_path.to_str()?).ok()?;
-        index.change_expansion_search(64);
-        Some(Graph { index, position, unsaved: 0, saved_at: Instant::now() })
     }
 
     /// The asset's graph brought up to the database's latest change.
@@ -104,75 +102,80 @@ impl VectorIndexes {
             .map_err(db)?
             .try_get(0)
             .map_err(db)?;
-        let behind = slot.read().expect("graph lock").as_ref().is_none_or(|g| g.position < head);
-        if !behind {
+        if slot.read().expect("graph lock").as_ref().is_some_and(|g| g.position >= head) {
             return Ok(slot);
         }
-        let (from, fresh) = {
-            let mut guard = slot.write().expect("graph lock");
-            if guard.is_none() {
-                *guard = self.load(asset);
-            }
-            match guard.as_ref() {
-                Some(g) => (g.position, false),
-                None => (0, true),
+        // A saved graph is read off the async runtime (it can be hundreds of MB).
+        let loaded = {
+            let (slot, paths) = (slot.clone(), self.paths(asset));
+            tokio::task::spawn_blocking(move || {
+                let mut guard = slot.write().expect("graph lock");
+                if guard.is_none() {
+                    *guard = load(&paths.0, &paths.1);
+                }
+                guard.as_ref().map(|g| g.position)
+            })
+            .await
+            .map_err(usearch_error)?
+        };
+        // Without one, the graph starts from the chunks table as of `head` (read before it, so a
+        // later change is in the log tail too and replaying it is harmless), then replays the tail.
+        let (base, from) = match loaded {
+            Some(position) => (Vec::new(), position),
+            None => {
+                let rows = sqlx::query("SELECT seq, embedding FROM chunks WHERE asset_id = ?1 AND length(embedding) > 0")
+                    .bind(asset.to_string())
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db)?;
+                let base = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+                    .collect::<Result<Vec<(i64, Vec<u8>)>>>()?;
+                (base, head)
             }
         };
-        // A graph built from nothing starts from the chunks table, then replays the log tail.
-        let mut rows: Vec<(i64, i64, bool, Option<Vec<u8>>)> = Vec::new();
-        let mut position = from;
-        if fresh {
-            let all = sqlx::query(
-                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM vector_log WHERE asset_id = ?1) AS head, seq, embedding FROM chunks
-                 WHERE asset_id = ?1 AND length(embedding) > 0",
-            )
-            .bind(asset.to_string())
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
-            position = all.first().map(|r| r.try_get("head")).transpose().map_err(db)?.unwrap_or(head);
-            for r in &all {
-                rows.push((position, r.try_get("seq").map_err(db)?, true, Some(r.try_get("embedding").map_err(db)?)));
-            }
-        }
         let tail = sqlx::query(
             "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM vector_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
              WHERE l.asset_id = ?1 AND l.seq > ?2 ORDER BY l.seq",
         )
         .bind(asset.to_string())
-        .bind(position)
+        .bind(from)
         .fetch_all(pool)
         .await
         .map_err(db)?;
-        for r in &tail {
-            rows.push((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?, r.try_get(3).map_err(db)?));
-        }
+        let tail = tail
+            .iter()
+            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?, r.try_get(3).map_err(db)?)))
+            .collect::<Result<Vec<(i64, i64, bool, Option<Vec<u8>>)>>>()?;
         let slot2 = slot.clone();
         let save = tokio::task::spawn_blocking(move || -> Result<bool> {
             let mut guard = slot2.write().expect("graph lock");
-            if guard.is_none() {
-                let capacity = rows.len();
-                *guard = Some(Graph { index: new_index(dimensions, capacity)?, position: 0, unsaved: 0, saved_at: Instant::now() });
+            let g = match guard.as_mut() {
+                Some(g) => g,
+                None => {
+                    guard.insert(Graph { index: new_index(dimensions, base.len())?, position: from, unsaved: 0, saved_at: Instant::now() })
+                }
+            };
+            for (key, blob) in base {
+                g.put(key as u64, &vector(&blob))?;
+                g.unsaved += 1;
             }
-            let g = guard.as_mut().expect("just set");
-            for (seq, key, added, embedding) in rows {
-                if seq <= g.position && !fresh {
+            for (seq, key, added, embedding) in tail {
+                // Another search may have applied part of the tail meanwhile.
+                if seq <= g.position {
                     continue;
                 }
                 match (added, embedding) {
                     (true, Some(blob)) => g.put(key as u64, &vector(&blob))?,
                     // Deleted, or added and deleted again since: gone either way.
-                    _ => {
-                        if g.index.contains(key as u64) {
-                            g.index.remove(key as u64).map_err(usearch_error)?;
-                        }
+                    _ if g.index.contains(key as u64) => {
+                        g.index.remove(key as u64).map_err(usearch_error)?;
                     }
+                    _ => {}
                 }
-                g.position = g.position.max(seq);
+                g.position = seq;
                 g.unsaved += 1;
-            }
-            if fresh {
-                g.position = g.position.max(position);
             }
             Ok(g.unsaved >= SAVE_AFTER_CHANGES || (g.unsaved > 0 && g.saved_at.elapsed() > SAVE_INTERVAL))
         })

@@ -52,16 +52,24 @@ fn main() {
         let token =
             ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let metrics = || async { client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap() };
-        let wait = |asset: String, op: String| {
+        // One JSON request: GET without a body, POST with one.
+        let call = |path: String, body: Option<Value>| {
             let (client, base, token) = (client.clone(), base.clone(), token.clone());
             async move {
-                loop {
-                    let url = format!("{base}/v1/tenants/bench/assets/{asset}/operations/{op}:wait?timeout=60");
-                    let body: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-                    if body["done"] == json!(true) {
-                        return body;
-                    }
+                let url = format!("{base}/v1/tenants/bench/{path}");
+                let req = match body {
+                    Some(b) => client.post(url).json(&b),
+                    None => client.get(url),
+                };
+                req.bearer_auth(&token).send().await.unwrap().json::<Value>().await.unwrap()
+            }
+        };
+        let metrics = || async { client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap() };
+        let wait = |asset: String, op: String| async move {
+            loop {
+                let body = call(format!("assets/{asset}/operations/{op}:wait?timeout=60"), None).await;
+                if body["done"] == json!(true) {
+                    return body;
                 }
             }
         };
@@ -69,30 +77,13 @@ fn main() {
         let before = stage_micros(&metrics().await);
         let body = json!({"name": "The Rust Book", "config": {"sourceType": "WEB", "parameters": {
             "urls": [format!("{}/book/index.html", site.base)], "scope": "PREFIX", "maxPages": 500}}});
-        let r: Value = client
-            .post(format!("{base}/v1/tenants/bench/assets"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = call("assets".into(), Some(body)).await;
         let asset = r["asset"]["id"].as_str().unwrap().to_owned();
         let op = wait(asset.clone(), r["operation"]["id"].as_str().unwrap().to_owned()).await;
         assert_eq!(op["status"], "COMPLETED", "{op}");
         let after = stage_micros(&metrics().await);
         let wall = (op["completedAt"].as_f64().unwrap() - op["startedAt"].as_f64().unwrap()) / 1000.0;
-        let docs: Value = client
-            .get(format!("{base}/v1/tenants/bench/assets/{asset}/documents?PageSize=1000"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let docs = call(format!("assets/{asset}/documents?PageSize=1000"), None).await;
         let bytes: f64 = docs["items"].as_array().unwrap().iter().map(|d| d["fileSize"].as_f64().unwrap()).sum();
         let (n, tokens, chunks) =
             (op["itemsProcessed"].as_f64().unwrap(), op["tokenCount"].as_f64().unwrap(), op["chunkCount"].as_i64().unwrap());
@@ -122,16 +113,7 @@ fn main() {
             embed / wall
         );
 
-        let r: Value = client
-            .post(format!("{base}/v1/tenants/bench/assets/{asset}:refresh"))
-            .bearer_auth(&token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = call(format!("assets/{asset}:refresh"), Some(json!({}))).await;
         let op = wait(asset.clone(), r["operation"]["id"].as_str().unwrap().to_owned()).await;
         let refresh = (op["completedAt"].as_f64().unwrap() - op["startedAt"].as_f64().unwrap()) / 1000.0;
         println!(

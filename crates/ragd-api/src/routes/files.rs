@@ -188,7 +188,7 @@ pub async fn upload_asset(
                     Ok(p) => payload = Some(p),
                     Err(e) => {
                         if let Some(f) = &stored {
-                            s.services.file_discard(&caller, f.id).await?;
+                            s.services.file_discard(&caller.tenant, f.id).await?;
                         }
                         return Err(e);
                     }
@@ -203,7 +203,7 @@ pub async fn upload_asset(
             Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
         }
         Err(e) => {
-            s.services.file_discard(&caller, stored.id).await?;
+            s.services.file_discard(&caller.tenant, stored.id).await?;
             Err(ApiError(e))
         }
     }

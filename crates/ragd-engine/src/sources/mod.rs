@@ -22,6 +22,19 @@ pub struct SourceDoc {
     pub body: Body,
 }
 
+impl SourceDoc {
+    /// A document known by its URL that could not be fetched or parsed.
+    pub fn failed_url(url: &url::Url, reason: String) -> Self {
+        SourceDoc {
+            key: url.to_string(),
+            file_name: url.to_string(),
+            source_url: Some(url.to_string()),
+            content_type: ragd_pipeline::parse::HTML.to_owned(),
+            body: Body::Failed(reason),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Body {
     /// Listed, not yet fetched: [`Source::fetch`] gets it when the executor needs it.

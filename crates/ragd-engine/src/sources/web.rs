@@ -257,7 +257,7 @@ fn normalise(mut url: Url) -> Url {
 enum Fetched {
     Page {
         url: Url,
-        doc: SourceDoc,
+        doc: Box<SourceDoc>,
         links: Vec<Url>,
     },
     /// 404 or 410, out of scope after a redirect, or not a document type: not part of the site.
@@ -422,13 +422,7 @@ impl WebSource {
         let conditional = previous.filter(|p| !cx.force && p.status == ragd_core::model::DocumentStatus::Indexed).map(|p| &p.source_meta);
         let started = Instant::now();
         let response = self.get(&url, conditional, &|u| crawl.in_scope(u)).await;
-        let failed = |reason: String| SourceDoc {
-            key: url.to_string(),
-            file_name: url.to_string(),
-            source_url: Some(url.to_string()),
-            content_type: parse::HTML.to_owned(),
-            body: Body::Failed(reason),
-        };
+        let failed = |reason: String| SourceDoc::failed_url(&url, reason);
         let (final_url, resp) = match response {
             Response::Ok { url, resp } => (url, resp),
             Response::NotModified => {
@@ -443,11 +437,11 @@ impl WebSource {
                     content_type: p.content_type.clone(),
                     body: Body::Unchanged,
                 };
-                return Fetched::Page { url, doc, links };
+                return Fetched::Page { url, doc: Box::new(doc), links };
             }
             Response::Gone => return Fetched::NotADocument(url),
-            Response::Refused(r) => return Fetched::Page { doc: failed(r), url, links: Vec::new() },
-            Response::Client(code) => return Fetched::Page { doc: failed(format!("HTTP {code}")), url, links: Vec::new() },
+            Response::Refused(r) => return Fetched::Page { doc: Box::new(failed(r)), url, links: Vec::new() },
+            Response::Client(code) => return Fetched::Page { doc: Box::new(failed(format!("HTTP {code}"))), url, links: Vec::new() },
             Response::Transient(reason) => return Fetched::Transient { url, reason },
         };
         let declared = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/html").to_owned();
@@ -459,7 +453,7 @@ impl WebSource {
         let body = match self.read(resp).await {
             Ok(b) => b,
             Err(reason) if reason.starts_with("the page is larger") => {
-                return Fetched::Page { doc: failed(reason), url: final_url, links: Vec::new() };
+                return Fetched::Page { doc: Box::new(failed(reason)), url: final_url, links: Vec::new() };
             }
             Err(reason) => return Fetched::Transient { url: final_url, reason },
         };
@@ -480,7 +474,7 @@ impl WebSource {
             Err(reason) => {
                 let mut doc = failed(reason);
                 doc.key = key;
-                return Fetched::Page { doc, url: final_url, links: Vec::new() };
+                return Fetched::Page { doc: Box::new(doc), url: final_url, links: Vec::new() };
             }
         };
         let links: Vec<Url> = parsed
@@ -506,7 +500,7 @@ impl WebSource {
             content_type: content_type.to_owned(),
             body: Body::Parsed { parsed, hash, size, meta },
         };
-        Fetched::Page { url: final_url, doc, links }
+        Fetched::Page { url: final_url, doc: Box::new(doc), links }
     }
 }
 
@@ -623,32 +617,20 @@ impl Source for WebSource {
                     }
                     let is_start = crawl.starts.contains(&url);
                     if (crawl.indexable(&url) || matches!(doc.body, Body::Failed(_)) && is_start) && keys.insert(doc.key.clone()) {
-                        docs.push(doc);
+                        docs.push(*doc);
                     }
                 }
                 Fetched::NotADocument(url) => {
                     // A start URL that is not a page is worth a word; a dead link elsewhere is not.
                     if crawl.starts.contains(&url) && keys.insert(url.to_string()) {
-                        docs.push(SourceDoc {
-                            key: url.to_string(),
-                            file_name: url.to_string(),
-                            source_url: Some(url.to_string()),
-                            content_type: parse::HTML.to_owned(),
-                            body: Body::Failed("not found (HTTP 404 or 410), or not a supported document type".to_owned()),
-                        });
+                        docs.push(SourceDoc::failed_url(&url, "not found (HTTP 404 or 410), or not a supported document type".to_owned()));
                     }
                 }
                 Fetched::Transient { url, reason } => {
                     complete = false;
                     tracing::warn!(%url, %reason, "page not fetched; the crawl is incomplete and deletes nothing");
                     if keys.insert(url.to_string()) {
-                        docs.push(SourceDoc {
-                            key: url.to_string(),
-                            file_name: url.to_string(),
-                            source_url: Some(url.to_string()),
-                            content_type: parse::HTML.to_owned(),
-                            body: Body::Failed(reason),
-                        });
+                        docs.push(SourceDoc::failed_url(&url, reason));
                     }
                 }
             }

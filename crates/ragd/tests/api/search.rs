@@ -127,7 +127,7 @@ async fn questions_find_their_pages_and_search_behaves() {
     assert_eq!(ids(&text), ids(&fused));
 
     // Filters narrow in the query.
-    let vectors = search(&app, &asset, json!({"query": "vector", "topK": 50, "filter": {"sourceUrlPrefix": format!("{}", vector[0]["sourceUrl"].as_str().unwrap().rsplit_once('/').unwrap().0) + "/ch08-01"}})).await;
+    let vectors = search(&app, &asset, json!({"query": "vector", "topK": 50, "filter": {"sourceUrlPrefix": vector[0]["sourceUrl"].as_str().unwrap().rsplit_once('/').unwrap().0.to_owned() + "/ch08-01"}})).await;
     assert!(!vectors.is_empty() && vectors.iter().all(|r| page_of(r) == "ch08-01-vectors.html"));
     let doc = vectors[0]["documentId"].clone();
     let only = search(&app, &asset, json!({"query": "ownership", "filter": {"documentIds": [doc]}})).await;

@@ -25,7 +25,6 @@ struct SiteState {
 
 pub struct Site {
     pub base: String,
-    pub root: PathBuf,
     state: Arc<SiteState>,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -73,12 +72,12 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
 impl Site {
     /// Serves `root` on a free port of 127.0.0.1.
     pub async fn serve(root: PathBuf) -> Self {
-        let state = Arc::new(SiteState { root: root.clone(), ..Default::default() });
+        let state = Arc::new(SiteState { root, ..Default::default() });
         let app = axum::Router::new().fallback(serve).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Site { base, root, state, _server: server }
+        Site { base, state, _server: server }
     }
 
     pub fn set(&self, path: &str, o: Override) {

@@ -158,7 +158,7 @@ async fn ssrf_is_refused_directly_and_through_redirects() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
     for url in [format!("http://127.0.0.1:{port}/secret.html"), format!("http://localhost:{port}/secret.html")] {
-        let r = app.post("/v1/tenants/acme/assets", &t, web_asset(&[url.clone()], no_crawl.clone())).await;
+        let r = app.post("/v1/tenants/acme/assets", &t, web_asset(std::slice::from_ref(&url), no_crawl.clone())).await;
         let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
         let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
         assert_eq!(op["status"], "FAILED", "{op}");
