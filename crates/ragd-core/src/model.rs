@@ -421,6 +421,13 @@ pub struct SearchScope {
     pub source_url_prefix: Option<String>,
 }
 
+impl SearchScope {
+    /// Whether anything narrows the scope below whole assets.
+    pub fn is_filtered(&self) -> bool {
+        !self.document_ids.is_empty() || !self.content_types.is_empty() || self.source_url_prefix.is_some()
+    }
+}
+
 /// A chunk found by a search, with what the result shows of its document and asset.
 #[derive(Debug, Clone)]
 pub struct SearchHit {

@@ -53,9 +53,9 @@ const STOPWORDS: &[&str] = &[
     "which", "who", "why", "will", "with", "you", "your",
 ];
 
-/// The FTS5 query for free text: its distinct words but stopwords (unless it has nothing else),
-/// each quoted, any of them matching.
-pub fn fts_query(text: &str) -> String {
+/// The words a full-text search looks for: the query's distinct words, lowercased, but stopwords
+/// (unless it has nothing else), at most `MAX_TERMS`; any of them may match.
+pub fn query_terms(text: &str) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
@@ -65,7 +65,7 @@ pub fn fts_query(text: &str) -> String {
         .collect();
     let content: Vec<&String> = words.iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
     let chosen = if content.is_empty() { words.iter().collect() } else { content };
-    chosen.into_iter().take(MAX_TERMS).map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ")
+    chosen.into_iter().take(MAX_TERMS).cloned().collect()
 }
 
 /// Reciprocal rank fusion of ranked lists of keys, with a weight per list.
@@ -131,10 +131,15 @@ impl Services {
         let top_k = req.top_k.unwrap_or(10) as usize;
         let depth = (top_k * 5).max(50) as u32;
 
+        // The two sides run at once: the text search hides behind the query embedding.
+        let terms = query_terms(&req.query);
         let text =
-            if req.mode == SearchMode::Vector { Vec::new() } else { self.store.search_text(&scope, &fts_query(&req.query), depth).await? };
-        let mut vector: Vec<(i64, f64)> = Vec::new();
-        if req.mode != SearchMode::FullText {
+            async { if req.mode == SearchMode::Vector { Ok(Vec::new()) } else { self.store.search_text(&scope, &terms, depth).await } };
+        let vector = async {
+            let mut vector: Vec<(i64, f64)> = Vec::new();
+            if req.mode == SearchMode::FullText {
+                return Ok(vector);
+            }
             // One query embedding per model; assets that are not vectorized take no part.
             let mut by_model: HashMap<(String, String), Vec<Uuid>> = HashMap::new();
             for a in assets.iter().filter(|a| a.vectorized) {
@@ -149,7 +154,9 @@ impl Services {
                 vector.extend(self.store.search_vectors(&group, &q.vectors[0], depth).await?);
             }
             vector.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        }
+            Ok::<_, Error>(vector)
+        };
+        let (text, vector) = futures::future::try_join(text, vector).await?;
         let ranked = match req.mode {
             SearchMode::Vector => vector,
             SearchMode::FullText => text,
@@ -181,12 +188,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fts_queries_are_quoted_terms() {
-        assert_eq!(fts_query("What is ownership? OWNERSHIP, borrow-checker"), "\"ownership\" OR \"borrow\" OR \"checker\"");
-        assert_eq!(fts_query("what is it"), "\"what\" OR \"is\" OR \"it\"");
-        assert_eq!(fts_query("\"; DROP TABLE x --"), "\"drop\" OR \"table\" OR \"x\"");
-        assert_eq!(fts_query("  ?? "), "");
-        assert_eq!(fts_query(&"word ".repeat(5000)), "\"word\"");
+    fn query_terms_are_distinct_content_words() {
+        assert_eq!(query_terms("What is ownership? OWNERSHIP, borrow-checker"), ["ownership", "borrow", "checker"]);
+        assert_eq!(query_terms("what is it"), ["what", "is", "it"]);
+        assert_eq!(query_terms("\"; DROP TABLE x --"), ["drop", "table", "x"]);
+        assert!(query_terms("  ?? ").is_empty());
+        assert_eq!(query_terms(&"word ".repeat(5000)), ["word"]);
     }
 
     #[test]

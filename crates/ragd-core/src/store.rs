@@ -93,9 +93,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
     async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()>;
 
-    /// Chunks matching an FTS5 query within the scope, best BM25 first: `(key, score)` with higher
-    /// scores better.
-    async fn search_text(&self, scope: &SearchScope, fts_query: &str, limit: u32) -> Result<Vec<(i64, f64)>>;
+    /// Chunks matching any of `terms` (lowercased words, see `search::query_terms`) within the
+    /// scope, best BM25 first: `(key, score)` with higher scores better.
+    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>>;
     /// Chunks nearest to `query` (cosine; vectors are unit length) within the scope: `(key, score)`.
     async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>>;
     /// The chunks with these keys (without embeddings), of the tenant only, in no particular order.

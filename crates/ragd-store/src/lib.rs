@@ -2,6 +2,7 @@
 //!
 //! - [`sqlite`]: the embedded default, one database file in the data directory.
 //! - [`vectors`]: the embedded backend's HNSW graphs, one per asset, synced from a change log.
+//! - [`text`]: the embedded backend's full-text index (Tantivy, BM25), synced from the same log.
 //! - [`blobs`]: uploaded files' bytes, in a local directory (or any `object_store` backend).
 //!
 //! Each backend owns its storage encoding (column types, JSON columns) and converts to the
@@ -9,6 +10,7 @@
 
 pub mod blobs;
 pub mod sqlite;
+pub mod text;
 pub mod vectors;
 
 pub use blobs::ObjectBlobs;

@@ -21,8 +21,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Per-asset HNSW graphs beside the database file, synced from `vector_log`.
+    /// Per-asset HNSW graphs beside the database file, synced from `chunk_log`.
     vectors: std::sync::Arc<crate::vectors::VectorIndexes>,
+    /// The Tantivy full-text index beside it, synced from `chunk_log` (FTS5 serves filtered
+    /// queries, and every query when another process holds the index).
+    text: std::sync::Arc<crate::text::TextIndex>,
 }
 
 pub(crate) fn db(e: sqlx::Error) -> Error {
@@ -216,7 +219,11 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db)?;
         let dir = path.parent().map_or_else(|| Path::new(".").to_owned(), Path::to_owned).join("indexes");
-        let store = Self { pool, vectors: std::sync::Arc::new(crate::vectors::VectorIndexes::new(dir)) };
+        let store = Self {
+            pool,
+            text: std::sync::Arc::new(crate::text::TextIndex::new(dir.join("text"))),
+            vectors: std::sync::Arc::new(crate::vectors::VectorIndexes::new(dir)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -977,17 +984,24 @@ impl Store for SqliteStore {
         rows.iter().map(asset_from_row).collect()
     }
 
-    async fn search_text(&self, scope: &SearchScope, fts_query: &str, limit: u32) -> Result<Vec<(i64, f64)>> {
-        if scope.asset_ids.is_empty() || fts_query.is_empty() {
+    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>> {
+        if scope.asset_ids.is_empty() || terms.is_empty() {
             return Ok(Vec::new());
         }
+        if !scope.is_filtered()
+            && let Some(hits) = self.text.search(&self.pool, &scope.asset_ids, terms, limit as usize).await?
+        {
+            return Ok(hits);
+        }
+        // Terms are runs of alphanumerics (`search::query_terms`), so quoting them is enough.
+        let fts_query = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
         let mut qb = sqlx::QueryBuilder::new(
             // CROSS JOIN keeps the full-text index as the outer loop: the match is evaluated once
             // and each hit joined by key (the planner otherwise re-ran MATCH per chunk row).
             "SELECT c.seq, -bm25(chunks_fts, 1.0, 0.5) AS score FROM chunks_fts CROSS JOIN chunks c ON c.seq = chunks_fts.rowid
              CROSS JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH ",
         );
-        qb.push_bind(fts_query.to_owned()).push(" AND");
+        qb.push_bind(fts_query).push(" AND");
         push_scope(&mut qb, scope);
         qb.push(" ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ").push_bind(limit);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
@@ -998,8 +1012,7 @@ impl Store for SqliteStore {
         if scope.asset_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let filtered = !scope.document_ids.is_empty() || !scope.content_types.is_empty() || scope.source_url_prefix.is_some();
-        if !filtered {
+        if !scope.is_filtered() {
             // The approximate index of each asset; the tenant is checked by the caller having
             // resolved the assets within it, and again when the hits are read.
             let mut out = Vec::new();
@@ -1036,12 +1049,14 @@ impl Store for SqliteStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        // The chunks are looked up by key: `+` keeps the planner off the tenant index, which it
+        // picked for lists of ~10 keys and then walked all of a big asset's chunks (11 ms at 100k).
         let mut qb = sqlx::QueryBuilder::new(
             "SELECT c.seq, c.id, c.document_id, c.chunk_index, c.content, c.context_text, c.heading_path, c.page_number,
                 c.start_char, c.end_char, c.start_line, c.end_line, c.token_count, c.text_hash, x'' AS embedding,
                 c.asset_id, a.source_type, d.file_name, d.source_url
              FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
-             WHERE c.tenant_id = ",
+             WHERE +c.tenant_id = ",
         );
         qb.push_bind(tenant.as_str().to_owned()).push(" AND c.seq IN (");
         let mut sep = qb.separated(", ");

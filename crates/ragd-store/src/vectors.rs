@@ -2,7 +2,7 @@
 //! unit vectors, so the score is the cosine), kept consistent with the database through a change
 //! log.
 //!
-//! Triggers on `chunks` append every chunk write and delete to `vector_log` in the same
+//! Triggers on `chunks` append every chunk write and delete to `chunk_log` in the same
 //! transaction. Before each search the asset's graph applies the log entries after its position,
 //! so a chunk committed by any process (an API process, a worker process) is searchable by the
 //! next query, and a deleted one is gone from it. Graphs are saved beside the database with their
@@ -25,7 +25,7 @@ const SAVE_INTERVAL: Duration = Duration::from_secs(30);
 
 struct Graph {
     index: Index,
-    /// The last `vector_log.seq` applied.
+    /// The last `chunk_log.seq` applied.
     position: i64,
     unsaved: usize,
     saved_at: Instant,
@@ -95,7 +95,7 @@ impl VectorIndexes {
     /// The asset's graph brought up to the database's latest change.
     async fn synced(&self, pool: &SqlitePool, asset: Uuid, dimensions: usize) -> Result<Arc<RwLock<Option<Graph>>>> {
         let slot = self.graphs.lock().expect("graphs lock").entry(asset).or_default().clone();
-        let head: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM vector_log WHERE asset_id = ?1")
+        let head: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chunk_log WHERE asset_id = ?1")
             .bind(asset.to_string())
             .fetch_one(pool)
             .await
@@ -136,7 +136,7 @@ impl VectorIndexes {
             }
         };
         let tail = sqlx::query(
-            "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM vector_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
+            "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM chunk_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
              WHERE l.asset_id = ?1 AND l.seq > ?2 ORDER BY l.seq",
         )
         .bind(asset.to_string())

@@ -189,6 +189,28 @@ fn clustered(n: usize, dims: usize, seed: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 
+fn doc(asset: Uuid, operation: Uuid, key: &str) -> Document {
+    Document {
+        id: Document::id_for(asset, key),
+        asset_id: asset,
+        source_key: key.into(),
+        file_name: key.into(),
+        content_type: "text/plain".into(),
+        source_url: None,
+        file_size: 1,
+        content_hash: "h".into(),
+        chunk_count: 0,
+        token_count: 0,
+        status: DocumentStatus::Indexed,
+        error_message: None,
+        operation_id: operation,
+        created_at: 0,
+        modified_at: 0,
+        processed_at: None,
+        source_meta: serde_json::json!({}),
+    }
+}
+
 fn chunk(doc: Uuid, i: usize, embedding: Vec<f32>) -> Chunk {
     Chunk {
         id: Chunk::id_for(doc, &format!("h{i}"), i as i64),
@@ -217,26 +239,7 @@ async fn vector_search_sees_every_commit_finds_true_neighbours_and_survives_a_re
     let (a, _) = create(&s, &acme).await;
     let claim = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
     let vectors = clustered(3_000, 384, 7);
-    let doc = |key: &str| Document {
-        id: Document::id_for(a.id, key),
-        asset_id: a.id,
-        source_key: key.into(),
-        file_name: key.into(),
-        content_type: "text/plain".into(),
-        source_url: None,
-        file_size: 1,
-        content_hash: "h".into(),
-        chunk_count: 0,
-        token_count: 0,
-        status: DocumentStatus::Indexed,
-        error_message: None,
-        operation_id: claim.operation.id,
-        created_at: 0,
-        modified_at: 0,
-        processed_at: None,
-        source_meta: serde_json::json!({}),
-    };
-    let (d1, d2) = (doc("one"), doc("two"));
+    let (d1, d2) = (doc(a.id, claim.operation.id, "one"), doc(a.id, claim.operation.id, "two"));
     let chunks1: Vec<Chunk> = vectors[..2_000].iter().enumerate().map(|(i, v)| chunk(d1.id, i, v.clone())).collect();
     let chunks2: Vec<Chunk> = vectors[2_000..].iter().enumerate().map(|(i, v)| chunk(d2.id, i, v.clone())).collect();
     assert!(s.document_replace(&claim.lease, &d1, &chunks1).await.unwrap());
@@ -277,4 +280,80 @@ async fn vector_search_sees_every_commit_finds_true_neighbours_and_survives_a_re
     assert_eq!(before, after);
     let other = TenantId::parse("other").unwrap();
     assert!(s.search_hits(&other, &after).await.unwrap().is_empty(), "hits are read within the tenant");
+}
+
+/// Chunks of `doc` with these texts (no embeddings: full text only).
+fn texts(doc: Uuid, texts: &[String]) -> Vec<Chunk> {
+    texts.iter().enumerate().map(|(i, t)| Chunk { content: t.clone(), context_text: String::new(), ..chunk(doc, i, Vec::new()) }).collect()
+}
+
+#[tokio::test]
+async fn full_text_search_is_scoped_sees_every_commit_and_agrees_with_fts5() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    let acme = TenantId::parse("acme").unwrap();
+    let (a, _) = create(&s, &acme).await;
+    let claim_a = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
+    let (b, _) = create(&s, &acme).await;
+    let claim_b = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
+    let words = ["ownership", "borrowing", "lifetimes", "traits", "closures", "iterators", "macros", "modules"];
+    // 600 chunks in A: every one says "rust", each says two topic words and one unique marker.
+    let corpus: Vec<String> = (0..600).map(|i| format!("rust {} and {} marker{i}", words[i % 8], words[(i / 8) % 8])).collect();
+    let d1 = doc(a.id, claim_a.operation.id, "one");
+    assert!(s.document_replace(&claim_a.lease, &d1, &texts(d1.id, &corpus)).await.unwrap());
+    let db = doc(b.id, claim_b.operation.id, "b");
+    assert!(s.document_replace(&claim_b.lease, &db, &texts(db.id, &["rust only in b: zeppelin".into()])).await.unwrap());
+    let scope = |assets: Vec<Uuid>| SearchScope {
+        tenant: acme.clone(),
+        asset_ids: assets,
+        document_ids: vec![],
+        content_types: vec![],
+        source_url_prefix: None,
+    };
+    let filtered = |assets: Vec<Uuid>, doc: Uuid| SearchScope { document_ids: vec![doc], ..scope(assets) };
+    let terms = |q: &str| ragd_core::search::query_terms(q);
+
+    // The unique marker wins in the index (Tantivy) and in FTS5 (the filtered path) alike, and a
+    // stemmed form finds its word.
+    for i in [0usize, 77, 599] {
+        let q = terms(&format!("rust marker{i} {}", words[i % 8]));
+        let fast = s.search_text(&scope(vec![a.id]), &q, 5).await.unwrap();
+        let fts5 = s.search_text(&filtered(vec![a.id], d1.id), &q, 5).await.unwrap();
+        assert_eq!(index_of(&s, fast.clone()).await[0], (d1.id, i as i64));
+        assert_eq!(fast[0].0, fts5[0].0, "Tantivy and FTS5 disagree on the best match");
+    }
+    assert!(dir.path().join("indexes/text/meta.json").exists(), "the Tantivy index served these");
+    let borrowed = s.search_text(&scope(vec![a.id]), &terms("borrowed"), 100).await.unwrap();
+    assert_eq!(borrowed.len(), 100, "stems match: borrowed ~ borrowing");
+
+    // Scoping is in the query: A never yields B's chunk, both together do.
+    assert!(s.search_text(&scope(vec![a.id]), &terms("zeppelin"), 10).await.unwrap().is_empty());
+    assert_eq!(index_of(&s, s.search_text(&scope(vec![a.id, b.id]), &terms("zeppelin"), 10).await.unwrap()).await, [(db.id, 0)]);
+
+    // A replaced document is searched in its new version at once; a removed one never again.
+    let d1_new = vec!["rust quasar".to_string()];
+    assert!(s.document_replace(&claim_a.lease, &d1, &texts(d1.id, &d1_new)).await.unwrap());
+    assert!(s.search_text(&scope(vec![a.id]), &terms("marker5"), 10).await.unwrap().is_empty());
+    assert_eq!(s.search_text(&scope(vec![a.id]), &terms("quasar"), 10).await.unwrap().len(), 1);
+    assert!(s.document_remove(&acme, a.id, d1.id).await.unwrap());
+    assert!(s.search_text(&scope(vec![a.id]), &terms("quasar rust"), 10).await.unwrap().is_empty());
+
+    // A second process on the same data directory cannot hold the index and searches with FTS5;
+    // after a restart the index resumes from its committed position.
+    let second = SqliteStore::open(&path).await.unwrap();
+    let seen = second.search_text(&scope(vec![a.id, b.id]), &terms("zeppelin"), 10).await.unwrap();
+    assert_eq!(index_of(&second, seen).await, [(db.id, 0)]);
+    drop(second);
+    drop(s);
+    let s = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(index_of(&s, s.search_text(&scope(vec![a.id, b.id]), &terms("rust"), 10).await.unwrap()).await, [(db.id, 0)]);
+}
+
+/// `(document, chunk index)` of ranked keys, in rank order.
+async fn index_of(s: &SqliteStore, ranked: Vec<(i64, f64)>) -> Vec<(Uuid, i64)> {
+    let keys: Vec<i64> = ranked.into_iter().map(|(k, _)| k).collect();
+    let mut hits = s.search_hits(&TenantId::parse("acme").unwrap(), &keys).await.unwrap();
+    hits.sort_by_key(|h| keys.iter().position(|k| *k == h.key));
+    hits.into_iter().map(|h| (h.chunk.document_id, h.chunk.chunk_index)).collect()
 }

@@ -6,7 +6,7 @@
 //! Run: `bench/retrieval.sh` (builds the corpus on first use, installs chromadb in `.cache/`).
 
 use ragd_core::model::*;
-use ragd_core::search::{fts_query, rrf};
+use ragd_core::search::{query_terms, rrf};
 use ragd_core::store::Store;
 use ragd_store::SqliteStore;
 use std::io::BufRead;
@@ -148,24 +148,57 @@ fn main() {
         let recall = hit as f64 / (QUERIES * K) as f64;
         eprintln!("recall measured; timing modes");
 
+        // Full text: the first query builds the Tantivy index from the chunks table.
+        let query_words: Vec<Vec<String>> =
+            query_texts.iter().map(|t| query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" "))).collect();
+        let rss_before = rss_mib();
+        let text_build = Instant::now();
+        store.search_text(&scope, &query_words[0], K as u32).await.unwrap();
+        let text_build = text_build.elapsed();
+        let text_mib = rss_mib() - rss_before;
+        eprintln!("full-text index built in {:.1} s", text_build.as_secs_f64());
+
         let mut text_lat = Vec::new();
         let mut hybrid_lat = Vec::new();
-        // Full text is slower per query (BM25 scores every match), so 100 queries are timed.
-        for (q, text) in queries.iter().zip(query_texts).take(100) {
-            let words: String = text.split_whitespace().take(12).collect::<Vec<_>>().join(" ");
-            let fts = fts_query(&words);
+        let mut text_top: Vec<Vec<i64>> = Vec::new();
+        let mut parts = [Duration::ZERO; 3];
+        for (q, fts) in queries.iter().zip(&query_words) {
             let start = Instant::now();
-            store.search_text(&scope, &fts, K as u32).await.unwrap();
+            let top = store.search_text(&scope, fts, K as u32).await.unwrap();
             text_lat.push(start.elapsed());
+            text_top.push(top.iter().map(|(k, _)| *k).collect());
             let start = Instant::now();
             let v = store.search_vectors(&scope, q, 50).await.unwrap();
-            let t = store.search_text(&scope, &fts, 50).await.unwrap();
+            let t0 = Instant::now();
+            let t = store.search_text(&scope, fts, 50).await.unwrap();
+            let t1 = Instant::now();
             let fused = rrf(&[(&v, 1.0), (&t, 1.0)], 60.0);
             let keys: Vec<i64> = fused.iter().take(K).map(|(k, _)| *k).collect();
             store.search_hits(&tenant, &keys).await.unwrap();
             hybrid_lat.push(start.elapsed());
+            parts[0] += t0 - start;
+            parts[1] += t1 - t0;
+            parts[2] += t1.elapsed();
         }
-        for l in [&mut vector_lat, &mut text_lat, &mut hybrid_lat] {
+        // The peer for full text: SQLite FTS5 on the same chunks (what ragd used before, and still
+        // uses for filtered queries), 100 of the queries, with the overlap of the two top 10s.
+        let mut fts5_lat = Vec::new();
+        let mut overlap = 0;
+        for (fts, tantivy_top) in query_words.iter().zip(&text_top).take(100) {
+            let q = fts.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR ");
+            let start = Instant::now();
+            let rows: Vec<(i64,)> =
+                sqlx::query_as("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ?2")
+                    .bind(q)
+                    .bind(K as i64)
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+            fts5_lat.push(start.elapsed());
+            overlap += rows.iter().filter(|(k,)| tantivy_top.contains(k)).count();
+        }
+        let overlap = overlap as f64 / (100 * K) as f64;
+        for l in [&mut vector_lat, &mut text_lat, &mut hybrid_lat, &mut fts5_lat] {
             l.sort();
         }
         let qps = QUERIES as f64 / vector_lat.iter().sum::<Duration>().as_secs_f64();
@@ -185,6 +218,9 @@ fn main() {
         let restart = Instant::now();
         store.search_vectors(&scope, &queries[0], K as u32).await.unwrap();
         let restart = restart.elapsed();
+        let text_restart = Instant::now();
+        store.search_text(&scope, &query_words[1], K as u32).await.unwrap();
+        let text_restart = text_restart.elapsed();
 
         println!("\nragd retrieval, {n} chunks × {DIMS} (toolchain docs, all-MiniLM-L6-v2), {QUERIES} held-out chunk queries, k={K}\n");
         println!("| measurement | ragd |");
@@ -192,11 +228,23 @@ fn main() {
         println!("| write {n} chunks (SQLite, FTS5, log) | {:.1} s |", write.as_secs_f64());
         println!("| HNSW build (first query) | {:.1} s |", build.as_secs_f64());
         println!("| restart: first query (load + replay) | {:.2} s |", restart.as_secs_f64());
-        println!("| index memory (RSS growth) | {index_mib:.0} MiB |");
+        println!("| HNSW memory (RSS growth) | {index_mib:.0} MiB |");
+        println!("| full-text index build (first query) | {:.1} s |", text_build.as_secs_f64());
+        println!("| full-text restart: first query | {:.3} s |", text_restart.as_secs_f64());
+        println!("| full-text index memory (RSS growth) | {text_mib:.0} MiB |");
         println!("| recall@10 vs exact | {recall:.3} |");
         println!("| VECTOR p50 / p99 | {:.2} / {:.2} ms ({qps:.0} QPS, one client) |", pct(&vector_lat, 0.5), pct(&vector_lat, 0.99));
         println!("| FULL_TEXT p50 / p99 | {:.2} / {:.2} ms |", pct(&text_lat, 0.5), pct(&text_lat, 0.99));
         println!("| HYBRID p50 / p99 | {:.2} / {:.2} ms |", pct(&hybrid_lat, 0.5), pct(&hybrid_lat, 0.99));
+        let [v, t, h] = parts.map(|d| d.as_secs_f64() * 1000.0 / QUERIES as f64);
+        println!("| HYBRID mean parts: vector 50 / text 50 / fuse + read 10 | {v:.2} / {t:.2} / {h:.2} ms |");
+        let (fts5_p50, fts5_p99) = (pct(&fts5_lat, 0.5), pct(&fts5_lat, 0.99));
+        println!("| peer: SQLite FTS5 p50 / p99 (100 queries) | {fts5_p50:.2} / {fts5_p99:.2} ms |");
+        println!(
+            "| FULL_TEXT / FTS5 | p50 {:.3}x, p99 {:.3}x; top-10 overlap {overlap:.2} |",
+            pct(&text_lat, 0.5) / fts5_p50,
+            pct(&text_lat, 0.99) / fts5_p99
+        );
         println!("RAGD_VECTOR {:.4} {:.4} {qps:.1} {recall:.4} {:.2}", pct(&vector_lat, 0.5), pct(&vector_lat, 0.99), build.as_secs_f64());
     });
 }
