@@ -9,6 +9,8 @@
 //! domain types at its boundary; nothing outside this crate sees a row.
 
 pub mod blobs;
+pub mod pg;
+mod rows;
 pub mod sqlite;
 pub mod text;
 pub mod vectors;

@@ -32,30 +32,21 @@ pub(crate) fn db(e: sqlx::Error) -> Error {
     Error::internal(e)
 }
 
-fn corrupt(what: &str) -> Error {
+pub(crate) fn corrupt(what: &str) -> Error {
     Error::internal(format!("unreadable {what} in the database"))
 }
 
-fn uuid_col(row: &SqliteRow, col: &str) -> Result<Uuid> {
-    let s: String = row.try_get(col).map_err(db)?;
-    Uuid::parse_str(&s).map_err(|_| corrupt(col))
+crate::rows::row_decoders!(SqliteRow);
+
+fn embedding_col(row: &SqliteRow) -> Result<Vec<f32>> {
+    Ok(blob_vector(&row.try_get::<Vec<u8>, _>("embedding").map_err(db)?))
 }
 
-fn tenant_col(row: &SqliteRow) -> Result<TenantId> {
-    let s: String = row.try_get("tenant_id").map_err(db)?;
-    TenantId::parse(&s).map_err(|_| corrupt("tenant_id"))
-}
-
-fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T> {
-    let s: String = row.try_get(col).map_err(db)?;
-    serde_json::from_str(&s).map_err(|_| corrupt(col))
-}
-
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain values always serialise")
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
@@ -71,129 +62,10 @@ const ASSET_COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a
     (SELECT COALESCE(SUM(u.tokens), 0) FROM asset_usage u WHERE u.asset_id = a.id AND u.day >= ?3) AS daily_tokens,
     a.operation_count";
 
-fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
-    let source_type: String = row.try_get("source_type").map_err(db)?;
-    let auth_method: Option<String> = row.try_get("auth_method").map_err(db)?;
-    let auto_update: Option<String> = row.try_get("auto_update").map_err(db)?;
-    Ok(Asset {
-        id: uuid_col(row, "id")?,
-        tenant: tenant_col(row)?,
-        display_name: row.try_get("display_name").map_err(db)?,
-        source_type: SourceType::parse(&source_type).ok_or_else(|| corrupt("source_type"))?,
-        parameters: json_col(row, "parameters")?,
-        auth_method: auth_method.map(|m| AuthMethod::parse(&m).ok_or_else(|| corrupt("auth_method"))).transpose()?,
-        vectorized: row.try_get("vectorized").map_err(db)?,
-        integration_id: row.try_get("integration_id").map_err(db)?,
-        embedding: EmbeddingSpec {
-            provider: row.try_get("embedding_provider").map_err(db)?,
-            model: row.try_get("embedding_model").map_err(db)?,
-            chunk_size: row.try_get::<i64, _>("chunk_size").map_err(db)? as u32,
-            chunk_overlap: row.try_get::<i64, _>("chunk_overlap").map_err(db)? as u32,
-        },
-        budget: json_col(row, "budget")?,
-        auto_update: auto_update.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("auto_update"))).transpose()?,
-        embedding_llm_config_id: row.try_get("embedding_llm_config_id").map_err(db)?,
-        created_by: row.try_get("created_by").map_err(db)?,
-        created_at: row.try_get("created_at").map_err(db)?,
-        modified_at: row.try_get("modified_at").map_err(db)?,
-        last_polled_at: row.try_get("last_polled_at").map_err(db)?,
-    })
-}
-
-fn asset_view_from_row(row: &SqliteRow) -> Result<AssetView> {
-    let latest: Option<String> = row.try_get("latest_status").map_err(db)?;
-    let latest_operation = match latest {
-        Some(s) => {
-            Some((OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?, row.try_get::<i64, _>("latest_failed").map_err(db)?))
-        }
-        None => None,
-    };
-    Ok(AssetView {
-        asset: asset_from_row(row)?,
-        stats: AssetStats {
-            document_count: row.try_get("document_count").map_err(db)?,
-            chunk_count: row.try_get("doc_chunk_count").map_err(db)?,
-            latest_operation,
-            total_tokens: row.try_get("total_tokens").map_err(db)?,
-            monthly_tokens: row.try_get("monthly_tokens").map_err(db)?,
-            daily_tokens: row.try_get("daily_tokens").map_err(db)?,
-            operation_count: row.try_get("operation_count").map_err(db)?,
-        },
-    })
-}
-
-const OPERATION_COLUMNS: &str = "o.id, o.tenant_id, o.asset_id, o.type, o.status, o.cancel_requested, o.created_by,
+pub(crate) const OPERATION_COLUMNS: &str = "o.id, o.tenant_id, o.asset_id, o.type, o.status, o.cancel_requested, o.created_by,
     o.created_at, o.started_at, o.completed_at, o.items_total, o.items_processed, o.items_failed, o.items_skipped,
     o.token_count, o.tokens_saved, o.chunk_count, o.error_message, o.document_ids, o.force, o.attempts,
     a.embedding_provider, a.embedding_model";
-
-fn operation_from_row(row: &SqliteRow) -> Result<Operation> {
-    let t: String = row.try_get("type").map_err(db)?;
-    let s: String = row.try_get("status").map_err(db)?;
-    Ok(Operation {
-        id: uuid_col(row, "id")?,
-        tenant: tenant_col(row)?,
-        asset_id: uuid_col(row, "asset_id")?,
-        op_type: OperationType::parse(&t).ok_or_else(|| corrupt("type"))?,
-        status: OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?,
-        cancel_requested: row.try_get("cancel_requested").map_err(db)?,
-        created_by: row.try_get("created_by").map_err(db)?,
-        created_at: row.try_get("created_at").map_err(db)?,
-        started_at: row.try_get("started_at").map_err(db)?,
-        completed_at: row.try_get("completed_at").map_err(db)?,
-        counters: Counters {
-            items_total: row.try_get("items_total").map_err(db)?,
-            items_processed: row.try_get("items_processed").map_err(db)?,
-            items_failed: row.try_get("items_failed").map_err(db)?,
-            items_skipped: row.try_get("items_skipped").map_err(db)?,
-            token_count: row.try_get("token_count").map_err(db)?,
-            tokens_saved: row.try_get("tokens_saved").map_err(db)?,
-            chunk_count: row.try_get("chunk_count").map_err(db)?,
-        },
-        error_message: row.try_get("error_message").map_err(db)?,
-        document_ids: json_col(row, "document_ids")?,
-        force: row.try_get("force").map_err(db)?,
-        attempts: row.try_get("attempts").map_err(db)?,
-        provider: row.try_get("embedding_provider").map_err(db)?,
-        model: row.try_get("embedding_model").map_err(db)?,
-    })
-}
-
-fn document_from_row(row: &SqliteRow) -> Result<Document> {
-    let s: String = row.try_get("status").map_err(db)?;
-    Ok(Document {
-        id: uuid_col(row, "id")?,
-        asset_id: uuid_col(row, "asset_id")?,
-        source_key: row.try_get("source_key").map_err(db)?,
-        file_name: row.try_get("file_name").map_err(db)?,
-        content_type: row.try_get("content_type").map_err(db)?,
-        source_url: row.try_get("source_url").map_err(db)?,
-        file_size: row.try_get("file_size").map_err(db)?,
-        content_hash: row.try_get("content_hash").map_err(db)?,
-        chunk_count: row.try_get("chunk_count").map_err(db)?,
-        token_count: row.try_get("token_count").map_err(db)?,
-        status: DocumentStatus::parse(&s).ok_or_else(|| corrupt("document status"))?,
-        error_message: row.try_get("error_message").map_err(db)?,
-        operation_id: uuid_col(row, "operation_id")?,
-        created_at: row.try_get("created_at").map_err(db)?,
-        modified_at: row.try_get("modified_at").map_err(db)?,
-        processed_at: row.try_get("processed_at").map_err(db)?,
-        source_meta: json_col(row, "source_meta")?,
-    })
-}
-
-fn file_from_row(row: &SqliteRow) -> Result<StoredFile> {
-    Ok(StoredFile {
-        id: uuid_col(row, "id")?,
-        tenant: tenant_col(row)?,
-        file_name: row.try_get("file_name").map_err(db)?,
-        content_type: row.try_get("content_type").map_err(db)?,
-        size: row.try_get("size").map_err(db)?,
-        sha256: row.try_get("sha256").map_err(db)?,
-        temporary: row.try_get("temporary").map_err(db)?,
-        created_at: row.try_get("created_at").map_err(db)?,
-    })
-}
 
 /// The fence of every write a worker makes: does its attempt still hold the operation? Checked
 /// inside the writing transaction, which `BEGIN IMMEDIATE` has already made exclusive.
@@ -307,11 +179,11 @@ where
 
 /// A `LIKE … ESCAPE` pattern matching `needle` anywhere, with `%` and `_` taken literally.
 /// (LIKE is case-insensitive for ASCII in SQLite.)
-fn like_pattern(needle: &str) -> String {
+pub(crate) fn like_pattern(needle: &str) -> String {
     format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
-fn keyset(after: Option<SortKey>) -> (i64, String) {
+pub(crate) fn keyset(after: Option<SortKey>) -> (i64, String) {
     // Without a cursor, start above every possible key.
     match after {
         Some(k) => (k.created_at, k.id.to_string()),
@@ -319,38 +191,22 @@ fn keyset(after: Option<SortKey>) -> (i64, String) {
     }
 }
 
-fn vector_blob(v: &[f32]) -> Vec<u8> {
+pub(crate) fn vector_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn blob_vector(b: &[u8]) -> Vec<f32> {
+pub(crate) fn blob_vector(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-}
-
-fn chunk_from_row(row: &SqliteRow) -> Result<Chunk> {
-    Ok(Chunk {
-        id: uuid_col(row, "id")?,
-        document_id: uuid_col(row, "document_id")?,
-        chunk_index: row.try_get("chunk_index").map_err(db)?,
-        content: row.try_get("content").map_err(db)?,
-        context_text: row.try_get("context_text").map_err(db)?,
-        heading_path: row.try_get("heading_path").map_err(db)?,
-        page_number: row.try_get("page_number").map_err(db)?,
-        start_char: row.try_get("start_char").map_err(db)?,
-        end_char: row.try_get("end_char").map_err(db)?,
-        start_line: row.try_get("start_line").map_err(db)?,
-        end_line: row.try_get("end_line").map_err(db)?,
-        token_count: row.try_get("token_count").map_err(db)?,
-        text_hash: row.try_get("text_hash").map_err(db)?,
-        embedding: blob_vector(&row.try_get::<Vec<u8>, _>("embedding").map_err(db)?),
-    })
 }
 
 /// `… AND` the search scope, on `chunks c` joined to `documents d`: the tenant and its assets
 /// always, then the optional narrowing.
-fn push_scope(qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>, scope: &SearchScope) {
+pub(crate) fn push_scope<DB: sqlx::Database>(qb: &mut sqlx::QueryBuilder<DB>, scope: &SearchScope)
+where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
     qb.push(" c.tenant_id = ").push_bind(scope.tenant.as_str().to_owned());
-    let list = |qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>, column: &str, values: Vec<String>| {
+    let list = |qb: &mut sqlx::QueryBuilder<DB>, column: &str, values: Vec<String>| {
         qb.push(format!(" AND {column} IN ("));
         let mut sep = qb.separated(", ");
         for v in values {

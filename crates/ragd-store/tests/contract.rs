@@ -1,5 +1,6 @@
-//! The `Store` contract, checked on the SQLite backend: claims are exclusive under concurrency,
-//! a lost lease fences every write, and finished operations feed the usage ledger.
+//! The `Store` contract: claims are exclusive under concurrency, a lost lease fences every write,
+//! finished operations feed the usage ledger. The backend-neutral tests run on SQLite and on
+//! PostgreSQL (a throwaway server, see `ragd_store::pg::throwaway_database`).
 
 use ragd_core::model::*;
 use ragd_core::store::Store;
@@ -9,10 +10,31 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
 
-async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap()), dir)
+/// Defines `$name::sqlite` and `$name::postgres`, each running `$body(store)` on a fresh database.
+macro_rules! on_both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                $body(Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap())).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let url = ragd_store::pg::throwaway_database().await.unwrap();
+                $body(Arc::new(ragd_store::pg::PgStore::open(&url, 10).await.unwrap())).await;
+            }
+        }
+    };
 }
+
+on_both_backends!(concurrent_claimers_never_share_an_operation, claimers_never_share);
+on_both_backends!(an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced, expired_leases);
+on_both_backends!(finished_operations_feed_usage_and_counts_stay_exact, usage_and_counts);
+on_both_backends!(uploads_are_per_tenant_and_only_temporary_old_ones_expire, uploads);
 
 fn asset(tenant: &TenantId) -> Asset {
     let now = now_ms();
@@ -36,7 +58,7 @@ fn asset(tenant: &TenantId) -> Asset {
     }
 }
 
-async fn create(s: &SqliteStore, tenant: &TenantId) -> (Asset, Operation) {
+async fn create(s: &dyn Store, tenant: &TenantId) -> (Asset, Operation) {
     let a = asset(tenant);
     let op = s.asset_create(&a, &NewOperation::new(a.id, OperationType::Ingest, "t", now_ms())).await.unwrap();
     (a, op)
@@ -47,13 +69,11 @@ fn windows() -> UsageWindows {
     UsageWindows { day_start, month_start }
 }
 
-#[tokio::test]
-async fn concurrent_claimers_never_share_an_operation() {
-    let (s, _dir) = store().await;
+async fn claimers_never_share(s: Arc<dyn Store>) {
     let tenant = TenantId::parse("t").unwrap();
     let mut created = HashSet::new();
     for _ in 0..40 {
-        created.insert(create(&s, &tenant).await.1.id);
+        created.insert(create(&*s, &tenant).await.1.id);
     }
     let claimers: Vec<_> = (0..8)
         .map(|_| {
@@ -75,11 +95,9 @@ async fn concurrent_claimers_never_share_an_operation() {
     assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), created);
 }
 
-#[tokio::test]
-async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced() {
-    let (s, _dir) = store().await;
+async fn expired_leases(s: Arc<dyn Store>) {
     let tenant = TenantId::parse("t").unwrap();
-    let (a, op) = create(&s, &tenant).await;
+    let (a, op) = create(&*s, &tenant).await;
     let t0 = now_ms();
     let old = s.operation_claim(t0, 1_000).await.unwrap().unwrap();
     assert!(s.operation_claim(t0 + 500, 1_000).await.unwrap().is_none(), "the lease is still valid");
@@ -115,11 +133,9 @@ async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced() {
     assert_eq!(done.status, OperationStatus::Completed);
 }
 
-#[tokio::test]
-async fn finished_operations_feed_usage_and_counts_stay_exact() {
-    let (s, _dir) = store().await;
+async fn usage_and_counts(s: Arc<dyn Store>) {
     let tenant = TenantId::parse("t").unwrap();
-    let (a, _) = create(&s, &tenant).await;
+    let (a, _) = create(&*s, &tenant).await;
     for tokens in [1_000, 234] {
         let c = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
         let counters = Counters { token_count: tokens, ..Default::default() };
@@ -140,9 +156,7 @@ async fn finished_operations_feed_usage_and_counts_stay_exact() {
     assert!(s.operation_list(&other, a.id, &ragd_core::page::PageRequest::first(10)).await.unwrap().items.is_empty());
 }
 
-#[tokio::test]
-async fn uploads_are_per_tenant_and_only_temporary_old_ones_expire() {
-    let (s, _dir) = store().await;
+async fn uploads(s: Arc<dyn Store>) {
     let (acme, other) = (TenantId::parse("acme").unwrap(), TenantId::parse("other").unwrap());
     let t0 = now_ms();
     let file = |tenant: &TenantId, temporary: bool, created_at: i64| StoredFile {
@@ -356,4 +370,77 @@ async fn index_of(s: &SqliteStore, ranked: Vec<(i64, f64)>) -> Vec<(Uuid, i64)> 
     let mut hits = s.search_hits(&TenantId::parse("acme").unwrap(), &keys).await.unwrap();
     hits.sort_by_key(|h| keys.iter().position(|k| *k == h.key));
     hits.into_iter().map(|h| (h.chunk.document_id, h.chunk.chunk_index)).collect()
+}
+
+#[tokio::test]
+async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope() {
+    let url = ragd_store::pg::throwaway_database().await.unwrap();
+    let s = ragd_store::pg::PgStore::open(&url, 10).await.unwrap();
+    let acme = TenantId::parse("acme").unwrap();
+    let (a, _) = create(&s, &acme).await;
+    let claim = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
+    let vectors = clustered(2_000, 384, 7);
+    let (d1, d2) = (doc(a.id, claim.operation.id, "one"), doc(a.id, claim.operation.id, "two"));
+    let chunks1: Vec<Chunk> = vectors[..1_500]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Chunk { content: format!("rust ownership marker{i}"), ..chunk(d1.id, i, v.clone()) })
+        .collect();
+    assert!(s.document_replace(&claim.lease, &d1, &chunks1).await.unwrap());
+    let scope =
+        SearchScope { tenant: acme.clone(), asset_ids: vec![a.id], document_ids: vec![], content_types: vec![], source_url_prefix: None };
+
+    // Recall@10 of pgvector's HNSW against exact search computed here.
+    let queries = clustered(30, 384, 99);
+    let mut found = 0;
+    for q in &queries {
+        let approx: Vec<i64> = s.search_vectors(&scope, q, 10).await.unwrap().into_iter().map(|(k, _)| k).collect();
+        let hits = s.search_hits(&acme, &approx).await.unwrap();
+        let mut exact: Vec<(usize, f32)> =
+            vectors[..1_500].iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(x, y)| x * y).sum())).collect();
+        exact.sort_by(|x, y| y.1.total_cmp(&x.1));
+        let exact: HashSet<i64> = exact[..10].iter().map(|(i, _)| *i as i64).collect();
+        found += hits.iter().filter(|h| exact.contains(&h.chunk.chunk_index)).count();
+    }
+    let recall = found as f64 / (queries.len() * 10) as f64;
+    assert!(recall >= 0.95, "recall@10 = {recall}");
+
+    // Full text: the unique marker ranks first; another asset's words are out of scope.
+    let top = s.search_text(&scope, &ragd_core::search::query_terms("marker77 ownership"), 5).await.unwrap();
+    assert_eq!(s.search_hits(&acme, &[top[0].0]).await.unwrap()[0].chunk.chunk_index, 77);
+    let (b, _) = create(&s, &acme).await;
+    let claim_b = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
+    let db = doc(b.id, claim_b.operation.id, "b");
+    let zeppelin = Chunk { content: "zeppelin".into(), ..chunk(db.id, 0, vectors[1_999].clone()) };
+    assert!(s.document_replace(&claim_b.lease, &db, &[zeppelin]).await.unwrap());
+    assert!(s.search_text(&scope, &["zeppelin".into()], 5).await.unwrap().is_empty());
+    assert!(s.search_vectors(&scope, &vectors[1_999], 1).await.unwrap()[0].1 < 0.9999, "B's vector is not in A's scope");
+
+    // A new document is found at once (cosine 1 with itself); a removed one never again; hits are
+    // read within the tenant only.
+    let chunks2: Vec<Chunk> = vectors[1_500..1_600].iter().enumerate().map(|(i, v)| chunk(d2.id, i, v.clone())).collect();
+    assert!(s.document_replace(&claim.lease, &d2, &chunks2).await.unwrap());
+    let top = s.search_vectors(&scope, &vectors[1_550], 1).await.unwrap();
+    assert!((top[0].1 - 1.0).abs() < 1e-4);
+    assert_eq!(s.search_hits(&acme, &[top[0].0]).await.unwrap()[0].chunk.document_id, d2.id);
+    assert!(s.document_remove(&acme, a.id, d2.id).await.unwrap());
+    let top = s.search_vectors(&scope, &vectors[1_550], 5).await.unwrap();
+    let docs: HashSet<Uuid> = s
+        .search_hits(&acme, &top.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.chunk.document_id)
+        .collect();
+    assert!(!docs.contains(&d2.id));
+    assert!(s.search_hits(&TenantId::parse("other").unwrap(), &[top[0].0]).await.unwrap().is_empty());
+
+    // The queries use the HNSW and GIN indexes, not scans of every chunk.
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT seq FROM chunks WHERE vector_dims(embedding) = 384 ORDER BY embedding::vector(384) <=> (SELECT embedding FROM chunks LIMIT 1)::vector(384) LIMIT 10",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert!(plan.iter().any(|l| l.contains("chunks_embedding_384")), "{plan:#?}");
 }
