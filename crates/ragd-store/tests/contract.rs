@@ -105,23 +105,10 @@ async fn expired_leases(s: Arc<dyn Store>) {
     assert_eq!((new.operation.id, new.operation.attempts), (op.id, 2));
 
     let doc = Document {
-        id: Document::id_for(a.id, "k"),
-        asset_id: a.id,
-        source_key: "k".into(),
-        file_name: "k".into(),
-        content_type: "text/plain".into(),
-        source_url: None,
-        file_size: 1,
-        content_hash: "h".into(),
-        chunk_count: 0,
-        token_count: 0,
-        status: DocumentStatus::Indexed,
-        error_message: None,
-        operation_id: op.id,
         created_at: t0,
         modified_at: t0,
-        processed_at: None,
         source_meta: serde_json::json!({"etag": "\"v1\"", "links": ["https://a.example/x"]}),
+        ..doc(a.id, op.id, "k")
     };
     assert!(!s.document_replace(&old.lease, &doc, &[]).await.unwrap(), "old holder cannot write documents");
     assert!(!s.document_delete(&old.lease, &[doc.id]).await.unwrap());
