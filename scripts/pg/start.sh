@@ -29,9 +29,10 @@ if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
   rm -rf "$data"
   mkdir -p "$data" && chown postgres "$data" 2>/dev/null || true
   as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
-  # Tuned for tests: nothing here must survive a machine crash.
+  # Tuned for tests: nothing here must survive a machine crash. The server must not inherit the
+  # lock (fd 9), or it would hold it for its whole life.
   as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -o \
-    "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" start >/dev/null
+    "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" start >/dev/null 9>&-
   as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d template1 -qc "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
 fi
 echo "postgres://postgres@127.0.0.1:$port/postgres"

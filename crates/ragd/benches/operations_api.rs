@@ -70,7 +70,8 @@ fn main() {
             jwt_secret: Some("bench-secret-0123456789".into()),
             ..Config::default()
         };
-        let store = ragd::app::open_store(&config).await.unwrap();
+        // Seeded straight into the SQLite file (the bench measures the embedded default).
+        let store = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db")).await.unwrap();
         let (asset, op) = seed(&store).await;
         drop(store);
 

@@ -1,7 +1,7 @@
 //! `Application`: builds every layer from a `Config` and runs them. Shared by `main` and the tests,
 //! so tests exercise exactly what `ragd serve` runs.
 
-use crate::config::{Config, Role};
+use crate::config::{Config, Database, Role};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ragd_api::auth::{AuthConfig, Authenticator, KeyConfig};
@@ -10,6 +10,7 @@ use ragd_api::{AppState, router};
 use ragd_core::catalog::ModelCatalog;
 use ragd_core::events::Events;
 use ragd_core::service::Services;
+use ragd_core::store::Store;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
 use ragd_engine::sources::{file::FileSource, text::TextSource, web::WebSource};
@@ -36,12 +37,21 @@ fn metrics_handle() -> PrometheusHandle {
 }
 
 /// Opens the store of a configuration (creating and migrating the database).
-pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    let path = config.sqlite_path()?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match config.database()? {
+        Database::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let store = SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("opening the database {}: {e:?}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+        Database::Postgres(url) => {
+            let store =
+                ragd_store::pg::PgStore::open(&url, 16).await.map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e:?}"))?;
+            Ok(Arc::new(store))
+        }
     }
-    SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("opening the database {}: {e:?}", path.display()))
 }
 
 pub struct Application {
@@ -60,7 +70,7 @@ impl Application {
     /// a breakpoint to hold an operation at a known step).
     pub async fn build_with_hook(config: &Config, hook: Option<StepHook>) -> anyhow::Result<Self> {
         config.validate()?;
-        let store = Arc::new(open_store(config).await?);
+        let store = open_store(config).await?;
         let events = Arc::new(Events::default());
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
         let blobs = Arc::new(ObjectBlobs::local(&config.files_dir())?);

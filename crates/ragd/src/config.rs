@@ -20,6 +20,13 @@ pub enum Role {
     All,
 }
 
+/// Where the data lives (from `database_url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -170,17 +177,14 @@ impl Config {
     }
 
     /// The SQLite database file this configuration points at.
-    pub fn sqlite_path(&self) -> anyhow::Result<PathBuf> {
+    /// Where the data lives: the embedded SQLite file, or a PostgreSQL server.
+    pub fn database(&self) -> anyhow::Result<Database> {
         match &self.database_url {
-            None => Ok(self.data_dir.join("ragd.db")),
+            None => Ok(Database::Sqlite(self.data_dir.join("ragd.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Database::Postgres(url.clone())),
             Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-                Some(path) => Ok(PathBuf::from(path)),
-                None if url.starts_with("postgres") => {
-                    bail!(
-                        "RAGD_DATABASE_URL points at PostgreSQL, whose backend is not in this build yet; unset it to use the embedded SQLite database"
-                    )
-                }
-                None => bail!("unsupported database URL {url:?}; use sqlite://PATH"),
+                Some(path) => Ok(Database::Sqlite(PathBuf::from(path))),
+                None => bail!("unsupported database URL {url:?}; use sqlite://PATH or postgres://…"),
             },
         }
     }

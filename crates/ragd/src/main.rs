@@ -169,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
             }
             init_logging(&config.log_format);
             ragd::app::open_store(&config).await?;
-            eprintln!("database {} is up to date", config.sqlite_path()?.display());
+            eprintln!("the database is up to date");
             Ok(())
         }
     }
