@@ -619,19 +619,20 @@ impl Store for PgStore {
         model: &str,
         hashes: &[String],
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>> {
+        // One round trip for the whole batch.
+        let rows = sqlx::query(
+            "SELECT text_hash, tokens, embedding FROM embedding_cache WHERE tenant_id = $1 AND model = $2 AND text_hash = ANY($3)",
+        )
+        .bind(tenant.as_str())
+        .bind(model)
+        .bind(hashes)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         let mut found = std::collections::HashMap::new();
-        for h in hashes {
-            let row = sqlx::query("SELECT tokens, embedding FROM embedding_cache WHERE tenant_id = $1 AND model = $2 AND text_hash = $3")
-                .bind(tenant.as_str())
-                .bind(model)
-                .bind(h)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-            if let Some(r) = row {
-                let blob: Vec<u8> = r.try_get("embedding").map_err(db)?;
-                found.insert(h.clone(), (blob_vector(&blob), r.try_get("tokens").map_err(db)?));
-            }
+        for r in rows {
+            let blob: Vec<u8> = r.try_get("embedding").map_err(db)?;
+            found.insert(r.try_get("text_hash").map_err(db)?, (blob_vector(&blob), r.try_get("tokens").map_err(db)?));
         }
         Ok(found)
     }
@@ -787,11 +788,11 @@ impl Store for PgStore {
         let cast = if dims > 2000 { format!("halfvec({dims})") } else { format!("vector({dims})") };
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Filters are applied inside the index scan, which keeps scanning until it has enough rows.
-        sqlx::query(sqlx::AssertSqlSafe(format!("SET LOCAL hnsw.ef_search = {}", (limit as usize * 2).clamp(40, 1000))))
+        sqlx::query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            .bind((limit as usize * 2).clamp(40, 1000).to_string())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await.map_err(db)?;
         let mut qb = sqlx::QueryBuilder::new(format!("SELECT c.seq, c.embedding::{cast} <=> "));
         qb.push_bind(pgvector::Vector::from(query.to_vec()));
         qb.push(format!(

@@ -220,6 +220,24 @@ async fn apply(mut open: Box<Writable>, changes: Vec<Change>) -> Result<Box<Writ
     .map_err(tantivy_error)?
 }
 
+/// Every chunk, by key: `(key, key, asset, content, context)` after `?1`.
+const ALL_CHUNKS: &str = "SELECT seq, seq, asset_id, content, context_text FROM chunks WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+/// The log after `?1`: `(log seq, chunk key, asset, content, context)`, the chunk part NULL when
+/// the entry is a deletion or the chunk is gone since.
+const LOG_TAIL: &str = "SELECT l.seq, l.chunk_seq, c.asset_id, c.content, c.context_text FROM chunk_log l
+    LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1 WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2";
+
+/// Applies what `sql` returns after `from` (its first column is the cursor), a batch at a time.
+/// Returns the index and the last cursor.
+async fn replay(mut open: Box<Writable>, pool: &SqlitePool, sql: &'static str, mut from: i64) -> Result<(Box<Writable>, i64)> {
+    loop {
+        let rows = sqlx::query(sql).bind(from).bind(BATCH).fetch_all(pool).await.map_err(db)?;
+        let Some(last) = rows.last() else { return Ok((open, from)) };
+        from = last.try_get(0).map_err(db)?;
+        open = apply(open, changes(&rows)?).await?;
+    }
+}
+
 impl TextIndex {
     pub fn new(dir: PathBuf) -> Self {
         Self { dir, slot: tokio::sync::Mutex::new(Slot::Closed) }
@@ -255,42 +273,17 @@ impl TextIndex {
         let head: i64 =
             sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chunk_log").fetch_one(pool).await.map_err(db)?.try_get(0).map_err(db)?;
         if open.position != Some(head) {
-            let mut from = match open.position {
+            let from = match open.position {
                 Some(position) => position,
                 // First build: every chunk as of `head` (read before them, so a later change is
                 // in the log tail too and replaying it is harmless), then the tail.
                 None => {
-                    let mut after = 0i64;
-                    loop {
-                        let rows = sqlx::query(
-                            "SELECT seq, seq, asset_id, content, context_text FROM chunks WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                        )
-                        .bind(after)
-                        .bind(BATCH)
-                        .fetch_all(pool)
-                        .await
-                        .map_err(db)?;
-                        let Some(last) = rows.last() else { break };
-                        after = last.try_get(0).map_err(db)?;
-                        open = apply(open, changes(&rows)?).await?;
-                    }
+                    open = replay(open, pool, ALL_CHUNKS, 0).await?.0;
                     head
                 }
             };
-            loop {
-                let rows = sqlx::query(
-                    "SELECT l.seq, l.chunk_seq, c.asset_id, c.content, c.context_text FROM chunk_log l
-                     LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1 WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2",
-                )
-                .bind(from)
-                .bind(BATCH)
-                .fetch_all(pool)
-                .await
-                .map_err(db)?;
-                let Some(last) = rows.last() else { break };
-                from = last.try_get(0).map_err(db)?;
-                open = apply(open, changes(&rows)?).await?;
-            }
+            let (replayed, from) = replay(open, pool, LOG_TAIL, from).await?;
+            open = replayed;
             open = tokio::task::spawn_blocking(move || open.commit(from).map(|()| open)).await.map_err(tantivy_error)??;
         }
         let out = (open.reader.searcher(), open.fields, open.analyzer.clone());
