@@ -80,6 +80,33 @@ impl PgStore {
         MIGRATOR.run(&self.pool).await.map_err(Error::internal)
     }
 
+    /// Turns other processes' notifications into this process's wake-ups for as long as it
+    /// runs: new or released work wakes idle workers, a changed operation wakes `:wait`/`:watch`.
+    /// Only promptness depends on it; waiters re-check the database anyway, so a dropped
+    /// connection (re-established by the listener) loses nothing.
+    pub async fn forward_notifications(&self, events: std::sync::Arc<ragd_core::events::Events>) {
+        let mut listener = loop {
+            match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+                Ok(mut l) => match l.listen_all(["ragd_work", "ragd_operations"]).await {
+                    Ok(()) => break l,
+                    Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
+                },
+                Err(e) => tracing::warn!(error = %e, "connecting the notification listener failed; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        loop {
+            match listener.recv().await {
+                Ok(n) if n.channel() == "ragd_work" => events.work_added(),
+                Ok(_) => events.operation_changed(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "notification listener lost its connection; reconnecting");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

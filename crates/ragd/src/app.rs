@@ -15,6 +15,7 @@ use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
 use ragd_engine::sources::{file::FileSource, text::TextSource, web::WebSource};
 use ragd_engine::{Engine, EngineConfig, StepHook};
+use ragd_store::pg::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,18 +39,23 @@ fn metrics_handle() -> PrometheusHandle {
 
 /// Opens the store of a configuration (creating and migrating the database).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_backend(config).await?.0)
+}
+
+/// The store, and on PostgreSQL the same store as itself, whose notifications wake this process.
+async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<PgStore>>)> {
     match config.database()? {
         Database::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             let store = SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("opening the database {}: {e:?}", path.display()))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), None))
         }
         Database::Postgres(url) => {
-            let store =
-                ragd_store::pg::PgStore::open(&url, 16).await.map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e:?}"))?;
-            Ok(Arc::new(store))
+            let store = PgStore::open(&url, 16).await.map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e:?}"))?;
+            let store = Arc::new(store);
+            Ok((store.clone(), Some(store)))
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct Application {
     state: AppState,
     engine: Option<Engine>,
     serve_api: bool,
+    /// On PostgreSQL: the store whose LISTEN connection wakes this process for other processes' work.
+    notifications: Option<(Arc<PgStore>, Arc<Events>)>,
 }
 
 impl Application {
@@ -70,7 +78,7 @@ impl Application {
     /// a breakpoint to hold an operation at a known step).
     pub async fn build_with_hook(config: &Config, hook: Option<StepHook>) -> anyhow::Result<Self> {
         config.validate()?;
-        let store = open_store(config).await?;
+        let (store, pg) = open_backend(config).await?;
         let events = Arc::new(Events::default());
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
         let blobs = Arc::new(ObjectBlobs::local(&config.files_dir())?);
@@ -124,7 +132,8 @@ impl Application {
             }
         });
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
-        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker })
+        let notifications = pg.map(|pg| (pg, events));
+        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker, notifications })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -138,9 +147,13 @@ impl Application {
         if !workers.is_empty() {
             workers.push(tokio::spawn(sweep_uploads(self.state.services.clone(), stop_rx)));
         }
+        let listen = self.notifications.map(|(pg, events)| tokio::spawn(async move { pg.forward_notifications(events).await }));
         let app = router(self.state, self.serve_api);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop_tx.send(true);
+        if let Some(l) = listen {
+            l.abort();
+        }
         for w in workers {
             let _ = w.await;
         }

@@ -261,13 +261,10 @@ async fn deleting_an_asset_fails_its_running_operation_and_stops_the_worker() {
 
     // The operation is no longer reachable through the API; read the database to see how it ended.
     // Worker writes are fenced by the lease, which the delete ended, so nothing can follow.
-    let store = ragd_store::SqliteStore::open(&app.data_dir.join("ragd.db")).await.unwrap();
-    let (status, message): (String, Option<String>) =
-        sqlx::query_as("SELECT status, error_message FROM operations WHERE id = ?1").bind(&op).fetch_one(store.pool()).await.unwrap();
-    assert_eq!((status.as_str(), message.as_deref()), ("FAILED", Some("asset deleted")));
-    let documents: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE asset_id = ?1").bind(&a).fetch_one(store.pool()).await.unwrap();
-    assert_eq!(documents, 0);
+    let ended = app.db_column("SELECT status || ': ' || error_message FROM operations WHERE id = $1", &op).await;
+    assert_eq!(ended, [Some("FAILED: asset deleted".to_owned())]);
+    let documents = app.db_column("SELECT CAST(COUNT(*) AS TEXT) FROM documents WHERE asset_id = $1", &a).await;
+    assert_eq!(documents, [Some("0".to_owned())]);
 }
 
 #[tokio::test]

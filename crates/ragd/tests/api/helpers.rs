@@ -17,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
+    /// The configuration the app runs on: respawning on it reaches the same database.
+    pub config: Config,
     _tmp: Option<Arc<tempfile::TempDir>>,
     kill: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -91,6 +93,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             data_dir: config.data_dir.clone(),
+            config,
             _tmp: None,
             kill: Some(kill_tx),
             thread: Some(thread),
@@ -109,6 +112,27 @@ impl TestApp {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+
+    /// The app's own store (SQLite file or PostgreSQL database), for what the API does not show.
+    pub async fn store(&self) -> Arc<dyn ragd_core::store::Store> {
+        ragd::app::open_store(&self.config).await.expect("the app's store opens")
+    }
+
+    /// One text column of a query on the app's database, `$1` bound to `arg` (both backends
+    /// bind `$N` by number; cast non-text columns with `CAST(… AS TEXT)`).
+    pub async fn db_column(&self, sql: &str, arg: &str) -> Vec<Option<String>> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.config.database_url {
+            Some(url) if url.starts_with("postgres") => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query_scalar(sql).bind(arg).fetch_all(&pool).await.unwrap()
+            }
+            _ => {
+                let store = ragd_store::SqliteStore::open(&self.data_dir.join("ragd.db")).await.unwrap();
+                sqlx::query_scalar(sql).bind(arg).fetch_all(store.pool()).await.unwrap()
+            }
         }
     }
 

@@ -13,7 +13,7 @@ async fn a_killed_worker_is_replaced_and_the_operation_finishes_exactly() {
     first.run_until_processed(&gate, &a, &op, 3).await;
     let before = first.operation("acme", &a, &op).await;
     assert_eq!((before["status"].as_str(), before["itemsProcessed"].as_i64()), (Some("RUNNING"), Some(3)));
-    let config = test_config(&first.data_dir);
+    let config = first.config.clone();
     let tmp = first.kill(); // no graceful shutdown: the lease is still held and must expire
 
     let second = TestApp::spawn_on(config, None).await;
@@ -26,16 +26,10 @@ async fn a_killed_worker_is_replaced_and_the_operation_finishes_exactly() {
     );
     assert_eq!(done["startedAt"], before["startedAt"], "startedAt is set on the first claim only");
 
-    let store = ragd_store::SqliteStore::open(&second.data_dir.join("ragd.db")).await.unwrap();
-    let (attempts,): (i64,) =
-        sqlx::query_as("SELECT attempts FROM operations WHERE id = ?1").bind(&op).fetch_one(store.pool()).await.unwrap();
-    assert_eq!(attempts, 2);
-    let keys: Vec<String> = sqlx::query_scalar("SELECT source_key FROM documents WHERE asset_id = ?1 ORDER BY source_key")
-        .bind(&a)
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
-    let mut expected: Vec<String> = d.iter().map(|(n, _)| n.clone()).collect();
+    let attempts = second.db_column("SELECT CAST(attempts AS TEXT) FROM operations WHERE id = $1", &op).await;
+    assert_eq!(attempts, [Some("2".to_owned())]);
+    let keys = second.db_column("SELECT source_key FROM documents WHERE asset_id = $1 ORDER BY source_key", &a).await;
+    let mut expected: Vec<Option<String>> = d.iter().map(|(n, _)| Some(n.clone())).collect();
     expected.sort();
     assert_eq!(keys, expected, "every document once, none duplicated");
     let asset = second.get(&format!("/v1/tenants/acme/assets/{a}"), &second.token("acme")).await.body;
@@ -50,8 +44,7 @@ async fn an_operation_whose_workers_keep_dying_fails_after_max_attempts() {
     let first = TestApp::spawn_with(|c| c.max_attempts = 1, Some(gate.hook())).await;
     let (a, op) = first.create_text_asset("acme", &[("one", "1")]).await;
     gate.reached().await;
-    let mut config = test_config(&first.data_dir);
-    config.max_attempts = 1;
+    let config = first.config.clone();
     let tmp = first.kill();
 
     let second = TestApp::spawn_on(config, None).await;
@@ -68,8 +61,7 @@ async fn cancelling_an_operation_whose_worker_died_ends_it_cancelled() {
     let first = TestApp::spawn_with(|c| c.lease_seconds = 3.0, Some(gate.hook())).await;
     let (a, op) = first.create_text_asset("acme", &[("one", "1"), ("two", "2")]).await;
     gate.reached().await;
-    let mut config = test_config(&first.data_dir);
-    config.lease_seconds = 3.0;
+    let config = first.config.clone();
     let tmp = first.kill();
 
     // The dead worker's lease is still running: the cancel is recorded, and whoever claims the

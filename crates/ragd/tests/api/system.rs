@@ -68,7 +68,7 @@ async fn roles_split_the_api_from_the_workers() {
     worker.get("/v1/tenants/acme/assets", &t).await.problem(404, "/problems/not-found");
 
     // An API-only process on the same database accepts work that only the worker process runs.
-    let mut config = test_config(&worker.data_dir);
+    let mut config = worker.config.clone();
     config.role = ragd::config::Role::Api;
     let api = TestApp::spawn_on(config, None).await;
     let (a, op) = api.create_text_asset("acme", &[("one", "1")]).await;

@@ -1,0 +1,348 @@
+//! Scale-out under faults, with real processes on one PostgreSQL database: an API process and three
+//! worker processes of the `ragd` binary ingest 20 assets while the harness `kill -9`s a random
+//! worker every few seconds and starts it again. Always runs on PostgreSQL (a throwaway server
+//! when `RAGD_TEST_DATABASE_URL` is unset; no server fails the test, it never skips).
+//!
+//! Checks: every operation ends COMPLETED; each asset's chunks equal those of an undisturbed run
+//! (same documents, chunk texts, offsets and token counts; vectors within float noise); no two
+//! attempts at one operation overlap in time (from the workers' own logs); idle workers are woken
+//! by NOTIFY, not by their poll; a cancel sent to the API process stops a running operation in a
+//! worker process within 2 s.
+
+use ragd_store::pg::throwaway_database;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+const SECRET: &str = "scale-out-secret-0123456789abcdef";
+const ASSETS: usize = 20;
+/// Workers poll this rarely: prompt claims can only come from NOTIFY.
+const POLL_MS: &str = "5000";
+
+fn model_dir() -> PathBuf {
+    std::env::var_os("RAGD_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
+}
+
+/// One `ragd serve` process; its log (JSON lines) goes to a file of its own.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn start(url: &str, role: &str, dir: &Path, name: &str) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let data = dir.join(format!("{name}-data"));
+        let child = Command::new(env!("CARGO_BIN_EXE_ragd"))
+            .args(["serve", "--role", role, "--listen", "127.0.0.1:0", "--workers", "1"])
+            .env("RAGD_DATABASE_URL", url)
+            .env("RAGD_DATA_DIR", &data)
+            .env("RAGD_JWT_SECRET", SECRET)
+            .env("RAGD_MODEL_DIR", model_dir())
+            .env("RAGD_MODEL_AUTO_FETCH", "false")
+            .env("RAGD_MODEL_THREADS", "1")
+            .env("RAGD_LEASE_SECONDS", "3")
+            .env("RAGD_HEARTBEAT_MS", "250")
+            .env("RAGD_POLL_MS", POLL_MS)
+            .env("RAGD_MAX_ATTEMPTS", "50")
+            .env("RAGD_LOG_FORMAT", "json")
+            .env("RAGD_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the ragd binary starts");
+        Proc { child, log }
+    }
+
+    /// The address it listens on, from its "ragd is listening" log line.
+    async fn address(&self) -> String {
+        for _ in 0..600 {
+            for line in std::fs::read_to_string(&self.log).unwrap_or_default().lines() {
+                if let Ok(v) = serde_json::from_str::<Value>(line)
+                    && v["fields"]["message"] == "ragd is listening"
+                {
+                    return format!("http://{}", v["fields"]["address"].as_str().unwrap());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{} did not start: {}", self.log.display(), std::fs::read_to_string(&self.log).unwrap_or_default());
+    }
+
+    /// `kill -9`: no shutdown, leases left to expire.
+    fn kill(&mut self) -> SystemTime {
+        self.child.kill().unwrap();
+        let at = SystemTime::now();
+        self.child.wait().unwrap();
+        at
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Api {
+    fn new(base: String) -> Api {
+        let token = ragd::token::mint(SECRET.as_bytes(), "acme", "assets:read assets:write", Duration::from_secs(3600), "t").unwrap();
+        Api { base, http: reqwest::Client::builder().no_proxy().build().unwrap(), token }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}/v1/tenants/acme{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a TEXT asset; returns (asset id, operation id).
+    async fn create(&self, name: &str, docs: &[(String, String)]) -> (String, String) {
+        let documents: Vec<Value> = docs.iter().map(|(n, t)| json!({"name": n, "text": t})).collect();
+        let body = json!({"name": name, "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
+        let (status, v) = self.call(reqwest::Method::POST, "/assets", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        (v["asset"]["id"].as_str().unwrap().to_owned(), v["operation"]["id"].as_str().unwrap().to_owned())
+    }
+
+    async fn operation(&self, asset: &str, op: &str) -> Value {
+        let (status, v) = self.call(reqwest::Method::GET, &format!("/assets/{asset}/operations/{op}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    }
+
+    /// Long-polls the operation through the API until it is done.
+    async fn wait_done(&self, asset: &str, op: &str) -> Value {
+        loop {
+            let (status, v) = self.call(reqwest::Method::GET, &format!("/assets/{asset}/operations/{op}:wait?timeout=30"), None).await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            if v["done"] == true {
+                return v;
+            }
+        }
+    }
+}
+
+/// 20 assets of real text (the system's license files, in order, cut into 20 slices of 4
+/// documents each), the same for every run.
+fn corpus() -> Vec<Vec<(String, String)>> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir("/usr/share/common-licenses")
+        .expect("/usr/share/common-licenses (Debian base-files)")
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_symlink())
+        .collect();
+    names.sort();
+    let text: String = names.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n\n");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let per_doc = words.len() / (ASSETS * 4);
+    (0..ASSETS)
+        .map(|a| {
+            (0..4)
+                .map(|d| {
+                    let start = (a * 4 + d) * per_doc;
+                    (format!("part-{d}.txt"), words[start..start + per_doc].join(" "))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Each asset's chunks by asset name: (document, index, offsets, tokens, text) and the vector.
+type ChunkSet = BTreeMap<String, Vec<((String, i64, i64, i64, i64, String), Vec<f32>)>>;
+
+async fn chunk_set(url: &str) -> ChunkSet {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let rows: Vec<(String, String, i64, i64, i64, i64, String, Vec<f32>)> = sqlx::query_as(
+        "SELECT a.display_name, d.source_key, c.chunk_index, c.start_char, c.end_char, c.token_count, c.content,
+                c.embedding::real[]
+         FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
+         ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut set = ChunkSet::new();
+    for (asset, doc, index, start, end, tokens, content, vector) in rows {
+        set.entry(asset).or_default().push(((doc, index, start, end, tokens, content), vector));
+    }
+    set
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
+}
+
+/// One attempt at an operation as a worker's log tells it: when it started and, if the log
+/// says, when it ended.
+#[derive(Debug)]
+struct Attempt {
+    log: PathBuf,
+    start: SystemTime,
+    end: Option<SystemTime>,
+}
+
+fn attempts(log: &Path, into: &mut BTreeMap<String, Vec<Attempt>>) {
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        let Some(op) = v["span"]["operation_id"].as_str() else { continue };
+        let at = humantime::parse_rfc3339_weak(v["timestamp"].as_str().unwrap().trim_end_matches('Z')).unwrap();
+        let message = v["fields"]["message"].as_str().unwrap_or_default();
+        let list = into.entry(op.to_owned()).or_default();
+        if message == "operation started" {
+            list.push(Attempt { log: log.to_owned(), start: at, end: None });
+        } else if let Some(last) = list.iter_mut().rev().find(|a| a.log == log) {
+            // Every later event of this attempt in this log: the attempt lasted at least until then.
+            last.end = Some(at);
+        }
+    }
+}
+
+/// Runs the 20 assets on a fresh database with three worker processes; with `kills`, a random
+/// worker is `kill -9`ed every `kills` and started again. Returns the database URL.
+async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String, Vec<Attempt>>, usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let url = throwaway_database().await.expect("a PostgreSQL database");
+    let api_proc = Proc::start(&url, "api", dir, "api");
+    let api = Api::new(api_proc.address().await);
+    let mut workers: Vec<Proc> = (0..3).map(|i| Proc::start(&url, "worker", dir, &format!("worker{i}-0"))).collect();
+    for w in &workers {
+        w.address().await;
+    }
+    let mut logs: Vec<PathBuf> = workers.iter().map(|w| w.log.clone()).collect();
+    let mut kill_times: BTreeMap<PathBuf, SystemTime> = BTreeMap::new();
+
+    let mut ops = Vec::new();
+    for (i, docs) in corpus().iter().enumerate() {
+        ops.push(api.create(&format!("asset-{i:02}"), docs).await);
+    }
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let mut killed = 0;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut next_kill = kills.map(|k| Instant::now() + k);
+    loop {
+        let mut pending = 0;
+        for (a, op) in &ops {
+            if api.operation(a, op).await["done"] != true {
+                pending += 1;
+            }
+        }
+        if pending == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{pending} operations still not done after 10 minutes");
+        if let (Some(at), Some(every)) = (next_kill, kills)
+            && Instant::now() >= at
+        {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let i = (rng % 3) as usize;
+            let t = workers[i].kill();
+            kill_times.insert(workers[i].log.clone(), t);
+            killed += 1;
+            workers[i] = Proc::start(&url, "worker", dir, &format!("worker{i}-{killed}"));
+            logs.push(workers[i].log.clone());
+            next_kill = Some(Instant::now() + every);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (a, op) in &ops {
+        let done = api.operation(a, op).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert_eq!((done["itemsProcessed"].as_i64(), done["itemsFailed"].as_i64()), (Some(4), Some(0)), "{done}");
+    }
+    drop(workers);
+    let mut by_op = BTreeMap::new();
+    for log in &logs {
+        attempts(log, &mut by_op);
+    }
+    // An attempt whose process was killed lasted until the kill.
+    for list in by_op.values_mut() {
+        for a in list.iter_mut() {
+            if let Some(k) = kill_times.get(&a.log) {
+                a.end = Some(*k);
+            }
+        }
+    }
+    (url, by_op, killed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (calm_url, _, _) = ingest(&dir.path().join("calm"), None).await;
+    let (url, by_op, killed) = ingest(&dir.path().join("faults"), Some(Duration::from_secs(3))).await;
+    assert!(killed >= 3, "the run was long enough to kill workers ({killed} kills)");
+
+    let (calm, faulty) = (chunk_set(&calm_url).await, chunk_set(&url).await);
+    assert_eq!(calm.len(), ASSETS);
+    assert_eq!(faulty.keys().collect::<Vec<_>>(), calm.keys().collect::<Vec<_>>());
+    for (asset, expected) in &calm {
+        let got = &faulty[asset];
+        let keys = |s: &Vec<(_, Vec<f32>)>| s.iter().map(|(k, _)| k).cloned().collect::<Vec<(String, i64, i64, i64, i64, String)>>();
+        assert_eq!(keys(got), keys(expected), "{asset}: the same chunks, none missing, none duplicated");
+        for ((k, a), (_, b)) in got.iter().zip(expected) {
+            assert!(cosine(a, b) > 0.9999, "{asset} {k:?}: the same vector");
+        }
+    }
+
+    // Attempts at one operation never overlap: each starts after the previous one ended.
+    let mut retried = 0;
+    for (op, list) in &by_op {
+        let mut list: Vec<&Attempt> = list.iter().collect();
+        list.sort_by_key(|a| a.start);
+        retried += usize::from(list.len() > 1);
+        for pair in list.windows(2) {
+            let end = pair[0].end.unwrap_or_else(|| panic!("{op}: an attempt in {} never ended", pair[0].log.display()));
+            assert!(end <= pair[1].start, "{op}: two attempts at once: {:?} and {:?}", pair[0], pair[1]);
+        }
+    }
+    assert!(retried >= 1, "some operation was interrupted and taken over ({killed} kills)");
+    eprintln!("{killed} kills, {retried} operations taken over by another worker, chunk sets equal");
+
+    // Cross-process wake-up and cancel: idle workers are woken by NOTIFY (their poll is 5 s), and
+    // a cancel sent to the API process stops the work in a worker process within 2 s.
+    let dir = dir.path().join("cancel");
+    std::fs::create_dir_all(&dir).unwrap();
+    let api_proc = Proc::start(&url, "api", &dir, "api");
+    let api = Api::new(api_proc.address().await);
+    let worker = Proc::start(&url, "worker", &dir, "worker");
+    worker.address().await;
+    let long: Vec<(String, String)> = corpus().concat().into_iter().enumerate().map(|(i, (_, t))| (format!("long-{i}"), t)).collect();
+    let (a, op) = api.create("long", &long).await;
+    let created = Instant::now();
+    let running = loop {
+        let now = api.operation(&a, &op).await;
+        if now["itemsProcessed"].as_i64().unwrap() >= 1 {
+            break now;
+        }
+        assert!(created.elapsed() < Duration::from_secs(60), "{now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let queued = Duration::from_millis((running["startedAt"].as_i64().unwrap() - running["createdAt"].as_i64().unwrap()) as u64);
+    assert!(queued < Duration::from_millis(1000), "claimed {queued:?} after creation: NOTIFY woke the idle worker");
+    let asked = Instant::now();
+    let (status, _) = api.call(reqwest::Method::POST, &format!("/assets/{a}/operations/{op}:cancel"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let done = api.wait_done(&a, &op).await;
+    let took = asked.elapsed();
+    assert_eq!(done["status"], "CANCELLED", "{done}");
+    assert!(took <= Duration::from_secs(2), "the cancel took {took:?} to stop the worker");
+    assert!(done["itemsProcessed"].as_i64().unwrap() < long.len() as i64, "{done}");
+    eprintln!("claimed {queued:?} after creation; cancel stopped the worker process in {took:?}");
+}
