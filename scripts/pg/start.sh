@@ -35,4 +35,11 @@ if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" start >/dev/null 9>&-
   as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d template1 -qc "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
 fi
+# scripts/test asks to drop the databases earlier test runs left behind (tests never drop theirs:
+# a killed test cannot).
+if [ "${RAGD_PG_DROP_TEST_DATABASES:-}" = 1 ]; then
+  as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc \
+    "SELECT format('DROP DATABASE %I WITH (FORCE);', datname) FROM pg_database WHERE datname LIKE 'ragd\\_test\\_%'" |
+    as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -q >/dev/null
+fi
 echo "postgres://postgres@127.0.0.1:$port/postgres"

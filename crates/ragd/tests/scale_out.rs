@@ -167,7 +167,8 @@ type ChunkSet = BTreeMap<String, Vec<((String, i64, i64, i64, i64, String), Vec<
 
 async fn chunk_set(url: &str) -> ChunkSet {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
-    let rows: Vec<(String, String, i64, i64, i64, i64, String, Vec<f32>)> = sqlx::query_as(
+    type Row = (String, String, i64, i64, i64, i64, String, Vec<f32>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.display_name, d.source_key, c.chunk_index, c.start_char, c.end_char, c.token_count, c.content,
                 c.embedding::real[]
          FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
