@@ -90,7 +90,7 @@ impl Application {
         }
         // One local model per process, loaded on first use, shared by the API and the workers.
         let local = LocalEmbedder::new(files.clone(), config.model_threads);
-        let registry = Arc::new(crate::model::Models::new(local.clone(), files, models));
+        let registry = Arc::new(crate::model::Models::new(local.clone(), files, models, config.openai()));
         services.embedders = Some(registry.clone());
 
         let secret = config.hs256_secret()?;

@@ -78,6 +78,13 @@ pub struct Config {
     pub web_timeout_seconds: f64,
     /// Largest page a crawl reads, in bytes.
     pub web_max_page_bytes: u64,
+    /// API key of the OpenAI-compatible endpoint that serves the `openai` models.
+    pub openai_api_key: Option<String>,
+    /// Base URL (up to `/v1`) of that endpoint (default: `https://api.openai.com/v1`); setting it
+    /// without a key enables keyless servers (vLLM, TEI, Ollama).
+    pub openai_base_url: Option<String>,
+    /// Embedding requests in flight at once to that endpoint, per process.
+    pub openai_concurrency: usize,
 }
 
 impl Default for Config {
@@ -108,6 +115,9 @@ impl Default for Config {
             web_delay_ms: 0,
             web_timeout_seconds: 30.0,
             web_max_page_bytes: 10 * 1024 * 1024,
+            openai_api_key: None,
+            openai_base_url: None,
+            openai_concurrency: 4,
         }
     }
 }
@@ -157,6 +167,18 @@ impl Config {
     /// Where uploaded files live.
     pub fn files_dir(&self) -> PathBuf {
         self.files_dir.clone().unwrap_or_else(|| self.data_dir.join("files"))
+    }
+
+    /// The OpenAI-compatible endpoint, when a key or a base URL is configured.
+    pub fn openai(&self) -> Option<crate::model::OpenAiEndpoint> {
+        if self.openai_api_key.is_none() && self.openai_base_url.is_none() {
+            return None;
+        }
+        Some(crate::model::OpenAiEndpoint {
+            base_url: self.openai_base_url.clone().unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
+            concurrency: self.openai_concurrency,
+        })
     }
 
     /// The crawler's settings.

@@ -28,13 +28,27 @@ pub fn fetch(dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server's OpenAI-compatible endpoint (OpenAI itself, or vLLM, TEI, Ollama, Azure, … speaking
+/// its `/v1/embeddings`), which serves the catalog's `openai` models.
+#[derive(Debug, Clone)]
+pub struct OpenAiEndpoint {
+    pub base_url: String,
+    pub api_key: Option<String>,
+    /// Requests in flight at once across this process.
+    pub concurrency: usize,
+}
+
 /// The models this process can embed with: the local model (shared with `/v1/embeddings`, loaded
-/// on first use) and the tokenizers that chunking counts with.
+/// on first use), the remote models of a configured OpenAI-compatible endpoint, and the
+/// tokenizers that chunking counts with.
 pub struct Models {
     pub local: ragd_embed::LocalEmbedder,
     pub files: ragd_embed::ModelFiles,
     pub catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
     local_sizer: std::sync::OnceLock<Result<ragd_pipeline::Sizer, String>>,
+    openai: Option<OpenAiEndpoint>,
+    /// One limiter for the endpoint: its rate limits are per key, not per model.
+    openai_limiter: std::sync::Arc<ragd_embed::remote::Limiter>,
 }
 
 impl Models {
@@ -42,8 +56,17 @@ impl Models {
         local: ragd_embed::LocalEmbedder,
         files: ragd_embed::ModelFiles,
         catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
+        openai: Option<OpenAiEndpoint>,
     ) -> Self {
-        Self { local, files, catalog, local_sizer: std::sync::OnceLock::new() }
+        let concurrency = openai.as_ref().map_or(1, |o| o.concurrency.max(1));
+        Self {
+            local,
+            files,
+            catalog,
+            local_sizer: std::sync::OnceLock::new(),
+            openai,
+            openai_limiter: std::sync::Arc::new(ragd_embed::remote::Limiter::new(concurrency, None, None)),
+        }
     }
 }
 
@@ -54,8 +77,20 @@ impl ragd_core::embed::EmbedderRegistry for Models {
                 self.files.check().map_err(|e| e.to_string())?;
                 Ok(std::sync::Arc::new(self.local.clone()))
             }
+            "openai" if self.openai.is_some() => {
+                let endpoint = self.openai.as_ref().expect("checked");
+                let model = self.catalog.find(&spec.provider, &spec.model).ok_or_else(|| format!("unknown model {}", spec.model))?;
+                let mut config = ragd_embed::remote::RemoteConfig::openai(
+                    &endpoint.base_url,
+                    endpoint.api_key.clone(),
+                    model.model,
+                    model.dimensions as usize,
+                );
+                config.concurrency = endpoint.concurrency.max(1);
+                Ok(std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::new(config, self.openai_limiter.clone())))
+            }
             other => Err(format!(
-                "the {other} embedding provider needs an API key, which cannot be configured in this build yet; use the local model"
+                "the {other} embedding provider is not configured on this server (set RAGD_OPENAI_API_KEY, or RAGD_OPENAI_BASE_URL for an OpenAI-compatible server); use the local model"
             )),
         }
     }

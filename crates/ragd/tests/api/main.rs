@@ -3,6 +3,8 @@
 //! holds running operations at known checkpoints when a test needs a mid-operation state.
 
 mod helpers;
+#[path = "../common/openai.rs"]
+mod openai;
 mod site;
 
 mod ingest;
@@ -14,6 +16,7 @@ mod files;
 mod operations;
 mod pagination;
 mod recovery;
+mod remote;
 mod search;
 mod system;
 mod tenancy;
