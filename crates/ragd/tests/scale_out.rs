@@ -9,158 +9,22 @@
 //! by NOTIFY, not by their poll; a cancel sent to the API process stops a running operation in a
 //! worker process within 2 s.
 
+#[path = "common/cluster.rs"]
+mod cluster;
+
+use cluster::{Api, Proc};
 use ragd_store::pg::throwaway_database;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-const SECRET: &str = "scale-out-secret-0123456789abcdef";
 const ASSETS: usize = 20;
-/// Workers poll this rarely: prompt claims can only come from NOTIFY.
-const POLL_MS: &str = "5000";
-
-fn model_dir() -> PathBuf {
-    std::env::var_os("RAGD_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
-}
-
-/// One `ragd serve` process; its log (JSON lines) goes to a file of its own.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn start(url: &str, role: &str, dir: &Path, name: &str) -> Proc {
-        let log = dir.join(format!("{name}.log"));
-        let data = dir.join(format!("{name}-data"));
-        let child = Command::new(env!("CARGO_BIN_EXE_ragd"))
-            .args(["serve", "--role", role, "--listen", "127.0.0.1:0", "--workers", "1"])
-            .env("RAGD_DATABASE_URL", url)
-            .env("RAGD_DATA_DIR", &data)
-            .env("RAGD_JWT_SECRET", SECRET)
-            .env("RAGD_MODEL_DIR", model_dir())
-            .env("RAGD_MODEL_AUTO_FETCH", "false")
-            .env("RAGD_MODEL_THREADS", "1")
-            .env("RAGD_LEASE_SECONDS", "3")
-            .env("RAGD_HEARTBEAT_MS", "250")
-            .env("RAGD_POLL_MS", POLL_MS)
-            .env("RAGD_MAX_ATTEMPTS", "50")
-            .env("RAGD_LOG_FORMAT", "json")
-            .env("RAGD_LOG", "info,sqlx=warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("the ragd binary starts");
-        Proc { child, log }
-    }
-
-    /// The address it listens on, from its "ragd is listening" log line.
-    async fn address(&self) -> String {
-        for _ in 0..600 {
-            for line in std::fs::read_to_string(&self.log).unwrap_or_default().lines() {
-                if let Ok(v) = serde_json::from_str::<Value>(line)
-                    && v["fields"]["message"] == "ragd is listening"
-                {
-                    return format!("http://{}", v["fields"]["address"].as_str().unwrap());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{} did not start: {}", self.log.display(), std::fs::read_to_string(&self.log).unwrap_or_default());
-    }
-
-    /// `kill -9`: no shutdown, leases left to expire.
-    fn kill(&mut self) -> SystemTime {
-        self.child.kill().unwrap();
-        let at = SystemTime::now();
-        self.child.wait().unwrap();
-        at
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Api {
-    fn new(base: String) -> Api {
-        let token = ragd::token::mint(SECRET.as_bytes(), "acme", "assets:read assets:write", Duration::from_secs(3600), "t").unwrap();
-        Api { base, http: reqwest::Client::builder().no_proxy().build().unwrap(), token }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}/v1/tenants/acme{path}", self.base)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Creates a TEXT asset; returns (asset id, operation id).
-    async fn create(&self, name: &str, docs: &[(String, String)]) -> (String, String) {
-        let documents: Vec<Value> = docs.iter().map(|(n, t)| json!({"name": n, "text": t})).collect();
-        let body = json!({"name": name, "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
-        let (status, v) = self.call(reqwest::Method::POST, "/assets", Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{v}");
-        (v["asset"]["id"].as_str().unwrap().to_owned(), v["operation"]["id"].as_str().unwrap().to_owned())
-    }
-
-    async fn operation(&self, asset: &str, op: &str) -> Value {
-        let (status, v) = self.call(reqwest::Method::GET, &format!("/assets/{asset}/operations/{op}"), None).await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-        v
-    }
-
-    /// Long-polls the operation through the API until it is done.
-    async fn wait_done(&self, asset: &str, op: &str) -> Value {
-        loop {
-            let (status, v) = self.call(reqwest::Method::GET, &format!("/assets/{asset}/operations/{op}:wait?timeout=30"), None).await;
-            assert_eq!(status, StatusCode::OK, "{v}");
-            if v["done"] == true {
-                return v;
-            }
-        }
-    }
-}
-
-/// 20 assets of real text (the system's license files, in order, cut into 20 slices of 4
-/// documents each), the same for every run.
-fn corpus() -> Vec<Vec<(String, String)>> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir("/usr/share/common-licenses")
-        .expect("/usr/share/common-licenses (Debian base-files)")
-        .map(|e| e.unwrap().path())
-        .filter(|p| !p.is_symlink())
-        .collect();
-    names.sort();
-    let text: String = names.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n\n");
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let per_doc = words.len() / (ASSETS * 4);
-    (0..ASSETS)
-        .map(|a| {
-            (0..4)
-                .map(|d| {
-                    let start = (a * 4 + d) * per_doc;
-                    (format!("part-{d}.txt"), words[start..start + per_doc].join(" "))
-                })
-                .collect()
-        })
-        .collect()
-}
+/// Short leases so that killed workers' operations come back quickly; workers poll rarely, so
+/// prompt claims can only come from NOTIFY.
+const ENV: &[(&str, &str)] =
+    &[("RAGD_LEASE_SECONDS", "3"), ("RAGD_HEARTBEAT_MS", "250"), ("RAGD_POLL_MS", "5000"), ("RAGD_MAX_ATTEMPTS", "50")];
 
 /// Each asset's chunks by asset name: (document, index, offsets, tokens, text) and the vector.
 type ChunkSet = BTreeMap<String, Vec<((String, i64, i64, i64, i64, String), Vec<f32>)>>;
@@ -218,9 +82,9 @@ fn attempts(log: &Path, into: &mut BTreeMap<String, Vec<Attempt>>) {
 async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String, Vec<Attempt>>, usize) {
     std::fs::create_dir_all(dir).unwrap();
     let url = throwaway_database().await.expect("a PostgreSQL database");
-    let api_proc = Proc::start(&url, "api", dir, "api");
+    let api_proc = Proc::start(&url, "api", dir, "api", ENV);
     let api = Api::new(api_proc.address().await);
-    let mut workers: Vec<Proc> = (0..3).map(|i| Proc::start(&url, "worker", dir, &format!("worker{i}-0"))).collect();
+    let mut workers: Vec<Proc> = (0..3).map(|i| Proc::start(&url, "worker", dir, &format!("worker{i}-0"), ENV)).collect();
     for w in &workers {
         w.address().await;
     }
@@ -228,8 +92,8 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
     let mut kill_times: BTreeMap<PathBuf, SystemTime> = BTreeMap::new();
 
     let mut ops = Vec::new();
-    for (i, docs) in corpus().iter().enumerate() {
-        ops.push(api.create(&format!("asset-{i:02}"), docs).await);
+    for (i, docs) in cluster::corpus(ASSETS, 4).iter().enumerate() {
+        ops.push(api.create(&format!("asset-{i:02}"), docs, Value::Null).await);
     }
     let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let mut killed = 0;
@@ -256,7 +120,7 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
             let t = workers[i].kill();
             kill_times.insert(workers[i].log.clone(), t);
             killed += 1;
-            workers[i] = Proc::start(&url, "worker", dir, &format!("worker{i}-{killed}"));
+            workers[i] = Proc::start(&url, "worker", dir, &format!("worker{i}-{killed}"), ENV);
             logs.push(workers[i].log.clone());
             next_kill = Some(Instant::now() + every);
         }
@@ -320,12 +184,12 @@ async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operatio
     // a cancel sent to the API process stops the work in a worker process within 2 s.
     let dir = dir.path().join("cancel");
     std::fs::create_dir_all(&dir).unwrap();
-    let api_proc = Proc::start(&url, "api", &dir, "api");
+    let api_proc = Proc::start(&url, "api", &dir, "api", ENV);
     let api = Api::new(api_proc.address().await);
-    let worker = Proc::start(&url, "worker", &dir, "worker");
+    let worker = Proc::start(&url, "worker", &dir, "worker", ENV);
     worker.address().await;
-    let long: Vec<(String, String)> = corpus().concat().into_iter().enumerate().map(|(i, (_, t))| (format!("long-{i}"), t)).collect();
-    let (a, op) = api.create("long", &long).await;
+    let long: Vec<(String, String)> = cluster::corpus(ASSETS, 4).concat().into_iter().enumerate().map(|(i, (_, t))| (format!("long-{i}"), t)).collect();
+    let (a, op) = api.create("long", &long, Value::Null).await;
     let created = Instant::now();
     let running = loop {
         let now = api.operation(&a, &op).await;
