@@ -24,7 +24,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Share of chunks each common lexeme occurs in (from `pg_stats`), re-read every minute.
+    lexemes: std::sync::Arc<tokio::sync::Mutex<(Option<std::time::Instant>, LexemeShares)>>,
 }
+
+/// Lexeme → share of chunks containing it.
+type LexemeShares = std::sync::Arc<std::collections::HashMap<String, f32>>;
+
+/// Lexemes in more than this share of chunks do not select candidates for full-text search
+/// (they still count in the ranking).
+const COMMON_LEXEME: f32 = 0.02;
 
 crate::rows::row_decoders!(PgRow);
 
@@ -71,7 +80,7 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(db)?;
-        let store = Self { pool };
+        let store = Self { pool, lexemes: Default::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -105,6 +114,25 @@ impl PgStore {
                 }
             }
         }
+    }
+
+    /// Lexeme → share of chunks containing it, for the lexemes ANALYZE found common (an empty
+    /// map before the first ANALYZE: then every lexeme counts as rare).
+    async fn lexeme_frequencies(&self) -> Result<LexemeShares> {
+        let mut cached = self.lexemes.lock().await;
+        if cached.0.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+            let row: Option<(Vec<String>, Vec<f32>)> = sqlx::query_as(
+                "SELECT most_common_elems::TEXT::TEXT[], most_common_elem_freqs FROM pg_stats
+                 WHERE schemaname = current_schema() AND tablename = 'chunks' AND attname = 'tsv' AND most_common_elems IS NOT NULL",
+            )
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+            // The frequencies array ends with three summary numbers after the per-lexeme ones.
+            let map = row.map(|(lexemes, freqs)| lexemes.into_iter().zip(freqs).collect()).unwrap_or_default();
+            *cached = (Some(std::time::Instant::now()), std::sync::Arc::new(map));
+        }
+        Ok(cached.1.clone())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -794,11 +822,30 @@ impl Store for PgStore {
         if scope.asset_ids.is_empty() || terms.is_empty() {
             return Ok(Vec::new());
         }
-        // Terms are runs of alphanumerics (`search::query_terms`): OR-ed lexemes after the English
-        // configuration's stemming; content is weight A (1.0), contextText B (0.4).
-        let tsquery = terms.iter().map(|t| format!("'{}'", t.replace('\'', ""))).collect::<Vec<_>>().join(" | ");
-        let mut qb = sqlx::QueryBuilder::new("SELECT c.seq, ts_rank_cd(c.tsv, q)::FLOAT8 AS score FROM to_tsquery('english', ");
-        qb.push_bind(tsquery).push(") q, chunks c JOIN documents d ON d.id = c.document_id WHERE c.tsv @@ q AND");
+        // `ts_rank_cd` ranks every row that matches, and a term like "type" matches half of the
+        // chunks (1.2 s at 100k). So candidates are the chunks matching the query's rare lexemes
+        // (in ≤ 2 % of chunks by ANALYZE's statistics; the rarest one if none is), ranked by the
+        // whole query: a chunk matching only common words would rank low anyway.
+        // Content is weight A (1.0), contextText B (0.4); English stemming.
+        let words = terms.join(" ");
+        let (lexemes,): (Vec<String>,) = sqlx::query_as("SELECT tsvector_to_array(to_tsvector('english', $1))")
+            .bind(&words)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        if lexemes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let freq = self.lexeme_frequencies().await?;
+        let share = |l: &String| freq.get(l).copied().unwrap_or(0.0);
+        let mut rare: Vec<&String> = lexemes.iter().filter(|l| share(l) <= COMMON_LEXEME).collect();
+        if rare.is_empty() {
+            rare.push(lexemes.iter().min_by(|a, b| share(a).total_cmp(&share(b))).expect("not empty"));
+        }
+        let tsquery = |ls: &mut dyn Iterator<Item = &String>| ls.map(|l| format!("'{}'", l.replace('\'', "''"))).collect::<Vec<_>>().join(" | ");
+        let mut qb = sqlx::QueryBuilder::new("SELECT c.seq, ts_rank_cd(c.tsv, ");
+        qb.push_bind(tsquery(&mut lexemes.iter())).push("::tsquery)::FLOAT8 AS score FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.tsv @@ ");
+        qb.push_bind(tsquery(&mut rare.into_iter())).push("::tsquery AND");
         push_scope(&mut qb, scope);
         qb.push(" ORDER BY score DESC, c.seq LIMIT ").push_bind(limit as i64);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;

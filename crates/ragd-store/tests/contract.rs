@@ -395,6 +395,15 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
     // Full text: the unique marker ranks first; another asset's words are out of scope.
     let top = s.search_text(&scope, &ragd_core::search::query_terms("marker77 ownership"), 5).await.unwrap();
     assert_eq!(s.search_hits(&acme, &[top[0].0]).await.unwrap()[0].chunk.chunk_index, 77);
+    // Once ANALYZE knows that "rust" and "ownership" are in every chunk, only the rare marker
+    // selects candidates (the ranking still sees the whole query); a query of common words only
+    // falls back to its rarest one, so it still finds chunks.
+    sqlx::query("ANALYZE chunks").execute(s.pool()).await.unwrap();
+    let analyzed = ragd_store::pg::PgStore::open(&url, 2).await.unwrap();
+    let top = analyzed.search_text(&scope, &ragd_core::search::query_terms("marker77 ownership rust"), 5).await.unwrap();
+    assert_eq!(top.len(), 1, "only the chunk with the rare word is a candidate");
+    assert_eq!(s.search_hits(&acme, &[top[0].0]).await.unwrap()[0].chunk.chunk_index, 77);
+    assert_eq!(analyzed.search_text(&scope, &ragd_core::search::query_terms("rust ownership"), 5).await.unwrap().len(), 5);
     let (b, _) = create(&s, &acme).await;
     let claim_b = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
     let db = doc(b.id, claim_b.operation.id, "b");

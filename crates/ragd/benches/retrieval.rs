@@ -5,18 +5,14 @@
 //! vectors in the same run (`bench/chroma_peer.py`) as the peer.
 //! Run: `bench/retrieval.sh` (builds the corpus on first use, installs chromadb in `.cache/`).
 
-use ragd_core::model::*;
+#[path = "common/corpus.rs"]
+mod corpus;
+
+use corpus::{DIMS, K, QUERIES, pct};
 use ragd_core::search::{query_terms, rrf};
 use ragd_core::store::Store;
 use ragd_store::SqliteStore;
-use std::io::BufRead;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
-
-const QUERIES: usize = 500;
-const K: usize = 10;
-const DIMS: usize = 384;
 
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -24,106 +20,20 @@ fn rss_mib() -> f64 {
     kb / 1024.0
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
-}
-
 fn main() {
-    let dir = PathBuf::from(std::env::var("RAGD_CORPUS").unwrap_or_else(|_| ".cache/bench/corpus".into()));
-    let texts: Vec<String> = std::io::BufReader::new(std::fs::File::open(dir.join("texts.jsonl")).expect("corpus: run bench/retrieval.sh"))
-        .lines()
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect();
-    let raw = std::fs::read(dir.join("vectors.f32")).unwrap();
-    let vectors: Vec<Vec<f32>> =
-        raw.chunks_exact(DIMS * 4).map(|v| v.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()).collect();
-    assert_eq!(texts.len(), vectors.len());
-    let n = texts.len() - QUERIES;
-    eprintln!("{} chunks loaded", texts.len());
-    let (corpus, queries) = (&vectors[..n], &vectors[n..]);
-    let query_texts = &texts[n..];
+    let c = corpus::load();
+    let n = c.n;
+    let (corpus, queries) = (&c.vectors[..n], &c.vectors[n..]);
+    let query_texts = &c.texts[n..];
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("ragd.db");
         let store = SqliteStore::open(&path).await.unwrap();
-        let tenant = TenantId::parse("bench").unwrap();
-        let now = ragd_core::time::now_ms();
-        let asset = Asset {
-            id: Uuid::now_v7(),
-            tenant: tenant.clone(),
-            display_name: "docs".into(),
-            source_type: SourceType::Text,
-            parameters: Default::default(),
-            auth_method: None,
-            vectorized: true,
-            integration_id: None,
-            embedding: EmbeddingSpec { provider: "local".into(), model: "all-MiniLM-L6-v2".into(), chunk_size: 128, chunk_overlap: 0 },
-            budget: BudgetLimits::default(),
-            auto_update: None,
-            embedding_llm_config_id: None,
-            created_by: "bench".into(),
-            created_at: now,
-            modified_at: now,
-            last_polled_at: None,
-        };
-        store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, "bench", now)).await.unwrap();
-        let claim = store.operation_claim(now, 3_600_000).await.unwrap().unwrap();
-        let write = Instant::now();
-        for (d, range) in (0..n).collect::<Vec<_>>().chunks(1000).enumerate() {
-            let key = format!("doc-{d}");
-            let doc = Document {
-                id: Document::id_for(asset.id, &key),
-                asset_id: asset.id,
-                source_key: key.clone(),
-                file_name: key,
-                content_type: "text/html".into(),
-                source_url: None,
-                file_size: 0,
-                content_hash: String::new(),
-                chunk_count: range.len() as i64,
-                token_count: 0,
-                status: DocumentStatus::Indexed,
-                error_message: None,
-                operation_id: claim.operation.id,
-                created_at: now,
-                modified_at: now,
-                processed_at: None,
-                source_meta: serde_json::json!({}),
-            };
-            let chunks: Vec<Chunk> = range
-                .iter()
-                .enumerate()
-                .map(|(j, &i)| Chunk {
-                    id: Chunk::id_for(doc.id, &i.to_string(), j as i64),
-                    document_id: doc.id,
-                    chunk_index: j as i64,
-                    content: texts[i].clone(),
-                    context_text: String::new(),
-                    heading_path: String::new(),
-                    page_number: None,
-                    start_char: 0,
-                    end_char: 0,
-                    start_line: 1,
-                    end_line: 1,
-                    token_count: 0,
-                    text_hash: i.to_string(),
-                    embedding: corpus[i].clone(),
-                })
-                .collect();
-            assert!(store.document_replace(&claim.lease, &doc, &chunks).await.unwrap());
-        }
-        let write = write.elapsed();
+        let (scope, write) = corpus::write(&store, &c).await;
+        let (tenant, asset_id) = (scope.tenant.clone(), scope.asset_ids[0]);
         eprintln!("wrote {n} chunks in {:.1} s; building the index", write.as_secs_f64());
-        let scope = SearchScope {
-            tenant: tenant.clone(),
-            asset_ids: vec![asset.id],
-            document_ids: vec![],
-            content_types: vec![],
-            source_url_prefix: None,
-        };
-
         let rss_before = rss_mib();
         let build = Instant::now();
         store.search_vectors(&scope, &queries[0], K as u32).await.unwrap();
@@ -205,9 +115,9 @@ fn main() {
 
         // A restart: the graph is saved in the background after the build; reopen and time the
         // first query (load + log replay, not a rebuild).
-        let saved = tmp.path().join("indexes").join(format!("{}.usearch", asset.id));
+        let saved = tmp.path().join("indexes").join(format!("{}.usearch", asset_id));
         for _ in 0..600 {
-            if saved.exists() && tmp.path().join("indexes").join(format!("{}.position", asset.id)).exists() {
+            if saved.exists() && tmp.path().join("indexes").join(format!("{}.position", asset_id)).exists() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

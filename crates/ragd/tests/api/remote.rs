@@ -23,22 +23,29 @@ fn remote_asset() -> Value {
            "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}})
 }
 
-#[tokio::test]
-async fn an_asset_on_an_openai_compatible_provider_is_embedded_there_counted_priced_and_searched() {
+/// An app whose OpenAI endpoint is the stand-in (expecting `KEY`), configured with `key`, after
+/// ingesting `remote_asset()`: (app, stand-in, asset id, finished operation).
+async fn ingest_remote(key: &str) -> (TestApp, std::sync::Arc<FakeOpenAi>, String, Value) {
     let (base, fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
     let app = TestApp::spawn_with(
         |c| {
             c.openai_base_url = Some(base.clone());
-            c.openai_api_key = Some(KEY.into());
+            c.openai_api_key = Some(key.into());
         },
         None,
     )
     .await;
-    let t = app.token("acme");
-    let r = app.post("/v1/tenants/acme/assets", &t, remote_asset()).await;
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), remote_asset()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let a = r.body["asset"]["id"].as_str().unwrap().to_owned();
     let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    (app, fake, a, done)
+}
+
+#[tokio::test]
+async fn an_asset_on_an_openai_compatible_provider_is_embedded_there_counted_priced_and_searched() {
+    let (app, fake, a, done) = ingest_remote(KEY).await;
+    let t = app.token("acme");
     assert_eq!(done["status"], "COMPLETED", "{done}");
 
     // What the operation counted is exactly what the provider received, by cl100k, and priced
@@ -65,21 +72,8 @@ async fn an_asset_on_an_openai_compatible_provider_is_embedded_there_counted_pri
 
 #[tokio::test]
 async fn a_rejected_key_fails_the_operation_with_the_providers_reason_and_never_the_key() {
-    let (base, _fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
     let wrong = "sk-wrong-key-9876543210";
-    let app = TestApp::spawn_with(
-        |c| {
-            c.openai_base_url = Some(base.clone());
-            c.openai_api_key = Some(wrong.into());
-        },
-        None,
-    )
-    .await;
-    let t = app.token("acme");
-    let r = app.post("/v1/tenants/acme/assets", &t, remote_asset()).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let a = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    let (_app, _fake, _, done) = ingest_remote(wrong).await;
     assert_eq!(done["status"], "FAILED", "{done}");
     let message = done["errorMessage"].as_str().unwrap();
     assert!(message.contains("401") && message.contains("Incorrect API key"), "{message}");

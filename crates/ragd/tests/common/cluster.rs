@@ -1,6 +1,8 @@
 //! Real `ragd serve` processes for multi-process tests and benchmarks: start one on a database
 //! URL with a role, find its address in its JSON log, `kill -9` it; and a minimal API client.
 
+#![allow(dead_code)] // each of the test and the benchmark uses a part
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
