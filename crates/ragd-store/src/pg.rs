@@ -28,8 +28,14 @@ pub struct PgStore {
     lexemes: std::sync::Arc<tokio::sync::Mutex<(Option<std::time::Instant>, LexemeShares)>>,
 }
 
-/// Lexeme → share of chunks containing it.
-type LexemeShares = std::sync::Arc<std::collections::HashMap<String, f32>>;
+/// Lexeme → share of chunks containing it, for the lexemes ANALYZE found common; `floor` for the
+/// others (half the least common share recorded; 0 before the first ANALYZE).
+#[derive(Debug, Default)]
+struct LexemeStats {
+    shares: std::collections::HashMap<String, f32>,
+    floor: f32,
+}
+type LexemeShares = std::sync::Arc<LexemeStats>;
 
 /// Lexemes in more than this share of chunks do not select candidates for full-text search
 /// (they still count in the ranking).
@@ -128,9 +134,13 @@ impl PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-            // The frequencies array ends with three summary numbers after the per-lexeme ones.
-            let map = row.map(|(lexemes, freqs)| lexemes.into_iter().zip(freqs).collect()).unwrap_or_default();
-            *cached = (Some(std::time::Instant::now()), std::sync::Arc::new(map));
+            // The frequencies array ends with three summary numbers after the per-lexeme ones:
+            // the least and the greatest frequency, and the share of empty values.
+            let stats = row.map_or_else(LexemeStats::default, |(lexemes, freqs)| LexemeStats {
+                floor: freqs.get(lexemes.len()).map_or(0.0, |least| least / 2.0),
+                shares: lexemes.into_iter().zip(freqs).collect(),
+            });
+            *cached = (Some(std::time::Instant::now()), std::sync::Arc::new(stats));
         }
         Ok(cached.1.clone())
     }
@@ -822,11 +832,11 @@ impl Store for PgStore {
         if scope.asset_ids.is_empty() || terms.is_empty() {
             return Ok(Vec::new());
         }
-        // `ts_rank_cd` ranks every row that matches, and a term like "type" matches half of the
-        // chunks (1.2 s at 100k). So candidates are the chunks matching the query's rare lexemes
-        // (in ≤ 2 % of chunks by ANALYZE's statistics; the rarest one if none is), ranked by the
-        // whole query: a chunk matching only common words would rank low anyway.
-        // Content is weight A (1.0), contextText B (0.4); English stemming.
+        // Ranking every row that matches is what costs: a term like "type" matches half of the
+        // chunks (ts_rank_cd over them: 1.2 s at 100k). So candidates are the chunks matching the
+        // query's rare lexemes (in ≤ 2 % of chunks by ANALYZE's statistics; the rarest one if
+        // none is), ranked by the whole query: a chunk matching only common words would rank low
+        // anyway. Content is weight A, contextText B; English stemming.
         let words = terms.join(" ");
         let (lexemes,): (Vec<String>,) = sqlx::query_as("SELECT tsvector_to_array(to_tsvector('english', $1))")
             .bind(&words)
@@ -836,16 +846,27 @@ impl Store for PgStore {
         if lexemes.is_empty() {
             return Ok(Vec::new());
         }
-        let freq = self.lexeme_frequencies().await?;
-        let share = |l: &String| freq.get(l).copied().unwrap_or(0.0);
+        let stats = self.lexeme_frequencies().await?;
+        let share = |l: &String| stats.shares.get(l).copied().unwrap_or(stats.floor);
         let mut rare: Vec<&String> = lexemes.iter().filter(|l| share(l) <= COMMON_LEXEME).collect();
         if rare.is_empty() {
             rare.push(lexemes.iter().min_by(|a, b| share(a).total_cmp(&share(b))).expect("not empty"));
         }
-        let tsquery = |ls: &mut dyn Iterator<Item = &String>| ls.map(|l| format!("'{}'", l.replace('\'', "''"))).collect::<Vec<_>>().join(" | ");
-        let mut qb = sqlx::QueryBuilder::new("SELECT c.seq, ts_rank_cd(c.tsv, ");
-        qb.push_bind(tsquery(&mut lexemes.iter())).push("::tsquery)::FLOAT8 AS score FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.tsv @@ ");
-        qb.push_bind(tsquery(&mut rare.into_iter())).push("::tsquery AND");
+        let quote = |l: &str| format!("'{}'", l.replace('\'', "''"));
+        let any = |ls: &mut dyn Iterator<Item = &String>| ls.map(|l| quote(l)).collect::<Vec<_>>().join(" | ");
+        // BM25 with a saturated term frequency, as near as SQL gets cheaply: each query lexeme
+        // adds its IDF (from the same statistics) when it is in the content, half of it when it
+        // is only in contextText; ts_rank_cd (proximity, counts) breaks ties.
+        let mut qb = sqlx::QueryBuilder::new("SELECT c.seq, (0::FLOAT8");
+        for l in &lexemes {
+            let f = share(l).clamp(0.0, 1.0) as f64;
+            let idf = (1.0 + (1.0 - f) / (f + 1e-4)).ln();
+            qb.push(" + ").push_bind(idf).push("::FLOAT8 * GREATEST((c.tsv @@ ").push_bind(format!("{}:A", quote(l)));
+            qb.push("::tsquery)::INT::FLOAT8, 0.5 * (c.tsv @@ ").push_bind(format!("{}:B", quote(l))).push("::tsquery)::INT::FLOAT8)");
+        }
+        qb.push(" + 0.01 * ts_rank_cd(c.tsv, ").push_bind(any(&mut lexemes.iter()));
+        qb.push("::tsquery)) AS score FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.tsv @@ ");
+        qb.push_bind(any(&mut rare.into_iter())).push("::tsquery AND");
         push_scope(&mut qb, scope);
         qb.push(" ORDER BY score DESC, c.seq LIMIT ").push_bind(limit as i64);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
