@@ -122,8 +122,8 @@ impl PgStore {
         }
     }
 
-    /// Lexeme → share of chunks containing it, for the lexemes ANALYZE found common (an empty
-    /// map before the first ANALYZE: then every lexeme counts as rare).
+    /// The lexeme statistics of `chunks.tsv`, read from `pg_stats` at most once a minute (empty
+    /// before the first ANALYZE: then every lexeme counts as rare).
     async fn lexeme_frequencies(&self) -> Result<LexemeShares> {
         let mut cached = self.lexemes.lock().await;
         if cached.0.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
