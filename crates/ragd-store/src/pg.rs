@@ -24,8 +24,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
-    /// Share of chunks each common lexeme occurs in (from `pg_stats`), re-read every minute.
-    lexemes: std::sync::Arc<tokio::sync::Mutex<(Option<std::time::Instant>, LexemeShares)>>,
+    /// Share of chunks each common lexeme occurs in (from `pg_stats`) and when it was read.
+    lexemes: std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, LexemeShares)>>>,
 }
 
 /// Lexeme → share of chunks containing it, for the lexemes ANALYZE found common; `floor` for the
@@ -126,23 +126,27 @@ impl PgStore {
     /// before the first ANALYZE: then every lexeme counts as rare).
     async fn lexeme_frequencies(&self) -> Result<LexemeShares> {
         let mut cached = self.lexemes.lock().await;
-        if cached.0.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
-            let row: Option<(Vec<String>, Vec<f32>)> = sqlx::query_as(
-                "SELECT most_common_elems::TEXT::TEXT[], most_common_elem_freqs FROM pg_stats
-                 WHERE schemaname = current_schema() AND tablename = 'chunks' AND attname = 'tsv' AND most_common_elems IS NOT NULL",
-            )
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-            // The frequencies array ends with three summary numbers after the per-lexeme ones:
-            // the least and the greatest frequency, and the share of empty values.
-            let stats = row.map_or_else(LexemeStats::default, |(lexemes, freqs)| LexemeStats {
-                floor: freqs.get(lexemes.len()).map_or(0.0, |least| least / 2.0),
-                shares: lexemes.into_iter().zip(freqs).collect(),
-            });
-            *cached = (Some(std::time::Instant::now()), std::sync::Arc::new(stats));
+        if let Some((at, stats)) = &*cached
+            && at.elapsed() < Duration::from_secs(60)
+        {
+            return Ok(stats.clone());
         }
-        Ok(cached.1.clone())
+        let row: Option<(Vec<String>, Vec<f32>)> = sqlx::query_as(
+            "SELECT most_common_elems::TEXT::TEXT[], most_common_elem_freqs FROM pg_stats
+             WHERE schemaname = current_schema() AND tablename = 'chunks' AND attname = 'tsv' AND most_common_elems IS NOT NULL",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        // The frequencies array ends with three summary numbers after the per-lexeme ones:
+        // the least and the greatest frequency, and the share of empty values.
+        let stats = row.map_or_else(LexemeStats::default, |(lexemes, freqs)| LexemeStats {
+            floor: freqs.get(lexemes.len()).map_or(0.0, |least| least / 2.0),
+            shares: lexemes.into_iter().zip(freqs).collect(),
+        });
+        let stats = std::sync::Arc::new(stats);
+        *cached = Some((std::time::Instant::now(), stats.clone()));
+        Ok(stats)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -853,7 +857,7 @@ impl Store for PgStore {
             rare.push(lexemes.iter().min_by(|a, b| share(a).total_cmp(&share(b))).expect("not empty"));
         }
         let quote = |l: &str| format!("'{}'", l.replace('\'', "''"));
-        let any = |ls: &mut dyn Iterator<Item = &String>| ls.map(|l| quote(l)).collect::<Vec<_>>().join(" | ");
+        let any = |ls: &[&String]| ls.iter().map(|l| quote(l)).collect::<Vec<_>>().join(" | ");
         // BM25 with a saturated term frequency, as near as SQL gets cheaply: each query lexeme
         // adds its IDF (from the same statistics) when it is in the content, half of it when it
         // is only in contextText; ts_rank_cd (proximity, counts) breaks ties.
@@ -864,9 +868,9 @@ impl Store for PgStore {
             qb.push(" + ").push_bind(idf).push("::FLOAT8 * GREATEST((c.tsv @@ ").push_bind(format!("{}:A", quote(l)));
             qb.push("::tsquery)::INT::FLOAT8, 0.5 * (c.tsv @@ ").push_bind(format!("{}:B", quote(l))).push("::tsquery)::INT::FLOAT8)");
         }
-        qb.push(" + 0.01 * ts_rank_cd(c.tsv, ").push_bind(any(&mut lexemes.iter()));
+        qb.push(" + 0.01 * ts_rank_cd(c.tsv, ").push_bind(any(&lexemes.iter().collect::<Vec<_>>()));
         qb.push("::tsquery)) AS score FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.tsv @@ ");
-        qb.push_bind(any(&mut rare.into_iter())).push("::tsquery AND");
+        qb.push_bind(any(&rare)).push("::tsquery AND");
         push_scope(&mut qb, scope);
         qb.push(" ORDER BY score DESC, c.seq LIMIT ").push_bind(limit as i64);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;

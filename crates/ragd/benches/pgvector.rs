@@ -10,7 +10,7 @@ mod corpus;
 
 use corpus::{Corpus, K, QUERIES, pct};
 use ragd_core::model::SearchScope;
-use ragd_core::search::{query_terms, rrf};
+use ragd_core::search::rrf;
 use ragd_core::store::Store;
 use std::time::{Duration, Instant};
 
@@ -25,15 +25,10 @@ struct Stats {
     text_top: Vec<Vec<String>>,
 }
 
-async fn measure(store: &dyn Store, pg: Option<&ragd_store::pg::PgStore>, c: &Corpus) -> Stats {
-    let (scope, write): (SearchScope, Duration) = corpus::write(store, c).await;
-    // What autovacuum would do after a bulk load: statistics for the planner and for full text.
-    if let Some(pg) = pg {
-        sqlx::query("ANALYZE chunks").execute(pg.pool()).await.unwrap();
-    }
-    let (corpus, queries) = (&c.vectors[..c.n], &c.vectors[c.n..]);
-    let words: Vec<Vec<String>> =
-        c.texts[c.n..].iter().map(|t| query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" "))).collect();
+/// Times the searches on a store holding the corpus (`scope`, written in `write`).
+async fn measure(store: &dyn Store, scope: SearchScope, write: Duration, c: &Corpus) -> Stats {
+    let queries = &c.vectors[c.n..];
+    let words = corpus::query_words(c);
     eprintln!("wrote {} chunks in {:.1} s", c.n, write.as_secs_f64());
     // The first query pays for whatever index is built lazily (none on PostgreSQL).
     let first = Instant::now();
@@ -45,11 +40,7 @@ async fn measure(store: &dyn Store, pg: Option<&ragd_store::pg::PgStore>, c: &Co
         let start = Instant::now();
         let approx = store.search_vectors(&scope, q, K as u32).await.unwrap();
         vector.push(start.elapsed());
-        let mut exact: Vec<(usize, f32)> = corpus.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
-        exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
-        let exact: std::collections::HashSet<String> = exact[..K].iter().map(|(i, _)| i.to_string()).collect();
-        let keys: Vec<i64> = approx.iter().map(|(k, _)| *k).collect();
-        hit += store.search_hits(&scope.tenant, &keys).await.unwrap().iter().filter(|h| exact.contains(&h.chunk.text_hash)).count();
+        hit += corpus::true_neighbours(store, &scope, c, q, &approx).await;
 
         let start = Instant::now();
         let top = store.search_text(&scope, w, K as u32).await.unwrap();
@@ -77,12 +68,16 @@ fn main() {
         let url = ragd_store::pg::throwaway_database().await.expect("a PostgreSQL database");
         let pg = ragd_store::pg::PgStore::open(&url, 8).await.unwrap();
         eprintln!("PostgreSQL");
-        let p = measure(&pg, Some(&pg), &c).await;
+        let (scope, write) = corpus::write(&pg, &c).await;
+        // What autovacuum does after a bulk load: statistics for the planner and for full text.
+        sqlx::query("ANALYZE chunks").execute(pg.pool()).await.unwrap();
+        let p = measure(&pg, scope, write, &c).await;
         drop(pg);
         let tmp = tempfile::tempdir().unwrap();
         let sqlite = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db")).await.unwrap();
         eprintln!("embedded");
-        let e = measure(&sqlite, None, &c).await;
+        let (scope, write) = corpus::write(&sqlite, &c).await;
+        let e = measure(&sqlite, scope, write, &c).await;
 
         println!("\nSearch at {} chunks × 384 (toolchain docs, all-MiniLM-L6-v2), {QUERIES} held-out chunk queries, k={K}, one client\n", c.n);
         println!("| | PostgreSQL 18 + pgvector 0.8 | embedded (peer, same run) | PostgreSQL / embedded |");

@@ -9,7 +9,7 @@
 mod corpus;
 
 use corpus::{DIMS, K, QUERIES, pct};
-use ragd_core::search::{query_terms, rrf};
+use ragd_core::search::rrf;
 use ragd_core::store::Store;
 use ragd_store::SqliteStore;
 use std::time::{Duration, Instant};
@@ -23,8 +23,7 @@ fn rss_mib() -> f64 {
 fn main() {
     let c = corpus::load();
     let n = c.n;
-    let (corpus, queries) = (&c.vectors[..n], &c.vectors[n..]);
-    let query_texts = &c.texts[n..];
+    let queries = &c.vectors[n..];
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -47,20 +46,13 @@ fn main() {
             let start = Instant::now();
             let approx = store.search_vectors(&scope, q, K as u32).await.unwrap();
             vector_lat.push(start.elapsed());
-            let mut exact: Vec<(usize, f32)> =
-                corpus.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
-            exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
-            let exact: std::collections::HashSet<String> = exact[..K].iter().map(|(i, _)| i.to_string()).collect();
-            let keys: Vec<i64> = approx.iter().map(|(k, _)| *k).collect();
-            let found = store.search_hits(&tenant, &keys).await.unwrap();
-            hit += found.iter().filter(|h| exact.contains(&h.chunk.text_hash)).count();
+            hit += corpus::true_neighbours(&store, &scope, &c, q, &approx).await;
         }
         let recall = hit as f64 / (QUERIES * K) as f64;
         eprintln!("recall measured; timing modes");
 
         // Full text: the first query builds the Tantivy index from the chunks table.
-        let query_words: Vec<Vec<String>> =
-            query_texts.iter().map(|t| query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" "))).collect();
+        let query_words = corpus::query_words(&c);
         let rss_before = rss_mib();
         let text_build = Instant::now();
         store.search_text(&scope, &query_words[0], K as u32).await.unwrap();

@@ -46,9 +46,9 @@ pub struct Models {
     pub files: ragd_embed::ModelFiles,
     pub catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
     local_sizer: std::sync::OnceLock<Result<ragd_pipeline::Sizer, String>>,
-    openai: Option<OpenAiEndpoint>,
-    /// One limiter for the endpoint: its rate limits are per key, not per model.
-    openai_limiter: std::sync::Arc<ragd_embed::remote::Limiter>,
+    /// The catalog's `openai` models on the configured endpoint, by model name, built once (each
+    /// holds its HTTP connection pool); empty when no endpoint is configured.
+    remote: std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
 }
 
 impl Models {
@@ -58,15 +58,23 @@ impl Models {
         catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
         openai: Option<OpenAiEndpoint>,
     ) -> Self {
-        let concurrency = openai.as_ref().map_or(1, |o| o.concurrency.max(1));
-        Self {
-            local,
-            files,
-            catalog,
-            local_sizer: std::sync::OnceLock::new(),
-            openai,
-            openai_limiter: std::sync::Arc::new(ragd_embed::remote::Limiter::new(concurrency, None, None)),
-        }
+        let remote = match openai {
+            None => Default::default(),
+            Some(endpoint) => {
+                // One limiter for the endpoint: its rate limits are per key, not per model.
+                let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(endpoint.concurrency, None, None));
+                let config = |m: &ragd_core::catalog::EmbeddingModel| {
+                    ragd_embed::remote::RemoteConfig::openai(&endpoint.base_url, endpoint.api_key.clone(), m.model, m.dimensions as usize)
+                };
+                catalog
+                    .models()
+                    .iter()
+                    .filter(|m| m.provider == "openai")
+                    .map(|m| (m.model, std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::new(config(m), limiter.clone()))))
+                    .collect()
+            }
+        };
+        Self { local, files, catalog, local_sizer: std::sync::OnceLock::new(), remote }
     }
 }
 
@@ -77,18 +85,10 @@ impl ragd_core::embed::EmbedderRegistry for Models {
                 self.files.check().map_err(|e| e.to_string())?;
                 Ok(std::sync::Arc::new(self.local.clone()))
             }
-            "openai" if self.openai.is_some() => {
-                let endpoint = self.openai.as_ref().expect("checked");
-                let model = self.catalog.find(&spec.provider, &spec.model).ok_or_else(|| format!("unknown model {}", spec.model))?;
-                let mut config = ragd_embed::remote::RemoteConfig::openai(
-                    &endpoint.base_url,
-                    endpoint.api_key.clone(),
-                    model.model,
-                    model.dimensions as usize,
-                );
-                config.concurrency = endpoint.concurrency.max(1);
-                Ok(std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::new(config, self.openai_limiter.clone())))
-            }
+            "openai" if !self.remote.is_empty() => match self.remote.get(spec.model.as_str()) {
+                Some(embedder) => Ok(embedder.clone()),
+                None => Err(format!("unknown model {}", spec.model)),
+            },
             other => Err(format!(
                 "the {other} embedding provider is not configured on this server (set RAGD_OPENAI_API_KEY, or RAGD_OPENAI_BASE_URL for an OpenAI-compatible server); use the local model"
             )),

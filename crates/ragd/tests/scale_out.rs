@@ -52,8 +52,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
 }
 
-/// One attempt at an operation as a worker's log tells it: when it started and, if the log
-/// says, when it ended.
+/// One attempt at an operation as a worker's log tells it: when it started and, if known, when
+/// it ended.
 #[derive(Debug)]
 struct Attempt {
     log: PathBuf,
@@ -61,7 +61,11 @@ struct Attempt {
     end: Option<SystemTime>,
 }
 
-fn attempts(log: &Path, into: &mut BTreeMap<String, Vec<Attempt>>) {
+/// Adds the attempts of one worker log to `into`. An attempt lasts until its last event in the
+/// log; one the log never closes (finished, lease lost, released) lasted until `killed_at`, the
+/// kill of its process.
+fn attempts(log: &Path, killed_at: Option<SystemTime>, into: &mut BTreeMap<String, Vec<Attempt>>) {
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
     for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
         let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
         let Some(op) = v["span"]["operation_id"].as_str() else { continue };
@@ -69,10 +73,18 @@ fn attempts(log: &Path, into: &mut BTreeMap<String, Vec<Attempt>>) {
         let message = v["fields"]["message"].as_str().unwrap_or_default();
         let list = into.entry(op.to_owned()).or_default();
         if message == "operation started" {
+            open.insert(op.to_owned(), list.len());
             list.push(Attempt { log: log.to_owned(), start: at, end: None });
-        } else if let Some(last) = list.iter_mut().rev().find(|a| a.log == log) {
-            // Every later event of this attempt in this log: the attempt lasted at least until then.
-            last.end = Some(at);
+        } else if let Some(&i) = open.get(op) {
+            list[i].end = Some(at);
+            if message == "operation finished" || message.starts_with("lease lost") || message.contains("releas") {
+                open.remove(op);
+            }
+        }
+    }
+    if let Some(k) = killed_at {
+        for (op, i) in open {
+            into.get_mut(&op).expect("listed")[i].end = Some(k);
         }
     }
 }
@@ -139,15 +151,7 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
     drop(workers);
     let mut by_op = BTreeMap::new();
     for log in &logs {
-        attempts(log, &mut by_op);
-    }
-    // An attempt whose process was killed lasted until the kill.
-    for list in by_op.values_mut() {
-        for a in list.iter_mut() {
-            if let Some(k) = kill_times.get(&a.log) {
-                a.end = Some(*k);
-            }
-        }
+        attempts(log, kill_times.get(log).copied(), &mut by_op);
     }
     (url, by_op, killed)
 }

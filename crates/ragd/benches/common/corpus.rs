@@ -113,3 +113,22 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
     let scope = SearchScope { tenant, asset_ids: vec![asset.id], document_ids: vec![], content_types: vec![], source_url_prefix: None };
     (scope, write.elapsed())
 }
+
+/// The full-text query of each held-out chunk: its first 12 words.
+pub fn query_words(c: &Corpus) -> Vec<Vec<String>> {
+    c.texts[c.n..]
+        .iter()
+        .map(|t| ragd_core::search::query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" ")))
+        .collect()
+}
+
+/// How many of the chunks `found` for query vector `q` are among its true `K` nearest neighbours
+/// (exact search over the written chunks; a chunk's `text_hash` is its corpus index).
+pub async fn true_neighbours(store: &dyn Store, scope: &SearchScope, c: &Corpus, q: &[f32], found: &[(i64, f64)]) -> usize {
+    let mut exact: Vec<(usize, f32)> =
+        c.vectors[..c.n].iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
+    exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
+    let exact: std::collections::HashSet<String> = exact[..K].iter().map(|(i, _)| i.to_string()).collect();
+    let keys: Vec<i64> = found.iter().map(|(k, _)| *k).collect();
+    store.search_hits(&scope.tenant, &keys).await.unwrap().iter().filter(|h| exact.contains(&h.chunk.text_hash)).count()
+}

@@ -160,7 +160,7 @@ async fn uploads_enforce_size_type_and_tenant() {
     let big = vec![b'a'; 3 << 20];
     let r = multipart(&app, "/v1/tenants/acme/storage", &t, Form::new().part("file", file_part("big.txt", big))).await;
     r.problem(413, "/problems/payload-too-large");
-    let files = walk(&app.data_dir.join("files"));
+    let files = walk(&app.config.files_dir());
     assert!(files.is_empty(), "nothing stored: {files:?}");
     // A type ragd cannot parse: 415 naming what it can.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
@@ -205,7 +205,7 @@ async fn uploads_enforce_size_type_and_tenant() {
     assert_eq!(app.get(&format!("/v1/tenants/acme/storage/{file_id}"), &t).await.status, 200);
     assert_eq!(app.delete(&format!("/v1/tenants/acme/assets/{asset}"), &t).await.status, 204);
     app.get(&format!("/v1/tenants/acme/storage/{file_id}"), &t).await.problem(404, "/problems/not-found");
-    assert!(walk(&app.data_dir.join("files")).is_empty());
+    assert!(walk(&app.config.files_dir()).is_empty());
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

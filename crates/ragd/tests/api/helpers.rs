@@ -16,7 +16,6 @@ pub const SECRET: &str = "test-secret-0123456789abcdef";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub data_dir: PathBuf,
     /// The configuration the app runs on: respawning on it reaches the same database.
     pub config: Config,
     _tmp: Option<Arc<tempfile::TempDir>>,
@@ -92,7 +91,6 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
-            data_dir: config.data_dir.clone(),
             config,
             _tmp: None,
             kill: Some(kill_tx),
@@ -124,14 +122,14 @@ impl TestApp {
     /// bind `$N` by number; cast non-text columns with `CAST(… AS TEXT)`).
     pub async fn db_column(&self, sql: &str, arg: &str) -> Vec<Option<String>> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match &self.config.database_url {
-            Some(url) if url.starts_with("postgres") => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
+        match self.config.database().unwrap() {
+            ragd::config::Database::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
                 sqlx::query_scalar(sql).bind(arg).fetch_all(&pool).await.unwrap()
             }
-            _ => {
-                let store = ragd_store::SqliteStore::open(&self.data_dir.join("ragd.db")).await.unwrap();
-                sqlx::query_scalar(sql).bind(arg).fetch_all(store.pool()).await.unwrap()
+            ragd::config::Database::Sqlite(path) => {
+                let pool = sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path)).await.unwrap();
+                sqlx::query_scalar(sql).bind(arg).fetch_all(&pool).await.unwrap()
             }
         }
     }

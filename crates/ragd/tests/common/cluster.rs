@@ -129,7 +129,6 @@ impl Api {
     }
 }
 
-
 /// Real text for `assets` assets of `docs` documents each: the system's license files, in order,
 /// cut into equal slices of words. The same on every run.
 pub fn corpus(assets: usize, docs: usize) -> Vec<Vec<(String, String)>> {
