@@ -29,7 +29,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, documents, embeddings, files, operations, search, system};
+use routes::{assets, catalog, documents, embeddings, files, operations, search, system, webhooks};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -47,6 +47,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// The local embedding model served at `/v1/embeddings` (`None` in a worker-only process).
     pub embedder: Option<Arc<dyn ragd_core::embed::Embedder>>,
+    /// The URL clients reach this service at (webhook URLs start with it).
+    pub public_url: String,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
@@ -93,7 +95,10 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let root = if serve_api {
-        Router::new().nest("/v1/tenants/{tenant}", tenant).route("/v1/embeddings", post(embeddings::create_embeddings))
+        Router::new().nest("/v1/tenants/{tenant}", tenant).route("/v1/embeddings", post(embeddings::create_embeddings)).route(
+            "/v1/webhooks/{webhook}",
+            post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_DELIVERY_BYTES)),
+        )
     } else {
         Router::new()
     };

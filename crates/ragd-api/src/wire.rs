@@ -248,17 +248,19 @@ pub struct CreateAssetRequest {
 
 impl CreateAssetRequest {
     pub fn into_domain(self) -> Result<CreateAsset> {
-        let auth_method = match &self.auth {
+        let auth = match self.auth {
             None => None,
-            Some(a) => Some(
-                AuthMethod::parse(&a.method).ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
-            ),
+            Some(a) => Some(Credentials {
+                method: AuthMethod::parse(&a.method)
+                    .ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
+                parameters: a.parameters,
+            }),
         };
         Ok(CreateAsset {
             display_name: self.name,
             source_type: self.config.source_type,
             parameters: self.config.parameters,
-            auth_method,
+            auth,
             embedding: self.embedding.map(Into::into).unwrap_or_default(),
             token_budget: self.budget.map(Into::into),
             cost_budget: self.currency_budget.map(Into::into),
@@ -485,6 +487,9 @@ impl AssetOperation {
 pub struct AssetWithOperation {
     pub asset: Asset,
     pub operation: AssetOperation,
+    /// The webhook created with a WEBHOOK auto-update, with its signing secret (shown only here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<AssetWebhook>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -492,6 +497,47 @@ pub struct PatchAssetResponse {
     pub asset: Asset,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<AssetOperation>,
+    /// Present when this PATCH enabled a WEBHOOK auto-update: the URL and signing secret, once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<AssetWebhook>,
+}
+
+/// An asset's inbound webhook. `signingSecret` is only ever shown in the response that created or
+/// rotated it. Deliveries are signed like GitHub's: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256
+/// of the raw body>` (`X-Ragd-Signature` is accepted too).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetWebhook {
+    pub id: Uuid,
+    /// `autoUpdate.provider` of the asset, or `GENERIC`.
+    pub provider: String,
+    /// Always `HMAC_SHA256`.
+    pub auth_mode: String,
+    /// Always `ACTIVE`: a rotated or disabled webhook no longer exists.
+    pub status: String,
+    /// Always null: webhooks do not expire.
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub modified_at: i64,
+    pub webhook_url: String,
+    pub signing_secret: String,
+}
+
+impl AssetWebhook {
+    pub fn from_domain(issued: &ragd_core::service::WebhookIssued, provider: Option<&str>, base_url: &str) -> Self {
+        let w = &issued.webhook;
+        AssetWebhook {
+            id: w.id,
+            provider: provider.unwrap_or("GENERIC").to_owned(),
+            auth_mode: "HMAC_SHA256".into(),
+            status: "ACTIVE".into(),
+            expires_at: None,
+            created_at: w.created_at,
+            modified_at: w.modified_at,
+            webhook_url: format!("{}/v1/webhooks/{}", base_url.trim_end_matches('/'), w.id),
+            signing_secret: issued.secret.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -755,7 +801,7 @@ impl FilePayload {
             display_name: self.display_name,
             source_type: "FILE".to_owned(),
             parameters: Map::from_iter([("fileId".to_owned(), Value::String(file_id.to_string()))]),
-            auth_method: None,
+            auth: None,
             embedding: self.embedding.map(Into::into).unwrap_or_default(),
             token_budget: self.budget.map(Into::into),
             cost_budget: self.currency_budget.map(Into::into),

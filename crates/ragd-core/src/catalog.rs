@@ -2,7 +2,7 @@
 //! and content types. The HTTP layer lists these; the services validate requests against them.
 
 use crate::error::{Result, Violations};
-use crate::model::{EmbeddingSpec, SourceType};
+use crate::model::{AuthMethod, Credentials, EmbeddingSpec, SourceType};
 use serde_json::{Map, Value};
 
 /// The types a source parameter can have. `OBJECT_LIST` is ragd's addition for inline documents.
@@ -55,6 +55,8 @@ pub struct SourceTypeDescriptor {
     pub supports_webhook_registration: bool,
     pub supports_poll_schedule: bool,
     pub properties: &'static [Property],
+    /// `auth.method`s the source accepts besides `NONE`.
+    pub auth_methods: &'static [AuthMethod],
 }
 
 /// Content types an inline `TEXT` document may declare.
@@ -112,7 +114,7 @@ const fn prop(
     Property { name, kind, required, default_value, description, options: &[] }
 }
 
-/// Source types this build can ingest. Others (GIT, S3, SaaS) join as their connectors land;
+/// Source types this build can ingest. Others (S3, SaaS) join as their connectors land;
 /// until then creating one is a 400 rather than an operation that cannot run.
 pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
     SourceTypeDescriptor {
@@ -123,6 +125,7 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_auto_update: false,
         supports_webhook_registration: false,
         supports_poll_schedule: false,
+        auth_methods: &[],
         properties: &[prop(
             "documents",
             PropertyType::ObjectList,
@@ -139,6 +142,7 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_auto_update: false,
         supports_webhook_registration: false,
         supports_poll_schedule: false,
+        auth_methods: &[],
         properties: &[prop("fileId", PropertyType::String, true, None, "The fileId returned by POST /storage.")],
     },
     SourceTypeDescriptor {
@@ -146,9 +150,10 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         display_name: "Web site",
         description: "Pages crawled from start URLs, following links and sitemaps within scope, obeying robots.txt.",
         supports_oauth: false,
-        supports_auto_update: false,
-        supports_webhook_registration: false,
-        supports_poll_schedule: false,
+        supports_auto_update: true,
+        supports_webhook_registration: true,
+        supports_poll_schedule: true,
+        auth_methods: &[],
         properties: &[
             prop("urls", PropertyType::StringList, true, None, "Start URLs (http or https)."),
             prop("maxPages", PropertyType::Integer, false, Some("500"), "Most pages fetched per crawl (1-10000)."),
@@ -178,7 +183,64 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
             prop("excludePatterns", PropertyType::StringList, false, None, "Globs on the URL path of pages to leave out."),
         ],
     },
+    SourceTypeDescriptor {
+        source_type: SourceType::Git,
+        display_name: "Git repository",
+        description: "Text files of one branch of a git repository (https, http or, where the server allows it, file URLs). \
+            A refresh fetches the branch and reads only files whose blob changed.",
+        supports_oauth: false,
+        supports_auto_update: true,
+        supports_webhook_registration: true,
+        supports_poll_schedule: true,
+        auth_methods: &[AuthMethod::Basic, AuthMethod::ApiKey],
+        properties: &[
+            prop("url", PropertyType::String, true, None, "Clone URL of the repository."),
+            prop("branch", PropertyType::String, false, None, "Branch to index (default: the remote's HEAD)."),
+            prop(
+                "paths",
+                PropertyType::StringList,
+                false,
+                None,
+                "Globs on the path within the repository (e.g. docs/**/*.md); default: every text file ragd can parse.",
+            ),
+        ],
+    },
 ];
+
+/// The parameters each `auth.method` needs (`required`, `optional`), all strings.
+pub fn auth_parameters(method: AuthMethod) -> (&'static [&'static str], &'static [&'static str]) {
+    match method {
+        AuthMethod::None => (&[], &[]),
+        AuthMethod::Basic => (&["username", "password"], &[]),
+        AuthMethod::ApiKey => (&["apiKey"], &["username"]),
+        AuthMethod::Aws => (&["accessKeyId", "secretAccessKey"], &["sessionToken"]),
+        AuthMethod::OAuth2 => (&["accessToken"], &["refreshToken", "tokenType", "expiresAt", "scope"]),
+    }
+}
+
+/// Checks an `auth` block against the source type: a method it accepts, the method's parameters
+/// present and strings (`expiresAt` may be a number), nothing unknown.
+pub fn validate_auth(desc: &SourceTypeDescriptor, auth: &Credentials) -> Result<()> {
+    if auth.method != AuthMethod::None && !desc.auth_methods.contains(&auth.method) {
+        let accepted: Vec<&str> = std::iter::once("NONE").chain(desc.auth_methods.iter().map(|m| m.as_str())).collect();
+        return Err(crate::Error::invalid("auth.method", format!("source type {} accepts {}", desc.source_type, accepted.join(", "))));
+    }
+    let (required, optional) = auth_parameters(auth.method);
+    let mut v = Violations::default();
+    for name in required {
+        if !auth.parameters.get(*name).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+            v.add(format!("auth.parameters.{name}"), format!("is required for {}", auth.method));
+        }
+    }
+    for (name, value) in &auth.parameters {
+        if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+            v.add(format!("auth.parameters.{name}"), format!("is not a parameter of {}", auth.method));
+        } else if !(value.is_string() || (name == "expiresAt" && value.is_i64())) {
+            v.add(format!("auth.parameters.{name}"), "must be a string");
+        }
+    }
+    v.into_result()
+}
 
 pub fn source_type(t: SourceType) -> Option<&'static SourceTypeDescriptor> {
     SOURCE_TYPES.iter().find(|d| d.source_type == t)
@@ -222,7 +284,34 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
             _ => Err(crate::Error::invalid(format!("{at}.fileId"), "must be a fileId returned by POST /storage")),
         },
         SourceType::Web => validate_web(params, at),
+        SourceType::Git => validate_git(params, at),
         _ => Ok(()),
+    }
+}
+
+fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {
+    let mut v = Violations::default();
+    let url = params.get("url").and_then(Value::as_str).unwrap_or_default();
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        Ok(u) if u.scheme() == "file" => {}
+        _ => v.add(format!("{at}.url"), "must be an absolute https, http or file URL"),
+    }
+    if let Some(b) = params.get("branch").and_then(Value::as_str)
+        && (b.is_empty() || b.starts_with('-') || b.contains("..") || b.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        v.add(format!("{at}.branch"), "is not a valid branch name");
+    }
+    globs(params, "paths", at, &mut v);
+    v.into_result()
+}
+
+/// Adds a violation for each invalid glob in the string list `name`.
+fn globs(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) {
+    for (i, g) in params.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+        if let Err(e) = globset::Glob::new(g.as_str().unwrap_or_default()) {
+            v.add(format!("{at}.{name}[{i}]"), format!("is not a valid glob: {e}"));
+        }
     }
 }
 
@@ -248,11 +337,7 @@ fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
         }
     }
     for name in ["includePatterns", "excludePatterns"] {
-        for (i, g) in params.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
-            if let Err(e) = globset::Glob::new(g.as_str().unwrap_or_default()) {
-                v.add(format!("{at}.{name}[{i}]"), format!("is not a valid glob: {e}"));
-            }
-        }
+        globs(params, name, at, &mut v);
     }
     v.into_result()
 }

@@ -10,16 +10,22 @@
 //! - [`store`]: the `Store` trait, implemented by `ragd-store` (SQLite now, PostgreSQL next).
 //! - [`service`]: the use cases the HTTP layer calls (create an asset, refresh, cancel, ...).
 //! - [`events`]: in-process wake-ups (new work for workers, changed operations for waiters).
+//! - [`connect`]: webhooks (issue, rotate, receive) and the scheduler's tick.
+//! - [`secrets`]: AES-256-GCM sealing of credentials and webhook secrets; webhook signatures.
+//! - [`schedule`]: when a poll schedule fires next, in its time zone.
 //!
 //! This crate does no IO of its own: it talks to the world only through the `Store` trait.
 
 pub mod catalog;
+pub mod connect;
 pub mod embed;
 pub mod error;
 pub mod events;
 pub mod model;
 pub mod page;
+pub mod schedule;
 pub mod search;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod time;

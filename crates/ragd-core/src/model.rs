@@ -164,6 +164,71 @@ pub struct Asset {
     pub created_at: Millis,
     pub modified_at: Millis,
     pub last_polled_at: Option<Millis>,
+    /// When the poll schedule fires next (`None` without one).
+    pub next_poll_at: Option<Millis>,
+    /// The `auth` block (`Credentials`) sealed by `secrets::SecretBox` under the asset id; opaque
+    /// to everything but the holder of the key.
+    pub auth_sealed: Option<Vec<u8>>,
+}
+
+/// Credentials for a source (`auth` in the contract), as sealed in the store. Never logged.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub method: AuthMethod,
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ***)", self.method)
+    }
+}
+
+impl Credentials {
+    /// A string parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.parameters.get(name).and_then(serde_json::Value::as_str)
+    }
+}
+
+/// An asset's inbound webhook: its id is in the URL, its signing secret sealed under the id.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub tenant: TenantId,
+    pub asset_id: Uuid,
+    pub secret_sealed: Vec<u8>,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
+
+/// What became of a webhook delivery.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// A new `WEBHOOK_UPDATE` operation was queued.
+    Started(Operation),
+    /// It joined the asset's `WEBHOOK_UPDATE` that is still pending.
+    Joined(Uuid),
+    /// Another operation is active: the delivery waits in the asset's backlog, which the scheduler
+    /// turns into one `WEBHOOK_UPDATE` when the asset is free.
+    Deferred,
+}
+
+/// Merges the document lists of two targeted updates; an empty list means "everything".
+pub fn merge_targets(a: &[Uuid], b: &[Uuid]) -> Vec<Uuid> {
+    if a.is_empty() || b.is_empty() {
+        return Vec::new();
+    }
+    let mut out = a.to_vec();
+    out.extend(b.iter().filter(|id| !a.contains(id)));
+    out
+}
+
+/// An asset the scheduler has to look at: its poll time has come, or a webhook backlog waits.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub asset: Asset,
+    pub backlog: bool,
 }
 
 /// What the store aggregates about an asset when reading it.

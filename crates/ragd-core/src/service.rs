@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::model::*;
 use crate::page::{Page, PageRequest};
+use crate::secrets::SecretBox;
 use crate::store::{AssetQuery, BlobStream, Blobs, Store};
 use crate::time::{day_and_month_start, now_ms};
 use serde_json::{Map, Value};
@@ -26,7 +27,8 @@ pub struct CreateAsset {
     pub display_name: Option<String>,
     pub source_type: String,
     pub parameters: Map<String, Value>,
-    pub auth_method: Option<AuthMethod>,
+    /// The `auth` block; sealed before it is stored, never returned.
+    pub auth: Option<Credentials>,
     pub embedding: EmbeddingRequest,
     pub token_budget: Option<TokenBudget>,
     pub cost_budget: Option<CostBudget>,
@@ -66,6 +68,15 @@ pub struct Services {
     pub upload_limit: u64,
     /// Embeds search queries; `None` where no model is available (vector search is then a 503).
     pub embedders: Option<Arc<dyn crate::embed::EmbedderRegistry>>,
+    /// Seals credentials and webhook secrets before they are stored.
+    pub secrets: Arc<SecretBox>,
+}
+
+/// A webhook just created or rotated, with its signing secret: shown to the caller this once.
+#[derive(Debug, Clone)]
+pub struct WebhookIssued {
+    pub webhook: Webhook,
+    pub secret: String,
 }
 
 /// The current UTC day and month, for usage figures.
@@ -113,6 +124,7 @@ fn check_auto_update(desc: &catalog::SourceTypeDescriptor, cfg: Option<&AutoUpda
     if !supported {
         return Err(Error::invalid("autoUpdate.strategy", format!("source type {} does not support {}", desc.source_type, cfg.strategy)));
     }
+    crate::schedule::time_zone(cfg, "autoUpdate.timezone")?;
     Ok(())
 }
 
@@ -124,15 +136,22 @@ fn source_descriptor(name: &str, field: &str) -> Result<&'static catalog::Source
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, models: Arc<ModelCatalog>, events: Arc<Events>, blobs: Arc<dyn Blobs>) -> Self {
-        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES, embedders: None }
+    pub fn new(
+        store: Arc<dyn Store>,
+        models: Arc<ModelCatalog>,
+        events: Arc<Events>,
+        blobs: Arc<dyn Blobs>,
+        secrets: Arc<SecretBox>,
+    ) -> Self {
+        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES, embedders: None, secrets }
     }
 
-    pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation)> {
+    /// Creates an asset and queues its `INGEST`; with a WEBHOOK auto-update, also its webhook.
+    pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation, Option<WebhookIssued>)> {
         let desc = source_descriptor(&req.source_type, "config.sourceType")?;
         catalog::validate_parameters(desc, &req.parameters, "config.parameters")?;
-        if req.auth_method.is_some_and(|m| m != AuthMethod::None) {
-            return Err(Error::invalid("auth.method", format!("source type {} takes no credentials", desc.source_type)));
+        if let Some(auth) = &req.auth {
+            catalog::validate_auth(desc, auth)?;
         }
         let embedding = self.models.resolve(None, &req.embedding)?;
         validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
@@ -154,13 +173,17 @@ impl Services {
             self.store.file_retain(&caller.tenant, f.id).await?;
         }
         let now = now_ms();
+        let id = Uuid::now_v7();
+        let auth = req.auth.filter(|a| a.method != AuthMethod::None);
         let asset = Asset {
-            id: Uuid::now_v7(),
+            id,
             tenant: caller.tenant.clone(),
             display_name,
             source_type: desc.source_type,
             parameters: req.parameters,
-            auth_method: req.auth_method,
+            auth_method: auth.as_ref().map(|a| a.method),
+            auth_sealed: auth.as_ref().map(|a| self.secrets.seal_json(a, id.as_bytes())),
+            next_poll_at: req.auto_update.as_ref().and_then(|c| crate::schedule::next_fire(c, now)),
             vectorized,
             integration_id: None,
             embedding,
@@ -174,8 +197,12 @@ impl Services {
         };
         let op = self.store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, &caller.subject, now)).await?;
         self.events.work_added();
+        let webhook = match &asset.auto_update {
+            Some(c) if c.strategy == UpdateStrategy::Webhook => Some(self.webhook_issue(&caller.tenant, asset.id).await?),
+            _ => None,
+        };
         let view = self.asset_get(caller, asset.id).await?;
-        Ok((view, op))
+        Ok((view, op, webhook))
     }
 
     pub async fn asset_get(&self, caller: &Caller, id: Uuid) -> Result<AssetView> {
@@ -188,8 +215,15 @@ impl Services {
     }
 
     /// Applies a PATCH. Changing embedding or chunking starts a `REINDEX`; changing the source's
-    /// parameters starts a `REFRESH`; budgets, names and auto-update start nothing.
-    pub async fn asset_patch(&self, caller: &Caller, id: Uuid, req: PatchAsset) -> Result<(AssetView, Option<Operation>)> {
+    /// parameters starts a `REFRESH`; budgets, names and auto-update start nothing. Turning a
+    /// WEBHOOK auto-update on creates the webhook (returned with its secret, once); turning it off
+    /// deletes it.
+    pub async fn asset_patch(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        req: PatchAsset,
+    ) -> Result<(AssetView, Option<Operation>, Option<WebhookIssued>)> {
         let mut asset = self.asset_get(caller, id).await?.asset;
         let desc = catalog::source_type(asset.source_type).ok_or(Error::NotFound("asset"))?;
         let mut op_type = None;
@@ -228,13 +262,19 @@ impl Services {
         if let Some(id) = req.embedding_llm_config_id {
             asset.embedding_llm_config_id = Some(id);
         }
+        let had_webhook = asset.auto_update.as_ref().is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
+        let now = now_ms();
         if req.disable_auto_update {
             asset.auto_update = None;
+            asset.next_poll_at = None;
         } else if let Some(cfg) = req.auto_update {
             check_auto_update(desc, Some(&cfg))?;
+            if asset.auto_update.as_ref() != Some(&cfg) {
+                asset.next_poll_at = crate::schedule::next_fire(&cfg, now);
+            }
             asset.auto_update = Some(cfg);
         }
-        let now = now_ms();
+        let has_webhook = asset.auto_update.as_ref().is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
         asset.modified_at = now;
         let new_op = op_type.map(|t| {
             let mut op = NewOperation::new(asset.id, t, &caller.subject, now);
@@ -245,7 +285,15 @@ impl Services {
         if op.is_some() {
             self.events.work_added();
         }
-        Ok((self.asset_get(caller, id).await?, op))
+        let webhook = match (had_webhook, has_webhook) {
+            (false, true) => Some(self.webhook_issue(&caller.tenant, id).await?),
+            (true, false) => {
+                self.store.webhook_set(&caller.tenant, id, None).await?;
+                None
+            }
+            _ => None,
+        };
+        Ok((self.asset_get(caller, id).await?, op, webhook))
     }
 
     /// Deletes the asset with its documents and chunks, and its uploaded file.

@@ -8,8 +8,8 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Document, Lease, LeaseState, NewOperation, Operation, Outcome, SearchHit, SearchScope,
-    StoredFile, TenantId, UsageWindows,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Lease, LeaseState, NewOperation, Operation, Outcome, SearchHit,
+    SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -110,6 +110,33 @@ pub trait Store: Send + Sync + 'static {
     async fn file_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Temporary uploads created before `before`, oldest first: the sweeper's work.
     async fn files_expired(&self, before: Millis, limit: u32) -> Result<Vec<StoredFile>>;
+
+    /// Gives the asset this webhook (replacing its old one, whose URL stops working at once), or
+    /// none.
+    async fn webhook_set(&self, tenant: &TenantId, asset_id: Uuid, hook: Option<&Webhook>) -> Result<()>;
+    /// The webhook with this id, of any tenant (the id is the capability in the URL).
+    async fn webhook_get(&self, id: Uuid) -> Result<Option<Webhook>>;
+    /// Applies a delivery in one transaction: joins the asset's pending `WEBHOOK_UPDATE` (merging
+    /// `op.document_ids`, empty = everything), else queues `op`, else (another operation is
+    /// active) adds it to the asset's backlog.
+    async fn webhook_deliver(&self, tenant: &TenantId, op: &NewOperation) -> Result<Delivery>;
+    /// Assets whose poll time is at or before `now`, and those with a webhook backlog and no
+    /// active operation.
+    async fn schedule_due(&self, now: Millis, limit: u32) -> Result<Vec<Due>>;
+    /// Fires a poll schedule once: if the asset's `next_poll_at` still equals `expected` (no other
+    /// process fired it), moves it to `next`, sets `last_polled_at = now` and queues `op` unless an
+    /// operation is active (a run is skipped rather than overlapped). Returns the queued operation.
+    async fn poll_fire(
+        &self,
+        tenant: &TenantId,
+        expected: Millis,
+        next: Option<Millis>,
+        now: Millis,
+        op: &NewOperation,
+    ) -> Result<Option<Operation>>;
+    /// Turns the asset's webhook backlog into `op` (its `document_ids` come from the backlog) if
+    /// no operation is active, clearing the backlog.
+    async fn backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>>;
 }
 
 /// Where uploaded files' bytes live (a local directory by default). Keys are `tenant/id`.

@@ -23,6 +23,9 @@ pub struct IngestExecutor {
     pub text: crate::sources::text::TextSource,
     pub file: crate::sources::file::FileSource,
     pub web: crate::sources::web::WebSource,
+    pub git: crate::sources::git::GitSource,
+    /// Opens the assets' sealed `auth`.
+    pub secrets: Arc<ragd_core::secrets::SecretBox>,
 }
 
 /// What the asset may still spend, per budget: `(name, limit, tokens left before this operation)`.
@@ -127,6 +130,7 @@ impl IngestExecutor {
             SourceType::Text => Some(&self.text),
             SourceType::File => Some(&self.file),
             SourceType::Web => Some(&self.web),
+            SourceType::Git => Some(&self.git),
             _ => None,
         }
     }
@@ -267,16 +271,28 @@ impl Executor for IngestExecutor {
         let force = op.force || op.op_type == OperationType::Reindex;
         let stored: HashMap<String, Document> =
             job.store.document_list(&lease.tenant, asset.id).await?.into_iter().map(|d| (d.source_key.clone(), d)).collect();
-        let targeted: Option<HashSet<String>> = (!op.document_ids.is_empty()).then(|| {
-            let ids: HashSet<_> = op.document_ids.iter().collect();
-            stored.values().filter(|d| ids.contains(&d.id)).map(|d| d.source_key.clone()).collect()
-        });
+        // A targeted update names documents by id; ids derive from source keys, so a webhook can
+        // also name documents that are new to the index.
+        let target_ids: Option<HashSet<uuid::Uuid>> = (!op.document_ids.is_empty()).then(|| op.document_ids.iter().copied().collect());
+        let targeted: Option<HashSet<String>> =
+            target_ids.as_ref().map(|ids| stored.values().filter(|d| ids.contains(&d.id)).map(|d| d.source_key.clone()).collect());
+        let credentials = match &asset.auth_sealed {
+            Some(sealed) => match self.secrets.open_json(sealed, asset.id.as_bytes()) {
+                Ok(c) => Some(c),
+                Err(e) => return Ok(Outcome::Failed { error_message: e.to_string() }),
+            },
+            None => None,
+        };
         let stages = Stages::default();
-        let cx = Context { job, stored: &stored, targeted: targeted.as_ref(), force, stages: &stages };
+        let cx = Context { job, stored: &stored, targeted: targeted.as_ref(), force, stages: &stages, credentials: credentials.as_ref() };
 
         // Discover (and, for crawls, fetch).
         let collected = source.collect(&cx).await?;
-        let docs: Vec<SourceDoc> = collected.docs.into_iter().filter(|d| targeted.as_ref().is_none_or(|t| t.contains(&d.key))).collect();
+        let docs: Vec<SourceDoc> = collected
+            .docs
+            .into_iter()
+            .filter(|d| target_ids.as_ref().is_none_or(|t| t.contains(&ragd_core::model::Document::id_for(asset.id, &d.key))))
+            .collect();
         job.update(|c| c.items_total = docs.len() as i64);
         job.checkpoint().await?;
 
@@ -362,9 +378,14 @@ impl Executor for IngestExecutor {
             job.checkpoint().await?;
         }
 
-        // Remove what vanished from the source, only after a complete, untargeted traversal.
-        if collected.complete && targeted.is_none() {
-            let vanished: Vec<_> = stored.values().filter(|d| !present.contains(&d.source_key)).map(|d| d.id).collect();
+        // Remove what vanished from the source (of the targeted documents, if targeted), only
+        // after a complete traversal.
+        if collected.complete {
+            let vanished: Vec<_> = stored
+                .values()
+                .filter(|d| !present.contains(&d.source_key) && target_ids.as_ref().is_none_or(|t| t.contains(&d.id)))
+                .map(|d| d.id)
+                .collect();
             if !vanished.is_empty() && !job.store.document_delete(lease, &vanished).await? {
                 return Err(JobError::LeaseLost);
             }

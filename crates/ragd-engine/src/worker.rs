@@ -50,6 +50,10 @@ pub enum JobError {
     LeaseLost,
     #[error(transparent)]
     Store(#[from] ragd_core::Error),
+    /// The source cannot be read at all (a repository that cannot be fetched): the operation
+    /// fails with this message, keeping what is indexed.
+    #[error("{0}")]
+    Source(String),
 }
 
 /// A point between units of work where a job can be observed, stopped or (in tests) held.
@@ -235,6 +239,7 @@ impl Engine {
         let outcome = match result {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(JobError::Cancelled)) => Outcome::Cancelled,
+            Ok(Err(JobError::Source(message))) => Outcome::Failed { error_message: message },
             Ok(Err(JobError::LeaseLost)) => {
                 info!("lease lost; another attempt or a delete owns the operation now");
                 self.events.operation_changed();

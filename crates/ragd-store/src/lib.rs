@@ -9,6 +9,7 @@
 //! domain types at its boundary; nothing outside this crate sees a row.
 
 pub mod blobs;
+mod connected;
 pub mod pg;
 mod rows;
 pub mod sqlite;

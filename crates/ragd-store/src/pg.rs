@@ -54,7 +54,7 @@ fn embedding_value(v: &[f32]) -> Option<pgvector::Vector> {
 
 const ASSET_COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a.parameters, a.auth_method, a.vectorized,
     a.integration_id, a.embedding_provider, a.embedding_model, a.chunk_size, a.chunk_overlap, a.budget, a.auto_update,
-    a.embedding_llm_config_id, a.created_by, a.created_at, a.modified_at, a.last_polled_at,
+    a.embedding_llm_config_id, a.created_by, a.created_at, a.modified_at, a.last_polled_at, a.next_poll_at, a.auth_sealed,
     (SELECT COUNT(*) FROM documents d WHERE d.asset_id = a.id) AS document_count,
     (SELECT COALESCE(SUM(d.chunk_count), 0)::BIGINT FROM documents d WHERE d.asset_id = a.id) AS doc_chunk_count,
     (SELECT o.status FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_status,
@@ -237,8 +237,8 @@ impl Store for PgStore {
         sqlx::query(
             "INSERT INTO assets (id, tenant_id, display_name, source_type, parameters, auth_method, vectorized, integration_id,
                 embedding_provider, embedding_model, chunk_size, chunk_overlap, budget, auto_update, embedding_llm_config_id,
-                created_by, created_at, modified_at, last_polled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                created_by, created_at, modified_at, last_polled_at, next_poll_at, auth_sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(asset.id.to_string())
         .bind(asset.tenant.as_str())
@@ -259,6 +259,8 @@ impl Store for PgStore {
         .bind(asset.created_at)
         .bind(asset.modified_at)
         .bind(asset.last_polled_at)
+        .bind(asset.next_poll_at)
+        .bind(&asset.auth_sealed)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -316,7 +318,7 @@ impl Store for PgStore {
         let updated = sqlx::query(
             "UPDATE assets SET display_name = $3, parameters = $4, embedding_provider = $5, embedding_model = $6,
                 chunk_size = $7, chunk_overlap = $8, budget = $9, auto_update = $10, embedding_llm_config_id = $11,
-                modified_at = $12
+                modified_at = $12, next_poll_at = $13
              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
         )
         .bind(asset.tenant.as_str())
@@ -331,6 +333,7 @@ impl Store for PgStore {
         .bind(asset.auto_update.as_ref().map(json))
         .bind(&asset.embedding_llm_config_id)
         .bind(asset.modified_at)
+        .bind(asset.next_poll_at)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -360,14 +363,16 @@ impl Store for PgStore {
 
     async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let gone =
-            sqlx::query("UPDATE assets SET deleted_at = $3, parameters = '{}' WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
-                .bind(tenant.as_str())
-                .bind(id.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+        let gone = sqlx::query(
+            "UPDATE assets SET deleted_at = $3, parameters = '{}', auth_sealed = NULL, next_poll_at = NULL,
+                    webhook_backlog = NULL WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         if gone.rows_affected() == 0 {
             return Ok(false);
         }
@@ -382,6 +387,12 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND asset_id = $2")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         sqlx::query("DELETE FROM documents WHERE tenant_id = $1 AND asset_id = $2")
             .bind(tenant.as_str())
             .bind(id.to_string())
@@ -842,11 +853,8 @@ impl Store for PgStore {
         // none is), ranked by the whole query: a chunk matching only common words would rank low
         // anyway. Content is weight A, contextText B; English stemming.
         let words = terms.join(" ");
-        let (lexemes,): (Vec<String>,) = sqlx::query_as("SELECT tsvector_to_array(to_tsvector('english', $1))")
-            .bind(&words)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let (lexemes,): (Vec<String>,) =
+            sqlx::query_as("SELECT tsvector_to_array(to_tsvector('english', $1))").bind(&words).fetch_one(&self.pool).await.map_err(db)?;
         if lexemes.is_empty() {
             return Ok(Vec::new());
         }
@@ -1015,6 +1023,37 @@ impl Store for PgStore {
             .map_err(db)?;
         rows.iter().map(file_from_row).collect()
     }
+
+    async fn webhook_set(&self, tenant: &TenantId, asset_id: Uuid, hook: Option<&Webhook>) -> Result<()> {
+        self.do_webhook_set(tenant, asset_id, hook).await
+    }
+
+    async fn webhook_get(&self, id: Uuid) -> Result<Option<Webhook>> {
+        self.do_webhook_get(id).await
+    }
+
+    async fn webhook_deliver(&self, tenant: &TenantId, op: &NewOperation) -> Result<Delivery> {
+        self.do_webhook_deliver(tenant, op).await
+    }
+
+    async fn schedule_due(&self, now: Millis, limit: u32) -> Result<Vec<Due>> {
+        self.do_schedule_due(now, limit).await
+    }
+
+    async fn poll_fire(
+        &self,
+        tenant: &TenantId,
+        expected: Millis,
+        next: Option<Millis>,
+        now: Millis,
+        op: &NewOperation,
+    ) -> Result<Option<Operation>> {
+        self.do_poll_fire(tenant, expected, next, now, op).await
+    }
+
+    async fn backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>> {
+        self.do_backlog_start(tenant, op).await
+    }
 }
 
 /// A fresh, empty database on a throwaway PostgreSQL server, for tests and benchmarks:
@@ -1043,3 +1082,5 @@ pub async fn throwaway_database() -> Result<String> {
     let (base, _) = server.rsplit_once('/').ok_or_else(|| Error::internal("a database URL ends in /name"))?;
     Ok(format!("{base}/{name}"))
 }
+
+crate::connected::connected_methods!(PgStore, begin = |pool| pool.begin(), lock = " FOR UPDATE");

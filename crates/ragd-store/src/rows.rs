@@ -3,7 +3,7 @@
 //! PostgreSQL rows; each backend instantiates it for its row type and supplies `embedding_col`.
 
 /// Defines `uuid_col`, `tenant_col`, `json_col`, `asset_from_row`, `asset_view_from_row`,
-/// `operation_from_row`, `document_from_row`, `file_from_row` and `chunk_from_row` for `$row`.
+/// `operation_from_row`, `webhook_from_row`, `document_from_row`, `file_from_row` and `chunk_from_row` for `$row`.
 /// The invoking module provides `db`, `corrupt` and `embedding_col(&$row) -> Result<Vec<f32>>`.
 macro_rules! row_decoders {
     ($row:ty) => {
@@ -48,6 +48,19 @@ macro_rules! row_decoders {
                 created_at: row.try_get("created_at").map_err(db)?,
                 modified_at: row.try_get("modified_at").map_err(db)?,
                 last_polled_at: row.try_get("last_polled_at").map_err(db)?,
+                next_poll_at: row.try_get("next_poll_at").map_err(db)?,
+                auth_sealed: row.try_get("auth_sealed").map_err(db)?,
+            })
+        }
+
+        fn webhook_from_row(row: &$row) -> Result<Webhook> {
+            Ok(Webhook {
+                id: uuid_col(row, "id")?,
+                tenant: tenant_col(row)?,
+                asset_id: uuid_col(row, "asset_id")?,
+                secret_sealed: row.try_get("secret_sealed").map_err(db)?,
+                created_at: row.try_get("created_at").map_err(db)?,
+                modified_at: row.try_get("modified_at").map_err(db)?,
             })
         }
 

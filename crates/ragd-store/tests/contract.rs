@@ -55,6 +55,8 @@ fn asset(tenant: &TenantId) -> Asset {
         created_at: now,
         modified_at: now,
         last_polled_at: None,
+        next_poll_at: None,
+        auth_sealed: None,
     }
 }
 

@@ -79,13 +79,18 @@ fn main() {
         let (scope, write) = corpus::write(&sqlite, &c).await;
         let e = measure(&sqlite, scope, write, &c).await;
 
-        println!("\nSearch at {} chunks × 384 (toolchain docs, all-MiniLM-L6-v2), {QUERIES} held-out chunk queries, k={K}, one client\n", c.n);
+        println!(
+            "\nSearch at {} chunks × 384 (toolchain docs, all-MiniLM-L6-v2), {QUERIES} held-out chunk queries, k={K}, one client\n",
+            c.n
+        );
         println!("| | PostgreSQL 18 + pgvector 0.8 | embedded (peer, same run) | PostgreSQL / embedded |");
         println!("|---|---|---|---|");
         let row = |name: &str, a: f64, b: f64, unit: &str| println!("| {name} | {a:.2} {unit} | {b:.2} {unit} | {:.2}x |", a / b);
         row("write chunks", p.write.as_secs_f64(), e.write.as_secs_f64(), "s");
         row("first query (lazy index build)", p.first.as_secs_f64(), e.first.as_secs_f64(), "s");
-        for (name, a, b) in [("VECTOR", &p.vector, &e.vector), ("FULL_TEXT", &p.text, &e.text), ("HYBRID (sides concurrent)", &p.hybrid, &e.hybrid)] {
+        for (name, a, b) in
+            [("VECTOR", &p.vector, &e.vector), ("FULL_TEXT", &p.text, &e.text), ("HYBRID (sides concurrent)", &p.hybrid, &e.hybrid)]
+        {
             row(&format!("{name} p50"), pct(a, 0.5), pct(b, 0.5), "ms");
             row(&format!("{name} p99"), pct(a, 0.99), pct(b, 0.99), "ms");
         }

@@ -13,7 +13,7 @@ use ragd_core::service::Services;
 use ragd_core::store::Store;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
-use ragd_engine::sources::{file::FileSource, text::TextSource, web::WebSource};
+use ragd_engine::sources::{file::FileSource, git::GitSource, text::TextSource, web::WebSource};
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::pg::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
@@ -67,6 +67,8 @@ pub struct Application {
     serve_api: bool,
     /// On PostgreSQL: the store whose LISTEN connection wakes this process for other processes' work.
     notifications: Option<(Arc<PgStore>, Arc<Events>)>,
+    /// How often the scheduler (run by processes with workers) looks for due work.
+    schedule_tick: Duration,
 }
 
 impl Application {
@@ -82,7 +84,8 @@ impl Application {
         let events = Arc::new(Events::default());
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
         let blobs = Arc::new(ObjectBlobs::local(&config.files_dir())?);
-        let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone());
+        let secrets = Arc::new(config.secret_box()?);
+        let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone(), secrets.clone());
         services.upload_limit = config.upload_max_bytes;
         let files = ModelFiles::new(config.model_dir());
         if let Err(e) = ragd_embed::local::init_runtime(&files) {
@@ -102,6 +105,11 @@ impl Application {
         // Cursors are signed with a key derived from the server secret, so every process of a
         // deployment accepts the others' cursors.
         let cursor_key = [secret.as_slice(), b"|ragd-cursor"].concat();
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+        let public_url = match &config.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
         let state = AppState {
             services,
             auth: Arc::new(auth),
@@ -109,6 +117,7 @@ impl Application {
             metrics: Some(metrics_handle()),
             // Loaded on first use, so that processes and tests that never embed never pay for it.
             embedder: Some(Arc::new(local)),
+            public_url,
         };
 
         let engine = (config.role != Role::Api).then(|| {
@@ -124,6 +133,8 @@ impl Application {
                 text: TextSource,
                 file: FileSource { blobs: blobs.clone() },
                 web: WebSource::new(config.web()),
+                git: GitSource { config: config.git() },
+                secrets,
             };
             let engine = Engine::new(store.clone(), Arc::new(executor), events.clone(), engine_config);
             match hook {
@@ -131,9 +142,9 @@ impl Application {
                 None => engine,
             }
         });
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
         let notifications = pg.map(|pg| (pg, events));
-        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker, notifications })
+        let schedule_tick = Duration::from_millis(config.schedule_tick_ms);
+        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker, notifications, schedule_tick })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -145,7 +156,8 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = self.engine.map(|e| e.spawn(stop_rx.clone())).unwrap_or_default();
         if !workers.is_empty() {
-            workers.push(tokio::spawn(sweep_uploads(self.state.services.clone(), stop_rx)));
+            workers.push(tokio::spawn(sweep_uploads(self.state.services.clone(), stop_rx.clone())));
+            workers.push(tokio::spawn(schedule(self.state.services.clone(), self.schedule_tick, stop_rx)));
         }
         let listen = self.notifications.map(|(pg, events)| tokio::spawn(async move { pg.forward_notifications(events).await }));
         let app = router(self.state, self.serve_api);
@@ -158,6 +170,23 @@ impl Application {
             let _ = w.await;
         }
         Ok(())
+    }
+}
+
+/// The scheduler: fires due poll schedules (a run missed while no process was up fires once, at
+/// the first tick) and starts webhook updates that waited for an operation to end. Every process
+/// with workers runs it; the store makes each firing happen once.
+async fn schedule(services: ragd_core::service::Services, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match services.schedule_tick(ragd_core::time::now_ms()).await {
+            Ok(started) if !started.is_empty() => tracing::info!(operations = started.len(), "scheduler queued operations"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the scheduler's tick failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -85,6 +85,20 @@ pub struct Config {
     pub openai_base_url: Option<String>,
     /// Embedding requests in flight at once to that endpoint, per process.
     pub openai_concurrency: usize,
+    /// 64 hex characters: the AES-256-GCM key that seals credentials and webhook secrets
+    /// (default: `<data_dir>/secret-key`, created on first use). Every process of a scale-out
+    /// deployment needs the same key.
+    pub secret_key: Option<String>,
+    /// The URL clients reach this service at, for webhook URLs (default: `http://<listen address>`).
+    pub public_url: Option<String>,
+    /// Whether `GIT` assets may use `file://` URLs (they read this machine's disk).
+    pub git_allow_file_urls: bool,
+    /// Largest repository file indexed, in bytes.
+    pub git_max_file_bytes: u64,
+    /// Seconds a `git fetch` may take.
+    pub git_fetch_timeout_seconds: u64,
+    /// Milliseconds between the scheduler's looks for due poll schedules and waiting webhook updates.
+    pub schedule_tick_ms: u64,
 }
 
 impl Default for Config {
@@ -118,6 +132,12 @@ impl Default for Config {
             openai_api_key: None,
             openai_base_url: None,
             openai_concurrency: 4,
+            secret_key: None,
+            public_url: None,
+            git_allow_file_urls: false,
+            git_max_file_bytes: 10 * 1024 * 1024,
+            git_fetch_timeout_seconds: 600,
+            schedule_tick_ms: 1000,
         }
     }
 }
@@ -161,7 +181,33 @@ impl Config {
         if self.web_concurrency == 0 {
             bail!("web_concurrency must be at least 1");
         }
+        if let Some(k) = &self.secret_key {
+            parse_key(k)?;
+        }
+        if self.schedule_tick_ms == 0 {
+            bail!("schedule_tick_ms must be at least 1");
+        }
         Ok(())
+    }
+
+    /// The key that seals secrets at rest: configured, or read from (and on first use created
+    /// in) the data dir.
+    pub fn secret_box(&self) -> anyhow::Result<ragd_core::secrets::SecretBox> {
+        let key = match &self.secret_key {
+            Some(k) => parse_key(k)?,
+            None => parse_key(&self.data_dir_secret("secret-key")?)?,
+        };
+        Ok(ragd_core::secrets::SecretBox::new(&key))
+    }
+
+    /// The repository mirrors' settings.
+    pub fn git(&self) -> ragd_engine::sources::git::GitConfig {
+        ragd_engine::sources::git::GitConfig {
+            dir: self.data_dir.join("git"),
+            allow_file_urls: self.git_allow_file_urls,
+            max_file_bytes: self.git_max_file_bytes,
+            fetch_timeout: std::time::Duration::from_secs(self.git_fetch_timeout_seconds),
+        }
     }
 
     /// Where uploaded files live.
@@ -219,16 +265,25 @@ impl Config {
             }
             return Ok(s.as_bytes().to_vec());
         }
-        let path = self.data_dir.join("jwt-secret");
+        Ok(self.data_dir_secret("jwt-secret")?.into_bytes())
+    }
+
+    /// A secret kept in the data dir: 32 random bytes as hex, created (mode 0600) on first use.
+    fn data_dir_secret(&self, name: &str) -> anyhow::Result<String> {
+        let path = self.data_dir.join(name);
         if let Ok(existing) = std::fs::read_to_string(&path) {
-            return Ok(existing.trim().as_bytes().to_vec());
+            return Ok(existing.trim().to_owned());
         }
         std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
         let secret = hex::encode(rand::random::<[u8; 32]>());
         write_private(&path, &secret)?;
         // Another process may have won the race to create it; whatever is on disk is the secret.
-        Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+        Ok(std::fs::read_to_string(&path)?.trim().to_owned())
     }
+}
+
+fn parse_key(hex_key: &str) -> anyhow::Result<[u8; 32]> {
+    hex::decode(hex_key.trim()).ok().and_then(|b| b.try_into().ok()).context("secret_key must be 64 hex characters (32 bytes)")
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

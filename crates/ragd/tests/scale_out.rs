@@ -49,7 +49,8 @@ async fn chunk_set(url: &str) -> ChunkSet {
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
+        / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
 }
 
 /// One attempt at an operation as a worker's log tells it: when it started and, if known, when
@@ -197,7 +198,8 @@ async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operatio
     let api = Api::new(api_proc.address().await);
     let worker = Proc::start(&url, "worker", &dir, "worker", ENV);
     worker.address().await;
-    let long: Vec<(String, String)> = cluster::corpus(ASSETS, 4).concat().into_iter().enumerate().map(|(i, (_, t))| (format!("long-{i}"), t)).collect();
+    let long: Vec<(String, String)> =
+        cluster::corpus(ASSETS, 4).concat().into_iter().enumerate().map(|(i, (_, t))| (format!("long-{i}"), t)).collect();
     let (a, op) = api.create("long", &long, Value::Null).await;
     let created = Instant::now();
     let running = loop {

@@ -23,6 +23,11 @@ impl AppState {
     pub(crate) fn operation_dto(&self, op: &ragd_core::model::Operation) -> AssetOperation {
         AssetOperation::from_domain(op, self.services.operation_cost(op))
     }
+
+    pub(crate) fn webhook_dto(&self, view: &AssetView, issued: &ragd_core::service::WebhookIssued) -> AssetWebhook {
+        let provider = view.asset.auto_update.as_ref().and_then(|c| c.provider.as_deref());
+        AssetWebhook::from_domain(issued, provider, &self.public_url)
+    }
 }
 
 /// Lists the tenant's assets, newest first.
@@ -59,8 +64,9 @@ pub async fn create_asset(
     JsonBody(req): JsonBody<CreateAssetRequest>,
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let (view, op) = s.services.asset_create(&caller, req.into_domain()?).await?;
-    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
+    let (view, op, webhook) = s.services.asset_create(&caller, req.into_domain()?).await?;
+    let webhook = webhook.map(|w| s.webhook_dto(&view, &w));
+    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook })))
 }
 
 /// Reads one asset.
@@ -98,8 +104,9 @@ pub async fn patch_asset(
     if let Some(m) = method {
         return Err(unknown_method(m));
     }
-    let (view, op) = s.services.asset_patch(&caller, id, req.into_domain()?).await?;
-    Ok(Json(PatchAssetResponse { asset: s.asset_dto(&view), operation: op.as_ref().map(|o| s.operation_dto(o)) }))
+    let (view, op, webhook) = s.services.asset_patch(&caller, id, req.into_domain()?).await?;
+    let webhook = webhook.map(|w| s.webhook_dto(&view, &w));
+    Ok(Json(PatchAssetResponse { asset: s.asset_dto(&view), operation: op.as_ref().map(|o| s.operation_dto(o)), webhook }))
 }
 
 /// Deletes an asset with its documents; its running operations end `FAILED` ("asset deleted").
@@ -134,6 +141,7 @@ pub async fn post_asset_method(
             let req: RefreshRequest = if body.is_empty() { RefreshRequest::default() } else { crate::extract::parse_json(&body)? };
             Ok(refresh_asset(s, claims, tenant, id, req).await?.into_response())
         }
+        Some("regenerateWebhook") => Ok(regenerate_webhook(s, claims, tenant, id).await?.into_response()),
         Some("search") => {
             let req: SearchRequestBody = crate::extract::parse_json(if body.is_empty() { b"{}" } else { &body })?;
             Ok(super::search::search_asset(s, claims, tenant, id, req).await?.into_response())
@@ -160,5 +168,18 @@ pub async fn refresh_asset(
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
     let (view, op) = s.services.asset_refresh(&caller, id, Refresh { document_ids: req.document_ids, force: req.force }).await?;
-    Ok((StatusCode::ACCEPTED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
+    Ok((StatusCode::ACCEPTED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook: None })))
+}
+
+/// Gives the asset's webhook a new URL and signing secret; the old ones stop working at once.
+/// An asset without a WEBHOOK auto-update: 400.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/assets/{asset}:regenerateWebhook", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)),
+    responses((status = 200, body = AssetWebhook), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn regenerate_webhook(s: AppState, claims: crate::auth::Claims, tenant: String, id: uuid::Uuid) -> ApiResult<Json<AssetWebhook>> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let issued = s.services.webhook_regenerate(&caller, id).await?;
+    let view = s.services.asset_get(&caller, id).await?;
+    Ok(Json(s.webhook_dto(&view, &issued)))
 }

@@ -131,13 +131,13 @@ pub async fn import(
     JsonBody(req): JsonBody<ImportRequest>,
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let (view, op) = s.services.asset_create(&caller, req.into_domain()).await.map_err(|e| match e {
+    let (view, op, _) = s.services.asset_create(&caller, req.into_domain()).await.map_err(|e| match e {
         Error::Validation { errors, .. } if errors.iter().any(|f| f.field == "config.parameters.fileId") => {
             Error::invalid("fileId", "no such file was uploaded (POST /storage) for this tenant")
         }
         other => other,
     })?;
-    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
+    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook: None })))
 }
 
 /// The `Payload` part, with its keys matched case-insensitively.
@@ -199,9 +199,10 @@ pub async fn upload_asset(
     }
     let stored = stored.ok_or_else(|| ApiError(Error::invalid("File", "the multipart body has no `File` part")))?;
     match s.services.asset_create(&caller, payload.unwrap_or_default().into_domain(stored.id)).await {
-        Ok((view, op)) => {
-            Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op) })))
-        }
+        Ok((view, op, _)) => Ok((
+            StatusCode::CREATED,
+            Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook: None }),
+        )),
         Err(e) => {
             s.services.file_discard(&caller.tenant, stored.id).await?;
             Err(ApiError(e))

@@ -9,6 +9,7 @@ pub mod files;
 pub mod operations;
 pub mod search;
 pub mod system;
+pub mod webhooks;
 
 use crate::problem::ApiError;
 use ragd_core::Error;

@@ -3,12 +3,14 @@
 //! does everything after that — diff, parse, chunk, embed, write — the same way for every source.
 
 pub mod file;
+pub mod git;
 pub mod text;
 pub mod web;
 
 use crate::worker::{Job, JobError};
-use ragd_core::model::Document;
+use ragd_core::model::{Credentials, Document};
 use ragd_pipeline::Parsed;
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// One document as its source gives it.
@@ -96,6 +98,18 @@ pub struct Context<'a> {
     /// Re-fetch even what the source says is unchanged.
     pub force: bool,
     pub stages: &'a Stages,
+    /// The asset's `auth`, opened for this run.
+    pub credentials: Option<&'a Credentials>,
+}
+
+/// The globs of a string-list parameter (validated when the asset was saved), or `None` if absent.
+pub(crate) fn globs(params: &serde_json::Map<String, Value>, name: &str) -> Option<globset::GlobSet> {
+    let list = params.get(name)?.as_array()?;
+    let mut b = globset::GlobSetBuilder::new();
+    for g in list.iter().filter_map(Value::as_str) {
+        b.add(globset::Glob::new(g).ok()?);
+    }
+    b.build().ok().filter(|s| !s.is_empty())
 }
 
 #[async_trait::async_trait]

@@ -197,15 +197,6 @@ struct Crawl {
     exclude: Option<globset::GlobSet>,
 }
 
-fn globs(params: &serde_json::Map<String, Value>, name: &str) -> Option<globset::GlobSet> {
-    let list = params.get(name)?.as_array()?;
-    let mut b = globset::GlobSetBuilder::new();
-    for g in list.iter().filter_map(Value::as_str) {
-        b.add(globset::Glob::new(g).ok()?);
-    }
-    b.build().ok().filter(|s| !s.is_empty())
-}
-
 impl Crawl {
     fn from_params(params: &serde_json::Map<String, Value>) -> Self {
         let starts = params
@@ -224,8 +215,8 @@ impl Crawl {
             max_depth: int("maxDepth", 3),
             prefix_scope: params.get("scope").and_then(Value::as_str) == Some("PREFIX"),
             use_sitemap: params.get("useSitemap").and_then(Value::as_bool).unwrap_or(true),
-            include: globs(params, "includePatterns"),
-            exclude: globs(params, "excludePatterns"),
+            include: super::globs(params, "includePatterns"),
+            exclude: super::globs(params, "excludePatterns"),
         }
     }
 

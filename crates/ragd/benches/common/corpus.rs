@@ -63,6 +63,8 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
         created_at: now,
         modified_at: now,
         last_polled_at: None,
+        next_poll_at: None,
+        auth_sealed: None,
     };
     store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, "bench", now)).await.unwrap();
     let claim = store.operation_claim(now, 3_600_000).await.unwrap().unwrap();
@@ -116,10 +118,7 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
 
 /// The full-text query of each held-out chunk: its first 12 words.
 pub fn query_words(c: &Corpus) -> Vec<Vec<String>> {
-    c.texts[c.n..]
-        .iter()
-        .map(|t| ragd_core::search::query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" ")))
-        .collect()
+    c.texts[c.n..].iter().map(|t| ragd_core::search::query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" "))).collect()
 }
 
 /// How many of the chunks `found` for query vector `q` are among its true `K` nearest neighbours

@@ -11,6 +11,7 @@ mod ingest;
 
 mod assets;
 mod auth;
+mod connected;
 mod embeddings;
 mod files;
 mod operations;

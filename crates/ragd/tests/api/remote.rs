@@ -15,7 +15,10 @@ const KEY: &str = "sk-test-remote-0123456789";
 
 fn remote_asset() -> Value {
     let documents = [
-        ("leases.md", "# Leases\n\nEvery running operation holds a lease that its worker renews. When a worker dies its lease expires and another worker takes the operation over."),
+        (
+            "leases.md",
+            "# Leases\n\nEvery running operation holds a lease that its worker renews. When a worker dies its lease expires and another worker takes the operation over.",
+        ),
         ("search.md", "# Search\n\nHybrid search fuses the vector ranking and the full-text ranking with reciprocal rank fusion."),
     ];
     let documents: Vec<Value> = documents.iter().map(|(n, t)| json!({"name": n, "text": t, "contentType": "text/markdown"})).collect();
@@ -62,7 +65,8 @@ async fn an_asset_on_an_openai_compatible_provider_is_embedded_there_counted_pri
 
     // The stored vectors are the provider's (1,536 numbers): searching with exactly the text a
     // chunk was embedded as finds that chunk with cosine 1.
-    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": texts[0], "searchMode": "VECTOR", "topK": 2})).await;
+    let r =
+        app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": texts[0], "searchMode": "VECTOR", "topK": 2})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let top = &r.body["results"][0];
     assert!((top["score"].as_f64().unwrap() - 1.0).abs() < 1e-3, "{}", r.body);

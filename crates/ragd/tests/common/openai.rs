@@ -63,8 +63,12 @@ async fn embeddings(State(s): State<Arc<FakeOpenAi>>, headers: HeaderMap, body: 
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if auth != format!("Bearer {}", s.key) {
         let shown: String = auth.trim_start_matches("Bearer ").chars().take(5).collect();
-        let message = format!("Incorrect API key provided: {shown}***. You can find your API key at https://platform.openai.com/account/api-keys.");
-        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}})))
+        let message =
+            format!("Incorrect API key provided: {shown}***. You can find your API key at https://platform.openai.com/account/api-keys.");
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}})),
+        )
             .into_response();
     }
     let dims = match body["model"].as_str() {

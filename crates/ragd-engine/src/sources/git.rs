@@ -1,0 +1,254 @@
+//! `GIT`: the text files of one branch of a git repository, through the `git` command line.
+//!
+//! Each asset keeps a bare mirror of its branch (depth 1) under the engine's git directory. A run
+//! fetches the branch, lists its tree with blob ids (`git ls-tree -r -l`), and lists a file whose
+//! blob id equals the one stored for its document as unchanged without reading it: only added and
+//! changed files are read (`git cat-file`). Credentials reach git through `GIT_CONFIG_*`
+//! environment variables (an `Authorization` header), never on its command line, and git may use
+//! only the https and http transports (and file URLs where the server allows them).
+
+use super::{Body, Collected, Context, Source, SourceDoc};
+use crate::worker::JobError;
+use ragd_core::model::{AuthMethod, Credentials, DocumentStatus};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Extensions (and names) of files indexed as plain text, besides the types ragd parses.
+const TEXT_EXTENSIONS: &[&str] = &[
+    "rs", "py", "js", "mjs", "ts", "tsx", "jsx", "go", "java", "kt", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift",
+    "sh", "bash", "zsh", "sql", "toml", "yaml", "yml", "ini", "cfg", "conf", "rst", "adoc", "asciidoc", "tex", "org", "proto", "graphql",
+    "css", "scss", "xml", "svg", "lua", "r", "pl", "ex", "exs", "erl", "hs", "ml", "clj", "dart", "vue",
+];
+const TEXT_NAMES: &[&str] = &["README", "LICENSE", "COPYING", "NOTICE", "AUTHORS", "CHANGELOG", "Makefile", "Dockerfile"];
+
+#[derive(Debug, Clone)]
+pub struct GitConfig {
+    /// Where the per-asset mirrors live.
+    pub dir: PathBuf,
+    /// Whether `file://` URLs may be indexed (they read the server's own disk: off by default).
+    pub allow_file_urls: bool,
+    /// Largest file indexed, in bytes; larger ones fail alone.
+    pub max_file_bytes: u64,
+    /// Longest a fetch may take.
+    pub fetch_timeout: Duration,
+}
+
+pub struct GitSource {
+    pub config: GitConfig,
+}
+
+/// A failed git command: what to tell the user (git's own message, which names no credential,
+/// since credentials are never in the URL or the command line).
+fn failure(what: &str, stderr: &[u8]) -> JobError {
+    let detail = String::from_utf8_lossy(stderr);
+    let detail = detail.lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join(" ");
+    JobError::Source(format!("{what}: {}", if detail.is_empty() { "git failed" } else { &detail }))
+}
+
+/// The content type ragd indexes a repository file as, or `None` to leave it out.
+fn content_type(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if let Some(ct) = ragd_core::catalog::detect_content_type(name, None, &[]) {
+        return Some(ct);
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let known = match &ext {
+        Some(e) => TEXT_EXTENSIONS.contains(&e.as_str()),
+        None => TEXT_NAMES.contains(&name),
+    };
+    known.then_some("text/plain")
+}
+
+impl GitSource {
+    fn mirror(&self, cx: &Context<'_>) -> PathBuf {
+        let lease = &cx.job.claim.lease;
+        self.config.dir.join(lease.tenant.as_str()).join(format!("{}.git", lease.asset_id))
+    }
+
+    /// A git command with a clean environment: no prompts, no user or system configuration, only
+    /// the allowed transports, and the credentials as an extra HTTP header.
+    fn git(&self, repo: &std::path::Path, credentials: Option<&Credentials>) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("git");
+        cmd.arg("-C").arg(repo).env_clear().kill_on_drop(true).stdin(Stdio::null());
+        for var in ["PATH", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
+            if let Some(v) = std::env::var_os(var) {
+                cmd.env(var, v);
+            }
+        }
+        cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_CONFIG_NOSYSTEM", "1").env("GIT_CONFIG_GLOBAL", "/dev/null").env("HOME", repo);
+        let mut config = vec![
+            ("protocol.allow".to_owned(), "never".to_owned()),
+            ("protocol.https.allow".to_owned(), "always".to_owned()),
+            ("protocol.http.allow".to_owned(), "always".to_owned()),
+            ("protocol.file.allow".to_owned(), if self.config.allow_file_urls { "always" } else { "never" }.to_owned()),
+            ("credential.helper".to_owned(), String::new()),
+        ];
+        if let Some(header) = credentials.and_then(authorization) {
+            config.push(("http.extraHeader".to_owned(), header));
+        }
+        cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+        for (i, (k, v)) in config.into_iter().enumerate() {
+            cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
+        }
+        cmd
+    }
+
+    async fn run(&self, mut cmd: tokio::process::Command, what: &str, timeout: Duration) -> Result<Vec<u8>, JobError> {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = tokio::time::timeout(timeout, cmd.output())
+            .await
+            .map_err(|_| JobError::Source(format!("{what}: no answer within {} s", timeout.as_secs())))?
+            .map_err(|e| JobError::Source(format!("{what}: git could not be started ({e}); is git installed?")))?;
+        if !out.status.success() {
+            return Err(failure(what, &out.stderr));
+        }
+        Ok(out.stdout)
+    }
+}
+
+/// The `Authorization` header for the asset's credentials: BASIC as given; API_KEY as a token in
+/// Basic form (GitHub, GitLab and Bitbucket accept `x-access-token:<token>`).
+fn authorization(c: &Credentials) -> Option<String> {
+    use base64::Engine;
+    let (user, password) = match c.method {
+        AuthMethod::Basic => (c.get("username")?, c.get("password")?),
+        AuthMethod::ApiKey => (c.get("username").unwrap_or("x-access-token"), c.get("apiKey")?),
+        _ => return None,
+    };
+    Some(format!("Authorization: Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))))
+}
+
+#[async_trait::async_trait]
+impl Source for GitSource {
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
+        let params = &cx.job.claim.asset.parameters;
+        let url = params.get("url").and_then(Value::as_str).unwrap_or_default();
+        let parsed = url::Url::parse(url).map_err(|_| JobError::Source(format!("{url:?} is not a URL")))?;
+        if parsed.scheme() == "file" && !self.config.allow_file_urls {
+            return Err(JobError::Source("file URLs are not allowed on this server (git_allow_file_urls)".into()));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(JobError::Source("put credentials in `auth`, not in the URL".into()));
+        }
+        let branch = params.get("branch").and_then(Value::as_str);
+        let globs = super::globs(params, "paths");
+        let repo = self.mirror(cx);
+        if !repo.join("HEAD").exists() {
+            std::fs::create_dir_all(&repo).map_err(|e| JobError::Source(format!("creating the mirror: {e}")))?;
+            let mut init = self.git(&repo, None);
+            init.args(["init", "--bare", "--quiet"]);
+            self.run(init, "git init", Duration::from_secs(30)).await?;
+        }
+        let refspec = match branch {
+            Some(b) => format!("+refs/heads/{b}:refs/ragd/head"),
+            None => "+HEAD:refs/ragd/head".to_owned(),
+        };
+        let mut fetch = self.git(&repo, cx.credentials);
+        fetch.args(["fetch", "--quiet", "--no-tags", "--depth=1", "--", url, &refspec]);
+        cx.stages.time("fetch", self.run(fetch, &format!("fetching {url}"), self.config.fetch_timeout)).await?;
+        let mut rev = self.git(&repo, None);
+        rev.args(["rev-parse", "refs/ragd/head^{commit}"]);
+        let commit =
+            String::from_utf8_lossy(&self.run(rev, "reading the fetched commit", Duration::from_secs(30)).await?).trim().to_owned();
+        let mut ls = self.git(&repo, None);
+        ls.args(["ls-tree", "-r", "-z", "-l", "--full-tree", &commit]);
+        let listing = self.run(ls, "listing the tree", Duration::from_secs(120)).await?;
+
+        let link = web_link(&parsed, branch.unwrap_or(&commit));
+        let mut docs = Vec::new();
+        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((meta, path)) = entry.split_once('\t') else { continue };
+            let fields: Vec<&str> = meta.split_whitespace().collect();
+            // <mode> <type> <object> <size>; symlinks (120000) and submodules (commit) are skipped.
+            let [mode, "blob", blob, size] = fields[..] else { continue };
+            if !(mode == "100644" || mode == "100755") || !globs.as_ref().is_none_or(|g| g.is_match(path)) {
+                continue;
+            }
+            let Some(content_type) = content_type(path) else { continue };
+            let stored = cx.stored.get(path);
+            let unchanged = !cx.force
+                && stored.is_some_and(|d| {
+                    d.status == DocumentStatus::Indexed && d.source_meta.get("blob").and_then(Value::as_str) == Some(blob)
+                });
+            let body = if unchanged {
+                Body::Unchanged
+            } else if size.parse::<u64>().unwrap_or(u64::MAX) > self.config.max_file_bytes {
+                Body::Failed(format!("the file is larger than {} bytes", self.config.max_file_bytes))
+            } else {
+                Body::Pending
+            };
+            docs.push(SourceDoc {
+                key: path.to_owned(),
+                file_name: path.to_owned(),
+                source_url: link.as_ref().map(|l| format!("{l}/{path}")),
+                content_type: content_type.to_owned(),
+                body,
+            });
+        }
+        tracing::info!(commit = %commit, files = docs.len(), "git tree listed");
+        Ok(Collected { docs, complete: true })
+    }
+
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
+        let repo = self.mirror(cx);
+        let mut cat = self.git(&repo, None);
+        cat.args(["cat-file", "--batch"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let read = async {
+            let mut child = cat.spawn().map_err(|e| format!("git could not be started: {e}"))?;
+            let mut stdin = child.stdin.take().ok_or("no stdin")?;
+            stdin.write_all(format!("refs/ragd/head:{}\n", doc.key).as_bytes()).await.map_err(|e| e.to_string())?;
+            drop(stdin);
+            let mut out = Vec::new();
+            child.stdout.take().ok_or("no stdout")?.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
+            let _ = child.wait().await;
+            // "<object> blob <size>\n<content>\n"
+            let header_end = out.iter().position(|b| *b == b'\n').ok_or("empty answer")?;
+            let header = String::from_utf8_lossy(&out[..header_end]).into_owned();
+            let [blob, "blob", size] = header.split(' ').collect::<Vec<_>>()[..] else { return Err(format!("not a file: {header}")) };
+            let size: usize = size.parse().map_err(|_| "bad size".to_owned())?;
+            let content = out.get(header_end + 1..header_end + 1 + size).ok_or("short read")?;
+            Ok::<_, String>((blob.to_owned(), bytes::Bytes::copy_from_slice(content)))
+        };
+        match read.await {
+            Ok((blob, bytes)) => Body::Bytes { bytes, meta: json!({ "blob": blob }) },
+            Err(e) => Body::Failed(format!("reading {} from the repository failed: {e}", doc.key)),
+        }
+    }
+}
+
+/// The web page of a file's directory on GitHub or GitLab, for `sourceUrl`.
+fn web_link(url: &url::Url, rev: &str) -> Option<String> {
+    let host = url.host_str()?;
+    if !matches!(host, "github.com" | "gitlab.com") {
+        return None;
+    }
+    let path = url.path().trim_end_matches('/').trim_end_matches(".git");
+    let sep = if host == "gitlab.com" { "/-/blob/" } else { "/blob/" };
+    Some(format!("https://{host}{path}{sep}{rev}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_files_are_chosen_by_name() {
+        assert_eq!(content_type("docs/guide.md"), Some("text/markdown"));
+        assert_eq!(content_type("src/main.rs"), Some("text/plain"));
+        assert_eq!(content_type("LICENSE"), Some("text/plain"));
+        assert_eq!(content_type("img/logo.png"), None);
+        assert_eq!(content_type("bin/tool"), None);
+    }
+
+    #[test]
+    fn credentials_become_a_basic_header() {
+        let c = Credentials { method: AuthMethod::ApiKey, parameters: json!({"apiKey": "t0k"}).as_object().unwrap().clone() };
+        assert_eq!(authorization(&c).unwrap(), "Authorization: Basic eC1hY2Nlc3MtdG9rZW46dDBr");
+        let u = url::Url::parse("https://github.com/o/r.git").unwrap();
+        assert_eq!(web_link(&u, "main").unwrap(), "https://github.com/o/r/blob/main");
+    }
+}

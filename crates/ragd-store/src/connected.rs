@@ -1,0 +1,218 @@
+//! The store methods of connected sources (webhooks, their backlog, poll schedules), written once
+//! for both backends: the statements use `$N` placeholders, which SQLite binds by number too, and
+//! each backend supplies how it opens a write transaction and how it locks an asset row.
+
+/// Expands, for a backend type, inherent `do_*` methods behind the `Store` methods of the same
+/// names (which delegate to them: `#[async_trait]` cannot see into a macro). `$begin` opens a
+/// write transaction on `self.pool`; `$lock` is appended to the statement that reads the asset
+/// row at the start of a transaction (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+/// already holds the database lock).
+macro_rules! connected_methods {
+    ($ty:ty, begin = |$pool:ident| $begin:expr, lock = $lock:literal) => {
+        impl $ty {
+            pub(crate) async fn do_webhook_set(&self, tenant: &TenantId, asset_id: Uuid, hook: Option<&Webhook>) -> Result<()> {
+                let $pool = &self.pool;
+                let mut tx = $begin.await.map_err(db)?;
+                sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND asset_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(asset_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if let Some(h) = hook {
+                    let done = sqlx::query(
+                        "INSERT INTO webhooks (id, tenant_id, asset_id, secret_sealed, created_at, modified_at)
+                     SELECT $1, $2, $3, $4, $5, $6
+                     WHERE EXISTS (SELECT 1 FROM assets WHERE id = $3 AND tenant_id = $2 AND deleted_at IS NULL)",
+                    )
+                    .bind(h.id.to_string())
+                    .bind(tenant.as_str())
+                    .bind(asset_id.to_string())
+                    .bind(&h.secret_sealed)
+                    .bind(h.created_at)
+                    .bind(h.modified_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    if done.rows_affected() == 0 {
+                        return Err(Error::NotFound("asset"));
+                    }
+                }
+                tx.commit().await.map_err(db)
+            }
+
+            pub(crate) async fn do_webhook_get(&self, id: Uuid) -> Result<Option<Webhook>> {
+                let row =
+                    sqlx::query("SELECT w.* FROM webhooks w JOIN assets a ON a.id = w.asset_id AND a.deleted_at IS NULL WHERE w.id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db)?;
+                row.as_ref().map(webhook_from_row).transpose()
+            }
+
+            pub(crate) async fn do_webhook_deliver(&self, tenant: &TenantId, op: &NewOperation) -> Result<Delivery> {
+                let $pool = &self.pool;
+                let mut tx = $begin.await.map_err(db)?;
+                let asset = sqlx::query(concat!(
+                    "SELECT webhook_backlog FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+                    $lock
+                ))
+                .bind(tenant.as_str())
+                .bind(op.asset_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .ok_or(Error::NotFound("asset"))?;
+                let active = sqlx::query(
+                    "SELECT id, type, status, document_ids FROM operations
+                 WHERE tenant_id = $1 AND asset_id = $2 AND status IN ('PENDING', 'RUNNING')",
+                )
+                .bind(tenant.as_str())
+                .bind(op.asset_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                let delivery = match active {
+                    Some(row) => {
+                        let (kind, status): (String, String) = (row.try_get("type").map_err(db)?, row.try_get("status").map_err(db)?);
+                        if kind == OperationType::WebhookUpdate.as_str() && status == OperationStatus::Pending.as_str() {
+                            let id = uuid_col(&row, "id")?;
+                            let ids = merge_targets(&json_col::<Vec<Uuid>>(&row, "document_ids")?, &op.document_ids);
+                            sqlx::query("UPDATE operations SET document_ids = $2 WHERE id = $1")
+                                .bind(id.to_string())
+                                .bind(json(&ids))
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                            Delivery::Joined(id)
+                        } else {
+                            let waiting: Option<String> = asset.try_get("webhook_backlog").map_err(db)?;
+                            let ids = match waiting {
+                                Some(w) => merge_targets(
+                                    &serde_json::from_str::<Vec<Uuid>>(&w).map_err(|_| corrupt("webhook_backlog"))?,
+                                    &op.document_ids,
+                                ),
+                                None => op.document_ids.clone(),
+                            };
+                            sqlx::query("UPDATE assets SET webhook_backlog = $2 WHERE id = $1")
+                                .bind(op.asset_id.to_string())
+                                .bind(json(&ids))
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                            Delivery::Deferred
+                        }
+                    }
+                    None => {
+                        if !self.insert_operation(&mut tx, tenant, op).await? {
+                            return Err(Error::NotFound("asset"));
+                        }
+                        Delivery::Started(
+                            read_operation(&mut *tx, tenant, op.asset_id, op.id).await?.ok_or_else(|| corrupt("new operation"))?,
+                        )
+                    }
+                };
+                tx.commit().await.map_err(db)?;
+                Ok(delivery)
+            }
+
+            pub(crate) async fn do_schedule_due(&self, now: Millis, limit: u32) -> Result<Vec<Due>> {
+                let rows = sqlx::query(
+                    "SELECT a.*, (a.webhook_backlog IS NOT NULL AND NOT EXISTS (SELECT 1 FROM operations o
+                     WHERE o.asset_id = a.id AND o.status IN ('PENDING', 'RUNNING'))) AS backlog_ready
+                 FROM assets a
+                 WHERE a.deleted_at IS NULL AND (a.next_poll_at <= $1 OR (a.webhook_backlog IS NOT NULL AND NOT EXISTS
+                     (SELECT 1 FROM operations o WHERE o.asset_id = a.id AND o.status IN ('PENDING', 'RUNNING'))))
+                 ORDER BY a.next_poll_at LIMIT $2",
+                )
+                .bind(now)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+                rows.iter().map(|r| Ok(Due { asset: asset_from_row(r)?, backlog: r.try_get("backlog_ready").map_err(db)? })).collect()
+            }
+
+            pub(crate) async fn do_poll_fire(
+                &self,
+                tenant: &TenantId,
+                expected: Millis,
+                next: Option<Millis>,
+                now: Millis,
+                op: &NewOperation,
+            ) -> Result<Option<Operation>> {
+                let $pool = &self.pool;
+                let mut tx = $begin.await.map_err(db)?;
+                let moved = sqlx::query(
+                    "UPDATE assets SET next_poll_at = $4, last_polled_at = $5
+                 WHERE tenant_id = $1 AND id = $2 AND next_poll_at = $3 AND deleted_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(op.asset_id.to_string())
+                .bind(expected)
+                .bind(next)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if moved.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let busy: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
+                        .bind(op.asset_id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                let created = match busy {
+                    Some(_) => None,
+                    None => {
+                        self.insert_operation(&mut tx, tenant, op).await?;
+                        read_operation(&mut *tx, tenant, op.asset_id, op.id).await?
+                    }
+                };
+                tx.commit().await.map_err(db)?;
+                Ok(created)
+            }
+
+            pub(crate) async fn do_backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>> {
+                let $pool = &self.pool;
+                let mut tx = $begin.await.map_err(db)?;
+                let waiting: Option<String> = sqlx::query_scalar(concat!(
+                    "SELECT webhook_backlog FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+                    $lock
+                ))
+                .bind(tenant.as_str())
+                .bind(op.asset_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .flatten();
+                let Some(waiting) = waiting else { return Ok(None) };
+                let busy: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
+                        .bind(op.asset_id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                if busy.is_some() {
+                    return Ok(None);
+                }
+                let mut op = op.clone();
+                op.document_ids = serde_json::from_str(&waiting).map_err(|_| corrupt("webhook_backlog"))?;
+                sqlx::query("UPDATE assets SET webhook_backlog = NULL WHERE id = $1")
+                    .bind(op.asset_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                self.insert_operation(&mut tx, tenant, &op).await?;
+                let created = read_operation(&mut *tx, tenant, op.asset_id, op.id).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(created)
+            }
+        }
+    };
+}
+
+pub(crate) use connected_methods;
