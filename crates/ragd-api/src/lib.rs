@@ -29,7 +29,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, documents, embeddings, files, operations, search, system, webhooks};
+use routes::{assets, catalog, documents, embeddings, files, oauth, operations, search, system, webhooks};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -49,6 +49,8 @@ pub struct AppState {
     pub embedder: Option<Arc<dyn ragd_core::embed::Embedder>>,
     /// The URL clients reach this service at (webhook URLs start with it).
     pub public_url: String,
+    /// Where the OAuth callback sends the browser by default (with `?credentialKey=…`).
+    pub oauth_success_url: String,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
@@ -77,6 +79,8 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets:sourceTypes", get(catalog::source_types))
         .route("/assets:supportedTypes", get(catalog::supported_types))
         .route("/assets:embeddingModels", get(catalog::embedding_models))
+        .route("/assets:authorize", post(oauth::authorize))
+        .route("/assets:oauthCredentials", get(oauth::credentials))
         .route("/assets:import", post(files::import))
         // Uploads are limited by the configured upload limit while streaming, not by the body limit.
         .route("/assets:file", post(files::upload_asset).layer(axum::extract::DefaultBodyLimit::disable()))
@@ -95,10 +99,13 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let root = if serve_api {
-        Router::new().nest("/v1/tenants/{tenant}", tenant).route("/v1/embeddings", post(embeddings::create_embeddings)).route(
-            "/v1/webhooks/{webhook}",
-            post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_DELIVERY_BYTES)),
-        )
+        let deliveries = post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_DELIVERY_BYTES));
+        Router::new()
+            .nest("/v1/tenants/{tenant}", tenant)
+            .route("/v1/embeddings", post(embeddings::create_embeddings))
+            .route("/v1/oauth/callback", get(oauth::callback))
+            .route("/v1/oauth/done", get(oauth::done))
+            .route("/v1/webhooks/{webhook}", deliveries)
     } else {
         Router::new()
     };

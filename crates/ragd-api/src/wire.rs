@@ -343,6 +343,9 @@ pub struct Asset {
     pub status: String,
     pub document_count: i64,
     pub chunk_count: i64,
+    /// **(ragd)** The provider refused to refresh the asset's OAuth tokens: authorise again and
+    /// give the asset new ones (a new asset, for now; `auth` is set at create).
+    pub needs_reauthorization: bool,
 }
 
 /// The canonical source URL: the first start URL of a crawl, the download link of an upload.
@@ -350,6 +353,7 @@ fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
     match a.source_type {
         ragd_core::model::SourceType::Web => a.parameters.get("urls")?.get(0)?.as_str().map(str::to_owned),
         ragd_core::model::SourceType::File => a.parameters.get("fileId")?.as_str().map(|id| storage_link(a.tenant.as_str(), id)),
+        ragd_core::model::SourceType::Git => a.parameters.get("url")?.as_str().map(str::to_owned),
         _ => None,
     }
 }
@@ -390,6 +394,7 @@ impl Asset {
             auto_update: a.auto_update.is_some(),
             auto_update_config: a.auto_update.as_ref().map(AutoUpdate::from_domain),
             last_polled_at: a.last_polled_at,
+            needs_reauthorization: a.auth_error.is_some(),
             embedding_llm_config_id: a.embedding_llm_config_id.clone(),
             supports_auto_update: desc.is_some_and(|d| d.supports_auto_update),
             supports_webhook_registration: desc.is_some_and(|d| d.supports_webhook_registration),
@@ -942,4 +947,42 @@ pub struct AssetUsage {
     pub total_token_count: i64,
     pub total_chunk_count: i64,
     pub operation_count: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: String,
+    /// Where the browser goes after the callback, with `?credentialKey=…` (default: the
+    /// configured success page).
+    pub redirect_uri: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeResponse {
+    pub authorization_url: String,
+}
+
+/// OAuth tokens, returned once per credential key; pass them back as
+/// `auth: {method: "OAUTH2", parameters: {accessToken, refreshToken, expiresAt}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthCredentials {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub token_type: String,
+    pub expires_at: Option<i64>,
+}
+
+impl OAuthCredentials {
+    pub fn from_domain(t: ragd_core::connect::OAuthTokens) -> Self {
+        OAuthCredentials {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            token_type: t.token_type,
+            expires_at: t.expires_at,
+        }
+    }
 }

@@ -188,11 +188,11 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         display_name: "Git repository",
         description: "Text files of one branch of a git repository (https, http or, where the server allows it, file URLs). \
             A refresh fetches the branch and reads only files whose blob changed.",
-        supports_oauth: false,
+        supports_oauth: true,
         supports_auto_update: true,
         supports_webhook_registration: true,
         supports_poll_schedule: true,
-        auth_methods: &[AuthMethod::Basic, AuthMethod::ApiKey],
+        auth_methods: &[AuthMethod::Basic, AuthMethod::ApiKey, AuthMethod::OAuth2],
         properties: &[
             prop("url", PropertyType::String, true, None, "Clone URL of the repository."),
             prop("branch", PropertyType::String, false, None, "Branch to index (default: the remote's HEAD)."),
@@ -214,7 +214,7 @@ pub fn auth_parameters(method: AuthMethod) -> (&'static [&'static str], &'static
         AuthMethod::Basic => (&["username", "password"], &[]),
         AuthMethod::ApiKey => (&["apiKey"], &["username"]),
         AuthMethod::Aws => (&["accessKeyId", "secretAccessKey"], &["sessionToken"]),
-        AuthMethod::OAuth2 => (&["accessToken"], &["refreshToken", "tokenType", "expiresAt", "scope"]),
+        AuthMethod::OAuth2 => (&["accessToken"], &["refreshToken", "tokenType", "expiresAt", "scope", "username"]),
     }
 }
 

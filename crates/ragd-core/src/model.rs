@@ -169,6 +169,9 @@ pub struct Asset {
     /// The `auth` block (`Credentials`) sealed by `secrets::SecretBox` under the asset id; opaque
     /// to everything but the holder of the key.
     pub auth_sealed: Option<Vec<u8>>,
+    /// Why the credentials stopped working (the provider refused to refresh them): the asset
+    /// needs re-authorisation. Cleared when new credentials are stored.
+    pub auth_error: Option<String>,
 }
 
 /// Credentials for a source (`auth` in the contract), as sealed in the store. Never logged.
@@ -200,6 +203,17 @@ pub struct Webhook {
     pub secret_sealed: Vec<u8>,
     pub created_at: Millis,
     pub modified_at: Millis,
+}
+
+/// A short-lived OAuth record: an authorization's state (`kind` STATE, `id` = the state) or the
+/// tokens behind a credential key (`kind` CREDENTIAL, `id` = SHA-256 of the key). Taken once.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub tenant: TenantId,
+    pub kind: &'static str,
+    pub sealed: Vec<u8>,
+    pub expires_at: Millis,
 }
 
 /// What became of a webhook delivery.

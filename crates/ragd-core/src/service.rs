@@ -70,6 +70,8 @@ pub struct Services {
     pub embedders: Option<Arc<dyn crate::embed::EmbedderRegistry>>,
     /// Seals credentials and webhook secrets before they are stored.
     pub secrets: Arc<SecretBox>,
+    /// The configured OAuth providers (`None`: no source type can be authorised).
+    pub oauth: Option<Arc<dyn crate::connect::OAuthClients>>,
 }
 
 /// A webhook just created or rotated, with its signing secret: shown to the caller this once.
@@ -128,7 +130,7 @@ fn check_auto_update(desc: &catalog::SourceTypeDescriptor, cfg: Option<&AutoUpda
     Ok(())
 }
 
-fn source_descriptor(name: &str, field: &str) -> Result<&'static catalog::SourceTypeDescriptor> {
+pub(crate) fn source_descriptor(name: &str, field: &str) -> Result<&'static catalog::SourceTypeDescriptor> {
     let available = || catalog::SOURCE_TYPES.iter().map(|d| d.source_type.as_str()).collect::<Vec<_>>().join(", ");
     SourceType::parse(name)
         .and_then(catalog::source_type)
@@ -143,7 +145,7 @@ impl Services {
         blobs: Arc<dyn Blobs>,
         secrets: Arc<SecretBox>,
     ) -> Self {
-        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES, embedders: None, secrets }
+        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES, embedders: None, secrets, oauth: None }
     }
 
     /// Creates an asset and queues its `INGEST`; with a WEBHOOK auto-update, also its webhook.
@@ -183,6 +185,7 @@ impl Services {
             parameters: req.parameters,
             auth_method: auth.as_ref().map(|a| a.method),
             auth_sealed: auth.as_ref().map(|a| self.secrets.seal_json(a, id.as_bytes())),
+            auth_error: None,
             next_poll_at: req.auto_update.as_ref().and_then(|c| crate::schedule::next_fire(c, now)),
             vectorized,
             integration_id: None,

@@ -8,8 +8,8 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Lease, LeaseState, NewOperation, Operation, Outcome, SearchHit,
-    SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, Lease, LeaseState, NewOperation, Operation, Outcome,
+    SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -137,6 +137,14 @@ pub trait Store: Send + Sync + 'static {
     /// Turns the asset's webhook backlog into `op` (its `document_ids` come from the backlog) if
     /// no operation is active, clearing the backlog.
     async fn backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>>;
+
+    /// Stores a grant, deleting every expired one on the way.
+    async fn grant_put(&self, grant: &Grant, now: Millis) -> Result<()>;
+    /// Removes and returns the grant of this kind and id, whether expired or not (the caller
+    /// checks); a second take finds nothing.
+    async fn grant_take(&self, kind: &str, id: &str) -> Result<Option<Grant>>;
+    /// Replaces the asset's sealed credentials (after a refresh) and its `auth_error`.
+    async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()>;
 }
 
 /// Where uploaded files' bytes live (a local directory by default). Keys are `tenant/id`.

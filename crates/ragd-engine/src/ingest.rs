@@ -26,6 +26,8 @@ pub struct IngestExecutor {
     pub git: crate::sources::git::GitSource,
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
+    /// Refreshes OAuth tokens that are about to expire.
+    pub oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>>,
 }
 
 /// What the asset may still spend, per budget: `(name, limit, tokens left before this operation)`.
@@ -277,10 +279,20 @@ impl Executor for IngestExecutor {
         let targeted: Option<HashSet<String>> =
             target_ids.as_ref().map(|ids| stored.values().filter(|d| ids.contains(&d.id)).map(|d| d.source_key.clone()).collect());
         let credentials = match &asset.auth_sealed {
-            Some(sealed) => match self.secrets.open_json(sealed, asset.id.as_bytes()) {
-                Ok(c) => Some(c),
-                Err(e) => return Ok(Outcome::Failed { error_message: e.to_string() }),
-            },
+            Some(sealed) => {
+                let opened = self.secrets.open_json(sealed, asset.id.as_bytes()).map_err(|e| e.to_string());
+                let fresh = match opened {
+                    Ok(c) => {
+                        let oauth = self.oauth.as_deref();
+                        ragd_core::connect::fresh_credentials(job.store.as_ref(), &self.secrets, oauth, asset, c, now_ms()).await
+                    }
+                    Err(e) => Err(e),
+                };
+                match fresh {
+                    Ok(c) => Some(c),
+                    Err(error_message) => return Ok(Outcome::Failed { error_message }),
+                }
+            }
             None => None,
         };
         let stages = Stages::default();

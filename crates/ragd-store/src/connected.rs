@@ -211,6 +211,58 @@ macro_rules! connected_methods {
                 tx.commit().await.map_err(db)?;
                 Ok(created)
             }
+
+            pub(crate) async fn do_grant_put(&self, g: &Grant, now: Millis) -> Result<()> {
+                sqlx::query("DELETE FROM oauth_grants WHERE expires_at < $1").bind(now).execute(&self.pool).await.map_err(db)?;
+                sqlx::query("INSERT INTO oauth_grants (id, tenant_id, kind, sealed, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&g.id)
+                    .bind(g.tenant.as_str())
+                    .bind(g.kind)
+                    .bind(&g.sealed)
+                    .bind(g.expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            pub(crate) async fn do_grant_take(&self, kind: &str, id: &str) -> Result<Option<Grant>> {
+                let row = sqlx::query("DELETE FROM oauth_grants WHERE id = $1 AND kind = $2 RETURNING tenant_id, sealed, expires_at")
+                    .bind(id)
+                    .bind(kind)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(Grant {
+                    id: id.to_owned(),
+                    tenant: tenant_col(&row)?,
+                    kind: if kind == "STATE" { "STATE" } else { "CREDENTIAL" },
+                    sealed: row.try_get("sealed").map_err(db)?,
+                    expires_at: row.try_get("expires_at").map_err(db)?,
+                }))
+            }
+
+            pub(crate) async fn do_asset_auth_set(
+                &self,
+                tenant: &TenantId,
+                asset_id: Uuid,
+                sealed: Option<&[u8]>,
+                error: Option<&str>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE assets SET auth_sealed = COALESCE($3, auth_sealed), auth_error = $4
+                     WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(asset_id.to_string())
+                .bind(sealed)
+                .bind(error)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
         }
     };
 }

@@ -54,7 +54,7 @@ fn embedding_value(v: &[f32]) -> Option<pgvector::Vector> {
 
 const ASSET_COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a.parameters, a.auth_method, a.vectorized,
     a.integration_id, a.embedding_provider, a.embedding_model, a.chunk_size, a.chunk_overlap, a.budget, a.auto_update,
-    a.embedding_llm_config_id, a.created_by, a.created_at, a.modified_at, a.last_polled_at, a.next_poll_at, a.auth_sealed,
+    a.embedding_llm_config_id, a.created_by, a.created_at, a.modified_at, a.last_polled_at, a.next_poll_at, a.auth_sealed, a.auth_error,
     (SELECT COUNT(*) FROM documents d WHERE d.asset_id = a.id) AS document_count,
     (SELECT COALESCE(SUM(d.chunk_count), 0)::BIGINT FROM documents d WHERE d.asset_id = a.id) AS doc_chunk_count,
     (SELECT o.status FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_status,
@@ -1053,6 +1053,18 @@ impl Store for PgStore {
 
     async fn backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>> {
         self.do_backlog_start(tenant, op).await
+    }
+
+    async fn grant_put(&self, grant: &Grant, now: Millis) -> Result<()> {
+        self.do_grant_put(grant, now).await
+    }
+
+    async fn grant_take(&self, kind: &str, id: &str) -> Result<Option<Grant>> {
+        self.do_grant_take(kind, id).await
+    }
+
+    async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()> {
+        self.do_asset_auth_set(tenant, asset_id, sealed, error).await
     }
 }
 

@@ -50,6 +50,7 @@ macro_rules! row_decoders {
                 last_polled_at: row.try_get("last_polled_at").map_err(db)?,
                 next_poll_at: row.try_get("next_poll_at").map_err(db)?,
                 auth_sealed: row.try_get("auth_sealed").map_err(db)?,
+                auth_error: row.try_get("auth_error").map_err(db)?,
             })
         }
 

@@ -57,6 +57,7 @@ fn asset(tenant: &TenantId) -> Asset {
         last_polled_at: None,
         next_poll_at: None,
         auth_sealed: None,
+        auth_error: None,
     }
 }
 

@@ -110,6 +110,10 @@ impl Application {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => format!("http://{}", listener.local_addr()?),
         };
+        let oauth = crate::oauth::OAuthProviders::new(&config.oauth, format!("{public_url}/v1/oauth/callback"))?;
+        let oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>> = (!oauth.is_empty()).then(|| Arc::new(oauth) as _);
+        services.oauth = oauth.clone();
+        let oauth_success_url = config.oauth_success_url.clone().unwrap_or_else(|| format!("{public_url}/v1/oauth/done"));
         let state = AppState {
             services,
             auth: Arc::new(auth),
@@ -118,6 +122,7 @@ impl Application {
             // Loaded on first use, so that processes and tests that never embed never pay for it.
             embedder: Some(Arc::new(local)),
             public_url,
+            oauth_success_url,
         };
 
         let engine = (config.role != Role::Api).then(|| {
@@ -135,6 +140,7 @@ impl Application {
                 web: WebSource::new(config.web()),
                 git: GitSource { config: config.git() },
                 secrets,
+                oauth,
             };
             let engine = Engine::new(store.clone(), Arc::new(executor), events.clone(), engine_config);
             match hook {

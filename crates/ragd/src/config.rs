@@ -99,6 +99,12 @@ pub struct Config {
     pub git_fetch_timeout_seconds: u64,
     /// Milliseconds between the scheduler's looks for due poll schedules and waiting webhook updates.
     pub schedule_tick_ms: u64,
+    /// OAuth providers by source type (`[oauth.GIT]` with `preset = "github"`, or a
+    /// `discovery_url`, or `authorization_url` + `token_url`; `client_id`, `client_secret`, `scopes`).
+    pub oauth: HashMap<String, crate::oauth::OAuthProviderConfig>,
+    /// Where the OAuth callback sends the browser with `?credentialKey=…` (default: ragd's own
+    /// plain page at `/v1/oauth/done`).
+    pub oauth_success_url: Option<String>,
 }
 
 impl Default for Config {
@@ -138,6 +144,8 @@ impl Default for Config {
             git_max_file_bytes: 10 * 1024 * 1024,
             git_fetch_timeout_seconds: 600,
             schedule_tick_ms: 1000,
+            oauth: HashMap::new(),
+            oauth_success_url: None,
         }
     }
 }

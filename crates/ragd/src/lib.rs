@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod model;
+pub mod oauth;
 pub mod token;
 
 pub use app::Application;

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod documents;
 pub mod embeddings;
 pub mod files;
+pub mod oauth;
 pub mod operations;
 pub mod search;
 pub mod system;

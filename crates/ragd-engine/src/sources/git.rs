@@ -109,13 +109,15 @@ impl GitSource {
     }
 }
 
-/// The `Authorization` header for the asset's credentials: BASIC as given; API_KEY as a token in
-/// Basic form (GitHub, GitLab and Bitbucket accept `x-access-token:<token>`).
+/// The `Authorization` header for the asset's credentials: BASIC as given; API_KEY and OAUTH2
+/// as a token in Basic form (`x-access-token:<token>`, as GitHub takes it; set `username` for
+/// hosts that want another, e.g. `oauth2` on GitLab).
 fn authorization(c: &Credentials) -> Option<String> {
     use base64::Engine;
     let (user, password) = match c.method {
         AuthMethod::Basic => (c.get("username")?, c.get("password")?),
         AuthMethod::ApiKey => (c.get("username").unwrap_or("x-access-token"), c.get("apiKey")?),
+        AuthMethod::OAuth2 => (c.get("username").unwrap_or("x-access-token"), c.get("accessToken")?),
         _ => return None,
     };
     Some(format!("Authorization: Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))))

@@ -65,6 +65,7 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
         last_polled_at: None,
         next_poll_at: None,
         auth_sealed: None,
+        auth_error: None,
     };
     store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, "bench", now)).await.unwrap();
     let claim = store.operation_claim(now, 3_600_000).await.unwrap().unwrap();

@@ -14,6 +14,7 @@ mod auth;
 mod connected;
 mod embeddings;
 mod files;
+mod oauth;
 mod operations;
 mod pagination;
 mod recovery;
