@@ -114,7 +114,7 @@ const fn prop(
     Property { name, kind, required, default_value, description, options: &[] }
 }
 
-/// Source types this build can ingest. Others (S3, SaaS) join as their connectors land;
+/// Source types this build can ingest. Others (the SaaS sources) join as their connectors land;
 /// until then creating one is a 400 rather than an operation that cannot run.
 pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
     SourceTypeDescriptor {
@@ -205,6 +205,23 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
             ),
         ],
     },
+    SourceTypeDescriptor {
+        source_type: SourceType::S3,
+        display_name: "S3 bucket",
+        description: "Objects under a prefix of a bucket on AWS S3 or any S3-compatible store (MinIO, Ceph, R2, …). \
+            A refresh lists the prefix and reads only objects whose ETag changed.",
+        supports_oauth: false,
+        supports_auto_update: true,
+        supports_webhook_registration: true,
+        supports_poll_schedule: true,
+        auth_methods: &[AuthMethod::Aws],
+        properties: &[
+            prop("bucket", PropertyType::String, true, None, "Bucket name."),
+            prop("prefix", PropertyType::String, false, None, "Only objects whose key starts with this prefix (e.g. docs/)."),
+            prop("endpointUrl", PropertyType::String, false, None, "Endpoint of an S3-compatible store (default: AWS)."),
+            prop("region", PropertyType::String, false, Some("us-east-1"), "Region of the bucket."),
+        ],
+    },
 ];
 
 /// The parameters each `auth.method` needs (`required`, `optional`), all strings.
@@ -285,8 +302,27 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
         },
         SourceType::Web => validate_web(params, at),
         SourceType::Git => validate_git(params, at),
+        SourceType::S3 => validate_s3(params, at),
         _ => Ok(()),
     }
+}
+
+fn validate_s3(params: &Map<String, Value>, at: &str) -> Result<()> {
+    let mut v = Violations::default();
+    let bucket = params.get("bucket").and_then(Value::as_str).unwrap_or_default();
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket.as_bytes()[0].is_ascii_alphanumeric();
+    if !valid {
+        v.add(format!("{at}.bucket"), "must be 3-63 characters of a-z, 0-9, '.' and '-'");
+    }
+    if let Some(e) = params.get("endpointUrl").and_then(Value::as_str) {
+        match url::Url::parse(e) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => v.add(format!("{at}.endpointUrl"), "must be an absolute http or https URL"),
+        }
+    }
+    v.into_result()
 }
 
 fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {

@@ -24,6 +24,7 @@ pub struct IngestExecutor {
     pub file: crate::sources::file::FileSource,
     pub web: crate::sources::web::WebSource,
     pub git: crate::sources::git::GitSource,
+    pub s3: crate::sources::s3::S3Source,
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
@@ -133,6 +134,7 @@ impl IngestExecutor {
             SourceType::File => Some(&self.file),
             SourceType::Web => Some(&self.web),
             SourceType::Git => Some(&self.git),
+            SourceType::S3 => Some(&self.s3),
             _ => None,
         }
     }

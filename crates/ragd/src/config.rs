@@ -93,7 +93,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Whether `GIT` assets may use `file://` URLs (they read this machine's disk).
     pub git_allow_file_urls: bool,
-    /// Largest repository file indexed, in bytes.
+    /// Largest repository file or bucket object indexed, in bytes.
     pub git_max_file_bytes: u64,
     /// Seconds a `git fetch` may take.
     pub git_fetch_timeout_seconds: u64,
@@ -206,6 +206,11 @@ impl Config {
             None => parse_key(&self.data_dir_secret("secret-key")?)?,
         };
         Ok(ragd_core::secrets::SecretBox::new(&key))
+    }
+
+    /// The bucket reader's settings (endpoints may be private where the crawler may go).
+    pub fn s3(&self) -> ragd_engine::sources::s3::S3Config {
+        ragd_engine::sources::s3::S3Config { allow_hosts: self.web().allow_hosts, max_object_bytes: self.git_max_file_bytes }
     }
 
     /// The repository mirrors' settings.

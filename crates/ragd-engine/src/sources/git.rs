@@ -16,14 +16,6 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Extensions (and names) of files indexed as plain text, besides the types ragd parses.
-const TEXT_EXTENSIONS: &[&str] = &[
-    "rs", "py", "js", "mjs", "ts", "tsx", "jsx", "go", "java", "kt", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift",
-    "sh", "bash", "zsh", "sql", "toml", "yaml", "yml", "ini", "cfg", "conf", "rst", "adoc", "asciidoc", "tex", "org", "proto", "graphql",
-    "css", "scss", "xml", "svg", "lua", "r", "pl", "ex", "exs", "erl", "hs", "ml", "clj", "dart", "vue",
-];
-const TEXT_NAMES: &[&str] = &["README", "LICENSE", "COPYING", "NOTICE", "AUTHORS", "CHANGELOG", "Makefile", "Dockerfile"];
-
 #[derive(Debug, Clone)]
 pub struct GitConfig {
     /// Where the per-asset mirrors live.
@@ -46,20 +38,6 @@ fn failure(what: &str, stderr: &[u8]) -> JobError {
     let detail = String::from_utf8_lossy(stderr);
     let detail = detail.lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join(" ");
     JobError::Source(format!("{what}: {}", if detail.is_empty() { "git failed" } else { &detail }))
-}
-
-/// The content type ragd indexes a repository file as, or `None` to leave it out.
-fn content_type(path: &str) -> Option<&'static str> {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    if let Some(ct) = ragd_core::catalog::detect_content_type(name, None, &[]) {
-        return Some(ct);
-    }
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    let known = match &ext {
-        Some(e) => TEXT_EXTENSIONS.contains(&e.as_str()),
-        None => TEXT_NAMES.contains(&name),
-    };
-    known.then_some("text/plain")
 }
 
 impl GitSource {
@@ -170,7 +148,7 @@ impl Source for GitSource {
             if !(mode == "100644" || mode == "100755") || !globs.as_ref().is_none_or(|g| g.is_match(path)) {
                 continue;
             }
-            let Some(content_type) = content_type(path) else { continue };
+            let Some(content_type) = super::file_content_type(path) else { continue };
             let stored = cx.stored.get(path);
             let unchanged = !cx.force
                 && stored.is_some_and(|d| {
@@ -236,15 +214,6 @@ fn web_link(url: &url::Url, rev: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_files_are_chosen_by_name() {
-        assert_eq!(content_type("docs/guide.md"), Some("text/markdown"));
-        assert_eq!(content_type("src/main.rs"), Some("text/plain"));
-        assert_eq!(content_type("LICENSE"), Some("text/plain"));
-        assert_eq!(content_type("img/logo.png"), None);
-        assert_eq!(content_type("bin/tool"), None);
-    }
 
     #[test]
     fn credentials_become_a_basic_header() {

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod git;
+pub mod s3;
 pub mod text;
 pub mod web;
 
@@ -119,5 +120,42 @@ pub trait Source: Send + Sync {
     /// Fetches a document listed as [`Body::Pending`].
     async fn fetch(&self, _cx: &Context<'_>, _doc: &SourceDoc) -> Body {
         Body::Failed("this source cannot fetch documents on demand".to_owned())
+    }
+}
+
+/// Extensions (and names) of files indexed as plain text, besides the types ragd parses.
+const TEXT_EXTENSIONS: &[&str] = &[
+    "rs", "py", "js", "mjs", "ts", "tsx", "jsx", "go", "java", "kt", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift",
+    "sh", "bash", "zsh", "sql", "toml", "yaml", "yml", "ini", "cfg", "conf", "rst", "adoc", "asciidoc", "tex", "org", "proto", "graphql",
+    "css", "scss", "xml", "svg", "lua", "r", "pl", "ex", "exs", "erl", "hs", "ml", "clj", "dart", "vue",
+];
+const TEXT_NAMES: &[&str] = &["README", "LICENSE", "COPYING", "NOTICE", "AUTHORS", "CHANGELOG", "Makefile", "Dockerfile"];
+
+/// The content type ragd indexes a stored file (a repository file, a bucket object) as, by its
+/// name, or `None` to leave it out.
+pub(crate) fn file_content_type(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if let Some(ct) = ragd_core::catalog::detect_content_type(name, None, &[]) {
+        return Some(ct);
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let known = match &ext {
+        Some(e) => TEXT_EXTENSIONS.contains(&e.as_str()),
+        None => TEXT_NAMES.contains(&name),
+    };
+    known.then_some("text/plain")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_files_are_chosen_by_name() {
+        use super::file_content_type;
+        assert_eq!(file_content_type("docs/guide.md"), Some("text/markdown"));
+        assert_eq!(file_content_type("src/main.rs"), Some("text/plain"));
+        assert_eq!(file_content_type("LICENSE"), Some("text/plain"));
+        assert_eq!(file_content_type("reports/q3.pdf"), Some("application/pdf"));
+        assert_eq!(file_content_type("img/logo.png"), None);
+        assert_eq!(file_content_type("bin/tool"), None);
     }
 }

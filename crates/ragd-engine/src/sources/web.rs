@@ -140,6 +140,28 @@ impl Guard {
     }
 }
 
+/// Checks a service endpoint (an S3 `endpointUrl`) the way the crawler checks pages: http or
+/// https, and every address its host resolves to public or allowed (`RAGD_WEB_ALLOW_HOSTS`).
+/// Checked once before the source is read.
+pub(crate) async fn check_endpoint(allow: &[String], url: &Url) -> Result<(), String> {
+    let guard = Guard::new(allow);
+    guard.check(url).map_err(|r| r.to_string())?;
+    if let Some(url::Host::Domain(name)) = url.host() {
+        let name = name.to_ascii_lowercase();
+        if guard.hosts.contains(&name) {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs = tokio::net::lookup_host((name.as_str(), port)).await.map_err(|e| format!("{name} does not resolve: {e}"))?;
+        for a in addrs {
+            if !(is_public(a.ip()) || guard.ips.contains(&a.ip())) {
+                return Err(Refused(format!("{name} resolves to a private, loopback or link-local address")).to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// DNS resolution that only yields addresses the guard allows, so that a public name resolving
 /// to a private address (or rebinding to one) is refused at connect time.
 struct GuardedResolver(Arc<Guard>);

@@ -11,6 +11,7 @@ mod ingest;
 
 mod assets;
 mod auth;
+mod buckets;
 mod connected;
 mod embeddings;
 mod files;

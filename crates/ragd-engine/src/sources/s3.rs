@@ -1,0 +1,134 @@
+//! `S3`: the objects under a prefix of a bucket on any S3-compatible store (AWS, MinIO, Ceph,
+//! R2, …), through `object_store`. A refresh lists the prefix and reads only objects whose ETag
+//! changed. Credentials come from the asset's `auth` (`AWS`); without, requests are unsigned
+//! (public buckets). A custom `endpointUrl` must pass the crawler's address guard.
+
+use super::{Body, Collected, Context, Source, SourceDoc};
+use crate::worker::JobError;
+use futures::TryStreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::{ObjectStore, ObjectStoreExt, path::Path as ObjectPath};
+use ragd_core::model::{AuthMethod, DocumentStatus};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// Hosts and addresses an `endpointUrl` may point at although they are private (the
+    /// crawler's `web_allow_hosts`).
+    pub allow_hosts: Vec<String>,
+    /// Largest object indexed, in bytes; larger ones fail alone.
+    pub max_object_bytes: u64,
+}
+
+pub struct S3Source {
+    pub config: S3Config,
+    /// The client of each asset's latest run, so that fetches reuse its connections.
+    clients: Mutex<HashMap<uuid::Uuid, Arc<AmazonS3>>>,
+}
+
+impl S3Source {
+    pub fn new(config: S3Config) -> Self {
+        Self { config, clients: Mutex::new(HashMap::new()) }
+    }
+
+    async fn client(&self, cx: &Context<'_>) -> Result<Arc<AmazonS3>, String> {
+        let params = &cx.job.claim.asset.parameters;
+        let text = |name: &str| params.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let bucket = text("bucket").ok_or("the bucket is missing")?;
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(text("region").unwrap_or("us-east-1"))
+            // Path-style requests work with every S3-compatible store.
+            .with_virtual_hosted_style_request(false);
+        if let Some(endpoint) = text("endpointUrl") {
+            let url = url::Url::parse(endpoint).map_err(|_| format!("{endpoint:?} is not a URL"))?;
+            super::web::check_endpoint(&self.config.allow_hosts, &url).await?;
+            builder = builder.with_endpoint(endpoint.trim_end_matches('/')).with_allow_http(url.scheme() == "http");
+        }
+        match cx.credentials {
+            Some(c) if c.method == AuthMethod::Aws => {
+                builder = builder
+                    .with_access_key_id(c.get("accessKeyId").unwrap_or_default())
+                    .with_secret_access_key(c.get("secretAccessKey").unwrap_or_default());
+                if let Some(token) = c.get("sessionToken") {
+                    builder = builder.with_token(token);
+                }
+            }
+            _ => builder = builder.with_skip_signature(true),
+        }
+        let client = Arc::new(builder.build().map_err(|e| format!("the bucket settings are invalid: {e}"))?);
+        self.clients.lock().expect("clients lock").insert(cx.job.claim.asset.id, client.clone());
+        Ok(client)
+    }
+}
+
+/// A short, secret-free reason from an `object_store` error.
+fn reason(e: &object_store::Error) -> String {
+    match e {
+        object_store::Error::NotFound { .. } => "not found".to_owned(),
+        other => other.to_string().lines().next().unwrap_or("the request failed").to_owned(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for S3Source {
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
+        let params = &cx.job.claim.asset.parameters;
+        let bucket = params.get("bucket").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let prefix = params.get("prefix").and_then(Value::as_str).filter(|p| !p.is_empty()).map(ObjectPath::from);
+        let client = self.client(cx).await.map_err(|e| JobError::Source(format!("bucket {bucket}: {e}")))?;
+        let objects: Vec<object_store::ObjectMeta> = cx
+            .stages
+            .time("fetch", client.list(prefix.as_ref()).try_collect())
+            .await
+            .map_err(|e| JobError::Source(format!("listing bucket {bucket}: {}", reason(&e))))?;
+        let mut docs = Vec::new();
+        for o in objects {
+            let key = o.location.to_string();
+            let Some(content_type) = super::file_content_type(&key) else { continue };
+            let etag = o.e_tag.clone().unwrap_or_default();
+            let unchanged = !cx.force
+                && !etag.is_empty()
+                && cx.stored.get(&key).is_some_and(|d| {
+                    d.status == DocumentStatus::Indexed && d.source_meta.get("etag").and_then(Value::as_str) == Some(etag.as_str())
+                });
+            let body = if unchanged {
+                Body::Unchanged
+            } else if o.size > self.config.max_object_bytes {
+                Body::Failed(format!("the object is larger than {} bytes", self.config.max_object_bytes))
+            } else {
+                Body::Pending
+            };
+            docs.push(SourceDoc {
+                source_url: Some(format!("s3://{bucket}/{key}")),
+                file_name: key.clone(),
+                key,
+                content_type: content_type.to_owned(),
+                body,
+            });
+        }
+        Ok(Collected { docs, complete: true })
+    }
+
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
+        let cached = self.clients.lock().expect("clients lock").get(&cx.job.claim.asset.id).cloned();
+        let client = match cached {
+            Some(c) => c,
+            None => match self.client(cx).await {
+                Ok(c) => c,
+                Err(e) => return Body::Failed(e),
+            },
+        };
+        let read = async {
+            let got = client.get(&ObjectPath::from(doc.key.as_str())).await?;
+            let etag = got.meta.e_tag.clone();
+            Ok::<_, object_store::Error>((got.bytes().await?, etag))
+        };
+        match read.await {
+            Ok((bytes, etag)) => Body::Bytes { bytes, meta: json!({ "etag": etag }) },
+            Err(e) => Body::Failed(format!("reading {} failed: {}", doc.key, reason(&e))),
+        }
+    }
+}
