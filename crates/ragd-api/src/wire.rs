@@ -354,6 +354,13 @@ fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
         ragd_core::model::SourceType::Web => a.parameters.get("urls")?.get(0)?.as_str().map(str::to_owned),
         ragd_core::model::SourceType::File => a.parameters.get("fileId")?.as_str().map(|id| storage_link(a.tenant.as_str(), id)),
         ragd_core::model::SourceType::Git => a.parameters.get("url")?.as_str().map(str::to_owned),
+        ragd_core::model::SourceType::Github => {
+            let repo = a.parameters.get("repository")?.as_str()?;
+            Some(match a.parameters.get("apiUrl").and_then(|e| e.as_str()) {
+                Some(api) => format!("{}/repos/{repo}", api.trim_end_matches('/')),
+                None => format!("https://github.com/{repo}"),
+            })
+        }
         ragd_core::model::SourceType::S3 => {
             let bucket = a.parameters.get("bucket")?.as_str()?;
             Some(match a.parameters.get("endpointUrl").and_then(|e| e.as_str()) {

@@ -222,6 +222,35 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
             prop("region", PropertyType::String, false, Some("us-east-1"), "Region of the bucket."),
         ],
     },
+    SourceTypeDescriptor {
+        source_type: SourceType::Github,
+        display_name: "GitHub repository",
+        description: "Text files of one branch of a GitHub (or GitHub Enterprise) repository through the REST API, \
+            with an OAuth or personal access token. A refresh downloads only files whose blob SHA changed.",
+        supports_oauth: true,
+        supports_auto_update: true,
+        supports_webhook_registration: true,
+        supports_poll_schedule: true,
+        auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
+        properties: &[
+            prop("repository", PropertyType::String, true, None, "owner/name"),
+            prop("branch", PropertyType::String, false, None, "Branch to index (default: the repository's default branch)."),
+            prop(
+                "paths",
+                PropertyType::StringList,
+                false,
+                None,
+                "Globs on the path within the repository; default: every text file ragd can parse.",
+            ),
+            prop(
+                "apiUrl",
+                PropertyType::String,
+                false,
+                Some("https://api.github.com"),
+                "REST API base, for GitHub Enterprise (https://HOST/api/v3).",
+            ),
+        ],
+    },
 ];
 
 /// The parameters each `auth.method` needs (`required`, `optional`), all strings.
@@ -303,6 +332,7 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
         SourceType::Web => validate_web(params, at),
         SourceType::Git => validate_git(params, at),
         SourceType::S3 => validate_s3(params, at),
+        SourceType::Github => validate_github(params, at),
         _ => Ok(()),
     }
 }
@@ -325,6 +355,33 @@ fn validate_s3(params: &Map<String, Value>, at: &str) -> Result<()> {
     v.into_result()
 }
 
+fn validate_github(params: &Map<String, Value>, at: &str) -> Result<()> {
+    let mut v = Violations::default();
+    let repo = params.get("repository").and_then(Value::as_str).unwrap_or_default();
+    let part_ok = |p: &str| !p.is_empty() && p != "." && p != ".." && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !matches!(repo.split_once('/'), Some((o, n)) if part_ok(o) && part_ok(n)) {
+        v.add(format!("{at}.repository"), "must be owner/name");
+    }
+    if let Some(e) = params.get("apiUrl").and_then(Value::as_str) {
+        match url::Url::parse(e) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => v.add(format!("{at}.apiUrl"), "must be an absolute http or https URL"),
+        }
+    }
+    branch_name(params, at, &mut v);
+    globs(params, "paths", at, &mut v);
+    v.into_result()
+}
+
+/// A violation if the `branch` parameter is not a plausible branch name.
+fn branch_name(params: &Map<String, Value>, at: &str, v: &mut Violations) {
+    if let Some(b) = params.get("branch").and_then(Value::as_str)
+        && (b.is_empty() || b.starts_with('-') || b.contains("..") || b.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        v.add(format!("{at}.branch"), "is not a valid branch name");
+    }
+}
+
 fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let url = params.get("url").and_then(Value::as_str).unwrap_or_default();
@@ -333,11 +390,7 @@ fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {
         Ok(u) if u.scheme() == "file" => {}
         _ => v.add(format!("{at}.url"), "must be an absolute https, http or file URL"),
     }
-    if let Some(b) = params.get("branch").and_then(Value::as_str)
-        && (b.is_empty() || b.starts_with('-') || b.contains("..") || b.chars().any(|c| c.is_whitespace() || c.is_control()))
-    {
-        v.add(format!("{at}.branch"), "is not a valid branch name");
-    }
+    branch_name(params, at, &mut v);
     globs(params, "paths", at, &mut v);
     v.into_result()
 }

@@ -25,6 +25,7 @@ pub struct IngestExecutor {
     pub web: crate::sources::web::WebSource,
     pub git: crate::sources::git::GitSource,
     pub s3: crate::sources::s3::S3Source,
+    pub github: crate::sources::github::GitHubSource,
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
@@ -135,6 +136,7 @@ impl IngestExecutor {
             SourceType::Web => Some(&self.web),
             SourceType::Git => Some(&self.git),
             SourceType::S3 => Some(&self.s3),
+            SourceType::Github => Some(&self.github),
             _ => None,
         }
     }

@@ -13,7 +13,7 @@ use ragd_core::service::Services;
 use ragd_core::store::Store;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
-use ragd_engine::sources::{file::FileSource, git::GitSource, s3::S3Source, text::TextSource, web::WebSource};
+use ragd_engine::sources::{file::FileSource, git::GitSource, github::GitHubSource, s3::S3Source, text::TextSource, web::WebSource};
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::pg::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
@@ -140,6 +140,7 @@ impl Application {
                 web: WebSource::new(config.web()),
                 git: GitSource { config: config.git() },
                 s3: S3Source::new(config.s3()),
+                github: GitHubSource::new(config.github()),
                 secrets,
                 oauth,
             };

@@ -213,6 +213,11 @@ impl Config {
         ragd_engine::sources::s3::S3Config { allow_hosts: self.web().allow_hosts, max_object_bytes: self.git_max_file_bytes }
     }
 
+    /// The GitHub REST source's settings.
+    pub fn github(&self) -> ragd_engine::sources::github::GitHubConfig {
+        ragd_engine::sources::github::GitHubConfig { allow_hosts: self.web().allow_hosts, max_file_bytes: self.git_max_file_bytes }
+    }
+
     /// The repository mirrors' settings.
     pub fn git(&self) -> ragd_engine::sources::git::GitConfig {
         ragd_engine::sources::git::GitConfig {

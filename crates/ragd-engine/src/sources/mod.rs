@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod git;
+pub mod github;
 pub mod s3;
 pub mod text;
 pub mod web;
