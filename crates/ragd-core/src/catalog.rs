@@ -251,6 +251,22 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
             ),
         ],
     },
+    SourceTypeDescriptor {
+        source_type: SourceType::GoogleDrive,
+        display_name: "Google Drive folder",
+        description: "Files of a Drive folder and its subfolders through the Drive API, with an OAuth token: Docs as HTML, \
+            Sheets as CSV, Slides as text, and uploaded files of the types ragd parses. A refresh downloads only files whose version changed.",
+        supports_oauth: true,
+        supports_auto_update: true,
+        supports_webhook_registration: true,
+        supports_poll_schedule: true,
+        auth_methods: &[AuthMethod::OAuth2],
+        properties: &[
+            prop("folderId", PropertyType::String, false, Some("root"), "The folder's id (from its URL); default: My Drive."),
+            prop("includeSubfolders", PropertyType::Boolean, false, Some("true"), "Also index the folder's subfolders."),
+            prop("apiUrl", PropertyType::String, false, Some("https://www.googleapis.com"), "API base (for tests and proxies)."),
+        ],
+    },
 ];
 
 /// The parameters each `auth.method` needs (`required`, `optional`), all strings.
@@ -333,6 +349,11 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
         SourceType::Git => validate_git(params, at),
         SourceType::S3 => validate_s3(params, at),
         SourceType::Github => validate_github(params, at),
+        SourceType::GoogleDrive => {
+            let mut v = Violations::default();
+            api_url(params, at, &mut v);
+            v.into_result()
+        }
         _ => Ok(()),
     }
 }
@@ -362,15 +383,20 @@ fn validate_github(params: &Map<String, Value>, at: &str) -> Result<()> {
     if !matches!(repo.split_once('/'), Some((o, n)) if part_ok(o) && part_ok(n)) {
         v.add(format!("{at}.repository"), "must be owner/name");
     }
+    api_url(params, at, &mut v);
+    branch_name(params, at, &mut v);
+    globs(params, "paths", at, &mut v);
+    v.into_result()
+}
+
+/// A violation if the `apiUrl` parameter is not an absolute http(s) URL.
+fn api_url(params: &Map<String, Value>, at: &str, v: &mut Violations) {
     if let Some(e) = params.get("apiUrl").and_then(Value::as_str) {
         match url::Url::parse(e) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => v.add(format!("{at}.apiUrl"), "must be an absolute http or https URL"),
         }
     }
-    branch_name(params, at, &mut v);
-    globs(params, "paths", at, &mut v);
-    v.into_result()
 }
 
 /// A violation if the `branch` parameter is not a plausible branch name.

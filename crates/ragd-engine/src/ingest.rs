@@ -26,6 +26,7 @@ pub struct IngestExecutor {
     pub git: crate::sources::git::GitSource,
     pub s3: crate::sources::s3::S3Source,
     pub github: crate::sources::github::GitHubSource,
+    pub drive: crate::sources::gdrive::DriveSource,
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
@@ -137,6 +138,7 @@ impl IngestExecutor {
             SourceType::Git => Some(&self.git),
             SourceType::S3 => Some(&self.s3),
             SourceType::Github => Some(&self.github),
+            SourceType::GoogleDrive => Some(&self.drive),
             _ => None,
         }
     }

@@ -13,7 +13,9 @@ use ragd_core::service::Services;
 use ragd_core::store::Store;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
-use ragd_engine::sources::{file::FileSource, git::GitSource, github::GitHubSource, s3::S3Source, text::TextSource, web::WebSource};
+use ragd_engine::sources::{
+    file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource, s3::S3Source, text::TextSource, web::WebSource,
+};
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::pg::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
@@ -141,6 +143,7 @@ impl Application {
                 git: GitSource { config: config.git() },
                 s3: S3Source::new(config.s3()),
                 github: GitHubSource::new(config.github()),
+                drive: DriveSource::new(config.drive()),
                 secrets,
                 oauth,
             };

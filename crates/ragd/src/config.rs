@@ -218,6 +218,11 @@ impl Config {
         ragd_engine::sources::github::GitHubConfig { allow_hosts: self.web().allow_hosts, max_file_bytes: self.git_max_file_bytes }
     }
 
+    /// The Google Drive source's settings.
+    pub fn drive(&self) -> ragd_engine::sources::gdrive::DriveConfig {
+        ragd_engine::sources::gdrive::DriveConfig { allow_hosts: self.web().allow_hosts, max_file_bytes: self.git_max_file_bytes }
+    }
+
     /// The repository mirrors' settings.
     pub fn git(&self) -> ragd_engine::sources::git::GitConfig {
         ragd_engine::sources::git::GitConfig {

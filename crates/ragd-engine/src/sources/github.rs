@@ -11,7 +11,7 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::{AuthMethod, DocumentStatus};
+use ragd_core::model::DocumentStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -57,18 +57,6 @@ struct TreeEntry {
     size: u64,
 }
 
-/// What the API said when it refused: GitHub's `message`, and the rate limit's reset if spent.
-async fn refusal(r: reqwest::Response) -> String {
-    let status = r.status();
-    let spent = r.headers().get("x-ratelimit-remaining").is_some_and(|v| v == "0");
-    let reset = r.headers().get("x-ratelimit-reset").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let message = r.json::<Value>().await.ok().and_then(|v| v["message"].as_str().map(str::to_owned)).unwrap_or_default();
-    if spent {
-        return format!("GitHub's rate limit is spent (resets at {} epoch seconds)", reset.unwrap_or_default());
-    }
-    format!("GitHub answered {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })
-}
-
 impl GitHubSource {
     pub fn new(config: GitHubConfig) -> Self {
         let http = reqwest::Client::builder()
@@ -81,12 +69,7 @@ impl GitHubSource {
 
     fn request(&self, cx: &Context<'_>, url: &str, accept: &str) -> reqwest::RequestBuilder {
         let mut req = self.http.get(url).header("accept", accept).header("x-github-api-version", API_VERSION);
-        let token = cx.credentials.and_then(|c| match c.method {
-            AuthMethod::OAuth2 => c.get("accessToken"),
-            AuthMethod::ApiKey => c.get("apiKey"),
-            _ => None,
-        });
-        if let Some(t) = token {
+        if let Some(t) = super::bearer_token(cx.credentials) {
             req = req.bearer_auth(t);
         }
         req
@@ -100,7 +83,7 @@ impl GitHubSource {
             ))
         })?;
         if !r.status().is_success() {
-            return Err(JobError::Source(format!("{what}: {}", refusal(r).await)));
+            return Err(JobError::Source(format!("{what}: {}", super::api_refusal("GitHub", r).await)));
         }
         r.json().await.map_err(|e| JobError::Source(format!("{what}: unexpected answer from GitHub ({e})")))
     }
@@ -174,7 +157,7 @@ impl Source for GitHubSource {
                 .await
                 .map_err(|_| "GitHub could not be reached".to_owned())?;
             if !r.status().is_success() {
-                return Err(refusal(r).await);
+                return Err(super::api_refusal("GitHub", r).await);
             }
             r.bytes().await.map_err(|_| "the download broke off".to_owned())
         };

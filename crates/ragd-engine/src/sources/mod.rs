@@ -3,6 +3,7 @@
 //! does everything after that — diff, parse, chunk, embed, write — the same way for every source.
 
 pub mod file;
+pub mod gdrive;
 pub mod git;
 pub mod github;
 pub mod s3;
@@ -122,6 +123,34 @@ pub trait Source: Send + Sync {
     async fn fetch(&self, _cx: &Context<'_>, _doc: &SourceDoc) -> Body {
         Body::Failed("this source cannot fetch documents on demand".to_owned())
     }
+}
+
+/// The bearer token of a SaaS source's credentials: an OAuth access token or an API key.
+pub(crate) fn bearer_token(credentials: Option<&Credentials>) -> Option<&str> {
+    credentials.and_then(|c| match c.method {
+        ragd_core::model::AuthMethod::OAuth2 => c.get("accessToken"),
+        ragd_core::model::AuthMethod::ApiKey => c.get("apiKey"),
+        _ => None,
+    })
+}
+
+/// What a SaaS API said when it refused a request, for the user: the status and the provider's
+/// own message (`{"message"}` as GitHub and Notion send it, `{"error": {"message"}}` as Google
+/// does), or that a rate limit is spent and when it resets.
+pub(crate) async fn api_refusal(provider: &str, r: reqwest::Response) -> String {
+    let status = r.status();
+    let header = |n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (spent, reset, retry) =
+        (header("x-ratelimit-remaining").as_deref() == Some("0"), header("x-ratelimit-reset"), header("retry-after"));
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    let message = body["message"].as_str().or(body["error"]["message"].as_str()).unwrap_or_default();
+    if spent {
+        return format!("{provider}'s rate limit is spent (resets at {} epoch seconds)", reset.unwrap_or_default());
+    }
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return format!("{provider} is rate limiting (retry after {} s)", retry.unwrap_or_else(|| "some".into()));
+    }
+    format!("{provider} answered {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })
 }
 
 /// Extensions (and names) of files indexed as plain text, besides the types ragd parses.

@@ -15,6 +15,7 @@ mod buckets;
 mod connected;
 mod embeddings;
 mod files;
+mod gdrive;
 mod github;
 mod oauth;
 mod operations;

@@ -1,0 +1,196 @@
+//! `GOOGLE_DRIVE`: the files of a Drive folder (and, by default, its subfolders) through the
+//! Drive API v3, with an OAuth token.
+//!
+//! A run lists each folder (`GET /drive/v3/files?q='<id>' in parents and trashed=false`, paged,
+//! shared drives included) with every file's `modifiedTime` and `md5Checksum`; a file whose
+//! version equals the one stored for its document is not downloaded. Google Docs are exported as
+//! HTML, Sheets as CSV and Slides as text (`/files/{id}/export`); other files of types ragd parses
+//! are downloaded (`/files/{id}?alt=media`). Document keys are Drive file ids, so renames and moves
+//! keep their documents.
+
+use super::{Body, Collected, Context, Source, SourceDoc};
+use crate::worker::JobError;
+use ragd_core::model::DocumentStatus;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const FOLDER: &str = "application/vnd.google-apps.folder";
+/// Most files one asset lists.
+const MAX_FILES: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct DriveConfig {
+    /// Hosts an `apiUrl` may point at although they are private (the crawler's `web_allow_hosts`).
+    pub allow_hosts: Vec<String>,
+    pub max_file_bytes: u64,
+}
+
+pub struct DriveSource {
+    config: DriveConfig,
+    http: reqwest::Client,
+    /// Per asset, the download URL and version of each listed file, for `fetch`.
+    listed: Mutex<HashMap<uuid::Uuid, HashMap<String, (String, String)>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FileList {
+    next_page_token: Option<String>,
+    #[serde(default)]
+    files: Vec<DriveFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DriveFile {
+    id: String,
+    name: String,
+    mime_type: String,
+    modified_time: Option<String>,
+    md5_checksum: Option<String>,
+    size: Option<String>,
+    web_view_link: Option<String>,
+}
+
+/// How a file becomes bytes ragd parses: its content type and the path after `/drive/v3/files/{id}`.
+fn reading(f: &DriveFile) -> Option<(&'static str, String)> {
+    let export = |mime: &str| format!("/export?mimeType={}", url::form_urlencoded::byte_serialize(mime.as_bytes()).collect::<String>());
+    Some(match f.mime_type.as_str() {
+        "application/vnd.google-apps.document" => ("text/html", export("text/html")),
+        "application/vnd.google-apps.spreadsheet" => ("text/csv", export("text/csv")),
+        "application/vnd.google-apps.presentation" => ("text/plain", export("text/plain")),
+        m if m.starts_with("application/vnd.google-apps.") => return None,
+        m => {
+            let ct = super::file_content_type(&f.name).or_else(|| ragd_core::catalog::normalise_content_type(m))?;
+            (ct, "?alt=media&supportsAllDrives=true".to_owned())
+        }
+    })
+}
+
+impl DriveSource {
+    pub fn new(config: DriveConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("ragd/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("a TLS-capable HTTP client");
+        Self { config, http, listed: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, cx: &Context<'_>, url: &str) -> reqwest::RequestBuilder {
+        let req = self.http.get(url);
+        match super::bearer_token(cx.credentials) {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    async fn list(&self, cx: &Context<'_>, api: &str, folder: &str, page: Option<&str>) -> Result<FileList, JobError> {
+        let q = format!("'{}' in parents and trashed = false", folder.replace('\'', "\\'"));
+        let mut query = vec![
+            ("q", q.as_str()),
+            ("fields", "nextPageToken,files(id,name,mimeType,modifiedTime,md5Checksum,size,webViewLink)"),
+            ("pageSize", "1000"),
+            ("supportsAllDrives", "true"),
+            ("includeItemsFromAllDrives", "true"),
+        ];
+        if let Some(p) = page {
+            query.push(("pageToken", p));
+        }
+        let what = format!("listing folder {folder}");
+        let r = self
+            .get(cx, &format!("{api}/drive/v3/files"))
+            .query(&query)
+            .send()
+            .await
+            .map_err(|_| JobError::Source(format!("{what}: Google Drive could not be reached")))?;
+        if !r.status().is_success() {
+            return Err(JobError::Source(format!("{what}: {}", super::api_refusal("Google Drive", r).await)));
+        }
+        r.json().await.map_err(|e| JobError::Source(format!("{what}: unexpected answer from Google Drive ({e})")))
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for DriveSource {
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
+        let params = &cx.job.claim.asset.parameters;
+        let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://www.googleapis.com").trim_end_matches('/').to_owned();
+        let api_url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
+        super::web::check_endpoint(&self.config.allow_hosts, &api_url).await.map_err(JobError::Source)?;
+        let root = params.get("folderId").and_then(Value::as_str).unwrap_or("root").to_owned();
+        let recursive = params.get("includeSubfolders").and_then(Value::as_bool).unwrap_or(true);
+        let (mut docs, mut listed, mut complete) = (Vec::new(), HashMap::new(), true);
+        let mut folders = vec![(root, String::new())];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((folder, path)) = folders.pop() {
+            if !seen.insert(folder.clone()) {
+                continue;
+            }
+            let mut page: Option<String> = None;
+            loop {
+                let list = cx.stages.time("fetch", self.list(cx, &api, &folder, page.as_deref())).await?;
+                for f in list.files {
+                    let name = if path.is_empty() { f.name.clone() } else { format!("{path}/{}", f.name) };
+                    if f.mime_type == FOLDER {
+                        if recursive {
+                            folders.push((f.id, name));
+                        }
+                        continue;
+                    }
+                    let Some((content_type, how)) = reading(&f) else { continue };
+                    if docs.len() >= MAX_FILES {
+                        complete = false;
+                        continue;
+                    }
+                    let version = format!("{}|{}", f.modified_time.unwrap_or_default(), f.md5_checksum.unwrap_or_default());
+                    let unchanged = !cx.force
+                        && cx.stored.get(&f.id).is_some_and(|d| {
+                            d.status == DocumentStatus::Indexed
+                                && d.source_meta.get("version").and_then(Value::as_str) == Some(version.as_str())
+                        });
+                    let size: u64 = f.size.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+                    let body = if unchanged {
+                        Body::Unchanged
+                    } else if size > self.config.max_file_bytes {
+                        Body::Failed(format!("the file is larger than {} bytes", self.config.max_file_bytes))
+                    } else {
+                        Body::Pending
+                    };
+                    listed.insert(f.id.clone(), (format!("{api}/drive/v3/files/{}{how}", f.id), version));
+                    docs.push(SourceDoc {
+                        key: f.id,
+                        file_name: name,
+                        source_url: f.web_view_link,
+                        content_type: content_type.to_owned(),
+                        body,
+                    });
+                }
+                match list.next_page_token {
+                    Some(t) if !t.is_empty() => page = Some(t),
+                    _ => break,
+                }
+            }
+        }
+        self.listed.lock().expect("listed lock").insert(cx.job.claim.asset.id, listed);
+        Ok(Collected { docs, complete })
+    }
+
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
+        let entry = self.listed.lock().expect("listed lock").get(&cx.job.claim.asset.id).and_then(|m| m.get(&doc.key).cloned());
+        let Some((url, version)) = entry else { return Body::Failed("the file was not in the listing".into()) };
+        let read = async {
+            let r = self.get(cx, &url).send().await.map_err(|_| "Google Drive could not be reached".to_owned())?;
+            if !r.status().is_success() {
+                return Err(super::api_refusal("Google Drive", r).await);
+            }
+            r.bytes().await.map_err(|_| "the download broke off".to_owned())
+        };
+        match read.await {
+            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "version": version }) },
+            Err(e) => Body::Failed(format!("downloading {}: {e}", doc.file_name)),
+        }
+    }
+}
