@@ -365,6 +365,10 @@ fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
             let folder = a.parameters.get("folderId").and_then(|f| f.as_str()).unwrap_or("root");
             Some(format!("https://drive.google.com/drive/folders/{folder}"))
         }
+        ragd_core::model::SourceType::Notion => {
+            let first = a.parameters.get("pageIds").or(a.parameters.get("databaseIds"))?.get(0)?.as_str()?;
+            Some(format!("https://www.notion.so/{}", first.replace('-', "")))
+        }
         ragd_core::model::SourceType::S3 => {
             let bucket = a.parameters.get("bucket")?.as_str()?;
             Some(match a.parameters.get("endpointUrl").and_then(|e| e.as_str()) {

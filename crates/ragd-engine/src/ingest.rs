@@ -27,6 +27,7 @@ pub struct IngestExecutor {
     pub s3: crate::sources::s3::S3Source,
     pub github: crate::sources::github::GitHubSource,
     pub drive: crate::sources::gdrive::DriveSource,
+    pub notion: crate::sources::notion::NotionSource,
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
@@ -139,7 +140,7 @@ impl IngestExecutor {
             SourceType::S3 => Some(&self.s3),
             SourceType::Github => Some(&self.github),
             SourceType::GoogleDrive => Some(&self.drive),
-            _ => None,
+            SourceType::Notion => Some(&self.notion),
         }
     }
 

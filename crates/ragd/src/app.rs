@@ -14,7 +14,8 @@ use ragd_core::store::Store;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
 use ragd_engine::sources::{
-    file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource, s3::S3Source, text::TextSource, web::WebSource,
+    file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource, notion::NotionSource, s3::S3Source, text::TextSource,
+    web::WebSource,
 };
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::pg::PgStore;
@@ -144,6 +145,7 @@ impl Application {
                 s3: S3Source::new(config.s3()),
                 github: GitHubSource::new(config.github()),
                 drive: DriveSource::new(config.drive()),
+                notion: NotionSource::new(ragd_engine::sources::notion::NotionConfig { allow_hosts: config.web().allow_hosts }),
                 secrets,
                 oauth,
             };

@@ -6,6 +6,7 @@ pub mod file;
 pub mod gdrive;
 pub mod git;
 pub mod github;
+pub mod notion;
 pub mod s3;
 pub mod text;
 pub mod web;

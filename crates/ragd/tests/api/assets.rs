@@ -51,7 +51,7 @@ async fn create_validates_and_names_the_field() {
         (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}, "colour": "red"}), "colour"),
         (json!({"config": {"sourceType": "TEXT", "parameters": {}, "extra": 1}}), "config.extra"),
         (json!({"name": "x"}), "body"),
-        (json!({"config": {"sourceType": "NOTION", "parameters": {"pageIds": ["x"]}}}), "config.sourceType"),
+        (json!({"config": {"sourceType": "CONFLUENCE", "parameters": {}}}), "config.sourceType"),
         (json!({"config": {"sourceType": "WEB", "parameters": {"urls": ["ftp://x"], "maxPages": 0}}}), "config.parameters.urls[0]"),
         (json!({"config": {"sourceType": "NOPE", "parameters": {}}}), "config.sourceType"),
         (

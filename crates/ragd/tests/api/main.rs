@@ -17,6 +17,7 @@ mod embeddings;
 mod files;
 mod gdrive;
 mod github;
+mod notion;
 mod oauth;
 mod operations;
 mod pagination;

@@ -1,0 +1,252 @@
+//! `NOTION`: pages, and the pages of databases, of a Notion workspace through its REST API
+//! (`Notion-Version: 2022-06-28`), with an OAuth token or an internal integration's secret.
+//!
+//! A run lists the databases' pages (`POST /v1/databases/{id}/query`, paged) and reads the named
+//! pages (`GET /v1/pages/{id}`); a page whose `last_edited_time` equals the one stored for its
+//! document is not read again. A changed page's blocks are read (`GET /v1/blocks/{id}/children`,
+//! paged, nested blocks too, up to [`MAX_DEPTH`] levels and [`MAX_BLOCKS`] blocks) and rendered as
+//! Markdown: headings, paragraphs, lists, to-dos, quotes, callouts, code, toggles, tables and
+//! dividers; a sub-page appears as its title (sub-pages are documents only when listed or in a
+//! listed database).
+
+use super::{Body, Collected, Context, Source, SourceDoc};
+use crate::worker::JobError;
+use ragd_core::model::DocumentStatus;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub const NOTION_VERSION: &str = "2022-06-28";
+const MAX_DEPTH: usize = 6;
+const MAX_BLOCKS: usize = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct NotionConfig {
+    /// Hosts an `apiUrl` may point at although they are private (the crawler's `web_allow_hosts`).
+    pub allow_hosts: Vec<String>,
+}
+
+pub struct NotionSource {
+    config: NotionConfig,
+    http: reqwest::Client,
+    /// Per asset, each listed page's title and `last_edited_time`, for `fetch`.
+    listed: Mutex<HashMap<uuid::Uuid, HashMap<String, (String, String)>>>,
+}
+
+/// Plain text of a rich-text array.
+fn plain(rich: &Value) -> String {
+    rich.as_array().map(|a| a.iter().filter_map(|t| t["plain_text"].as_str()).collect()).unwrap_or_default()
+}
+
+/// A page's title: the property of type `title`.
+fn title(page: &Value) -> String {
+    let t = page["properties"].as_object().and_then(|p| p.values().find(|v| v["type"] == "title")).map(|v| plain(&v["title"]));
+    t.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "Untitled".to_owned())
+}
+
+/// Markdown for one block (without its children), indented for nesting.
+fn render(block: &Value, indent: &str, out: &mut String) {
+    let kind = block["type"].as_str().unwrap_or_default();
+    let body = &block[kind];
+    let text = plain(&body["rich_text"]);
+    let line = match kind {
+        "paragraph" => text,
+        "heading_1" => format!("# {text}"),
+        "heading_2" => format!("## {text}"),
+        "heading_3" => format!("### {text}"),
+        "bulleted_list_item" | "toggle" => format!("- {text}"),
+        "numbered_list_item" => format!("1. {text}"),
+        "to_do" => format!("- [{}] {text}", if body["checked"] == true { "x" } else { " " }),
+        "quote" | "callout" => format!("> {text}"),
+        "code" => format!("```{}\n{text}\n```", body["language"].as_str().unwrap_or("")),
+        "divider" => "---".to_owned(),
+        "child_page" => format!("**{}** (sub-page)", body["title"].as_str().unwrap_or("Untitled")),
+        "child_database" => format!("**{}** (database)", body["title"].as_str().unwrap_or("Untitled")),
+        "table_row" => {
+            let cells: Vec<String> = body["cells"].as_array().map(|c| c.iter().map(plain).collect()).unwrap_or_default();
+            format!("| {} |", cells.join(" | "))
+        }
+        "equation" => format!("$${}$$", body["expression"].as_str().unwrap_or("")),
+        "bookmark" | "embed" | "link_preview" => body["url"].as_str().unwrap_or("").to_owned(),
+        _ => return,
+    };
+    if line.trim().is_empty() {
+        return;
+    }
+    for l in line.lines() {
+        out.push_str(indent);
+        out.push_str(l);
+        out.push('\n');
+    }
+    if kind != "table_row" {
+        out.push('\n');
+    }
+}
+
+impl NotionSource {
+    pub fn new(config: NotionConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("ragd/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .expect("a TLS-capable HTTP client");
+        Self { config, http, listed: Mutex::new(HashMap::new()) }
+    }
+
+    async fn call(&self, cx: &Context<'_>, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut req = self.http.request(method, url).header("notion-version", NOTION_VERSION);
+        if let Some(t) = super::bearer_token(cx.credentials) {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.map_err(|_| "Notion could not be reached".to_owned())?;
+        if !r.status().is_success() {
+            return Err(super::api_refusal("Notion", r).await);
+        }
+        r.json().await.map_err(|e| format!("unexpected answer from Notion ({e})"))
+    }
+
+    /// The page's blocks as Markdown, nested blocks indented under their parents.
+    async fn markdown(&self, cx: &Context<'_>, api: &str, page: &str, title: &str) -> Result<String, String> {
+        let mut out = format!("# {title}\n\n");
+        let mut seen = 0usize;
+        self.children(cx, api, page, 0, &mut out, &mut seen).await?;
+        Ok(out)
+    }
+
+    /// Renders the children of `id` in order, each followed by its own children (depth first).
+    fn children<'a>(
+        &'a self,
+        cx: &'a Context<'_>,
+        api: &'a str,
+        id: &'a str,
+        depth: usize,
+        out: &'a mut String,
+        seen: &'a mut usize,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut url = format!("{api}/v1/blocks/{id}/children?page_size=100");
+                if let Some(c) = &cursor {
+                    url.push_str(&format!("&start_cursor={c}"));
+                }
+                let list = self.call(cx, reqwest::Method::GET, &url, None).await?;
+                for b in list["results"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                    *seen += 1;
+                    if *seen > MAX_BLOCKS {
+                        return Ok(());
+                    }
+                    render(b, &"  ".repeat(depth), out);
+                    let nested = b["has_children"] == true && b["type"] != "child_page" && b["type"] != "child_database";
+                    if nested && depth + 1 < MAX_DEPTH {
+                        self.children(cx, api, b["id"].as_str().unwrap_or_default(), depth + 1, out, seen).await?;
+                    }
+                }
+                match (list["has_more"].as_bool(), list["next_cursor"].as_str()) {
+                    (Some(true), Some(c)) => cursor = Some(c.to_owned()),
+                    _ => return Ok(()),
+                }
+            }
+        })
+    }
+}
+
+fn ids(params: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
+    params.get(name).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+#[async_trait::async_trait]
+impl Source for NotionSource {
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
+        let params = &cx.job.claim.asset.parameters;
+        let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://api.notion.com").trim_end_matches('/').to_owned();
+        let api_url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
+        super::web::check_endpoint(&self.config.allow_hosts, &api_url).await.map_err(JobError::Source)?;
+        let mut pages: Vec<Value> = Vec::new();
+        for db in ids(params, "databaseIds") {
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut body = json!({"page_size": 100});
+                if let Some(c) = &cursor {
+                    body["start_cursor"] = json!(c);
+                }
+                let url = format!("{api}/v1/databases/{db}/query");
+                let list = cx
+                    .stages
+                    .time("fetch", self.call(cx, reqwest::Method::POST, &url, Some(body)))
+                    .await
+                    .map_err(|e| JobError::Source(format!("querying database {db}: {e}")))?;
+                pages.extend(list["results"].as_array().cloned().unwrap_or_default());
+                match (list["has_more"].as_bool(), list["next_cursor"].as_str()) {
+                    (Some(true), Some(c)) => cursor = Some(c.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        for id in ids(params, "pageIds") {
+            let url = format!("{api}/v1/pages/{id}");
+            let page = cx
+                .stages
+                .time("fetch", self.call(cx, reqwest::Method::GET, &url, None))
+                .await
+                .map_err(|e| JobError::Source(format!("reading page {id}: {e}")))?;
+            pages.push(page);
+        }
+        let mut listed = HashMap::new();
+        let mut docs = Vec::new();
+        for page in pages.into_iter().filter(|p| p["object"] == "page" && p["archived"] != true && p["in_trash"] != true) {
+            let Some(id) = page["id"].as_str().map(str::to_owned) else { continue };
+            if listed.contains_key(&id) {
+                continue;
+            }
+            let version = page["last_edited_time"].as_str().unwrap_or_default().to_owned();
+            let name = title(&page);
+            let unchanged = !cx.force
+                && cx.stored.get(&id).is_some_and(|d| {
+                    d.status == DocumentStatus::Indexed && d.source_meta.get("version").and_then(Value::as_str) == Some(version.as_str())
+                });
+            listed.insert(id.clone(), (name.clone(), version));
+            let body = if unchanged { Body::Unchanged } else { Body::Pending };
+            let source_url = page["url"].as_str().map(str::to_owned);
+            docs.push(SourceDoc { key: id, file_name: name, source_url, content_type: "text/markdown".to_owned(), body });
+        }
+        self.listed.lock().expect("listed lock").insert(cx.job.claim.asset.id, listed);
+        Ok(Collected { docs, complete: true })
+    }
+
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
+        let params = &cx.job.claim.asset.parameters;
+        let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://api.notion.com").trim_end_matches('/').to_owned();
+        let entry = self.listed.lock().expect("listed lock").get(&cx.job.claim.asset.id).and_then(|m| m.get(&doc.key).cloned());
+        let Some((title, version)) = entry else { return Body::Failed("the page was not in the listing".into()) };
+        match self.markdown(cx, &api, &doc.key, &title).await {
+            Ok(md) => Body::Bytes { bytes: md.into(), meta: json!({ "version": version }) },
+            Err(e) => Body::Failed(format!("reading the page's blocks: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_render_as_markdown() {
+        let rt = |s: &str| json!([{"type": "text", "plain_text": s}]);
+        let mut out = String::new();
+        for b in [
+            json!({"type": "heading_2", "heading_2": {"rich_text": rt("Install")}}),
+            json!({"type": "to_do", "to_do": {"rich_text": rt("Check the tide"), "checked": true}}),
+            json!({"type": "code", "code": {"rich_text": rt("cargo run"), "language": "sh"}}),
+            json!({"type": "image", "image": {}}),
+            json!({"type": "table_row", "table_row": {"cells": [rt("north"), rt("12")]}}),
+        ] {
+            render(&b, "", &mut out);
+        }
+        assert_eq!(out, "## Install\n\n- [x] Check the tide\n\n```sh\ncargo run\n```\n\n| north | 12 |\n");
+        assert_eq!(title(&json!({"properties": {"Name": {"type": "title", "title": rt("Ferry guide")}}})), "Ferry guide");
+    }
+}
