@@ -2,14 +2,39 @@
 //! for both backends: the statements use `$N` placeholders, which SQLite binds by number too, and
 //! each backend supplies how it opens a write transaction and how it locks an asset row.
 
-/// Expands, for a backend type, inherent `do_*` methods behind the `Store` methods of the same
+/// Expands, for a backend type (and its connection type), inherent `do_*` methods behind the `Store` methods of the same
 /// names (which delegate to them: `#[async_trait]` cannot see into a macro). `$begin` opens a
 /// write transaction on `self.pool`; `$lock` is appended to the statement that reads the asset
 /// row at the start of a transaction (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
 /// already holds the database lock).
 macro_rules! connected_methods {
-    ($ty:ty, begin = |$pool:ident| $begin:expr, lock = $lock:literal) => {
+    ($ty:ty, $conn:ty, begin = |$pool:ident| $begin:expr, lock = $lock:literal) => {
         impl $ty {
+            /// Locks the asset row for this transaction and reads its webhook backlog: `None`
+            /// when the asset does not exist, `Some(None)` when nothing waits.
+            async fn lock_backlog(conn: &mut $conn, tenant: &TenantId, asset_id: Uuid) -> Result<Option<Option<String>>> {
+                sqlx::query_scalar(concat!(
+                    "SELECT webhook_backlog FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+                    $lock
+                ))
+                .bind(tenant.as_str())
+                .bind(asset_id.to_string())
+                .fetch_optional(conn)
+                .await
+                .map_err(db)
+            }
+
+            /// Whether the asset has an operation `PENDING` or `RUNNING`.
+            async fn busy(conn: &mut $conn, asset_id: Uuid) -> Result<bool> {
+                let id: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
+                        .bind(asset_id.to_string())
+                        .fetch_optional(conn)
+                        .await
+                        .map_err(db)?;
+                Ok(id.is_some())
+            }
+
             pub(crate) async fn do_webhook_set(&self, tenant: &TenantId, asset_id: Uuid, hook: Option<&Webhook>) -> Result<()> {
                 let $pool = &self.pool;
                 let mut tx = $begin.await.map_err(db)?;
@@ -54,16 +79,7 @@ macro_rules! connected_methods {
             pub(crate) async fn do_webhook_deliver(&self, tenant: &TenantId, op: &NewOperation) -> Result<Delivery> {
                 let $pool = &self.pool;
                 let mut tx = $begin.await.map_err(db)?;
-                let asset = sqlx::query(concat!(
-                    "SELECT webhook_backlog FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-                    $lock
-                ))
-                .bind(tenant.as_str())
-                .bind(op.asset_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?
-                .ok_or(Error::NotFound("asset"))?;
+                let waiting = Self::lock_backlog(&mut *tx, tenant, op.asset_id).await?.ok_or(Error::NotFound("asset"))?;
                 let active = sqlx::query(
                     "SELECT id, type, status, document_ids FROM operations
                  WHERE tenant_id = $1 AND asset_id = $2 AND status IN ('PENDING', 'RUNNING')",
@@ -87,7 +103,6 @@ macro_rules! connected_methods {
                                 .map_err(db)?;
                             Delivery::Joined(id)
                         } else {
-                            let waiting: Option<String> = asset.try_get("webhook_backlog").map_err(db)?;
                             let ids = match waiting {
                                 Some(w) => merge_targets(
                                     &serde_json::from_str::<Vec<Uuid>>(&w).map_err(|_| corrupt("webhook_backlog"))?,
@@ -159,18 +174,11 @@ macro_rules! connected_methods {
                 if moved.rows_affected() == 0 {
                     return Ok(None);
                 }
-                let busy: Option<String> =
-                    sqlx::query_scalar("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
-                        .bind(op.asset_id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                let created = match busy {
-                    Some(_) => None,
-                    None => {
-                        self.insert_operation(&mut tx, tenant, op).await?;
-                        read_operation(&mut *tx, tenant, op.asset_id, op.id).await?
-                    }
+                let created = if Self::busy(&mut *tx, op.asset_id).await? {
+                    None
+                } else {
+                    self.insert_operation(&mut tx, tenant, op).await?;
+                    read_operation(&mut *tx, tenant, op.asset_id, op.id).await?
                 };
                 tx.commit().await.map_err(db)?;
                 Ok(created)
@@ -179,24 +187,8 @@ macro_rules! connected_methods {
             pub(crate) async fn do_backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>> {
                 let $pool = &self.pool;
                 let mut tx = $begin.await.map_err(db)?;
-                let waiting: Option<String> = sqlx::query_scalar(concat!(
-                    "SELECT webhook_backlog FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-                    $lock
-                ))
-                .bind(tenant.as_str())
-                .bind(op.asset_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?
-                .flatten();
-                let Some(waiting) = waiting else { return Ok(None) };
-                let busy: Option<String> =
-                    sqlx::query_scalar("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
-                        .bind(op.asset_id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                if busy.is_some() {
+                let Some(Some(waiting)) = Self::lock_backlog(&mut *tx, tenant, op.asset_id).await? else { return Ok(None) };
+                if Self::busy(&mut *tx, op.asset_id).await? {
                     return Ok(None);
                 }
                 let mut op = op.clone();

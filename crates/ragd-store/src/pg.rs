@@ -1095,4 +1095,4 @@ pub async fn throwaway_database() -> Result<String> {
     Ok(format!("{base}/{name}"))
 }
 
-crate::connected::connected_methods!(PgStore, begin = |pool| pool.begin(), lock = " FOR UPDATE");
+crate::connected::connected_methods!(PgStore, sqlx::PgConnection, begin = |pool| pool.begin(), lock = " FOR UPDATE");

@@ -1082,4 +1082,4 @@ mod ordered {
     }
 }
 
-crate::connected::connected_methods!(SqliteStore, begin = |pool| pool.begin_with("BEGIN IMMEDIATE"), lock = "");
+crate::connected::connected_methods!(SqliteStore, sqlx::SqliteConnection, begin = |pool| pool.begin_with("BEGIN IMMEDIATE"), lock = "");

@@ -74,6 +74,15 @@ fn git_asset(url: &str, extra: Value) -> Value {
     body
 }
 
+/// An app whose scheduler ticks once at start: the test drives the clock from then on.
+async fn spawn_with_manual_clock(gate: &Gate) -> TestApp {
+    let manual = |c: &mut ragd::Config| {
+        c.git_allow_file_urls = true;
+        c.schedule_tick_ms = 3_600_000;
+    };
+    TestApp::spawn_with(manual, Some(gate.hook())).await
+}
+
 async fn spawn_git_app() -> TestApp {
     TestApp::spawn_with(|c| c.git_allow_file_urls = true, None).await
 }
@@ -354,14 +363,7 @@ async fn deliveries_join_the_pending_update_or_wait_behind_a_running_operation()
 
     // Waiting: deliveries during a running ingestion become one update after it.
     let gate = Gate::new();
-    let app = TestApp::spawn_with(
-        |c| {
-            c.git_allow_file_urls = true;
-            c.schedule_tick_ms = 3_600_000;
-        },
-        Some(gate.hook()),
-    )
-    .await;
+    let app = spawn_with_manual_clock(&gate).await;
     let repo = sample_repo();
     let (a, op, created) = create(&app, git_asset(&repo.url(), json!({"autoUpdate": {"strategy": "WEBHOOK"}}))).await;
     let (url, secret) =
@@ -390,16 +392,8 @@ async fn next_poll_at(app: &TestApp, asset: &str) -> Option<i64> {
 
 #[tokio::test]
 async fn poll_schedules_fire_once_per_slot_never_overlap_and_catch_up_once() {
-    // The app's own scheduler ticks once at start; the test drives the clock from then on.
     let gate = Gate::new();
-    let app = TestApp::spawn_with(
-        |c| {
-            c.git_allow_file_urls = true;
-            c.schedule_tick_ms = 3_600_000;
-        },
-        Some(gate.hook()),
-    )
-    .await;
+    let app = spawn_with_manual_clock(&gate).await;
     let repo = sample_repo();
     let schedule = json!({"strategy": "POLL", "pollFrequency": "DAILY", "pollHour": "3", "pollMinute": "0", "timezone": "Europe/Berlin"});
     let (a, op, created) = create(&app, git_asset(&repo.url(), json!({"autoUpdate": schedule}))).await;
