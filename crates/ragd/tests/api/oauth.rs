@@ -212,3 +212,29 @@ async fn expiring_tokens_are_refreshed_and_a_refused_refresh_asks_for_reauthoris
     assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{c}"), &t).await.body["needsReauthorization"], true);
     assert_eq!(stored_credentials(&app, &c).await.get("accessToken"), Some("old-access"));
 }
+
+#[tokio::test]
+async fn a_credential_key_past_its_ten_minutes_is_refused() {
+    let app = TestApp::spawn().await;
+    let store = app.store().await;
+    let secrets = app.config.secret_box().unwrap();
+    let now = now_secs() as i64 * 1000;
+    let tokens =
+        ragd_core::connect::OAuthTokens { access_token: "at".into(), refresh_token: None, token_type: "Bearer".into(), expires_at: None };
+    for (key, expires_at) in [("ck_fresh", now + 60_000), ("ck_stale", now - 1)] {
+        let id = ragd_core::model::content_hash(key.as_bytes());
+        let grant = ragd_core::model::Grant {
+            sealed: secrets.seal_json(&tokens, id.as_bytes()),
+            id,
+            tenant: ragd_core::model::TenantId::parse("acme").unwrap(),
+            kind: "CREDENTIAL",
+            expires_at,
+        };
+        // Stored as if 11 minutes ago, so that storing does not already sweep the stale one.
+        store.grant_put(&grant, now - 660_000).await.unwrap();
+    }
+    let path = |key: &str| format!("/v1/tenants/acme/assets:oauthCredentials?credentialKey={key}");
+    let fresh = app.request(reqwest::Method::GET, &path("ck_fresh"), None, None).await;
+    assert_eq!((fresh.status, fresh.body["accessToken"].as_str()), (StatusCode::OK, Some("at")));
+    app.request(reqwest::Method::GET, &path("ck_stale"), None, None).await.problem(400, "/problems/validation");
+}
