@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 dir="$PWD/.cache/moto"
 if [ ! -f "$dir/.installed" ]; then
   command -v python3 >/dev/null || { echo "python3 with pip is needed for the S3 tests" >&2; exit 1; }
-  python3 -m pip install --quiet --disable-pip-version-check --target "$dir" "moto[s3]" flask flask-cors >&2
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$dir" "moto[s3]" flask flask-cors >&2
   touch "$dir/.installed"
 fi
 echo "$dir"
