@@ -85,7 +85,10 @@ impl TestApp {
                 // no lease released, exactly like a killed process.
                 drop(server);
             });
-            rt.shutdown_background();
+            // Blocking work still running (a model load, an embedding batch) is let finish before
+            // the thread ends: a test process exiting while ONNX Runtime runs on another thread
+            // crashes in its teardown (seen as SIGSEGV after a passing test). It writes nothing.
+            rt.shutdown_timeout(Duration::from_secs(30));
         });
         let addr = addr_rx.await.expect("app started");
         TestApp {
