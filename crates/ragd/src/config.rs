@@ -230,6 +230,7 @@ impl Config {
             allow_file_urls: self.git_allow_file_urls,
             max_file_bytes: self.git_max_file_bytes,
             fetch_timeout: std::time::Duration::from_secs(self.git_fetch_timeout_seconds),
+            allow_hosts: self.web().allow_hosts,
         }
     }
 

@@ -5,7 +5,8 @@
 //! blob id equals the one stored for its document as unchanged without reading it: only added and
 //! changed files are read (`git cat-file`). Credentials reach git through `GIT_CONFIG_*`
 //! environment variables (an `Authorization` header), never on its command line, and git may use
-//! only the https and http transports (and file URLs where the server allows them).
+//! only the https and http transports (and file URLs where the server allows them). An http(s)
+//! remote must pass the crawler's address guard, and git follows no redirects.
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
@@ -26,6 +27,9 @@ pub struct GitConfig {
     pub max_file_bytes: u64,
     /// Longest a fetch may take.
     pub fetch_timeout: Duration,
+    /// Hosts an http(s) remote may point at although they are private (the crawler's
+    /// `web_allow_hosts`).
+    pub allow_hosts: Vec<String>,
 }
 
 pub struct GitSource {
@@ -63,6 +67,8 @@ impl GitSource {
             ("protocol.http.allow".to_owned(), "always".to_owned()),
             ("protocol.file.allow".to_owned(), if self.config.allow_file_urls { "always" } else { "never" }.to_owned()),
             ("credential.helper".to_owned(), String::new()),
+            // A redirect could lead past the address check of the remote.
+            ("http.followRedirects".to_owned(), "false".to_owned()),
         ];
         if let Some(header) = credentials.and_then(authorization) {
             config.push(("http.extraHeader".to_owned(), header));
@@ -112,6 +118,9 @@ impl Source for GitSource {
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(JobError::Source("put credentials in `auth`, not in the URL".into()));
+        }
+        if parsed.scheme() != "file" {
+            super::web::check_endpoint(&self.config.allow_hosts, &parsed).await.map_err(|e| JobError::Source(format!("{url}: {e}")))?;
         }
         let branch = params.get("branch").and_then(Value::as_str);
         let globs = super::globs(params, "paths");

@@ -168,6 +168,10 @@ async fn git_sources_fail_clearly_and_validate_their_input() {
     assert!(done["errorMessage"].as_str().unwrap().starts_with("fetching file://"), "{done}");
     let (a, op, _) = create(&app, git_asset(&repo.url(), json!({"parameters": {"branch": "nope"}}))).await;
     assert_eq!(app.wait_done("acme", &a, &op).await["status"], "FAILED");
+    // An http(s) remote on a private address is refused like a crawl would be.
+    let (a, op, _) = create(&app, git_asset("http://169.254.169.254/latest/meta-data.git", json!({}))).await;
+    let done = app.wait_done("acme", &a, &op).await;
+    assert!(done["errorMessage"].as_str().unwrap().contains("private, loopback or link-local"), "{done}");
 
     for (body, field) in [
         (git_asset("ftp://example.com/r.git", json!({})), "config.parameters.url"),
