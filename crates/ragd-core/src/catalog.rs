@@ -114,8 +114,7 @@ const fn prop(
     Property { name, kind, required, default_value, description, options: &[] }
 }
 
-/// Source types this build can ingest. Others (the SaaS sources) join as their connectors land;
-/// until then creating one is a 400 rather than an operation that cannot run.
+/// Source types ragd ingests, with their parameters; any other `sourceType` is a 400.
 pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
     SourceTypeDescriptor {
         source_type: SourceType::Text,
@@ -367,7 +366,7 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
         SourceType::Github => validate_github(params, at),
         SourceType::GoogleDrive => {
             let mut v = Violations::default();
-            api_url(params, at, &mut v);
+            http_url(params, "apiUrl", at, &mut v);
             v.into_result()
         }
         SourceType::Notion => {
@@ -384,7 +383,7 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
                     }
                 }
             }
-            api_url(params, at, &mut v);
+            http_url(params, "apiUrl", at, &mut v);
             v.into_result()
         }
     }
@@ -399,12 +398,7 @@ fn validate_s3(params: &Map<String, Value>, at: &str) -> Result<()> {
     if !valid {
         v.add(format!("{at}.bucket"), "must be 3-63 characters of a-z, 0-9, '.' and '-'");
     }
-    if let Some(e) = params.get("endpointUrl").and_then(Value::as_str) {
-        match url::Url::parse(e) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => v.add(format!("{at}.endpointUrl"), "must be an absolute http or https URL"),
-        }
-    }
+    http_url(params, "endpointUrl", at, &mut v);
     v.into_result()
 }
 
@@ -415,18 +409,18 @@ fn validate_github(params: &Map<String, Value>, at: &str) -> Result<()> {
     if !matches!(repo.split_once('/'), Some((o, n)) if part_ok(o) && part_ok(n)) {
         v.add(format!("{at}.repository"), "must be owner/name");
     }
-    api_url(params, at, &mut v);
+    http_url(params, "apiUrl", at, &mut v);
     branch_name(params, at, &mut v);
     globs(params, "paths", at, &mut v);
     v.into_result()
 }
 
-/// A violation if the `apiUrl` parameter is not an absolute http(s) URL.
-fn api_url(params: &Map<String, Value>, at: &str, v: &mut Violations) {
-    if let Some(e) = params.get("apiUrl").and_then(Value::as_str) {
+/// A violation if the URL parameter `name`, when given, is not an absolute http(s) URL.
+fn http_url(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) {
+    if let Some(e) = params.get(name).and_then(Value::as_str) {
         match url::Url::parse(e) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => v.add(format!("{at}.apiUrl"), "must be an absolute http or https URL"),
+            _ => v.add(format!("{at}.{name}"), "must be an absolute http or https URL"),
         }
     }
 }

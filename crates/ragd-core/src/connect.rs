@@ -123,7 +123,7 @@ impl Services {
         let grant = Grant {
             id: start.state.clone(),
             tenant: caller.tenant.clone(),
-            kind: "STATE",
+            kind: GrantKind::State,
             sealed: self.secrets.seal_json(&pending, start.state.as_bytes()),
             expires_at: now + GRANT_TTL_MS,
         };
@@ -135,7 +135,7 @@ impl Services {
     /// the tokens sealed behind a new credential key, and returns where to send the browser.
     pub async fn oauth_callback(&self, state: &str, code: Option<&str>, provider_error: Option<&str>) -> Result<String> {
         let unknown = || Error::bad_request("unknown, used or expired authorization state");
-        let grant = self.store.grant_take("STATE", state).await?.ok_or_else(unknown)?;
+        let grant = self.store.grant_take(GrantKind::State, state).await?.ok_or_else(unknown)?;
         if grant.expires_at < now_ms() {
             return Err(unknown());
         }
@@ -156,7 +156,7 @@ impl Services {
             sealed: self.secrets.seal_json(&tokens, id.as_bytes()),
             id,
             tenant: grant.tenant,
-            kind: "CREDENTIAL",
+            kind: GrantKind::Credential,
             expires_at: now + GRANT_TTL_MS,
         };
         self.store.grant_put(&grant, now).await?;
@@ -167,7 +167,7 @@ impl Services {
     pub async fn oauth_credentials(&self, tenant: &TenantId, key: &str) -> Result<OAuthTokens> {
         let invalid = || Error::invalid("credentialKey", "unknown, already used or expired");
         let id = credential_id(key);
-        let grant = self.store.grant_take("CREDENTIAL", &id).await?.ok_or_else(invalid)?;
+        let grant = self.store.grant_take(GrantKind::Credential, &id).await?.ok_or_else(invalid)?;
         if grant.expires_at < now_ms() || &grant.tenant != tenant {
             return Err(invalid());
         }

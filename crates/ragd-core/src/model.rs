@@ -56,6 +56,10 @@ spelled_enum!(DocumentStatus {
 });
 spelled_enum!(AuthMethod { None => "NONE", ApiKey => "API_KEY", Basic => "BASIC", OAuth2 => "OAUTH2", Aws => "AWS" });
 spelled_enum!(UpdateStrategy { Webhook => "WEBHOOK", Poll => "POLL" });
+spelled_enum!(
+    /// What an OAuth grant holds: a pending authorization's state, or tokens behind a credential key.
+    GrantKind { State => "STATE", Credential => "CREDENTIAL" }
+);
 spelled_enum!(PollFrequency { Hourly => "HOURLY", Daily => "DAILY", Weekly => "WEEKLY", Monthly => "MONTHLY" });
 spelled_enum!(Weekday {
     Monday => "MONDAY", Tuesday => "TUESDAY", Wednesday => "WEDNESDAY", Thursday => "THURSDAY",
@@ -211,7 +215,7 @@ pub struct Webhook {
 pub struct Grant {
     pub id: String,
     pub tenant: TenantId,
-    pub kind: &'static str,
+    pub kind: GrantKind,
     pub sealed: Vec<u8>,
     pub expires_at: Millis,
 }

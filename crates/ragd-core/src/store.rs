@@ -8,8 +8,8 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, Lease, LeaseState, NewOperation, Operation, Outcome,
-    SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease, LeaseState, NewOperation, Operation,
+    Outcome, SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -142,7 +142,7 @@ pub trait Store: Send + Sync + 'static {
     async fn grant_put(&self, grant: &Grant, now: Millis) -> Result<()>;
     /// Removes and returns the grant of this kind and id, whether expired or not (the caller
     /// checks); a second take finds nothing.
-    async fn grant_take(&self, kind: &str, id: &str) -> Result<Option<Grant>>;
+    async fn grant_take(&self, kind: GrantKind, id: &str) -> Result<Option<Grant>>;
     /// Replaces the asset's sealed credentials (after a refresh) and its `auth_error`.
     async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()>;
 }

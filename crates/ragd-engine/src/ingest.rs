@@ -131,17 +131,28 @@ async fn parse_and_chunk(
 }
 
 impl IngestExecutor {
-    fn source(&self, t: SourceType) -> Option<&dyn Source> {
+    fn source(&self, t: SourceType) -> &dyn Source {
         match t {
-            SourceType::Text => Some(&self.text),
-            SourceType::File => Some(&self.file),
-            SourceType::Web => Some(&self.web),
-            SourceType::Git => Some(&self.git),
-            SourceType::S3 => Some(&self.s3),
-            SourceType::Github => Some(&self.github),
-            SourceType::GoogleDrive => Some(&self.drive),
-            SourceType::Notion => Some(&self.notion),
+            SourceType::Text => &self.text,
+            SourceType::File => &self.file,
+            SourceType::Web => &self.web,
+            SourceType::Git => &self.git,
+            SourceType::S3 => &self.s3,
+            SourceType::Github => &self.github,
+            SourceType::GoogleDrive => &self.drive,
+            SourceType::Notion => &self.notion,
         }
+    }
+
+    /// The asset's `auth`, opened, with OAuth tokens refreshed if they are about to expire; the
+    /// error is the operation's message.
+    async fn credentials(&self, job: &Job) -> Result<Option<ragd_core::model::Credentials>, String> {
+        let asset = &job.claim.asset;
+        let Some(sealed) = &asset.auth_sealed else { return Ok(None) };
+        let opened = self.secrets.open_json(sealed, asset.id.as_bytes()).map_err(|e| e.to_string())?;
+        ragd_core::connect::fresh_credentials(job.store.as_ref(), &self.secrets, self.oauth.as_deref(), asset, opened, now_ms())
+            .await
+            .map(Some)
     }
 
     /// Embeds the chunks of one parsed document, then writes it with its chunks in one transaction.
@@ -261,9 +272,7 @@ fn skip_unchanged(job: &Job, p: &Document) {
 impl Executor for IngestExecutor {
     async fn run(&self, job: &Job) -> Result<Outcome, JobError> {
         let (op, asset, lease) = (&job.claim.operation, &job.claim.asset, &job.claim.lease);
-        let Some(source) = self.source(asset.source_type) else {
-            return Ok(Outcome::Failed { error_message: format!("source type {} cannot be ingested by this build", asset.source_type) });
-        };
+        let source = self.source(asset.source_type);
         let (today, month) = ragd_core::time::day_and_month_start(now_ms());
         let windows = ragd_core::model::UsageWindows { day_start: today, month_start: month };
         let stats = job.store.asset_get(&lease.tenant, asset.id, windows).await?.map(|v| v.stats).unwrap_or_default();
@@ -285,22 +294,9 @@ impl Executor for IngestExecutor {
         let target_ids: Option<HashSet<uuid::Uuid>> = (!op.document_ids.is_empty()).then(|| op.document_ids.iter().copied().collect());
         let targeted: Option<HashSet<String>> =
             target_ids.as_ref().map(|ids| stored.values().filter(|d| ids.contains(&d.id)).map(|d| d.source_key.clone()).collect());
-        let credentials = match &asset.auth_sealed {
-            Some(sealed) => {
-                let opened = self.secrets.open_json(sealed, asset.id.as_bytes()).map_err(|e| e.to_string());
-                let fresh = match opened {
-                    Ok(c) => {
-                        let oauth = self.oauth.as_deref();
-                        ragd_core::connect::fresh_credentials(job.store.as_ref(), &self.secrets, oauth, asset, c, now_ms()).await
-                    }
-                    Err(e) => Err(e),
-                };
-                match fresh {
-                    Ok(c) => Some(c),
-                    Err(error_message) => return Ok(Outcome::Failed { error_message }),
-                }
-            }
-            None => None,
+        let credentials = match self.credentials(job).await {
+            Ok(c) => c,
+            Err(error_message) => return Ok(Outcome::Failed { error_message }),
         };
         let stages = Stages::default();
         let cx = Context { job, stored: &stored, targeted: targeted.as_ref(), force, stages: &stages, credentials: credentials.as_ref() };
@@ -322,12 +318,12 @@ impl Executor for IngestExecutor {
         for mut doc in docs {
             present.insert(doc.key.clone());
             let previous = stored.get(&doc.key);
-            let body = match std::mem::replace(&mut doc.body, Body::Pending) {
-                Body::Pending => stages.time("fetch", source.fetch(&cx, &doc)).await,
+            let body = match std::mem::replace(&mut doc.body, Body::Pending(serde_json::Value::Null)) {
+                Body::Pending(listed) => stages.time("fetch", source.fetch(&cx, &doc, listed)).await,
                 listed => listed,
             };
             let (input, hash, file_size, meta) = match body {
-                Body::Pending => unreachable!("Source::fetch returns a fetched body"),
+                Body::Pending(_) => unreachable!("Source::fetch returns a fetched body"),
                 Body::Unchanged => {
                     match previous {
                         Some(p) if p.operation_id == op.id => own_earlier_work(job, p),

@@ -209,7 +209,7 @@ macro_rules! connected_methods {
                 sqlx::query("INSERT INTO oauth_grants (id, tenant_id, kind, sealed, expires_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&g.id)
                     .bind(g.tenant.as_str())
-                    .bind(g.kind)
+                    .bind(g.kind.as_str())
                     .bind(&g.sealed)
                     .bind(g.expires_at)
                     .execute(&self.pool)
@@ -218,10 +218,10 @@ macro_rules! connected_methods {
                 Ok(())
             }
 
-            pub(crate) async fn do_grant_take(&self, kind: &str, id: &str) -> Result<Option<Grant>> {
+            pub(crate) async fn do_grant_take(&self, kind: GrantKind, id: &str) -> Result<Option<Grant>> {
                 let row = sqlx::query("DELETE FROM oauth_grants WHERE id = $1 AND kind = $2 RETURNING tenant_id, sealed, expires_at")
                     .bind(id)
-                    .bind(kind)
+                    .bind(kind.as_str())
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db)?;
@@ -229,7 +229,7 @@ macro_rules! connected_methods {
                 Ok(Some(Grant {
                     id: id.to_owned(),
                     tenant: tenant_col(&row)?,
-                    kind: if kind == "STATE" { "STATE" } else { "CREDENTIAL" },
+                    kind,
                     sealed: row.try_get("sealed").map_err(db)?,
                     expires_at: row.try_get("expires_at").map_err(db)?,
                 }))

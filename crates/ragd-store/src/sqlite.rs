@@ -1053,7 +1053,7 @@ impl Store for SqliteStore {
         self.do_grant_put(grant, now).await
     }
 
-    async fn grant_take(&self, kind: &str, id: &str) -> Result<Option<Grant>> {
+    async fn grant_take(&self, kind: GrantKind, id: &str) -> Result<Option<Grant>> {
         self.do_grant_take(kind, id).await
     }
 

@@ -208,19 +208,15 @@ impl Config {
         Ok(ragd_core::secrets::SecretBox::new(&key))
     }
 
-    /// The bucket reader's settings (endpoints may be private where the crawler may go).
-    pub fn s3(&self) -> ragd_engine::sources::s3::S3Config {
-        ragd_engine::sources::s3::S3Config { allow_hosts: self.web().allow_hosts, max_object_bytes: self.git_max_file_bytes }
+    /// The settings of the sources that read remote services (S3, GitHub, Google Drive, Notion):
+    /// their endpoints may be private where the crawler may go.
+    pub fn remote(&self) -> ragd_engine::sources::RemoteConfig {
+        ragd_engine::sources::RemoteConfig { allow_hosts: self.allow_hosts(), max_file_bytes: self.git_max_file_bytes }
     }
 
-    /// The GitHub REST source's settings.
-    pub fn github(&self) -> ragd_engine::sources::github::GitHubConfig {
-        ragd_engine::sources::github::GitHubConfig { allow_hosts: self.web().allow_hosts, max_file_bytes: self.git_max_file_bytes }
-    }
-
-    /// The Google Drive source's settings.
-    pub fn drive(&self) -> ragd_engine::sources::gdrive::DriveConfig {
-        ragd_engine::sources::gdrive::DriveConfig { allow_hosts: self.web().allow_hosts, max_file_bytes: self.git_max_file_bytes }
+    /// `web_allow_hosts` as a list.
+    fn allow_hosts(&self) -> Vec<String> {
+        self.web_allow_hosts.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect()
     }
 
     /// The repository mirrors' settings.
@@ -230,7 +226,7 @@ impl Config {
             allow_file_urls: self.git_allow_file_urls,
             max_file_bytes: self.git_max_file_bytes,
             fetch_timeout: std::time::Duration::from_secs(self.git_fetch_timeout_seconds),
-            allow_hosts: self.web().allow_hosts,
+            allow_hosts: self.allow_hosts(),
         }
     }
 
@@ -254,7 +250,7 @@ impl Config {
     /// The crawler's settings.
     pub fn web(&self) -> ragd_engine::sources::web::WebConfig {
         ragd_engine::sources::web::WebConfig {
-            allow_hosts: self.web_allow_hosts.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
+            allow_hosts: self.allow_hosts(),
             concurrency: self.web_concurrency,
             delay: std::time::Duration::from_millis(self.web_delay_ms),
             timeout: std::time::Duration::from_secs_f64(self.web_timeout_seconds),

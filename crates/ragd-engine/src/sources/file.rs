@@ -31,12 +31,12 @@ impl Source for FileSource {
             file_name: file.file_name.clone(),
             source_url: None,
             content_type: file.content_type.clone(),
-            body: Body::Pending,
+            body: Body::Pending(Value::Null),
         };
         Ok(Collected { docs: vec![doc], complete: true })
     }
 
-    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {
         let tenant = &cx.job.claim.lease.tenant;
         let Ok(id) = uuid::Uuid::parse_str(&doc.key) else { return Body::Failed("not an uploaded file".to_owned()) };
         match self.blobs.get(&StoredFile::blob_key(tenant, id)).await {

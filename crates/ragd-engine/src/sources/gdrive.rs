@@ -10,28 +10,16 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::DocumentStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 const FOLDER: &str = "application/vnd.google-apps.folder";
 /// Most files one asset lists.
 const MAX_FILES: usize = 10_000;
 
-#[derive(Debug, Clone)]
-pub struct DriveConfig {
-    /// Hosts an `apiUrl` may point at although they are private (the crawler's `web_allow_hosts`).
-    pub allow_hosts: Vec<String>,
-    pub max_file_bytes: u64,
-}
-
 pub struct DriveSource {
-    config: DriveConfig,
+    config: super::RemoteConfig,
     http: reqwest::Client,
-    /// Per asset, the download URL and version of each listed file, for `fetch`.
-    listed: Mutex<HashMap<uuid::Uuid, HashMap<String, (String, String)>>>,
 }
 
 #[derive(Deserialize)]
@@ -70,13 +58,8 @@ fn reading(f: &DriveFile) -> Option<(&'static str, String)> {
 }
 
 impl DriveSource {
-    pub fn new(config: DriveConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ragd/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .expect("a TLS-capable HTTP client");
-        Self { config, http, listed: Mutex::new(HashMap::new()) }
+    pub fn new(config: super::RemoteConfig) -> Self {
+        Self { config, http: super::api_client(120) }
     }
 
     fn get(&self, cx: &Context<'_>, url: &str) -> reqwest::RequestBuilder {
@@ -117,12 +100,10 @@ impl DriveSource {
 impl Source for DriveSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://www.googleapis.com").trim_end_matches('/').to_owned();
-        let api_url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
-        super::web::check_endpoint(&self.config.allow_hosts, &api_url).await.map_err(JobError::Source)?;
+        let api = super::checked_api(cx, "https://www.googleapis.com", &self.config.allow_hosts).await?;
         let root = params.get("folderId").and_then(Value::as_str).unwrap_or("root").to_owned();
         let recursive = params.get("includeSubfolders").and_then(Value::as_bool).unwrap_or(true);
-        let (mut docs, mut listed, mut complete) = (Vec::new(), HashMap::new(), true);
+        let (mut docs, mut complete) = (Vec::new(), true);
         let mut folders = vec![(root, String::new())];
         let mut seen = std::collections::HashSet::new();
         while let Some((folder, path)) = folders.pop() {
@@ -146,20 +127,9 @@ impl Source for DriveSource {
                         continue;
                     }
                     let version = format!("{}|{}", f.modified_time.unwrap_or_default(), f.md5_checksum.unwrap_or_default());
-                    let unchanged = !cx.force
-                        && cx.stored.get(&f.id).is_some_and(|d| {
-                            d.status == DocumentStatus::Indexed
-                                && d.source_meta.get("version").and_then(Value::as_str) == Some(version.as_str())
-                        });
                     let size: u64 = f.size.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
-                    let body = if unchanged {
-                        Body::Unchanged
-                    } else if size > self.config.max_file_bytes {
-                        Body::Failed(format!("the file is larger than {} bytes", self.config.max_file_bytes))
-                    } else {
-                        Body::Pending
-                    };
-                    listed.insert(f.id.clone(), (format!("{api}/drive/v3/files/{}{how}", f.id), version));
+                    let listed = json!({ "url": format!("{api}/drive/v3/files/{}{how}", f.id), "version": version });
+                    let body = super::listed_body(cx, &f.id, "version", &version, size, self.config.max_file_bytes, listed);
                     docs.push(SourceDoc {
                         key: f.id,
                         file_name: name,
@@ -174,22 +144,13 @@ impl Source for DriveSource {
                 }
             }
         }
-        self.listed.lock().expect("listed lock").insert(cx.job.claim.asset.id, listed);
         Ok(Collected { docs, complete })
     }
 
-    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
-        let entry = self.listed.lock().expect("listed lock").get(&cx.job.claim.asset.id).and_then(|m| m.get(&doc.key).cloned());
-        let Some((url, version)) = entry else { return Body::Failed("the file was not in the listing".into()) };
-        let read = async {
-            let r = self.get(cx, &url).send().await.map_err(|_| "Google Drive could not be reached".to_owned())?;
-            if !r.status().is_success() {
-                return Err(super::api_refusal("Google Drive", r).await);
-            }
-            r.bytes().await.map_err(|_| "the download broke off".to_owned())
-        };
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
+        let read = super::download("Google Drive", self.get(cx, listed["url"].as_str().unwrap_or_default()));
         match read.await {
-            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "version": version }) },
+            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "version": listed["version"] }) },
             Err(e) => Body::Failed(format!("downloading {}: {e}", doc.file_name)),
         }
     }

@@ -3,19 +3,18 @@
 //! Each asset keeps a bare mirror of its branch (depth 1) under the engine's git directory. A run
 //! fetches the branch, lists its tree with blob ids (`git ls-tree -r -l`), and lists a file whose
 //! blob id equals the one stored for its document as unchanged without reading it: only added and
-//! changed files are read (`git cat-file`). Credentials reach git through `GIT_CONFIG_*`
+//! changed files are read (`git cat-file blob`). Credentials reach git through `GIT_CONFIG_*`
 //! environment variables (an `Authorization` header), never on its command line, and git may use
 //! only the https and http transports (and file URLs where the server allows them). An http(s)
 //! remote must pass the crawler's address guard, and git follows no redirects.
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::{AuthMethod, Credentials, DocumentStatus};
+use ragd_core::model::{AuthMethod, Credentials};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Debug, Clone)]
 pub struct GitConfig {
@@ -158,18 +157,8 @@ impl Source for GitSource {
                 continue;
             }
             let Some(content_type) = super::file_content_type(path) else { continue };
-            let stored = cx.stored.get(path);
-            let unchanged = !cx.force
-                && stored.is_some_and(|d| {
-                    d.status == DocumentStatus::Indexed && d.source_meta.get("blob").and_then(Value::as_str) == Some(blob)
-                });
-            let body = if unchanged {
-                Body::Unchanged
-            } else if size.parse::<u64>().unwrap_or(u64::MAX) > self.config.max_file_bytes {
-                Body::Failed(format!("the file is larger than {} bytes", self.config.max_file_bytes))
-            } else {
-                Body::Pending
-            };
+            let size = size.parse::<u64>().unwrap_or(u64::MAX);
+            let body = super::listed_body(cx, path, "blob", blob, size, self.config.max_file_bytes, json!({ "blob": blob }));
             docs.push(SourceDoc {
                 key: path.to_owned(),
                 file_name: path.to_owned(),
@@ -182,29 +171,13 @@ impl Source for GitSource {
         Ok(Collected { docs, complete: true })
     }
 
-    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
-        let repo = self.mirror(cx);
-        let mut cat = self.git(&repo, None);
-        cat.args(["cat-file", "--batch"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
-        let read = async {
-            let mut child = cat.spawn().map_err(|e| format!("git could not be started: {e}"))?;
-            let mut stdin = child.stdin.take().ok_or("no stdin")?;
-            stdin.write_all(format!("refs/ragd/head:{}\n", doc.key).as_bytes()).await.map_err(|e| e.to_string())?;
-            drop(stdin);
-            let mut out = Vec::new();
-            child.stdout.take().ok_or("no stdout")?.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
-            let _ = child.wait().await;
-            // "<object> blob <size>\n<content>\n"
-            let header_end = out.iter().position(|b| *b == b'\n').ok_or("empty answer")?;
-            let header = String::from_utf8_lossy(&out[..header_end]).into_owned();
-            let [blob, "blob", size] = header.split(' ').collect::<Vec<_>>()[..] else { return Err(format!("not a file: {header}")) };
-            let size: usize = size.parse().map_err(|_| "bad size".to_owned())?;
-            let content = out.get(header_end + 1..header_end + 1 + size).ok_or("short read")?;
-            Ok::<_, String>((blob.to_owned(), bytes::Bytes::copy_from_slice(content)))
-        };
-        match read.await {
-            Ok((blob, bytes)) => Body::Bytes { bytes, meta: json!({ "blob": blob }) },
-            Err(e) => Body::Failed(format!("reading {} from the repository failed: {e}", doc.key)),
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
+        let blob = listed["blob"].as_str().unwrap_or_default().to_owned();
+        let mut cat = self.git(&self.mirror(cx), None);
+        cat.args(["cat-file", "blob", &blob]);
+        match self.run(cat, &format!("reading {} from the repository", doc.key), Duration::from_secs(120)).await {
+            Ok(bytes) => Body::Bytes { bytes: bytes.into(), meta: listed },
+            Err(e) => Body::Failed(e.to_string()),
         }
     }
 }

@@ -11,26 +11,14 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::DocumentStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 pub const API_VERSION: &str = "2022-11-28";
 
-#[derive(Debug, Clone)]
-pub struct GitHubConfig {
-    /// Hosts an `apiUrl` may point at although they are private (the crawler's `web_allow_hosts`).
-    pub allow_hosts: Vec<String>,
-    pub max_file_bytes: u64,
-}
-
 pub struct GitHubSource {
-    config: GitHubConfig,
+    config: super::RemoteConfig,
     http: reqwest::Client,
-    /// The blob SHA of each listed path, per asset, from the run's tree: what `fetch` downloads.
-    blobs: Mutex<HashMap<uuid::Uuid, HashMap<String, String>>>,
 }
 
 #[derive(Deserialize)]
@@ -58,13 +46,8 @@ struct TreeEntry {
 }
 
 impl GitHubSource {
-    pub fn new(config: GitHubConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ragd/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .expect("a TLS-capable HTTP client");
-        Self { config, http, blobs: Mutex::new(HashMap::new()) }
+    pub fn new(config: super::RemoteConfig) -> Self {
+        Self { config, http: super::api_client(60) }
     }
 
     fn request(&self, cx: &Context<'_>, url: &str, accept: &str) -> reqwest::RequestBuilder {
@@ -89,20 +72,12 @@ impl GitHubSource {
     }
 }
 
-/// The API base and the repository's `owner/name` (validated when the asset was saved).
-fn repository(params: &serde_json::Map<String, Value>) -> (String, String) {
-    let repo = params.get("repository").and_then(Value::as_str).unwrap_or_default();
-    let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://api.github.com").trim_end_matches('/');
-    (api.to_owned(), repo.to_owned())
-}
-
 #[async_trait::async_trait]
 impl Source for GitHubSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let (api, repo) = repository(params);
-        let api_url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
-        super::web::check_endpoint(&self.config.allow_hosts, &api_url).await.map_err(JobError::Source)?;
+        let api = super::checked_api(cx, "https://api.github.com", &self.config.allow_hosts).await?;
+        let repo = params.get("repository").and_then(Value::as_str).unwrap_or_default();
         let info: Repository = self.get_json(cx, &format!("{api}/repos/{repo}"), &format!("reading {repo}")).await?;
         let branch = params.get("branch").and_then(Value::as_str).map_or(info.default_branch.clone(), str::to_owned);
         let branch_path: String = url::form_urlencoded::byte_serialize(branch.as_bytes()).collect();
@@ -114,25 +89,14 @@ impl Source for GitHubSource {
             )
             .await?;
         let globs = super::globs(params, "paths");
-        let mut shas = HashMap::new();
         let mut docs = Vec::new();
         for e in tree.tree {
             if e.kind != "blob" || !(e.mode == "100644" || e.mode == "100755") || !globs.as_ref().is_none_or(|g| g.is_match(&e.path)) {
                 continue;
             }
             let Some(content_type) = super::file_content_type(&e.path) else { continue };
-            let unchanged = !cx.force
-                && cx.stored.get(&e.path).is_some_and(|d| {
-                    d.status == DocumentStatus::Indexed && d.source_meta.get("blob").and_then(Value::as_str) == Some(e.sha.as_str())
-                });
-            let body = if unchanged {
-                Body::Unchanged
-            } else if e.size > self.config.max_file_bytes {
-                Body::Failed(format!("the file is larger than {} bytes", self.config.max_file_bytes))
-            } else {
-                Body::Pending
-            };
-            shas.insert(e.path.clone(), e.sha);
+            let listed = json!({ "blob": e.sha, "url": format!("{api}/repos/{repo}/git/blobs/{}", e.sha) });
+            let body = super::listed_body(cx, &e.path, "blob", &e.sha, e.size, self.config.max_file_bytes, listed);
             docs.push(SourceDoc {
                 source_url: Some(format!("{}/blob/{branch}/{}", info.html_url, e.path)),
                 file_name: e.path.clone(),
@@ -141,28 +105,14 @@ impl Source for GitHubSource {
                 body,
             });
         }
-        self.blobs.lock().expect("blobs lock").insert(cx.job.claim.asset.id, shas);
         Ok(Collected { docs, complete: !tree.truncated })
     }
 
-    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
-        let params = &cx.job.claim.asset.parameters;
-        let (api, repo) = repository(params);
-        let sha = self.blobs.lock().expect("blobs lock").get(&cx.job.claim.asset.id).and_then(|m| m.get(&doc.key).cloned());
-        let Some(sha) = sha else { return Body::Failed("the file was not in the listed tree".into()) };
-        let read = async {
-            let r = self
-                .request(cx, &format!("{api}/repos/{repo}/git/blobs/{sha}"), "application/vnd.github.raw+json")
-                .send()
-                .await
-                .map_err(|_| "GitHub could not be reached".to_owned())?;
-            if !r.status().is_success() {
-                return Err(super::api_refusal("GitHub", r).await);
-            }
-            r.bytes().await.map_err(|_| "the download broke off".to_owned())
-        };
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
+        let read =
+            super::download("GitHub", self.request(cx, listed["url"].as_str().unwrap_or_default(), "application/vnd.github.raw+json"));
         match read.await {
-            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "blob": sha }) },
+            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "blob": listed["blob"] }) },
             Err(e) => Body::Failed(format!("downloading {}: {e}", doc.key)),
         }
     }

@@ -43,8 +43,9 @@ impl SourceDoc {
 
 #[derive(Debug)]
 pub enum Body {
-    /// Listed, not yet fetched: [`Source::fetch`] gets it when the executor needs it.
-    Pending,
+    /// Listed, not yet fetched: [`Source::fetch`] gets it when the executor needs it, with what
+    /// the listing knew of it (a blob id, a download URL and version; `Null` if nothing).
+    Pending(serde_json::Value),
     /// The source said the stored version is current (a 304 to a conditional request); `meta`
     /// is what to keep in the document's `source_meta`.
     Unchanged,
@@ -120,10 +121,64 @@ pub(crate) fn globs(params: &serde_json::Map<String, Value>, name: &str) -> Opti
 pub trait Source: Send + Sync {
     /// Lists the asset's documents (for crawlers: fetches them too).
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError>;
-    /// Fetches a document listed as [`Body::Pending`].
-    async fn fetch(&self, _cx: &Context<'_>, _doc: &SourceDoc) -> Body {
+    /// Fetches a document listed as [`Body::Pending`], given what the listing knew of it.
+    async fn fetch(&self, _cx: &Context<'_>, _doc: &SourceDoc, _listed: Value) -> Body {
         Body::Failed("this source cannot fetch documents on demand".to_owned())
     }
+}
+
+/// Settings shared by the sources that read a remote service (S3, GitHub, Drive, Notion).
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    /// Hosts an endpoint (`endpointUrl`, `apiUrl`) may point at although they are private (the
+    /// crawler's `web_allow_hosts`).
+    pub allow_hosts: Vec<String>,
+    /// Largest file or object indexed, in bytes; larger ones fail alone.
+    pub max_file_bytes: u64,
+}
+
+/// The HTTP client of a SaaS source: ragd's user agent, a request timeout.
+pub(crate) fn api_client(timeout_seconds: u64) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("ragd/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(timeout_seconds))
+        .build()
+        .expect("a TLS-capable HTTP client")
+}
+
+/// The asset's `apiUrl` (or `default`) without a trailing slash, once the address guard allowed it.
+pub(crate) async fn checked_api(cx: &Context<'_>, default: &str, allow_hosts: &[String]) -> Result<String, JobError> {
+    let api = cx.job.claim.asset.parameters.get("apiUrl").and_then(Value::as_str).unwrap_or(default).trim_end_matches('/').to_owned();
+    let url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
+    web::check_endpoint(allow_hosts, &url).await.map_err(JobError::Source)?;
+    Ok(api)
+}
+
+/// What a listing makes of a document: unchanged when the version it lists (`field` of the
+/// stored document's `source_meta`) is the indexed one and no re-processing was forced; failed
+/// when larger than `max_bytes`; else to fetch, with `listed` for [`Source::fetch`].
+pub(crate) fn listed_body(cx: &Context<'_>, key: &str, field: &str, version: &str, size: u64, max_bytes: u64, listed: Value) -> Body {
+    let unchanged = !cx.force
+        && !version.is_empty()
+        && cx.stored.get(key).is_some_and(|d| {
+            d.status == ragd_core::model::DocumentStatus::Indexed && d.source_meta.get(field).and_then(Value::as_str) == Some(version)
+        });
+    if unchanged {
+        Body::Unchanged
+    } else if size > max_bytes {
+        Body::Failed(format!("the file is larger than {max_bytes} bytes"))
+    } else {
+        Body::Pending(listed)
+    }
+}
+
+/// The body of a provider's answer to `req`, or why not (the provider's refusal, unreachable).
+pub(crate) async fn download(provider: &str, req: reqwest::RequestBuilder) -> Result<bytes::Bytes, String> {
+    let r = req.send().await.map_err(|_| format!("{provider} could not be reached"))?;
+    if !r.status().is_success() {
+        return Err(api_refusal(provider, r).await);
+    }
+    r.bytes().await.map_err(|_| "the download broke off".to_owned())
 }
 
 /// The bearer token of a SaaS source's credentials: an OAuth access token or an API key.

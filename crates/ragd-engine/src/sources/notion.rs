@@ -11,26 +11,15 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::DocumentStatus;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 pub const NOTION_VERSION: &str = "2022-06-28";
 const MAX_DEPTH: usize = 6;
 const MAX_BLOCKS: usize = 5_000;
 
-#[derive(Debug, Clone)]
-pub struct NotionConfig {
-    /// Hosts an `apiUrl` may point at although they are private (the crawler's `web_allow_hosts`).
-    pub allow_hosts: Vec<String>,
-}
-
 pub struct NotionSource {
-    config: NotionConfig,
+    config: super::RemoteConfig,
     http: reqwest::Client,
-    /// Per asset, each listed page's title and `last_edited_time`, for `fetch`.
-    listed: Mutex<HashMap<uuid::Uuid, HashMap<String, (String, String)>>>,
 }
 
 /// Plain text of a rich-text array.
@@ -84,13 +73,8 @@ fn render(block: &Value, indent: &str, out: &mut String) {
 }
 
 impl NotionSource {
-    pub fn new(config: NotionConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ragd/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .expect("a TLS-capable HTTP client");
-        Self { config, http, listed: Mutex::new(HashMap::new()) }
+    pub fn new(config: super::RemoteConfig) -> Self {
+        Self { config, http: super::api_client(60) }
     }
 
     async fn call(&self, cx: &Context<'_>, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
@@ -162,9 +146,7 @@ fn ids(params: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
 impl Source for NotionSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://api.notion.com").trim_end_matches('/').to_owned();
-        let api_url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
-        super::web::check_endpoint(&self.config.allow_hosts, &api_url).await.map_err(JobError::Source)?;
+        let api = super::checked_api(cx, "https://api.notion.com", &self.config.allow_hosts).await?;
         let mut pages: Vec<Value> = Vec::new();
         for db in ids(params, "databaseIds") {
             let mut cursor: Option<String> = None;
@@ -195,35 +177,26 @@ impl Source for NotionSource {
                 .map_err(|e| JobError::Source(format!("reading page {id}: {e}")))?;
             pages.push(page);
         }
-        let mut listed = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
         let mut docs = Vec::new();
         for page in pages.into_iter().filter(|p| p["object"] == "page" && p["archived"] != true && p["in_trash"] != true) {
             let Some(id) = page["id"].as_str().map(str::to_owned) else { continue };
-            if listed.contains_key(&id) {
+            if !seen.insert(id.clone()) {
                 continue;
             }
             let version = page["last_edited_time"].as_str().unwrap_or_default().to_owned();
             let name = title(&page);
-            let unchanged = !cx.force
-                && cx.stored.get(&id).is_some_and(|d| {
-                    d.status == DocumentStatus::Indexed && d.source_meta.get("version").and_then(Value::as_str) == Some(version.as_str())
-                });
-            listed.insert(id.clone(), (name.clone(), version));
-            let body = if unchanged { Body::Unchanged } else { Body::Pending };
+            let body = super::listed_body(cx, &id, "version", &version, 0, u64::MAX, json!({ "api": api, "version": version }));
             let source_url = page["url"].as_str().map(str::to_owned);
             docs.push(SourceDoc { key: id, file_name: name, source_url, content_type: "text/markdown".to_owned(), body });
         }
-        self.listed.lock().expect("listed lock").insert(cx.job.claim.asset.id, listed);
         Ok(Collected { docs, complete: true })
     }
 
-    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
-        let params = &cx.job.claim.asset.parameters;
-        let api = params.get("apiUrl").and_then(Value::as_str).unwrap_or("https://api.notion.com").trim_end_matches('/').to_owned();
-        let entry = self.listed.lock().expect("listed lock").get(&cx.job.claim.asset.id).and_then(|m| m.get(&doc.key).cloned());
-        let Some((title, version)) = entry else { return Body::Failed("the page was not in the listing".into()) };
-        match self.markdown(cx, &api, &doc.key, &title).await {
-            Ok(md) => Body::Bytes { bytes: md.into(), meta: json!({ "version": version }) },
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
+        let api = listed["api"].as_str().unwrap_or_default();
+        match self.markdown(cx, api, &doc.key, &doc.file_name).await {
+            Ok(md) => Body::Bytes { bytes: md.into(), meta: json!({ "version": listed["version"] }) },
             Err(e) => Body::Failed(format!("reading the page's blocks: {e}")),
         }
     }

@@ -8,28 +8,19 @@ use crate::worker::JobError;
 use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::{ObjectStore, ObjectStoreExt, path::Path as ObjectPath};
-use ragd_core::model::{AuthMethod, DocumentStatus};
+use ragd_core::model::AuthMethod;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone)]
-pub struct S3Config {
-    /// Hosts and addresses an `endpointUrl` may point at although they are private (the
-    /// crawler's `web_allow_hosts`).
-    pub allow_hosts: Vec<String>,
-    /// Largest object indexed, in bytes; larger ones fail alone.
-    pub max_object_bytes: u64,
-}
-
 pub struct S3Source {
-    pub config: S3Config,
+    pub config: super::RemoteConfig,
     /// The client of each asset's latest run, so that fetches reuse its connections.
     clients: Mutex<HashMap<uuid::Uuid, Arc<AmazonS3>>>,
 }
 
 impl S3Source {
-    pub fn new(config: S3Config) -> Self {
+    pub fn new(config: super::RemoteConfig) -> Self {
         Self { config, clients: Mutex::new(HashMap::new()) }
     }
 
@@ -89,18 +80,7 @@ impl Source for S3Source {
             let key = o.location.to_string();
             let Some(content_type) = super::file_content_type(&key) else { continue };
             let etag = o.e_tag.clone().unwrap_or_default();
-            let unchanged = !cx.force
-                && !etag.is_empty()
-                && cx.stored.get(&key).is_some_and(|d| {
-                    d.status == DocumentStatus::Indexed && d.source_meta.get("etag").and_then(Value::as_str) == Some(etag.as_str())
-                });
-            let body = if unchanged {
-                Body::Unchanged
-            } else if o.size > self.config.max_object_bytes {
-                Body::Failed(format!("the object is larger than {} bytes", self.config.max_object_bytes))
-            } else {
-                Body::Pending
-            };
+            let body = super::listed_body(cx, &key, "etag", &etag, o.size, self.config.max_file_bytes, Value::Null);
             docs.push(SourceDoc {
                 source_url: Some(format!("s3://{bucket}/{key}")),
                 file_name: key.clone(),
@@ -112,7 +92,7 @@ impl Source for S3Source {
         Ok(Collected { docs, complete: true })
     }
 
-    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc) -> Body {
+    async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {
         let cached = self.clients.lock().expect("clients lock").get(&cx.job.claim.asset.id).cloned();
         let client = match cached {
             Some(c) => c,

@@ -227,7 +227,7 @@ async fn a_credential_key_past_its_ten_minutes_is_refused() {
             sealed: secrets.seal_json(&tokens, id.as_bytes()),
             id,
             tenant: ragd_core::model::TenantId::parse("acme").unwrap(),
-            kind: "CREDENTIAL",
+            kind: ragd_core::model::GrantKind::Credential,
             expires_at,
         };
         // Stored as if 11 minutes ago, so that storing does not already sweep the stale one.
