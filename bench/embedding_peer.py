@@ -1,5 +1,5 @@
 """The peer of the embedding benchmark: sentence-transformers (PyTorch) on the same chunks and
-batch size, plus this machine's measured f32 matrix-multiply rate, which sets the floor.
+batch size, plus this machine's measured f32 and bf16 matrix-multiply rates, which set the floors.
 
 Usage: embedding_peer.py CHUNKS.jsonl MODEL_DIR BATCH  → prints one JSON line
 """
@@ -21,12 +21,16 @@ start = time.perf_counter()
 model.encode(chunks, batch_size=batch)
 seconds = time.perf_counter() - start
 
-# The machine's f32 GEMM rate, the same way the model's matrix multiplies run.
-a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-torch.mm(a, b)
-start = time.perf_counter()
-reps = 20
-for _ in range(reps):
+
+def gemm_gflops(dtype, reps=20):
+    """The machine's GEMM rate in a precision (oneDNN uses AMX for bf16 where the CPU has it)."""
+    a, b = torch.randn(2048, 2048).to(dtype), torch.randn(2048, 2048).to(dtype)
     torch.mm(a, b)
-gflops = reps * 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
-print(json.dumps({"tokens": tokens, "seconds": seconds, "threads": torch.get_num_threads(), "gemm_gflops": gflops}))
+    start = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    return reps * 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
+
+
+print(json.dumps({"tokens": tokens, "seconds": seconds, "threads": torch.get_num_threads(),
+                  "gemm_gflops": gemm_gflops(torch.float32), "bf16_gemm_gflops": gemm_gflops(torch.bfloat16)}))

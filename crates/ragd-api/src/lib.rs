@@ -29,7 +29,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, documents, embeddings, files, oauth, operations, search, system, webhooks};
+use routes::{assets, catalog, documents, embeddings, files, llm_configs, oauth, operations, search, system, webhooks};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -93,6 +93,8 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets/{asset}/operations", get(operations::list_operations))
         .route("/assets/{asset}/usage", get(search::usage))
         .route("/search", post(search::search_tenant))
+        .route("/llmConfigs", get(llm_configs::list).post(llm_configs::create))
+        .route("/llmConfigs/{config}", get(llm_configs::get).patch(llm_configs::patch).delete(llm_configs::delete))
         .route("/assets/{asset}/documents", get(documents::list_documents))
         .route("/assets/{asset}/documents/{document}", get(documents::get_document).delete(documents::delete_document))
         .route("/assets/{asset}/documents/{document}/chunks", get(documents::list_chunks))

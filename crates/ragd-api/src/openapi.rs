@@ -16,12 +16,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         operations::watch_operation, operations::cancel_operation,
         documents::list_documents, documents::get_document, documents::delete_document, documents::list_chunks,
         catalog::source_types, catalog::supported_types, catalog::embedding_models,
+        llm_configs::list, llm_configs::create, llm_configs::get, llm_configs::patch, llm_configs::delete,
         embeddings::create_embeddings, search::search_asset, search::search_tenant, search::usage,
         system::healthz, system::readyz, system::metrics, system::openapi,
     ),
     components(schemas(ProblemDetails, FieldProblem)),
     modifiers(&Security),
-    tags((name = "assets"), (name = "operations"), (name = "documents"), (name = "catalog"), (name = "files"), (name = "search"), (name = "embeddings"), (name = "webhooks"), (name = "oauth"), (name = "system")),
+    tags((name = "assets"), (name = "operations"), (name = "documents"), (name = "catalog"), (name = "files"), (name = "search"), (name = "embeddings"), (name = "llmConfigs"), (name = "webhooks"), (name = "oauth"), (name = "system")),
 )]
 struct ApiDoc;
 

@@ -1008,3 +1008,84 @@ impl OAuthCredentials {
         }
     }
 }
+
+/// **(ragd)** An LLM config: a tenant's endpoint and key for a remote embedding provider, which
+/// assets name by `embeddingLlmConfigId`. The key is write-only.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmConfig {
+    pub id: Uuid,
+    pub display_name: String,
+    /// A remote provider of `assets:embeddingModels` (`openai`: any OpenAI-compatible API).
+    pub provider: String,
+    /// The API's base URL up to `/v1`; null: the provider's own.
+    pub base_url: Option<String>,
+    /// Whether a key is stored (it is never returned).
+    pub has_api_key: bool,
+    pub requests_per_minute: Option<i64>,
+    pub tokens_per_minute: Option<i64>,
+    pub max_concurrency: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+impl LlmConfig {
+    pub fn from_domain(c: &ragd_core::model::LlmConfig) -> Self {
+        LlmConfig {
+            id: c.id,
+            display_name: c.display_name.clone(),
+            provider: c.provider.clone(),
+            base_url: c.base_url.clone(),
+            has_api_key: c.api_key_sealed.is_some(),
+            requests_per_minute: c.requests_per_minute,
+            tokens_per_minute: c.tokens_per_minute,
+            max_concurrency: c.max_concurrency,
+            created_by: c.created_by.clone(),
+            created_at: c.created_at,
+            modified_at: c.modified_at,
+        }
+    }
+}
+
+/// **(ragd)** Creates an LLM config (`provider` required), or changes one (every field optional;
+/// `null` clears `baseUrl` and the limits; `provider` cannot change).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LlmConfigRequest {
+    pub display_name: Option<String>,
+    pub provider: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub base_url: Option<Option<String>>,
+    /// Write-only.
+    pub api_key: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub requests_per_minute: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub tokens_per_minute: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub max_concurrency: Option<Option<i64>>,
+}
+
+impl LlmConfigRequest {
+    pub fn into_domain(self) -> ragd_core::llm::LlmConfigRequest {
+        ragd_core::llm::LlmConfigRequest {
+            display_name: self.display_name,
+            provider: self.provider,
+            base_url: self.base_url,
+            api_key: self.api_key,
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            max_concurrency: self.max_concurrency,
+        }
+    }
+}
+
+/// A field that may be absent (keep), `null` (clear) or a value.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

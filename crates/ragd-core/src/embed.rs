@@ -25,8 +25,34 @@ pub trait Embedder: Send + Sync + 'static {
     async fn count_tokens(&self, text: &str) -> Result<usize>;
 }
 
+/// A tenant's own endpoint for a remote provider: an LLM config with its key opened
+/// (`llm::asset_endpoint`). `Debug` never shows the key.
+#[derive(Clone)]
+pub struct ProviderEndpoint {
+    pub config_id: uuid::Uuid,
+    /// The config's `modified_at`: a changed config gets a new client.
+    pub version: crate::time::Millis,
+    /// `None`: the provider's own API.
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    pub max_concurrency: Option<usize>,
+}
+
+impl std::fmt::Debug for ProviderEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderEndpoint").field("config_id", &self.config_id).field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
 /// The embedders of the models this process can use, by an asset's embedding settings.
 pub trait EmbedderRegistry: Send + Sync + 'static {
-    /// The embedder of a model, or why it cannot be used (shown to the client or the operation).
-    fn embedder(&self, spec: &crate::model::EmbeddingSpec) -> std::result::Result<std::sync::Arc<dyn Embedder>, String>;
+    /// The embedder of a model — through the tenant's own endpoint when one is given, else the
+    /// server's — or why it cannot be used (shown to the client or the operation).
+    fn embedder(
+        &self,
+        spec: &crate::model::EmbeddingSpec,
+        endpoint: Option<&ProviderEndpoint>,
+    ) -> std::result::Result<std::sync::Arc<dyn Embedder>, String>;
 }

@@ -21,6 +21,7 @@ pub mod connect;
 pub mod embed;
 pub mod error;
 pub mod events;
+pub mod llm;
 pub mod model;
 pub mod page;
 pub mod schedule;

@@ -209,6 +209,27 @@ pub struct Webhook {
     pub modified_at: Millis,
 }
 
+/// **(ragd)** A tenant's endpoint and key for a remote embedding provider: what an asset's
+/// `embeddingLlmConfigId` names. The key is sealed under the config's id and never returned.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub id: Uuid,
+    pub tenant: TenantId,
+    pub display_name: String,
+    /// A remote provider of the catalog (`openai`: any OpenAI-compatible `/v1/embeddings`).
+    pub provider: String,
+    /// The API's base URL (`None`: the provider's own, `https://api.openai.com/v1`).
+    pub base_url: Option<String>,
+    pub api_key_sealed: Option<Vec<u8>>,
+    /// The key's limits at the provider, enforced per config in each process.
+    pub requests_per_minute: Option<i64>,
+    pub tokens_per_minute: Option<i64>,
+    pub max_concurrency: Option<i64>,
+    pub created_by: String,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
+
 /// A short-lived OAuth record: an authorization's state (`kind` STATE, `id` = the state) or the
 /// tokens behind a credential key (`kind` CREDENTIAL, `id` = SHA-256 of the key). Taken once.
 #[derive(Debug, Clone)]

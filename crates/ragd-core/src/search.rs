@@ -140,15 +140,18 @@ impl Services {
             if req.mode == SearchMode::FullText {
                 return Ok(vector);
             }
-            // One query embedding per model; assets that are not vectorized take no part.
-            let mut by_model: HashMap<(String, String), Vec<Uuid>> = HashMap::new();
+            // One query embedding per model (and LLM config); assets that are not vectorized take
+            // no part.
+            let mut by_model: HashMap<(String, String, Option<String>), Vec<Uuid>> = HashMap::new();
             for a in assets.iter().filter(|a| a.vectorized) {
-                by_model.entry((a.embedding.provider.clone(), a.embedding.model.clone())).or_default().push(a.id);
+                let key = (a.embedding.provider.clone(), a.embedding.model.clone(), a.embedding_llm_config_id.clone());
+                by_model.entry(key).or_default().push(a.id);
             }
             for ids in by_model.values() {
-                let spec = &assets.iter().find(|a| a.id == ids[0]).expect("grouped from assets").embedding;
+                let asset = assets.iter().find(|a| a.id == ids[0]).expect("grouped from assets");
                 let registry = self.embedders.as_ref().ok_or_else(|| Error::Unavailable("no embedding model is available here".into()))?;
-                let embedder = registry.embedder(spec).map_err(Error::Unavailable)?;
+                let endpoint = crate::llm::asset_endpoint(self.store.as_ref(), &self.secrets, asset).await.map_err(Error::Unavailable)?;
+                let embedder = registry.embedder(&asset.embedding, endpoint.as_ref()).map_err(Error::Unavailable)?;
                 let q = embedder.embed(vec![req.query.clone()]).await?;
                 let group = SearchScope { asset_ids: ids.clone(), ..scope.clone() };
                 vector.extend(self.store.search_vectors(&group, &q.vectors[0], depth).await?);

@@ -156,6 +156,9 @@ impl Services {
             catalog::validate_auth(desc, auth)?;
         }
         let embedding = self.models.resolve(None, &req.embedding)?;
+        if let Some(id) = &req.embedding_llm_config_id {
+            self.check_llm_config(caller, id, &embedding.provider).await?;
+        }
         validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
         check_auto_update(desc, req.auto_update.as_ref())?;
         let vectorized = req.vectorize.unwrap_or(true);
@@ -262,8 +265,15 @@ impl Services {
                 op_type = op_type.or(Some(OperationType::Refresh));
             }
         }
+        // An empty id clears the config (the server's endpoint serves the asset again).
+        let config_changed = req.embedding_llm_config_id.is_some();
         if let Some(id) = req.embedding_llm_config_id {
-            asset.embedding_llm_config_id = Some(id);
+            asset.embedding_llm_config_id = Some(id).filter(|id| !id.is_empty());
+        }
+        if let Some(id) = &asset.embedding_llm_config_id
+            && (config_changed || req.embedding.is_some())
+        {
+            self.check_llm_config(caller, id, &asset.embedding.provider).await?;
         }
         let had_webhook = asset.auto_update.as_ref().is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
         let now = now_ms();

@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease, LeaseState, NewOperation, Operation,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease, LeaseState, LlmConfig, NewOperation, Operation,
     Outcome, SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::page::{Page, PageRequest};
@@ -145,6 +145,14 @@ pub trait Store: Send + Sync + 'static {
     async fn grant_take(&self, kind: GrantKind, id: &str) -> Result<Option<Grant>>;
     /// Replaces the asset's sealed credentials (after a refresh) and its `auth_error`.
     async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()>;
+
+    /// Inserts or replaces an LLM config of the tenant.
+    async fn llm_config_put(&self, config: &LlmConfig) -> Result<()>;
+    async fn llm_config_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<LlmConfig>>;
+    /// All the tenant's LLM configs, newest first (a tenant has a handful).
+    async fn llm_config_list(&self, tenant: &TenantId) -> Result<Vec<LlmConfig>>;
+    /// Deletes the config unless a live asset names it; `false` when one does (or it is gone).
+    async fn llm_config_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
 }
 
 /// Where uploaded files' bytes live (a local directory by default). Keys are `tenant/id`.

@@ -1,8 +1,8 @@
 //! Embedding engines behind `ragd_core::embed::Embedder`.
 //!
-//! - [`local`]: all-MiniLM-L6-v2 computed in-process on ONNX Runtime (loaded dynamically from the
-//!   `libonnxruntime.so` that `ragd model fetch` puts beside the model), with the model's own
-//!   WordPiece tokenizer. No Python and no GPU at run time.
+//! - [`local`]: all-MiniLM-L6-v2 computed in-process on OpenVINO (loaded at run time from the
+//!   libraries that `ragd model fetch` puts beside the model), with the model's own WordPiece
+//!   tokenizer. No Python and no GPU at run time.
 //! - [`remote`]: any OpenAI-compatible `/v1/embeddings` API, with token-aware batching, rate
 //!   limits and retries.
 

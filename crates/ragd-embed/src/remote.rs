@@ -173,6 +173,11 @@ impl RemoteEmbedder {
         Self { config, http, limiter }
     }
 
+    /// As `new`, sending through the given client (one that guards a tenant's endpoint).
+    pub fn with_client(config: RemoteConfig, limiter: Arc<Limiter>, http: reqwest::Client) -> Self {
+        Self { config, http, limiter }
+    }
+
     /// The provider's reason from an error body (`{"error": {"message"}}` or `{"detail"}`),
     /// with anything that looks like the key removed.
     fn reason(&self, status: reqwest::StatusCode, body: &str) -> String {

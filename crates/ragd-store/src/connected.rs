@@ -255,6 +255,64 @@ macro_rules! connected_methods {
                 .map_err(db)?;
                 Ok(())
             }
+
+            pub(crate) async fn do_llm_config_put(&self, c: &LlmConfig) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO llm_configs (id, tenant_id, display_name, provider, base_url, api_key_sealed, requests_per_minute,
+                        tokens_per_minute, max_concurrency, created_by, created_at, modified_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     ON CONFLICT (id) DO UPDATE SET display_name = $3, base_url = $5, api_key_sealed = $6,
+                        requests_per_minute = $7, tokens_per_minute = $8, max_concurrency = $9, modified_at = $12",
+                )
+                .bind(c.id.to_string())
+                .bind(c.tenant.as_str())
+                .bind(&c.display_name)
+                .bind(&c.provider)
+                .bind(&c.base_url)
+                .bind(&c.api_key_sealed)
+                .bind(c.requests_per_minute)
+                .bind(c.tokens_per_minute)
+                .bind(c.max_concurrency)
+                .bind(&c.created_by)
+                .bind(c.created_at)
+                .bind(c.modified_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            pub(crate) async fn do_llm_config_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<LlmConfig>> {
+                let row = sqlx::query("SELECT * FROM llm_configs WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                row.as_ref().map(llm_config_from_row).transpose()
+            }
+
+            pub(crate) async fn do_llm_config_list(&self, tenant: &TenantId) -> Result<Vec<LlmConfig>> {
+                let rows = sqlx::query("SELECT * FROM llm_configs WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC")
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                rows.iter().map(llm_config_from_row).collect()
+            }
+
+            pub(crate) async fn do_llm_config_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM llm_configs WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS
+                        (SELECT 1 FROM assets WHERE tenant_id = $1 AND embedding_llm_config_id = $2 AND deleted_at IS NULL)",
+                )
+                .bind(tenant.as_str())
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
         }
     };
 }

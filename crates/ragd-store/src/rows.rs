@@ -65,6 +65,23 @@ macro_rules! row_decoders {
             })
         }
 
+        fn llm_config_from_row(row: &$row) -> Result<LlmConfig> {
+            Ok(LlmConfig {
+                id: uuid_col(row, "id")?,
+                tenant: tenant_col(row)?,
+                display_name: row.try_get("display_name").map_err(db)?,
+                provider: row.try_get("provider").map_err(db)?,
+                base_url: row.try_get("base_url").map_err(db)?,
+                api_key_sealed: row.try_get("api_key_sealed").map_err(db)?,
+                requests_per_minute: row.try_get("requests_per_minute").map_err(db)?,
+                tokens_per_minute: row.try_get("tokens_per_minute").map_err(db)?,
+                max_concurrency: row.try_get("max_concurrency").map_err(db)?,
+                created_by: row.try_get("created_by").map_err(db)?,
+                created_at: row.try_get("created_at").map_err(db)?,
+                modified_at: row.try_get("modified_at").map_err(db)?,
+            })
+        }
+
         fn asset_view_from_row(row: &$row) -> Result<AssetView> {
             let latest: Option<String> = row.try_get("latest_status").map_err(db)?;
             let latest_operation = match latest {

@@ -1060,6 +1060,22 @@ impl Store for SqliteStore {
     async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()> {
         self.do_asset_auth_set(tenant, asset_id, sealed, error).await
     }
+
+    async fn llm_config_put(&self, config: &LlmConfig) -> Result<()> {
+        self.do_llm_config_put(config).await
+    }
+
+    async fn llm_config_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<LlmConfig>> {
+        self.do_llm_config_get(tenant, id).await
+    }
+
+    async fn llm_config_list(&self, tenant: &TenantId) -> Result<Vec<LlmConfig>> {
+        self.do_llm_config_list(tenant).await
+    }
+
+    async fn llm_config_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
+        self.do_llm_config_delete(tenant, id).await
+    }
 }
 
 mod ordered {

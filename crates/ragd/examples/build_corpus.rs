@@ -25,7 +25,6 @@ fn main() {
     let (out, count): (PathBuf, usize) = (args[1].clone().into(), args[2].parse().expect("COUNT"));
     let model_dir = std::env::var("RAGD_MODEL_DIR").unwrap_or_else(|_| ".cache/models/all-MiniLM-L6-v2".into());
     let files = ragd_embed::ModelFiles::new(&model_dir);
-    ragd_embed::local::init_runtime(&files).expect("ONNX Runtime");
     let model = ragd_embed::local::LocalModel::load(&files, std::thread::available_parallelism().map_or(2, |n| n.get())).expect("model");
     let sizer = ragd_pipeline::Sizer::from_tokenizer_file(&Path::new(&model_dir).join("tokenizer.json")).expect("tokenizer");
 

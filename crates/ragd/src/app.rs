@@ -91,12 +91,9 @@ impl Application {
         let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone(), secrets.clone());
         services.upload_limit = config.upload_max_bytes;
         let files = ModelFiles::new(config.model_dir());
-        if let Err(e) = ragd_embed::local::init_runtime(&files) {
-            tracing::debug!(error = %e, "ONNX Runtime not initialised at start-up");
-        }
         // One local model per process, loaded on first use, shared by the API and the workers.
-        let local = LocalEmbedder::new(files.clone(), config.model_threads);
-        let registry = Arc::new(crate::model::Models::new(local.clone(), files, models, config.openai()));
+        let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);
+        let registry = Arc::new(crate::model::Models::new(local.clone(), files, models, config.openai(), config.allow_hosts()));
         services.embedders = Some(registry.clone());
 
         let secret = config.hs256_secret()?;

@@ -63,6 +63,8 @@ pub struct Config {
     pub model_auto_fetch: bool,
     /// Threads one local-model run uses (default: the machine's cores).
     pub model_threads: usize,
+    /// `auto` (bfloat16 on CPUs that compute it natively, else f32) or `f32`.
+    pub model_precision: ragd_embed::local::Precision,
     /// Largest upload (`/storage`, `assets:file`) in bytes.
     pub upload_max_bytes: u64,
     /// Where uploaded files live (default: `<data_dir>/files`).
@@ -128,6 +130,7 @@ impl Default for Config {
             model_dir: None,
             model_auto_fetch: true,
             model_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            model_precision: Default::default(),
             upload_max_bytes: ragd_core::catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
             files_dir: None,
             web_allow_hosts: String::new(),
@@ -215,7 +218,7 @@ impl Config {
     }
 
     /// `web_allow_hosts` as a list.
-    fn allow_hosts(&self) -> Vec<String> {
+    pub(crate) fn allow_hosts(&self) -> Vec<String> {
         self.web_allow_hosts.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect()
     }
 

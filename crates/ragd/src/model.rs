@@ -38,9 +38,12 @@ pub struct OpenAiEndpoint {
     pub concurrency: usize,
 }
 
+/// The base URL of OpenAI's API, for LLM configs that give none.
+const OPENAI_API: &str = "https://api.openai.com/v1";
+
 /// The models this process can embed with: the local model (shared with `/v1/embeddings`, loaded
-/// on first use), the remote models of a configured OpenAI-compatible endpoint, and the
-/// tokenizers that chunking counts with.
+/// on first use), the remote models of a configured OpenAI-compatible endpoint or of a tenant's
+/// LLM config, and the tokenizers that chunking counts with.
 pub struct Models {
     pub local: ragd_embed::LocalEmbedder,
     pub files: ragd_embed::ModelFiles,
@@ -49,6 +52,18 @@ pub struct Models {
     /// The catalog's `openai` models on the configured endpoint, by model name, built once (each
     /// holds its HTTP connection pool); empty when no endpoint is configured.
     remote: std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
+    /// Clients of tenants' LLM configs by config id: the config's version, one rate limiter for
+    /// its key, and an embedder per model. A changed config replaces its entry.
+    tenant: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, TenantClients>>,
+    /// Private hosts a tenant's `baseUrl` may name (`web_allow_hosts`).
+    allow_hosts: Vec<String>,
+}
+
+struct TenantClients {
+    version: i64,
+    http: reqwest::Client,
+    limiter: std::sync::Arc<ragd_embed::remote::Limiter>,
+    embedders: std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
 }
 
 impl Models {
@@ -57,6 +72,7 @@ impl Models {
         files: ragd_embed::ModelFiles,
         catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
         openai: Option<OpenAiEndpoint>,
+        allow_hosts: Vec<String>,
     ) -> Self {
         let remote = match openai {
             None => Default::default(),
@@ -74,12 +90,58 @@ impl Models {
                     .collect()
             }
         };
-        Self { local, files, catalog, local_sizer: std::sync::OnceLock::new(), remote }
+        Self { local, files, catalog, local_sizer: std::sync::OnceLock::new(), remote, tenant: Default::default(), allow_hosts }
+    }
+
+    /// The embedder of `model` through a tenant's endpoint, built once per config version.
+    fn tenant_embedder(
+        &self,
+        m: &ragd_core::catalog::EmbeddingModel,
+        endpoint: &ragd_core::embed::ProviderEndpoint,
+    ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+        let mut tenant = self.tenant.lock().unwrap_or_else(|p| p.into_inner());
+        let clients = match tenant.get_mut(&endpoint.config_id) {
+            Some(c) if c.version == endpoint.version => c,
+            _ => {
+                let base = endpoint.base_url.as_deref().unwrap_or(OPENAI_API);
+                let url = url::Url::parse(base).map_err(|_| format!("the LLM config's baseUrl {base} is not a URL"))?;
+                let timeout = ragd_embed::remote::RemoteConfig::openai(base, None, m.model, 0).timeout;
+                let http = ragd_engine::sources::web::guarded_api_client(&self.allow_hosts, &url, timeout)?;
+                let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
+                    endpoint.max_concurrency.unwrap_or(4),
+                    endpoint.requests_per_minute,
+                    endpoint.tokens_per_minute,
+                ));
+                let fresh = TenantClients { version: endpoint.version, http, limiter, embedders: Default::default() };
+                tenant.insert(endpoint.config_id, fresh);
+                tenant.get_mut(&endpoint.config_id).expect("just inserted")
+            }
+        };
+        let embedder = clients.embedders.entry(m.model).or_insert_with(|| {
+            let mut config = ragd_embed::remote::RemoteConfig::openai(
+                endpoint.base_url.as_deref().unwrap_or(OPENAI_API),
+                endpoint.api_key.clone(),
+                m.model,
+                m.dimensions as usize,
+            );
+            config.requests_per_minute = endpoint.requests_per_minute;
+            config.tokens_per_minute = endpoint.tokens_per_minute;
+            std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::with_client(config, clients.limiter.clone(), clients.http.clone()))
+        });
+        Ok(embedder.clone())
     }
 }
 
 impl ragd_core::embed::EmbedderRegistry for Models {
-    fn embedder(&self, spec: &ragd_core::model::EmbeddingSpec) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+    fn embedder(
+        &self,
+        spec: &ragd_core::model::EmbeddingSpec,
+        endpoint: Option<&ragd_core::embed::ProviderEndpoint>,
+    ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+        if let Some(endpoint) = endpoint {
+            let m = self.catalog.models().iter().find(|m| m.provider == spec.provider && m.model == spec.model && !m.local);
+            return self.tenant_embedder(m.ok_or_else(|| format!("unknown model {}/{}", spec.provider, spec.model))?, endpoint);
+        }
         match spec.provider.as_str() {
             ragd_core::catalog::LOCAL_PROVIDER => {
                 self.files.check().map_err(|e| e.to_string())?;
@@ -90,7 +152,7 @@ impl ragd_core::embed::EmbedderRegistry for Models {
                 None => Err(format!("unknown model {}", spec.model)),
             },
             other => Err(format!(
-                "the {other} embedding provider is not configured on this server (set RAGD_OPENAI_API_KEY, or RAGD_OPENAI_BASE_URL for an OpenAI-compatible server); use the local model"
+                "the {other} embedding provider is not configured on this server (create an LLM config with your key and set the asset's embeddingLlmConfigId, or set RAGD_OPENAI_API_KEY / RAGD_OPENAI_BASE_URL on the server); use the local model"
             )),
         }
     }

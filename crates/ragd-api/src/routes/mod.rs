@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod documents;
 pub mod embeddings;
 pub mod files;
+pub mod llm_configs;
 pub mod oauth;
 pub mod operations;
 pub mod search;

@@ -162,6 +162,22 @@ pub(crate) async fn check_endpoint(allow: &[String], url: &Url) -> Result<(), St
     Ok(())
 }
 
+/// An HTTP client for an API endpoint a tenant gave (an LLM config's `baseUrl`), held to the
+/// crawler's rules: `url` must be http(s) and not a private IP literal, names resolve only to
+/// public or allowed addresses (checked at every connect), no redirects, no proxy from the
+/// environment.
+pub fn guarded_api_client(allow: &[String], url: &Url, timeout: Duration) -> Result<reqwest::Client, String> {
+    let guard = Arc::new(Guard::new(allow));
+    guard.check(url).map_err(|r| format!("{r} (allow it with RAGD_WEB_ALLOW_HOSTS)"))?;
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver(guard)))
+        .timeout(timeout)
+        .build()
+        .expect("a reqwest client with static settings"))
+}
+
 /// DNS resolution that only yields addresses the guard allows, so that a public name resolving
 /// to a private address (or rebinding to one) is refused at connect time.
 struct GuardedResolver(Arc<Guard>);
