@@ -35,6 +35,7 @@ on_both_backends!(concurrent_claimers_never_share_an_operation, claimers_never_s
 on_both_backends!(an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced, expired_leases);
 on_both_backends!(finished_operations_feed_usage_and_counts_stay_exact, usage_and_counts);
 on_both_backends!(uploads_are_per_tenant_and_only_temporary_old_ones_expire, uploads);
+on_both_backends!(llm_configs_are_per_tenant_updated_in_place_and_kept_while_named, llm_configs);
 
 fn asset(tenant: &TenantId) -> Asset {
     let now = now_ms();
@@ -442,4 +443,49 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
     .await
     .unwrap();
     assert!(plan.iter().any(|l| l.contains("chunks_embedding_384")), "{plan:#?}");
+}
+
+async fn llm_configs(s: Arc<dyn Store>) {
+    let (acme, other) = (TenantId::parse("acme").unwrap(), TenantId::parse("other").unwrap());
+    let config = |tenant: &TenantId, created_at: i64| LlmConfig {
+        id: Uuid::now_v7(),
+        tenant: tenant.clone(),
+        display_name: "team".into(),
+        provider: "openai".into(),
+        base_url: Some("https://llm.example/v1".into()),
+        api_key_sealed: Some(vec![1, 2, 3]),
+        requests_per_minute: Some(600),
+        tokens_per_minute: None,
+        max_concurrency: Some(2),
+        created_by: "t".into(),
+        created_at,
+        modified_at: created_at,
+    };
+    let t0 = now_ms();
+    let (older, newer, foreign) = (config(&acme, t0), config(&acme, t0 + 1), config(&other, t0));
+    for c in [&older, &newer, &foreign] {
+        s.llm_config_put(c).await.unwrap();
+    }
+    let listed: Vec<Uuid> = s.llm_config_list(&acme).await.unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(listed, vec![newer.id, older.id], "the tenant's own, newest first");
+    assert!(s.llm_config_get(&acme, foreign.id).await.unwrap().is_none(), "another tenant's config is not found");
+
+    // A put of an existing id updates it (a rotated key, a cleared limit); the creator and creation stay.
+    let mut rotated = older.clone();
+    (rotated.api_key_sealed, rotated.requests_per_minute, rotated.modified_at, rotated.created_by) = (Some(vec![9]), None, t0 + 5, "x".into());
+    s.llm_config_put(&rotated).await.unwrap();
+    let read = s.llm_config_get(&acme, older.id).await.unwrap().unwrap();
+    assert_eq!((read.api_key_sealed, read.requests_per_minute, read.modified_at), (Some(vec![9]), None, t0 + 5));
+    assert_eq!((read.created_by.as_str(), read.created_at, read.max_concurrency), ("t", t0, Some(2)));
+
+    // Named by a live asset: kept; once the asset is deleted: deletable.
+    let mut a = asset(&acme);
+    a.embedding_llm_config_id = Some(older.id.to_string());
+    s.asset_create(&a, &NewOperation::new(a.id, OperationType::Ingest, "t", now_ms())).await.unwrap();
+    assert!(!s.llm_config_delete(&acme, older.id).await.unwrap());
+    assert!(!s.llm_config_delete(&other, newer.id).await.unwrap(), "not another tenant's");
+    assert!(s.llm_config_delete(&acme, newer.id).await.unwrap());
+    s.asset_delete(&acme, a.id, now_ms()).await.unwrap();
+    assert!(s.llm_config_delete(&acme, older.id).await.unwrap());
+    assert!(s.llm_config_list(&acme).await.unwrap().is_empty());
 }

@@ -10,7 +10,7 @@ const ASSETS: &str = "/v1/tenants/acme/assets";
 async fn create_ingests_and_reports_the_asset_and_its_operation() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    let body = json!({"name": "Handbook", "embeddingLLMConfigId": "cfg-1", "config": {"sourceType": "TEXT", "parameters": {"documents": [
+    let body = json!({"name": "Handbook", "config": {"sourceType": "TEXT", "parameters": {"documents": [
         {"name": "intro.md", "text": "# Intro\nHello", "contentType": "text/markdown"},
         {"name": "page.html", "text": "<h1>Hi</h1>", "contentType": "text/html"},
         {"name": "notes.txt", "text": "plain"}]}}});
@@ -20,7 +20,7 @@ async fn create_ingests_and_reports_the_asset_and_its_operation() {
     assert_eq!(asset["displayName"], "Handbook");
     assert_eq!(asset["type"], "TEXT");
     assert_eq!(asset["config"]["sourceType"], "TEXT");
-    assert_eq!(asset["embeddingLlmConfigId"], "cfg-1");
+    assert_eq!(asset["embeddingLlmConfigId"], Value::Null);
     assert_eq!(asset["embedding"], json!({"provider": "local", "model": "all-MiniLM-L6-v2", "chunkSize": 200, "chunkOverlap": 40}));
     assert_eq!(asset["budget"]["pricePerMillionTokens"], 0.0);
     assert!(asset["createdAt"].as_i64().unwrap() > 1_700_000_000_000, "milliseconds since the epoch");

@@ -86,8 +86,9 @@ impl TestApp {
                 drop(server);
             });
             // Blocking work still running (a model load, an embedding batch) is let finish before
-            // the thread ends: a test process exiting while ONNX Runtime runs on another thread
-            // crashes in its teardown (seen as SIGSEGV after a passing test). It writes nothing.
+            // the thread ends: a test process exiting while a native inference runtime runs on
+            // another thread can crash in its teardown (seen as SIGSEGV with ONNX Runtime after a
+            // passing test). It writes nothing.
             rt.shutdown_timeout(Duration::from_secs(30));
         });
         let addr = addr_rx.await.expect("app started");

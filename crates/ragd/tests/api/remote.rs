@@ -1,7 +1,8 @@
 //! Assets embedded by an OpenAI-compatible provider (a stand-in server following OpenAI's
 //! documented wire format): the provider's vectors are stored and searched, tokens are counted
 //! with the model's tokenizer and priced, and a rejected key fails the operation with the
-//! provider's reason but never the key.
+//! provider's reason but never the key. A tenant's own endpoint and key (an LLM config named by
+//! `embeddingLlmConfigId`) serve its assets without any server-wide provider.
 
 use crate::helpers::*;
 use crate::openai::FakeOpenAi;
@@ -94,4 +95,144 @@ async fn an_unconfigured_provider_fails_the_operation_saying_what_to_configure()
     let done = app.wait_done("acme", r.body["asset"]["id"].as_str().unwrap(), r.body["operation"]["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "FAILED", "{done}");
     assert!(done["errorMessage"].as_str().unwrap().contains("RAGD_OPENAI_API_KEY"), "{done}");
+}
+
+/// An app with no server-wide provider whose crawler guard lets tenants' endpoints reach the
+/// loopback stand-in.
+async fn app_allowing_loopback() -> TestApp {
+    TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await
+}
+
+#[tokio::test]
+async fn a_tenants_llm_config_embeds_its_assets_with_its_own_key() {
+    let (base, fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
+    let app = app_allowing_loopback().await;
+    let t = app.token("acme");
+    let r = app
+        .post(
+            "/v1/tenants/acme/llmConfigs",
+            &t,
+            json!({"displayName": "Team OpenAI", "provider": "openai", "baseUrl": format!("{base}/"), "apiKey": KEY, "requestsPerMinute": 600}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let config = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["baseUrl"], base.as_str(), "stored without the trailing slash");
+    assert_eq!((r.body["hasApiKey"].as_bool(), r.body["requestsPerMinute"].as_i64()), (Some(true), Some(600)));
+    assert!(!r.body.to_string().contains(KEY), "the key is write-only: {}", r.body);
+
+    // The contract's spelling `embeddingLLMConfigId` is accepted too.
+    let mut body = remote_asset();
+    body["embeddingLLMConfigId"] = json!(config);
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["asset"]["embeddingLlmConfigId"], config.as_str());
+    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["tokenCount"].as_i64(), Some(fake.tokens.load(Ordering::SeqCst) as i64), "{done}");
+    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "leases", "searchMode": "VECTOR"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body["results"].as_array().unwrap().is_empty(), "the query was embedded through the config: {}", r.body);
+
+    // Listed, read, and invisible to another tenant, which cannot name it either.
+    let list = app.get("/v1/tenants/acme/llmConfigs", &t).await.body;
+    assert_eq!((list["totalCount"].as_i64(), list["items"][0]["id"].as_str()), (Some(1), Some(config.as_str())), "{list}");
+    let other = app.token("globex");
+    assert_eq!(app.get(&format!("/v1/tenants/globex/llmConfigs/{config}"), &other).await.status, StatusCode::NOT_FOUND);
+    let mut foreign = remote_asset();
+    foreign["embeddingLlmConfigId"] = json!(config);
+    let r = app.post("/v1/tenants/globex/assets", &other, foreign).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "embeddingLlmConfigId", "{}", r.body);
+
+    // A config in use cannot be deleted.
+    let r = app.delete(&format!("/v1/tenants/acme/llmConfigs/{config}"), &t).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    // Rotating to a key the provider refuses takes effect at once: the provider's reason, never the key.
+    let wrong = "sk-rotated-wrong-5555";
+    let r = app.patch(&format!("/v1/tenants/acme/llmConfigs/{config}"), &t, json!({"apiKey": wrong})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let changed = json!({"sourceType": "TEXT", "parameters": {"documents": [{"name": "new.md", "text": "Text the provider has not seen."}]}});
+    let r = app.patch(&format!("/v1/tenants/acme/assets/{a}"), &t, json!({"sourceConfig": changed})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    let message = done["errorMessage"].as_str().unwrap();
+    assert!(message.contains("Incorrect API key") && !message.contains(wrong), "{message}");
+
+    // Clearing the asset's config frees the config, which can then be deleted.
+    let r = app.patch(&format!("/v1/tenants/acme/assets/{a}"), &t, json!({"embeddingLlmConfigId": ""})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["asset"]["embeddingLlmConfigId"], Value::Null);
+    assert_eq!(app.delete(&format!("/v1/tenants/acme/llmConfigs/{config}"), &t).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&format!("/v1/tenants/acme/llmConfigs/{config}"), &t).await.status, StatusCode::NOT_FOUND);
+
+    // The keys were sealed at rest (the embedded backend's files hold neither).
+    if app.config.database_url.is_none() {
+        for entry in std::fs::read_dir(&app.config.data_dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with("ragd.db") {
+                let bytes = std::fs::read(&path).unwrap();
+                for key in [KEY, wrong] {
+                    assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()), "{key} in {}", path.display());
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn llm_configs_are_validated() {
+    let app = app_allowing_loopback().await;
+    let t = app.token("acme");
+    let configs = "/v1/tenants/acme/llmConfigs";
+    for (body, field) in [
+        (json!({"provider": "local", "apiKey": "k"}), "provider"),
+        (json!({"apiKey": "k"}), "provider"),
+        (json!({"provider": "openai", "baseUrl": "ftp://example.com/v1"}), "baseUrl"),
+        (json!({"provider": "openai", "baseUrl": "https://user:pw@example.com/v1"}), "baseUrl"),
+        (json!({"provider": "openai", "apiKey": " "}), "apiKey"),
+        (json!({"provider": "openai", "maxConcurrency": 0}), "maxConcurrency"),
+        (json!({"provider": "openai", "tokensPerMinute": -5}), "tokensPerMinute"),
+    ] {
+        let r = app.post(configs, &t, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], field, "{body}: {}", r.body);
+    }
+    let r = app.post(configs, &t, json!({"provider": "openai", "organization": "x"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "unknown fields are refused: {}", r.body);
+    assert_eq!(app.get(&format!("{configs}/not-a-uuid"), &t).await.status, StatusCode::BAD_REQUEST);
+
+    let r = app.post(configs, &t, json!({"provider": "openai", "apiKey": KEY})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let config = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!((r.body["displayName"].as_str(), r.body["baseUrl"].as_null()), (Some("openai"), Some(())));
+    let r = app.patch(&format!("{configs}/{config}"), &t, json!({"provider": "other"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // A local-model asset cannot name a config of a remote provider, nor an asset a config that does not exist.
+    let text = json!({"sourceType": "TEXT", "parameters": {"documents": [{"name": "a.txt", "text": "hi"}]}});
+    for id in [config.as_str(), "0190a0b0-0000-7000-8000-000000000000", "cfg-1"] {
+        let r = app.post("/v1/tenants/acme/assets", &t, json!({"config": text, "embeddingLlmConfigId": id})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{id}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "embeddingLlmConfigId", "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_private_endpoint_is_refused_unless_allowed() {
+    let (base, _fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let r = app.post("/v1/tenants/acme/llmConfigs", &t, json!({"provider": "openai", "baseUrl": base, "apiKey": KEY})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut body = remote_asset();
+    body["embeddingLlmConfigId"] = r.body["id"].clone();
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let done = app.wait_done("acme", r.body["asset"]["id"].as_str().unwrap(), r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    let message = done["errorMessage"].as_str().unwrap();
+    assert!(message.contains("private") && message.contains("RAGD_WEB_ALLOW_HOSTS"), "{message}");
 }
