@@ -72,6 +72,8 @@ pub struct Application {
     notifications: Option<(Arc<PgStore>, Arc<Events>)>,
     /// How often the scheduler (run by processes with workers) looks for due work.
     schedule_tick: Duration,
+    /// Where the workers keep git mirrors (swept of deleted assets' ones).
+    git_dir: std::path::PathBuf,
 }
 
 impl Application {
@@ -125,6 +127,12 @@ impl Application {
             oauth_success_url,
         };
 
+        if config.role != Role::Api {
+            // Before serving, so that a restart leaves no mirror of a deleted asset behind.
+            if let Err(e) = ragd_engine::sources::git::sweep_mirrors(&config.git().dir, store.as_ref()).await {
+                tracing::warn!(error = %e, "sweeping git mirrors failed");
+            }
+        }
         let engine = (config.role != Role::Api).then(|| {
             let engine_config = EngineConfig {
                 workers: config.workers,
@@ -154,7 +162,7 @@ impl Application {
         });
         let notifications = pg.map(|pg| (pg, events));
         let schedule_tick = Duration::from_millis(config.schedule_tick_ms);
-        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker, notifications, schedule_tick })
+        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker, notifications, schedule_tick, git_dir: config.git().dir })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -166,7 +174,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = self.engine.map(|e| e.spawn(stop_rx.clone())).unwrap_or_default();
         if !workers.is_empty() {
-            workers.push(tokio::spawn(sweep_uploads(self.state.services.clone(), stop_rx.clone())));
+            workers.push(tokio::spawn(sweep(self.state.services.clone(), self.git_dir.clone(), stop_rx.clone())));
             workers.push(tokio::spawn(schedule(self.state.services.clone(), self.schedule_tick, stop_rx)));
         }
         let listen = self.notifications.map(|(pg, events)| tokio::spawn(async move { pg.forward_notifications(events).await }));
@@ -200,13 +208,19 @@ async fn schedule(services: ragd_core::service::Services, every: Duration, mut s
     }
 }
 
-/// Deletes temporary uploads nobody imported within a day: at start-up, then hourly.
-async fn sweep_uploads(services: ragd_core::service::Services, mut stop: watch::Receiver<bool>) {
+/// Deletes temporary uploads nobody imported within a day, and the git mirrors of deleted
+/// assets: at start-up, then hourly (a worker process also sweeps mirrors before it serves).
+async fn sweep(services: ragd_core::service::Services, git_dir: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
     loop {
         match services.files_sweep(ragd_core::time::now_ms()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "swept temporary uploads"),
             Err(e) => tracing::warn!(error = %e, "sweeping temporary uploads failed"),
+        }
+        match ragd_engine::sources::git::sweep_mirrors(&git_dir, services.store.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(mirrors = n, "removed the git mirrors of deleted assets"),
+            Err(e) => tracing::warn!(error = %e, "sweeping git mirrors failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

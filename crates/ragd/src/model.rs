@@ -99,14 +99,16 @@ impl Models {
         m: &ragd_core::catalog::EmbeddingModel,
         endpoint: &ragd_core::embed::ProviderEndpoint,
     ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+        let base = endpoint.base_url.as_deref().unwrap_or(OPENAI_API);
+        let mut config = ragd_embed::remote::RemoteConfig::openai(base, endpoint.api_key.clone(), m.model, m.dimensions as usize);
+        config.requests_per_minute = endpoint.requests_per_minute;
+        config.tokens_per_minute = endpoint.tokens_per_minute;
         let mut tenant = self.tenant.lock().unwrap_or_else(|p| p.into_inner());
         let clients = match tenant.get_mut(&endpoint.config_id) {
             Some(c) if c.version == endpoint.version => c,
             _ => {
-                let base = endpoint.base_url.as_deref().unwrap_or(OPENAI_API);
                 let url = url::Url::parse(base).map_err(|_| format!("the LLM config's baseUrl {base} is not a URL"))?;
-                let timeout = ragd_embed::remote::RemoteConfig::openai(base, None, m.model, 0).timeout;
-                let http = ragd_engine::sources::web::guarded_api_client(&self.allow_hosts, &url, timeout)?;
+                let http = ragd_engine::sources::web::guarded_api_client(&self.allow_hosts, &url, config.timeout)?;
                 let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
                     endpoint.max_concurrency.unwrap_or(4),
                     endpoint.requests_per_minute,
@@ -118,14 +120,6 @@ impl Models {
             }
         };
         let embedder = clients.embedders.entry(m.model).or_insert_with(|| {
-            let mut config = ragd_embed::remote::RemoteConfig::openai(
-                endpoint.base_url.as_deref().unwrap_or(OPENAI_API),
-                endpoint.api_key.clone(),
-                m.model,
-                m.dimensions as usize,
-            );
-            config.requests_per_minute = endpoint.requests_per_minute;
-            config.tokens_per_minute = endpoint.tokens_per_minute;
             std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::with_client(config, clients.limiter.clone(), clients.http.clone()))
         });
         Ok(embedder.clone())

@@ -43,6 +43,26 @@ fn failure(what: &str, stderr: &[u8]) -> JobError {
     JobError::Source(format!("{what}: {}", if detail.is_empty() { "git failed" } else { &detail }))
 }
 
+/// Removes the mirrors of assets that no longer exist (each process keeps its own mirrors, so
+/// each sweeps its own); returns how many went. A mirror whose name is not `<asset id>.git` or
+/// whose tenant directory is not a tenant id is left alone.
+pub async fn sweep_mirrors(dir: &std::path::Path, store: &dyn ragd_core::store::Store) -> ragd_core::Result<usize> {
+    let mut removed = 0;
+    let Ok(tenants) = std::fs::read_dir(dir) else { return Ok(0) };
+    for tenant_dir in tenants.flatten() {
+        let Some(tenant) = tenant_dir.file_name().to_str().and_then(|t| ragd_core::model::TenantId::parse(t).ok()) else { continue };
+        let Ok(mirrors) = std::fs::read_dir(tenant_dir.path()) else { continue };
+        for mirror in mirrors.flatten() {
+            let name = mirror.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".git")).and_then(|n| uuid::Uuid::parse_str(n).ok()) else { continue };
+            if !store.asset_exists(&tenant, id).await? && std::fs::remove_dir_all(mirror.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 impl GitSource {
     fn mirror(&self, cx: &Context<'_>) -> PathBuf {
         let lease = &cx.job.claim.lease;

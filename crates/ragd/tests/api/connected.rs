@@ -148,6 +148,16 @@ async fn git_assets_index_text_files_and_refreshes_read_only_changed_blobs() {
     let r = app.post(&format!("/v1/tenants/acme/assets/{b}:refresh"), &app.token("acme"), json!({})).await;
     let again = app.wait_done("acme", &b, r.body["operation"]["id"].as_str().unwrap()).await;
     assert_eq!((again["itemsSkipped"].as_i64(), again["tokenCount"].as_i64()), (Some(2), Some(0)), "{again}");
+
+    // A deleted asset's mirror is swept (hourly, and when a worker process starts).
+    let git_dir = app.config.git().dir;
+    let mirror = |id: &str| git_dir.join("acme").join(format!("{id}.git"));
+    assert!(mirror(&a).is_dir() && mirror(&b).is_dir());
+    assert_eq!(app.delete(&format!("/v1/tenants/acme/assets/{b}"), &app.token("acme")).await.status, StatusCode::NO_CONTENT);
+    let config = app.config.clone();
+    let _dir = app.kill();
+    let _restarted = TestApp::spawn_on(config, None).await;
+    assert!(mirror(&a).is_dir() && !mirror(&b).exists(), "only the deleted asset's mirror went");
 }
 
 #[tokio::test]
