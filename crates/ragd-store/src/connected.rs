@@ -133,13 +133,19 @@ macro_rules! connected_methods {
             }
 
             pub(crate) async fn do_schedule_due(&self, now: Millis, limit: u32) -> Result<Vec<Due>> {
+                // Two arms, each on its partial index (`assets_poll_due`, `assets_backlog`), so that
+                // a tick reads only due assets however many there are.
                 let rows = sqlx::query(
-                    "SELECT a.*, (a.webhook_backlog IS NOT NULL AND NOT EXISTS (SELECT 1 FROM operations o
-                     WHERE o.asset_id = a.id AND o.status IN ('PENDING', 'RUNNING'))) AS backlog_ready
-                 FROM assets a
-                 WHERE a.deleted_at IS NULL AND (a.next_poll_at <= $1 OR (a.webhook_backlog IS NOT NULL AND NOT EXISTS
-                     (SELECT 1 FROM operations o WHERE o.asset_id = a.id AND o.status IN ('PENDING', 'RUNNING'))))
-                 ORDER BY a.next_poll_at LIMIT $2",
+                    "SELECT * FROM (
+                        SELECT a.*, (a.webhook_backlog IS NOT NULL AND NOT EXISTS (SELECT 1 FROM operations o
+                            WHERE o.asset_id = a.id AND o.status IN ('PENDING', 'RUNNING'))) AS backlog_ready
+                        FROM assets a WHERE a.next_poll_at IS NOT NULL AND a.deleted_at IS NULL AND a.next_poll_at <= $1
+                        UNION ALL
+                        SELECT a.*, TRUE AS backlog_ready
+                        FROM assets a WHERE a.webhook_backlog IS NOT NULL AND a.deleted_at IS NULL
+                            AND (a.next_poll_at IS NULL OR a.next_poll_at > $1)
+                            AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.asset_id = a.id AND o.status IN ('PENDING', 'RUNNING'))
+                     ) due ORDER BY next_poll_at LIMIT $2",
                 )
                 .bind(now)
                 .bind(limit as i64)
