@@ -246,16 +246,18 @@ pub struct CreateAssetRequest {
     pub embedding_llm_config_id: Option<String>,
 }
 
+impl AuthInput {
+    fn into_domain(self) -> Result<Credentials> {
+        Ok(Credentials {
+            method: AuthMethod::parse(&self.method).ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
+            parameters: self.parameters,
+        })
+    }
+}
+
 impl CreateAssetRequest {
     pub fn into_domain(self) -> Result<CreateAsset> {
-        let auth = match self.auth {
-            None => None,
-            Some(a) => Some(Credentials {
-                method: AuthMethod::parse(&a.method)
-                    .ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
-                parameters: a.parameters,
-            }),
-        };
+        let auth = self.auth.map(AuthInput::into_domain).transpose()?;
         Ok(CreateAsset {
             display_name: self.name,
             source_type: self.config.source_type,
@@ -281,6 +283,10 @@ pub struct PatchAssetRequest {
     pub source_config: Option<AssetConfig>,
     #[serde(alias = "embeddingLLMConfigId")]
     pub embedding_llm_config_id: Option<String>,
+    /// **(ragd)** New credentials for the source (after a rotation, or when
+    /// `needsReauthorization` is set): replaces the sealed ones, clears `needsReauthorization`,
+    /// and starts a `REFRESH`. `{"method": "NONE"}` removes them.
+    pub auth: Option<AuthInput>,
     pub auto_update: Option<AutoUpdate>,
     /// Turns auto-update off; wins over `autoUpdate`.
     #[serde(default)]
@@ -299,6 +305,7 @@ impl PatchAssetRequest {
             source_type: self.source_config.as_ref().map(|c| c.source_type.clone()),
             parameters: self.source_config.map(|c| c.parameters),
             embedding_llm_config_id: self.embedding_llm_config_id,
+            auth: self.auth.map(AuthInput::into_domain).transpose()?,
             auto_update,
             disable_auto_update: self.disable_auto_update,
         })
@@ -344,7 +351,7 @@ pub struct Asset {
     pub document_count: i64,
     pub chunk_count: i64,
     /// **(ragd)** The provider refused to refresh the asset's OAuth tokens: authorise again and
-    /// give the asset new ones (a new asset, for now; `auth` is set at create).
+    /// give the asset the new ones (`PATCH` with `auth`).
     pub needs_reauthorization: bool,
 }
 

@@ -47,6 +47,8 @@ pub struct PatchAsset {
     pub source_type: Option<String>,
     pub parameters: Option<Map<String, Value>>,
     pub embedding_llm_config_id: Option<String>,
+    /// New credentials (method `NONE` removes them); sealed, never returned.
+    pub auth: Option<Credentials>,
     pub auto_update: Option<AutoUpdateConfig>,
     pub disable_auto_update: bool,
 }
@@ -265,6 +267,15 @@ impl Services {
                 op_type = op_type.or(Some(OperationType::Refresh));
             }
         }
+        let auth_changed = req.auth.is_some();
+        if let Some(auth) = req.auth {
+            catalog::validate_auth(desc, &auth)?;
+            let auth = Some(auth).filter(|a| a.method != AuthMethod::None);
+            asset.auth_method = auth.as_ref().map(|a| a.method);
+            asset.auth_sealed = auth.as_ref().map(|a| self.secrets.seal_json(a, asset.id.as_bytes()));
+            asset.auth_error = None;
+            op_type = op_type.or(Some(OperationType::Refresh));
+        }
         // An empty id clears the config (the server's endpoint serves the asset again).
         let config_changed = req.embedding_llm_config_id.is_some();
         if let Some(id) = req.embedding_llm_config_id {
@@ -294,7 +305,7 @@ impl Services {
             op.force = t == OperationType::Reindex;
             op
         });
-        let op = self.store.asset_update(&asset, new_op.as_ref()).await?;
+        let op = self.store.asset_update(&asset, new_op.as_ref(), auth_changed).await?;
         if op.is_some() {
             self.events.work_added();
         }

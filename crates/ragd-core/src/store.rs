@@ -33,7 +33,9 @@ pub trait Store: Send + Sync + 'static {
     async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>>;
     /// Writes the asset's mutable fields and, atomically, starts `op` if given.
     /// Fails with `OperationActive` (writing nothing) when `op` is given and one is active.
-    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>>;
+    /// With `auth_changed`, also replaces `auth_method` and `auth_sealed` and clears
+    /// `auth_error`; otherwise those stay as stored (a token refresh may have renewed them).
+    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>, auth_changed: bool) -> Result<Option<Operation>>;
     /// The tenant's assets without aggregates (cheap, for searches and deletes): those of `ids`
     /// that exist, or all of them when `ids` is `None`.
     async fn assets(&self, tenant: &TenantId, ids: Option<&[Uuid]>) -> Result<Vec<Asset>>;

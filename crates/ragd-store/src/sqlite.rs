@@ -322,12 +322,15 @@ impl Store for SqliteStore {
         Ok(Page::from_rows(views, q.page.size, total, |v| SortKey { created_at: v.asset.created_at, id: v.asset.id }))
     }
 
-    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>) -> Result<Option<Operation>> {
+    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>, auth_changed: bool) -> Result<Option<Operation>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let updated = sqlx::query(
             "UPDATE assets SET display_name = ?3, parameters = ?4, embedding_provider = ?5, embedding_model = ?6,
                 chunk_size = ?7, chunk_overlap = ?8, budget = ?9, auto_update = ?10, embedding_llm_config_id = ?11,
-                modified_at = ?12, next_poll_at = ?13
+                modified_at = ?12, next_poll_at = ?13,
+                auth_method = CASE WHEN ?14 THEN ?15 ELSE auth_method END,
+                auth_sealed = CASE WHEN ?14 THEN ?16 ELSE auth_sealed END,
+                auth_error = CASE WHEN ?14 THEN NULL ELSE auth_error END
              WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL",
         )
         .bind(asset.tenant.as_str())
@@ -343,6 +346,9 @@ impl Store for SqliteStore {
         .bind(&asset.embedding_llm_config_id)
         .bind(asset.modified_at)
         .bind(asset.next_poll_at)
+        .bind(auth_changed)
+        .bind(asset.auth_method.map(AuthMethod::as_str))
+        .bind(&asset.auth_sealed)
         .execute(&mut *tx)
         .await
         .map_err(db)?;

@@ -211,6 +211,20 @@ async fn expiring_tokens_are_refreshed_and_a_refused_refresh_asks_for_reauthoris
     assert!(!message.contains("client-secret-1"));
     assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{c}"), &t).await.body["needsReauthorization"], true);
     assert_eq!(stored_credentials(&app, &c).await.get("accessToken"), Some("old-access"));
+
+    // The user authorises again; the asset gets the new tokens by PATCH, which clears the flag
+    // and refreshes it with them. Bad credentials are refused and change nothing.
+    let bad = app.patch(&format!("/v1/tenants/acme/assets/{c}"), &t, json!({"auth": {"method": "OAUTH2", "parameters": {}}})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{c}"), &t).await.body["needsReauthorization"], true);
+    let renewed = json!({"method": "OAUTH2", "parameters": {"accessToken": "new-access", "expiresAt": now + 3_600_000}});
+    let r = app.patch(&format!("/v1/tenants/acme/assets/{c}"), &t, json!({"auth": renewed})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["asset"]["needsReauthorization"], false, "{}", r.body);
+    assert!(!r.body.to_string().contains("new-access"), "credentials are never returned");
+    let done = app.wait_done("acme", &c, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((done["type"].as_str(), done["status"].as_str()), (Some("REFRESH"), Some("COMPLETED")), "{done}");
+    assert_eq!(stored_credentials(&app, &c).await.get("accessToken"), Some("new-access"));
 }
 
 #[tokio::test]
