@@ -52,8 +52,10 @@ pub trait Store: Send + Sync + 'static {
     /// requested; terminal → unchanged. Returns the operation as it then stands.
     async fn operation_cancel(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Operation>>;
 
-    /// Claims the oldest claimable operation of any tenant (`PENDING`, or `RUNNING` with an expired
-    /// lease) with a fresh lease of `lease_ms`. Counters restart from zero for the new attempt.
+    /// Claims a claimable operation (`PENDING`, or `RUNNING` with an expired lease) with a fresh
+    /// lease of `lease_ms`: the oldest of the tenants with the fewest operations running, so that
+    /// one tenant's backlog does not hold the others' work behind it. Counters restart from zero
+    /// for the new attempt.
     async fn operation_claim(&self, now: Millis, lease_ms: i64) -> Result<Option<Claim>>;
     /// Renews the lease and writes the counters; says whether a cancel was requested.
     async fn operation_heartbeat(&self, lease: &Lease, counters: &Counters, now: Millis, lease_ms: i64) -> Result<LeaseState>;

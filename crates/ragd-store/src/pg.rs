@@ -479,9 +479,11 @@ impl Store for PgStore {
                 attempts = attempts + 1, started_at = COALESCE(started_at, $2),
                 items_total = 0, items_processed = 0, items_failed = 0, items_skipped = 0,
                 token_count = 0, tokens_saved = 0, chunk_count = 0
-             WHERE id = (SELECT id FROM operations
-                         WHERE status IN ('PENDING', 'RUNNING') AND (status = 'PENDING' OR lease_expires_at < $2)
-                         ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             WHERE id = (SELECT o.id FROM operations o
+                         WHERE o.status IN ('PENDING', 'RUNNING') AND (o.status = 'PENDING' OR o.lease_expires_at < $2)
+                         ORDER BY (SELECT count(*) FROM operations r WHERE r.tenant_id = o.tenant_id
+                                   AND r.status = 'RUNNING' AND r.lease_expires_at >= $2), o.created_at, o.id
+                         LIMIT 1 FOR UPDATE OF o SKIP LOCKED)
              RETURNING id, tenant_id, asset_id",
         )
         .bind(token.to_string())

@@ -36,6 +36,7 @@ on_both_backends!(an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced, ex
 on_both_backends!(finished_operations_feed_usage_and_counts_stay_exact, usage_and_counts);
 on_both_backends!(uploads_are_per_tenant_and_only_temporary_old_ones_expire, uploads);
 on_both_backends!(llm_configs_are_per_tenant_updated_in_place_and_kept_while_named, llm_configs);
+on_both_backends!(claims_go_first_to_the_tenants_with_the_least_running, fair_claims);
 
 fn asset(tenant: &TenantId) -> Asset {
     let now = now_ms();
@@ -488,4 +489,22 @@ async fn llm_configs(s: Arc<dyn Store>) {
     s.asset_delete(&acme, a.id, now_ms()).await.unwrap();
     assert!(s.llm_config_delete(&acme, older.id).await.unwrap());
     assert!(s.llm_config_list(&acme).await.unwrap().is_empty());
+}
+
+async fn fair_claims(s: Arc<dyn Store>) {
+    let (busy, quiet) = (TenantId::parse("busy").unwrap(), TenantId::parse("quiet").unwrap());
+    // The busy tenant queued three operations before the quiet one queued its one.
+    let mut busy_ops = Vec::new();
+    for _ in 0..3 {
+        busy_ops.push(create(&*s, &busy).await.1.id);
+    }
+    let quiet_op = create(&*s, &quiet).await.1.id;
+    let next = || async { s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap().operation.id };
+    assert_eq!(next().await, busy_ops[0], "nothing runs yet: the oldest goes first");
+    assert_eq!(next().await, quiet_op, "then the tenant with nothing running, although its operation is newer");
+    assert_eq!(next().await, busy_ops[1]);
+    // Expired leases do not count as running (busy would have two, quiet one, and quiet's would
+    // go first): once all have expired, the oldest goes first again.
+    let claimed = s.operation_claim(now_ms() + 120_000, 60_000).await.unwrap().unwrap();
+    assert_eq!(claimed.operation.id, busy_ops[0]);
 }
