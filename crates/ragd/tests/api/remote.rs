@@ -161,6 +161,13 @@ async fn a_tenants_llm_config_embeds_its_assets_with_its_own_key() {
     assert_eq!(done["status"], "FAILED", "{done}");
     let message = done["errorMessage"].as_str().unwrap();
     assert!(message.contains("Incorrect API key") && !message.contains(wrong), "{message}");
+    // Nothing written before is lost: the indexed documents stay, and searchable.
+    let docs = app.get(&format!("/v1/tenants/acme/assets/{a}/documents"), &t).await.body;
+    let mut names: Vec<&str> = docs["items"].as_array().unwrap().iter().map(|d| d["fileName"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["leases.md", "search.md"], "{docs}");
+    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "reciprocal rank fusion", "searchMode": "FULL_TEXT"})).await;
+    assert_eq!(r.body["results"][0]["source"], "search.md", "{}", r.body);
 
     // Clearing the asset's config frees the config, which can then be deleted.
     let r = app.patch(&format!("/v1/tenants/acme/assets/{a}"), &t, json!({"embeddingLlmConfigId": ""})).await;
