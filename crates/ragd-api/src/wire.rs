@@ -249,7 +249,8 @@ pub struct CreateAssetRequest {
 impl AuthInput {
     fn into_domain(self) -> Result<Credentials> {
         Ok(Credentials {
-            method: AuthMethod::parse(&self.method).ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
+            method: AuthMethod::parse(&self.method)
+                .ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
             parameters: self.parameters,
         })
     }

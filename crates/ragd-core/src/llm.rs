@@ -148,14 +148,20 @@ impl Services {
 /// The endpoint an asset embeds through: its LLM config with the key opened, or `None` when it
 /// names none (the server's own endpoint then serves it). The error is for the operation or the
 /// client, never with the key.
-pub async fn asset_endpoint(store: &dyn Store, secrets: &SecretBox, asset: &Asset) -> std::result::Result<Option<ProviderEndpoint>, String> {
+pub async fn asset_endpoint(
+    store: &dyn Store,
+    secrets: &SecretBox,
+    asset: &Asset,
+) -> std::result::Result<Option<ProviderEndpoint>, String> {
     let Some(id) = asset.embedding_llm_config_id.as_deref() else { return Ok(None) };
     let gone = || format!("the asset's LLM config {id} no longer exists; set another embeddingLlmConfigId");
     let id = Uuid::parse_str(id).map_err(|_| gone())?;
     let config = store.llm_config_get(&asset.tenant, id).await.map_err(|e| e.to_string())?.ok_or_else(gone)?;
     let api_key = match &config.api_key_sealed {
         Some(sealed) => {
-            let plain = secrets.open(sealed, config.id.as_bytes()).map_err(|_| "the LLM config's key cannot be opened with this server's secret key")?;
+            let plain = secrets
+                .open(sealed, config.id.as_bytes())
+                .map_err(|_| "the LLM config's key cannot be opened with this server's secret key")?;
             Some(String::from_utf8(plain).map_err(|_| "the LLM config's key is not text")?)
         }
         None => None,

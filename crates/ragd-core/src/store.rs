@@ -8,8 +8,8 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease, LeaseState, LlmConfig, NewOperation, Operation,
-    Outcome, SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease, LeaseState, LlmConfig, NewOperation,
+    Operation, Outcome, SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;

@@ -32,8 +32,8 @@ fn f32_is_exact() {
 }
 
 fn matches_sentence_transformers(precision: Precision, least: f64) {
-    let model = LocalModel::load_with(&ModelFiles::new(model_dir()), 2, precision)
-        .expect("the local model is installed (scripts/test fetches it)");
+    let model =
+        LocalModel::load_with(&ModelFiles::new(model_dir()), 2, precision).expect("the local model is installed (scripts/test fetches it)");
     let fixture: Value = serde_json::from_str(include_str!("fixtures/reference.json")).unwrap();
     let items = fixture["items"].as_array().unwrap();
     assert_eq!(items.len(), 50);

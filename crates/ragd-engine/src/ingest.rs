@@ -8,6 +8,7 @@
 use crate::models::ModelRegistry;
 use crate::sources::{Body, Context, Source, SourceDoc, Stages};
 use crate::worker::{Executor, Job, JobError};
+use futures::StreamExt;
 use ragd_core::embed::Embedder;
 use ragd_core::model::{Chunk, Document, DocumentStatus, OperationType, Outcome, SourceType, content_hash};
 use ragd_core::time::now_ms;
@@ -32,6 +33,8 @@ pub struct IngestExecutor {
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
     pub oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>>,
+    /// Documents fetched ahead of the one being indexed (0: one at a time).
+    pub fetch_ahead: usize,
 }
 
 /// What the asset may still spend, per budget: `(name, limit, tokens left before this operation)`.
@@ -281,7 +284,8 @@ impl Executor for IngestExecutor {
             true => ragd_core::llm::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await,
             false => Ok(None),
         };
-        let embedder = match endpoint.and_then(|e| asset.vectorized.then(|| self.models.embedder(&asset.embedding, e.as_ref())).transpose()) {
+        let embedder = match endpoint.and_then(|e| asset.vectorized.then(|| self.models.embedder(&asset.embedding, e.as_ref())).transpose())
+        {
             Ok(e) => e,
             Err(e) => return Ok(Outcome::Failed { error_message: e }),
         };
@@ -315,86 +319,128 @@ impl Executor for IngestExecutor {
         job.update(|c| c.items_total = docs.len() as i64);
         job.checkpoint().await?;
 
-        // Process each document.
+        // Process each document. Fetching runs up to `fetch_ahead` documents ahead of indexing,
+        // in this task: a remote source's round trips overlap each other and the parsing and
+        // embedding of the documents before them. Indexing stays in the listing's order.
         let mut failures = Vec::new();
         let mut present = HashSet::new();
         let (size, overlap) = (asset.embedding.chunk_size as usize, asset.embedding.chunk_overlap as usize);
-        for mut doc in docs {
-            present.insert(doc.key.clone());
-            let previous = stored.get(&doc.key);
-            let body = match std::mem::replace(&mut doc.body, Body::Pending(serde_json::Value::Null)) {
-                Body::Pending(listed) => stages.time("fetch", source.fetch(&cx, &doc, listed)).await,
-                listed => listed,
-            };
-            let (input, hash, file_size, meta) = match body {
-                Body::Pending(_) => unreachable!("Source::fetch returns a fetched body"),
-                Body::Unchanged => {
-                    match previous {
-                        Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
-                        Some(p) => skip_unchanged(job, p),
-                        None => failures.push(format!("{}: the source reported no change to a document ragd does not have", doc.file_name)),
+        // A document holds a permit from before its fetch until it is indexed: at most
+        // `fetch_ahead` are fetched (or fetching) beyond the one being indexed.
+        let window = self.fetch_ahead + 1;
+        let permits = Arc::new(tokio::sync::Semaphore::new(window));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(SourceDoc, Body, tokio::sync::OwnedSemaphorePermit)>(window);
+        let produce = async {
+            let tx = tx;
+            let cx = &cx;
+            // `buffered` first polls its futures in the listing's order and tokio's semaphore
+            // grants permits in the order they were asked for, so a later document never holds
+            // the permit an earlier one waits for.
+            let mut fetched = futures::stream::iter(docs)
+                .map(|mut doc| {
+                    let permits = permits.clone();
+                    async move {
+                        let permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+                        let body = match std::mem::replace(&mut doc.body, Body::Pending(serde_json::Value::Null)) {
+                            Body::Pending(listed) => cx.stages.time("fetch", source.fetch(cx, &doc, listed)).await,
+                            listed => listed,
+                        };
+                        (doc, body, permit)
                     }
-                    job.checkpoint().await?;
-                    continue;
+                })
+                .buffered(window);
+            while let Some(item) = fetched.next().await {
+                if tx.send(item).await.is_err() {
+                    return;
                 }
-                Body::Failed(reason) => {
-                    // A version indexed before stays searchable; the failure is reported.
-                    if previous.is_none_or(|p| p.status != DocumentStatus::Indexed) {
-                        let mut record = new_record(asset.id, op.id, &doc, previous);
-                        record.status = DocumentStatus::Failed;
-                        record.error_message = Some(reason.clone());
-                        if !job.store.document_replace(lease, &record, &[]).await? {
-                            return Err(JobError::LeaseLost);
+            }
+        };
+        let consume = async {
+            while let Some((doc, body, _permit)) = rx.recv().await {
+                present.insert(doc.key.clone());
+                let previous = stored.get(&doc.key);
+                let (input, hash, file_size, meta) = match body {
+                    Body::Pending(_) => unreachable!("Source::fetch returns a fetched body"),
+                    Body::Unchanged => {
+                        match previous {
+                            Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
+                            Some(p) => skip_unchanged(job, p),
+                            None => {
+                                failures.push(format!("{}: the source reported no change to a document ragd does not have", doc.file_name))
+                            }
                         }
+                        job.checkpoint().await?;
+                        continue;
                     }
-                    failures.push(format!("{}: {reason}", doc.file_name));
-                    job.update(|c| {
-                        c.items_failed += 1;
-                        c.items_processed += 1;
-                    });
-                    job.checkpoint().await?;
-                    continue;
-                }
-                Body::Bytes { bytes, meta } => {
-                    let hash = content_hash(&bytes);
-                    let size = bytes.len() as i64;
-                    (Ok(bytes), hash, size, meta)
-                }
-                Body::Parsed { parsed, hash, size, meta } => (Err(parsed), hash, size, meta),
-            };
-            match previous {
-                Some(p) if p.operation_id == op.id && p.content_hash == hash => own_earlier_work(job, p),
-                Some(p) if !force && p.content_hash == hash && p.status == DocumentStatus::Indexed => skip_unchanged(job, p),
-                _ => {
-                    let mut record = new_record(asset.id, op.id, &doc, previous);
-                    (record.file_size, record.content_hash, record.source_meta) = (file_size, hash, meta);
-                    let result = match parse_and_chunk(&stages, &doc.content_type, input, &models.sizer, size, overlap).await {
-                        Ok((parsed, drafts)) => self.index(job, &models, &stages, &parsed, drafts, &mut record).await,
-                        Err(reason) => Err(DocError::Document(reason)),
-                    };
-                    match result {
-                        Ok(()) => {}
-                        Err(DocError::Job(e)) => return Err(e),
-                        Err(DocError::Embedding(message)) => {
-                            return Ok(Outcome::Failed { error_message: format!("embedding {} failed: {message}", doc.file_name) });
-                        }
-                        Err(DocError::Budget(message)) => {
-                            return Ok(Outcome::Failed { error_message: format!("stopped before {}: {message}", doc.file_name) });
-                        }
-                        Err(DocError::Document(reason)) => {
+                    Body::Failed(reason) => {
+                        // A version indexed before stays searchable; the failure is reported.
+                        if previous.is_none_or(|p| p.status != DocumentStatus::Indexed) {
+                            let mut record = new_record(asset.id, op.id, &doc, previous);
                             record.status = DocumentStatus::Failed;
                             record.error_message = Some(reason.clone());
                             if !job.store.document_replace(lease, &record, &[]).await? {
                                 return Err(JobError::LeaseLost);
                             }
-                            failures.push(format!("{}: {reason}", doc.file_name));
-                            job.update(|c| c.items_failed += 1);
                         }
+                        failures.push(format!("{}: {reason}", doc.file_name));
+                        job.update(|c| {
+                            c.items_failed += 1;
+                            c.items_processed += 1;
+                        });
+                        job.checkpoint().await?;
+                        continue;
                     }
-                    job.update(|c| c.items_processed += 1);
+                    Body::Bytes { bytes, meta } => {
+                        let hash = content_hash(&bytes);
+                        let size = bytes.len() as i64;
+                        (Ok(bytes), hash, size, meta)
+                    }
+                    Body::Parsed { parsed, hash, size, meta } => (Err(parsed), hash, size, meta),
+                };
+                match previous {
+                    Some(p) if p.operation_id == op.id && p.content_hash == hash => own_earlier_work(job, p),
+                    Some(p) if !force && p.content_hash == hash && p.status == DocumentStatus::Indexed => skip_unchanged(job, p),
+                    _ => {
+                        let mut record = new_record(asset.id, op.id, &doc, previous);
+                        (record.file_size, record.content_hash, record.source_meta) = (file_size, hash, meta);
+                        let result = match parse_and_chunk(&stages, &doc.content_type, input, &models.sizer, size, overlap).await {
+                            Ok((parsed, drafts)) => self.index(job, &models, &stages, &parsed, drafts, &mut record).await,
+                            Err(reason) => Err(DocError::Document(reason)),
+                        };
+                        match result {
+                            Ok(()) => {}
+                            Err(DocError::Job(e)) => return Err(e),
+                            Err(DocError::Embedding(message)) => {
+                                return Ok(Some(Outcome::Failed {
+                                    error_message: format!("embedding {} failed: {message}", doc.file_name),
+                                }));
+                            }
+                            Err(DocError::Budget(message)) => {
+                                return Ok(Some(Outcome::Failed { error_message: format!("stopped before {}: {message}", doc.file_name) }));
+                            }
+                            Err(DocError::Document(reason)) => {
+                                record.status = DocumentStatus::Failed;
+                                record.error_message = Some(reason.clone());
+                                if !job.store.document_replace(lease, &record, &[]).await? {
+                                    return Err(JobError::LeaseLost);
+                                }
+                                failures.push(format!("{}: {reason}", doc.file_name));
+                                job.update(|c| c.items_failed += 1);
+                            }
+                        }
+                        job.update(|c| c.items_processed += 1);
+                    }
                 }
+                job.checkpoint().await?;
             }
-            job.checkpoint().await?;
+            Ok::<_, JobError>(None)
+        };
+        let stopped = match futures::future::select(std::pin::pin!(consume), std::pin::pin!(produce)).await {
+            futures::future::Either::Left((r, _)) => r?,
+            futures::future::Either::Right(((), consume)) => consume.await?,
+        };
+        if let Some(outcome) = stopped {
+            return Ok(outcome);
         }
 
         // Remove what vanished from the source (of the targeted documents, if targeted), only

@@ -473,7 +473,8 @@ async fn llm_configs(s: Arc<dyn Store>) {
 
     // A put of an existing id updates it (a rotated key, a cleared limit); the creator and creation stay.
     let mut rotated = older.clone();
-    (rotated.api_key_sealed, rotated.requests_per_minute, rotated.modified_at, rotated.created_by) = (Some(vec![9]), None, t0 + 5, "x".into());
+    (rotated.api_key_sealed, rotated.requests_per_minute, rotated.modified_at, rotated.created_by) =
+        (Some(vec![9]), None, t0 + 5, "x".into());
     s.llm_config_put(&rotated).await.unwrap();
     let read = s.llm_config_get(&acme, older.id).await.unwrap().unwrap();
     assert_eq!((read.api_key_sealed, read.requests_per_minute, read.modified_at), (Some(vec![9]), None, t0 + 5));

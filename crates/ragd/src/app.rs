@@ -153,6 +153,7 @@ impl Application {
                 notion: NotionSource::new(config.remote()),
                 secrets,
                 oauth,
+                fetch_ahead: config.ingest_fetch_ahead,
             };
             let engine = Engine::new(store.clone(), Arc::new(executor), events.clone(), engine_config);
             match hook {
@@ -162,7 +163,15 @@ impl Application {
         });
         let notifications = pg.map(|pg| (pg, events));
         let schedule_tick = Duration::from_millis(config.schedule_tick_ms);
-        Ok(Self { listener, state, engine, serve_api: config.role != Role::Worker, notifications, schedule_tick, git_dir: config.git().dir })
+        Ok(Self {
+            listener,
+            state,
+            engine,
+            serve_api: config.role != Role::Worker,
+            notifications,
+            schedule_tick,
+            git_dir: config.git().dir,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -74,6 +74,9 @@ pub struct Config {
     pub web_allow_hosts: String,
     /// Requests in flight per crawl.
     pub web_concurrency: usize,
+    /// Documents an ingestion fetches ahead of the one it indexes (git blobs, S3 objects, GitHub,
+    /// Drive and Notion files); 0 fetches one at a time.
+    pub ingest_fetch_ahead: usize,
     /// Least milliseconds between two requests to one host (robots.txt `Crawl-delay` may raise it).
     pub web_delay_ms: u64,
     /// Seconds before a page request times out.
@@ -135,6 +138,7 @@ impl Default for Config {
             files_dir: None,
             web_allow_hosts: String::new(),
             web_concurrency: 4,
+            ingest_fetch_ahead: 4,
             web_delay_ms: 0,
             web_timeout_seconds: 30.0,
             web_max_page_bytes: 10 * 1024 * 1024,
@@ -188,6 +192,9 @@ impl Config {
         }
         if self.web_timeout_seconds.is_nan() || self.web_timeout_seconds <= 0.0 {
             bail!("web_timeout_seconds must be positive");
+        }
+        if self.ingest_fetch_ahead > 64 {
+            bail!("ingest_fetch_ahead must be at most 64");
         }
         if self.web_concurrency == 0 {
             bail!("web_concurrency must be at least 1");

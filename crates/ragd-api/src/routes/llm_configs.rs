@@ -53,7 +53,11 @@ pub async fn create(
     params(("tenant" = String, Path), ("config" = uuid::Uuid, Path)),
     responses((status = 200, body = LlmConfig), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:read"])))]
-pub async fn get(State(s): State<AppState>, Authed(claims): Authed, Path((tenant, id)): Path<(String, String)>) -> ApiResult<Json<LlmConfig>> {
+pub async fn get(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Json<LlmConfig>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let config = s.services.llm_config_get(&caller, parse_id("config", &id)?).await?;
     Ok(Json(LlmConfig::from_domain(&config)))
@@ -81,7 +85,11 @@ pub async fn patch(
     params(("tenant" = String, Path), ("config" = uuid::Uuid, Path)),
     responses((status = 204), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:write"])))]
-pub async fn delete(State(s): State<AppState>, Authed(claims): Authed, Path((tenant, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let caller = claims.caller(&tenant, Scope::Write)?;
     s.services.llm_config_delete(&caller, parse_id("config", &id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,6 +2,8 @@
 //! talks to it over HTTP. Operations are awaited through `:wait`, never with sleeps; a step gate
 //! holds running operations at known checkpoints when a test needs a mid-operation state.
 
+#[path = "../common/github.rs"]
+mod github_standin;
 mod helpers;
 #[path = "../common/openai.rs"]
 mod openai;

@@ -154,7 +154,8 @@ async fn a_tenants_llm_config_embeds_its_assets_with_its_own_key() {
     let wrong = "sk-rotated-wrong-5555";
     let r = app.patch(&format!("/v1/tenants/acme/llmConfigs/{config}"), &t, json!({"apiKey": wrong})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let changed = json!({"sourceType": "TEXT", "parameters": {"documents": [{"name": "new.md", "text": "Text the provider has not seen."}]}});
+    let changed =
+        json!({"sourceType": "TEXT", "parameters": {"documents": [{"name": "new.md", "text": "Text the provider has not seen."}]}});
     let r = app.patch(&format!("/v1/tenants/acme/assets/{a}"), &t, json!({"sourceConfig": changed})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
@@ -166,7 +167,9 @@ async fn a_tenants_llm_config_embeds_its_assets_with_its_own_key() {
     let mut names: Vec<&str> = docs["items"].as_array().unwrap().iter().map(|d| d["fileName"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["leases.md", "search.md"], "{docs}");
-    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "reciprocal rank fusion", "searchMode": "FULL_TEXT"})).await;
+    let r = app
+        .post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "reciprocal rank fusion", "searchMode": "FULL_TEXT"}))
+        .await;
     assert_eq!(r.body["results"][0]["source"], "search.md", "{}", r.body);
 
     // Clearing the asset's config frees the config, which can then be deleted.

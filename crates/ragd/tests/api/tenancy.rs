@@ -64,5 +64,9 @@ async fn foreign_tenants_get_404_on_every_endpoint() {
     assert_eq!(app.get(&format!("/v1/tenants/acme/assets/{a}/documents/{doc}"), &t).await.status, StatusCode::OK, "the document survived");
     assert_eq!(app.get("/v1/tenants/mallory/assets", &outsider).await.body["totalCount"], 1, "only mallory's own asset");
     let config = app.get(&format!("/v1/tenants/acme/llmConfigs/{cfg}"), &t).await;
-    assert_eq!((config.status, config.body["modifiedAt"].clone()), (StatusCode::OK, r.body["modifiedAt"].clone()), "the config is untouched");
+    assert_eq!(
+        (config.status, config.body["modifiedAt"].clone()),
+        (StatusCode::OK, r.body["modifiedAt"].clone()),
+        "the config is untouched"
+    );
 }
