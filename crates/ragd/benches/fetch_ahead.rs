@@ -7,11 +7,12 @@
 //! loaded before the clock starts. Run: `cargo bench -p ragd --bench fetch_ahead` (needs the
 //! model: `./scripts/test` fetches it).
 
+#[path = "common/app.rs"]
+mod app;
 #[path = "../tests/common/github.rs"]
 mod github;
 
 use ragd::Application;
-use ragd::config::Config;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -20,27 +21,14 @@ const WORDS: usize = 120;
 
 async fn ingest(api: &str, fetch_ahead: usize) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let model_dir = std::env::var_os("RAGD_MODEL_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"));
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        jwt_secret: Some("bench-secret-0123456789".into()),
-        model_dir: Some(model_dir),
-        model_auto_fetch: false,
-        web_allow_hosts: "127.0.0.1".into(),
-        workers: 1,
-        ingest_fetch_ahead: fetch_ahead,
-        ..Config::default()
-    };
+    let config = ragd::config::Config { ingest_fetch_ahead: fetch_ahead, ..app::config(dir.path()) };
     let app = Application::build(&config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let token = ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
+    let token = ragd::token::mint(app::SECRET.as_bytes(), "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let post = |path: &str, body: Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
     let warm = post("/v1/embeddings", json!({"model": "all-MiniLM-L6-v2", "input": ["warm up"]})).await.unwrap();

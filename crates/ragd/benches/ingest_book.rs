@@ -5,12 +5,13 @@
 //! pipeline spends beyond embedding. Then a refresh with nothing changed.
 //! Run: `cargo bench -p ragd --bench ingest_book` (needs the model: `./scripts/test` fetches it).
 
+#[path = "common/app.rs"]
+mod app;
 #[path = "../tests/api/site.rs"]
 #[allow(dead_code)]
 mod site;
 
 use ragd::Application;
-use ragd::config::Config;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,24 +34,11 @@ fn main() {
         let web = tempfile::tempdir().unwrap();
         let site = site::Site::serve(web.path().to_owned()).await;
         let pages = site::rust_book_site(web.path(), &site.base);
-        let model_dir = std::env::var_os("RAGD_MODEL_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"));
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            jwt_secret: Some("bench-secret-0123456789".into()),
-            model_dir: Some(model_dir),
-            model_auto_fetch: false,
-            web_allow_hosts: "127.0.0.1".into(),
-            workers: 1,
-            ..Config::default()
-        };
+        let config = app::config(dir.path());
         let app = Application::build(&config).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until(std::future::pending()));
-        let token =
-            ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
+        let token = ragd::token::mint(app::SECRET.as_bytes(), "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         // One JSON request: GET without a body, POST with one.
         let call = |path: String, body: Option<Value>| {
