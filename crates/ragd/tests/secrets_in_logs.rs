@@ -1,9 +1,12 @@
 //! Secrets never reach the logs: a real `ragd serve` process at debug level ingests a GIT asset
-//! with a password and a webhook, receives signed deliveries, rotates the webhook and fails a
-//! fetch with credentials; then its whole log is searched for every secret and its encodings.
+//! with a password and a webhook, receives signed deliveries, rotates the webhook, fails a fetch
+//! with credentials, and embeds through a tenant's LLM config (and fails with a refused key); then
+//! its whole log is searched for every secret and its encodings.
 
 #[path = "common/cluster.rs"]
 mod cluster;
+#[path = "common/openai.rs"]
+mod openai;
 
 use base64::Engine;
 use cluster::{Api, Proc};
@@ -32,7 +35,11 @@ async fn credentials_and_signing_secrets_stay_out_of_the_log() {
     git(&repo, &["commit", "--quiet", "-m", "first"]);
 
     let db = format!("sqlite://{}", tmp.path().join("ragd.db").display());
-    let env = [("RAGD_GIT_ALLOW_FILE_URLS", "true"), ("RAGD_LOG", "debug,sqlx=warn,hyper=info,h2=info,tantivy=info")];
+    let env = [
+        ("RAGD_GIT_ALLOW_FILE_URLS", "true"),
+        ("RAGD_WEB_ALLOW_HOSTS", "127.0.0.1"),
+        ("RAGD_LOG", "debug,sqlx=warn,hyper=info,h2=info,tantivy=info"),
+    ];
     let server = Proc::start(&db, "all", tmp.path(), "ragd", &env);
     let api = Api::new(server.address().await);
     let (user, password) = ("reader-7f3a", "pw-9c2e-correct-horse");
@@ -62,6 +69,20 @@ async fn credentials_and_signing_secrets_stay_out_of_the_log() {
     let failed = api.wait_done(created["asset"]["id"].as_str().unwrap(), created["operation"]["id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "FAILED");
     secrets.push(created["webhook"]["signingSecret"].as_str().unwrap().to_owned());
+
+    // An LLM config's key, used (the stand-in accepts it) and refused (another key).
+    let (llm, _fake) = openai::FakeOpenAi::start("sk-llm-good-4411", std::time::Duration::ZERO).await;
+    for (key, outcome) in [("sk-llm-good-4411", "COMPLETED"), ("sk-llm-refused-8832", "FAILED")] {
+        let (status, config) =
+            api.call(Method::POST, "/llmConfigs", Some(json!({"provider": "openai", "baseUrl": llm, "apiKey": key}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{config}");
+        let body = json!({"name": "Remote", "embedding": {"provider": "openai", "model": "text-embedding-3-small"},
+            "embeddingLlmConfigId": config["id"], "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a.md", "text": format!("# Tides\n\nHigh water at noon ({outcome}).")}]}}});
+        let (_, created) = api.call(Method::POST, "/assets", Some(body)).await;
+        let done = api.wait_done(created["asset"]["id"].as_str().unwrap(), created["operation"]["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], outcome, "{done}");
+        secrets.push(key.to_owned());
+    }
 
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(log.lines().count() > 20 && log.contains("\"level\":\"DEBUG\""), "a debug-level log");
