@@ -305,7 +305,7 @@ pub fn validate_auth(desc: &SourceTypeDescriptor, auth: &Credentials) -> Result<
     let (required, optional) = auth_parameters(auth.method);
     let mut v = Violations::default();
     for name in required {
-        if !auth.parameters.get(*name).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        if auth.parameters.get(*name).and_then(Value::as_str).is_none_or(str::is_empty) {
             v.add(format!("auth.parameters.{name}"), format!("is required for {}", auth.method));
         }
     }

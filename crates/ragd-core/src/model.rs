@@ -244,8 +244,8 @@ pub struct Grant {
 /// What became of a webhook delivery.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    /// A new `WEBHOOK_UPDATE` operation was queued.
-    Started(Operation),
+    /// A new `WEBHOOK_UPDATE` operation (this id) was queued.
+    Started(Uuid),
     /// It joined the asset's `WEBHOOK_UPDATE` that is still pending.
     Joined(Uuid),
     /// Another operation is active: the delivery waits in the asset's backlog, which the scheduler

@@ -123,9 +123,7 @@ macro_rules! connected_methods {
                         if !self.insert_operation(&mut tx, tenant, op).await? {
                             return Err(Error::NotFound("asset"));
                         }
-                        Delivery::Started(
-                            read_operation(&mut *tx, tenant, op.asset_id, op.id).await?.ok_or_else(|| corrupt("new operation"))?,
-                        )
+                        Delivery::Started(op.id)
                     }
                 };
                 tx.commit().await.map_err(db)?;

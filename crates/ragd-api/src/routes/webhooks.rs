@@ -35,7 +35,7 @@ pub async fn receive(
     };
     let outcome = s.services.webhook_receive(id, delivery, &body).await?;
     tracing::info!(webhook = %id, outcome = ?outcome.as_ref().map(|d| match d {
-        ragd_core::model::Delivery::Started(op) => format!("started {}", op.id),
+        ragd_core::model::Delivery::Started(op) => format!("started {op}"),
         ragd_core::model::Delivery::Joined(op) => format!("joined {op}"),
         ragd_core::model::Delivery::Deferred => "deferred".to_owned(),
     }), "webhook delivery accepted");
