@@ -11,9 +11,97 @@ use text_splitter::{ChunkCharIndex, ChunkConfig, MarkdownSplitter, TextSplitter}
 #[derive(Clone)]
 pub enum Sizer {
     /// A Hugging Face tokenizer (the local model's `tokenizer.json`), truncation off.
-    HuggingFace(Arc<tokenizers::Tokenizer>),
+    HuggingFace(Arc<WordPieceSizer>),
     /// OpenAI's `cl100k_base` (text-embedding-3-*, ada-002).
     Cl100k,
+}
+
+/// A Hugging Face tokenizer that counts text for a BERT-style tokenizer (all-MiniLM-L6-v2's:
+/// `BertNormalizer` with lowercasing, `BertPreTokenizer`, `WordPiece`) without running its
+/// general machinery on every candidate chunk. Every step of that pipeline is local to the
+/// pieces between ASCII whitespace, so the text is cut there: an ASCII piece is cleaned,
+/// lowercased and split at punctuation exactly as those steps do for ASCII, each word's WordPiece
+/// count coming from the model itself; any other piece is counted by the tokenizer; both are
+/// cached. Text that contains a special token, or another kind of tokenizer, goes through the
+/// tokenizer whole. Splitting a document sizes thousands of overlapping candidates, so this was
+/// most of chunking's cost.
+pub struct WordPieceSizer {
+    tokenizer: tokenizers::Tokenizer,
+    /// Whether the fast path applies to this tokenizer at all.
+    bert: bool,
+    /// Special tokens, which the tokenizer matches in raw text before normalising.
+    specials: Vec<String>,
+    words: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// Words remembered at most; the cache starts over beyond it.
+const WORD_CACHE: usize = 200_000;
+
+impl WordPieceSizer {
+    fn new(tokenizer: tokenizers::Tokenizer) -> Self {
+        use tokenizers::{ModelWrapper, NormalizerWrapper, PreTokenizerWrapper};
+        let bert = matches!(tokenizer.get_model(), ModelWrapper::WordPiece(_))
+            && matches!(tokenizer.get_pre_tokenizer(), Some(PreTokenizerWrapper::BertPreTokenizer(_)))
+            && matches!(tokenizer.get_normalizer(), Some(NormalizerWrapper::BertNormalizer(n)) if n.lowercase && n.clean_text);
+        let specials = tokenizer.get_added_tokens_decoder().values().map(|t| t.content.clone()).collect();
+        Self { tokenizer, bert, specials, words: Default::default() }
+    }
+
+    fn size(&self, text: &str) -> usize {
+        self.fast(text).unwrap_or_else(|| text_splitter::ChunkSizer::size(&self.tokenizer, text))
+    }
+
+    /// The count, or `None` when the tokenizer must count the whole text.
+    fn fast(&self, text: &str) -> Option<usize> {
+        if !self.bert || self.specials.iter().any(|s| text.contains(s.as_str())) {
+            return None;
+        }
+        let mut cache = self.words.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > WORD_CACHE {
+            cache.clear();
+        }
+        let mut cached = |piece: &str, count: &dyn Fn(&str) -> Option<usize>| -> Option<usize> {
+            if let Some(n) = cache.get(piece) {
+                return Some(*n);
+            }
+            let n = count(piece)?;
+            cache.insert(piece.to_owned(), n);
+            Some(n)
+        };
+        let wordpiece = |word: &str| {
+            use tokenizers::Model;
+            self.tokenizer.get_model().tokenize(word).ok().map(|t| t.len())
+        };
+        let tokenizer = |piece: &str| Some(text_splitter::ChunkSizer::size(&self.tokenizer, piece));
+        let mut count = 0;
+        let mut word = String::new();
+        for piece in text.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()) {
+            if !piece.is_ascii() {
+                count += cached(piece, &tokenizer)?;
+                continue;
+            }
+            for b in piece.bytes() {
+                match b {
+                    // Control characters are removed, joining what surrounds them.
+                    0..=0x1f | 0x7f => {}
+                    // Punctuation is a word of its own.
+                    _ if b.is_ascii_punctuation() => {
+                        if !word.is_empty() {
+                            count += cached(&word, &wordpiece)?;
+                            word.clear();
+                        }
+                        count += cached(std::str::from_utf8(&[b]).ok()?, &wordpiece)?;
+                    }
+                    _ => word.push(b.to_ascii_lowercase() as char),
+                }
+            }
+            if !word.is_empty() {
+                count += cached(&word, &wordpiece)?;
+                word.clear();
+            }
+        }
+        Some(count)
+    }
 }
 
 impl Sizer {
@@ -23,7 +111,7 @@ impl Sizer {
         let mut t = tokenizers::Tokenizer::from_file(path).map_err(|e| e.to_string())?;
         t.with_truncation(None).map_err(|e| e.to_string())?;
         t.with_padding(None);
-        Ok(Sizer::HuggingFace(Arc::new(t)))
+        Ok(Sizer::HuggingFace(Arc::new(WordPieceSizer::new(t))))
     }
 
     /// Tokens of `text` without special tokens.
@@ -35,7 +123,7 @@ impl Sizer {
 impl text_splitter::ChunkSizer for Sizer {
     fn size(&self, chunk: &str) -> usize {
         match self {
-            Sizer::HuggingFace(t) => t.as_ref().size(chunk),
+            Sizer::HuggingFace(t) => t.size(chunk),
             Sizer::Cl100k => tiktoken_rs::cl100k_base_singleton().encode_ordinary(chunk).len(),
         }
     }
