@@ -77,7 +77,8 @@ impl WordPieceSizer {
         let mut word = String::new();
         for piece in text.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()) {
             if !piece.is_ascii() {
-                count += cached(piece, &tokenizer)?;
+                // Long pieces (a CJK paragraph has no ASCII whitespace) are not worth keeping.
+                count += if piece.len() <= 64 { cached(piece, &tokenizer)? } else { tokenizer(piece)? };
                 continue;
             }
             for b in piece.bytes() {
