@@ -49,14 +49,16 @@ pub struct RemoteConfig {
     pub counter: TokenCounter,
     pub max_inputs_per_request: usize,
     pub max_tokens_per_request: usize,
-    pub requests_per_minute: Option<u32>,
-    pub tokens_per_minute: Option<u64>,
+    /// Requests in flight at once, for a `Limiter` made for this config alone (tests).
     pub concurrency: usize,
     pub max_retries: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
     pub timeout: Duration,
 }
+
+/// OpenAI's API, the default base URL of the `openai` provider.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 impl RemoteConfig {
     /// OpenAI's documented limits for its embedding models (2,048 inputs and 300,000 tokens per
@@ -72,8 +74,6 @@ impl RemoteConfig {
             counter: TokenCounter::Cl100k,
             max_inputs_per_request: 2048,
             max_tokens_per_request: 300_000,
-            requests_per_minute: None,
-            tokens_per_minute: None,
             concurrency: 4,
             max_retries: 6,
             initial_backoff: Duration::from_millis(500),

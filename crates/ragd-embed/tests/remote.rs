@@ -92,7 +92,7 @@ fn client(base: &str, adjust: impl FnOnce(&mut RemoteConfig)) -> RemoteEmbedder 
     c.initial_backoff = Duration::from_millis(10);
     c.timeout = Duration::from_millis(1000);
     adjust(&mut c);
-    let limiter = Arc::new(Limiter::new(c.concurrency, c.requests_per_minute, c.tokens_per_minute));
+    let limiter = Arc::new(Limiter::new(c.concurrency, None, None));
     RemoteEmbedder::new(c, limiter)
 }
 

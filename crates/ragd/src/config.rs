@@ -251,7 +251,7 @@ impl Config {
             return None;
         }
         Some(crate::model::OpenAiEndpoint {
-            base_url: self.openai_base_url.clone().unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            base_url: self.openai_base_url.clone().unwrap_or_else(|| ragd_embed::remote::OPENAI_BASE_URL.into()),
             api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
             concurrency: self.openai_concurrency,
         })

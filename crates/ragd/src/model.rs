@@ -38,9 +38,6 @@ pub struct OpenAiEndpoint {
     pub concurrency: usize,
 }
 
-/// The base URL of OpenAI's API, for LLM configs that give none.
-const OPENAI_API: &str = "https://api.openai.com/v1";
-
 /// The models this process can embed with: the local model (shared with `/v1/embeddings`, loaded
 /// on first use), the remote models of a configured OpenAI-compatible endpoint or of a tenant's
 /// LLM config, and the tokenizers that chunking counts with.
@@ -99,10 +96,8 @@ impl Models {
         m: &ragd_core::catalog::EmbeddingModel,
         endpoint: &ragd_core::embed::ProviderEndpoint,
     ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
-        let base = endpoint.base_url.as_deref().unwrap_or(OPENAI_API);
-        let mut config = ragd_embed::remote::RemoteConfig::openai(base, endpoint.api_key.clone(), m.model, m.dimensions as usize);
-        config.requests_per_minute = endpoint.requests_per_minute;
-        config.tokens_per_minute = endpoint.tokens_per_minute;
+        let base = endpoint.base_url.as_deref().unwrap_or(ragd_embed::remote::OPENAI_BASE_URL);
+        let config = ragd_embed::remote::RemoteConfig::openai(base, endpoint.api_key.clone(), m.model, m.dimensions as usize);
         let mut tenant = self.tenant.lock().unwrap_or_else(|p| p.into_inner());
         let clients = match tenant.get_mut(&endpoint.config_id) {
             Some(c) if c.version == endpoint.version => c,
