@@ -129,9 +129,7 @@ impl Application {
 
         if config.role != Role::Api {
             // Before serving, so that a restart leaves no mirror of a deleted asset behind.
-            if let Err(e) = ragd_engine::sources::git::sweep_mirrors(&config.git().dir, store.as_ref()).await {
-                tracing::warn!(error = %e, "sweeping git mirrors failed");
-            }
+            sweep_mirrors(&config.git().dir, store.as_ref()).await;
         }
         let engine = (config.role != Role::Api).then(|| {
             let engine_config = EngineConfig {
@@ -217,8 +215,17 @@ async fn schedule(services: ragd_core::service::Services, every: Duration, mut s
     }
 }
 
-/// Deletes temporary uploads nobody imported within a day, and the git mirrors of deleted
-/// assets: at start-up, then hourly (a worker process also sweeps mirrors before it serves).
+/// Removes the git mirrors of deleted assets, saying what it did.
+async fn sweep_mirrors(git_dir: &std::path::Path, store: &dyn Store) {
+    match ragd_engine::sources::git::sweep_mirrors(git_dir, store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(mirrors = n, "removed the git mirrors of deleted assets"),
+        Err(e) => tracing::warn!(error = %e, "sweeping git mirrors failed"),
+    }
+}
+
+/// Deletes temporary uploads nobody imported within a day (at start-up, then hourly), and the
+/// git mirrors of deleted assets hourly (`build` swept them before serving).
 async fn sweep(services: ragd_core::service::Services, git_dir: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
     loop {
         match services.files_sweep(ragd_core::time::now_ms()).await {
@@ -226,14 +233,10 @@ async fn sweep(services: ragd_core::service::Services, git_dir: std::path::PathB
             Ok(n) => tracing::info!(files = n, "swept temporary uploads"),
             Err(e) => tracing::warn!(error = %e, "sweeping temporary uploads failed"),
         }
-        match ragd_engine::sources::git::sweep_mirrors(&git_dir, services.store.as_ref()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(mirrors = n, "removed the git mirrors of deleted assets"),
-            Err(e) => tracing::warn!(error = %e, "sweeping git mirrors failed"),
-        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = stop.changed() => return,
         }
+        sweep_mirrors(&git_dir, services.store.as_ref()).await;
     }
 }
