@@ -280,14 +280,14 @@ impl Executor for IngestExecutor {
         let windows = ragd_core::model::UsageWindows { day_start: today, month_start: month };
         let stats = job.store.asset_get(&lease.tenant, asset.id, windows).await?.map(|v| v.stats).unwrap_or_default();
         let budget = Budget::new(asset, &stats, self.models.price(&asset.embedding));
-        let endpoint = match asset.vectorized {
-            true => ragd_core::llm::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await,
-            false => Ok(None),
-        };
-        let embedder = match endpoint.and_then(|e| asset.vectorized.then(|| self.models.embedder(&asset.embedding, e.as_ref())).transpose())
-        {
-            Ok(e) => e,
-            Err(e) => return Ok(Outcome::Failed { error_message: e }),
+        let embedder = if asset.vectorized {
+            let endpoint = ragd_core::llm::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await;
+            match endpoint.and_then(|e| self.models.embedder(&asset.embedding, e.as_ref())) {
+                Ok(e) => Some(e),
+                Err(error_message) => return Ok(Outcome::Failed { error_message }),
+            }
+        } else {
+            None
         };
         let sizer = match self.models.sizer(&asset.embedding) {
             Ok(s) => s,

@@ -169,13 +169,17 @@ pub(crate) async fn check_endpoint(allow: &[String], url: &Url) -> Result<(), St
 pub fn guarded_api_client(allow: &[String], url: &Url, timeout: Duration) -> Result<reqwest::Client, String> {
     let guard = Arc::new(Guard::new(allow));
     guard.check(url).map_err(|r| format!("{r} (allow it with RAGD_WEB_ALLOW_HOSTS)"))?;
-    Ok(reqwest::Client::builder()
+    Ok(guarded_builder(guard, timeout).build().expect("a reqwest client with static settings"))
+}
+
+/// A client held to the guard: its resolver, no redirects (callers follow them by hand, each hop
+/// checked, or not at all), no proxy from the environment.
+fn guarded_builder(guard: Arc<Guard>, timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver(guard)))
         .timeout(timeout)
-        .build()
-        .expect("a reqwest client with static settings"))
 }
 
 /// DNS resolution that only yields addresses the guard allows, so that a public name resolving
@@ -318,11 +322,7 @@ struct Robots {
 impl WebSource {
     pub fn new(config: WebConfig) -> Self {
         let guard = Arc::new(Guard::new(&config.allow_hosts));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver(guard.clone())))
-            .timeout(config.timeout)
+        let client = guarded_builder(guard.clone(), config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(config.user_agent.clone())
             .build()
