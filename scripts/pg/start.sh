@@ -59,7 +59,8 @@ if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
   # Tuned for tests: nothing here must survive a machine crash. The server must not inherit the
   # lock (fd 9), or it would hold it for its whole life.
   # RAGD_PG_EMULATE_CPU=EPYC-Milan (a qemu CPU model) runs the server on that CPU, emulated by
-  # qemu-user: the PostgreSQL tests of an AVX2-only machine, on any machine (slowly).
+  # qemu-user: to see what this script says on a CPU the build cannot run on. (qemu-user 7.2 is
+  # no stand-in for such a machine under the whole test suite: see docs/decisions.md.)
   server=()
   if [ -n "${RAGD_PG_EMULATE_CPU:-}" ]; then
     printf '#!/bin/sh\nexec qemu-x86_64 -cpu %s %s "$@"\n' "$RAGD_PG_EMULATE_CPU" "$bin/postgres" > "$data/postgres-emulated"
