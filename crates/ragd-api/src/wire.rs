@@ -477,6 +477,9 @@ pub struct AssetOperation {
     pub items_total: i64,
     pub items_failed: i64,
     pub items_skipped: i64,
+    /// (ragd) Found and left out on purpose: a crawled page marked `noindex`, a page whose
+    /// canonical URL is another, a page with the same text as another, a page robots.txt disallows.
+    pub items_excluded: i64,
     pub token_count: i64,
     pub tokens_saved: i64,
     pub chunk_count: i64,
@@ -487,9 +490,25 @@ pub struct AssetOperation {
     pub error_message: Option<String>,
     pub created_by: String,
     pub document_ids: Vec<Uuid>,
+    /// (ragd) What was left out and why (the first 1,000), in `GET …/operations/{operation}` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<Vec<ExcludedItem>>,
+}
+
+/// (ragd) A page (or other item) a traversal found and left out on purpose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExcludedItem {
+    pub url: String,
+    pub reason: String,
 }
 
 impl AssetOperation {
+    /// With the operation's exclusions listed.
+    pub fn with_excluded(mut self, op: &Operation) -> Self {
+        self.excluded = Some(op.excluded.iter().map(|e| ExcludedItem { url: e.url.clone(), reason: e.reason.clone() }).collect());
+        self
+    }
+
     pub fn from_domain(op: &Operation, cost: f64) -> Self {
         let c = &op.counters;
         AssetOperation {
@@ -506,6 +525,7 @@ impl AssetOperation {
             items_total: c.items_total,
             items_failed: c.items_failed,
             items_skipped: c.items_skipped,
+            items_excluded: c.items_excluded,
             token_count: c.token_count,
             tokens_saved: c.tokens_saved,
             chunk_count: c.chunk_count,
@@ -514,6 +534,7 @@ impl AssetOperation {
             error_message: op.error_message.clone(),
             created_by: op.created_by.clone(),
             document_ids: op.document_ids.clone(),
+            excluded: None,
         }
     }
 }

@@ -322,10 +322,23 @@ pub struct Counters {
     pub items_processed: i64,
     pub items_failed: i64,
     pub items_skipped: i64,
+    /// Found and left out on purpose (ragd): see [`Excluded`].
+    pub items_excluded: i64,
     pub token_count: i64,
     pub tokens_saved: i64,
     pub chunk_count: i64,
 }
+
+/// Something a traversal found and left out on purpose (a crawled page marked `noindex`, a
+/// duplicate, a page robots.txt disallows), and why: so a user can see why a page is absent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Excluded {
+    pub url: String,
+    pub reason: String,
+}
+
+/// How many exclusions an operation keeps (all are counted in `items_excluded`).
+pub const MAX_EXCLUDED: usize = 1000;
 
 /// A long-running operation on an asset.
 #[derive(Debug, Clone)]
@@ -343,6 +356,8 @@ pub struct Operation {
     pub counters: Counters,
     pub error_message: Option<String>,
     pub document_ids: Vec<Uuid>,
+    /// The first [`MAX_EXCLUDED`] of what its traversal left out on purpose, with why.
+    pub excluded: Vec<Excluded>,
     pub force: bool,
     pub attempts: i64,
     /// The asset's current embedding model, which prices the operation.

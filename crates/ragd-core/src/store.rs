@@ -63,6 +63,9 @@ pub trait Store: Send + Sync + 'static {
     async fn operation_finish(&self, lease: &Lease, outcome: &Outcome, counters: &Counters, now: Millis) -> Result<bool>;
     /// Gives the lease up so that another worker may claim the operation at once (shutdown).
     async fn operation_release(&self, lease: &Lease) -> Result<()>;
+    /// Records what this attempt's traversal left out on purpose (at most
+    /// [`crate::model::MAX_EXCLUDED`]; the count goes with the counters). False when the lease was lost.
+    async fn operation_exclusions(&self, lease: &Lease, excluded: &[crate::model::Excluded]) -> Result<bool>;
 
     async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>>;
     /// Deletes documents of the leased operation's asset. False when the lease was lost.

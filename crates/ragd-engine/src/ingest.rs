@@ -316,7 +316,13 @@ impl Executor for IngestExecutor {
             .into_iter()
             .filter(|d| target_ids.as_ref().is_none_or(|t| t.contains(&ragd_core::model::Document::id_for(asset.id, &d.key))))
             .collect();
-        job.update(|c| c.items_total = docs.len() as i64);
+        job.update(|c| {
+            c.items_total = docs.len() as i64;
+            c.items_excluded = collected.excluded.len() as i64;
+        });
+        if !collected.excluded.is_empty() && !job.store.operation_exclusions(lease, &collected.excluded).await? {
+            return Err(JobError::LeaseLost);
+        }
         job.checkpoint().await?;
 
         // Process each document. Fetching runs up to `fetch_ahead` documents ahead of indexing,

@@ -34,8 +34,26 @@ pub struct Parsed {
     pub markdown: bool,
     /// `(character offset, page number)` where each page starts, ascending; empty without pages.
     pub pages: Vec<(usize, u32)>,
-    /// Hyperlinks as written (`href` values), for crawlers.
+    /// Links as written, for crawlers: what a browser without JavaScript can follow (see [`PageHints`]).
     pub links: Vec<String>,
+    /// What an HTML page tells crawlers about itself.
+    pub hints: PageHints,
+}
+
+/// What an HTML page tells crawlers about itself, as written in it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PageHints {
+    /// `<meta name="robots">` (or `name="ragd"`) says `noindex` or `none`.
+    pub noindex: bool,
+    /// … says `nofollow` or `none`.
+    pub nofollow: bool,
+    /// `<link rel="canonical" href>`.
+    pub canonical: Option<String>,
+    /// `<base href>`: what the page's relative links resolve against.
+    pub base: Option<String>,
+    /// The target of an instant `<meta http-equiv="refresh" content="0; url=…">`: the page is a
+    /// redirect stub, not content (rustdoc writes one per re-exported item).
+    pub redirect: Option<String>,
 }
 
 impl Parsed {
@@ -204,7 +222,7 @@ fn html(source: &str) -> Result<Parsed, String> {
     let doc = Html::parse_document(source);
     let select = |s: &str| Selector::parse(s).expect("static selector");
     let title = doc.select(&select("title")).next().map(|t| t.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "));
-    let links = doc.select(&select("a[href]")).filter_map(|a| a.value().attr("href")).map(str::to_owned).collect();
+    let (links, hints) = crawl_view(&doc);
     let root = MAIN.iter().find_map(|m| doc.select(&select(m)).next()).unwrap_or_else(|| doc.root_element());
 
     let mut w = Writer::default();
@@ -316,7 +334,95 @@ fn html(source: &str) -> Result<Parsed, String> {
     }
     let mut text = w.out.trim().to_owned();
     text.push('\n');
-    Ok(Parsed { title: title.filter(|t| !t.is_empty()), text, markdown: true, pages: Vec::new(), links })
+    Ok(Parsed { title: title.filter(|t| !t.is_empty()), text, markdown: true, pages: Vec::new(), links, hints })
+}
+
+/// The links a browser without JavaScript (and the big crawlers) can follow, and the page's hints.
+/// Links: `<a href>`, `<area href>`, `<iframe src>`, `<frame src>`, `<link rel="next"|"prev">`, a
+/// `<meta http-equiv="refresh">` target, and the same inside `<noscript>`, whose content the
+/// parser keeps as text (it parses as a scripting browser does) and is read here as HTML: mdBook
+/// reaches its table of contents only through `<noscript><iframe src="toc.html">`.
+fn crawl_view(doc: &Html) -> (Vec<String>, PageHints) {
+    let select = |s: &str| Selector::parse(s).expect("static selector");
+    let mut hints = PageHints::default();
+    for meta in doc.select(&select("meta[name][content]")) {
+        let name = meta.value().attr("name").unwrap_or("");
+        if name.eq_ignore_ascii_case("robots") || name.eq_ignore_ascii_case("ragd") {
+            let (noindex, nofollow) = robots_directives(meta.value().attr("content").unwrap_or(""));
+            hints.noindex |= noindex;
+            hints.nofollow |= nofollow;
+        }
+    }
+    let first = |sel: &str, attr: &str| doc.select(&select(sel)).find_map(|e| e.value().attr(attr)).map(|h| h.trim().to_owned());
+    hints.canonical = doc
+        .select(&select("link[rel][href]"))
+        .find(|l| l.value().attr("rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("canonical"))))
+        .and_then(|l| l.value().attr("href"))
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty());
+    hints.base = first("base[href]", "href").filter(|h| !h.is_empty());
+    hints.redirect = doc
+        .select(&select("meta[http-equiv][content]"))
+        .filter(|m| m.value().attr("http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")))
+        .filter_map(|m| m.value().attr("content"))
+        .find(|c| c.split([';', ',']).next().is_some_and(|d| d.trim().parse::<f64>().is_ok_and(|d| d < 1.0)))
+        .and_then(refresh_target)
+        .map(str::to_owned);
+    let mut links = links_in(doc);
+    for noscript in doc.select(&select("noscript")) {
+        let inner: String = noscript.text().collect();
+        if inner.contains('<') {
+            links.extend(links_in(&Html::parse_fragment(&inner)));
+        }
+    }
+    (links, hints)
+}
+
+fn links_in(doc: &Html) -> Vec<String> {
+    let select =
+        Selector::parse("a[href], area[href], iframe[src], frame[src], link[rel][href], meta[http-equiv][content]").expect("static");
+    let mut links = Vec::new();
+    for el in doc.select(&select) {
+        let e = el.value();
+        let link = match e.name() {
+            "a" | "area" => e.attr("href"),
+            "iframe" | "frame" => e.attr("src"),
+            "link" => e
+                .attr("rel")
+                .filter(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("next") || t.eq_ignore_ascii_case("prev")))
+                .and_then(|_| e.attr("href")),
+            // `<meta http-equiv="refresh" content="0; url=target.html">`: a redirect stub.
+            _ if e.attr("http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")) => e.attr("content").and_then(refresh_target),
+            _ => None,
+        };
+        if let Some(link) = link.map(str::trim).filter(|l| !l.is_empty()) {
+            links.push(link.to_owned());
+        }
+    }
+    links
+}
+
+/// The URL of a refresh `content` (`5; url=x.html`, `0;URL='x.html'`).
+fn refresh_target(content: &str) -> Option<&str> {
+    let (_, rest) = content.split_once(';').or_else(|| content.split_once(','))?;
+    let rest = rest.trim_start();
+    let url = if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("url=") { &rest[4..] } else { rest };
+    Some(url.trim().trim_matches(|c| c == '\'' || c == '"')).filter(|u| !u.is_empty())
+}
+
+/// `(noindex, nofollow)` of a robots directive list (`noindex, follow`, `none`), as in a robots meta
+/// tag or an `X-Robots-Tag` header.
+pub fn robots_directives(list: &str) -> (bool, bool) {
+    let (mut noindex, mut nofollow) = (false, false);
+    for d in list.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+        match d.as_str() {
+            "noindex" => noindex = true,
+            "nofollow" => nofollow = true,
+            "none" => (noindex, nofollow) = (true, true),
+            _ => {}
+        }
+    }
+    (noindex, nofollow)
 }
 
 // ----------------------------------------------------------------------------------------- PDF
@@ -604,6 +710,37 @@ mod tests {
             assert!(!p.text.contains(chrome), "{chrome} leaked: {}", p.text);
         }
         assert_eq!(p.links, ["/other", "next.html"]);
+        assert_eq!(p.hints, PageHints::default());
+    }
+
+    #[test]
+    fn html_links_as_a_browser_without_javascript_sees_them() {
+        // mdBook's chrome: the table of contents only in a <noscript> iframe, prev/next links.
+        let page = r#"<html><head><title>Ch 2</title><meta name="ROBOTS" content="NoIndex, follow">
+            <link rel="stylesheet" href="x.css"><link rel="next prefetch" href="ch03.html"><link rel="prev" href="ch01.html">
+            <link rel="canonical" href=" https://example.com/ch02.html "><base href="/book/">
+            <meta http-equiv="refresh" content="0; URL='moved.html'"></head><body>
+            <noscript><iframe class="sidebar" src="toc.html"></iframe><a href="in-noscript.html">x</a></noscript>
+            <map><area href="area.html"></map><frameset><frame src="frame.html"></frameset>
+            <main><p>Text <a href="">empty</a> <a href="ch04.html#part">four</a></p></main></body></html>"#;
+        let p = parse(page.as_bytes(), "text/html").unwrap();
+        let mut links = p.links.clone();
+        links.sort();
+        assert_eq!(links, ["area.html", "ch01.html", "ch03.html", "ch04.html#part", "in-noscript.html", "moved.html", "toc.html"]);
+        assert!(!p.text.contains("in-noscript"), "{}", p.text);
+        let hints = PageHints {
+            noindex: true,
+            nofollow: false,
+            canonical: Some("https://example.com/ch02.html".into()),
+            base: Some("/book/".into()),
+            redirect: Some("moved.html".into()),
+        };
+        assert_eq!(p.hints, hints);
+        let none = parse(b"<html><head><meta name=ragd content=none></head><body><p>x</p></body></html>", "text/html").unwrap();
+        assert!(none.hints.noindex && none.hints.nofollow);
+        let other = parse(b"<html><head><meta name=googlebot content=noindex></head><body><p>x</p></body></html>", "text/html").unwrap();
+        assert!(!other.hints.noindex, "directives for another crawler");
+        assert_eq!(robots_directives("nofollow"), (false, true));
     }
 
     #[test]

@@ -64,7 +64,7 @@ const ASSET_COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a
 
 pub(crate) const OPERATION_COLUMNS: &str = "o.id, o.tenant_id, o.asset_id, o.type, o.status, o.cancel_requested, o.created_by,
     o.created_at, o.started_at, o.completed_at, o.items_total, o.items_processed, o.items_failed, o.items_skipped,
-    o.token_count, o.tokens_saved, o.chunk_count, o.error_message, o.document_ids, o.force, o.attempts,
+    o.items_excluded, o.token_count, o.tokens_saved, o.chunk_count, o.error_message, o.document_ids, o.excluded, o.force, o.attempts,
     a.embedding_provider, a.embedding_model";
 
 /// The fence of every write a worker makes: does its attempt still hold the operation? Checked
@@ -487,7 +487,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             "UPDATE operations SET status = 'RUNNING', lease_token = ?1, lease_expires_at = ?2 + ?3,
                 attempts = attempts + 1, started_at = COALESCE(started_at, ?2),
-                items_total = 0, items_processed = 0, items_failed = 0, items_skipped = 0,
+                items_total = 0, items_processed = 0, items_failed = 0, items_skipped = 0, items_excluded = 0, excluded = '[]',
                 token_count = 0, tokens_saved = 0, chunk_count = 0
              WHERE id = (SELECT o.id FROM operations o
                          WHERE o.status IN ('PENDING', 'RUNNING') AND (o.status = 'PENDING' OR o.lease_expires_at < ?2)
@@ -522,7 +522,7 @@ impl Store for SqliteStore {
     async fn operation_heartbeat(&self, lease: &Lease, c: &Counters, now: Millis, lease_ms: i64) -> Result<LeaseState> {
         let row = sqlx::query(
             "UPDATE operations SET lease_expires_at = ?3 + ?4, items_total = ?5, items_processed = ?6, items_failed = ?7,
-                items_skipped = ?8, token_count = ?9, tokens_saved = ?10, chunk_count = ?11
+                items_skipped = ?8, token_count = ?9, tokens_saved = ?10, chunk_count = ?11, items_excluded = ?12
              WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'
              RETURNING cancel_requested",
         )
@@ -537,6 +537,7 @@ impl Store for SqliteStore {
         .bind(c.token_count)
         .bind(c.tokens_saved)
         .bind(c.chunk_count)
+        .bind(c.items_excluded)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
@@ -557,7 +558,7 @@ impl Store for SqliteStore {
         let done = sqlx::query(
             "UPDATE operations SET status = ?3, error_message = ?4, completed_at = ?5, lease_token = NULL,
                 lease_expires_at = NULL, items_total = ?6, items_processed = ?7, items_failed = ?8, items_skipped = ?9,
-                token_count = ?10, tokens_saved = ?11, chunk_count = ?12
+                token_count = ?10, tokens_saved = ?11, chunk_count = ?12, items_excluded = ?13
              WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'",
         )
         .bind(lease.operation_id.to_string())
@@ -572,6 +573,7 @@ impl Store for SqliteStore {
         .bind(c.token_count)
         .bind(c.tokens_saved)
         .bind(c.chunk_count)
+        .bind(c.items_excluded)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -593,6 +595,17 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(true)
+    }
+
+    async fn operation_exclusions(&self, lease: &Lease, excluded: &[ragd_core::model::Excluded]) -> Result<bool> {
+        let done = sqlx::query("UPDATE operations SET excluded = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'")
+            .bind(lease.operation_id.to_string())
+            .bind(lease.token.to_string())
+            .bind(json(&&excluded[..excluded.len().min(ragd_core::model::MAX_EXCLUDED)]))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn operation_release(&self, lease: &Lease) -> Result<()> {

@@ -86,7 +86,8 @@ pub async fn post_operation_method(
     security(("bearer" = ["assets:read"])))]
 pub async fn get_operation(s: AppState, claims: Claims, tenant: String, asset: Uuid, id: Uuid) -> ApiResult<Json<AssetOperation>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
-    Ok(Json(s.operation_dto(&s.services.operation_get(&caller, asset, id).await?)))
+    let op = s.services.operation_get(&caller, asset, id).await?;
+    Ok(Json(s.operation_dto(&op).with_excluded(&op)))
 }
 
 /// Long-poll: answers as soon as the operation is done, or as it stands when `timeout` passes.

@@ -24,7 +24,7 @@ impl Source for FileSource {
             let key = id.map(|i| i.to_string()).unwrap_or_default();
             let body = Body::Failed("the uploaded file no longer exists".to_owned());
             let doc = SourceDoc { file_name: key.clone(), key, source_url: None, content_type: String::new(), body };
-            return Ok(Collected { docs: vec![doc], complete: false });
+            return Ok(Collected { docs: vec![doc], complete: false, ..Default::default() });
         };
         let doc = SourceDoc {
             key: file.id.to_string(),
@@ -33,7 +33,7 @@ impl Source for FileSource {
             content_type: file.content_type.clone(),
             body: Body::Pending(Value::Null),
         };
-        Ok(Collected { docs: vec![doc], complete: true })
+        Ok(Collected { docs: vec![doc], complete: true, ..Default::default() })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {

@@ -144,7 +144,7 @@ impl Source for DriveSource {
                 }
             }
         }
-        Ok(Collected { docs, complete })
+        Ok(Collected { docs, complete, ..Default::default() })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {

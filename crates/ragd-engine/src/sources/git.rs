@@ -188,7 +188,7 @@ impl Source for GitSource {
             });
         }
         tracing::info!(commit = %commit, files = docs.len(), "git tree listed");
-        Ok(Collected { docs, complete: true })
+        Ok(Collected { docs, complete: true, ..Default::default() })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {

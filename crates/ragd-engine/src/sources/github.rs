@@ -105,7 +105,7 @@ impl Source for GitHubSource {
                 body,
             });
         }
-        Ok(Collected { docs, complete: !tree.truncated })
+        Ok(Collected { docs, complete: !tree.truncated, ..Default::default() })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {

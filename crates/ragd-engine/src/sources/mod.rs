@@ -58,12 +58,18 @@ pub enum Body {
 }
 
 /// The documents a traversal found.
+#[derive(Default)]
 pub struct Collected {
     pub docs: Vec<SourceDoc>,
     /// The whole source was seen (no transient error, no page cap, not targeted): only then are
     /// stored documents missing from `docs` deleted.
     pub complete: bool,
+    /// What the traversal found and left out on purpose, with why (a crawl's `noindex` pages,
+    /// duplicates, pages robots.txt disallows), reported on the operation.
+    pub excluded: Vec<Excluded>,
 }
+
+pub use ragd_core::model::Excluded;
 
 /// Time spent per pipeline stage, for the operation's log line and the stage metrics.
 #[derive(Debug, Default)]

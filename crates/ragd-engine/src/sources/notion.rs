@@ -190,7 +190,7 @@ impl Source for NotionSource {
             let source_url = page["url"].as_str().map(str::to_owned);
             docs.push(SourceDoc { key: id, file_name: name, source_url, content_type: "text/markdown".to_owned(), body });
         }
-        Ok(Collected { docs, complete: true })
+        Ok(Collected { docs, complete: true, ..Default::default() })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {

@@ -89,7 +89,7 @@ impl Source for S3Source {
                 body,
             });
         }
-        Ok(Collected { docs, complete: true })
+        Ok(Collected { docs, complete: true, ..Default::default() })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {

@@ -28,6 +28,6 @@ impl Source for TextSource {
                 })
             })
             .collect();
-        Ok(Collected { docs, complete: true })
+        Ok(Collected { docs, complete: true, ..Default::default() })
     }
 }

@@ -3,12 +3,20 @@
 //! `Crawl-delay`), limits requests per host, and asks conditionally (`If-None-Match`,
 //! `If-Modified-Since`) for pages it has, so an unchanged page costs one 304.
 //!
+//! **What a site publishes, once.** Links are what a browser without JavaScript can follow (see
+//! `ragd_pipeline::parse::PageHints`: `<noscript>` content, iframes, `rel=next|prev`, refresh
+//! stubs), every URL is normalised to one spelling ([`normalise`]), a page that asks not to be
+//! indexed (`<meta name="robots">`, `<meta name="ragd">`, `X-Robots-Tag`: `noindex`, `nofollow`,
+//! `none`) or names another page in scope as its `rel="canonical"` is not indexed, and pages with
+//! the same text are one document. Each page left out is reported with its reason
+//! ([`Collected::excluded`]).
+//!
 //! **SSRF guard.** Unless a host is allow-listed, every connection goes to a public address only:
 //! the DNS resolver drops loopback, private, link-local (cloud metadata), CGNAT, multicast and
 //! unspecified addresses, IP-literal URLs are checked before connecting, and redirects are
 //! followed by hand so that each hop is checked again.
 
-use super::{Body, Collected, Context, Source, SourceDoc};
+use super::{Body, Collected, Context, Excluded, Source, SourceDoc};
 use crate::worker::JobError;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -280,10 +288,87 @@ impl Crawl {
     }
 }
 
-/// Drops the fragment: `page.html#section` is `page.html`.
+/// One spelling per page. The `url` crate already lowercases the host, drops the default port and
+/// resolves `.` and `..`; this drops the fragment and an empty query, folds duplicate slashes,
+/// writes `dir/index.html` (and `.htm`) as `dir/`, decodes percent-escapes of unreserved characters
+/// and writes the others in upper case (RFC 3986, 6.2.2).
 fn normalise(mut url: Url) -> Url {
     url.set_fragment(None);
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    if url.cannot_be_a_base() {
+        return url;
+    }
+    let path = normalise_path(url.path());
+    if path != url.path() {
+        url.set_path(&path);
+    }
     url
+}
+
+fn normalise_path(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'/' if out.ends_with('/') => {}
+            b'%' if i + 2 < b.len() && hex(b[i + 1]).is_some() && hex(b[i + 2]).is_some() => {
+                let c = (hex(b[i + 1]).unwrap_or(0) * 16 + hex(b[i + 2]).unwrap_or(0)) as u8;
+                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                    out.push(c as char);
+                } else {
+                    out.push('%');
+                    out.push_str(&path[i + 1..i + 3].to_ascii_uppercase());
+                }
+                i += 3;
+                continue;
+            }
+            // Paths of parsed URLs are ASCII (the rest is percent-encoded).
+            c => out.push(c as char),
+        }
+        i += 1;
+    }
+    for index in ["/index.html", "/index.htm"] {
+        if out.ends_with(index) {
+            out.truncate(out.len() - index.len() + 1);
+        }
+    }
+    out
+}
+
+/// What a fetched page says about its own indexing, from its HTML and its `X-Robots-Tag` headers.
+#[derive(Debug, Default)]
+struct Directives {
+    noindex: bool,
+    nofollow: bool,
+    /// The page's `rel="canonical"`, resolved and normalised.
+    canonical: Option<Url>,
+    /// Where an instant `<meta http-equiv="refresh">` sends the reader: a redirect, not a page.
+    redirect: Option<Url>,
+}
+
+/// `(noindex, nofollow)` of a response's `X-Robots-Tag` headers: directives for every crawler, or
+/// for ragd (`ragd: noindex`); those for other crawlers (`googlebot: nofollow`) do not apply.
+fn robots_header(headers: &header::HeaderMap) -> (bool, bool) {
+    let (mut noindex, mut nofollow) = (false, false);
+    for value in headers.get_all("x-robots-tag").iter().filter_map(|v| v.to_str().ok()) {
+        let list = match value.split_once(':') {
+            Some((agent, rest)) if !agent.contains(',') && !agent.trim().eq_ignore_ascii_case("unavailable_after") => {
+                if !agent.trim().eq_ignore_ascii_case("ragd") {
+                    continue;
+                }
+                rest
+            }
+            _ => value,
+        };
+        let (i, f) = parse::robots_directives(list);
+        noindex |= i;
+        nofollow |= f;
+    }
+    (noindex, nofollow)
 }
 
 /// What fetching one URL gave.
@@ -292,6 +377,7 @@ enum Fetched {
         url: Url,
         doc: Box<SourceDoc>,
         links: Vec<Url>,
+        directives: Directives,
     },
     /// 404 or 410, out of scope after a redirect, or not a document type: not part of the site.
     NotADocument(Url),
@@ -466,11 +552,11 @@ impl WebSource {
                     content_type: p.content_type.clone(),
                     body: Body::Unchanged,
                 };
-                return Fetched::Page { url, doc: Box::new(doc), links };
+                return Fetched::Page { url, doc: Box::new(doc), links, directives: Directives::default() };
             }
             Response::Gone => return Fetched::NotADocument(url),
-            Response::Refused(r) => return Fetched::Page { doc: Box::new(failed(r)), url, links: Vec::new() },
-            Response::Client(code) => return Fetched::Page { doc: Box::new(failed(format!("HTTP {code}"))), url, links: Vec::new() },
+            Response::Refused(r) => return Fetched::failed(failed(r), url),
+            Response::Client(code) => return Fetched::failed(failed(format!("HTTP {code}")), url),
             Response::Transient(reason) => return Fetched::Transient { url, reason },
         };
         let declared = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/html").to_owned();
@@ -479,11 +565,10 @@ impl WebSource {
         };
         let header_text = |h: header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (etag, last_modified) = (header_text(header::ETAG), header_text(header::LAST_MODIFIED));
+        let (header_noindex, header_nofollow) = robots_header(resp.headers());
         let body = match self.read(resp).await {
             Ok(b) => b,
-            Err(reason) if reason.starts_with("the page is larger") => {
-                return Fetched::Page { doc: Box::new(failed(reason)), url: final_url, links: Vec::new() };
-            }
+            Err(reason) if reason.starts_with("the page is larger") => return Fetched::failed(failed(reason), final_url),
             Err(reason) => return Fetched::Transient { url: final_url, reason },
         };
         cx.stages.add("fetch", started.elapsed());
@@ -503,24 +588,37 @@ impl WebSource {
             Err(reason) => {
                 let mut doc = failed(reason);
                 doc.key = key;
-                return Fetched::Page { doc: Box::new(doc), url: final_url, links: Vec::new() };
+                return Fetched::failed(doc, final_url);
             }
         };
-        let links: Vec<Url> = parsed
-            .links
-            .iter()
-            .filter_map(|l| final_url.join(l).ok())
-            .map(normalise)
-            .filter(|u| matches!(u.scheme(), "http" | "https") && crawl.in_scope(u))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // Relative links resolve against the page's `<base href>`, if it has one.
+        let base = parsed.hints.base.as_deref().and_then(|b| final_url.join(b).ok()).unwrap_or_else(|| final_url.clone());
+        let directives = Directives {
+            noindex: parsed.hints.noindex || header_noindex,
+            nofollow: parsed.hints.nofollow || header_nofollow,
+            canonical: parsed.hints.canonical.as_deref().and_then(|c| base.join(c).ok()).map(normalise),
+            redirect: parsed.hints.redirect.as_deref().and_then(|c| base.join(c).ok()).map(normalise),
+        };
+        let links: Vec<Url> = if directives.nofollow {
+            Vec::new()
+        } else {
+            parsed
+                .links
+                .iter()
+                .filter_map(|l| base.join(l).ok())
+                .map(normalise)
+                .filter(|u| matches!(u.scheme(), "http" | "https") && crawl.in_scope(u))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
         let file_name =
             parsed.title.clone().unwrap_or_else(|| final_url.path().rsplit('/').find(|s| !s.is_empty()).unwrap_or("/").to_owned());
         let meta = json!({
             "etag": etag,
             "lastModified": last_modified,
             "links": links.iter().map(Url::as_str).collect::<Vec<_>>(),
+            "textHash": ragd_core::model::content_hash(parsed.text.as_bytes()),
         });
         let doc = SourceDoc {
             key,
@@ -529,8 +627,53 @@ impl WebSource {
             content_type: content_type.to_owned(),
             body: Body::Parsed { parsed, hash, size, meta },
         };
-        Fetched::Page { url: final_url, doc: Box::new(doc), links }
+        Fetched::Page { url: final_url, doc: Box::new(doc), links, directives }
     }
+}
+
+impl Fetched {
+    fn failed(doc: SourceDoc, url: Url) -> Self {
+        Fetched::Page { url, doc: Box::new(doc), links: Vec::new(), directives: Directives::default() }
+    }
+}
+
+/// The hash of a page's extracted text: from its body when fetched, from what is stored when it
+/// answered 304.
+fn text_hash<'a>(doc: &'a SourceDoc, cx: &'a Context<'_>) -> Option<&'a str> {
+    let meta = match &doc.body {
+        Body::Parsed { meta, .. } => meta,
+        Body::Unchanged => &cx.stored.get(&doc.key)?.source_meta,
+        _ => return None,
+    };
+    meta.get("textHash").and_then(Value::as_str)
+}
+
+/// Pages with the same text are one document: the one indexed before if there is one, else the
+/// one with the shortest URL (then the first in byte order), so the choice does not flip between
+/// crawls. The others are reported as excluded.
+fn drop_duplicates(docs: Vec<SourceDoc>, cx: &Context<'_>, excluded: &mut Vec<Excluded>) -> Vec<SourceDoc> {
+    let indexed = |d: &SourceDoc| cx.stored.get(&d.key).is_some_and(|p| p.status == ragd_core::model::DocumentStatus::Indexed);
+    let rank = |d: &SourceDoc| (!indexed(d), d.key.len(), d.key.clone());
+    let mut best: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        if let Some(h) = text_hash(d, cx) {
+            let b = best.entry(h).or_insert(i);
+            if rank(d) < rank(&docs[*b]) {
+                *b = i;
+            }
+        }
+    }
+    // For each document, the page it duplicates, if it is not the one kept.
+    let original: Vec<Option<String>> =
+        docs.iter().enumerate().map(|(i, d)| text_hash(d, cx).map(|h| best[h]).filter(|&b| b != i).map(|b| docs[b].key.clone())).collect();
+    let mut out = Vec::with_capacity(docs.len());
+    for (d, original) in docs.into_iter().zip(original) {
+        match original {
+            Some(original) => excluded.push(Excluded { url: d.key, reason: format!("the same text as {original}") }),
+            None => out.push(d),
+        }
+    }
+    out
 }
 
 /// `<loc>` values of a sitemap, and whether it is a sitemap index.
@@ -577,12 +720,13 @@ impl Source for WebSource {
             complete &= !r.unreachable;
             robots.insert(origin.to_string(), r);
         }
-        let allowed = |url: &Url, robots: &HashMap<String, Robots>| {
-            let Some(origin) = origin_of(url) else { return false };
+        // Why robots.txt keeps the crawler from a URL, if it does.
+        let disallowed = |url: &Url, robots: &HashMap<String, Robots>| {
+            let origin = origin_of(url)?;
             match robots.get(origin.as_str()) {
-                Some(Robots { unreachable: true, .. }) => false,
-                Some(Robots { robot: Some(r), .. }) => r.allowed(url.as_str()),
-                _ => true,
+                Some(Robots { unreachable: true, .. }) => Some("robots.txt could not be read, so nothing on the site may be crawled"),
+                Some(Robots { robot: Some(r), .. }) if !r.allowed(url.as_str()) => Some("robots.txt disallows it"),
+                _ => None,
             }
         };
         let delay = robots
@@ -613,6 +757,7 @@ impl Source for WebSource {
 
         let follow = cx.targeted.is_none();
         let mut docs: Vec<SourceDoc> = Vec::new();
+        let mut excluded: Vec<Excluded> = Vec::new();
         let mut keys: HashSet<String> = HashSet::new();
         let mut started = 0usize;
         let mut last_start: Option<Instant> = None;
@@ -620,7 +765,8 @@ impl Source for WebSource {
         loop {
             while in_flight.len() < self.config.concurrency.max(1) && started < crawl.max_pages {
                 let Some((url, depth)) = frontier.pop_front() else { break };
-                if !allowed(&url, &robots) {
+                if let Some(reason) = disallowed(&url, &robots) {
+                    excluded.push(Excluded { url: url.to_string(), reason: reason.to_owned() });
                     continue;
                 }
                 if let Some(last) = last_start {
@@ -636,7 +782,7 @@ impl Source for WebSource {
             }
             let Some((fetched, depth)) = in_flight.next().await else { break };
             match fetched {
-                Fetched::Page { url, doc, links } => {
+                Fetched::Page { url, doc, links, directives } => {
                     if follow && depth < crawl.max_depth {
                         for link in links {
                             if !is_static(&link) && crawl.indexable(&link) && seen.insert(link.clone()) {
@@ -644,8 +790,20 @@ impl Source for WebSource {
                             }
                         }
                     }
+                    // A canonical URL elsewhere in scope is the page to index (fetched if new).
+                    let canonical = directives.canonical.filter(|c| *c != url && crawl.in_scope(c));
                     let is_start = crawl.starts.contains(&url);
-                    if (crawl.indexable(&url) || matches!(doc.body, Body::Failed(_)) && is_start) && keys.insert(doc.key.clone()) {
+                    if let Some(target) = directives.redirect.filter(|t| *t != url) {
+                        // Its target is among its links, so it is crawled like a redirect's.
+                        excluded.push(Excluded { url: url.to_string(), reason: format!("it redirects to {target} (meta refresh)") });
+                    } else if directives.noindex {
+                        excluded.push(Excluded { url: url.to_string(), reason: "the page asks not to be indexed (noindex)".to_owned() });
+                    } else if let Some(canonical) = canonical {
+                        excluded.push(Excluded { url: url.to_string(), reason: format!("its canonical URL is {canonical}") });
+                        if follow && seen.insert(canonical.clone()) {
+                            frontier.push_back((canonical, depth));
+                        }
+                    } else if (crawl.indexable(&url) || matches!(doc.body, Body::Failed(_)) && is_start) && keys.insert(doc.key.clone()) {
                         docs.push(*doc);
                     }
                 }
@@ -671,7 +829,8 @@ impl Source for WebSource {
             complete = false;
             tracing::info!(max_pages = crawl.max_pages, "page cap reached; the crawl is incomplete and deletes nothing");
         }
-        Ok(Collected { docs, complete })
+        let docs = drop_duplicates(docs, cx, &mut excluded);
+        Ok(Collected { docs, complete, excluded })
     }
 }
 
@@ -705,6 +864,32 @@ mod tests {
         assert!(g.check(&Url::parse("http://169.254.169.254/latest/meta-data/").unwrap()).is_err());
         assert!(g.check(&Url::parse("file:///etc/passwd").unwrap()).is_err());
         assert!(g.hosts.contains("intranet.local"));
+    }
+
+    #[test]
+    fn one_spelling_per_page() {
+        let n = |u: &str| normalise(Url::parse(u).unwrap()).to_string();
+        assert_eq!(n("HTTP://Docs.Example:80/a//b/./c/../index.html?#frag"), "http://docs.example/a/b/");
+        assert_eq!(n("https://docs.example:443/book/index.htm"), "https://docs.example/book/");
+        assert_eq!(n("https://docs.example/book/"), "https://docs.example/book/");
+        assert_eq!(n("https://docs.example/%7euser/%41%2fb%2F%e2%82%ac.html"), "https://docs.example/~user/A%2Fb%2F%E2%82%AC.html");
+        assert_eq!(n("https://docs.example/café.html"), "https://docs.example/caf%C3%A9.html");
+        assert_eq!(n("https://docs.example/search?q=a#x"), "https://docs.example/search?q=a");
+        assert_eq!(n("https://docs.example/myindex.html"), "https://docs.example/myindex.html");
+        assert_eq!(n("https://docs.example/a%2"), "https://docs.example/a%2");
+    }
+
+    #[test]
+    fn robots_headers_for_everyone_or_for_ragd() {
+        let mut h = header::HeaderMap::new();
+        h.append("x-robots-tag", "googlebot: noindex".parse().unwrap());
+        assert_eq!(robots_header(&h), (false, false));
+        h.append("x-robots-tag", "unavailable_after: 25 Jun 2010 15:00:00 PST".parse().unwrap());
+        assert_eq!(robots_header(&h), (false, false));
+        h.append("x-robots-tag", "RAGD: nofollow".parse().unwrap());
+        assert_eq!(robots_header(&h), (false, true));
+        h.append("x-robots-tag", "noindex, noarchive".parse().unwrap());
+        assert_eq!(robots_header(&h), (true, true));
     }
 
     #[test]

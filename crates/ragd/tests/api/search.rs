@@ -41,12 +41,10 @@ async fn rust_book_chapters() -> Corpus {
     let dir = tempfile::tempdir().unwrap();
     let site = Site::serve(dir.path().to_owned()).await;
     rust_book_site(dir.path(), &site.base);
-    // The test site's robots.txt disallows the slices page; this site allows it.
-    std::fs::write(dir.path().join("robots.txt"), format!("User-agent: *\nAllow: /\nSitemap: {}/book/sitemap.xml\n", site.base)).unwrap();
     let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
     let body = json!({"name": "Rust Book", "config": {"sourceType": "WEB", "parameters": {
-        "urls": [format!("{}/book/index.html", site.base)], "scope": "PREFIX", "maxDepth": 1,
-        "includePatterns": ["/book/ch03-0*", "/book/ch04-0*", "/book/ch08-0*", "/book/ch09-0*", "/book/ch10-0*"]}}});
+        "urls": [format!("{}/book/index.html", site.base)], "scope": "PREFIX", "maxDepth": 2,
+        "includePatterns": ["/book/toc.html", "/book/ch03-0*", "/book/ch04-0*", "/book/ch08-0*", "/book/ch09-0*", "/book/ch10-0*"]}}});
     let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 pub enum Override {
     Status(u16),
     Redirect(String),
+    /// The file as usual, with this header added.
+    Header(&'static str, &'static str),
 }
 
 #[derive(Default)]
@@ -44,10 +46,10 @@ fn content_type(path: &Path) -> &'static str {
 async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().to_owned();
     let over = s.overrides.lock().unwrap().get(&path).cloned();
-    let response = match over {
+    let response = match over.clone() {
         Some(Override::Status(code)) => (StatusCode::from_u16(code).unwrap(), "overridden").into_response(),
         Some(Override::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
-        None => {
+        None | Some(Override::Header(..)) => {
             let mut file = s.root.join(path.trim_start_matches('/'));
             if path.ends_with('/') {
                 file = file.join("index.html");
@@ -65,6 +67,10 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
             }
         }
     };
+    let mut response = response;
+    if let Some(Override::Header(name, value)) = over {
+        response.headers_mut().insert(name, value.parse().unwrap());
+    }
     s.log.lock().unwrap().push((path, response.status().as_u16()));
     response
 }
@@ -94,36 +100,35 @@ impl Site {
     }
 }
 
-/// The Rust Book from the toolchain's docs, copied into `dir/book` (so tests may edit it), with a
-/// `robots.txt` (the toolchain's own, plus a rule and a sitemap line for this site) and a
-/// `book/sitemap.xml` listing every chapter page. Returns the pages the sitemap lists.
-pub fn rust_book_site(dir: &Path, base: &str) -> Vec<String> {
+/// The Rust Book from the toolchain's docs, copied as it is published into `dir/book` (so tests may
+/// edit it), with the toolchain's own `robots.txt` beside it: no sitemap, nothing added. Returns the
+/// chapter and appendix pages (`chNN-…` and `appendix-…` files).
+pub fn rust_book_site(dir: &Path, _base: &str) -> Vec<String> {
     let docs = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
     let sysroot = PathBuf::from(String::from_utf8(docs.stdout).unwrap().trim());
     let html = sysroot.join("share/doc/rust/html");
     let book = html.join("book");
     assert!(book.join("index.html").exists(), "the toolchain's docs are missing: rustup component add rust-docs");
-    let target = dir.join("book");
-    std::fs::create_dir_all(&target).unwrap();
-    let mut pages = Vec::new();
-    for entry in std::fs::read_dir(&book).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_file() {
-            std::fs::copy(entry.path(), target.join(&name)).unwrap();
-            if name.ends_with(".html") && !matches!(name.as_str(), "404.html" | "toc.html" | "README.html" | "SUMMARY.html") {
-                pages.push(name);
-            }
+    copy_dir(&book, &dir.join("book"));
+    std::fs::copy(html.join("robots.txt"), dir.join("robots.txt")).unwrap();
+    let mut pages: Vec<String> = std::fs::read_dir(&book)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".html") && (n.starts_with("ch") || n.starts_with("appendix-")))
+        .collect();
+    pages.sort();
+    pages
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
         }
     }
-    pages.sort();
-    let robots = std::fs::read_to_string(html.join("robots.txt")).unwrap();
-    let robots = robots.replacen("User-agent: *\n", "User-agent: *\nDisallow: /book/print.html\nDisallow: /book/ch04-03-slices.html\n", 1);
-    std::fs::write(dir.join("robots.txt"), format!("{robots}\nSitemap: {base}/book/sitemap.xml\n")).unwrap();
-    let urls: String = pages.iter().map(|p| format!("<url><loc>{base}/book/{p}</loc></url>")).collect();
-    std::fs::write(
-        target.join("sitemap.xml"),
-        format!(r#"<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>"#),
-    )
-    .unwrap();
-    pages
 }

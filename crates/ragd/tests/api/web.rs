@@ -1,6 +1,8 @@
-//! Web crawls through the API against a real site on 127.0.0.1: the Rust Book from the
-//! toolchain's docs with its robots.txt and a sitemap, refreshed unchanged, edited, half-broken
-//! and complete; and the SSRF guard, directly and through redirects.
+//! Web crawls through the API against real sites on 127.0.0.1: the Rust Book from the toolchain's
+//! docs as mdBook publishes it (no sitemap; its own robots.txt), crawled whole, and in part
+//! refreshed unchanged, edited, half-broken and complete; robots directives, canonicals,
+//! duplicates and URL spellings on a hand-made site; and the SSRF guard, directly and through
+//! redirects.
 
 use crate::helpers::*;
 use crate::site::{Override, Site, rust_book_site};
@@ -43,13 +45,13 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
     let t = app.token("acme");
 
-    // Chapters 4 and 8 (minus a page robots.txt disallows), found through the sitemap.
-    let expected: Vec<&String> =
-        pages.iter().filter(|p| (p.starts_with("ch04-0") || p.starts_with("ch08-0")) && !p.starts_with("ch04-03")).collect();
-    assert_eq!(expected.len(), 7, "{expected:?}");
+    // Chapters 4 and 8, found through the table of contents (toc.html, itself noindex), which
+    // mdBook links only from a <noscript> iframe.
+    let expected: Vec<&String> = pages.iter().filter(|p| p.starts_with("ch04-0") || p.starts_with("ch08-0")).collect();
+    assert_eq!(expected.len(), 8, "{expected:?}");
     let body = web_asset(
         &[format!("{}/book/index.html", site.base)],
-        json!({"scope": "PREFIX", "maxDepth": 1, "includePatterns": ["/book/ch04-0*", "/book/ch08-0*"]}),
+        json!({"scope": "PREFIX", "maxDepth": 2, "includePatterns": ["/book/toc.html", "/book/ch04-0*", "/book/ch08-0*"]}),
     );
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -58,14 +60,14 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
     assert_eq!(op["status"], "COMPLETED", "{op}");
     assert_eq!(op["errorMessage"], Value::Null, "{op}");
-    assert_eq!((op["itemsTotal"].as_i64(), op["itemsFailed"].as_i64()), (Some(7), Some(0)), "{op}");
+    assert_eq!((op["itemsTotal"].as_i64(), op["itemsFailed"].as_i64()), (Some(8), Some(0)), "{op}");
     let log = site.take_log();
-    assert!(log.iter().any(|(p, _)| p == "/robots.txt") && log.iter().any(|(p, _)| p == "/book/sitemap.xml"));
-    assert!(!log.iter().any(|(p, _)| p.contains("ch04-03") || p.contains("print.html")), "robots.txt is obeyed");
+    assert!(log.iter().any(|(p, _)| p == "/robots.txt") && log.iter().any(|(p, _)| p == "/book/toc.html"));
+    assert!(!log.iter().any(|(p, _)| p.contains("print.html")), "pages outside the include patterns are not fetched");
     assert!(!log.iter().any(|(p, _)| p.ends_with(".css") || p.ends_with(".js")), "static files are not fetched");
 
     let docs = documents(&app, &asset).await;
-    assert_eq!(docs.len(), 7);
+    assert_eq!(docs.len(), 8);
     for page in &expected {
         let d = by_page(&docs, page).unwrap_or_else(|| panic!("{page} missing"));
         assert_eq!((d["status"].as_str(), d["contentType"].as_str()), (Some("INDEXED"), Some("text/html")), "{d}");
@@ -105,11 +107,11 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     let op = refresh(&app, &asset).await;
     assert_eq!(
         (op["status"].as_str(), op["tokenCount"].as_i64(), op["itemsSkipped"].as_i64()),
-        (Some("COMPLETED"), Some(0), Some(7)),
+        (Some("COMPLETED"), Some(0), Some(8)),
         "{op}"
     );
     let log = site.take_log();
-    assert_eq!(log.iter().filter(|(_, s)| *s == 304).count(), 7, "conditional requests: {log:?}");
+    assert_eq!(log.iter().filter(|(_, s)| *s == 304).count(), 8, "conditional requests: {log:?}");
 
     // One page edited: only its changed chunks are embedded.
     let file = dir.path().join("book/ch08-02-strings.html");
@@ -119,7 +121,7 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     assert_ne!(edited, html);
     std::fs::write(&file, edited).unwrap();
     let op = refresh(&app, &asset).await;
-    assert_eq!((op["status"].as_str(), op["itemsSkipped"].as_i64()), (Some("COMPLETED"), Some(6)), "{op}");
+    assert_eq!((op["status"].as_str(), op["itemsSkipped"].as_i64()), (Some("COMPLETED"), Some(7)), "{op}");
     let sent = op["tokenCount"].as_i64().unwrap();
     assert!(sent > 0 && sent * 5 < strings_tokens, "only changed chunks are embedded: {sent} of {strings_tokens}");
     assert!(op["tokensSaved"].as_i64().unwrap() > strings_tokens / 2, "{op}");
@@ -132,7 +134,7 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     assert_eq!(op["status"], "COMPLETED", "{op}");
     assert!(op["errorMessage"].as_str().unwrap().contains("503"), "{op}");
     let docs = documents(&app, &asset).await;
-    assert_eq!(docs.len(), 7, "an incomplete crawl deletes nothing");
+    assert_eq!(docs.len(), 8, "an incomplete crawl deletes nothing");
     assert_eq!(by_page(&docs, "ch08-01-vectors.html").unwrap()["status"], "INDEXED");
 
     // A complete crawl removes the deleted page.
@@ -140,7 +142,7 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     let op = refresh(&app, &asset).await;
     assert_eq!((op["status"].as_str(), op["errorMessage"].as_str()), (Some("COMPLETED"), None), "{op}");
     let docs = documents(&app, &asset).await;
-    assert_eq!(docs.len(), 6);
+    assert_eq!(docs.len(), 7);
     assert!(by_page(&docs, "ch08-03-hash-maps.html").is_none());
 }
 
@@ -180,4 +182,267 @@ async fn ssrf_is_refused_directly_and_through_redirects() {
     assert_eq!(message.matches("refused").count(), 2, "{op}");
     assert!(message.contains("169.254.169.254") && message.contains("127.0.0.1"), "{op}");
     assert!(!site.take_log().iter().any(|(p, _)| p == "/secret.html"), "the private page was never requested");
+}
+
+/// The toolchain's documentation directory (real mdBook and rustdoc output).
+fn toolchain_docs() -> std::path::PathBuf {
+    let out = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let html = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("share/doc/rust/html");
+    assert!(html.join("book/index.html").exists(), "the toolchain's docs are missing: rustup component add rust-docs");
+    html
+}
+
+/// `href="…"` values of an HTML file, without fragments.
+fn hrefs(html: &str) -> Vec<String> {
+    html.split("href=\"").skip(1).filter_map(|s| s.split('"').next()).map(|h| h.split('#').next().unwrap().to_owned()).collect()
+}
+
+fn marked_noindex(html: &str) -> bool {
+    html.split("<meta").skip(1).any(|m| {
+        let tag = m.split('>').next().unwrap_or("").to_ascii_lowercase();
+        tag.contains("name=\"robots\"") && tag.contains("noindex")
+    })
+}
+
+/// Pages grouped by their `<main>` element (the whole file where there is none): a group is one
+/// text, to be indexed once.
+fn by_main_text(root: &std::path::Path, pages: &std::collections::BTreeSet<String>) -> Vec<Vec<String>> {
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for p in pages {
+        let html = std::fs::read_to_string(root.join(p)).unwrap();
+        let main = html.split("<main").nth(1).map(|m| m.split("</main>").next().unwrap().to_owned()).unwrap_or(html);
+        groups.entry(main).or_default().push(p.clone());
+    }
+    groups.into_values().collect()
+}
+
+/// Every group of pages (see [`by_main_text`]) has exactly one page indexed, and nothing else is.
+fn assert_every_page_once(indexed: &[String], groups: &[Vec<String>]) {
+    let unique: std::collections::BTreeSet<&String> = indexed.iter().collect();
+    assert_eq!(unique.len(), indexed.len(), "a page indexed twice: {indexed:?}");
+    let expected: std::collections::BTreeSet<&String> = groups.iter().flatten().collect();
+    let unexpected: Vec<&&String> = unique.iter().filter(|p| !expected.contains(**p)).collect();
+    assert!(unexpected.is_empty(), "indexed but not a content page: {unexpected:?}");
+    let missing: Vec<&Vec<String>> = groups.iter().filter(|g| !g.iter().any(|p| unique.contains(p))).collect();
+    assert!(missing.is_empty(), "content pages not indexed: {missing:?}");
+    for pages in groups {
+        let n = pages.iter().filter(|p| unique.contains(p)).count();
+        assert_eq!(n, 1, "pages with the same text are indexed once: {pages:?} (indexed {n})");
+    }
+}
+
+/// Every `.html` file below `dir`, as a path relative to it.
+fn html_files(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "html") {
+                out.insert(path.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The operation as `GET …/operations/{id}` shows it, with what it left out.
+async fn operation_with_exclusions(app: &TestApp, asset: &str, op: &Value) -> Value {
+    let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/operations/{}", op["id"].as_str().unwrap()), &app.token("acme")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+/// The Rust Book exactly as the toolchain ships it (mdBook output, its own robots.txt, no sitemap
+/// for this host): every page its table of contents lists is indexed once, and nothing it marks
+/// `noindex`. mdBook builds its sidebar in JavaScript; crawlers reach `toc.html` (itself noindex)
+/// through `<noscript><iframe>`.
+#[tokio::test]
+async fn crawls_the_rust_book_as_mdbook_publishes_it() {
+    let html = toolchain_docs();
+    let book = html.join("book");
+    let site = Site::serve(html.clone()).await;
+    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+
+    // The oracle, independent of the crawler: the pages of the generator's table of contents and
+    // the start page, minus those whose robots meta tag says noindex, grouped by identical <main>.
+    let read = |p: &str| std::fs::read_to_string(book.join(p)).unwrap();
+    let mut expected: std::collections::BTreeSet<String> =
+        hrefs(&read("toc.html")).into_iter().filter(|h| h.ends_with(".html") && !h.contains("://")).collect();
+    assert!(expected.len() > 100, "the table of contents lists {} pages", expected.len());
+    expected.insert("index.html".into());
+    expected.retain(|p| !marked_noindex(&read(p)));
+    let groups = by_main_text(&book, &expected);
+
+    let body = web_asset(&[format!("{}/book/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
+
+    let prefix = format!("{}/book/", site.base);
+    let page_of = |url: &str| match url.strip_prefix(&prefix).unwrap_or(url) {
+        "" => "index.html".to_owned(),
+        p => p.to_owned(),
+    };
+    let docs = documents(&app, &asset).await;
+    let indexed: Vec<String> = docs.iter().map(|d| page_of(d["sourceUrl"].as_str().unwrap())).collect();
+    assert_every_page_once(&indexed, &groups);
+    let unique: std::collections::BTreeSet<&String> = indexed.iter().collect();
+    assert!(!unique.contains(&"print.html".to_owned()) && !unique.contains(&"toc.html".to_owned()));
+
+    // What was left out, and why, is on the operation.
+    let op = operation_with_exclusions(&app, &asset, &op).await;
+    let excluded = op["excluded"].as_array().unwrap();
+    let reason_for = |page: &str| {
+        excluded.iter().find(|e| page_of(e["url"].as_str().unwrap()) == page).map(|e| e["reason"].as_str().unwrap().to_owned())
+    };
+    assert!(reason_for("print.html").is_some_and(|r| r.contains("noindex")), "{op}");
+    assert!(reason_for("toc.html").is_some_and(|r| r.contains("noindex")), "{op}");
+    for pages in groups.iter().filter(|g| g.len() > 1) {
+        let dropped = pages.iter().find(|p| !unique.contains(p)).unwrap();
+        assert!(reason_for(dropped).is_some_and(|r| r.contains("the same text as")), "{dropped}: {op}");
+    }
+    assert_eq!(op["itemsExcluded"].as_u64().unwrap() as usize, excluded.len(), "{op}");
+}
+
+/// Every robots directive, canonical URLs, duplicate text and the URL spellings of one page, on a
+/// small hand-made site (edge cases the real sites above may not have).
+#[tokio::test]
+async fn robots_directives_canonicals_duplicates_and_url_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = |name: &str, head: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let html = format!("<html><head><title>{name}</title>{head}</head><body><main><h1>{name}</h1><p>{body}</p></main></body></html>");
+        std::fs::write(path, html).unwrap();
+    };
+    page(
+        "index.html",
+        "",
+        r#"<a href="a.html">a</a> <a href="%61.html#top">a again</a> <a href="b.html">b</a> <a href="noindex.html">x</a>
+        <a href="nofollow.html">x</a> <a href="none.html">x</a> <a href="header-noindex.html">x</a> <a href="header-other.html">x</a>
+        <a href="canon-dup.html">x</a> <a href="copy-of-a.html">x</a> <a href="dir/">d</a> <a href="dir/index.html">d</a>
+        <a href="./dir//index.html#x">d</a> <a href="http://127.0.0.1:PORT/dir/index.html">d</a> <a href="private.html">p</a>
+        <a href="old.html">moved</a>"#,
+    );
+    page("old.html", r#"<meta http-equiv="refresh" content="0; url=b.html">"#, "Redirecting to b.");
+    std::fs::write(dir.path().join("robots.txt"), "User-agent: *\nDisallow: /private.html\n").unwrap();
+    page("private.html", "", "robots.txt keeps crawlers out.");
+    page("a.html", "", "Alpha text that appears twice on this site.");
+    // The same main text as a.html under another title: only the text counts.
+    let alpha = std::fs::read_to_string(dir.path().join("a.html")).unwrap();
+    std::fs::write(dir.path().join("copy-of-a.html"), alpha.replace("<title>a.html", "<title>A copy")).unwrap();
+    page("b.html", r#"<link rel="canonical" href="b.html">"#, "Beta is its own canonical.");
+    page("noindex.html", r#"<meta name="robots" content="noindex">"#, r#"Hidden. <a href="only-from-noindex.html">on</a>"#);
+    page("only-from-noindex.html", "", "Reached through a noindex page, which is still followed.");
+    page("nofollow.html", r#"<meta name="ragd" content="nofollow">"#, r#"Indexed. <a href="only-from-nofollow.html">no</a>"#);
+    page("only-from-nofollow.html", "", "Never fetched.");
+    page("none.html", r#"<meta name="robots" content="none">"#, r#"Neither. <a href="only-from-none.html">no</a>"#);
+    page("only-from-none.html", "", "Never fetched either.");
+    page("header-noindex.html", "", "Its header says noindex.");
+    page("header-other.html", "", "Its header speaks to another crawler only.");
+    page("canon-dup.html", r#"<link rel="canonical" href="/b.html">"#, "A variant of b that names b as canonical.");
+    page("dir/index.html", "", "The directory page, under four spellings.");
+    let site = Site::serve(dir.path().to_owned()).await;
+    let port = site.base.rsplit(':').next().unwrap().to_owned();
+    let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap().replace("PORT", &port);
+    std::fs::write(dir.path().join("index.html"), index).unwrap();
+    site.set("/header-noindex.html", Override::Header("x-robots-tag", "noindex"));
+    site.set("/header-other.html", Override::Header("x-robots-tag", "otherbot: noindex"));
+    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), web_asset(&[format!("{}/index.html", site.base)], json!({}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
+    let strip = |u: &str| u.strip_prefix(&site.base).unwrap().to_owned();
+    let mut indexed: Vec<String> = documents(&app, &asset).await.iter().map(|d| strip(d["sourceUrl"].as_str().unwrap())).collect();
+    indexed.sort();
+    assert_eq!(indexed, ["/", "/a.html", "/b.html", "/dir/", "/header-other.html", "/nofollow.html", "/only-from-noindex.html"]);
+
+    let op = operation_with_exclusions(&app, &asset, &op).await;
+    let mut excluded: Vec<(String, String)> = op["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (strip(e["url"].as_str().unwrap()), e["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    excluded.sort();
+    let b = format!("{}/b.html", site.base);
+    let a = format!("{}/a.html", site.base);
+    let expected = [
+        ("/canon-dup.html", format!("its canonical URL is {b}")),
+        ("/copy-of-a.html", format!("the same text as {a}")),
+        ("/header-noindex.html", "the page asks not to be indexed (noindex)".to_owned()),
+        ("/noindex.html", "the page asks not to be indexed (noindex)".to_owned()),
+        ("/none.html", "the page asks not to be indexed (noindex)".to_owned()),
+        ("/old.html", format!("it redirects to {b} (meta refresh)")),
+        ("/private.html", "robots.txt disallows it".to_owned()),
+    ];
+    assert_eq!(excluded, expected.map(|(u, r)| (u.to_owned(), r)), "{op}");
+    assert_eq!(op["itemsExcluded"], 7, "{op}");
+
+    // Each page was asked for once, whatever its spellings; what nofollow and none keep from the
+    // crawler was never asked for.
+    let log = site.take_log();
+    let count = |p: &str| log.iter().filter(|(q, _)| q == p).count();
+    assert_eq!(
+        (count("/dir/"), count("/dir/index.html"), count("/a.html"), count("/%61.html"), count("/b.html")),
+        (1, 0, 1, 0, 1),
+        "{log:?}"
+    );
+    assert_eq!((count("/only-from-nofollow.html"), count("/only-from-none.html"), count("/private.html")), (0, 0, 0), "{log:?}");
+
+    // A refresh keeps the same choice among duplicates, though copy-of-a.html is now fetched first.
+    let op = refresh(&app, &asset).await;
+    assert_eq!(op["status"], "COMPLETED", "{op}");
+    let mut again: Vec<String> = documents(&app, &asset).await.iter().map(|d| strip(d["sourceUrl"].as_str().unwrap())).collect();
+    again.sort();
+    assert_eq!(again, indexed);
+}
+
+/// rustdoc's output for a crate as the toolchain ships it (`proc_macro`): every item page is
+/// indexed once; the redirect stubs rustdoc writes for re-exports (instant meta refresh) are not.
+/// (Without a sitemap, rustdoc's item pages are reached through the crate's and modules'
+/// `index.html` and `all.html` item lists; the sidebar is written by JavaScript.)
+#[tokio::test]
+async fn crawls_rustdoc_output_as_published() {
+    let html = toolchain_docs();
+    let krate = html.join("proc_macro");
+    let site = Site::serve(html.clone()).await;
+    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+    let is_stub = |p: &String| std::fs::read_to_string(krate.join(p)).unwrap().contains("http-equiv=\"refresh\"");
+    let mut expected = html_files(&krate);
+    let stubs: Vec<String> = expected.iter().filter(|p| is_stub(p)).cloned().collect();
+    assert!(!stubs.is_empty(), "rustdoc writes redirect stubs for re-exports");
+    expected.retain(|p| !is_stub(p) && !marked_noindex(&std::fs::read_to_string(krate.join(p)).unwrap()));
+    let groups = by_main_text(&krate, &expected);
+
+    let body = web_asset(&[format!("{}/proc_macro/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
+    let prefix = format!("{}/proc_macro/", site.base);
+    let page_of = |url: &str| {
+        let p = url.strip_prefix(&prefix).unwrap_or(url).to_owned();
+        if p.is_empty() || p.ends_with('/') { format!("{p}index.html") } else { p }
+    };
+    let indexed: Vec<String> = documents(&app, &asset).await.iter().map(|d| page_of(d["sourceUrl"].as_str().unwrap())).collect();
+    assert_every_page_once(&indexed, &groups);
+    let op = operation_with_exclusions(&app, &asset, &op).await;
+    // A stub that is linked is followed and left out as a redirect (rustdoc links none of these).
+    let excluded = op["excluded"].as_array().unwrap();
+    assert!(
+        excluded
+            .iter()
+            .all(|e| !stubs.contains(&page_of(e["url"].as_str().unwrap())) || e["reason"].as_str().unwrap().contains("redirects to")),
+        "{op}"
+    );
 }
