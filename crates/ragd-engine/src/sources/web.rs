@@ -60,6 +60,8 @@ impl Default for WebConfig {
 const MAX_CRAWL_DELAY: Duration = Duration::from_secs(10);
 const MAX_REDIRECTS: usize = 10;
 const MAX_SITEMAPS: usize = 20;
+/// A page with this many links in scope is a table of contents: depth counts again from it.
+const TOC_LINKS: usize = 20;
 /// Paths that are never documents; not fetched when found as links.
 const STATIC_EXTENSIONS: &[&str] = &[
     ".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".zip",
@@ -783,10 +785,13 @@ impl Source for WebSource {
             let Some((fetched, depth)) = in_flight.next().await else { break };
             match fetched {
                 Fetched::Page { url, doc, links, directives } => {
-                    if follow && depth < crawl.max_depth {
+                    // Depth counts from the nearest start URL, sitemap entry or table of contents
+                    // (a page linking to TOC_LINKS pages or more): what it lists is one hop away.
+                    let next = if links.len() >= TOC_LINKS { 1 } else { depth + 1 };
+                    if follow && next <= crawl.max_depth {
                         for link in links {
                             if !is_static(&link) && crawl.indexable(&link) && seen.insert(link.clone()) {
-                                frontier.push_back((link, depth + 1));
+                                frontier.push_back((link, next));
                             }
                         }
                     }

@@ -66,6 +66,40 @@ async fn real_pdfs_are_ingested_with_page_numbers() {
         assert!(pages.windows(2).all(|w| w[0] <= w[1]), "pages ascend: {pages:?}");
         assert!(*pages.last().unwrap() >= min_pages, "{path}: last page {}", pages.last().unwrap());
         assert!(chunks.iter().all(|c| c["tokenCount"].as_i64().unwrap() <= 200));
+        // The outline's sections are the chunks' heading paths; no word is split by a line-end
+        // hyphen; running page headers and page numbers are not in the text.
+        let paths: Vec<&str> = chunks.iter().map(|c| c["headingPath"].as_str().unwrap()).collect();
+        let sections: &[&str] = if path == LIBTASN1 {
+            &[
+                "1 Introduction",
+                "2 ASN.1 structure handling > 2.1 ASN.1 syntax",
+                "3 Utilities > 3.1 Invoking asn1Parser",
+                "4 Function reference > 4.1 ASN.1 schema functions",
+                "4 Function reference > 4.3 DER functions",
+            ]
+        } else {
+            &[
+                "1. Introduction > 1.2. What is this spec?",
+                "2. Unified system > 2.4. The glob files",
+                "2. Unified system > 2.11. Subclassing",
+            ]
+        };
+        for section in sections {
+            assert!(paths.contains(section), "{path}: no chunk under {section:?}: {paths:?}");
+        }
+        for c in &chunks {
+            let lines: Vec<&str> = c["content"].as_str().unwrap().lines().collect();
+            for pair in lines.windows(2) {
+                let split = pair[0].ends_with('-')
+                    && pair[0].chars().rev().nth(1).is_some_and(char::is_lowercase)
+                    && pair[1].starts_with(char::is_lowercase);
+                assert!(!split, "{path}: a word split across lines: {:?} / {:?}", pair[0], pair[1]);
+            }
+            for line in lines {
+                let running = line.starts_with("Chapter ") && line.rsplit(' ').next().is_some_and(|n| n.parse::<u32>().is_ok());
+                assert!(!running && line.trim().parse::<u32>().is_err(), "{path}: a running header or page number: {line:?}");
+            }
+        }
         // The asset links to its file, which downloads byte for byte.
         let link =
             app.get(&format!("/v1/tenants/acme/assets/{asset}"), &app.token("acme")).await.body["assetLink"].as_str().unwrap().to_owned();

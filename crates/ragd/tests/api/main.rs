@@ -18,6 +18,7 @@ mod connected;
 mod embeddings;
 mod files;
 mod gdrive;
+mod generators;
 mod github;
 mod notion;
 mod oauth;

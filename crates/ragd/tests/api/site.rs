@@ -50,7 +50,8 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
         Some(Override::Status(code)) => (StatusCode::from_u16(code).unwrap(), "overridden").into_response(),
         Some(Override::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
         None | Some(Override::Header(..)) => {
-            let mut file = s.root.join(path.trim_start_matches('/'));
+            // As a static file server does: the path percent-decoded names the file.
+            let mut file = s.root.join(percent_decode(path.trim_start_matches('/')));
             if path.ends_with('/') {
                 file = file.join("index.html");
             }
@@ -73,6 +74,24 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
     }
     s.log.lock().unwrap().push((path, response.status().as_u16()));
     response
+}
+
+fn percent_decode(path: &str) -> String {
+    let (b, mut out, mut i) = (path.as_bytes(), Vec::new(), 0);
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Site {

@@ -8,7 +8,7 @@ use crate::helpers::*;
 use crate::site::{Override, Site, rust_book_site};
 use serde_json::{Value, json};
 
-fn web_asset(urls: &[String], extra: Value) -> Value {
+pub(crate) fn web_asset(urls: &[String], extra: Value) -> Value {
     let mut params = json!({"urls": urls});
     params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     json!({"name": "Rust Book", "config": {"sourceType": "WEB", "parameters": params}})
@@ -21,7 +21,7 @@ async fn refresh(app: &TestApp, asset: &str) -> Value {
     app.wait_done("acme", asset, r.body["operation"]["id"].as_str().unwrap()).await
 }
 
-async fn documents(app: &TestApp, asset: &str) -> Vec<Value> {
+pub(crate) async fn documents(app: &TestApp, asset: &str) -> Vec<Value> {
     let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents?PageSize=1000"), &app.token("acme")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["items"].as_array().unwrap().clone()
@@ -184,6 +184,29 @@ async fn ssrf_is_refused_directly_and_through_redirects() {
     assert!(!site.take_log().iter().any(|(p, _)| p == "/secret.html"), "the private page was never requested");
 }
 
+/// An app for crawls of whole sites, which test what is indexed, not how it is embedded: its
+/// OpenAI endpoint is the stand-in (`tests/common/openai.rs`, OpenAI's documented wire format),
+/// so a site of 200 pages takes seconds on any CPU. Assets name it with [`crawl_asset`].
+pub(crate) async fn crawl_app() -> TestApp {
+    let (base, _) = crate::openai::FakeOpenAi::start("sk-crawl", std::time::Duration::ZERO).await;
+    TestApp::spawn_with(
+        |c| {
+            c.web_allow_hosts = "127.0.0.1".into();
+            c.openai_base_url = Some(base.clone());
+            c.openai_api_key = Some("sk-crawl".into());
+        },
+        None,
+    )
+    .await
+}
+
+/// A `WEB` asset embedded by the stand-in of [`crawl_app`].
+pub(crate) fn crawl_asset(urls: &[String], extra: Value) -> Value {
+    let mut body = web_asset(urls, extra);
+    body["embedding"] = json!({"provider": "openai", "model": "text-embedding-3-small"});
+    body
+}
+
 /// The toolchain's documentation directory (real mdBook and rustdoc output).
 fn toolchain_docs() -> std::path::PathBuf {
     let out = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
@@ -197,27 +220,39 @@ fn hrefs(html: &str) -> Vec<String> {
     html.split("href=\"").skip(1).filter_map(|s| s.split('"').next()).map(|h| h.split('#').next().unwrap().to_owned()).collect()
 }
 
-fn marked_noindex(html: &str) -> bool {
+pub(crate) fn marked_noindex(html: &str) -> bool {
     html.split("<meta").skip(1).any(|m| {
         let tag = m.split('>').next().unwrap_or("").to_ascii_lowercase();
         tag.contains("name=\"robots\"") && tag.contains("noindex")
     })
 }
 
-/// Pages grouped by their `<main>` element (the whole file where there is none): a group is one
-/// text, to be indexed once.
-fn by_main_text(root: &std::path::Path, pages: &std::collections::BTreeSet<String>) -> Vec<Vec<String>> {
+/// Pages grouped by the text of their main landmark (`<main>` or `role="main"`, else the whole
+/// body; whitespace folded): a group is one text, to be indexed once.
+pub(crate) fn by_main_text(root: &std::path::Path, pages: &std::collections::BTreeSet<String>) -> Vec<Vec<String>> {
+    let main = scraper::Selector::parse("main, [role=main]").unwrap();
+    let body = scraper::Selector::parse("body").unwrap();
     let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for p in pages {
-        let html = std::fs::read_to_string(root.join(p)).unwrap();
-        let main = html.split("<main").nth(1).map(|m| m.split("</main>").next().unwrap().to_owned()).unwrap_or(html);
-        groups.entry(main).or_default().push(p.clone());
+        let html = scraper::Html::parse_document(&std::fs::read_to_string(root.join(p)).unwrap());
+        // The text, with each heading's level: `# A` and `## A` are not the same text.
+        let mut text = String::new();
+        for node in html.select(&main).next().or_else(|| html.select(&body).next()).into_iter().flat_map(|e| e.descendants()) {
+            match node.value() {
+                scraper::Node::Text(t) => text.push_str(t),
+                scraper::Node::Element(e) if matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") => {
+                    text.push_str(&format!(" h{} ", &e.name()[1..]));
+                }
+                _ => {}
+            }
+        }
+        groups.entry(text.split_whitespace().collect::<Vec<_>>().join(" ")).or_default().push(p.clone());
     }
     groups.into_values().collect()
 }
 
 /// Every group of pages (see [`by_main_text`]) has exactly one page indexed, and nothing else is.
-fn assert_every_page_once(indexed: &[String], groups: &[Vec<String>]) {
+pub(crate) fn assert_every_page_once(indexed: &[String], groups: &[Vec<String>]) {
     let unique: std::collections::BTreeSet<&String> = indexed.iter().collect();
     assert_eq!(unique.len(), indexed.len(), "a page indexed twice: {indexed:?}");
     let expected: std::collections::BTreeSet<&String> = groups.iter().flatten().collect();
@@ -231,8 +266,50 @@ fn assert_every_page_once(indexed: &[String], groups: &[Vec<String>]) {
     }
 }
 
+/// The pages of `pages` that some page of the site links to (`<a href>`, `<iframe src>` and
+/// `<link rel=next|prev>`, inside `<noscript>` too): what a crawler without a sitemap can find.
+/// Pages nothing links to (Sphinx's orphans) cannot be crawled.
+pub(crate) fn linked(root: &std::path::Path, pages: &std::collections::BTreeSet<String>) -> std::collections::BTreeSet<String> {
+    let links = scraper::Selector::parse("a[href], iframe[src], link[rel=next][href], link[rel=prev][href], noscript").unwrap();
+    let site = reqwest::Url::parse("http://site/").unwrap();
+    let mut found = std::collections::BTreeSet::new();
+    for p in html_files(root) {
+        let base = site.join(&p.replace('\\', "/")).unwrap();
+        let mut targets: Vec<String> = Vec::new();
+        let html = scraper::Html::parse_document(&std::fs::read_to_string(root.join(&p)).unwrap());
+        for e in html.select(&links) {
+            match e.value().name() {
+                "noscript" => targets.extend(
+                    hrefs(&e.text().collect::<String>()).into_iter().chain(
+                        e.text()
+                            .collect::<String>()
+                            .split("src=\"")
+                            .skip(1)
+                            .filter_map(|s| s.split('"').next())
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+                _ => targets.extend(e.value().attr("href").or(e.value().attr("src")).map(str::to_owned)),
+            }
+        }
+        for t in targets {
+            let Ok(mut url) = base.join(&t) else { continue };
+            url.set_fragment(None);
+            url.set_query(None);
+            let Some(path) = url.as_str().strip_prefix("http://site/") else { continue };
+            let path = crate::generators::percent_decoded(path);
+            let path = if path.is_empty() || path.ends_with('/') { format!("{path}index.html") } else { path };
+            if pages.contains(&path) && path != p {
+                found.insert(path);
+            }
+        }
+    }
+    found
+}
+
 /// Every `.html` file below `dir`, as a path relative to it.
-fn html_files(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+pub(crate) fn html_files(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
@@ -249,7 +326,7 @@ fn html_files(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
 }
 
 /// The operation as `GET …/operations/{id}` shows it, with what it left out.
-async fn operation_with_exclusions(app: &TestApp, asset: &str, op: &Value) -> Value {
+pub(crate) async fn operation_with_exclusions(app: &TestApp, asset: &str, op: &Value) -> Value {
     let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/operations/{}", op["id"].as_str().unwrap()), &app.token("acme")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
@@ -264,7 +341,7 @@ async fn crawls_the_rust_book_as_mdbook_publishes_it() {
     let html = toolchain_docs();
     let book = html.join("book");
     let site = Site::serve(html.clone()).await;
-    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+    let app = crawl_app().await;
 
     // The oracle, independent of the crawler: the pages of the generator's table of contents and
     // the start page, minus those whose robots meta tag says noindex, grouped by identical <main>.
@@ -276,7 +353,7 @@ async fn crawls_the_rust_book_as_mdbook_publishes_it() {
     expected.retain(|p| !marked_noindex(&read(p)));
     let groups = by_main_text(&book, &expected);
 
-    let body = web_asset(&[format!("{}/book/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
+    let body = crawl_asset(&[format!("{}/book/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
     let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
@@ -415,7 +492,7 @@ async fn crawls_rustdoc_output_as_published() {
     let html = toolchain_docs();
     let krate = html.join("proc_macro");
     let site = Site::serve(html.clone()).await;
-    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+    let app = crawl_app().await;
     let is_stub = |p: &String| std::fs::read_to_string(krate.join(p)).unwrap().contains("http-equiv=\"refresh\"");
     let mut expected = html_files(&krate);
     let stubs: Vec<String> = expected.iter().filter(|p| is_stub(p)).cloned().collect();
@@ -423,7 +500,7 @@ async fn crawls_rustdoc_output_as_published() {
     expected.retain(|p| !is_stub(p) && !marked_noindex(&std::fs::read_to_string(krate.join(p)).unwrap()));
     let groups = by_main_text(&krate, &expected);
 
-    let body = web_asset(&[format!("{}/proc_macro/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
+    let body = crawl_asset(&[format!("{}/proc_macro/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
     let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
