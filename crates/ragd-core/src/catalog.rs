@@ -180,6 +180,13 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
                 "Globs on the URL path; when given, only matching pages are indexed.",
             ),
             prop("excludePatterns", PropertyType::StringList, false, None, "Globs on the URL path of pages to leave out."),
+            prop(
+                "render",
+                PropertyType::Boolean,
+                false,
+                Some("false"),
+                "(ragd) Render each page in a headless Chromium before reading it, for sites whose text JavaScript writes.",
+            ),
         ],
     },
     SourceTypeDescriptor {

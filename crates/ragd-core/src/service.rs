@@ -74,6 +74,9 @@ pub struct Services {
     pub secrets: Arc<SecretBox>,
     /// The configured OAuth providers (`None`: no source type can be authorised).
     pub oauth: Option<Arc<dyn crate::connect::OAuthClients>>,
+    /// Whether this deployment can render pages with JavaScript (it has a Chromium): a `WEB`
+    /// asset with `render: true` is refused without one.
+    pub can_render: bool,
 }
 
 /// A webhook just created or rotated, with its signing secret: shown to the caller this once.
@@ -147,13 +150,35 @@ impl Services {
         blobs: Arc<dyn Blobs>,
         secrets: Arc<SecretBox>,
     ) -> Self {
-        Self { store, models, events, blobs, upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES, embedders: None, secrets, oauth: None }
+        Self {
+            store,
+            models,
+            events,
+            blobs,
+            upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
+            embedders: None,
+            secrets,
+            oauth: None,
+            can_render: false,
+        }
+    }
+
+    /// `render: true` needs a Chromium this deployment has.
+    fn check_render(&self, params: &serde_json::Map<String, serde_json::Value>, at: &str) -> Result<()> {
+        if params.get("render").and_then(serde_json::Value::as_bool) == Some(true) && !self.can_render {
+            return Err(Error::invalid(
+                format!("{at}.render"),
+                "rendering pages needs Chromium, which this server does not have (install it, e.g. Debian's chromium, or set chromium_path)",
+            ));
+        }
+        Ok(())
     }
 
     /// Creates an asset and queues its `INGEST`; with a WEBHOOK auto-update, also its webhook.
     pub async fn asset_create(&self, caller: &Caller, req: CreateAsset) -> Result<(AssetView, Operation, Option<WebhookIssued>)> {
         let desc = source_descriptor(&req.source_type, "config.sourceType")?;
         catalog::validate_parameters(desc, &req.parameters, "config.parameters")?;
+        self.check_render(&req.parameters, "config.parameters")?;
         if let Some(auth) = &req.auth {
             catalog::validate_auth(desc, auth)?;
         }
@@ -262,6 +287,7 @@ impl Services {
         }
         if let Some(params) = req.parameters {
             catalog::validate_parameters(desc, &params, "sourceConfig.parameters")?;
+            self.check_render(&params, "sourceConfig.parameters")?;
             if params != asset.parameters {
                 asset.parameters = params;
                 op_type = op_type.or(Some(OperationType::Refresh));

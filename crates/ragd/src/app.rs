@@ -92,6 +92,7 @@ impl Application {
         let secrets = Arc::new(config.secret_box()?);
         let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone(), secrets.clone());
         services.upload_limit = config.upload_max_bytes;
+        services.can_render = config.chromium().is_some();
         let files = ModelFiles::new(config.model_dir());
         // One local model per process, loaded on first use, shared by the API and the workers.
         let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);

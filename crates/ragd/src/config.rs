@@ -83,6 +83,11 @@ pub struct Config {
     pub web_timeout_seconds: f64,
     /// Largest page a crawl reads, in bytes.
     pub web_max_page_bytes: u64,
+    /// The Chromium that renders `WEB` assets with `render: true` (default: `chromium`,
+    /// `chromium-browser` or `google-chrome` on the PATH; `""` turns rendering off).
+    pub chromium_path: Option<PathBuf>,
+    /// Pages rendered at a time per process.
+    pub web_render_tabs: usize,
     /// API key of the OpenAI-compatible endpoint that serves the `openai` models.
     pub openai_api_key: Option<String>,
     /// Base URL (up to `/v1`) of that endpoint (default: `https://api.openai.com/v1`); setting it
@@ -142,6 +147,8 @@ impl Default for Config {
             web_delay_ms: 0,
             web_timeout_seconds: 30.0,
             web_max_page_bytes: 10 * 1024 * 1024,
+            chromium_path: None,
+            web_render_tabs: 2,
             openai_api_key: None,
             openai_base_url: None,
             openai_concurrency: 4,
@@ -265,7 +272,25 @@ impl Config {
             delay: std::time::Duration::from_millis(self.web_delay_ms),
             timeout: std::time::Duration::from_secs_f64(self.web_timeout_seconds),
             max_page_bytes: self.web_max_page_bytes,
+            chromium: self.chromium(),
+            render_tabs: self.web_render_tabs,
             ..Default::default()
+        }
+    }
+
+    /// The Chromium that renders pages: `chromium_path`, else the first of the usual names on the
+    /// PATH; `None` when there is none (or `chromium_path` is empty).
+    pub fn chromium(&self) -> Option<PathBuf> {
+        match &self.chromium_path {
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p.clone()),
+            None => {
+                let path = std::env::var_os("PATH")?;
+                ["chromium", "chromium-browser", "google-chrome"]
+                    .iter()
+                    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+                    .find(|candidate| candidate.is_file())
+            }
         }
     }
 

@@ -7,6 +7,7 @@ pub mod gdrive;
 pub mod git;
 pub mod github;
 pub mod notion;
+mod render;
 pub mod s3;
 pub mod text;
 pub mod web;

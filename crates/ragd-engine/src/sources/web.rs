@@ -41,6 +41,10 @@ pub struct WebConfig {
     /// Largest page body read; bigger pages fail alone.
     pub max_page_bytes: u64,
     pub user_agent: String,
+    /// The Chromium that renders assets with `render: true`; `None`: they fail, saying so.
+    pub chromium: Option<std::path::PathBuf>,
+    /// Pages rendered at a time per process.
+    pub render_tabs: usize,
 }
 
 impl Default for WebConfig {
@@ -52,6 +56,8 @@ impl Default for WebConfig {
             timeout: Duration::from_secs(30),
             max_page_bytes: 10 * 1024 * 1024,
             user_agent: concat!("ragd/", env!("CARGO_PKG_VERSION"), " (+https://github.com/ragd)").to_owned(),
+            chromium: None,
+            render_tabs: 2,
         }
     }
 }
@@ -236,6 +242,7 @@ pub struct WebSource {
     config: WebConfig,
     guard: Arc<Guard>,
     client: reqwest::Client,
+    renderer: Option<super::render::Renderer>,
 }
 
 /// The crawl settings of one asset.
@@ -245,6 +252,8 @@ struct Crawl {
     max_depth: usize,
     prefix_scope: bool,
     use_sitemap: bool,
+    /// Pages are rendered by Chromium before their text is read.
+    render: bool,
     include: Option<globset::GlobSet>,
     exclude: Option<globset::GlobSet>,
 }
@@ -267,6 +276,7 @@ impl Crawl {
             max_depth: int("maxDepth", 3),
             prefix_scope: params.get("scope").and_then(Value::as_str) == Some("PREFIX"),
             use_sitemap: params.get("useSitemap").and_then(Value::as_bool).unwrap_or(true),
+            render: params.get("render").and_then(Value::as_bool).unwrap_or(false),
             include: super::globs(params, "includePatterns"),
             exclude: super::globs(params, "excludePatterns"),
         }
@@ -415,7 +425,12 @@ impl WebSource {
             .user_agent(config.user_agent.clone())
             .build()
             .expect("a reqwest client with static settings");
-        Self { config, guard, client }
+        let renderer = config.chromium.clone().map(|chromium| {
+            let g = guard.clone();
+            let check = Arc::new(move |u: &Url| g.check(u).map_err(|r| r.to_string()));
+            super::render::Renderer::new(chromium, client.clone(), check, config.timeout, config.max_page_bytes, config.render_tabs)
+        });
+        Self { config, guard, client, renderer }
     }
 
     /// GET with redirects followed by hand, each hop checked by the guard and the scope.
@@ -573,9 +588,22 @@ impl WebSource {
             Err(reason) if reason.starts_with("the page is larger") => return Fetched::failed(failed(reason), final_url),
             Err(reason) => return Fetched::Transient { url: final_url, reason },
         };
-        cx.stages.add("fetch", started.elapsed());
+        // Change is still told by the document's bytes: a 304 is not rendered again.
         let hash = ragd_core::model::content_hash(&body);
         let size = body.len() as i64;
+        let body: bytes::Bytes = if crawl.render && content_type == parse::HTML {
+            let rendered = match &self.renderer {
+                Some(r) => r.render(&final_url, &body).await,
+                None => Err("rendering needs Chromium, which this worker does not have (chromium_path)".to_owned()),
+            };
+            match rendered {
+                Ok(html) => html.into_bytes().into(),
+                Err(reason) => return Fetched::failed(failed(format!("rendering failed: {reason}")), final_url),
+            }
+        } else {
+            body
+        };
+        cx.stages.add("fetch", started.elapsed());
         let started = Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(|| parse::parse(&body, content_type))

@@ -523,3 +523,77 @@ async fn crawls_rustdoc_output_as_published() {
         "{op}"
     );
 }
+
+/// `render: true`: a page whose text only JavaScript writes (also from data it fetches) is
+/// indexed through a headless Chromium, and not without it; what the page's scripts ask of a
+/// private address is refused by the crawler's guard before any connection; without Chromium the
+/// asset is refused with a clear message.
+#[tokio::test]
+async fn javascript_written_pages_are_indexed_with_render() {
+    // Something on a loopback address that is not allowed; it counts who connects.
+    let private = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("127.0.0.2 is a loopback address");
+    let private_port = private.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while private.accept().await.is_ok() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        r#"<html><head><title>App</title><script src="app.js"></script></head><body><main id="app"></main></body></html>"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("data.json"), r#"{"text": "Fetched by the page: pelicans nest on islands."}"#).unwrap();
+    std::fs::write(
+        dir.path().join("app.js"),
+        format!(
+            r#"document.addEventListener('DOMContentLoaded', () => {{
+  const app = document.getElementById('app');
+  app.innerHTML = '<h1>Rendered</h1><p>Only JavaScript writes this sentence about pelicans.</p>';
+  const line = t => {{ const p = document.createElement('p'); p.textContent = t; app.append(p); }};
+  fetch('data.json').then(r => r.json()).then(d => line(d.text));
+  fetch('http://127.0.0.2:{private_port}/secret').then(() => line('the private address answered')).catch(() => line('the private address was refused'));
+}});"#
+        ),
+    )
+    .unwrap();
+    let site = Site::serve(dir.path().to_owned()).await;
+    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+    let t = app.token("acme");
+    let url = format!("{}/index.html", site.base);
+
+    let mut texts = Vec::new();
+    for render in [true, false] {
+        let r =
+            app.post("/v1/tenants/acme/assets", &t, web_asset(std::slice::from_ref(&url), json!({"render": render, "maxDepth": 0}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+        let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+        // Unrendered, the page has no text: its one document fails, and so the operation.
+        assert_eq!(op["status"], if render { "COMPLETED" } else { "FAILED" }, "{op}");
+        let text: String = if render {
+            let docs = documents(&app, &asset).await;
+            assert_eq!(docs.len(), 1, "{docs:?}");
+            chunks(&app, &asset, docs[0]["id"].as_str().unwrap()).await.iter().map(|c| c["content"].as_str().unwrap().to_owned()).collect()
+        } else {
+            op["errorMessage"].as_str().unwrap().to_owned()
+        };
+        texts.push(text);
+    }
+    let (rendered, plain) = (&texts[0], &texts[1]);
+    assert!(rendered.contains("Only JavaScript writes this sentence about pelicans."), "{rendered}");
+    assert!(rendered.contains("pelicans nest on islands"), "data the page fetched (through ragd) is in: {rendered}");
+    assert!(rendered.contains("the private address was refused"), "{rendered}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing connected to the private address");
+    assert!(!plain.contains("pelicans") && plain.contains("the document has no text"), "without render the text is not there: {plain}");
+
+    // A server without Chromium refuses render: true, naming the field.
+    let without = TestApp::spawn_with(|c| c.chromium_path = Some("".into()), None).await;
+    let r = without.post("/v1/tenants/acme/assets", &without.token("acme"), web_asset(&[url], json!({"render": true}))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "config.parameters.render", "{}", r.body);
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("Chromium"), "{}", r.body);
+}
