@@ -6,9 +6,7 @@
 //! sitemap. (The Rust Book and rustdoc output from the toolchain: `web.rs`.)
 
 use crate::site::Site;
-use crate::web::{
-    assert_every_page_once, by_main_text, crawl_app, crawl_asset, documents, html_files, linked, marked_noindex, operation_with_exclusions,
-};
+use crate::web::{assert_every_page_once, by_main_text, crawl_app, crawl_site, html_files, linked, marked_noindex};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -22,23 +20,6 @@ fn sites() -> PathBuf {
     let out = std::process::Command::new("bash").arg(&script).output().expect("bash runs");
     assert!(out.status.success(), "{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-pub(crate) fn percent_decoded(s: &str) -> String {
-    let (b, mut out, mut i) = (s.as_bytes(), Vec::new(), 0);
-    while i < b.len() {
-        match (b[i], s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(c)) => {
-                out.push(c);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// Crawls the site in `root` from its `index.html` and checks the pages indexed against the files
@@ -57,20 +38,8 @@ async fn crawls_as_published(root: &Path) {
 
     let site = Site::serve(root.to_owned()).await;
     let app = crawl_app().await;
-    let r = app
-        .post("/v1/tenants/acme/assets", &app.token("acme"), crawl_asset(&[format!("{}/index.html", site.base)], json!({"maxPages": 1000})))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
     let prefix = format!("{}/", site.base);
-    let page_of = |url: &str| {
-        let p = percent_decoded(url.strip_prefix(&prefix).unwrap_or(url));
-        if p.is_empty() || p.ends_with('/') { format!("{p}index.html") } else { p }
-    };
-    let indexed: Vec<String> = documents(&app, &asset).await.iter().map(|d| page_of(d["sourceUrl"].as_str().unwrap())).collect();
-    let op = operation_with_exclusions(&app, &asset, &op).await;
+    let (_, op, indexed) = crawl_site(&app, format!("{prefix}index.html"), &prefix, json!({"maxPages": 1000})).await;
     eprintln!("{}: {} pages indexed, {} left out: {}", root.display(), indexed.len(), op["itemsExcluded"], op["excluded"]);
     assert_every_page_once(&indexed, &groups);
 }

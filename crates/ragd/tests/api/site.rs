@@ -76,7 +76,8 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
     response
 }
 
-fn percent_decode(path: &str) -> String {
+/// A percent-encoded path (or URL part) decoded as UTF-8.
+pub fn percent_decode(path: &str) -> String {
     let (b, mut out, mut i) = (path.as_bytes(), Vec::new(), 0);
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);

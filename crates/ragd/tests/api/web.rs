@@ -207,6 +207,27 @@ pub(crate) fn crawl_asset(urls: &[String], extra: Value) -> Value {
     body
 }
 
+/// Crawls from `start` with [`crawl_asset`] (and `extra` parameters) to the end, which must be
+/// COMPLETED with no page failed. Returns the asset id, the operation as `GET` shows it (with what
+/// it left out) and the indexed pages as paths below `prefix` (percent-decoded, a directory as
+/// its `index.html`).
+pub(crate) async fn crawl_site(app: &TestApp, start: String, prefix: &str, extra: Value) -> (String, Value, Vec<String>) {
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), crawl_asset(&[start], extra)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
+    let indexed = documents(app, &asset).await.iter().map(|d| page_of(prefix, d["sourceUrl"].as_str().unwrap())).collect();
+    let op = operation_with_exclusions(app, &asset, &op).await;
+    (asset, op, indexed)
+}
+
+/// The path of `url` below `prefix`, percent-decoded, a directory as its `index.html`.
+pub(crate) fn page_of(prefix: &str, url: &str) -> String {
+    let p = crate::site::percent_decode(url.strip_prefix(prefix).unwrap_or(url));
+    if p.is_empty() || p.ends_with('/') { format!("{p}index.html") } else { p }
+}
+
 /// The toolchain's documentation directory (real mdBook and rustdoc output).
 fn toolchain_docs() -> std::path::PathBuf {
     let out = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
@@ -298,7 +319,7 @@ pub(crate) fn linked(root: &std::path::Path, pages: &std::collections::BTreeSet<
             url.set_fragment(None);
             url.set_query(None);
             let Some(path) = url.as_str().strip_prefix("http://site/") else { continue };
-            let path = crate::generators::percent_decoded(path);
+            let path = crate::site::percent_decode(path);
             let path = if path.is_empty() || path.ends_with('/') { format!("{path}index.html") } else { path };
             if pages.contains(&path) && path != p {
                 found.insert(path);
@@ -353,29 +374,16 @@ async fn crawls_the_rust_book_as_mdbook_publishes_it() {
     expected.retain(|p| !marked_noindex(&read(p)));
     let groups = by_main_text(&book, &expected);
 
-    let body = crawl_asset(&[format!("{}/book/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
-    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
-
     let prefix = format!("{}/book/", site.base);
-    let page_of = |url: &str| match url.strip_prefix(&prefix).unwrap_or(url) {
-        "" => "index.html".to_owned(),
-        p => p.to_owned(),
-    };
-    let docs = documents(&app, &asset).await;
-    let indexed: Vec<String> = docs.iter().map(|d| page_of(d["sourceUrl"].as_str().unwrap())).collect();
+    let (_, op, indexed) = crawl_site(&app, format!("{prefix}index.html"), &prefix, json!({"scope": "PREFIX", "maxPages": 1000})).await;
     assert_every_page_once(&indexed, &groups);
     let unique: std::collections::BTreeSet<&String> = indexed.iter().collect();
     assert!(!unique.contains(&"print.html".to_owned()) && !unique.contains(&"toc.html".to_owned()));
 
     // What was left out, and why, is on the operation.
-    let op = operation_with_exclusions(&app, &asset, &op).await;
     let excluded = op["excluded"].as_array().unwrap();
     let reason_for = |page: &str| {
-        excluded.iter().find(|e| page_of(e["url"].as_str().unwrap()) == page).map(|e| e["reason"].as_str().unwrap().to_owned())
+        excluded.iter().find(|e| page_of(&prefix, e["url"].as_str().unwrap()) == page).map(|e| e["reason"].as_str().unwrap().to_owned())
     };
     assert!(reason_for("print.html").is_some_and(|r| r.contains("noindex")), "{op}");
     assert!(reason_for("toc.html").is_some_and(|r| r.contains("noindex")), "{op}");
@@ -500,26 +508,16 @@ async fn crawls_rustdoc_output_as_published() {
     expected.retain(|p| !is_stub(p) && !marked_noindex(&std::fs::read_to_string(krate.join(p)).unwrap()));
     let groups = by_main_text(&krate, &expected);
 
-    let body = crawl_asset(&[format!("{}/proc_macro/index.html", site.base)], json!({"scope": "PREFIX", "maxPages": 1000}));
-    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
     let prefix = format!("{}/proc_macro/", site.base);
-    let page_of = |url: &str| {
-        let p = url.strip_prefix(&prefix).unwrap_or(url).to_owned();
-        if p.is_empty() || p.ends_with('/') { format!("{p}index.html") } else { p }
-    };
-    let indexed: Vec<String> = documents(&app, &asset).await.iter().map(|d| page_of(d["sourceUrl"].as_str().unwrap())).collect();
+    let (_, op, indexed) = crawl_site(&app, format!("{prefix}index.html"), &prefix, json!({"scope": "PREFIX", "maxPages": 1000})).await;
     assert_every_page_once(&indexed, &groups);
-    let op = operation_with_exclusions(&app, &asset, &op).await;
     // A stub that is linked is followed and left out as a redirect (rustdoc links none of these).
     let excluded = op["excluded"].as_array().unwrap();
     assert!(
         excluded
             .iter()
-            .all(|e| !stubs.contains(&page_of(e["url"].as_str().unwrap())) || e["reason"].as_str().unwrap().contains("redirects to")),
+            .all(|e| !stubs.contains(&page_of(&prefix, e["url"].as_str().unwrap()))
+                || e["reason"].as_str().unwrap().contains("redirects to")),
         "{op}"
     );
 }
