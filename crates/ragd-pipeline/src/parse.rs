@@ -434,7 +434,16 @@ pub fn robots_directives(list: &str) -> (bool, bool) {
 /// word with one elsewhere).
 fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
     let pages = pdf_extract::extract_text_from_mem_by_pages(bytes).map_err(|e| format!("the PDF could not be read: {e}"))?;
-    let outline = pdf_extract::Document::load_mem(bytes).ok().and_then(|d| d.get_toc().ok()).map(|t| t.toc).unwrap_or_default();
+    let doc = pdf_extract::Document::load_mem(bytes).ok();
+    let mut outline: Vec<Heading> = doc
+        .as_ref()
+        .and_then(|d| d.get_toc().ok())
+        .map(|t| t.toc.into_iter().map(|e| Heading { level: e.level, title: e.title, page: e.page }).collect())
+        .unwrap_or_default();
+    if outline.is_empty() {
+        // Without bookmarks, lines set larger than the body text are the headings.
+        outline = doc.as_ref().map(headings_by_size).unwrap_or_default();
+    }
     let mut pages: Vec<Vec<String>> =
         pages.iter().map(|p| p.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()).collect();
     drop_running_lines(&mut pages);
@@ -501,6 +510,138 @@ fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         return Err("the PDF has no extractable text (scanned pages would need OCR, which ragd does not do)".to_owned());
     }
     Ok(parsed)
+}
+
+/// Lines printed larger than the body text, as outline entries: the body size is the size most
+/// characters have; a line of at most 120 characters with a letter, all of it at least 1.2 times
+/// that size, is a heading, its level the rank of its size among the heading sizes (at most 4).
+/// The same text on many pages (a running header) is not one, nor a table of contents' entry.
+fn headings_by_size(doc: &pdf_extract::Document) -> Vec<Heading> {
+    let mut dev = SizedLines::default();
+    for page in doc.get_pages().keys() {
+        dev.page = *page;
+        if pdf_extract::output_doc_page(doc, &mut dev, *page).is_err() {
+            return Vec::new();
+        }
+        dev.end_line();
+    }
+    let mut chars: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for l in &dev.lines {
+        *chars.entry(l.size).or_default() += l.text.chars().count();
+    }
+    let Some(body) = chars.iter().max_by_key(|(size, n)| (**n, -**size)).map(|(size, _)| *size) else { return Vec::new() };
+    let text_of = |l: &SizedLine| l.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut repeats: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for l in &dev.lines {
+        *repeats.entry(text_of(l)).or_default() += 1;
+    }
+    let is_heading = |l: &SizedLine| {
+        let t = text_of(l);
+        // (A table of contents' entries, with their dot leaders, are not headings either.)
+        l.size * 10 >= body * 12
+            && l.min_size * 10 >= body * 12
+            && t.chars().count() <= 120
+            && t.chars().any(char::is_alphabetic)
+            && repeats[&t] <= 2
+            && !t.contains(". . .")
+    };
+    let mut sizes: Vec<i64> = dev.lines.iter().filter(|l| is_heading(l)).map(|l| l.size).collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    sizes.dedup();
+    dev.lines
+        .iter()
+        .filter(|l| is_heading(l))
+        .map(|l| Heading {
+            level: sizes.iter().position(|s| *s == l.size).map_or(4, |i| i + 1).min(4),
+            title: text_of(l),
+            page: l.page as usize,
+        })
+        .collect()
+}
+
+/// A heading of a PDF: from its outline, or from font sizes.
+struct Heading {
+    level: usize,
+    title: String,
+    /// 1-based.
+    page: usize,
+}
+
+/// One line of a page with its font sizes (tenths of a point, as the page shows them).
+struct SizedLine {
+    page: u32,
+    text: String,
+    size: i64,
+    min_size: i64,
+}
+
+/// Collects lines and their font sizes, breaking lines where pdf-extract's plain-text output does.
+#[derive(Default)]
+struct SizedLines {
+    page: u32,
+    lines: Vec<SizedLine>,
+    current: Option<SizedLine>,
+    last_y: f64,
+    last_end: f64,
+    first_char: bool,
+}
+
+impl SizedLines {
+    fn end_line(&mut self) {
+        if let Some(line) = self.current.take().filter(|l| !l.text.trim().is_empty()) {
+            self.lines.push(line);
+        }
+    }
+}
+
+impl pdf_extract::OutputDev for SizedLines {
+    fn begin_page(&mut self, _: u32, _: &pdf_extract::MediaBox, _: Option<(f64, f64, f64, f64)>) -> Result<(), pdf_extract::OutputError> {
+        self.end_line();
+        Ok(())
+    }
+    fn end_page(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.end_line();
+        Ok(())
+    }
+    fn output_character(
+        &mut self,
+        trm: &pdf_extract::Transform,
+        width: f64,
+        _: f64,
+        font_size: f64,
+        c: &str,
+    ) -> Result<(), pdf_extract::OutputError> {
+        let size = ((font_size * (trm.m11 + trm.m21)).abs() * (font_size * (trm.m12 + trm.m22)).abs()).sqrt();
+        let (x, y) = (trm.m31, trm.m32);
+        if self.first_char && self.current.is_some() {
+            if (y - self.last_y).abs() > size * 1.5 || x < self.last_end && (y - self.last_y).abs() > size * 0.5 {
+                self.end_line();
+            } else if x > self.last_end + size * 0.1 {
+                self.current.as_mut().expect("checked").text.push(' ');
+            }
+        }
+        let tenths = (size * 10.0).round() as i64;
+        let page = self.page;
+        let line = self.current.get_or_insert_with(|| SizedLine { page, text: String::new(), size: tenths, min_size: tenths });
+        if !c.trim().is_empty() {
+            (line.size, line.min_size) = (line.size.max(tenths), line.min_size.min(tenths));
+        }
+        line.text.push_str(c);
+        self.first_char = false;
+        self.last_y = y;
+        self.last_end = x + width * size;
+        Ok(())
+    }
+    fn begin_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.first_char = true;
+        Ok(())
+    }
+    fn end_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+    fn end_line(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
 }
 
 /// Removes running headers and footers: among the first and last three lines of each page, those
@@ -925,6 +1066,39 @@ mod tests {
             assert_eq!(p.page_at(last_start + 1), Some(last));
             let head: String = p.text.chars().skip(p.pages[1].0).take(40).collect();
             assert!(!head.trim().is_empty());
+        }
+    }
+
+    /// A real PDF whose bookmarks are taken out: its headings come from font sizes instead.
+    #[test]
+    fn pdfs_without_an_outline_get_headings_from_font_sizes() {
+        for (path, sections) in [
+            (
+                "/usr/share/doc/libtasn1-doc/libtasn1.pdf",
+                &["2 ASN.1 structure handling", "4.1 ASN.1 schema functions", "4.3 DER functions"][..],
+            ),
+            ("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", &["2. Unified system", "2.4. The glob files"][..]),
+        ] {
+            let Ok(bytes) = std::fs::read(path) else { panic!("{path} is missing: apt-get install libtasn1-doc shared-mime-info") };
+            let mut doc = pdf_extract::Document::load_mem(&bytes).unwrap();
+            assert!(doc.get_toc().is_ok(), "{path} has an outline to take out");
+            doc.catalog_mut().unwrap().remove(b"Outlines");
+            let mut stripped = Vec::new();
+            doc.save_to(&mut stripped).unwrap();
+            assert!(pdf_extract::Document::load_mem(&stripped).unwrap().get_toc().is_err());
+            let p = parse(&stripped, PDF).unwrap();
+            assert!(p.markdown, "{path}");
+            let headings: Vec<&str> = p.text.lines().filter(|l| l.starts_with('#')).collect();
+            for section in sections {
+                assert!(
+                    headings.iter().any(|h| h.trim_start_matches('#').trim() == *section),
+                    "{path}: no heading {section:?} in {headings:#?}"
+                );
+            }
+            // Body text and the table of contents' entries are not taken for headings.
+            assert!(headings.len() < 100 && headings.iter().all(|h| !h.contains(". . .")), "{path}: {headings:#?}");
+            let body = p.text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+            assert!(body > 10 * headings.len(), "{path}: {body} body lines, {} headings", headings.len());
         }
     }
 
