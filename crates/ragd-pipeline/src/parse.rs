@@ -353,14 +353,14 @@ fn crawl_view(doc: &Html) -> (Vec<String>, PageHints) {
             hints.nofollow |= nofollow;
         }
     }
-    let first = |sel: &str, attr: &str| doc.select(&select(sel)).find_map(|e| e.value().attr(attr)).map(|h| h.trim().to_owned());
     hints.canonical = doc
         .select(&select("link[rel][href]"))
         .find(|l| l.value().attr("rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("canonical"))))
         .and_then(|l| l.value().attr("href"))
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty());
-    hints.base = first("base[href]", "href").filter(|h| !h.is_empty());
+    hints.base =
+        doc.select(&select("base[href]")).find_map(|e| e.value().attr("href")).map(|h| h.trim().to_owned()).filter(|h| !h.is_empty());
     hints.redirect = doc
         .select(&select("meta[http-equiv][content]"))
         .filter(|m| m.value().attr("http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")))
@@ -433,16 +433,29 @@ pub fn robots_directives(list: &str) -> (bool, bool) {
 /// hyphenated across a line end are joined (keeping the hyphen only where the document writes the
 /// word with one elsewhere).
 fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
-    let pages = pdf_extract::extract_text_from_mem_by_pages(bytes).map_err(|e| format!("the PDF could not be read: {e}"))?;
-    let doc = pdf_extract::Document::load_mem(bytes).ok();
+    // One parse of the file serves the text, the outline and the font sizes (pdf-extract's own
+    // by-page extraction would load it again): decrypted with the empty password as pdf-extract
+    // does, then each page through its plain-text output.
+    let unreadable = |e: &dyn std::fmt::Display| format!("the PDF could not be read: {e}");
+    let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| unreadable(&e))?;
+    if doc.is_encrypted() {
+        doc.decrypt("").map_err(|e| unreadable(&e))?;
+    }
+    let mut pages = Vec::new();
+    for n in 1.. {
+        let mut text = String::new();
+        if pdf_extract::output_doc_page(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text), n).is_err() {
+            break;
+        }
+        pages.push(text);
+    }
     let mut outline: Vec<Heading> = doc
-        .as_ref()
-        .and_then(|d| d.get_toc().ok())
+        .get_toc()
         .map(|t| t.toc.into_iter().map(|e| Heading { level: e.level, title: e.title, page: e.page }).collect())
         .unwrap_or_default();
     if outline.is_empty() {
         // Without bookmarks, lines set larger than the body text are the headings.
-        outline = doc.as_ref().map(headings_by_size).unwrap_or_default();
+        outline = headings_by_size(&doc);
     }
     let mut pages: Vec<Vec<String>> =
         pages.iter().map(|p| p.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()).collect();

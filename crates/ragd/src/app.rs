@@ -92,7 +92,9 @@ impl Application {
         let secrets = Arc::new(config.secret_box()?);
         let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone(), secrets.clone());
         services.upload_limit = config.upload_max_bytes;
-        services.can_render = config.chromium().is_some();
+        // The Chromium is looked up once: the API refuses `render: true` without it, the worker uses it.
+        let web = config.web();
+        services.can_render = web.chromium.is_some();
         let files = ModelFiles::new(config.model_dir());
         // One local model per process, loaded on first use, shared by the API and the workers.
         let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);
@@ -144,7 +146,7 @@ impl Application {
                 models: registry,
                 text: TextSource,
                 file: FileSource { blobs: blobs.clone() },
-                web: WebSource::new(config.web()),
+                web: WebSource::new(web),
                 git: GitSource { config: config.git() },
                 s3: S3Source::new(config.remote()),
                 github: GitHubSource::new(config.remote()),

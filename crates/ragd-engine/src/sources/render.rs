@@ -33,11 +33,8 @@ pub type UrlCheck = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
 
 pub struct Renderer {
     chromium: PathBuf,
-    /// The crawler's guarded client (its resolver refuses private addresses; no redirects).
-    client: reqwest::Client,
-    check: UrlCheck,
+    answers: Arc<Answers>,
     timeout: Duration,
-    max_bytes: u64,
     tabs: tokio::sync::Semaphore,
     browser: tokio::sync::Mutex<Option<Running>>,
 }
@@ -57,7 +54,8 @@ impl Drop for Running {
 
 impl Renderer {
     pub fn new(chromium: PathBuf, client: reqwest::Client, check: UrlCheck, timeout: Duration, max_bytes: u64, tabs: usize) -> Self {
-        Self { chromium, client, check, timeout, max_bytes, tabs: tokio::sync::Semaphore::new(tabs.max(1)), browser: Default::default() }
+        let answers = Arc::new(Answers { client, check, max_bytes });
+        Self { chromium, answers, timeout, tabs: tokio::sync::Semaphore::new(tabs.max(1)), browser: Default::default() }
     }
 
     /// The page's HTML after its scripts ran; `document` is its body as the crawler fetched it.
@@ -77,7 +75,7 @@ impl Renderer {
         let activity = Arc::new(std::sync::Mutex::new((0usize, std::time::Instant::now())));
         let answering = {
             let (page, url, document, activity) = (page.clone(), url.clone(), document.to_vec(), activity.clone());
-            let this = self.answers();
+            let this = self.answers.clone();
             tokio::spawn(async move {
                 let mut served = 0usize;
                 while let Some(event) = paused.next().await {
@@ -138,10 +136,6 @@ impl Renderer {
         result
     }
 
-    fn answers(&self) -> Answers {
-        Answers { client: self.client.clone(), check: self.check.clone(), max_bytes: self.max_bytes }
-    }
-
     async fn launch(&self) -> Result<Running, String> {
         let profile = std::env::temp_dir().join(format!("ragd-chromium-{}", uuid::Uuid::new_v4().simple()));
         let config = BrowserConfig::builder()
@@ -181,6 +175,7 @@ fn header(name: &str, value: &str) -> HeaderEntry {
 
 /// What answers a rendered page's requests.
 struct Answers {
+    /// The crawler's guarded client (its resolver refuses private addresses; no redirects).
     client: reqwest::Client,
     check: UrlCheck,
     max_bytes: u64,

@@ -683,12 +683,12 @@ fn text_hash<'a>(doc: &'a SourceDoc, cx: &'a Context<'_>) -> Option<&'a str> {
 /// crawls. The others are reported as excluded.
 fn drop_duplicates(docs: Vec<SourceDoc>, cx: &Context<'_>, excluded: &mut Vec<Excluded>) -> Vec<SourceDoc> {
     let indexed = |d: &SourceDoc| cx.stored.get(&d.key).is_some_and(|p| p.status == ragd_core::model::DocumentStatus::Indexed);
-    let rank = |d: &SourceDoc| (!indexed(d), d.key.len(), d.key.clone());
+    let rank = |i: usize| (!indexed(&docs[i]), docs[i].key.len(), docs[i].key.as_str());
     let mut best: HashMap<&str, usize> = HashMap::new();
     for (i, d) in docs.iter().enumerate() {
         if let Some(h) = text_hash(d, cx) {
             let b = best.entry(h).or_insert(i);
-            if rank(d) < rank(&docs[*b]) {
+            if rank(i) < rank(*b) {
                 *b = i;
             }
         }
