@@ -13,7 +13,7 @@ use ragd_core::embed::Embedder;
 use ragd_core::model::{Chunk, Document, DocumentStatus, OperationType, Outcome, SourceType, content_hash};
 use ragd_core::time::now_ms;
 use ragd_pipeline::{ChunkDraft, Parsed, Sizer, chunk_document};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// Chunks embedded per model call: also the most work a cancel waits for.
@@ -38,7 +38,8 @@ pub struct IngestExecutor {
 }
 
 /// What the asset may still spend, per budget: `(name, limit, tokens left before this operation)`.
-/// Cost budgets are converted to tokens with the model's price. Enforced before every batch.
+/// Cost budgets are converted to tokens with the model's price. Enforced text by text before
+/// every pool of batches is embedded.
 struct Budget {
     limits: Vec<(String, i64)>,
 }
@@ -70,29 +71,6 @@ impl Budget {
     }
 }
 
-/// Why an indexing attempt of one document stopped.
-enum DocError {
-    /// The document cannot be indexed; it fails alone.
-    Document(String),
-    /// The embedding model failed after its retries; the operation fails, keeping what it wrote.
-    Embedding(String),
-    /// The next batch would cross a budget; the operation fails, keeping what it wrote.
-    Budget(String),
-    Job(JobError),
-}
-
-impl From<JobError> for DocError {
-    fn from(e: JobError) -> Self {
-        DocError::Job(e)
-    }
-}
-
-impl From<ragd_core::Error> for DocError {
-    fn from(e: ragd_core::Error) -> Self {
-        DocError::Job(JobError::Store(e))
-    }
-}
-
 struct Models {
     /// `None` for assets that are not vectorized (full-text only).
     embedder: Option<Arc<dyn Embedder>>,
@@ -102,17 +80,18 @@ struct Models {
     budget: Budget,
 }
 
-/// Parses (unless already parsed) and chunks a document off the async runtime; a panic in a
-/// parser or the splitter fails that document only.
+/// Parses (unless already parsed) and chunks a document off the async runtime, into its chunks
+/// (without vectors) and what the model reads for each; a panic in a parser or the splitter
+/// fails that document only.
 async fn parse_and_chunk(
     stages: &Stages,
     content_type: &str,
     input: Result<bytes::Bytes, Parsed>,
     sizer: &Sizer,
-    size: usize,
-    overlap: usize,
-) -> Result<(Parsed, Vec<ChunkDraft>), String> {
-    let (content_type, sizer) = (content_type.to_owned(), sizer.clone());
+    (size, overlap): (usize, usize),
+    record: Document,
+) -> Result<Prepared, (Document, String)> {
+    let (content_type, sizer, id, file_name) = (content_type.to_owned(), sizer.clone(), record.id, record.file_name.clone());
     let task = tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let start = std::time::Instant::now();
@@ -122,15 +101,282 @@ async fn parse_and_chunk(
             };
             let parse_time = start.elapsed();
             let drafts = chunk_document(&parsed.text, parsed.markdown, &sizer, size, overlap)?;
-            Ok::<_, String>((parsed, drafts, parse_time, start.elapsed() - parse_time))
+            let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
+            Ok::<_, String>((chunks, inputs, parse_time, start.elapsed() - parse_time))
         }))
         .unwrap_or_else(|_| Err("the document could not be parsed (the parser failed on it)".to_owned()))
     });
-    let (parsed, drafts, parse_time, chunk_time) =
-        task.await.unwrap_or_else(|_| Err("the document could not be parsed (the parser failed on it)".to_owned()))?;
-    stages.add("parse", parse_time);
-    stages.add("chunk", chunk_time);
-    Ok((parsed, drafts))
+    match task.await.unwrap_or_else(|_| Err("the document could not be parsed (the parser failed on it)".to_owned())) {
+        Ok((chunks, inputs, parse_time, chunk_time)) => {
+            stages.add("parse", parse_time);
+            stages.add("chunk", chunk_time);
+            Ok(Prepared { record, chunks, inputs })
+        }
+        Err(reason) => Err((record, reason)),
+    }
+}
+
+/// A document parsed and chunked, waiting for its chunks' vectors before it is written.
+struct Prepared {
+    record: Document,
+    chunks: Vec<Chunk>,
+    /// What the model reads for each chunk (context line and content) and its length in the
+    /// model's tokens; moved out once queued.
+    inputs: Vec<(String, usize)>,
+}
+
+/// What the indexing loop does with a fetched document; decided, and for `Index` parsed and
+/// chunked, ahead of it (while the documents before it embed).
+enum Step {
+    /// The source says the stored version is current.
+    Unchanged,
+    /// Could not be fetched; fails alone.
+    Failed(String),
+    /// Same content as stored and written by an earlier attempt of this operation.
+    Own,
+    /// Same content as stored and indexed.
+    Skip,
+    /// New or changed: the document to write, or why it cannot be parsed (with its record).
+    Index(Box<Result<Prepared, (Document, String)>>),
+}
+
+/// Turns a parsed document's chunk drafts into chunks (without vectors) and the model's inputs.
+fn prepare(parsed: &Parsed, drafts: Vec<ChunkDraft>, id: uuid::Uuid, file_name: &str, sizer: &Sizer) -> (Vec<Chunk>, Vec<(String, usize)>) {
+    let title = parsed.title.as_deref().unwrap_or(file_name).to_owned();
+    let mut inputs = Vec::with_capacity(drafts.len());
+    let chunks = drafts
+        .into_iter()
+        .map(|d| {
+            let context_text = if d.heading_path.is_empty() { title.clone() } else { format!("{title} > {}", d.heading_path) };
+            let input = format!("{context_text}\n\n{}", d.content);
+            let text_hash = content_hash(input.as_bytes());
+            inputs.push((input, d.token_count + sizer.count(&context_text)));
+            Chunk {
+                id: Chunk::id_for(id, &text_hash, d.index as i64),
+                document_id: id,
+                chunk_index: d.index as i64,
+                page_number: parsed.page_at(d.start_char).map(|p| p.to_string()),
+                content: d.content,
+                context_text,
+                heading_path: d.heading_path,
+                start_char: d.start_char as i64,
+                end_char: d.end_char as i64,
+                start_line: d.start_line as i64,
+                end_line: d.end_line as i64,
+                token_count: d.token_count as i64,
+                text_hash,
+                embedding: Vec::new(),
+            }
+        })
+        .collect();
+    (chunks, inputs)
+}
+
+/// Embeds the chunks of consecutive documents together, in batches of [`EMBED_BATCH`] whatever
+/// the documents' sizes, and writes each document (with all its chunks, in one transaction) as
+/// soon as its vectors are known, in the listing's order. Texts already in the embedding cache,
+/// or queued for an earlier document, are never sent twice.
+struct Batcher<'a> {
+    job: &'a Job,
+    m: &'a Models,
+    stages: &'a Stages,
+    /// Documents waiting for vectors, in order.
+    pending: VecDeque<Pending>,
+    /// Texts to embed, in order, each hash once.
+    queue: VecDeque<Queued>,
+    queued: HashSet<String>,
+    /// Vectors (and the tokens they cost) of the hashes the pending documents use.
+    known: HashMap<String, (Vec<f32>, i64)>,
+    /// How many pending documents use each hash in `known` or `queue`.
+    users: HashMap<String, usize>,
+}
+
+/// A text to embed: its hash, the text, its length in tokens and the document that queued it.
+struct Queued {
+    hash: String,
+    text: String,
+    tokens: usize,
+    file: Arc<str>,
+}
+
+struct Pending {
+    prepared: Prepared,
+    /// Chunks whose vectors this document did not pay for (cached, or queued by an earlier one).
+    borrowed: Vec<bool>,
+}
+
+/// Queued texts embedded together, sorted by length, in batches of [`EMBED_BATCH`]: chunks of
+/// consecutive documents differ in length, and a batch is as wide as its longest text.
+const POOL: usize = 8 * EMBED_BATCH;
+/// How long a partial pool waits for the next document before it is embedded anyway.
+const PARTIAL_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+/// Documents held waiting for vectors at most (each holds its chunks in memory).
+const MAX_PENDING: usize = 256;
+
+impl<'a> Batcher<'a> {
+    fn new(job: &'a Job, m: &'a Models, stages: &'a Stages) -> Self {
+        Batcher {
+            job,
+            m,
+            stages,
+            pending: VecDeque::new(),
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            known: HashMap::new(),
+            users: HashMap::new(),
+        }
+    }
+
+    /// A full pool is queued (or too many documents wait): embed before taking more.
+    fn full(&self) -> bool {
+        self.queue.len() >= POOL || self.pending.len() >= MAX_PENDING
+    }
+
+    /// Embeds the next [`POOL`] queued texts (or all, if fewer), sorted by length so that each
+    /// batch pads little, and writes the documents they complete. `Some` is the operation's end:
+    /// the model failed, or a budget would be crossed (then the texts that fit, in the listing's
+    /// order, are embedded first: budgets are spent up to their limit, never beyond).
+    async fn embed_pool(&mut self) -> Result<Option<Outcome>, JobError> {
+        let Some(embedder) = self.m.embedder.clone() else { return Ok(None) };
+        let n = self.queue.len().min(POOL);
+        let mut pool: Vec<Queued> = self.queue.drain(..n).collect();
+        let mut stop = None;
+        if !self.m.budget.limits.is_empty() {
+            let mut spent = self.job.counters().token_count;
+            for (i, q) in pool.iter().enumerate() {
+                let tokens = match embedder.count_tokens(&q.text).await {
+                    Ok(n) => n as i64,
+                    Err(e) => return Ok(Some(Outcome::Failed { error_message: format!("embedding {} failed: {e}", q.file) })),
+                };
+                if let Some(name) = self.m.budget.crossed(spent, tokens) {
+                    stop = Some(Outcome::Failed {
+                        error_message: format!("stopped before {}: its next {tokens} tokens would exceed the {name}", q.file),
+                    });
+                    pool.truncate(i);
+                    break;
+                }
+                spent += tokens;
+            }
+        }
+        pool.sort_by_key(|q| q.tokens);
+        for batch in pool.chunks(EMBED_BATCH) {
+            if let Some(outcome) = self.embed_batch(embedder.as_ref(), batch).await? {
+                return Ok(Some(outcome));
+            }
+        }
+        Ok(stop)
+    }
+
+    /// Queues what `p` needs embedded (after looking in the cache) and writes what is ready.
+    async fn add(&mut self, mut p: Prepared) -> Result<(), JobError> {
+        let mut borrowed = vec![false; p.chunks.len()];
+        if self.m.embedder.is_some() {
+            let lease = &self.job.claim.lease;
+            let mut fresh: Vec<String> = Vec::new();
+            let mut seen = HashSet::new();
+            for c in &p.chunks {
+                let h = &c.text_hash;
+                if !self.known.contains_key(h) && !self.queued.contains(h) && seen.insert(h) {
+                    fresh.push(h.clone());
+                }
+            }
+            let cached = self.job.store.embedding_cache_get(&lease.tenant, &self.m.key, &fresh).await?;
+            let inputs = std::mem::take(&mut p.inputs);
+            let file: Arc<str> = p.record.file_name.as_str().into();
+            let mut mine = HashSet::new();
+            for ((c, (text, tokens)), borrowed) in p.chunks.iter().zip(inputs).zip(&mut borrowed) {
+                let h = &c.text_hash;
+                if mine.insert(h.clone()) {
+                    *self.users.entry(h.clone()).or_default() += 1;
+                }
+                if let Some(hit) = cached.get(h) {
+                    self.known.entry(h.clone()).or_insert_with(|| hit.clone());
+                }
+                if self.known.contains_key(h) || (self.queued.contains(h) && !seen.contains(h)) {
+                    // In the cache, or queued by an earlier document: as if read from the cache.
+                    *borrowed = true;
+                } else if self.queued.insert(h.clone()) {
+                    self.queue.push_back(Queued { hash: h.clone(), text, tokens, file: file.clone() });
+                }
+            }
+        }
+        self.pending.push_back(Pending { prepared: p, borrowed });
+        self.write_ready().await
+    }
+
+    /// Embeds one batch of queued texts and writes the documents it completes. `Some` is the
+    /// operation's end: the model failed.
+    async fn embed_batch(&mut self, embedder: &dyn Embedder, batch: &[Queued]) -> Result<Option<Outcome>, JobError> {
+        let Some(Queued { file, .. }) = batch.first() else { return Ok(None) };
+        let (hashes, texts): (Vec<String>, Vec<String>) = batch.iter().map(|q| (q.hash.clone(), q.text.clone())).unzip();
+        let out = match self.stages.time("embed", embedder.embed(texts)).await {
+            Ok(out) => out,
+            Err(e) => {
+                let message = match e {
+                    ragd_core::Error::Upstream(s) | ragd_core::Error::Unavailable(s) => s,
+                    other => {
+                        tracing::error!(error = %other, "embedding failed");
+                        "the embedding model failed".to_owned()
+                    }
+                };
+                return Ok(Some(Outcome::Failed { error_message: format!("embedding {file} failed: {message}") }));
+            }
+        };
+        let entries: Vec<(String, Vec<f32>, i64)> =
+            hashes.into_iter().zip(out.vectors).zip(&out.token_counts).map(|((h, v), &t)| (h, v, t as i64)).collect();
+        let lease = &self.job.claim.lease;
+        self.stages.time("write", self.job.store.embedding_cache_put(&lease.tenant, &self.m.key, &entries)).await?;
+        self.job.update(|c| c.token_count += out.token_counts.iter().sum::<usize>() as i64);
+        for (h, v, t) in entries {
+            self.queued.remove(&h);
+            self.known.insert(h, (v, t));
+        }
+        self.job.checkpoint().await?;
+        self.write_ready().await?;
+        Ok(None)
+    }
+
+    /// Writes the documents at the front whose vectors are all known.
+    async fn write_ready(&mut self) -> Result<(), JobError> {
+        while let Some(front) = self.pending.front() {
+            let vectorized = self.m.embedder.is_some();
+            if vectorized && !front.prepared.chunks.iter().all(|c| self.known.contains_key(&c.text_hash)) {
+                return Ok(());
+            }
+            let Pending { prepared: Prepared { mut record, mut chunks, .. }, borrowed } =
+                self.pending.pop_front().expect("a front document");
+            let (mut tokens, mut saved) = (0, 0);
+            for (c, borrowed) in chunks.iter_mut().zip(borrowed) {
+                if let Some((v, t)) = self.known.get(&c.text_hash) {
+                    c.embedding = v.clone();
+                    tokens += t;
+                    saved += if borrowed { *t } else { 0 };
+                }
+            }
+            record.chunk_count = chunks.len() as i64;
+            record.token_count = tokens;
+            record.status = DocumentStatus::Indexed;
+            if !self.stages.time("write", self.job.store.document_replace(&self.job.claim.lease, &record, &chunks)).await? {
+                return Err(JobError::LeaseLost);
+            }
+            self.job.update(|c| {
+                c.chunk_count += record.chunk_count;
+                c.tokens_saved += saved;
+                c.items_processed += 1;
+            });
+            for c in &chunks {
+                if let Some(n) = self.users.get_mut(&c.text_hash) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.users.remove(&c.text_hash);
+                        self.known.remove(&c.text_hash);
+                    }
+                }
+            }
+            self.job.checkpoint().await?;
+        }
+        Ok(())
+    }
 }
 
 impl IngestExecutor {
@@ -156,100 +402,6 @@ impl IngestExecutor {
         ragd_core::connect::fresh_credentials(job.store.as_ref(), &self.secrets, self.oauth.as_deref(), asset, opened, now_ms())
             .await
             .map(Some)
-    }
-
-    /// Embeds the chunks of one parsed document, then writes it with its chunks in one transaction.
-    async fn index(
-        &self,
-        job: &Job,
-        m: &Models,
-        stages: &Stages,
-        parsed: &Parsed,
-        drafts: Vec<ChunkDraft>,
-        record: &mut Document,
-    ) -> Result<(), DocError> {
-        let lease = &job.claim.lease;
-        let title = parsed.title.as_deref().unwrap_or(&record.file_name).to_owned();
-        let contexts: Vec<String> = drafts
-            .iter()
-            .map(|d| if d.heading_path.is_empty() { title.clone() } else { format!("{title} > {}", d.heading_path) })
-            .collect();
-        let inputs: Vec<String> = drafts.iter().zip(&contexts).map(|(d, c)| format!("{c}\n\n{}", d.content)).collect();
-        let hashes: Vec<String> = inputs.iter().map(|t| content_hash(t.as_bytes())).collect();
-
-        let mut known: HashMap<String, (Vec<f32>, i64)> = HashMap::new();
-        if let Some(embedder) = &m.embedder {
-            // The cache first: identical text embedded with this model is never paid for twice.
-            known = job.store.embedding_cache_get(&lease.tenant, &m.key, &hashes).await?;
-            let saved: i64 = hashes.iter().filter_map(|h| known.get(h)).map(|(_, t)| t).sum();
-            job.update(|c| c.tokens_saved += saved);
-            let mut missing: Vec<usize> = Vec::new();
-            let mut queued = HashSet::new();
-            for (i, h) in hashes.iter().enumerate() {
-                if !known.contains_key(h) && queued.insert(h) {
-                    missing.push(i);
-                }
-            }
-            for batch in missing.chunks(EMBED_BATCH) {
-                let texts: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
-                if !m.budget.limits.is_empty() {
-                    let mut tokens = 0i64;
-                    for t in &texts {
-                        tokens += embedder.count_tokens(t).await.map_err(|e| DocError::Embedding(e.to_string()))? as i64;
-                    }
-                    if let Some(name) = m.budget.crossed(job.counters().token_count, tokens) {
-                        return Err(DocError::Budget(format!("the next batch of {tokens} tokens would exceed the {name}")));
-                    }
-                }
-                let out = stages.time("embed", embedder.embed(texts)).await.map_err(|e| {
-                    DocError::Embedding(match e {
-                        ragd_core::Error::Upstream(s) | ragd_core::Error::Unavailable(s) => s,
-                        other => {
-                            tracing::error!(error = %other, "embedding failed");
-                            "the embedding model failed".to_owned()
-                        }
-                    })
-                })?;
-                let entries: Vec<(String, Vec<f32>, i64)> =
-                    batch.iter().zip(out.vectors).zip(&out.token_counts).map(|((&i, v), &t)| (hashes[i].clone(), v, t as i64)).collect();
-                stages.time("write", job.store.embedding_cache_put(&lease.tenant, &m.key, &entries)).await?;
-                job.update(|c| c.token_count += out.token_counts.iter().sum::<usize>() as i64);
-                for (h, v, t) in entries {
-                    known.insert(h, (v, t));
-                }
-                job.checkpoint().await?;
-            }
-        }
-
-        let chunks: Vec<Chunk> = drafts
-            .into_iter()
-            .zip(contexts)
-            .zip(&hashes)
-            .map(|((d, context_text), h)| Chunk {
-                id: Chunk::id_for(record.id, h, d.index as i64),
-                document_id: record.id,
-                chunk_index: d.index as i64,
-                page_number: parsed.page_at(d.start_char).map(|p| p.to_string()),
-                content: d.content,
-                context_text,
-                heading_path: d.heading_path,
-                start_char: d.start_char as i64,
-                end_char: d.end_char as i64,
-                start_line: d.start_line as i64,
-                end_line: d.end_line as i64,
-                token_count: d.token_count as i64,
-                text_hash: h.clone(),
-                embedding: known.get(h).map(|(v, _)| v.clone()).unwrap_or_default(),
-            })
-            .collect();
-        record.chunk_count = chunks.len() as i64;
-        record.token_count = hashes.iter().filter_map(|h| known.get(h)).map(|(_, t)| t).sum();
-        record.status = DocumentStatus::Indexed;
-        if !stages.time("write", job.store.document_replace(lease, record, &chunks)).await? {
-            return Err(DocError::Job(JobError::LeaseLost));
-        }
-        job.update(|c| c.chunk_count += record.chunk_count);
-        Ok(())
     }
 }
 
@@ -325,20 +477,22 @@ impl Executor for IngestExecutor {
         }
         job.checkpoint().await?;
 
-        // Process each document. Fetching runs up to `fetch_ahead` documents ahead of indexing,
-        // in this task: a remote source's round trips overlap each other and the parsing and
-        // embedding of the documents before them. Indexing stays in the listing's order.
+        // Process each document. Fetching, and then parsing and chunking, run up to `fetch_ahead`
+        // documents ahead of indexing, in this task (parsers on blocking threads): a remote
+        // source's round trips and the parsing of the next documents overlap the embedding of
+        // the ones before them. The batcher embeds the chunks of consecutive documents together
+        // and writes documents in the listing's order.
         let mut failures = Vec::new();
         let mut present = HashSet::new();
         let (size, overlap) = (asset.embedding.chunk_size as usize, asset.embedding.chunk_overlap as usize);
-        // A document holds a permit from before its fetch until it is indexed: at most
-        // `fetch_ahead` are fetched (or fetching) beyond the one being indexed.
+        // A document holds a permit from before its fetch until the batcher has it: at most
+        // `fetch_ahead` are fetched or parsed (or being so) beyond the one being taken.
         let window = self.fetch_ahead + 1;
         let permits = Arc::new(tokio::sync::Semaphore::new(window));
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<(SourceDoc, Body, tokio::sync::OwnedSemaphorePermit)>(window);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(SourceDoc, Step, tokio::sync::OwnedSemaphorePermit)>(window);
         let produce = async {
             let tx = tx;
-            let cx = &cx;
+            let (cx, models, stored) = (&cx, &models, &stored);
             // `buffered` first polls its futures in the listing's order and tokio's semaphore
             // grants permits in the order they were asked for, so a later document never holds
             // the permit an earlier one waits for.
@@ -351,7 +505,29 @@ impl Executor for IngestExecutor {
                             Body::Pending(listed) => cx.stages.time("fetch", source.fetch(cx, &doc, listed)).await,
                             listed => listed,
                         };
-                        (doc, body, permit)
+                        let previous = stored.get(&doc.key);
+                        let (input, hash, file_size, meta) = match body {
+                            Body::Pending(_) => unreachable!("Source::fetch returns a fetched body"),
+                            Body::Unchanged => return (doc, Step::Unchanged, permit),
+                            Body::Failed(reason) => return (doc, Step::Failed(reason), permit),
+                            Body::Bytes { bytes, meta } => {
+                                let (hash, size) = (content_hash(&bytes), bytes.len() as i64);
+                                (Ok(bytes), hash, size, meta)
+                            }
+                            Body::Parsed { parsed, hash, size, meta } => (Err(parsed), hash, size, meta),
+                        };
+                        let step = match previous {
+                            Some(p) if p.operation_id == op.id && p.content_hash == hash => Step::Own,
+                            Some(p) if !force && p.content_hash == hash && p.status == DocumentStatus::Indexed => Step::Skip,
+                            _ => {
+                                let mut record = new_record(asset.id, op.id, &doc, previous);
+                                (record.file_size, record.content_hash, record.source_meta) = (file_size, hash, meta);
+                                Step::Index(Box::new(
+                                    parse_and_chunk(cx.stages, &doc.content_type, input, &models.sizer, (size, overlap), record).await,
+                                ))
+                            }
+                        };
+                        (doc, step, permit)
                     }
                 })
                 .buffered(window);
@@ -362,12 +538,32 @@ impl Executor for IngestExecutor {
             }
         };
         let consume = async {
-            while let Some((doc, body, _permit)) = rx.recv().await {
+            let mut batcher = Batcher::new(job, &models, &stages);
+            loop {
+                while batcher.full() {
+                    if let Some(outcome) = batcher.embed_pool().await? {
+                        return Ok(Some(outcome));
+                    }
+                }
+                // A partial pool waits a little for the next document's chunks.
+                let next = if batcher.queue.is_empty() {
+                    rx.recv().await
+                } else {
+                    match tokio::time::timeout(PARTIAL_BATCH_WAIT, rx.recv()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            if let Some(outcome) = batcher.embed_pool().await? {
+                                return Ok(Some(outcome));
+                            }
+                            continue;
+                        }
+                    }
+                };
+                let Some((doc, step, _permit)) = next else { break };
                 present.insert(doc.key.clone());
                 let previous = stored.get(&doc.key);
-                let (input, hash, file_size, meta) = match body {
-                    Body::Pending(_) => unreachable!("Source::fetch returns a fetched body"),
-                    Body::Unchanged => {
+                let failed = match step {
+                    Step::Unchanged => {
                         match previous {
                             Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
                             Some(p) => skip_unchanged(job, p),
@@ -375,70 +571,52 @@ impl Executor for IngestExecutor {
                                 failures.push(format!("{}: the source reported no change to a document ragd does not have", doc.file_name))
                             }
                         }
-                        job.checkpoint().await?;
-                        continue;
+                        None
                     }
-                    Body::Failed(reason) => {
+                    Step::Own => {
+                        own_earlier_work(job, previous.expect("stored"));
+                        None
+                    }
+                    Step::Skip => {
+                        skip_unchanged(job, previous.expect("stored"));
+                        None
+                    }
+                    Step::Failed(reason) => {
                         // A version indexed before stays searchable; the failure is reported.
-                        if previous.is_none_or(|p| p.status != DocumentStatus::Indexed) {
-                            let mut record = new_record(asset.id, op.id, &doc, previous);
-                            record.status = DocumentStatus::Failed;
-                            record.error_message = Some(reason.clone());
-                            if !job.store.document_replace(lease, &record, &[]).await? {
-                                return Err(JobError::LeaseLost);
-                            }
+                        let keep = previous.is_some_and(|p| p.status == DocumentStatus::Indexed);
+                        let record = (!keep).then(|| new_record(asset.id, op.id, &doc, previous));
+                        Some((record, reason))
+                    }
+                    Step::Index(prepared) => match *prepared {
+                        Ok(prepared) => {
+                            batcher.add(prepared).await?;
+                            continue;
                         }
-                        failures.push(format!("{}: {reason}", doc.file_name));
-                        job.update(|c| {
-                            c.items_failed += 1;
-                            c.items_processed += 1;
-                        });
-                        job.checkpoint().await?;
-                        continue;
-                    }
-                    Body::Bytes { bytes, meta } => {
-                        let hash = content_hash(&bytes);
-                        let size = bytes.len() as i64;
-                        (Ok(bytes), hash, size, meta)
-                    }
-                    Body::Parsed { parsed, hash, size, meta } => (Err(parsed), hash, size, meta),
+                        Err((record, reason)) => Some((Some(record), reason)),
+                    },
                 };
-                match previous {
-                    Some(p) if p.operation_id == op.id && p.content_hash == hash => own_earlier_work(job, p),
-                    Some(p) if !force && p.content_hash == hash && p.status == DocumentStatus::Indexed => skip_unchanged(job, p),
-                    _ => {
-                        let mut record = new_record(asset.id, op.id, &doc, previous);
-                        (record.file_size, record.content_hash, record.source_meta) = (file_size, hash, meta);
-                        let result = match parse_and_chunk(&stages, &doc.content_type, input, &models.sizer, size, overlap).await {
-                            Ok((parsed, drafts)) => self.index(job, &models, &stages, &parsed, drafts, &mut record).await,
-                            Err(reason) => Err(DocError::Document(reason)),
-                        };
-                        match result {
-                            Ok(()) => {}
-                            Err(DocError::Job(e)) => return Err(e),
-                            Err(DocError::Embedding(message)) => {
-                                return Ok(Some(Outcome::Failed {
-                                    error_message: format!("embedding {} failed: {message}", doc.file_name),
-                                }));
-                            }
-                            Err(DocError::Budget(message)) => {
-                                return Ok(Some(Outcome::Failed { error_message: format!("stopped before {}: {message}", doc.file_name) }));
-                            }
-                            Err(DocError::Document(reason)) => {
-                                record.status = DocumentStatus::Failed;
-                                record.error_message = Some(reason.clone());
-                                if !job.store.document_replace(lease, &record, &[]).await? {
-                                    return Err(JobError::LeaseLost);
-                                }
-                                failures.push(format!("{}: {reason}", doc.file_name));
-                                job.update(|c| c.items_failed += 1);
-                            }
+                if let Some((record, reason)) = failed {
+                    if let Some(mut record) = record {
+                        record.status = DocumentStatus::Failed;
+                        record.error_message = Some(reason.clone());
+                        if !job.store.document_replace(lease, &record, &[]).await? {
+                            return Err(JobError::LeaseLost);
                         }
-                        job.update(|c| c.items_processed += 1);
                     }
+                    failures.push(format!("{}: {reason}", doc.file_name));
+                    job.update(|c| {
+                        c.items_failed += 1;
+                        c.items_processed += 1;
+                    });
                 }
                 job.checkpoint().await?;
             }
+            while !batcher.queue.is_empty() {
+                if let Some(outcome) = batcher.embed_pool().await? {
+                    return Ok(Some(outcome));
+                }
+            }
+            batcher.write_ready().await?;
             Ok::<_, JobError>(None)
         };
         let stopped = match futures::future::select(std::pin::pin!(consume), std::pin::pin!(produce)).await {

@@ -246,3 +246,39 @@ async fn a_private_endpoint_is_refused_unless_allowed() {
     let message = done["errorMessage"].as_str().unwrap();
     assert!(message.contains("private") && message.contains("RAGD_WEB_ALLOW_HOSTS"), "{message}");
 }
+
+#[tokio::test]
+async fn small_documents_share_the_models_batches_and_every_token_is_counted_once() {
+    // 70 one-chunk documents: embedded per document they would take 70 requests; batched across
+    // documents they take three (32 + 32 + 6), and the operation still counts exactly what the
+    // provider received and writes every document with its vector.
+    let (base, fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
+    let app = TestApp::spawn_with(
+        |c| {
+            c.openai_base_url = Some(base.clone());
+            c.openai_api_key = Some(KEY.into());
+        },
+        None,
+    )
+    .await;
+    let documents: Vec<Value> = (0..70)
+        .map(|i| json!({"name": format!("note-{i:02}.md"), "text": format!("Note {i}: the lease of worker {i} expired."), "contentType": "text/markdown"}))
+        .collect();
+    let body = json!({"name": "Notes", "embedding": {"provider": "openai", "model": "text-embedding-3-small"},
+                      "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!((done["itemsProcessed"].as_i64(), done["chunkCount"].as_i64()), (Some(70), Some(70)), "{done}");
+    assert_eq!(fake.inputs.load(Ordering::SeqCst), 70);
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 3, "batches of 32 across documents");
+    assert_eq!(done["tokenCount"].as_i64(), Some(fake.tokens.load(Ordering::SeqCst) as i64), "{done}");
+    let docs = app.get(&format!("/v1/tenants/acme/assets/{a}/documents?PageSize=100"), &app.token("acme")).await.body;
+    let items = docs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 70);
+    assert!(items.iter().all(|d| d["status"] == "INDEXED" && d["tokenCount"].as_i64() > Some(0)), "{docs}");
+    let per_document: i64 = items.iter().map(|d| d["tokenCount"].as_i64().unwrap()).sum();
+    assert_eq!(Some(per_document), done["tokenCount"].as_i64(), "each document's tokens are its own");
+}
