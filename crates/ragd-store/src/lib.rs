@@ -10,6 +10,7 @@
 
 pub mod blobs;
 mod connected;
+mod inline;
 pub mod pg;
 mod rows;
 pub mod sqlite;

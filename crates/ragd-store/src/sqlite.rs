@@ -26,6 +26,8 @@ pub struct SqliteStore {
     /// The Tantivy full-text index beside it, synced from `chunk_log` (FTS5 serves filtered
     /// queries, and every query when another process holds the index).
     text: std::sync::Arc<crate::text::TextIndex>,
+    /// Reads answered on the calling thread (polling an operation), see `inline.rs`.
+    inline: std::sync::Arc<crate::inline::InlineReads>,
 }
 
 pub(crate) fn db(e: sqlx::Error) -> Error {
@@ -95,6 +97,7 @@ impl SqliteStore {
             pool,
             text: std::sync::Arc::new(crate::text::TextIndex::new(dir.join("text"))),
             vectors: std::sync::Arc::new(crate::vectors::VectorIndexes::new(dir)),
+            inline: std::sync::Arc::new(crate::inline::InlineReads::new(path)),
         };
         store.migrate().await?;
         Ok(store)
@@ -157,17 +160,24 @@ impl SqliteStore {
     }
 }
 
+/// Selects one operation by `?1` tenant, `?2` asset and `?3` id (for sqlx and the inline reads).
+fn read_operation_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
+             WHERE o.tenant_id = ?1 AND o.asset_id = ?2 AND o.id = ?3 AND a.deleted_at IS NULL"
+        )
+    });
+    &SQL
+}
+
 /// Reads one operation through any executor, so that writers can read what they just wrote
 /// inside their own transaction (the answer then shows the operation as created).
 async fn read_operation<'c, E>(exec: E, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>>
 where
     E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
 {
-    let sql = format!(
-        "SELECT {OPERATION_COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
-             WHERE o.tenant_id = ?1 AND o.asset_id = ?2 AND o.id = ?3 AND a.deleted_at IS NULL"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(sqlx::AssertSqlSafe(read_operation_sql()))
         .bind(tenant.as_str())
         .bind(asset_id.to_string())
         .bind(id.to_string())
@@ -430,7 +440,10 @@ impl Store for SqliteStore {
     }
 
     async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
-        self.fetch_operation(tenant, asset_id, id).await
+        match self.inline.operation(read_operation_sql(), tenant, asset_id, id) {
+            Some(read) => read,
+            None => self.fetch_operation(tenant, asset_id, id).await,
+        }
     }
 
     async fn operation_list(&self, tenant: &TenantId, asset_id: Uuid, page: &PageRequest) -> Result<Page<Operation>> {

@@ -1,43 +1,51 @@
-//! Benchmark of the operations API over 100k operations: GET-operation throughput and
-//! list-page latency, against `/healthz` measured in the same run as the peer (the cost of
-//! HTTP itself on this machine). Run: `cargo bench -p ragd --bench operations_api`.
+//! Benchmark of the operations API over 100k operations, on both backends: GET-operation
+//! throughput under wrk (its own process, on the same machine, as the issue's measurement) and
+//! list-page latency, against `/healthz` measured in the same run as the peer (the cost of HTTP
+//! itself on this machine), with the server's CPU time per request. PostgreSQL is the throwaway
+//! server of the tests (on the same cores: its backends compete with ragd and wrk).
+//! Run: `cargo bench -p ragd --bench operations_api` (installs Debian's `wrk` if missing).
 
 use ragd::Application;
 use ragd::config::{Config, Role};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const OPERATIONS: usize = 100_000;
-const CONCURRENCY: usize = 16;
-const RUN_FOR: Duration = Duration::from_secs(5);
+const CONNECTIONS: usize = 32;
+const RUN_FOR: Duration = Duration::from_secs(10);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-/// Requests per second of `url` with `CONCURRENCY` clients for `RUN_FOR`.
-async fn throughput(client: &reqwest::Client, url: &str, token: &str) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + RUN_FOR;
-    let tasks: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (client, url, token, done) = (client.clone(), url.to_owned(), token.to_owned(), done.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let r = client.get(&url).bearer_auth(&token).send().await.unwrap();
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.unwrap();
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let start = Instant::now();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+/// `wrk` against `url` (2 threads, `CONNECTIONS` connections, `RUN_FOR`): requests per second
+/// and the p99 latency in milliseconds. wrk runs as its own process, as a user's load would.
+fn wrk(url: &str, token: &str) -> (f64, f64, f64) {
+    let cpu = cpu_seconds();
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{}s", RUN_FOR.as_secs()), "--latency"])
+        .args(["-H", &format!("Authorization: Bearer {token}"), url])
+        .output()
+        .expect("wrk is needed: apt-get install wrk");
+    let cpu = cpu_seconds() - cpu;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !text.contains("Non-2xx"), "wrk failed: {text}");
+    let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).expect("wrk's Requests/sec").trim().parse().unwrap();
+    let p99 = text.lines().find_map(|l| l.trim().strip_prefix("99%")).expect("wrk's 99% latency").trim();
+    let ms = if let Some(us) = p99.strip_suffix("us") {
+        us.parse::<f64>().unwrap() / 1e3
+    } else if let Some(ms) = p99.strip_suffix("ms") {
+        ms.parse().unwrap()
+    } else {
+        p99.trim_end_matches('s').parse::<f64>().unwrap() * 1e3
+    };
+    (rps, ms, cpu / (rps * RUN_FOR.as_secs_f64()) * 1e6)
+}
+
+/// CPU seconds (user + system) this process (the server) has used.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
 }
 
 /// Latencies of walking `pages` pages of `size` from the start of the list, one client.
@@ -59,56 +67,108 @@ async fn page_walk(client: &reqwest::Client, base: &str, token: &str, size: usiz
     latencies
 }
 
+/// Installs wrk from Debian if it is missing.
+fn ensure_wrk() {
+    if std::process::Command::new("wrk").arg("--version").output().is_ok() {
+        return;
+    }
+    eprintln!("installing wrk (Debian) for the benchmark");
+    let ok = std::process::Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]).env("DEBIAN_FRONTEND", "noninteractive").status();
+    assert!(ok.is_ok_and(|s| s.success()), "wrk is needed: apt-get install wrk");
+}
+
 fn main() {
+    ensure_wrk();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: tmp.path().to_owned(),
-            role: Role::Api,
-            jwt_secret: Some("bench-secret-0123456789".into()),
-            ..Config::default()
-        };
-        // Seeded straight into the SQLite file (the bench measures the embedded default).
-        let store = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db")).await.unwrap();
-        let (asset, op) = seed(&store).await;
-        drop(store);
-
-        let app = Application::build(&config).await.unwrap();
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
-        let token = ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read", Duration::from_secs(3600), "b").unwrap();
-        let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(CONCURRENCY).build().unwrap();
-        let ops = format!("{base}/v1/tenants/bench/assets/{asset}/operations");
-
-        let health = throughput(&client, &format!("{base}/healthz"), &token).await;
-        let get = throughput(&client, &format!("{ops}/{op}"), &token).await;
-        let small = page_walk(&client, &ops, &token, 50, 1000).await;
-        let large = page_walk(&client, &ops, &token, 1000, 100).await;
-
-        println!(
-            "\nOperations API over {OPERATIONS} operations of one asset (SQLite, {CONCURRENCY} concurrent clients, {}s each)",
-            RUN_FOR.as_secs()
-        );
-        println!("| measurement | value | vs /healthz (same run) |");
-        println!("|---|---|---|");
-        println!("| GET /healthz (peer: HTTP alone) | {health:.0} req/s | 1.00x |");
-        println!("| GET operation (JWT + SQLite read) | {get:.0} req/s | {:.2}x |", get / health);
-        for (name, l) in [("list page, PageSize=50 (1,000 pages walked)", &small), ("list page, PageSize=1000 (100 pages walked)", &large)]
-        {
-            println!(
-                "| {name} | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms | |",
-                percentile(l, 0.5).as_secs_f64() * 1e3,
-                percentile(l, 0.99).as_secs_f64() * 1e3,
-                l.last().unwrap().as_secs_f64() * 1e3
-            );
+        let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("?").trim().to_owned();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!("\nOperations API over {OPERATIONS} operations of one asset (wrk: 2 threads, {CONNECTIONS} connections, {}s per row, on the same machine)", RUN_FOR.as_secs());
+        println!("CPU: {model}, {cores} cores; load average before: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+        println!("| backend | measurement | value | server CPU per request | vs /healthz (same run) |");
+        println!("|---|---|---|---|---|");
+        for backend in ["SQLite", "PostgreSQL"] {
+            run(backend).await;
         }
     });
 }
 
-/// One asset with `OPERATIONS` finished operations, written straight into the database.
-async fn seed(store: &ragd_store::SqliteStore) -> (String, String) {
+async fn run(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: tmp.path().to_owned(),
+        role: Role::Api,
+        jwt_secret: Some("bench-secret-0123456789".into()),
+        ..Config::default()
+    };
+    // Seeded straight into the database.
+    let (asset, op) = if backend == "SQLite" {
+        let store = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db")).await.unwrap();
+        seed_sqlite(&store).await
+    } else {
+        let url = ragd_store::pg::throwaway_database().await.expect("PostgreSQL for the benchmark");
+        let store = ragd_store::pg::PgStore::open(&url, 2).await.unwrap();
+        config.database_url = Some(url);
+        seed_postgres(&store).await
+    };
+
+    let app = Application::build(&config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let token = ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read", Duration::from_secs(3600), "b").unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let ops = format!("{base}/v1/tenants/bench/assets/{asset}/operations");
+
+    let (health, health_p99, health_cpu) = wrk(&format!("{base}/healthz"), &token);
+    let (get, get_p99, get_cpu) = wrk(&format!("{ops}/{op}"), &token);
+    let small = page_walk(&client, &ops, &token, 50, 1000).await;
+    let large = page_walk(&client, &ops, &token, 1000, 100).await;
+
+    println!("| {backend} | GET /healthz (peer: HTTP alone) | {health:.0} req/s, p99 {health_p99:.2} ms | {health_cpu:.1} µs | 1.00x |");
+    println!("| {backend} | GET operation (JWT + read) | {get:.0} req/s, p99 {get_p99:.2} ms | {get_cpu:.1} µs | {:.2}x |", get / health);
+    for (name, l) in [("list page, PageSize=50 (1,000 pages walked)", &small), ("list page, PageSize=1000 (100 pages walked)", &large)] {
+        println!(
+            "| {backend} | {name} | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms | | |",
+            percentile(l, 0.5).as_secs_f64() * 1e3,
+            percentile(l, 0.99).as_secs_f64() * 1e3,
+            l.last().unwrap().as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// One PostgreSQL asset with `OPERATIONS` finished operations, in one statement.
+async fn seed_postgres(store: &ragd_store::pg::PgStore) -> (String, String) {
+    let asset = uuid::Uuid::now_v7().to_string();
+    let pool = store.pool();
+    sqlx::query(
+        "INSERT INTO assets (id, tenant_id, display_name, source_type, parameters, vectorized, embedding_provider, embedding_model,
+            chunk_size, chunk_overlap, budget, created_by, created_at, modified_at)
+         VALUES ($1, 'bench', 'bench', 'TEXT', '{}', TRUE, 'local', 'all-MiniLM-L6-v2', 200, 40, '{\"tokens\":{},\"costs\":{}}', 'b', 0, 0)",
+    )
+    .bind(&asset)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO operations (id, tenant_id, asset_id, type, status, created_by, created_at, started_at, completed_at,
+            items_total, items_processed, token_count, chunk_count)
+         SELECT gen_random_uuid()::text, 'bench', $1, 'REFRESH', 'COMPLETED', 'b', t, t, t + 1000, 10, 10, 2000, 40
+         FROM generate_series(0, $2 - 1) AS i, LATERAL (SELECT 1700000000000 + i * 10 AS t) AS at",
+    )
+    .bind(&asset)
+    .bind(OPERATIONS as i64)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    let last: String = sqlx::query_scalar("SELECT id FROM operations ORDER BY created_at DESC LIMIT 1").fetch_one(pool).await.unwrap();
+    (asset, last)
+}
+
+/// One SQLite asset with `OPERATIONS` finished operations.
+async fn seed_sqlite(store: &ragd_store::SqliteStore) -> (String, String) {
     let asset = uuid::Uuid::now_v7().to_string();
     let pool = store.pool();
     let mut tx = pool.begin().await.unwrap();
