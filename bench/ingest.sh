@@ -10,16 +10,9 @@
 # Usage: bench/ingest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=$PWD/.cache
-export RAGD_CACHE_DIR=$cache/ragd RAGD_MODEL_DIR=$cache/models/all-MiniLM-L6-v2
-bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
-
-venv=$cache/bench-venv
-if ! "$venv/bin/python" -c "import sentence_transformers, chromadb, bs4, langchain_text_splitters, requests" 2>/dev/null; then
-  echo "installing the Python stack (sentence-transformers, PyTorch, Chroma, BeautifulSoup, LangChain) into $venv (once)" >&2
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet sentence-transformers chromadb beautifulsoup4 langchain-text-splitters requests
-fi
+. bench/setup.sh
+bench_setup sentence_transformers,chromadb,bs4,langchain_text_splitters,requests \
+  sentence-transformers chromadb beautifulsoup4 langchain-text-splitters requests
 model_src=$(mktemp -d)
 site_log=$(mktemp)
 cleanup() { [ -n "${server:-}" ] && kill "$server" 2>/dev/null; rm -rf "$model_src" "$site_log"; }

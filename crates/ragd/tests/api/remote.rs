@@ -28,8 +28,8 @@ fn remote_asset() -> Value {
 }
 
 /// An app whose OpenAI endpoint is the stand-in (expecting `KEY`), configured with `key`, after
-/// ingesting `remote_asset()`: (app, stand-in, asset id, finished operation).
-async fn ingest_remote(key: &str) -> (TestApp, std::sync::Arc<FakeOpenAi>, String, Value) {
+/// ingesting `asset` (`remote_asset()` unless given): (app, stand-in, asset id, finished operation).
+async fn ingest_remote(key: &str, asset: Option<Value>) -> (TestApp, std::sync::Arc<FakeOpenAi>, String, Value) {
     let (base, fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
     let app = TestApp::spawn_with(
         |c| {
@@ -39,7 +39,7 @@ async fn ingest_remote(key: &str) -> (TestApp, std::sync::Arc<FakeOpenAi>, Strin
         None,
     )
     .await;
-    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), remote_asset()).await;
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), asset.unwrap_or_else(remote_asset)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let a = r.body["asset"]["id"].as_str().unwrap().to_owned();
     let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
@@ -48,7 +48,7 @@ async fn ingest_remote(key: &str) -> (TestApp, std::sync::Arc<FakeOpenAi>, Strin
 
 #[tokio::test]
 async fn an_asset_on_an_openai_compatible_provider_is_embedded_there_counted_priced_and_searched() {
-    let (app, fake, a, done) = ingest_remote(KEY).await;
+    let (app, fake, a, done) = ingest_remote(KEY, None).await;
     let t = app.token("acme");
     assert_eq!(done["status"], "COMPLETED", "{done}");
 
@@ -78,7 +78,7 @@ async fn an_asset_on_an_openai_compatible_provider_is_embedded_there_counted_pri
 #[tokio::test]
 async fn a_rejected_key_fails_the_operation_with_the_providers_reason_and_never_the_key() {
     let wrong = "sk-wrong-key-9876543210";
-    let (_app, _fake, _, done) = ingest_remote(wrong).await;
+    let (_app, _fake, _, done) = ingest_remote(wrong, None).await;
     assert_eq!(done["status"], "FAILED", "{done}");
     let message = done["errorMessage"].as_str().unwrap();
     assert!(message.contains("401") && message.contains("Incorrect API key"), "{message}");
@@ -252,24 +252,12 @@ async fn small_documents_share_the_models_batches_and_every_token_is_counted_onc
     // 70 one-chunk documents: embedded per document they would take 70 requests; batched across
     // documents they take three (32 + 32 + 6), and the operation still counts exactly what the
     // provider received and writes every document with its vector.
-    let (base, fake) = FakeOpenAi::start(KEY, Duration::ZERO).await;
-    let app = TestApp::spawn_with(
-        |c| {
-            c.openai_base_url = Some(base.clone());
-            c.openai_api_key = Some(KEY.into());
-        },
-        None,
-    )
-    .await;
     let documents: Vec<Value> = (0..70)
         .map(|i| json!({"name": format!("note-{i:02}.md"), "text": format!("Note {i}: the lease of worker {i} expired."), "contentType": "text/markdown"}))
         .collect();
     let body = json!({"name": "Notes", "embedding": {"provider": "openai", "model": "text-embedding-3-small"},
                       "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
-    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), body).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let a = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
+    let (app, fake, a, done) = ingest_remote(KEY, Some(body)).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!((done["itemsProcessed"].as_i64(), done["chunkCount"].as_i64()), (Some(70), Some(70)), "{done}");
     assert_eq!(fake.inputs.load(Ordering::SeqCst), 70);

@@ -1,0 +1,16 @@
+# Sourced by the bench scripts: the model fetched into .cache, and the benchmark's Python
+# environment (.cache/bench-venv) holding the given packages, installed once.
+#   bench_setup MODULE,... PACKAGE...     e.g. bench_setup sentence_transformers sentence-transformers
+cache=$PWD/.cache
+export RAGD_CACHE_DIR=$cache/ragd RAGD_MODEL_DIR=$cache/models/all-MiniLM-L6-v2
+venv=$cache/bench-venv
+bench_setup() {
+  local modules=$1
+  shift
+  bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
+  if ! "$venv/bin/python" -c "import ${modules}" 2>/dev/null; then
+    echo "installing $* into $venv (once; PyTorch is ~6 GB)" >&2
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "$@"
+  fi
+}
