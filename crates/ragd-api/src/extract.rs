@@ -46,8 +46,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // missing field or a syntax error has the path "." and is reported against the body.
         let field = if path == "." { "body".to_owned() } else { path };
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        ApiError(Error::invalid(field, message))
+        ApiError(Error::invalid(field, plain_words(message)))
     })
+}
+
+/// serde's message without Rust's type names: an object field given anything else (serde also
+/// reads a struct from an array, and then counts its "elements") must be a JSON object.
+fn plain_words(message: String) -> String {
+    if !message.contains("expected struct ") {
+        return message;
+    }
+    if message.starts_with("invalid length") || message.contains("sequence") {
+        "must be a JSON object, not an array".to_owned()
+    } else {
+        "must be a JSON object".to_owned()
+    }
 }
 
 /// The raw query string parsed as `application/x-www-form-urlencoded` into `T`.

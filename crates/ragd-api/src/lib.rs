@@ -36,8 +36,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-/// Largest JSON request body (inline documents can be large).
-pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Largest JSON request body: room for an inline document of 5 MiB; bigger texts are uploads.
+pub const MAX_JSON_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -114,7 +114,18 @@ pub async fn render_problems(req: Request, next: Next) -> Response {
     let instance = req.uri().path().to_owned();
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut res = next.run(req).await;
-    let Some(p) = res.extensions_mut().remove::<Problem>() else { return res };
+    let p = match res.extensions_mut().remove::<Problem>() {
+        Some(p) => p,
+        None if is_plain_error(&res) => {
+            // An error answered outside ragd's handlers (an extractor's rejection: a multipart
+            // body without a boundary, …) is a problem too, with the rejection's words.
+            let (parts, body) = res.into_parts();
+            let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned()).unwrap_or_default();
+            res = Response::from_parts(parts, axum::body::Body::empty());
+            plain_problem(res.status(), text)
+        }
+        None => return res,
+    };
     let mut body = Map::new();
     body.insert("type".into(), json!(p.kind));
     body.insert("title".into(), json!(p.title));
@@ -129,6 +140,27 @@ pub async fn render_problems(req: Request, next: Next) -> Response {
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(Value::Object(body).to_string()))
+}
+
+/// An error response that is not JSON: what a framework layer answered on its own.
+fn is_plain_error(res: &Response) -> bool {
+    let json = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
+    (res.status().is_client_error() || res.status().is_server_error()) && !json
+}
+
+/// The problem for a plain error response of `status` whose body said `text`.
+fn plain_problem(status: StatusCode, text: String) -> Problem {
+    let (kind, title) = match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ("/problems/validation", "Invalid request"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("/problems/payload-too-large", "Payload too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("/problems/unsupported-media-type", "Unsupported media type"),
+        StatusCode::METHOD_NOT_ALLOWED => ("/problems/method-not-allowed", "Method not allowed"),
+        StatusCode::NOT_FOUND => ("/problems/not-found", "Not found"),
+        s if s.is_server_error() => ("/problems/internal", "Internal error"),
+        _ => ("about:blank", status.canonical_reason().unwrap_or("Error")),
+    };
+    let detail = if status.is_server_error() || text.is_empty() { title.to_owned() } else { text.chars().take(500).collect() };
+    Problem { status, kind, title, detail, extensions: Map::new() }
 }
 
 /// Fallback for unknown paths.

@@ -425,10 +425,22 @@ fn validate_github(params: &Map<String, Value>, at: &str) -> Result<()> {
 /// A violation if the URL parameter `name`, when given, is not an absolute http(s) URL.
 fn http_url(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) {
     if let Some(e) = params.get(name).and_then(Value::as_str) {
-        match url::Url::parse(e) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => v.add(format!("{at}.{name}"), "must be an absolute http or https URL"),
-        }
+        check_url(e, false, &format!("{at}.{name}"), v);
+    }
+}
+
+/// A violation at `field` unless `u` is an absolute http(s) URL (or a `file` URL, if allowed)
+/// without credentials: a password in a URL would be stored and shown in clear with the asset.
+fn check_url(u: &str, file: bool, field: &str, v: &mut Violations) {
+    let expected = if file { "must be an absolute https, http or file URL" } else { "must be an absolute http or https URL" };
+    match url::Url::parse(u) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => v.add(
+            field,
+            "must not hold credentials (user:password@): they would be stored and shown in clear; give them in `auth`, which is sealed",
+        ),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        Ok(u) if file && u.scheme() == "file" => {}
+        _ => v.add(field, expected),
     }
 }
 
@@ -443,12 +455,7 @@ fn branch_name(params: &Map<String, Value>, at: &str, v: &mut Violations) {
 
 fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
-    let url = params.get("url").and_then(Value::as_str).unwrap_or_default();
-    match url::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        Ok(u) if u.scheme() == "file" => {}
-        _ => v.add(format!("{at}.url"), "must be an absolute https, http or file URL"),
-    }
+    check_url(params.get("url").and_then(Value::as_str).unwrap_or_default(), true, &format!("{at}.url"), &mut v);
     branch_name(params, at, &mut v);
     globs(params, "paths", at, &mut v);
     v.into_result()
@@ -471,11 +478,7 @@ fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
         v.add(format!("{at}.urls"), "must hold 1 to 100 URLs");
     }
     for (i, u) in urls.iter().enumerate() {
-        let u = u.as_str().unwrap_or_default();
-        match url::Url::parse(u) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
-            _ => v.add(format!("{at}.urls[{i}]"), "must be an absolute http or https URL"),
-        }
+        check_url(u.as_str().unwrap_or_default(), false, &format!("{at}.urls[{i}]"), &mut v);
     }
     for (name, range) in [("maxPages", 1..=10_000), ("maxDepth", 0..=20)] {
         if let Some(n) = params.get(name).and_then(Value::as_i64)

@@ -413,8 +413,9 @@ enum Response {
 /// Per-origin robots.txt rules.
 struct Robots {
     robot: Option<texting_robots::Robot>,
-    /// robots.txt answered 5xx or could not be fetched: nothing may be crawled (RFC 9309).
-    unreachable: bool,
+    /// Why robots.txt could not be read (5xx, or the site could not be reached): then nothing
+    /// may be crawled (RFC 9309).
+    unreachable: Option<String>,
 }
 
 impl WebSource {
@@ -511,11 +512,11 @@ impl WebSource {
     }
 
     async fn robots(&self, origin: &Url) -> Robots {
-        let Ok(url) = origin.join("/robots.txt") else { return Robots { robot: None, unreachable: false } };
+        let Ok(url) = origin.join("/robots.txt") else { return Robots { robot: None, unreachable: None } };
         match self.get_text(&url).await {
-            Ok(Some(body)) => Robots { robot: texting_robots::Robot::new(&self.config.user_agent, &body).ok(), unreachable: false },
-            Ok(None) => Robots { robot: None, unreachable: false },
-            Err(_) => Robots { robot: None, unreachable: true },
+            Ok(Some(body)) => Robots { robot: texting_robots::Robot::new(&self.config.user_agent, &body).ok(), unreachable: None },
+            Ok(None) => Robots { robot: None, unreachable: None },
+            Err(reason) => Robots { robot: None, unreachable: Some(reason) },
         }
     }
 
@@ -747,15 +748,19 @@ impl Source for WebSource {
         let origins: Vec<Url> = crawl.starts.iter().filter_map(origin_of).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         for origin in &origins {
             let r = self.robots(origin).await;
-            complete &= !r.unreachable;
+            complete &= r.unreachable.is_none();
             robots.insert(origin.to_string(), r);
         }
-        // Why robots.txt keeps the crawler from a URL, if it does.
+        // Why robots.txt keeps the crawler from a URL, if it does: `Err` when the site could not
+        // be reached (a failure to report), `Ok` when its rules disallow the URL (an exclusion).
         let disallowed = |url: &Url, robots: &HashMap<String, Robots>| {
             let origin = origin_of(url)?;
             match robots.get(origin.as_str()) {
-                Some(Robots { unreachable: true, .. }) => Some("robots.txt could not be read, so nothing on the site may be crawled"),
-                Some(Robots { robot: Some(r), .. }) if !r.allowed(url.as_str()) => Some("robots.txt disallows it"),
+                Some(Robots { unreachable: Some(reason), .. }) => Some(Err(format!(
+                    "could not reach {}: its robots.txt could not be read ({reason}), so nothing on the site may be crawled",
+                    origin.as_str().trim_end_matches('/')
+                ))),
+                Some(Robots { robot: Some(r), .. }) if !r.allowed(url.as_str()) => Some(Ok("robots.txt disallows it".to_owned())),
                 _ => None,
             }
         };
@@ -795,9 +800,19 @@ impl Source for WebSource {
         loop {
             while in_flight.len() < self.config.concurrency.max(1) && started < crawl.max_pages {
                 let Some((url, depth)) = frontier.pop_front() else { break };
-                if let Some(reason) = disallowed(&url, &robots) {
-                    excluded.push(Excluded { url: url.to_string(), reason: reason.to_owned() });
-                    continue;
+                match disallowed(&url, &robots) {
+                    Some(Ok(reason)) => {
+                        excluded.push(Excluded { url: url.to_string(), reason });
+                        continue;
+                    }
+                    // A site that cannot be reached fails its start URLs, with the cause.
+                    Some(Err(reason)) => {
+                        if keys.insert(url.to_string()) {
+                            docs.push(SourceDoc::failed_url(&url, reason));
+                        }
+                        continue;
+                    }
+                    None => {}
                 }
                 if let Some(last) = last_start {
                     let wait = delay.saturating_sub(last.elapsed());

@@ -368,3 +368,117 @@ async fn prices_come_from_configuration_and_cost_follows_them() {
     );
     assert_eq!(r.body["asset"]["budget"]["pricePerMillionTokens"], 0.5);
 }
+
+#[tokio::test]
+async fn credentials_in_a_url_are_refused_and_never_stored() {
+    // Any URL-valued parameter of any source type: a password there would be stored and shown in
+    // clear with the asset (`config.parameters`, `assetLink`); the 400 says where it belongs.
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let secret = "S3CR3T-in-the-url";
+    let cases = [
+        (
+            json!({"sourceType": "GIT", "parameters": {"url": format!("https://user:{secret}@git.example.com/repo.git")}}),
+            "config.parameters.url",
+        ),
+        (
+            json!({"sourceType": "WEB", "parameters": {"urls": ["https://docs.example.com/", format!("http://user:{secret}@docs.example.com/")]}}),
+            "config.parameters.urls[1]",
+        ),
+        (
+            json!({"sourceType": "WEB", "parameters": {"urls": [format!("https://{secret}@docs.example.com/")]}}),
+            "config.parameters.urls[0]",
+        ),
+        (
+            json!({"sourceType": "S3", "parameters": {"bucket": "docs", "endpointUrl": format!("http://key:{secret}@s3.example.com")}}),
+            "config.parameters.endpointUrl",
+        ),
+        (
+            json!({"sourceType": "GITHUB", "parameters": {"repository": "o/r", "apiUrl": format!("https://x:{secret}@api.github.com")}}),
+            "config.parameters.apiUrl",
+        ),
+        (
+            json!({"sourceType": "GOOGLE_DRIVE", "parameters": {"apiUrl": format!("https://x:{secret}@www.googleapis.com")}}),
+            "config.parameters.apiUrl",
+        ),
+        (
+            json!({"sourceType": "NOTION", "parameters": {"pageIds": ["0123456789abcdef0123456789abcdef"], "apiUrl": format!("https://x:{secret}@api.notion.com")}}),
+            "config.parameters.apiUrl",
+        ),
+    ];
+    for (config, field) in cases {
+        let r = app.post(ASSETS, &t, json!({"name": "leaky", "config": config})).await;
+        let p = r.problem(400, "/problems/validation");
+        let error = p["errors"].as_array().unwrap().iter().find(|e| e["field"] == field).unwrap_or_else(|| panic!("{field} in {p}"));
+        assert!(error["message"].as_str().unwrap().contains("`auth`"), "{error}");
+        assert!(!p.to_string().contains(secret), "the refusal does not echo the secret: {p}");
+    }
+    assert_eq!(app.get(ASSETS, &t).await.body["totalCount"], 0, "nothing was stored");
+
+    // Nor can a PATCH put one in.
+    let r = app
+        .post(ASSETS, &t, json!({"name": "site", "config": {"sourceType": "WEB", "parameters": {"urls": ["https://docs.example.com/"]}}}))
+        .await;
+    let path = format!("{ASSETS}/{}", r.body["asset"]["id"].as_str().unwrap());
+    let leak = json!({"sourceConfig": {"sourceType": "WEB", "parameters": {"urls": [format!("https://u:{secret}@docs.example.com/")]}}});
+    app.patch(&path, &t, leak).await.problem(400, "/problems/validation");
+    assert!(!app.get(&path, &t).await.body.to_string().contains(secret));
+}
+
+#[tokio::test]
+async fn every_refusal_is_a_problem_in_plain_words() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let raw = |path: &str, content_type: &str, body: Vec<u8>| {
+        app.client.post(format!("{}/v1/tenants/acme{path}", app.base)).bearer_auth(&t).header("content-type", content_type).body(body)
+    };
+    // A multipart body without a boundary, and JSON where a multipart upload belongs: the
+    // framework's own rejections come back as problem+json too.
+    for (path, content_type, body) in [
+        ("/assets:file", "multipart/form-data", b"--x\r\n".to_vec()),
+        ("/storage", "multipart/form-data", b"no parts".to_vec()),
+        ("/storage", "application/json", b"{\"file\": \"x\"}".to_vec()),
+    ] {
+        let r = raw(path, content_type, body).send().await.unwrap();
+        let status = r.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json", "{path}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["status"], status, "{p}");
+        assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{p}");
+    }
+
+    // A JSON body over the limit (8 MiB) is a clear 413.
+    // (On a connection of its own: the server answers before it has read the body, and closes it.)
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(9 * 1024 * 1024));
+    let own = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = own
+        .post(format!("{}{ASSETS}", app.base))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // serde's Rust type names never reach a client.
+    let r = app
+        .post(ASSETS, &t, json!({"name": "n", "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}))
+        .await;
+    let path = format!("{ASSETS}/{}", r.body["asset"]["id"].as_str().unwrap());
+    for embedding in [json!([]), json!("x")] {
+        let p = app.patch(&path, &t, json!({"embedding": embedding})).await;
+        let p = p.problem(400, "/problems/validation");
+        let text = p.to_string();
+        assert!(text.contains("must be a JSON object") && !text.contains("EmbeddingInput") && !text.contains("struct"), "{p}");
+    }
+    // The providers an LLM config may name are listed once each.
+    let p = app.post("/v1/tenants/acme/llmConfigs", &t, json!({"provider": "nope", "apiKey": "sk-0123456789"})).await;
+    let message = p.problem(400, "/problems/validation")["errors"][0]["message"].as_str().unwrap().to_owned();
+    let listed: Vec<&str> = message.rsplit("one of ").next().unwrap().split(", ").collect();
+    let mut unique = listed.clone();
+    unique.dedup();
+    assert_eq!(listed, unique, "{message}");
+}

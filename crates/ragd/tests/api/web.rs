@@ -595,3 +595,39 @@ async fn javascript_written_pages_are_indexed_with_render() {
     assert_eq!(r.body["errors"][0]["field"], "config.parameters.render", "{}", r.body);
     assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("Chromium"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_site_that_cannot_be_reached_fails_the_operation_with_its_origin_and_cause() {
+    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+    let t = app.token("acme");
+    // Nothing listens on this port: the connection is refused, robots.txt first.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let r = app.post("/v1/tenants/acme/assets", &t, web_asset(&[format!("http://127.0.0.1:{closed}/docs/")], json!({}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(op["status"], "FAILED", "{op}");
+    let message = op["errorMessage"].as_str().unwrap();
+    assert!(message.contains(&format!("could not reach http://127.0.0.1:{closed}")) && message.contains("robots.txt"), "{message}");
+    let a = app.get(&format!("/v1/tenants/acme/assets/{asset}"), &t).await.body;
+    assert_ne!(a["status"], "READY", "{a}");
+
+    // A site whose robots.txt answers 503 may not be crawled (RFC 9309): a failure, not silence.
+    // Next to a start URL on a site that works, the operation completes and names the other.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<html><head><title>Up</title></head><body><main><p>This site answers.</p></main></body></html>",
+    )
+    .unwrap();
+    let (up, down) = (Site::serve(dir.path().to_owned()).await, Site::serve(dir.path().to_owned()).await);
+    down.set("/robots.txt", Override::Status(503));
+    let body = web_asset(&[format!("{}/index.html", up.base), format!("{}/index.html", down.base)], json!({}));
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!(op["status"], "COMPLETED", "{op}");
+    assert_eq!((op["itemsProcessed"].as_i64(), op["itemsFailed"].as_i64()), (Some(2), Some(1)), "{op}");
+    let message = op["errorMessage"].as_str().unwrap();
+    assert!(message.contains(&format!("could not reach {}", down.base)) && message.contains("HTTP 503"), "{message}");
+}
