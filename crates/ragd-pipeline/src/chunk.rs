@@ -61,6 +61,11 @@ impl WordPieceSizer {
             cache.clear();
         }
         let mut cached = |piece: &str, count: &dyn Fn(&str) -> Option<usize>| -> Option<usize> {
+            // Long pieces (a CJK paragraph has no ASCII whitespace; a run of base64) are rare
+            // and would make the cache large: they are counted, not kept.
+            if piece.len() > 64 {
+                return count(piece);
+            }
             if let Some(n) = cache.get(piece) {
                 return Some(*n);
             }
@@ -77,8 +82,7 @@ impl WordPieceSizer {
         let mut word = String::new();
         for piece in text.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()) {
             if !piece.is_ascii() {
-                // Long pieces (a CJK paragraph has no ASCII whitespace) are not worth keeping.
-                count += if piece.len() <= 64 { cached(piece, &tokenizer)? } else { tokenizer(piece)? };
+                count += cached(piece, &tokenizer)?;
                 continue;
             }
             for b in piece.bytes() {
@@ -192,15 +196,123 @@ fn trail_at(headings: &[(usize, usize, String)], byte: usize) -> String {
     stack.iter().map(|(_, t)| *t).collect::<Vec<_>>().join(" > ")
 }
 
+/// The sizer the splitter sees: a text longer than `max_bytes` is too big for a chunk without
+/// being tokenized. So no tokenizer call sees more than that whatever a document holds (a 50 MB
+/// "word" otherwise went through the tokenizer whole for candidate after candidate, and peak
+/// memory grew by gigabytes), and such text is cut into chunks of at most `max_bytes`.
+struct Capped {
+    sizer: Sizer,
+    max_bytes: usize,
+    too_big: usize,
+}
+
+impl text_splitter::ChunkSizer for Capped {
+    fn size(&self, chunk: &str) -> usize {
+        if chunk.len() > self.max_bytes { self.too_big } else { self.sizer.count(chunk) }
+    }
+}
+
+/// Bytes per token a chunk may average before it is cut by length: real text averages 4–6
+/// (code and URLs ~10); more is a run without word boundaries (base64, a minified line).
+const MAX_BYTES_PER_TOKEN: usize = 32;
+/// The byte cap for small chunk sizes.
+const MIN_MAX_CHUNK_BYTES: usize = 16 * 1024;
+
+/// Bytes of text the splitter sees at once. Within a window it finds the best boundaries; a text
+/// longer than this is cut into windows first, at blank lines if it has any, else line breaks,
+/// else spaces. Documents up to this size are split whole; beyond it the splitter's work and
+/// memory stay bounded per window, whatever the text holds.
+const WINDOW_BYTES: usize = 256 * 1024;
+/// A run of this many bytes without whitespace (base64 data, a minified line, a 50 MB "word") is
+/// not split by the splitter, which would size candidate after candidate of it with the
+/// tokenizer: it is cut into pieces of this size, each a chunk of its own.
+const RUN_BYTES: usize = 4 * 1024;
+
+/// A stretch of the text: `(start, end, is_run)`, in order, covering it.
+type Segment = (usize, usize, bool);
+
+/// The text cut into runs without whitespace of at least [`RUN_BYTES`], and windows of at most
+/// [`WINDOW_BYTES`] of everything else.
+fn segments(text: &str) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    let push_text = |out: &mut Vec<Segment>, mut start: usize, end: usize| {
+        while end - start > WINDOW_BYTES {
+            let mut limit = start + WINDOW_BYTES;
+            while !text.is_char_boundary(limit) {
+                limit -= 1;
+            }
+            let part = &text[start..limit];
+            let half = part.len() / 2;
+            let cut = ["\n\n", "\n", " "]
+                .iter()
+                .find_map(|sep| part.rfind(sep).filter(|&i| i >= half).map(|i| i + sep.len()))
+                .unwrap_or(part.len());
+            out.push((start, start + cut, false));
+            start += cut;
+        }
+        if start < end {
+            out.push((start, end, false));
+        }
+    };
+    let (mut text_start, mut run_start) = (0, 0);
+    let close_run = |out: &mut Vec<Segment>, text_start: &mut usize, run_start: usize, run_end: usize| {
+        if run_end - run_start >= RUN_BYTES {
+            push_text(out, *text_start, run_start);
+            let mut at = run_start;
+            while at < run_end {
+                let mut end = (at + RUN_BYTES).min(run_end);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.push((at, end, true));
+                at = end;
+            }
+            *text_start = run_end;
+        }
+    };
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            close_run(&mut out, &mut text_start, run_start, i);
+            run_start = i + c.len_utf8();
+        }
+    }
+    close_run(&mut out, &mut text_start, run_start, text.len());
+    push_text(&mut out, text_start, text.len());
+    out
+}
+
 /// Splits a document into chunks of at most `size` tokens with `overlap` tokens of overlap.
 /// `markdown` selects Markdown-aware boundaries.
 pub fn chunk_document(text: &str, markdown: bool, sizer: &Sizer, size: usize, overlap: usize) -> Result<Vec<ChunkDraft>, String> {
-    let config = |s: Sizer| ChunkConfig::new(size).with_overlap(overlap).map(|c| c.with_sizer(s)).map_err(|e| e.to_string());
-    let pieces: Vec<ChunkCharIndex<'_>> = if markdown {
-        MarkdownSplitter::new(config(sizer.clone())?).chunk_char_indices(text).collect()
-    } else {
-        TextSplitter::new(config(sizer.clone())?).chunk_char_indices(text).collect()
+    let capped = || Capped {
+        sizer: sizer.clone(),
+        max_bytes: size.saturating_mul(MAX_BYTES_PER_TOKEN).max(MIN_MAX_CHUNK_BYTES),
+        too_big: size.saturating_add(1),
     };
+    let config = |s: Capped| ChunkConfig::new(size).with_overlap(overlap).map(|c| c.with_sizer(s)).map_err(|e| e.to_string());
+    // The splitter sees one window at a time and never a long run (see `segments`); offsets are
+    // moved to the whole text's.
+    let mut pieces: Vec<ChunkCharIndex<'_>> = Vec::new();
+    let (markdown_splitter, text_splitter) = (MarkdownSplitter::new(config(capped())?), TextSplitter::new(config(capped())?));
+    let mut chars_before = 0;
+    for (start, end, run) in segments(text) {
+        let segment = &text[start..end];
+        if run {
+            pieces.push(ChunkCharIndex { chunk: segment, byte_offset: start, char_offset: chars_before });
+        } else {
+            let found = if markdown {
+                markdown_splitter.chunk_char_indices(segment).collect::<Vec<_>>()
+            } else {
+                text_splitter.chunk_char_indices(segment).collect()
+            };
+            pieces.extend(found.into_iter().map(|p| ChunkCharIndex {
+                chunk: p.chunk,
+                byte_offset: p.byte_offset + start,
+                char_offset: p.char_offset + chars_before,
+            }));
+        }
+        chars_before += segment.chars().count();
+    }
     let heads = if markdown { headings(text) } else { Vec::new() };
     // Line starts, to turn byte offsets into 1-based line numbers.
     let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
@@ -238,6 +350,30 @@ mod tests {
         assert_eq!(trail_at(&h, DOC.find("cargo").unwrap()), "Guide > Install");
         assert_eq!(trail_at(&h, DOC.find("Start").unwrap()), "Guide > Use");
         assert_eq!(trail_at(&h, 0), "Guide");
+    }
+
+    #[test]
+    fn huge_words_and_lines_are_cut_in_bounded_windows_with_exact_offsets() {
+        // A 400 KB "word" (no whitespace at all) between two paragraphs, then a 300 KB line: each
+        // longer than a window.
+        let word: String = (0..400_000u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let line: String = (0..50_000).map(|i| format!("w{} ", i % 97)).collect();
+        let text = format!("# Start\n\nBefore the word.\n\n{word}\n\nAfter é the word.\n\n{line}\n");
+        for markdown in [true, false] {
+            let start = std::time::Instant::now();
+            let chunks = chunk_document(&text, markdown, &Sizer::Cl100k, 200, 40).unwrap();
+            assert!(start.elapsed() < std::time::Duration::from_secs(60), "{:?}", start.elapsed());
+            let mut covered = 0;
+            for c in &chunks {
+                assert!(c.content.len() <= MIN_MAX_CHUNK_BYTES.max(200 * MAX_BYTES_PER_TOKEN), "{}", c.content.len());
+                assert!(c.token_count <= 200 || c.content.len() <= RUN_BYTES && !c.content.contains(' '), "{}", c.token_count);
+                let at: String = text.chars().skip(c.start_char).take(c.end_char - c.start_char).collect();
+                assert_eq!(at, c.content, "offsets point at the chunk");
+                covered = covered.max(c.end_char);
+            }
+            assert!(chunks.iter().any(|c| c.content.contains("After é the word.")));
+            assert!(covered >= text.trim_end().chars().count(), "the whole text is chunked");
+        }
     }
 
     #[test]
