@@ -15,6 +15,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        RawJson::from_request(req, state).await?.parse().map(JsonBody)
+    }
+}
+
+/// A JSON body read but not parsed yet: for handlers that look at the path first (a custom
+/// method that does not exist is a 404 whatever the body holds).
+pub struct RawJson {
+    is_json: bool,
+    bytes: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let is_json = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -27,11 +42,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 ApiError(Error::bad_request(format!("could not read the request body: {rejection}")))
             }
         })?;
-        if !is_json && !bytes.is_empty() {
+        Ok(RawJson { is_json, bytes })
+    }
+}
+
+impl RawJson {
+    /// The body as `T` (an empty body is `{}`).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if !self.is_json && !self.bytes.is_empty() {
             return Err(ApiError(Error::UnsupportedMediaType("the request body must be application/json".into())));
         }
-        let bytes = if bytes.is_empty() { Bytes::from_static(b"{}") } else { bytes };
-        parse_json(&bytes).map(JsonBody)
+        if self.bytes.is_empty() { parse_json(b"{}") } else { parse_json(&self.bytes) }
     }
 }
 

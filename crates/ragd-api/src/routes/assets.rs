@@ -97,13 +97,14 @@ pub async fn patch_asset(
     State(s): State<AppState>,
     Authed(claims): Authed,
     Path((tenant, segment)): Path<(String, String)>,
-    JsonBody(req): JsonBody<PatchAssetRequest>,
+    body: crate::extract::RawJson,
 ) -> ApiResult<Json<PatchAssetResponse>> {
     let caller = claims.caller(&tenant, Scope::Write)?;
     let (id, method) = split_method("asset", &segment)?;
     if let Some(m) = method {
         return Err(unknown_method(m));
     }
+    let req: PatchAssetRequest = body.parse()?;
     let (view, op, webhook) = s.services.asset_patch(&caller, id, req.into_domain()?).await?;
     let webhook = webhook.map(|w| s.webhook_dto(&view, &w));
     Ok(Json(PatchAssetResponse { asset: s.asset_dto(&view), operation: op.as_ref().map(|o| s.operation_dto(o)), webhook }))

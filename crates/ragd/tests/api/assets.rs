@@ -474,6 +474,10 @@ async fn every_refusal_is_a_problem_in_plain_words() {
         let text = p.to_string();
         assert!(text.contains("must be a JSON object") && !text.contains("EmbeddingInput") && !text.contains("struct"), "{p}");
     }
+    // A custom method under the wrong HTTP method is unknown, whatever the body holds (it was
+    // validated as a PATCH of the asset first).
+    let p = app.patch(&format!("{path}:refresh"), &t, json!({"embedding": [], "nonsense": 1})).await;
+    p.problem(404, "/problems/not-found");
     // The providers an LLM config may name are listed once each.
     let p = app.post("/v1/tenants/acme/llmConfigs", &t, json!({"provider": "nope", "apiKey": "sk-0123456789"})).await;
     let message = p.problem(400, "/problems/validation")["errors"][0]["message"].as_str().unwrap().to_owned();
