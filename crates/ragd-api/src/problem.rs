@@ -148,19 +148,22 @@ fn is_plain_error(res: &Response) -> bool {
     (res.status().is_client_error() || res.status().is_server_error()) && !json
 }
 
-/// The problem for a plain error response of `status` whose body said `text`.
+/// The problem for a plain error response of `status` whose body said `text`: the domain error
+/// it stands for, mapped as every other (framework 413s come from the JSON body limit).
 fn plain_problem(status: StatusCode, text: String) -> Problem {
-    let (kind, title) = match status {
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ("/problems/validation", "Invalid request"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("/problems/payload-too-large", "Payload too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("/problems/unsupported-media-type", "Unsupported media type"),
-        StatusCode::METHOD_NOT_ALLOWED => ("/problems/method-not-allowed", "Method not allowed"),
-        StatusCode::NOT_FOUND => ("/problems/not-found", "Not found"),
-        s if s.is_server_error() => ("/problems/internal", "Internal error"),
-        _ => ("about:blank", status.canonical_reason().unwrap_or("Error")),
+    let error = match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Error::bad_request(text),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_bytes: crate::MAX_JSON_BODY_BYTES as u64 },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(text),
+        StatusCode::NOT_FOUND => Error::NotFound("route"),
+        s if s.is_server_error() => Error::internal(text),
+        _ => {
+            let title = status.canonical_reason().unwrap_or("Error");
+            let detail = if text.is_empty() { title.to_owned() } else { text.chars().take(500).collect() };
+            return Problem { status, kind: "about:blank", title, detail, extensions: Map::new() };
+        }
     };
-    let detail = if status.is_server_error() || text.is_empty() { title.to_owned() } else { text.chars().take(500).collect() };
-    Problem { status, kind, title, detail, extensions: Map::new() }
+    ApiError(error).problem()
 }
 
 /// Fallback for unknown paths.

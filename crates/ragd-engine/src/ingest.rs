@@ -259,7 +259,9 @@ impl<'a> Batcher<'a> {
             }
         }
         pool.sort_by_key(|q| q.tokens);
-        for batch in pool.chunks(EMBED_BATCH) {
+        while !pool.is_empty() {
+            let rest = pool.split_off(pool.len().min(EMBED_BATCH));
+            let batch = std::mem::replace(&mut pool, rest);
             if let Some(outcome) = self.embed_batch(embedder.as_ref(), batch).await? {
                 return Ok(Some(outcome));
             }
@@ -306,9 +308,9 @@ impl<'a> Batcher<'a> {
 
     /// Embeds one batch of queued texts and writes the documents it completes. `Some` is the
     /// operation's end: the model failed.
-    async fn embed_batch(&mut self, embedder: &dyn Embedder, batch: &[Queued]) -> Result<Option<Outcome>, JobError> {
-        let Some(Queued { file, .. }) = batch.first() else { return Ok(None) };
-        let (hashes, texts): (Vec<String>, Vec<String>) = batch.iter().map(|q| (q.hash.clone(), q.text.clone())).unzip();
+    async fn embed_batch(&mut self, embedder: &dyn Embedder, batch: Vec<Queued>) -> Result<Option<Outcome>, JobError> {
+        let Some(file) = batch.first().map(|q| q.file.clone()) else { return Ok(None) };
+        let (hashes, texts): (Vec<String>, Vec<String>) = batch.into_iter().map(|q| (q.hash, q.text)).unzip();
         let out = match self.stages.time("embed", embedder.embed(texts)).await {
             Ok(out) => out,
             Err(e) => {

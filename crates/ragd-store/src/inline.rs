@@ -6,6 +6,7 @@
 //! microseconds and never waits for a writer, so it runs inline; if SQLite answers busy anyway,
 //! the caller falls back to its sqlx path. The row decoders are the ones both backends share.
 
+use crate::sqlite::corrupt;
 use ragd_core::model::*;
 use ragd_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
@@ -25,8 +26,6 @@ impl Row<'_, '_> {
 fn db(e: rusqlite::Error) -> Error {
     Error::internal(e)
 }
-
-use crate::sqlite::corrupt;
 
 #[allow(dead_code)] // the decoders of resources never read inline
 mod decoders {
