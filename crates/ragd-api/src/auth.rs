@@ -219,6 +219,7 @@ pub struct Authed(pub Claims);
 impl<S: Send + Sync> FromRequestParts<S> for Authed
 where
     Arc<Authenticator>: axum::extract::FromRef<S>,
+    Arc<crate::limits::Limits>: axum::extract::FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -232,6 +233,18 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
-        auth.verify(token).await.map(Authed)
+        let claims = auth.verify(token).await?;
+        // The request counts against the tenant of its path when the token may act for it (an
+        // anonymous caller cannot spend a tenant's rate), else against the token's subject.
+        // (`nest` strips its prefix from the URI; the original is kept as an extension.)
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+        let tenant = path.strip_prefix("/v1/tenants/").and_then(|p| p.split('/').next()).map(|t| t.split(':').next().unwrap_or(t));
+        let key = match tenant {
+            Some(t) if claims.caller(t, Scope::Read).is_ok() || claims.caller(t, Scope::Write).is_ok() => t.to_owned(),
+            _ => format!("sub:{}", claims.sub.as_deref().unwrap_or("")),
+        };
+        let limits: Arc<crate::limits::Limits> = axum::extract::FromRef::from_ref(state);
+        limits.admit(&key)?;
+        Ok(Authed(claims))
     }
 }

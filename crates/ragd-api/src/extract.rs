@@ -56,10 +56,23 @@ impl RawJson {
     }
 }
 
-/// Parses JSON, reporting the path of the first problem as the field.
+/// Parses a JSON object, reporting the path of the first problem as the field. A number with
+/// no fraction is an integer whatever its spelling (`5.0` is `5`), as in JSON Schema. No string
+/// may hold U+0000: no text of a document, a name or a parameter has one, and PostgreSQL cannot
+/// store it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        let message = e.to_string();
+        ApiError(Error::invalid("body", message.split(" at line ").next().unwrap_or(&message)))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError(Error::invalid("body", "must be a JSON object")));
+    }
+    if let Some(at) = nul_at(&value, "body") {
+        return Err(ApiError(Error::invalid(at, "must not contain the NUL character (U+0000)")));
+    }
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
@@ -69,6 +82,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
         ApiError(Error::invalid(field, plain_words(message)))
     })
+}
+
+/// The JSON path of the first string (or key) holding U+0000, if any.
+fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_at(v, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let field = if at == "body" { k.clone() } else { format!("{at}.{k}") };
+            if k.contains('\0') { Some(field) } else { nul_at(v, &field) }
+        }),
+        _ => None,
+    }
+}
+
+/// Turns every number without a fractional part (and within `i64`) into an integer.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().expect("f64");
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// serde's message without Rust's type names: an object field given anything else (serde also
@@ -92,6 +133,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or_default();
+        if q.to_ascii_lowercase().contains("%00") {
+            return Err(ApiError(Error::bad_request("the query string must not contain the NUL character (%00)")));
+        }
         serde_urlencoded::from_str(q).map(Query).map_err(|e| ApiError(Error::bad_request(format!("invalid query string: {e}"))))
     }
 }

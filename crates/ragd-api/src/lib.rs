@@ -4,16 +4,19 @@
 //! # Layout
 //! - [`routes`]: handlers, one module per resource.
 //! - [`wire`]: JSON shapes and their conversions to and from `ragd_core` types.
-//! - [`auth`]: JWT verification (HS256 or JWKS) and the tenant/scope decision.
+//! - [`auth`]: JWT verification (HS256 or JWKS) and the tenant/scope decision; [`limits`]: request
+//!   rates, concurrent uploads and timeouts.
 //! - [`problem`]: the single mapping from `ragd_core::Error` to problem+json.
 //! - [`extract`], [`pagination`]: input parsing that fails with problems, and signed cursors.
-//! - [`openapi`]: the generated OpenAPI document.
+//! - [`openapi`]: the generated OpenAPI document; [`allow`]: the methods of each path, read from it.
 //!
 //! This crate holds no rules of its own: every decision about assets and operations is made by
 //! `ragd_core::service::Services`.
 
+pub mod allow;
 pub mod auth;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -24,6 +27,7 @@ use crate::auth::Authenticator;
 use crate::pagination::CursorCodec;
 use axum::Router;
 use axum::extract::{FromRef, MatchedPath, Request};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -43,6 +47,7 @@ pub const MAX_JSON_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub struct AppState {
     pub services: Services,
     pub auth: Arc<Authenticator>,
+    pub limits: Arc<limits::Limits>,
     pub cursors: Arc<CursorCodec>,
     pub metrics: Option<PrometheusHandle>,
     /// The local embedding model served at `/v1/embeddings` (`None` in a worker-only process).
@@ -56,6 +61,12 @@ pub struct AppState {
 impl FromRef<AppState> for Arc<Authenticator> {
     fn from_ref(s: &AppState) -> Self {
         s.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<limits::Limits> {
+    fn from_ref(s: &AppState) -> Self {
+        s.limits.clone()
     }
 }
 
@@ -82,9 +93,6 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets:authorize", post(oauth::authorize))
         .route("/assets:oauthCredentials", get(oauth::credentials))
         .route("/assets:import", post(files::import))
-        // Uploads are limited by the configured upload limit while streaming, not by the body limit.
-        .route("/assets:file", post(files::upload_asset).layer(axum::extract::DefaultBodyLimit::disable()))
-        .route("/storage", post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()))
         .route("/storage/{file}", get(files::download))
         .route(
             "/assets/{asset}",
@@ -98,8 +106,15 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/assets/{asset}/documents", get(documents::list_documents))
         .route("/assets/{asset}/documents/{document}", get(documents::get_document).delete(documents::delete_document))
         .route("/assets/{asset}/documents/{document}/chunks", get(documents::list_chunks))
-        .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method));
+        .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method))
+        // The timeout ends the wait for a response's head (a `:watch` stream runs on after it);
+        // uploads, added after it, are bounded by their size and the concurrent-upload cap.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.limits.config.request_timeout))
+        // Uploads are limited by the configured upload limit while streaming, not by the body limit.
+        .route("/assets:file", post(files::upload_asset).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/storage", post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let methods = Arc::new(allow::MethodTable::new(serve_api));
     let root = if serve_api {
         let deliveries = post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_DELIVERY_BYTES));
         Router::new()
@@ -127,6 +142,7 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(middleware::from_fn(problem::render_problems))
+                .layer(middleware::from_fn_with_state(methods, allow::check_method))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(problem::ApiError(ragd_core::Error::internal("a handler panicked")))
                 }))

@@ -3,6 +3,7 @@
 
 use crate::routes::*;
 use crate::wire::*;
+use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -38,12 +39,92 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// What the derive cannot say: request bodies that differ from the Rust type they are read
+/// into only by a rule of their path, and the events of the `:watch` stream.
+fn refine(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    // `POST /assets/{asset}:search` names its asset in the path: `assetIds` is refused there.
+    let mut asset_search = schemas["SearchRequestBody"].clone();
+    asset_search["properties"].as_object_mut().expect("properties").remove("assetIds");
+    schemas["AssetSearchRequestBody"] = asset_search;
+    // Creating an LLM config needs its provider; a change may not name another.
+    let mut create = schemas["LlmConfigRequest"].clone();
+    create["required"] = json!(["provider"]);
+    create["properties"]["provider"]["type"] = json!("string");
+    create["properties"]["provider"]["enum"].as_array_mut().expect("enum").retain(|v| !v.is_null());
+    create["description"] = json!("**(ragd)** Creates an LLM config.");
+    schemas["LlmConfigCreateRequest"] = create;
+    let paths = &mut doc["paths"];
+    let body = |op: &mut Value, name: &str| op["requestBody"]["content"]["application/json"]["schema"] = json!({"$ref": format!("#/components/schemas/{name}")});
+    body(&mut paths["/v1/tenants/{tenant}/assets/{asset}:search"]["post"], "AssetSearchRequestBody");
+    body(&mut paths["/v1/tenants/{tenant}/llmConfigs"]["post"], "LlmConfigCreateRequest");
+    // An empty JSON body is read as `{}`: where that is a valid request, the body is optional.
+    let components = doc["components"]["schemas"].clone();
+    for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
+        for op in item.as_object_mut().expect("path item").values_mut() {
+            let Some(schema) = op.pointer("/requestBody/content/application~1json/schema/$ref").and_then(Value::as_str) else { continue };
+            let name = schema.rsplit('/').next().unwrap_or_default();
+            if components[name]["required"].as_array().is_none_or(Vec::is_empty) {
+                op["requestBody"]["required"] = json!(false);
+            }
+        }
+    }
+    no_nul(&mut doc["components"]);
+    no_nul(&mut doc["paths"]);
+    for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
+        for op in item.as_object_mut().expect("path item").values_mut() {
+            for p in op["parameters"].as_array_mut().into_iter().flatten().filter(|p| p["name"] == "tenant") {
+                p["schema"]["pattern"] = json!("^[A-Za-z0-9_-]{1,64}$");
+            }
+        }
+    }
+    let paths = &mut doc["paths"];
+    // Each server-sent event is `event: operation` with a JSON AssetOperation as its data.
+    let watch = &mut paths["/v1/tenants/{tenant}/assets/{asset}/operations/{operation}:watch"]["get"]["responses"]["200"]["content"];
+    watch["text/event-stream"]["schema"] = json!({
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": ["operation"]},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/AssetOperation"}},
+        },
+    });
+}
+
+/// No string ragd accepts holds U+0000 (`extract::parse_json` refuses it): every free string
+/// schema says so in its pattern (those with an anchored pattern, an enum or a format exclude it).
+fn no_nul(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if string && !map.contains_key("enum") && !map.contains_key("format") {
+                let pattern = match map.get("pattern").and_then(Value::as_str) {
+                    None => Some("^[^\\u0000]*$"),
+                    Some("\\S") => Some("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"),
+                    Some(_) => None,
+                };
+                if let Some(p) = pattern {
+                    map.insert("pattern".into(), json!(p));
+                }
+            }
+            map.values_mut().for_each(no_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(no_nul),
+        _ => {}
+    }
+}
+
 /// The document as pretty JSON, with the list of problem types as an extension.
 pub fn document() -> String {
     let mut value = serde_json::to_value(ApiDoc::openapi()).expect("OpenAPI serialises");
     let problems: serde_json::Map<_, _> =
         crate::problem::PROBLEM_TYPES.iter().map(|(t, d)| ((*t).to_owned(), serde_json::Value::String((*d).to_owned()))).collect();
     value["info"]["version"] = serde_json::Value::String("v1".into());
+    refine(&mut value);
     value["x-problem-types"] = serde_json::Value::Object(problems);
     let mut s = serde_json::to_string_pretty(&value).expect("OpenAPI serialises");
     s.push('\n');

@@ -20,7 +20,7 @@ use sha2::Sha256;
 pub struct ListQuery {
     /// Items per page: default 50, values above 1000 are clamped, 0 or negative is a 400.
     #[serde(rename = "PageSize", alias = "pageSize")]
-    #[param(rename = "PageSize", value_type = Option<i64>)]
+    #[param(rename = "PageSize", value_type = Option<i64>, minimum = 1)]
     pub page_size: Option<String>,
     /// Opaque cursor from a previous page's `nextPageToken`.
     #[serde(rename = "PageToken.Cursor", alias = "pageToken")]
@@ -28,7 +28,7 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// Offset, accepted for compatibility; applied after the cursor.
     #[serde(rename = "PageToken.Skip")]
-    #[param(rename = "PageToken.Skip", value_type = Option<i32>)]
+    #[param(rename = "PageToken.Skip", value_type = Option<i32>, minimum = 0)]
     pub skip: Option<String>,
     /// Case-insensitive substring of the name (assets) or file name (documents).
     pub search: Option<String>,

@@ -42,7 +42,8 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("/problems/operation-active", "Another operation of the asset is PENDING or RUNNING; see `operationId` and `retryAfterSeconds`."),
     ("/problems/payload-too-large", "The request body exceeds the configured limit."),
     ("/problems/unsupported-media-type", "The content type of the request or the file is not supported."),
-    ("/problems/method-not-allowed", "The path exists but not with this method."),
+    ("/problems/method-not-allowed", "The path exists but not with this method; `Allow` lists the methods it has."),
+    ("/problems/rate-limited", "A limit is reached (the tenant's request rate or concurrent operations, the server's concurrent uploads); `detail` names it; retry after `Retry-After` seconds."),
     (
         "/problems/unavailable",
         "A dependency (the database, the embedding model) is not available right now; `detail` says which and what to do.",
@@ -71,6 +72,13 @@ impl ApiError {
                 ext.insert("limitBytes".into(), json!(limit_bytes));
                 (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large", self.0.to_string())
             }
+            Error::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed", self.0.to_string())
+            }
+            Error::RateLimited { detail, retry_after_seconds } => {
+                ext.insert("retryAfterSeconds".into(), json!(retry_after_seconds));
+                (StatusCode::TOO_MANY_REQUESTS, "/problems/rate-limited", "Too many requests", detail.clone())
+            }
             Error::UnsupportedMediaType(d) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type", d.clone())
             }
@@ -98,7 +106,7 @@ impl IntoResponse for ApiError {
         }
         let problem = self.problem();
         let mut res = problem.status.into_response();
-        if let Error::OperationActive { retry_after_seconds, .. } = &self.0 {
+        if let Error::OperationActive { retry_after_seconds, .. } | Error::RateLimited { retry_after_seconds, .. } = &self.0 {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
         }
         if problem.status == StatusCode::UNAUTHORIZED {
@@ -171,15 +179,8 @@ pub async fn route_not_found() -> ApiError {
     ApiError(Error::NotFound("route"))
 }
 
-/// Fallback for known paths with the wrong method.
-pub async fn method_not_allowed() -> Response {
-    let mut res = StatusCode::METHOD_NOT_ALLOWED.into_response();
-    res.extensions_mut().insert(Problem {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        kind: "/problems/method-not-allowed",
-        title: "Method not allowed",
-        detail: "this path does not accept this method".to_owned(),
-        extensions: Map::new(),
-    });
-    res
+/// Fallback for known paths with the wrong method (documented paths are answered before
+/// routing, with `Allow`, by [`crate::allow::check_method`]).
+pub async fn method_not_allowed() -> ApiError {
+    ApiError(Error::MethodNotAllowed)
 }

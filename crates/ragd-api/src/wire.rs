@@ -10,11 +10,20 @@ use ragd_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
 use uuid::Uuid;
 
 fn string_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values))
+}
+
+/// `string_enum` that also allows `null` (an optional field).
+fn nullable_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    let values: Vec<Value> = values.into_iter().map(Value::from).chain([Value::Null]).collect();
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(values))
 }
 
 macro_rules! enum_schema {
@@ -33,6 +42,83 @@ enum_schema!(
     weekday_schema => Weekday,
 );
 
+fn nullable_frequency_schema() -> ObjectBuilder {
+    nullable_enum(PollFrequency::ALL.iter().map(|v| v.as_str()))
+}
+
+fn nullable_weekday_schema() -> ObjectBuilder {
+    nullable_enum(Weekday::ALL.iter().map(|v| v.as_str()))
+}
+
+fn day_of_month_schema() -> ObjectBuilder {
+    const DAYS: [&str; 32] = [
+        "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9", "_10", "_11", "_12", "_13", "_14", "_15", "_16", "_17", "_18", "_19",
+        "_20", "_21", "_22", "_23", "_24", "_25", "_26", "_27", "_28", "_29", "_30", "_31", "LAST",
+    ];
+    nullable_enum(DAYS).description(Some("`_1` … `_31`, or `LAST`."))
+}
+
+/// A nullable string of decimal digits from `"0"` to the given pattern's maximum.
+fn number_string_schema(pattern: &str, description: &str) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).pattern(Some(pattern)).description(Some(description))
+}
+
+fn hour_schema() -> ObjectBuilder {
+    number_string_schema("^([0-9]|1[0-9]|2[0-3])$", "`\"0\"` … `\"23\"`.")
+}
+
+fn minute_schema() -> ObjectBuilder {
+    number_string_schema("^([0-9]|[1-5][0-9])$", "`\"0\"` … `\"59\"`.")
+}
+
+/// The schema of one source parameter, from its descriptor: type, allowed values, range, and
+/// `null` allowed when it is optional (the services treat `null` as absent).
+fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
+    use catalog::PropertyType as K;
+    let types = |ty: Type| if p.required { SchemaType::Type(ty) } else { SchemaType::from_iter([ty, Type::Null]) };
+    let mut description = p.description.to_owned();
+    if let Some(d) = p.default_value {
+        description.push_str(&format!(" Default: `{d}`."));
+    }
+    let string = || ObjectBuilder::new().schema_type(types(Type::String)).description(Some(description.clone()));
+    let list = |items: RefOr<Schema>| {
+        let array = ArrayBuilder::new().items(items).description(Some(description.clone()));
+        if p.required { array } else { array.schema_type(SchemaType::from_iter([Type::Array, Type::Null])) }
+    };
+    match p.kind {
+        K::String if !p.options.is_empty() => string().enum_values(Some(p.options.iter().copied().map(Value::from).chain((!p.required).then_some(Value::Null)))).into(),
+        K::String if t == SourceType::File => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into(),
+        K::String => string().into(),
+        K::Secret => string().write_only(Some(true)).into(),
+        K::Boolean => ObjectBuilder::new().schema_type(types(Type::Boolean)).description(Some(description)).into(),
+        K::Integer => {
+            let range = catalog::PARAMETER_RANGES.iter().find(|(s, n, _)| *s == t && *n == p.name).map(|(.., r)| r);
+            ObjectBuilder::new()
+                .schema_type(types(Type::Integer))
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(range.map(|r| *r.start() as f64))
+                .maximum(range.map(|r| *r.end() as f64))
+                .description(Some(description))
+                .into()
+        }
+        K::StringList if t == SourceType::Web && p.name == "urls" => list(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("uri".into()))).into())
+            .min_items(Some(1))
+            .max_items(Some(catalog::MAX_START_URLS))
+            .into(),
+        K::StringList => list(ObjectBuilder::new().schema_type(Type::String).into()).into(),
+        K::ObjectList => {
+            let document = ObjectBuilder::new()
+                .property("name", ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(1024)).pattern(Some("\\S")))
+                .required("name")
+                .property("text", ObjectBuilder::new().schema_type(Type::String).max_length(Some(catalog::MAX_INLINE_DOCUMENT_BYTES as usize)))
+                .required("text")
+                .property("contentType", nullable_enum(catalog::TEXT_CONTENT_TYPES.iter().copied()))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            list(document.into()).min_items(Some(1)).max_items(Some(catalog::MAX_INLINE_DOCUMENTS)).into()
+        }
+    }
+}
+
 /// Pages of every list.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -50,16 +136,46 @@ pub struct Items<T: ToSchema> {
     pub items: Vec<T>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A source type with its parameters. Its schema is one object per source type, generated from
+/// the same descriptors (`assets:sourceTypes`) the services validate with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetConfig {
-    #[schema(schema_with = source_type_schema)]
     pub source_type: String,
     /// Parameters of the source type (see `assets:sourceTypes`); secrets are shown as `"***"`.
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
 }
+
+impl utoipa::PartialSchema for AssetConfig {
+    fn schema() -> RefOr<Schema> {
+        let mut one_of = OneOfBuilder::new().description(Some(
+            "The source type and its parameters (see `assets:sourceTypes`); secrets are write-only and shown as `\"***\"`.",
+        ));
+        for d in catalog::SOURCE_TYPES {
+            let mut parameters = ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for p in d.properties {
+                parameters = parameters.property(p.name, parameter_schema(d.source_type, p));
+                if p.required {
+                    parameters = parameters.required(p.name);
+                }
+            }
+            let mut variant = ObjectBuilder::new()
+                .title(Some(d.source_type.as_str()))
+                .property("sourceType", string_enum([d.source_type.as_str()]))
+                .required("sourceType")
+                .property("parameters", parameters)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            if d.properties.iter().any(|p| p.required) {
+                variant = variant.required("parameters");
+            }
+            one_of = one_of.item(variant);
+        }
+        one_of.into()
+    }
+}
+
+impl ToSchema for AssetConfig {}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -74,9 +190,15 @@ pub struct Embedding {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmbeddingInput {
+    /// A provider of `assets:embeddingModels`.
     pub provider: Option<String>,
+    /// A model of that provider (`assets:embeddingModels`).
     pub model: Option<String>,
+    /// Tokens per chunk: from 16 to the model's input limit.
+    #[schema(minimum = 16)]
     pub chunk_size: Option<i64>,
+    /// Tokens shared by neighbouring chunks: less than `chunkSize`.
+    #[schema(minimum = 0)]
     pub chunk_overlap: Option<i64>,
 }
 
@@ -89,8 +211,11 @@ impl From<EmbeddingInput> for EmbeddingRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BudgetInput {
+    #[schema(minimum = 0)]
     pub token_budget: Option<i64>,
+    #[schema(minimum = 0)]
     pub monthly_token_budget: Option<i64>,
+    #[schema(minimum = 0)]
     pub daily_token_budget: Option<i64>,
 }
 
@@ -98,8 +223,11 @@ pub struct BudgetInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CurrencyBudgetInput {
+    #[schema(minimum = 0)]
     pub cost_budget: Option<f64>,
+    #[schema(minimum = 0)]
     pub monthly_cost_budget: Option<f64>,
+    #[schema(minimum = 0)]
     pub daily_cost_budget: Option<f64>,
 }
 
@@ -141,15 +269,15 @@ pub struct AutoUpdate {
     pub provider: Option<String>,
     pub external_context: Option<String>,
     pub filter: Option<String>,
-    #[schema(schema_with = frequency_schema)]
+    #[schema(schema_with = nullable_frequency_schema)]
     pub poll_frequency: Option<String>,
-    #[schema(schema_with = weekday_schema)]
+    #[schema(schema_with = nullable_weekday_schema)]
     pub poll_day: Option<String>,
-    /// `_1` … `_31`, or `LAST`.
+    #[schema(schema_with = day_of_month_schema)]
     pub poll_day_of_month: Option<String>,
-    /// `"0"` … `"23"`.
+    #[schema(schema_with = hour_schema)]
     pub poll_hour: Option<String>,
-    /// `"0"` … `"59"`.
+    #[schema(schema_with = minute_schema)]
     pub poll_minute: Option<String>,
     /// IANA time zone name, e.g. `Europe/Berlin`.
     pub timezone: Option<String>,
@@ -235,7 +363,8 @@ pub struct AuthInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAssetRequest {
     pub config: AssetConfig,
-    /// Display name; defaults to the first document's name.
+    /// Display name (1-256 characters, not blank); defaults to the first document's name.
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: Option<String>,
     pub auth: Option<AuthInput>,
     pub embedding: Option<EmbeddingInput>,
@@ -243,6 +372,7 @@ pub struct CreateAssetRequest {
     pub currency_budget: Option<CurrencyBudgetInput>,
     pub auto_update: Option<AutoUpdate>,
     #[serde(alias = "embeddingLLMConfigId")]
+    #[schema(format = Uuid)]
     pub embedding_llm_config_id: Option<String>,
 }
 
@@ -277,12 +407,15 @@ impl CreateAssetRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PatchAssetRequest {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub display_name: Option<String>,
     pub budget: Option<BudgetInput>,
     pub currency_budget: Option<CurrencyBudgetInput>,
     pub embedding: Option<EmbeddingInput>,
     pub source_config: Option<AssetConfig>,
     #[serde(alias = "embeddingLLMConfigId")]
+    /// An LLM config id, or `""` to embed through the server's own endpoint again.
+    #[schema(pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub embedding_llm_config_id: Option<String>,
     /// **(ragd)** New credentials for the source (after a rotation, or when
     /// `needsReauthorization` is set): replaces the sealed ones, clears `needsReauthorization`,
@@ -823,8 +956,10 @@ pub struct ImportRequest {
     pub vectorize: Option<bool>,
     pub embedding_config: Option<EmbeddingInput>,
     #[serde(alias = "embeddingLLMConfigId")]
+    #[schema(format = Uuid)]
     pub embedding_llm_config_id: Option<String>,
     /// **(ragd)** Display name; defaults to the file name.
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub display_name: Option<String>,
 }
 
@@ -833,10 +968,12 @@ pub struct ImportRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilePayload {
     pub vectorize: Option<bool>,
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub display_name: Option<String>,
     pub embedding: Option<EmbeddingInput>,
     pub budget: Option<BudgetInput>,
     pub currency_budget: Option<CurrencyBudgetInput>,
+    #[schema(format = Uuid)]
     pub embedding_llm_config_id: Option<String>,
 }
 
@@ -892,19 +1029,30 @@ pub struct SearchFilter {
     pub source_url_prefix: Option<String>,
 }
 
+fn search_mode_schema() -> ObjectBuilder {
+    nullable_enum(["UNSPECIFIED", "VECTOR", "FULL_TEXT", "HYBRID"])
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchRequestBody {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 100_000, pattern = "\\S")]
     pub query: String,
     /// Default 10, at most 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub top_k: Option<i64>,
     /// Results scoring below this are dropped (after ranking, in the mode's own score).
     pub score_threshold: Option<f64>,
     /// `UNSPECIFIED` (= `HYBRID`), `VECTOR`, `FULL_TEXT` or `HYBRID`.
+    #[schema(schema_with = search_mode_schema)]
     pub search_mode: Option<String>,
+    #[schema(minimum = 0)]
     pub vector_weight: Option<f64>,
+    #[schema(minimum = 0)]
     pub fts_weight: Option<f64>,
     /// Reciprocal rank fusion constant, default 60.
+    #[schema(exclusive_minimum = 0)]
     pub rrf_k: Option<f64>,
     pub filter: Option<SearchFilter>,
     /// `POST /search` only: the assets to search (default: all of the tenant's).
@@ -1077,26 +1225,35 @@ impl LlmConfig {
     }
 }
 
+/// The remote embedding providers an LLM config can name.
+fn remote_provider_schema() -> ObjectBuilder {
+    nullable_enum(catalog::remote_providers())
+}
+
 /// **(ragd)** Creates an LLM config (`provider` required), or changes one (every field optional;
 /// `null` clears `baseUrl` and the limits; `provider` cannot change).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LlmConfigRequest {
+    /// 1-200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub display_name: Option<String>,
+    #[schema(schema_with = remote_provider_schema)]
     pub provider: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "uri")]
     pub base_url: Option<Option<String>>,
-    /// Write-only.
+    /// Write-only; at most 4,096 bytes.
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S", write_only)]
     pub api_key: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub requests_per_minute: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub tokens_per_minute: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 64)]
     pub max_concurrency: Option<Option<i64>>,
 }
 

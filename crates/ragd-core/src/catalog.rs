@@ -66,6 +66,13 @@ pub const MAX_INLINE_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
 /// Most documents one `TEXT` asset may declare.
 pub const MAX_INLINE_DOCUMENTS: usize = 10_000;
 
+/// Most start URLs of one `WEB` asset.
+pub const MAX_START_URLS: usize = 100;
+/// The integer parameters of source types with a range, `(source type, name, range)`; the
+/// OpenAPI document states them too.
+pub const PARAMETER_RANGES: &[(SourceType, &str, std::ops::RangeInclusive<i64>)] =
+    &[(SourceType::Web, "maxPages", 1..=10_000), (SourceType::Web, "maxDepth", 0..=20)];
+
 /// Content types ragd parses, with their file extensions. The parsers are in `ragd-pipeline`.
 pub const CONTENT_TYPES: &[(&str, &[&str])] = &[
     ("text/plain", &[".txt", ".text", ".log"]),
@@ -474,14 +481,14 @@ fn globs(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) 
 fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let urls = params.get("urls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    if urls.is_empty() || urls.len() > 100 {
-        v.add(format!("{at}.urls"), "must hold 1 to 100 URLs");
+    if urls.is_empty() || urls.len() > MAX_START_URLS {
+        v.add(format!("{at}.urls"), format!("must hold 1 to {MAX_START_URLS} URLs"));
     }
     for (i, u) in urls.iter().enumerate() {
         check_url(u.as_str().unwrap_or_default(), false, &format!("{at}.urls[{i}]"), &mut v);
     }
-    for (name, range) in [("maxPages", 1..=10_000), ("maxDepth", 0..=20)] {
-        if let Some(n) = params.get(name).and_then(Value::as_i64)
+    for (_, name, range) in PARAMETER_RANGES.iter().filter(|(t, ..)| *t == SourceType::Web) {
+        if let Some(n) = params.get(*name).and_then(Value::as_i64)
             && !range.contains(&n)
         {
             v.add(format!("{at}.{name}"), format!("must be between {} and {}", range.start(), range.end()));
@@ -605,6 +612,14 @@ const CONTEXT_RESERVE_TOKENS: u32 = 32;
 #[derive(Debug, Clone)]
 pub struct ModelCatalog {
     models: Vec<EmbeddingModel>,
+}
+
+/// The remote embedding providers of the catalog, each once (what an LLM config may name).
+pub fn remote_providers() -> Vec<&'static str> {
+    let mut remote: Vec<&str> = MODELS.iter().filter(|m| !m.local).map(|m| m.provider).collect();
+    remote.sort_unstable();
+    remote.dedup();
+    remote
 }
 
 impl Default for ModelCatalog {

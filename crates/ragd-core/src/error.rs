@@ -26,6 +26,13 @@ pub enum Error {
     /// Another operation of the asset is `PENDING` or `RUNNING`.
     #[error("operation {operation_id} is still active for this asset")]
     OperationActive { operation_id: Uuid, retry_after_seconds: u64 },
+    /// The path exists, but not with this method (HTTP only; `Allow` says which it has).
+    #[error("this path does not accept this method")]
+    MethodNotAllowed,
+    /// A limit of the tenant or the server (requests per second, concurrent operations, concurrent
+    /// uploads) is reached; `detail` names it. Retry after the given time.
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after_seconds: u64 },
     #[error("the request body exceeds the limit of {limit_bytes} bytes")]
     PayloadTooLarge { limit_bytes: u64 },
     #[error("{0}")]

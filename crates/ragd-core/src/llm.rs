@@ -29,10 +29,7 @@ impl Services {
         let mut v = Violations::default();
         let provider = req.provider.clone().unwrap_or_default();
         if !self.models.models().iter().any(|m| m.provider == provider && !m.local) {
-            let mut remote: Vec<&str> = self.models.models().iter().filter(|m| !m.local).map(|m| m.provider).collect();
-            remote.sort_unstable();
-            remote.dedup();
-            v.add("provider", format!("must be a remote embedding provider: one of {}", remote.join(", ")));
+            v.add("provider", format!("must be a remote embedding provider: one of {}", crate::catalog::remote_providers().join(", ")));
         }
         let mut config = LlmConfig {
             id: Uuid::now_v7(),

@@ -68,6 +68,8 @@ pub struct Services {
     pub blobs: Arc<dyn Blobs>,
     /// Largest upload accepted, in bytes.
     pub upload_limit: u64,
+    /// Most operations one tenant may have `PENDING` or `RUNNING`; `None`: no limit.
+    pub max_active_operations: Option<i64>,
     /// Embeds search queries; `None` where no model is available (vector search is then a 503).
     pub embedders: Option<Arc<dyn crate::embed::EmbedderRegistry>>,
     /// Seals credentials and webhook secrets before they are stored.
@@ -156,11 +158,27 @@ impl Services {
             events,
             blobs,
             upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
+            max_active_operations: None,
             embedders: None,
             secrets,
             oauth: None,
             can_render: false,
         }
+    }
+
+    /// A new operation of the tenant is refused (429) while it has its most active ones: a soft
+    /// cap (two requests at once may both pass the count) that keeps one tenant from filling the
+    /// queue for everyone.
+    async fn check_operation_cap(&self, tenant: &TenantId) -> Result<()> {
+        let Some(max) = self.max_active_operations else { return Ok(()) };
+        let active = self.store.operations_active(tenant).await?;
+        if active >= max {
+            return Err(Error::RateLimited {
+                detail: format!("the tenant has {active} operations pending or running, the most it may have at once ({max}); retry when some are done"),
+                retry_after_seconds: 5,
+            });
+        }
+        Ok(())
     }
 
     /// `render: true` needs a Chromium this deployment has.
@@ -228,6 +246,7 @@ impl Services {
             modified_at: now,
             last_polled_at: None,
         };
+        self.check_operation_cap(&caller.tenant).await?;
         let op = self.store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, &caller.subject, now)).await?;
         self.events.work_added();
         let webhook = match &asset.auto_update {
@@ -331,6 +350,9 @@ impl Services {
             op.force = t == OperationType::Reindex;
             op
         });
+        if new_op.is_some() {
+            self.check_operation_cap(&caller.tenant).await?;
+        }
         let op = self.store.asset_update(&asset, new_op.as_ref(), auth_changed).await?;
         if op.is_some() {
             self.events.work_added();
@@ -379,8 +401,8 @@ impl Services {
     ) -> Result<StoredFile> {
         use futures::StreamExt;
         let file_name = file_name.rsplit(['/', '\\']).next().unwrap_or_default().trim();
-        if file_name.is_empty() || file_name.chars().count() > 1024 {
-            return Err(Error::invalid("file", "the file part needs a file name of 1-1024 characters"));
+        if file_name.is_empty() || file_name.chars().count() > 1024 || file_name.chars().any(char::is_control) {
+            return Err(Error::invalid("file", "the file part needs a file name of 1-1024 characters, none a control character"));
         }
         let mut head = Vec::new();
         while head.len() < 8 {
@@ -460,6 +482,7 @@ impl Services {
         let mut op = NewOperation::new(id, OperationType::Refresh, &caller.subject, now_ms());
         op.document_ids = req.document_ids;
         op.force = req.force;
+        self.check_operation_cap(&caller.tenant).await?;
         let op = self.store.operation_create(&caller.tenant, &op).await?;
         self.events.work_added();
         Ok((self.asset_get(caller, id).await?, op))

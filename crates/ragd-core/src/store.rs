@@ -46,6 +46,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queues an operation. `NotFound` without the asset; `OperationActive` while another is active.
     async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation>;
+    /// How many of the tenant's operations are `PENDING` or `RUNNING`.
+    async fn operations_active(&self, tenant: &TenantId) -> Result<i64>;
     async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>>;
     async fn operation_list(&self, tenant: &TenantId, asset_id: Uuid, page: &PageRequest) -> Result<Page<Operation>>;
     /// `PENDING` (or `RUNNING` with an expired lease) → `CANCELLED` now; `RUNNING` → cancel

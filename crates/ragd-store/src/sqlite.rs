@@ -439,6 +439,14 @@ impl Store for SqliteStore {
         Ok(created)
     }
 
+    async fn operations_active(&self, tenant: &TenantId) -> Result<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM operations WHERE tenant_id = ?1 AND status IN ('PENDING', 'RUNNING')")
+            .bind(tenant.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
     async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
         match self.inline.operation(read_operation_sql(), tenant, asset_id, id) {
             Some(read) => read,

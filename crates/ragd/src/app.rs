@@ -92,6 +92,7 @@ impl Application {
         let secrets = Arc::new(config.secret_box()?);
         let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone(), secrets.clone());
         services.upload_limit = config.upload_max_bytes;
+        services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
         // The Chromium is looked up once: the API refuses `render: true` without it, the worker uses it.
         let web = config.web();
         services.can_render = web.chromium.is_some();
@@ -122,6 +123,12 @@ impl Application {
         let state = AppState {
             services,
             auth: Arc::new(auth),
+            limits: Arc::new(ragd_api::limits::Limits::new(ragd_api::limits::LimitsConfig {
+                requests_per_second: config.rate_limit_per_second,
+                burst: config.rate_limit_burst,
+                concurrent_uploads: config.max_concurrent_uploads,
+                request_timeout: Duration::from_secs_f64(config.request_timeout_seconds.max(1.0)),
+            })),
             cursors: Arc::new(CursorCodec::new(&cursor_key)),
             metrics: Some(metrics_handle()),
             // Loaded on first use, so that processes and tests that never embed never pay for it.

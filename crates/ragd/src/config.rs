@@ -67,6 +67,16 @@ pub struct Config {
     pub model_precision: ragd_embed::local::Precision,
     /// Largest upload (`/storage`, `assets:file`) in bytes.
     pub upload_max_bytes: u64,
+    /// Uploads streaming at once in one process; more are a 429.
+    pub max_concurrent_uploads: usize,
+    /// Sustained requests per second of one tenant (0: no limit); more are a 429.
+    pub rate_limit_per_second: u32,
+    /// Requests a tenant may send at once above that rate.
+    pub rate_limit_burst: u32,
+    /// Most operations one tenant may have pending or running (0: no limit); more are a 429.
+    pub max_active_operations: i64,
+    /// Longest a request (other than an upload or a `:watch` stream) may take, in seconds.
+    pub request_timeout_seconds: f64,
     /// Where uploaded files live (default: `<data_dir>/files`).
     pub files_dir: Option<PathBuf>,
     /// Comma-separated hosts and IPs the crawler may reach although they are private or local
@@ -140,6 +150,11 @@ impl Default for Config {
             model_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             model_precision: Default::default(),
             upload_max_bytes: ragd_core::catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
+            max_concurrent_uploads: 16,
+            rate_limit_per_second: 200,
+            rate_limit_burst: 400,
+            max_active_operations: 100,
+            request_timeout_seconds: 120.0,
             files_dir: None,
             web_allow_hosts: String::new(),
             web_concurrency: 4,

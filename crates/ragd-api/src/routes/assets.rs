@@ -148,7 +148,7 @@ pub async fn post_asset_method(
             Ok(super::search::search_asset(s, claims, tenant, id, req).await?.into_response())
         }
         Some(m) => Err(unknown_method(m)),
-        None => Ok(crate::problem::method_not_allowed().await),
+        None => Err(crate::problem::ApiError(ragd_core::Error::MethodNotAllowed)),
     }
 }
 

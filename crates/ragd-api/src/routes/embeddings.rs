@@ -11,37 +11,73 @@ use base64::Engine as _;
 use ragd_core::Error;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type};
 
 /// Most inputs in one request (OpenAI's limit too).
 pub const MAX_INPUTS: usize = 2048;
 
 /// One string or a list of strings.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub enum EmbeddingInput {
+pub enum EmbeddingsInput {
     One(String),
     Many(Vec<String>),
+}
+
+impl utoipa::PartialSchema for EmbeddingsInput {
+    fn schema() -> RefOr<Schema> {
+        let text = || ObjectBuilder::new().schema_type(Type::String).min_length(Some(1));
+        OneOfBuilder::new()
+            .description(Some(format!("One string or a list of 1 to {MAX_INPUTS} strings, none empty.")))
+            .item(text())
+            .item(ArrayBuilder::new().items(text()).min_items(Some(1)).max_items(Some(MAX_INPUTS)))
+            .into()
+    }
+}
+
+impl ToSchema for EmbeddingsInput {}
+
+/// The names the local model answers to.
+fn model_schema() -> ObjectBuilder {
+    use ragd_core::catalog::{LOCAL_MODEL, LOCAL_PROVIDER};
+    let names = [LOCAL_MODEL.to_owned(), format!("sentence-transformers/{LOCAL_MODEL}"), LOCAL_PROVIDER.to_owned()];
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names))
+}
+
+fn encoding_schema() -> ObjectBuilder {
+    let values = [serde_json::json!("float"), serde_json::json!("base64"), serde_json::Value::Null];
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(values))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingsRequest {
-    pub input: EmbeddingInput,
+    pub input: EmbeddingsInput,
     /// `all-MiniLM-L6-v2` (also accepted with its `sentence-transformers/` prefix or as `local`).
+    #[schema(schema_with = model_schema)]
     pub model: String,
     /// `float` (default) or `base64` (little-endian f32).
+    #[schema(schema_with = encoding_schema)]
     pub encoding_format: Option<String>,
     /// Must be 384 when given: the local model has no other size.
+    #[schema(minimum = 384, maximum = 384)]
     pub dimensions: Option<u32>,
     pub user: Option<String>,
+}
+
+fn vector_schema() -> OneOfBuilder {
+    OneOfBuilder::new()
+        .description(Some("Floats, or a base64 string of little-endian f32 with `encoding_format: base64`."))
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Number).format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))))
+        .item(ObjectBuilder::new().schema_type(Type::String).content_encoding("base64"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmbeddingData {
     pub object: &'static str,
     pub index: usize,
-    /// Floats, or a base64 string of little-endian f32 with `encoding_format: base64`.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = vector_schema)]
     pub embedding: serde_json::Value,
 }
 
@@ -88,8 +124,8 @@ pub async fn create_embeddings(
         Some(_) => return Err(ApiError(Error::invalid("encoding_format", "must be float or base64"))),
     };
     let inputs = match req.input {
-        EmbeddingInput::One(s) => vec![s],
-        EmbeddingInput::Many(v) => v,
+        EmbeddingsInput::One(s) => vec![s],
+        EmbeddingsInput::Many(v) => v,
     };
     if inputs.is_empty() || inputs.len() > MAX_INPUTS {
         return Err(ApiError(Error::invalid("input", format!("must hold 1 to {MAX_INPUTS} strings"))));

@@ -74,6 +74,27 @@ pub struct StorageQuery {
     temporary: bool,
 }
 
+/// The multipart body of `POST /storage` (its schema; the handler streams the parts).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct StorageForm {
+    /// The file, with its file name (1-1024 characters).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The multipart body of `POST /assets:file` (its schema; part names are case-insensitive).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AssetFileForm {
+    /// The file, with its file name (1-1024 characters).
+    #[schema(rename = "File", value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The asset's settings (keys case-insensitive).
+    #[schema(rename = "Payload")]
+    payload: Option<FilePayload>,
+}
+
 fn stored_response(tenant: &str, f: &StoredFile) -> StoredFileResponse {
     StoredFileResponse { file_id: f.id, file_type: f.content_type.clone(), prompt_link: storage_link(tenant, &f.id.to_string()) }
 }
@@ -81,7 +102,7 @@ fn stored_response(tenant: &str, f: &StoredFile) -> StoredFileResponse {
 /// Uploads a file (multipart part `file`) for a later `assets:import`.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/storage", tag = "files",
     params(("tenant" = String, Path), StorageQuery),
-    request_body(content_type = "multipart/form-data", description = "part `file`: the file"),
+    request_body(content = StorageForm, content_type = "multipart/form-data", description = "part `file`: the file"),
     responses((status = 201, body = StoredFileResponse), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:write"])))]
 pub async fn upload(
@@ -92,6 +113,7 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<StoredFileResponse>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
+    let _slot = s.limits.upload()?;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name().is_some_and(|n| n.eq_ignore_ascii_case("file")) {
             return match store_part(&s, &caller, field, q.temporary).await {
@@ -165,7 +187,9 @@ fn rename_field(e: ApiError, prefix: &str) -> ApiError {
 /// Uploads a file and creates its `FILE` asset in one call (parts `File` and `Payload`).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/assets:file", tag = "assets",
     params(("tenant" = String, Path)),
-    request_body(content_type = "multipart/form-data", description = "part `File`: the file; part `Payload` (optional): JSON `{vectorize, displayName, embedding, budget, currencyBudget, embeddingLlmConfigId}`, keys case-insensitive"),
+    request_body(content = AssetFileForm, content_type = "multipart/form-data",
+        description = "part `File`: the file; part `Payload` (optional): JSON `{vectorize, displayName, embedding, budget, currencyBudget, embeddingLlmConfigId}`, keys case-insensitive",
+        encoding(("Payload" = (content_type = "application/json")))),
     responses((status = 201, body = AssetWithOperation), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:write"])))]
 pub async fn upload_asset(
@@ -175,6 +199,7 @@ pub async fn upload_asset(
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
+    let _slot = s.limits.upload()?;
     let (mut stored, mut payload) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().map(str::to_ascii_lowercase).as_deref() {

@@ -35,6 +35,7 @@ pub async fn authorize(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialsQuery {
+    #[param(required = true, min_length = 1)]
     pub credential_key: Option<String>,
 }
 
@@ -55,6 +56,7 @@ pub async fn credentials(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CallbackQuery {
+    #[param(required = true, min_length = 1)]
     pub state: Option<String>,
     pub code: Option<String>,
     pub error: Option<String>,

@@ -43,7 +43,7 @@ pub async fn list_operations(
 #[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// Seconds to wait at most (0–60, default 30).
-    #[param(value_type = Option<f64>)]
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 60)]
     pub timeout: Option<String>,
 }
 
@@ -75,7 +75,7 @@ pub async fn post_operation_method(
     match method {
         Some("cancel") => Ok(cancel_operation(s, claims, tenant, asset, id).await?.into_response()),
         Some(m) => Err(unknown_method(m)),
-        None => Ok(crate::problem::method_not_allowed().await),
+        None => Err(crate::problem::ApiError(ragd_core::Error::MethodNotAllowed)),
     }
 }
 

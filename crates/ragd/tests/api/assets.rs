@@ -474,10 +474,11 @@ async fn every_refusal_is_a_problem_in_plain_words() {
         let text = p.to_string();
         assert!(text.contains("must be a JSON object") && !text.contains("EmbeddingInput") && !text.contains("struct"), "{p}");
     }
-    // A custom method under the wrong HTTP method is unknown, whatever the body holds (it was
-    // validated as a PATCH of the asset first).
+    // A custom method under the wrong HTTP method is a 405 naming the one it has, whatever the
+    // body holds (it was validated as a PATCH of the asset first).
     let p = app.patch(&format!("{path}:refresh"), &t, json!({"embedding": [], "nonsense": 1})).await;
-    p.problem(404, "/problems/not-found");
+    p.problem(405, "/problems/method-not-allowed");
+    assert_eq!(p.headers["allow"], "POST");
     // The providers an LLM config may name are listed once each.
     let p = app.post("/v1/tenants/acme/llmConfigs", &t, json!({"provider": "nope", "apiKey": "sk-0123456789"})).await;
     let message = p.problem(400, "/problems/validation")["errors"][0]["message"].as_str().unwrap().to_owned();
@@ -485,4 +486,49 @@ async fn every_refusal_is_a_problem_in_plain_words() {
     let mut unique = listed.clone();
     unique.dedup();
     assert_eq!(listed, unique, "{message}");
+}
+
+/// Found by schemathesis on PostgreSQL: a NUL character (which PostgreSQL text cannot hold) in a
+/// name, a document or a list's `search` was a 500 there. It is a 400 naming the field, on both
+/// backends, and nothing is stored.
+#[tokio::test]
+async fn nul_characters_are_refused_where_they_enter() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let body = json!({"name": "a\u{0}b", "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "x", "text": "hello"}]}}});
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    assert_eq!(r.problem(400, "/problems/validation")["errors"][0]["field"], "name", "{}", r.body);
+    let body = json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "x", "text": "he\u{0}llo"}]}}});
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    assert_eq!(r.problem(400, "/problems/validation")["errors"][0]["field"], "config.parameters.documents[0].text", "{}", r.body);
+    let r = app.get("/v1/tenants/acme/assets?search=a%00b", &t).await;
+    r.problem(400, "/problems/validation");
+    assert_eq!(app.get("/v1/tenants/acme/assets", &t).await.body["totalCount"], 0);
+}
+
+/// A custom method answers other HTTP methods with a 405 whose `Allow` names the method it has,
+/// as does every documented path (found by schemathesis: `Allow` listed the resource's methods).
+#[tokio::test]
+async fn wrong_methods_are_405_with_the_documented_allow() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let id = uuid::Uuid::now_v7();
+    for (method, path, allow) in [
+        (Method::GET, format!("/v1/tenants/acme/assets/{id}:refresh"), "POST"),
+        (Method::OPTIONS, format!("/v1/tenants/acme/assets/{id}:search"), "POST"),
+        (Method::POST, format!("/v1/tenants/acme/assets/{id}"), "GET, PATCH, DELETE, HEAD"),
+        (Method::DELETE, format!("/v1/tenants/acme/assets/{id}/operations/{id}:wait"), "GET, HEAD"),
+    ] {
+        let r = app.client.request(method.clone(), format!("{}{path}", app.base)).bearer_auth(&t).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let mut got: Vec<String> = r.headers()["allow"].to_str().unwrap().split(", ").map(str::to_owned).collect();
+        let mut want: Vec<String> = allow.split(", ").map(str::to_owned).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{method} {path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+    }
+    // An unknown custom method is still a 404.
+    let r = app.post(&format!("/v1/tenants/acme/assets/{id}:nope"), &t, json!({})).await;
+    r.problem(404, "/problems/not-found");
 }

@@ -35,6 +35,9 @@ pub fn test_config(data_dir: &Path) -> Config {
         poll_ms: 50,
         model_dir: Some(model_dir()),
         model_auto_fetch: false,
+        // The request rate is off but where a test is about it (system::limits_…): the suite
+        // polls far faster than a client should.
+        rate_limit_per_second: 0,
         ..Config::default()
     }
 }

@@ -11,6 +11,7 @@ mod site;
 
 mod ingest;
 
+mod apifuzz;
 mod assets;
 mod auth;
 mod buckets;

@@ -75,3 +75,47 @@ async fn roles_split_the_api_from_the_workers() {
     let done = api.wait_done("acme", &a, &op).await;
     assert_eq!(done["status"], "COMPLETED");
 }
+
+/// A tenant over its request rate gets 429s with `Retry-After` that name the limit, while another
+/// tenant is served; an anonymous caller cannot spend a tenant's rate.
+#[tokio::test]
+async fn limits_a_tenants_request_rate_with_429_and_retry_after() {
+    let app = TestApp::spawn_with(
+        |c| {
+            c.rate_limit_per_second = 1;
+            c.rate_limit_burst = 5;
+        },
+        None,
+    )
+    .await;
+    for _ in 0..20 {
+        app.request(Method::GET, "/v1/tenants/acme/assets", None, None).await;
+    }
+    let (t, other) = (app.token("acme"), app.token("other"));
+    let statuses: Vec<u16> = futures::future::join_all((0..8).map(|_| app.get("/v1/tenants/acme/assets", &t))).await.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    let r = app.get("/v1/tenants/acme/assets", &t).await;
+    let p = r.problem(429, "/problems/rate-limited");
+    assert!(p["detail"].as_str().unwrap().contains("1 requests per second"), "{p}");
+    assert!(r.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let r = app.get("/v1/tenants/other/assets", &other).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// A tenant with its most operations pending or running cannot queue another (429, nothing
+/// stored); others can.
+#[tokio::test]
+async fn limits_a_tenants_active_operations() {
+    let gate = Gate::new();
+    let app = TestApp::spawn_with(|c| c.max_active_operations = 1, Some(gate.hook())).await;
+    let (asset, op) = app.create_text_asset("acme", &[("a.md", "# A\n\nText.")]).await;
+    gate.reached().await;
+    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), text_asset(&[("b.md", "B")])).await;
+    let p = r.problem(429, "/problems/rate-limited");
+    assert!(p["detail"].as_str().unwrap().contains("at once (1)"), "{p}");
+    assert_eq!(app.get("/v1/tenants/acme/assets", &app.token("acme")).await.body["totalCount"], 1);
+    app.create_text_asset("other", &[("c.md", "C")]).await;
+    gate.open();
+    app.wait_done("acme", &asset, &op).await;
+    app.create_text_asset("acme", &[("b.md", "B")]).await;
+}
