@@ -14,3 +14,10 @@ bench_setup() {
     "$venv/bin/pip" install --quiet "$@"
   fi
 }
+
+# The CPU line every table prints: model and the ISA flags that decide the local model's speed.
+cpu_line() {
+  local flags
+  flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512_vnni|avx512_bf16|amx_bf16|amx_int8' | xargs)
+  echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; flags: $flags"
+}

@@ -90,7 +90,9 @@ fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
         serde_json::Value::String(s) if s.contains('\0') => Some(at.to_owned()),
         serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_at(v, &format!("{at}[{i}]"))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let field = if at == "body" { k.clone() } else { format!("{at}.{k}") };
+            // The path is shown to the client: a NUL in a key is written out, not sent raw.
+            let shown = k.replace('\0', "\\u0000");
+            let field = if at == "body" { shown } else { format!("{at}.{shown}") };
             if k.contains('\0') { Some(field) } else { nul_at(v, &field) }
         }),
         _ => None,

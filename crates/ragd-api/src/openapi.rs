@@ -69,11 +69,17 @@ fn refine(doc: &mut Value) {
             }
         }
     }
-    no_nul(&mut doc["components"]);
+    for (name, schema) in doc["components"]["schemas"].as_object_mut().expect("schemas") {
+        // Problems describe the request, whatever it held.
+        if !matches!(name.as_str(), "ProblemDetails" | "FieldProblem") {
+            no_nul(schema);
+        }
+    }
     no_nul(&mut doc["paths"]);
     for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
-            for p in op["parameters"].as_array_mut().into_iter().flatten().filter(|p| p["name"] == "tenant") {
+            let parameters = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in parameters.into_iter().flatten().filter(|p| p["name"] == "tenant") {
                 p["schema"]["pattern"] = json!("^[A-Za-z0-9_-]{1,64}$");
             }
         }

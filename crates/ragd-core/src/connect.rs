@@ -212,7 +212,8 @@ impl Services {
         if headers.github_event == Some("ping") {
             return Ok(None);
         }
-        let Some(document_ids) = targets(&asset, headers.github_event, body)? else { return Ok(None) };
+        let branch = asset.parameters.get("branch").and_then(Value::as_str);
+        let Some(document_ids) = delivery_targets(asset.id, branch, headers.github_event, body)? else { return Ok(None) };
         let mut op = NewOperation::new(asset.id, OperationType::WebhookUpdate, WEBHOOK, now_ms());
         op.document_ids = document_ids;
         let delivery = self.store.webhook_deliver(&hook.tenant, &op).await?;
@@ -257,8 +258,9 @@ pub async fn schedule_tick(store: &dyn Store, now: Millis) -> Result<Vec<Operati
 /// GitHub `push` events name the paths added, modified and removed by their commits (a push to
 /// another branch than the asset's, or than the repository's default branch, is ignored); other senders may post `{"documentIds": [...]}`
 /// or `{"paths": [...]}` (source keys: a repository path, a page URL); anything else, or an empty
-/// body, refreshes everything.
-fn targets(asset: &Asset, github_event: Option<&str>, body: &[u8]) -> Result<Option<Vec<Uuid>>> {
+/// body, refreshes everything. `branch` is the asset's `branch` parameter. (Public for the fuzz
+/// target `webhook_payload`.)
+pub fn delivery_targets(asset_id: Uuid, branch: Option<&str>, github_event: Option<&str>, body: &[u8]) -> Result<Option<Vec<Uuid>>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Some(Vec::new()));
     }
@@ -269,7 +271,7 @@ fn targets(asset: &Asset, github_event: Option<&str>, body: &[u8]) -> Result<Opt
     if github_event == Some("push") || payload.get("commits").is_some_and(Value::is_array) {
         // The asset's branch, or (following the remote's HEAD) the repository's default branch,
         // which GitHub's push payload names.
-        let branch = asset.parameters.get("branch").or_else(|| payload.pointer("/repository/default_branch")).and_then(Value::as_str);
+        let branch = branch.or_else(|| payload.pointer("/repository/default_branch").and_then(Value::as_str));
         if let (Some(r), Some(branch)) = (payload.get("ref").and_then(Value::as_str), branch)
             && r != format!("refs/heads/{branch}")
         {
@@ -283,7 +285,7 @@ fn targets(asset: &Asset, github_event: Option<&str>, body: &[u8]) -> Result<Opt
             }
         }
         // A push without commit details (a force push, a branch created) refreshes everything.
-        return Ok(Some(ids_of(asset.id, paths)));
+        return Ok(Some(ids_of(asset_id, paths)));
     }
     if let Some(ids) = payload.get("documentIds") {
         let ids = ids
@@ -293,7 +295,7 @@ fn targets(asset: &Asset, github_event: Option<&str>, body: &[u8]) -> Result<Opt
             .map_err(|_| Error::invalid("documentIds", "must be an array of document ids"))?;
         return Ok(Some(ids));
     }
-    Ok(Some(ids_of(asset.id, strings(payload.get("paths")))))
+    Ok(Some(ids_of(asset_id, strings(payload.get("paths")))))
 }
 
 fn ids_of(asset_id: Uuid, keys: Vec<String>) -> Vec<Uuid> {

@@ -707,8 +707,9 @@ fn drop_duplicates(docs: Vec<SourceDoc>, cx: &Context<'_>, excluded: &mut Vec<Ex
     out
 }
 
-/// `<loc>` values of a sitemap, and whether it is a sitemap index.
-fn sitemap_locs(xml: &str) -> (Vec<String>, bool) {
+/// `<loc>` values of a sitemap, and whether it is a sitemap index. (Public for the fuzz target
+/// `sitemap`.)
+pub fn sitemap_locs(xml: &str) -> (Vec<String>, bool) {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
     let (mut locs, mut index, mut in_loc) = (Vec::new(), false, false);

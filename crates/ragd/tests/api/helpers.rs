@@ -35,9 +35,10 @@ pub fn test_config(data_dir: &Path) -> Config {
         poll_ms: 50,
         model_dir: Some(model_dir()),
         model_auto_fetch: false,
-        // The request rate is off but where a test is about it (system::limits_…): the suite
-        // polls far faster than a client should.
+        // The request rate and the operation cap are off but where a test is about them
+        // (system::limits_…): the suite polls and queues far faster than a client should.
         rate_limit_per_second: 0,
+        max_active_operations: 0,
         ..Config::default()
     }
 }

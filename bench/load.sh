@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Limits under load: a real `ragd serve` (release, embedded default, default limits) while 200
+# pollers (wrk, 200 connections, one GET of an operation per second each) and 20 uploaders (curl,
+# a real PDF to `assets:file` in a loop, each upload an ingestion) run for DURATION seconds
+# (default 30). Prints every status by kind of request, the pollers' latency percentiles and the
+# server's peak RSS. Documented answers under load are 429s (the tenant's request rate, its
+# active operations, the concurrent-upload cap); anything else is an error.
+# Usage: bench/load.sh [DURATION]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/setup.sh
+duration=${1:-30}
+bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
+command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+cargo build --release -q -p ragd
+pdf=/usr/share/doc/libtasn1-doc/libtasn1.pdf
+[ -f "$pdf" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtasn1-doc >/dev/null
+work=$(mktemp -d)
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+target/release/ragd serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/log" 2>&1 &
+pid=$!
+api="http://127.0.0.1:$port/v1/tenants/bench"
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
+token=$(target/release/ragd token --tenant bench --data-dir "$work/data")
+# The polled operation: the ingestion of the Rust Book's print page, a large document.
+book="$(rustc --print sysroot)/share/doc/rust/html/book/print.html"
+r=$(curl -fsS -X POST "$api/assets:file" -H "Authorization: Bearer $token" -F "File=@$book")
+asset=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["asset"]["id"])' "$r")
+op=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["operation"]["id"])' "$r")
+
+cat >"$work/poll.lua" <<LUA
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) codes = {} end
+function request() return wrk.format("GET", nil, {["Authorization"] = "Bearer $token"}) end
+function delay() return 1000 end
+function response(status, headers, body) codes[status] = (codes[status] or 0) + 1 end
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("codes")) do total[k] = (total[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(total) do table.insert(parts, k .. ": " .. v) end
+  table.sort(parts)
+  io.write(string.format("POLL|%s|%.1f|%.1f|%.1f|%d\n", table.concat(parts, ", "),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+LUA
+
+upload_loop() {
+  local end=$((SECONDS + duration))
+  while [ $SECONDS -lt "$end" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST "$api/assets:file" -H "Authorization: Bearer $token" -F "File=@$pdf" || echo 000
+  done
+}
+peak_rss=0
+sample() { while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status"; sleep 0.5; done; }
+sample >"$work/rss" &
+sampler=$!
+wrk -t2 -c200 -d"${duration}s" --timeout 10s -s "$work/poll.lua" "$api/assets/$asset/operations/$op" >"$work/wrk" 2>&1 &
+wrk_pid=$!
+for i in $(seq 20); do upload_loop >"$work/up.$i" & done
+wait "$wrk_pid"
+wait $(jobs -p | grep -v "^$sampler$") 2>/dev/null || true
+peak=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
+kill "$sampler" 2>/dev/null || true
+uploads=$(cat "$work"/up.* | sort | uniq -c | awk '{printf "%s%s: %s", sep, $2, $1; sep=", "}')
+IFS='|' read -r _ polls p50 p99 max errors < <(grep '^POLL|' "$work/wrk")
+echo "ragd serve under load for ${duration}s (default limits: 200 requests/s per tenant, bursts of 400; 16 uploads at once; 100 active operations per tenant)"
+cpu_line
+echo "| requests | statuses | latency p50 / p99 / max (ms) | socket errors |"
+echo "|---|---|---|---|"
+echo "| 200 pollers, GET operation 1/s each | $polls | $p50 / $p99 / $max | $errors |"
+echo "| 20 uploaders, POST assets:file (libtasn1.pdf) in a loop | $uploads | | |"
+echo "| server peak RSS | $peak MiB (samples: max $(sort -n "$work/rss" | tail -1) MiB) | | |"
+if grep -q 'panicked' "$work/log"; then echo "the server log has a panic" >&2; exit 1; fi
