@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Limits under load: a real `ragd serve` (release, embedded default, default limits) while 200
-# pollers (wrk, 200 connections, one GET of an operation per second each) and 20 uploaders (curl,
-# a real PDF to `assets:file` in a loop, each upload an ingestion) run for DURATION seconds
-# (default 30). Prints every status by kind of request, the pollers' latency percentiles and the
+# pollers of one tenant (wrk, 200 connections, one GET of an ingesting operation per second each)
+# and 20 uploaders of another (curl, a real PDF to `assets:file` in a loop, each upload an
+# ingestion, waiting `Retry-After` after a 429) run for DURATION seconds (default 30). Prints every status by kind of request, the pollers' latency percentiles and the
 # server's peak RSS. Documented answers under load are 429s (the tenant's request rate, its
 # active operations, the concurrent-upload cap); anything else is an error.
 # Usage: bench/load.sh [DURATION]
@@ -24,6 +24,9 @@ pid=$!
 api="http://127.0.0.1:$port/v1/tenants/bench"
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
 token=$(target/release/ragd token --tenant bench --data-dir "$work/data")
+# The uploads come from another tenant: each tenant has its own request rate.
+upload_token=$(target/release/ragd token --tenant uploads --data-dir "$work/data")
+uploads="http://127.0.0.1:$port/v1/tenants/uploads"
 # The polled operation: the ingestion of the Rust Book's print page, a large document.
 book="$(rustc --print sysroot)/share/doc/rust/html/book/print.html"
 r=$(curl -fsS -X POST "$api/assets:file" -H "Authorization: Bearer $token" -F "File=@$book")
@@ -50,30 +53,36 @@ function done(summary, latency, requests)
 end
 LUA
 
+# An uploader as a client should be: after a 429 it waits the `Retry-After` it was given.
 upload_loop() {
-  local end=$((SECONDS + duration))
+  local end=$((SECONDS + duration)) out code wait
   while [ $SECONDS -lt "$end" ]; do
-    curl -s -o /dev/null -w '%{http_code}\n' -X POST "$api/assets:file" -H "Authorization: Bearer $token" -F "File=@$pdf" || echo 000
+    out=$(curl -s -o /dev/null -w '%{http_code} %header{retry-after}' -X POST "$uploads/assets:file" -H "Authorization: Bearer $upload_token" -F "File=@$pdf") || out="000 "
+    read -r code wait <<<"$out"
+    echo "$code"
+    if [ "$code" = 429 ]; then sleep "${wait:-1}"; fi
   done
 }
-peak_rss=0
 sample() { while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status"; sleep 0.5; done; }
 sample >"$work/rss" &
 sampler=$!
 wrk -t2 -c200 -d"${duration}s" --timeout 10s -s "$work/poll.lua" "$api/assets/$asset/operations/$op" >"$work/wrk" 2>&1 &
 wrk_pid=$!
-for i in $(seq 20); do upload_loop >"$work/up.$i" & done
-wait "$wrk_pid"
-wait $(jobs -p | grep -v "^$sampler$") 2>/dev/null || true
+uploaders=()
+for i in $(seq 20); do
+  upload_loop >"$work/up.$i" &
+  uploaders+=($!)
+done
+wait "$wrk_pid" "${uploaders[@]}"
 peak=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
 kill "$sampler" 2>/dev/null || true
-uploads=$(cat "$work"/up.* | sort | uniq -c | awk '{printf "%s%s: %s", sep, $2, $1; sep=", "}')
+statuses=$(cat "$work"/up.* | sort | uniq -c | awk '{printf "%s%s: %s", sep, $2, $1; sep=", "}')
 IFS='|' read -r _ polls p50 p99 max errors < <(grep '^POLL|' "$work/wrk")
 echo "ragd serve under load for ${duration}s (default limits: 200 requests/s per tenant, bursts of 400; 16 uploads at once; 100 active operations per tenant)"
 cpu_line
 echo "| requests | statuses | latency p50 / p99 / max (ms) | socket errors |"
 echo "|---|---|---|---|"
 echo "| 200 pollers, GET operation 1/s each | $polls | $p50 / $p99 / $max | $errors |"
-echo "| 20 uploaders, POST assets:file (libtasn1.pdf) in a loop | $uploads | | |"
+echo "| 20 uploaders, POST assets:file (libtasn1.pdf) in a loop | $statuses | | |"
 echo "| server peak RSS | $peak MiB (samples: max $(sort -n "$work/rss" | tail -1) MiB) | | |"
 if grep -q 'panicked' "$work/log"; then echo "the server log has a panic" >&2; exit 1; fi

@@ -3,6 +3,7 @@
 # hostile documents within the upload limit, one at a time, and its peak RSS (VmHWM) is read
 # after each; the peer is the server's own peak after a small document.
 #   a 50 MB upload of one "word" (no whitespace) and a 20 MB Markdown file on one line.
+#   Then four of them at once.
 # Usage: bench/memory.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +51,8 @@ with open(f"{w}/line.md", "w") as f:
         f.write(f"word{i % 977} text{i % 131} and more stuff ")
 PY
 
-echo "ragd serve, peak RSS (VmHWM) after each step; CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "ragd serve, peak RSS (VmHWM) after each step"
+cpu_line
 echo "| step | result | peak RSS MiB |"
 echo "|---|---|---|"
 echo "| started | | $(hwm) |"
@@ -59,3 +61,11 @@ base=$(hwm)
 echo "| 50 MB of one word | $(ingest "$work/word.txt") | $(hwm) |"
 echo "| 20 MB Markdown on one line | $(ingest "$work/line.md") | $(hwm) |"
 echo "Added to the peak beyond the small document: $(( $(hwm) - base )) MiB"
+# Four at once: two of each, uploaded and ingested in parallel (the two workers take two at a time).
+parallel=()
+for f in word.txt word.txt line.md line.md; do
+  ingest "$work/$f" >"$work/par.$RANDOM" 2>&1 &
+  parallel+=($!)
+done
+wait "${parallel[@]}"
+echo "| 4 of them at once (2 × 50 MB word, 2 × 20 MB line) | $(cat "$work"/par.* | cut -d' ' -f1 | sort | uniq -c | xargs) | $(hwm) |"

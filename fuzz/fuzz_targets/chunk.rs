@@ -9,7 +9,8 @@ fn sizer() -> &'static ragd_pipeline::Sizer {
         let dir = std::env::var_os("RAGD_MODEL_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models/all-MiniLM-L6-v2"));
-        ragd_pipeline::Sizer::from_tokenizer_file(&dir.join("tokenizer.json")).expect("the local model's tokenizer (scripts/model/fetch.sh)")
+        ragd_pipeline::Sizer::from_tokenizer_file(&dir.join("tokenizer.json"))
+            .expect("the local model's tokenizer (scripts/model/fetch.sh)")
     })
 }
 

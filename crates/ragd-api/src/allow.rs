@@ -63,7 +63,9 @@ fn matches(template: &[Segment], parts: &[&str]) -> bool {
         && template.iter().zip(parts).all(|(t, p)| match t {
             Segment::Literal(l) => l == p,
             Segment::Param => !p.is_empty() && !p.contains(':'),
-            Segment::Method(m) => p.strip_suffix(m.as_str()).and_then(|r| r.strip_suffix(':')).is_some_and(|r| !r.is_empty() && !r.contains(':')),
+            Segment::Method(m) => {
+                p.strip_suffix(m.as_str()).and_then(|r| r.strip_suffix(':')).is_some_and(|r| !r.is_empty() && !r.contains(':'))
+            }
         })
 }
 

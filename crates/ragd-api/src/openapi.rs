@@ -55,7 +55,9 @@ fn refine(doc: &mut Value) {
     create["description"] = json!("**(ragd)** Creates an LLM config.");
     schemas["LlmConfigCreateRequest"] = create;
     let paths = &mut doc["paths"];
-    let body = |op: &mut Value, name: &str| op["requestBody"]["content"]["application/json"]["schema"] = json!({"$ref": format!("#/components/schemas/{name}")});
+    let body = |op: &mut Value, name: &str| {
+        op["requestBody"]["content"]["application/json"]["schema"] = json!({"$ref": format!("#/components/schemas/{name}")})
+    };
     body(&mut paths["/v1/tenants/{tenant}/assets/{asset}:search"]["post"], "AssetSearchRequestBody");
     body(&mut paths["/v1/tenants/{tenant}/llmConfigs"]["post"], "LlmConfigCreateRequest");
     // An empty JSON body is read as `{}`: where that is a valid request, the body is optional.

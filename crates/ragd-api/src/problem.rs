@@ -43,7 +43,10 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("/problems/payload-too-large", "The request body exceeds the configured limit."),
     ("/problems/unsupported-media-type", "The content type of the request or the file is not supported."),
     ("/problems/method-not-allowed", "The path exists but not with this method; `Allow` lists the methods it has."),
-    ("/problems/rate-limited", "A limit is reached (the tenant's request rate or concurrent operations, the server's concurrent uploads); `detail` names it; retry after `Retry-After` seconds."),
+    (
+        "/problems/rate-limited",
+        "A limit is reached (the tenant's request rate or concurrent operations, the server's concurrent uploads); `detail` names it; retry after `Retry-After` seconds.",
+    ),
     (
         "/problems/unavailable",
         "A dependency (the database, the embedding model) is not available right now; `detail` says which and what to do.",

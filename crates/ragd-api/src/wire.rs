@@ -10,10 +10,10 @@ use ragd_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
-use utoipa::openapi::RefOr;
 use uuid::Uuid;
 
 fn string_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
@@ -52,15 +52,18 @@ fn nullable_weekday_schema() -> ObjectBuilder {
 
 fn day_of_month_schema() -> ObjectBuilder {
     const DAYS: [&str; 32] = [
-        "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9", "_10", "_11", "_12", "_13", "_14", "_15", "_16", "_17", "_18", "_19",
-        "_20", "_21", "_22", "_23", "_24", "_25", "_26", "_27", "_28", "_29", "_30", "_31", "LAST",
+        "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9", "_10", "_11", "_12", "_13", "_14", "_15", "_16", "_17", "_18", "_19", "_20",
+        "_21", "_22", "_23", "_24", "_25", "_26", "_27", "_28", "_29", "_30", "_31", "LAST",
     ];
     nullable_enum(DAYS).description(Some("`_1` … `_31`, or `LAST`."))
 }
 
 /// A nullable string of decimal digits from `"0"` to the given pattern's maximum.
 fn number_string_schema(pattern: &str, description: &str) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).pattern(Some(pattern)).description(Some(description))
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(pattern))
+        .description(Some(description))
 }
 
 fn hour_schema() -> ObjectBuilder {
@@ -86,7 +89,9 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
         if p.required { array } else { array.schema_type(SchemaType::from_iter([Type::Array, Type::Null])) }
     };
     match p.kind {
-        K::String if !p.options.is_empty() => string().enum_values(Some(p.options.iter().copied().map(Value::from).chain((!p.required).then_some(Value::Null)))).into(),
+        K::String if !p.options.is_empty() => {
+            string().enum_values(Some(p.options.iter().copied().map(Value::from).chain((!p.required).then_some(Value::Null)))).into()
+        }
         K::String if t == SourceType::File => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into(),
         K::String => string().into(),
         K::Secret => string().write_only(Some(true)).into(),
@@ -101,16 +106,24 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
                 .description(Some(description))
                 .into()
         }
-        K::StringList if t == SourceType::Web && p.name == "urls" => list(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("uri".into()))).into())
-            .min_items(Some(1))
-            .max_items(Some(catalog::MAX_START_URLS))
-            .into(),
+        K::StringList if t == SourceType::Web && p.name == "urls" => {
+            list(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("uri".into()))).into())
+                .min_items(Some(1))
+                .max_items(Some(catalog::MAX_START_URLS))
+                .into()
+        }
         K::StringList => list(ObjectBuilder::new().schema_type(Type::String).into()).into(),
         K::ObjectList => {
             let document = ObjectBuilder::new()
-                .property("name", ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(1024)).pattern(Some("\\S")))
+                .property(
+                    "name",
+                    ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(1024)).pattern(Some("\\S")),
+                )
                 .required("name")
-                .property("text", ObjectBuilder::new().schema_type(Type::String).max_length(Some(catalog::MAX_INLINE_DOCUMENT_BYTES as usize)))
+                .property(
+                    "text",
+                    ObjectBuilder::new().schema_type(Type::String).max_length(Some(catalog::MAX_INLINE_DOCUMENT_BYTES as usize)),
+                )
                 .required("text")
                 .property("contentType", nullable_enum(catalog::TEXT_CONTENT_TYPES.iter().copied()))
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));
@@ -153,7 +166,8 @@ impl utoipa::PartialSchema for AssetConfig {
             "The source type and its parameters (see `assets:sourceTypes`); secrets are write-only and shown as `\"***\"`.",
         ));
         for d in catalog::SOURCE_TYPES {
-            let mut parameters = ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            let mut parameters =
+                ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(false)));
             for p in d.properties {
                 parameters = parameters.property(p.name, parameter_schema(d.source_type, p));
                 if p.required {

@@ -174,7 +174,9 @@ impl Services {
         let active = self.store.operations_active(tenant).await?;
         if active >= max {
             return Err(Error::RateLimited {
-                detail: format!("the tenant has {active} operations pending or running, the most it may have at once ({max}); retry when some are done"),
+                detail: format!(
+                    "the tenant has {active} operations pending or running, the most it may have at once ({max}); retry when some are done"
+                ),
                 retry_after_seconds: 5,
             });
         }

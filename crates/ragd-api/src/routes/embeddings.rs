@@ -69,7 +69,10 @@ pub struct EmbeddingsRequest {
 fn vector_schema() -> OneOfBuilder {
     OneOfBuilder::new()
         .description(Some("Floats, or a base64 string of little-endian f32 with `encoding_format: base64`."))
-        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Number).format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))))
+        .item(
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::Number).format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))),
+        )
         .item(ObjectBuilder::new().schema_type(Type::String).content_encoding("base64"))
 }
 

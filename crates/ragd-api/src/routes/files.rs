@@ -67,6 +67,22 @@ async fn drain(multipart: &mut Multipart, error: ApiError) -> ApiError {
     error
 }
 
+/// The caller of an upload and its upload slot. An upload refused for a limit (the tenant's rate,
+/// all slots taken) is read out first, as an oversized one is, so that the client, still sending,
+/// receives the 429 rather than a reset connection.
+async fn admit_upload(
+    s: &AppState,
+    authed: Result<Authed, ApiError>,
+    tenant: &str,
+    multipart: &mut Multipart,
+) -> ApiResult<(Caller, tokio::sync::OwnedSemaphorePermit)> {
+    let admitted = authed.and_then(|Authed(claims)| claims.caller(tenant, Scope::Write)).and_then(|c| Ok((c, s.limits.upload()?)));
+    match admitted {
+        Err(e @ ApiError(Error::RateLimited { .. })) => Err(drain(multipart, e).await),
+        other => other,
+    }
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 pub struct StorageQuery {
@@ -107,13 +123,12 @@ fn stored_response(tenant: &str, f: &StoredFile) -> StoredFileResponse {
     security(("bearer" = ["assets:write"])))]
 pub async fn upload(
     State(s): State<AppState>,
-    Authed(claims): Authed,
+    authed: Result<Authed, ApiError>,
     Path(tenant): Path<String>,
     Query(q): Query<StorageQuery>,
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<StoredFileResponse>)> {
-    let caller = claims.caller(&tenant, Scope::Write)?;
-    let _slot = s.limits.upload()?;
+    let (caller, _slot) = admit_upload(&s, authed, &tenant, &mut multipart).await?;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name().is_some_and(|n| n.eq_ignore_ascii_case("file")) {
             return match store_part(&s, &caller, field, q.temporary).await {
@@ -194,12 +209,11 @@ fn rename_field(e: ApiError, prefix: &str) -> ApiError {
     security(("bearer" = ["assets:write"])))]
 pub async fn upload_asset(
     State(s): State<AppState>,
-    Authed(claims): Authed,
+    authed: Result<Authed, ApiError>,
     Path(tenant): Path<String>,
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
-    let caller = claims.caller(&tenant, Scope::Write)?;
-    let _slot = s.limits.upload()?;
+    let (caller, _slot) = admit_upload(&s, authed, &tenant, &mut multipart).await?;
     let (mut stored, mut payload) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().map(str::to_ascii_lowercase).as_deref() {

@@ -88,7 +88,7 @@ impl DriveSource {
             .query(&query)
             .send()
             .await
-            .map_err(|_| JobError::Source(format!("{what}: Google Drive could not be reached")))?;
+            .map_err(|e| JobError::Source(format!("{what}: {}", super::unreachable("Google Drive", &e))))?;
         if !r.status().is_success() {
             return Err(JobError::Source(format!("{what}: {}", super::api_refusal("Google Drive", r).await)));
         }

@@ -59,12 +59,11 @@ impl GitHubSource {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, cx: &Context<'_>, url: &str, what: &str) -> Result<T, JobError> {
-        let r = self.request(cx, url, "application/vnd.github+json").send().await.map_err(|e| {
-            JobError::Source(format!(
-                "{what}: GitHub could not be reached ({})",
-                if e.is_timeout() { "timed out" } else { "connection failed" }
-            ))
-        })?;
+        let r = self
+            .request(cx, url, "application/vnd.github+json")
+            .send()
+            .await
+            .map_err(|e| JobError::Source(format!("{what}: {}", super::unreachable("GitHub", &e))))?;
         if !r.status().is_success() {
             return Err(JobError::Source(format!("{what}: {}", super::api_refusal("GitHub", r).await)));
         }

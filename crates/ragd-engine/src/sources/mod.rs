@@ -179,9 +179,16 @@ pub(crate) fn listed_body(cx: &Context<'_>, key: &str, field: &str, version: &st
     }
 }
 
+/// Why `provider` could not be reached, naming where it was tried: "GitHub could not be reached
+/// at http://127.0.0.1:9 (could not connect)".
+pub(crate) fn unreachable(provider: &str, e: &reqwest::Error) -> String {
+    let at = e.url().map(|u| format!(" at {}", u.origin().ascii_serialization())).unwrap_or_default();
+    format!("{provider} could not be reached{at} ({})", web::reason(e))
+}
+
 /// The body of a provider's answer to `req`, or why not (the provider's refusal, unreachable).
 pub(crate) async fn download(provider: &str, req: reqwest::RequestBuilder) -> Result<bytes::Bytes, String> {
-    let r = req.send().await.map_err(|_| format!("{provider} could not be reached"))?;
+    let r = req.send().await.map_err(|e| unreachable(provider, &e))?;
     if !r.status().is_success() {
         return Err(api_refusal(provider, r).await);
     }

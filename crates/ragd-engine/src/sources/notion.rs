@@ -85,7 +85,7 @@ impl NotionSource {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let r = req.send().await.map_err(|_| "Notion could not be reached".to_owned())?;
+        let r = req.send().await.map_err(|e| super::unreachable("Notion", &e))?;
         if !r.status().is_success() {
             return Err(super::api_refusal("Notion", r).await);
         }

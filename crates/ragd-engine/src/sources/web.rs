@@ -221,7 +221,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// A short, client-safe reason for a failed request.
-fn reason(e: &reqwest::Error) -> String {
+pub(crate) fn reason(e: &reqwest::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
         if let Some(r) = s.downcast_ref::<Refused>() {

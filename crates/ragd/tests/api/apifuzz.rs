@@ -29,7 +29,8 @@ async fn schemathesis_finds_no_server_error_and_no_conformance_failure() {
     )
     .await;
     let token = app.token("acme");
-    let (asset, operation) = app.create_text_asset("acme", &[("guide.md", "# Guide\n\nBorrowing rules."), ("notes.txt", "Lifetimes.")]).await;
+    let (asset, operation) =
+        app.create_text_asset("acme", &[("guide.md", "# Guide\n\nBorrowing rules."), ("notes.txt", "Lifetimes.")]).await;
     app.wait_done("acme", &asset, &operation).await;
     let docs = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents"), &token).await;
     let document = docs.body["items"][0]["id"].as_str().expect("a document").to_owned();

@@ -92,7 +92,8 @@ async fn limits_a_tenants_request_rate_with_429_and_retry_after() {
         app.request(Method::GET, "/v1/tenants/acme/assets", None, None).await;
     }
     let (t, other) = (app.token("acme"), app.token("other"));
-    let statuses: Vec<u16> = futures::future::join_all((0..8).map(|_| app.get("/v1/tenants/acme/assets", &t))).await.iter().map(|r| r.status.as_u16()).collect();
+    let statuses: Vec<u16> =
+        futures::future::join_all((0..8).map(|_| app.get("/v1/tenants/acme/assets", &t))).await.iter().map(|r| r.status.as_u16()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
     let r = app.get("/v1/tenants/acme/assets", &t).await;
     let p = r.problem(429, "/problems/rate-limited");

@@ -6,6 +6,7 @@
 
 use crate::helpers::*;
 use crate::site::{Override, Site, rust_book_site};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub(crate) fn web_asset(urls: &[String], extra: Value) -> Value {
@@ -630,4 +631,39 @@ async fn a_site_that_cannot_be_reached_fails_the_operation_with_its_origin_and_c
     assert_eq!((op["itemsProcessed"].as_i64(), op["itemsFailed"].as_i64()), (Some(2), Some(1)), "{op}");
     let message = op["errorMessage"].as_str().unwrap();
     assert!(message.contains(&format!("could not reach {}", down.base)) && message.contains("HTTP 503"), "{message}");
+}
+
+/// Issue 17, finding 2, for every source type that reaches out: a source that cannot be reached
+/// at all (here a port nothing listens on) ends the operation `FAILED` with a message naming
+/// where it tried and why — never `COMPLETED` with nothing in it.
+#[tokio::test]
+async fn every_source_that_cannot_be_reached_fails_its_operation_saying_where_and_why() {
+    let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
+    let t = app.token("acme");
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{dead}");
+    let key = json!({"method": "API_KEY", "parameters": {"apiKey": "k-0123456789"}});
+    for (source, parameters, auth) in [
+        ("WEB", json!({"urls": [format!("{base}/docs/")]}), None),
+        ("GIT", json!({"url": format!("{base}/repo.git")}), None),
+        ("S3", json!({"bucket": "docs", "endpointUrl": base}), None),
+        ("GITHUB", json!({"repository": "acme/docs", "apiUrl": base}), Some(key.clone())),
+        ("NOTION", json!({"pageIds": ["0123456789abcdef0123456789abcdef"], "apiUrl": base}), Some(key.clone())),
+    ] {
+        let mut body = json!({"name": source, "config": {"sourceType": source, "parameters": parameters}});
+        if let Some(a) = auth {
+            body["auth"] = a;
+        }
+        let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{source}: {}", r.body);
+        let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+        let done = app.wait_done("acme", &a, &op).await;
+        let message = done["errorMessage"].as_str().unwrap_or_default();
+        assert_eq!(done["status"], "FAILED", "{source}: {done}");
+        assert!(message.contains(&format!("127.0.0.1:{dead}")), "{source} names where it tried: {message}");
+        eprintln!("{source}: {message}");
+    }
 }
