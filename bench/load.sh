@@ -10,20 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/setup.sh
 duration=${1:-30}
-bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-cargo build --release -q -p ragd
 pdf=/usr/share/doc/libtasn1-doc/libtasn1.pdf
 [ -f "$pdf" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtasn1-doc >/dev/null
-work=$(mktemp -d)
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-target/release/ragd serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/log" 2>&1 &
-pid=$!
-api="http://127.0.0.1:$port/v1/tenants/bench"
-for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
-token=$(target/release/ragd token --tenant bench --data-dir "$work/data")
+bench_serve
 # The uploads come from another tenant: each tenant has its own request rate.
 upload_token=$(target/release/ragd token --tenant uploads --data-dir "$work/data")
 uploads="http://127.0.0.1:$port/v1/tenants/uploads"

@@ -8,17 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/setup.sh
-bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"   # ragd reads RAGD_MODEL_DIR
-cargo build --release -q -p ragd
-work=$(mktemp -d)
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-target/release/ragd serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/log" 2>&1 &
-pid=$!
-api="http://127.0.0.1:$port/v1/tenants/bench"
-for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
-token=$(target/release/ragd token --tenant bench --data-dir "$work/data")
+bench_serve
 hwm() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status"; }
 
 # Uploads a file as an asset and waits for its operation; prints the operation's status.

@@ -21,3 +21,18 @@ cpu_line() {
   flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512_vnni|avx512_bf16|amx_bf16|amx_int8' | xargs)
   echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; flags: $flags"
 }
+
+# A release `ragd serve` on the embedded default in a fresh data directory ($work, removed on
+# exit), on a free port; sets work, pid, port, api (tenant "bench") and token.
+bench_serve() {
+  bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
+  cargo build --release -q -p ragd
+  work=$(mktemp -d)
+  trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  target/release/ragd serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/log" 2>&1 &
+  pid=$!
+  api="http://127.0.0.1:$port/v1/tenants/bench"
+  for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
+  token=$(target/release/ragd token --tenant bench --data-dir "$work/data")
+}
