@@ -570,7 +570,7 @@ impl Executor for IngestExecutor {
                             Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
                             Some(p) => skip_unchanged(job, p),
                             None => {
-                                failures.push(format!("{}: the source reported no change to a document ragd does not have", doc.file_name))
+                                failures.push((doc.file_name.clone(), "the source reported no change to a document ragd does not have".to_owned()))
                             }
                         }
                         None
@@ -605,7 +605,7 @@ impl Executor for IngestExecutor {
                             return Err(JobError::LeaseLost);
                         }
                     }
-                    failures.push(format!("{}: {reason}", doc.file_name));
+                    failures.push((doc.file_name.clone(), reason.clone()));
                     job.update(|c| {
                         c.items_failed += 1;
                         c.items_processed += 1;
@@ -676,19 +676,50 @@ fn new_record(asset_id: uuid::Uuid, op_id: uuid::Uuid, doc: &SourceDoc, previous
     }
 }
 
-/// The operation fails when every document failed; otherwise it completes and names the failures.
-fn summarise(total: i64, failures: &[String]) -> Outcome {
+/// The operation fails when every document failed; otherwise it completes and names the failures
+/// `(document, reason)`: the first few, and when there are more, how many failed for each reason.
+fn summarise(total: i64, failures: &[(String, String)]) -> Outcome {
     if failures.is_empty() {
         return Outcome::Completed { error_message: None };
     }
     const SHOWN: usize = 5;
-    let mut message = format!("{} of {} documents failed: {}", failures.len(), total, failures[..failures.len().min(SHOWN)].join("; "));
+    let listed: Vec<String> = failures.iter().take(SHOWN).map(|(name, reason)| format!("{name}: {reason}")).collect();
+    let mut message = format!("{} of {} documents failed: {}", failures.len(), total, listed.join("; "));
     if failures.len() > SHOWN {
-        message.push_str(&format!("; and {} more", failures.len() - SHOWN));
+        let mut by_reason: Vec<(&str, usize)> = Vec::new();
+        for (_, reason) in failures {
+            match by_reason.iter_mut().find(|(r, _)| r == reason) {
+                Some(entry) => entry.1 += 1,
+                None => by_reason.push((reason, 1)),
+            }
+        }
+        by_reason.sort_by(|a, b| b.1.cmp(&a.1));
+        let counts: Vec<String> = by_reason.iter().take(SHOWN).map(|(r, n)| format!("{n} × {r}")).collect();
+        let others = by_reason.len().saturating_sub(SHOWN);
+        message.push_str(&format!("; and {} more. By reason: {}", failures.len() - SHOWN, counts.join("; ")));
+        if others > 0 {
+            message.push_str(&format!("; {others} other reasons"));
+        }
     }
     if failures.len() as i64 == total {
         Outcome::Failed { error_message: message }
     } else {
         Outcome::Completed { error_message: Some(message) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_failures_are_counted_by_reason() {
+        let mut failures: Vec<(String, String)> = (0..7).map(|i| (format!("p{i}"), "HTTP 404".to_owned())).collect();
+        failures.extend((0..3).map(|i| (format!("q{i}"), "timed out".to_owned())));
+        let Outcome::Completed { error_message: Some(m) } = summarise(20, &failures) else { panic!("completes") };
+        assert!(m.starts_with("10 of 20 documents failed: p0: HTTP 404; "), "{m}");
+        assert!(m.ends_with("; and 5 more. By reason: 7 × HTTP 404; 3 × timed out"), "{m}");
+        let Outcome::Failed { error_message } = summarise(2, &failures[..2]) else { panic!("fails") };
+        assert_eq!(error_message, "2 of 2 documents failed: p0: HTTP 404; p1: HTTP 404");
     }
 }
