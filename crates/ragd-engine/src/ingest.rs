@@ -569,9 +569,8 @@ impl Executor for IngestExecutor {
                         match previous {
                             Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
                             Some(p) => skip_unchanged(job, p),
-                            None => {
-                                failures.push((doc.file_name.clone(), "the source reported no change to a document ragd does not have".to_owned()))
-                            }
+                            None => failures
+                                .push((doc.file_name.clone(), "the source reported no change to a document ragd does not have".to_owned())),
                         }
                         None
                     }

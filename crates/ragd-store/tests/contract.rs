@@ -37,6 +37,7 @@ on_both_backends!(finished_operations_feed_usage_and_counts_stay_exact, usage_an
 on_both_backends!(uploads_are_per_tenant_and_only_temporary_old_ones_expire, uploads);
 on_both_backends!(llm_configs_are_per_tenant_updated_in_place_and_kept_while_named, llm_configs);
 on_both_backends!(claims_go_first_to_the_tenants_with_the_least_running, fair_claims);
+on_both_backends!(queueing_while_the_active_operation_ends_is_a_429_or_a_new_operation, queue_races_finish);
 
 fn asset(tenant: &TenantId) -> Asset {
     let now = now_ms();
@@ -508,4 +509,38 @@ async fn fair_claims(s: Arc<dyn Store>) {
     // go first): once all have expired, the oldest goes first again.
     let claimed = s.operation_claim(now_ms() + 120_000, 60_000).await.unwrap().unwrap();
     assert_eq!(claimed.operation.id, busy_ops[0]);
+}
+
+/// Found by schemathesis on PostgreSQL: a refresh queued just as the asset's active operation
+/// ended was a 500 (the conflict was seen, the active operation then was not). Every attempt
+/// made while workers finish operations is now either queued or `OperationActive` with its id.
+async fn queue_races_finish(s: Arc<dyn Store>) {
+    let tenant = TenantId::parse("t").unwrap();
+    let (a, _) = create(&*s, &tenant).await;
+    let finisher = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while std::time::Instant::now() < deadline {
+                if let Some(c) = s.operation_claim(now_ms(), 60_000).await.unwrap() {
+                    s.operation_finish(&c.lease, &Outcome::Completed { error_message: None }, &Counters::default(), now_ms())
+                        .await
+                        .unwrap();
+                }
+            }
+        })
+    };
+    let (mut queued, mut active) = (0, 0);
+    while !finisher.is_finished() {
+        match s.operation_create(&tenant, &NewOperation::new(a.id, OperationType::Refresh, "t", now_ms())).await {
+            Ok(_) => queued += 1,
+            Err(ragd_core::Error::OperationActive { operation_id, .. }) => {
+                assert!(!operation_id.is_nil());
+                active += 1;
+            }
+            Err(e) => panic!("queueing failed after {queued} queued and {active} refused: {e:?}"),
+        }
+    }
+    finisher.await.unwrap();
+    assert!(queued > 0 && active > 0, "both outcomes were seen: {queued} queued, {active} refused");
 }
