@@ -44,9 +44,11 @@ impl MethodTable {
     }
 
     /// The methods of the documented path `path` matches, if any.
+    /// (Every request passes here: the path is split lazily, nothing is allocated.)
     fn allowed(&self, path: &str) -> Option<&[Method]> {
-        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        self.paths.iter().find(|(segments, _)| matches(segments, &parts)).map(|(_, m)| m.as_slice())
+        let parts = path.trim_start_matches('/').split('/');
+        let count = parts.clone().count();
+        self.paths.iter().find(|(segments, _)| segments.len() == count && matches(segments, parts.clone())).map(|(_, m)| m.as_slice())
     }
 }
 
@@ -58,15 +60,14 @@ fn parse_segment(s: &str) -> Segment {
     }
 }
 
-fn matches(template: &[Segment], parts: &[&str]) -> bool {
-    template.len() == parts.len()
-        && template.iter().zip(parts).all(|(t, p)| match t {
-            Segment::Literal(l) => l == p,
-            Segment::Param => !p.is_empty() && !p.contains(':'),
-            Segment::Method(m) => {
-                p.strip_suffix(m.as_str()).and_then(|r| r.strip_suffix(':')).is_some_and(|r| !r.is_empty() && !r.contains(':'))
-            }
-        })
+fn matches<'a>(template: &[Segment], parts: impl Iterator<Item = &'a str>) -> bool {
+    template.iter().zip(parts).all(|(t, p)| match t {
+        Segment::Literal(l) => l == p,
+        Segment::Param => !p.is_empty() && !p.contains(':'),
+        Segment::Method(m) => {
+            p.strip_suffix(m.as_str()).and_then(|r| r.strip_suffix(':')).is_some_and(|r| !r.is_empty() && !r.contains(':'))
+        }
+    })
 }
 
 /// Middleware: a documented path with an undocumented method is a 405 with `Allow`, before
