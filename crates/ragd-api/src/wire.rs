@@ -112,6 +112,12 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
                 .max_items(Some(catalog::MAX_START_URLS))
                 .into()
         }
+        K::StringList if t == SourceType::File => {
+            list(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into())
+                .min_items(Some(1))
+                .max_items(Some(catalog::MAX_FILES))
+                .into()
+        }
         K::StringList => list(ObjectBuilder::new().schema_type(Type::String).into()).into(),
         K::ObjectList => {
             let document = ObjectBuilder::new()

@@ -68,6 +68,8 @@ pub const MAX_INLINE_DOCUMENTS: usize = 10_000;
 
 /// Most start URLs of one `WEB` asset.
 pub const MAX_START_URLS: usize = 100;
+/// Most uploads one `FILE` asset holds (`fileIds`, ragd).
+pub const MAX_FILES: usize = 10_000;
 /// The integer parameters of source types with a range, `(source type, name, range)`; the
 /// OpenAPI document states them too.
 pub const PARAMETER_RANGES: &[(SourceType, &str, std::ops::RangeInclusive<i64>)] =
@@ -143,13 +145,22 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
     SourceTypeDescriptor {
         source_type: SourceType::File,
         display_name: "Uploaded file",
-        description: "A file uploaded to /storage (or with assets:file): PDF, DOCX, HTML, Markdown, text, CSV or JSON.",
+        description: "Files uploaded to /storage (or one with assets:file): PDF, DOCX, HTML, Markdown, text, CSV or JSON.",
         supports_oauth: false,
         supports_auto_update: false,
         supports_webhook_registration: false,
         supports_poll_schedule: false,
         auth_methods: &[],
-        properties: &[prop("fileId", PropertyType::String, true, None, "The fileId returned by POST /storage.")],
+        properties: &[
+            prop("fileId", PropertyType::String, false, None, "The fileId returned by POST /storage (this or fileIds)."),
+            prop(
+                "fileIds",
+                PropertyType::StringList,
+                false,
+                None,
+                "(ragd) Several fileIds returned by POST /storage, one document each (this or fileId).",
+            ),
+        ],
     },
     SourceTypeDescriptor {
         source_type: SourceType::Web,
@@ -370,10 +381,7 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
     v.into_result()?;
     match desc.source_type {
         SourceType::Text => validate_inline_documents(params, at),
-        SourceType::File => match params.get("fileId").and_then(Value::as_str).map(uuid::Uuid::parse_str) {
-            Some(Ok(_)) => Ok(()),
-            _ => Err(crate::Error::invalid(format!("{at}.fileId"), "must be a fileId returned by POST /storage")),
-        },
+        SourceType::File => validate_files(params, at),
         SourceType::Web => validate_web(params, at),
         SourceType::Git => validate_git(params, at),
         SourceType::S3 => validate_s3(params, at),
@@ -478,6 +486,37 @@ fn globs(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) 
 }
 
 /// The globs of a `WEB` pattern list, or why one is invalid.
+/// The uploads a `FILE` asset names: `fileId`, or the list `fileIds` (ragd), in order.
+pub fn file_ids(params: &Map<String, Value>) -> Vec<uuid::Uuid> {
+    let one = params.get("fileId").filter(|v| !v.is_null()).into_iter();
+    let many = params.get("fileIds").and_then(Value::as_array).into_iter().flatten();
+    one.chain(many).filter_map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok())).collect()
+}
+
+fn validate_files(params: &Map<String, Value>, at: &str) -> Result<()> {
+    let uuid = |v: &Value| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
+    match (params.get("fileId").filter(|v| !v.is_null()), params.get("fileIds").filter(|v| !v.is_null())) {
+        (Some(id), None) if uuid(id).is_some() => Ok(()),
+        (Some(_), None) => Err(crate::Error::invalid(format!("{at}.fileId"), "must be a fileId returned by POST /storage")),
+        (None, Some(Value::Array(ids))) => {
+            let mut v = Violations::default();
+            if ids.is_empty() || ids.len() > MAX_FILES {
+                v.add(format!("{at}.fileIds"), format!("must hold 1 to {MAX_FILES} fileIds"));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                match uuid(id) {
+                    None => v.add(format!("{at}.fileIds[{i}]"), "must be a fileId returned by POST /storage"),
+                    Some(id) if !seen.insert(id) => v.add(format!("{at}.fileIds[{i}]"), "names a file already in the list"),
+                    Some(_) => {}
+                }
+            }
+            v.into_result()
+        }
+        _ => Err(crate::Error::invalid(format!("{at}.fileId"), "name the upload: fileId, or several as fileIds (not both)")),
+    }
+}
+
 fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let urls = params.get("urls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();

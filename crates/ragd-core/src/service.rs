@@ -212,16 +212,17 @@ impl Services {
         if !vectorized && (req.embedding != EmbeddingRequest::default() || req.token_budget.is_some() || req.cost_budget.is_some()) {
             return Err(Error::invalid("embedding", "vector settings need a vectorized asset (vectorize is false)"));
         }
-        let file = match desc.source_type {
-            SourceType::File => Some(self.uploaded_file(caller, &req.parameters).await?),
-            _ => None,
+        let files = match desc.source_type {
+            SourceType::File => self.uploaded_files(caller, &req.parameters).await?,
+            _ => Vec::new(),
         };
-        let display_name = match (req.display_name, &file) {
+        let display_name = match (req.display_name, files.as_slice()) {
             (Some(n), _) => validate_name(&n).map_err(|_| Error::invalid("name", "must be 1-256 characters, not blank"))?,
-            (None, Some(f)) => f.file_name.chars().take(256).collect(),
-            (None, None) => default_name(desc.source_type, &req.parameters),
+            (None, [f]) => f.file_name.chars().take(256).collect(),
+            (None, [_, ..]) => format!("{} files", files.len()),
+            (None, []) => default_name(desc.source_type, &req.parameters),
         };
-        if let Some(f) = &file {
+        for f in &files {
             self.store.file_retain(&caller.tenant, f.id).await?;
         }
         let now = now_ms();
@@ -377,17 +378,23 @@ impl Services {
             return Err(Error::NotFound("asset"));
         }
         self.events.operation_changed();
-        if let Some(file_id) = file_id_of(&asset.parameters).filter(|_| asset.source_type == SourceType::File) {
-            self.file_discard(&caller.tenant, file_id).await?;
+        if asset.source_type == SourceType::File {
+            for file_id in catalog::file_ids(&asset.parameters) {
+                self.file_discard(&caller.tenant, file_id).await?;
+            }
         }
         Ok(())
     }
 
-    /// The upload a `FILE` asset's parameters name, or a 400 naming `fileId`.
-    async fn uploaded_file(&self, caller: &Caller, params: &Map<String, Value>) -> Result<StoredFile> {
-        let unknown = || Error::invalid("config.parameters.fileId", "no such file was uploaded (POST /storage) for this tenant");
-        let id = file_id_of(params).ok_or_else(unknown)?;
-        self.store.file_get(&caller.tenant, id).await?.ok_or_else(unknown)
+    /// The uploads a `FILE` asset's parameters name, or a 400 naming the first unknown one.
+    async fn uploaded_files(&self, caller: &Caller, params: &Map<String, Value>) -> Result<Vec<StoredFile>> {
+        let mut files = Vec::new();
+        for (i, id) in catalog::file_ids(params).into_iter().enumerate() {
+            let field = if params.get("fileIds").is_some_and(|v| !v.is_null()) { format!("config.parameters.fileIds[{i}]") } else { "config.parameters.fileId".to_owned() };
+            let unknown = || Error::invalid(field.clone(), "no such file was uploaded (POST /storage) for this tenant");
+            files.push(self.store.file_get(&caller.tenant, id).await?.ok_or_else(unknown)?);
+        }
+        Ok(files)
     }
 
     /// Streams an upload to the blob store. The content type comes from the file's name, its
@@ -596,10 +603,6 @@ impl Services {
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await
     }
-}
-
-fn file_id_of(params: &Map<String, Value>) -> Option<Uuid> {
-    params.get("fileId").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
 }
 
 fn default_name(t: SourceType, params: &Map<String, Value>) -> String {

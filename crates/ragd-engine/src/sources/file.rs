@@ -1,4 +1,4 @@
-//! `FILE`: one uploaded file, read from the blob store.
+//! `FILE`: uploaded files (`fileId`, or `fileIds`), read from the blob store.
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
@@ -15,25 +15,26 @@ pub struct FileSource {
 impl Source for FileSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let (asset, tenant) = (&cx.job.claim.asset, &cx.job.claim.lease.tenant);
-        let id = asset.parameters.get("fileId").and_then(Value::as_str).and_then(|s| uuid::Uuid::parse_str(s).ok());
-        let Some(file) = (match id {
-            Some(id) => cx.job.store.file_get(tenant, id).await?,
-            None => None,
-        }) else {
-            // The upload is gone: the document fails, and what is indexed stays.
-            let key = id.map(|i| i.to_string()).unwrap_or_default();
-            let body = Body::Failed("the uploaded file no longer exists".to_owned());
-            let doc = SourceDoc { file_name: key.clone(), key, source_url: None, content_type: String::new(), body };
-            return Ok(Collected { docs: vec![doc], complete: false, ..Default::default() });
-        };
-        let doc = SourceDoc {
-            key: file.id.to_string(),
-            file_name: file.file_name.clone(),
-            source_url: None,
-            content_type: file.content_type.clone(),
-            body: Body::Pending(Value::Null),
-        };
-        Ok(Collected { docs: vec![doc], complete: true, ..Default::default() })
+        let mut collected = Collected { complete: true, ..Default::default() };
+        for id in ragd_core::catalog::file_ids(&asset.parameters) {
+            let doc = match cx.job.store.file_get(tenant, id).await? {
+                Some(file) => SourceDoc {
+                    key: file.id.to_string(),
+                    file_name: file.file_name.clone(),
+                    source_url: None,
+                    content_type: file.content_type.clone(),
+                    body: Body::Pending(Value::Null),
+                },
+                None => {
+                    // The upload is gone: its document fails, and what is indexed stays.
+                    collected.complete = false;
+                    let body = Body::Failed("the uploaded file no longer exists".to_owned());
+                    SourceDoc { file_name: id.to_string(), key: id.to_string(), source_url: None, content_type: String::new(), body }
+                }
+            };
+            collected.docs.push(doc);
+        }
+        Ok(collected)
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {

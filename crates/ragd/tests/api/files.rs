@@ -254,3 +254,42 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn one_file_asset_holds_several_uploads_named_by_file_ids() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let mut ids = Vec::new();
+    for (name, text) in [("a.md", "# Alpha\nThe first file."), ("b.txt", "The second file."), ("c.md", "# Gamma\nThe third.")] {
+        let r = multipart(&app, "/v1/tenants/acme/storage?temporary=true", &t, Form::new().part("file", file_part(name, text.into()))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.body["fileId"].as_str().unwrap().to_owned());
+    }
+    let create = |params: Value| json!({"config": {"sourceType": "FILE", "parameters": params}});
+    // Both, neither, a repeated id and an unknown id are each a 400 naming the field.
+    for (params, field) in [
+        (json!({"fileId": ids[0], "fileIds": [ids[1]]}), "config.parameters.fileId"),
+        (json!({}), "config.parameters.fileId"),
+        (json!({"fileIds": []}), "config.parameters.fileIds"),
+        (json!({"fileIds": [ids[0], ids[0]]}), "config.parameters.fileIds[1]"),
+        (json!({"fileIds": [ids[0], uuid::Uuid::new_v4()]}), "config.parameters.fileIds[1]"),
+    ] {
+        let r = app.post("/v1/tenants/acme/assets", &t, create(params.clone())).await;
+        assert_eq!(r.problem(400, "/problems/validation")["errors"][0]["field"], field, "{params}: {}", r.body);
+    }
+    let r = app.post("/v1/tenants/acme/assets", &t, create(json!({"fileIds": ids}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["asset"]["displayName"], "3 files");
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    assert_eq!((op["status"].as_str(), op["itemsProcessed"].as_i64()), (Some("COMPLETED"), Some(3)), "{op}");
+    let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents"), &t).await;
+    let mut names: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|d| d["fileName"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["a.md", "b.txt", "c.md"]);
+    // Deleting the asset discards its uploads.
+    assert_eq!(app.delete(&format!("/v1/tenants/acme/assets/{asset}"), &t).await.status, 204);
+    for id in &ids {
+        assert_eq!(app.get(&format!("/v1/tenants/acme/storage/{id}"), &t).await.status, 404);
+    }
+}
