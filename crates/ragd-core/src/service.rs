@@ -390,7 +390,11 @@ impl Services {
     async fn uploaded_files(&self, caller: &Caller, params: &Map<String, Value>) -> Result<Vec<StoredFile>> {
         let mut files = Vec::new();
         for (i, id) in catalog::file_ids(params).into_iter().enumerate() {
-            let field = if params.get("fileIds").is_some_and(|v| !v.is_null()) { format!("config.parameters.fileIds[{i}]") } else { "config.parameters.fileId".to_owned() };
+            let field = if params.get("fileIds").is_some_and(|v| !v.is_null()) {
+                format!("config.parameters.fileIds[{i}]")
+            } else {
+                "config.parameters.fileId".to_owned()
+            };
             let unknown = || Error::invalid(field.clone(), "no such file was uploaded (POST /storage) for this tenant");
             files.push(self.store.file_get(&caller.tenant, id).await?.ok_or_else(unknown)?);
         }

@@ -692,7 +692,7 @@ fn summarise(total: i64, failures: &[(String, String)]) -> Outcome {
                 None => by_reason.push((reason, 1)),
             }
         }
-        by_reason.sort_by(|a, b| b.1.cmp(&a.1));
+        by_reason.sort_by_key(|entry| std::cmp::Reverse(entry.1));
         let counts: Vec<String> = by_reason.iter().take(SHOWN).map(|(r, n)| format!("{n} × {r}")).collect();
         let others = by_reason.len().saturating_sub(SHOWN);
         message.push_str(&format!("; and {} more. By reason: {}", failures.len() - SHOWN, counts.join("; ")));

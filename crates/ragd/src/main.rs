@@ -1,7 +1,9 @@
-//! The `ragd` command line: `serve`, `token`, `migrate`.
+//! The `ragd` command line: `serve`, `token`, `migrate`, `model`, and the client commands
+//! `assets`, `ops`, `search` and `docs` (`ragd::cli`).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ragd::cli::{AssetsCommand, DocsCommand, OpsCommand, Remote, SearchArgs};
 use ragd::config::{Config, Role};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +62,75 @@ enum Command {
         #[command(subcommand)]
         action: ModelAction,
     },
+    /// Create, list, show, delete and refresh assets (of a running server).
+    Assets {
+        #[command(subcommand)]
+        command: AssetsCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List, watch and cancel an asset's operations.
+    Ops {
+        #[command(subcommand)]
+        command: OpsCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Search the tenant's assets.
+    Search {
+        #[command(flatten)]
+        args: SearchArgs,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// An asset's documents and why any failed.
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// The client for a command: `--token`/`RAGD_TOKEN`, or — for a server on this machine — a token
+/// minted from the local data dir's secret, so a person never writes a JWT.
+fn client(config: &Config, remote: &Remote) -> anyhow::Result<ragd::client::Client> {
+    let token = match &remote.token {
+        Some(t) => t.clone(),
+        None => {
+            let local = url::Url::parse(&remote.server).ok().and_then(|u| u.host_str().map(str::to_owned));
+            let loopback = local.as_deref().is_some_and(|h| {
+                h == "localhost" || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            });
+            let secret_file = config.data_dir.join("jwt-secret");
+            if !loopback || (config.jwt_secret.is_none() && !secret_file.exists()) {
+                anyhow::bail!(
+                    "no token: pass --token (or RAGD_TOKEN); a token is minted for you only for a server on this machine, \
+                     run from its directory (its secret is {})",
+                    secret_file.display()
+                );
+            }
+            let secret = config.hs256_secret().context("reading the JWT secret")?;
+            ragd::token::mint(&secret, &remote.tenant, "assets:read assets:write", std::time::Duration::from_secs(3600), "cli")?
+        }
+    };
+    ragd::client::Client::new(&remote.server, &remote.tenant, token)
+}
+
+/// Runs a client command; one line on stderr for an error (the server's problem, never a stack).
+async fn run_client(config: &Config, remote: &Remote, run: impl AsyncFnOnce(&ragd::client::Client) -> anyhow::Result<i32>) -> ! {
+    let code = match client(config, remote) {
+        Ok(c) => run(&c).await,
+        Err(e) => Err(e),
+    };
+    match code {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let causes: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("error: {}", causes.join(": "));
+            std::process::exit(2)
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -163,6 +234,10 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("the local model is installed in {}", config.model_dir().display());
             Ok(())
         }
+        Command::Assets { command, remote } => run_client(&config, &remote, async |c| ragd::cli::assets(c, &remote, command).await).await,
+        Command::Ops { command, remote } => run_client(&config, &remote, async |c| ragd::cli::ops(c, &remote, command).await).await,
+        Command::Search { args, remote } => run_client(&config, &remote, async |c| ragd::cli::search(c, &remote, args).await).await,
+        Command::Docs { command, remote } => run_client(&config, &remote, async |c| ragd::cli::docs(c, &remote, command).await).await,
         Command::Migrate { data_dir } => {
             if let Some(d) = data_dir {
                 config.data_dir = d;

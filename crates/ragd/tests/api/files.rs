@@ -261,7 +261,8 @@ async fn one_file_asset_holds_several_uploads_named_by_file_ids() {
     let t = app.token("acme");
     let mut ids = Vec::new();
     for (name, text) in [("a.md", "# Alpha\nThe first file."), ("b.txt", "The second file."), ("c.md", "# Gamma\nThe third.")] {
-        let r = multipart(&app, "/v1/tenants/acme/storage?temporary=true", &t, Form::new().part("file", file_part(name, text.into()))).await;
+        let r =
+            multipart(&app, "/v1/tenants/acme/storage?temporary=true", &t, Form::new().part("file", file_part(name, text.into()))).await;
         assert_eq!(r.status, 201, "{}", r.body);
         ids.push(r.body["fileId"].as_str().unwrap().to_owned());
     }

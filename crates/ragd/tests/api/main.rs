@@ -15,6 +15,7 @@ mod apifuzz;
 mod assets;
 mod auth;
 mod buckets;
+mod cli;
 mod connected;
 mod embeddings;
 mod files;
