@@ -252,3 +252,21 @@ where
         Ok(Authed(claims))
     }
 }
+
+/// Mints an HS256 token for `tenant` (`*`: every tenant) with `scope`, valid for `ttl` — the
+/// embedded default's development tokens (`ragd token`, the CLI and the console's local sign-in).
+pub fn mint(secret: &[u8], tenant: &str, scope: &str, ttl: Duration, subject: &str) -> anyhow::Result<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let tenants = if tenant == "*" { TenantsClaim::All("*".into()) } else { TenantsClaim::Some(vec![tenant.to_owned()]) };
+    let claims = Claims {
+        sub: Some(subject.to_owned()),
+        tenants,
+        scope: scope.to_owned(),
+        exp: now + ttl.as_secs(),
+        iat: Some(now),
+        nbf: None,
+        iss: None,
+        aud: None,
+    };
+    Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(secret))?)
+}

@@ -33,7 +33,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, documents, embeddings, files, llm_configs, oauth, operations, search, system, webhooks};
+use routes::{assets, catalog, console, documents, embeddings, files, llm_configs, oauth, operations, search, system, webhooks};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,6 +56,9 @@ pub struct AppState {
     pub public_url: String,
     /// Where the OAuth callback sends the browser by default (with `?credentialKey=…`).
     pub oauth_success_url: String,
+    /// The HS256 secret the console's one-click local sign-in signs with; `None` turns it off
+    /// (a listener off loopback, JWKS-verified tokens, or `console_local_token = false`).
+    pub local_token_secret: Option<Arc<[u8]>>,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
@@ -123,6 +126,11 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
             .route("/v1/oauth/callback", get(oauth::callback))
             .route("/v1/oauth/done", get(oauth::done))
             .route("/v1/webhooks/{webhook}", deliveries)
+            .route("/", get(console::root))
+            .route("/console", get(console::page))
+            .route("/console/console.js", get(console::script))
+            .route("/console/console.css", get(console::style))
+            .route("/console/token", post(console::local_token))
     } else {
         Router::new()
     };

@@ -133,6 +133,8 @@ impl Application {
             metrics: Some(metrics_handle()),
             // Loaded on first use, so that processes and tests that never embed never pay for it.
             embedder: Some(Arc::new(local)),
+            local_token_secret: (config.console_local_token && config.jwks_url.is_none() && listener.local_addr()?.ip().is_loopback())
+                .then(|| Arc::from(secret.as_slice())),
             public_url,
             oauth_success_url,
         };

@@ -69,6 +69,9 @@ pub struct Config {
     pub upload_max_bytes: u64,
     /// Uploads streaming at once in one process; more are a 429.
     pub max_concurrent_uploads: usize,
+    /// The console offers a one-click token signed with the HS256 secret — only when the server
+    /// listens on loopback and verifies its own HS256 tokens (no JWKS).
+    pub console_local_token: bool,
     /// Sustained requests per second of one tenant (0: no limit); more are a 429.
     pub rate_limit_per_second: u32,
     /// Requests a tenant may send at once above that rate.
@@ -151,6 +154,7 @@ impl Default for Config {
             model_precision: Default::default(),
             upload_max_bytes: ragd_core::catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
             max_concurrent_uploads: 16,
+            console_local_token: true,
             rate_limit_per_second: 200,
             rate_limit_burst: 400,
             max_active_operations: 100,

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod catalog;
+pub mod console;
 pub mod documents;
 pub mod embeddings;
 pub mod files;

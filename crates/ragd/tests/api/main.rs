@@ -17,6 +17,7 @@ mod auth;
 mod buckets;
 mod cli;
 mod connected;
+mod console;
 mod embeddings;
 mod files;
 mod gdrive;
