@@ -115,3 +115,50 @@ async fn a_running_operation_is_cancelled_and_its_watch_exits_non_zero() {
     assert!(stdout.starts_with("CANCELLED"), "{stdout}");
     assert_eq!(app.operation("acme", &asset, &op).await["status"], "CANCELLED");
 }
+
+#[tokio::test]
+async fn on_a_terminal_the_watch_draws_a_live_progress_bar() {
+    use tokio::io::AsyncReadExt;
+    let gate = Gate::new();
+    let app = TestApp::spawn_with_gate(&gate).await;
+    let d = docs(5);
+    let (asset, op) = app.create_text_asset("acme", &as_refs(&d)).await;
+    gate.reached().await;
+    // util-linux's `script` gives the watch a pseudo-terminal, as a person's shell would.
+    let command = format!("{} ops watch {asset} {op}", env!("CARGO_BIN_EXE_ragd"));
+    let mut child = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("RAGD_URL", &app.base)
+        .env("RAGD_TOKEN", app.token("acme"))
+        .env("RAGD_TENANT", "acme")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let bar = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("RUNNING") {
+            let n = stdout.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the watch ended before drawing: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+    });
+    bar.await.expect("the bar is drawn while the operation runs");
+    let drawn = String::from_utf8_lossy(&seen).into_owned();
+    assert!(drawn.contains("/5 items") && drawn.contains("ETA") && drawn.contains("tokens $"), "{drawn}");
+
+    assert_eq!(
+        app.post(&format!("/v1/tenants/acme/assets/{asset}/operations/{op}:cancel"), &app.token("acme"), serde_json::json!({}))
+            .await
+            .status,
+        200
+    );
+    gate.open();
+    stdout.read_to_end(&mut seen).await.unwrap();
+    let status = child.wait().await.unwrap();
+    let all = String::from_utf8_lossy(&seen);
+    assert_eq!(status.code(), Some(1), "{all}");
+    assert!(all.contains("CANCELLED"), "{all}");
+}
