@@ -11,16 +11,16 @@ struct Run {
     stderr: String,
 }
 
+/// `program ARGS` with the environment that points the client at `app` for tenant acme.
+fn client_command(app: &TestApp, program: &str, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).env("RAGD_URL", &app.base).env("RAGD_TOKEN", app.token("acme")).env("RAGD_TENANT", "acme");
+    command
+}
+
 /// `ragd ARGS` as a person runs it, against `app` for tenant acme (stdout not a terminal).
 async fn ragd(app: &TestApp, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ragd"))
-        .args(args)
-        .env("RAGD_URL", &app.base)
-        .env("RAGD_TOKEN", app.token("acme"))
-        .env("RAGD_TENANT", "acme")
-        .output()
-        .await
-        .expect("ragd runs");
+    let out = client_command(app, env!("CARGO_BIN_EXE_ragd"), args).output().await.expect("ragd runs");
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -92,20 +92,8 @@ async fn a_running_operation_is_cancelled_and_its_watch_exits_non_zero() {
     let d = docs(5);
     let (asset, op) = app.create_text_asset("acme", &as_refs(&d)).await;
     gate.reached().await;
-    let watch = {
-        let (app_base, token) = (app.base.clone(), app.token("acme"));
-        let (asset, op) = (asset.clone(), op.clone());
-        tokio::spawn(async move {
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_ragd"))
-                .args(["ops", "watch", &asset, &op])
-                .env("RAGD_URL", app_base)
-                .env("RAGD_TOKEN", token)
-                .env("RAGD_TENANT", "acme")
-                .output()
-                .await
-                .unwrap()
-        })
-    };
+    let mut watch = client_command(&app, env!("CARGO_BIN_EXE_ragd"), &["ops", "watch", &asset, &op]);
+    let watch = tokio::spawn(async move { watch.output().await.expect("ragd runs") });
     let r = ragd(&app, &["ops", "cancel", &asset, &op]).await;
     assert!(r.code == 0 && r.stdout.contains(&op), "{}{}", r.stdout, r.stderr);
     gate.open();
@@ -126,11 +114,7 @@ async fn on_a_terminal_the_watch_draws_a_live_progress_bar() {
     gate.reached().await;
     // util-linux's `script` gives the watch a pseudo-terminal, as a person's shell would.
     let command = format!("{} ops watch {asset} {op}", env!("CARGO_BIN_EXE_ragd"));
-    let mut child = tokio::process::Command::new("script")
-        .args(["-q", "-e", "-c", &command, "/dev/null"])
-        .env("RAGD_URL", &app.base)
-        .env("RAGD_TOKEN", app.token("acme"))
-        .env("RAGD_TENANT", "acme")
+    let mut child = client_command(&app, "script", &["-q", "-e", "-c", &command, "/dev/null"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .spawn()
