@@ -2,7 +2,7 @@
 //! of the server, and how the answer is shown — aligned tables (colour only on a terminal), a live
 //! progress bar for a watched operation, or the server's JSON with `--json`.
 
-use crate::client::Client;
+use crate::client::{Client, Problem};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -339,12 +339,26 @@ async fn create(client: &Client, remote: &Remote, args: CreateArgs) -> anyhow::R
         let bar = if remote.json { ProgressBar::hidden() } else { ProgressBar::new(files.len() as u64) };
         bar.set_style(ProgressStyle::with_template("uploading {bar:30} {pos}/{len} {wide_msg}")?);
         let mut ids = Vec::new();
+        let mut skipped = Vec::new();
         for f in &files {
             bar.set_message(f.display().to_string());
-            ids.push(Value::from(client.upload(f).await?));
+            match client.upload(f).await {
+                Ok(id) => ids.push(Value::from(id)),
+                // In a folder, what ragd cannot read (an image, an empty file) is left out, said below.
+                Err(e) if args.dir.is_some() && e.downcast_ref::<Problem>().is_some_and(Problem::unreadable) => skipped.push(f),
+                Err(e) => return Err(e),
+            }
             bar.inc(1);
         }
         bar.finish_and_clear();
+        if !skipped.is_empty() {
+            let names: Vec<String> = skipped.iter().take(5).map(|f| f.display().to_string()).collect();
+            let more = if skipped.len() > 5 { format!(" and {} more", skipped.len() - 5) } else { String::new() };
+            eprintln!("left out {} files ragd cannot read (empty or of an unsupported type): {}{more}", skipped.len(), names.join(", "));
+        }
+        if ids.is_empty() {
+            bail!("{} holds no file ragd can read", args.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default());
+        }
         ("FILE", Map::from_iter([("fileIds".to_owned(), Value::from(ids))]))
     } else if let Some(url) = &args.web {
         ("WEB", Map::from_iter([("urls".to_owned(), json!([url]))]))

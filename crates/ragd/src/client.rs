@@ -17,20 +17,32 @@ pub struct Client {
 
 /// What went wrong, as the server said it (`title: detail`, then each field's problem).
 #[derive(Debug)]
-pub struct Problem(pub String);
+pub struct Problem {
+    pub status: StatusCode,
+    pub line: String,
+}
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.line)
     }
 }
 
 impl std::error::Error for Problem {}
 
+impl Problem {
+    /// An upload refused for what the file is (a type ragd cannot parse, an empty file), not for
+    /// anything a retry or another request could change.
+    pub fn unreadable(&self) -> bool {
+        self.status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+            || (self.status == StatusCode::BAD_REQUEST && self.line.contains("the file is empty"))
+    }
+}
+
 /// The one line a person reads for a failed request.
 fn problem_line(status: StatusCode, body: &str) -> Problem {
     let Ok(p) = serde_json::from_str::<Value>(body) else {
-        return Problem(format!("the server answered {status}: {}", body.trim().chars().take(200).collect::<String>()));
+        return Problem { status, line: format!("the server answered {status}: {}", body.trim().chars().take(200).collect::<String>()) };
     };
     let title = p["title"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error"));
     let mut line = match p["detail"].as_str().filter(|d| !d.is_empty()) {
@@ -43,14 +55,14 @@ fn problem_line(status: StatusCode, body: &str) -> Problem {
     if let Some(s) = p["retryAfterSeconds"].as_i64() {
         line.push_str(&format!(" (retry in {s} s)"));
     }
-    Problem(line)
+    Problem { status, line }
 }
 
 impl Client {
     pub fn new(base_url: &str, tenant: &str, token: String) -> anyhow::Result<Self> {
-        let base = url::Url::parse(base_url).with_context(|| format!("--url {base_url} is not a URL"))?;
+        let base = url::Url::parse(base_url).with_context(|| format!("--server {base_url} is not a URL"))?;
         if !matches!(base.scheme(), "http" | "https") {
-            bail!("--url must be an http(s) URL");
+            bail!("--server must be an http(s) URL");
         }
         let http = reqwest::Client::builder().user_agent(concat!("ragd-cli/", env!("CARGO_PKG_VERSION"))).build()?;
         Ok(Self { http, api: format!("{}/v1/tenants/{tenant}", base.as_str().trim_end_matches('/')), token })
@@ -159,11 +171,11 @@ mod tests {
     fn a_problem_is_one_line_with_its_fields() {
         let body = r#"{"type":"/problems/validation","title":"Invalid request","status":400,"detail":"2 fields","errors":[{"field":"name","message":"must not be blank"},{"field":"topK","message":"at most 100"}]}"#;
         assert_eq!(
-            problem_line(StatusCode::BAD_REQUEST, body).0,
+            problem_line(StatusCode::BAD_REQUEST, body).line,
             "Invalid request: 2 fields\n  name: must not be blank\n  topK: at most 100"
         );
         assert_eq!(
-            problem_line(StatusCode::BAD_GATEWAY, "<html>bad gateway</html>").0,
+            problem_line(StatusCode::BAD_GATEWAY, "<html>bad gateway</html>").line,
             "the server answered 502 Bad Gateway: <html>bad gateway</html>"
         );
     }

@@ -40,12 +40,16 @@ async fn a_folder_becomes_an_asset_watched_to_the_end_searched_and_its_failure_e
     std::fs::copy("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", dir.path().join("mime.pdf")).unwrap();
     std::fs::write(dir.path().join("broken.pdf"), b"%PDF-1.7 nothing else").unwrap();
     std::fs::write(dir.path().join(".hidden"), b"left out").unwrap();
+    // What a real folder also holds: an image and an empty file, which ragd cannot read.
+    std::fs::write(dir.path().join("guide/logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
 
     let dir_arg = dir.path().to_str().unwrap();
     let r = ragd(&app, &["assets", "create", "handbook", "--dir", dir_arg, "--watch"]).await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("COMPLETED") && r.stdout.contains("2 processed, 1 failed"), "{}", r.stdout);
     assert!(r.stdout.contains("broken.pdf: the PDF could not be read"), "{}", r.stdout);
+    assert!(r.stderr.contains("left out 2 files ragd cannot read") && r.stderr.contains("logo.png"), "{}", r.stderr);
 
     let r = ragd(&app, &["assets", "ls", "--json"]).await;
     let assets: Value = serde_json::from_str(&r.stdout).unwrap();
