@@ -251,6 +251,17 @@ function signInPage(note) {
 // -- assets
 
 async function assetsPage() {
+  const list = h('div');
+  show(
+    h('h1', null, 'Assets'),
+    h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/new' }, 'New asset'), h('a', { class: 'button', href: '#/search' }, 'Search')),
+    list);
+  await drawAssets(list);
+}
+
+/** The assets table; while something is being ingested it is redrawn every 2 s (the rest of the
+ *  page, and the keyboard focus, stay). */
+async function drawAssets(list) {
   const assets = await api.all('/assets', page.signal);
   const rows = assets.map((a) => h('tr', null,
     h('td', null, h('a', { href: `#/assets/${a.id}` }, a.displayName)),
@@ -261,14 +272,10 @@ async function assetsPage() {
     h('td', { class: 'num' }, num(a.budget?.totalTokenCount)),
     h('td', { class: 'num' }, money(a.budget?.totalCost)),
     h('td', null, when(a.modifiedAt))));
-  show(
-    h('h1', null, 'Assets'),
-    h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/new' }, 'New asset'), h('a', { class: 'button', href: '#/search' }, 'Search')),
-    assets.length
-      ? table([['Name'], ['Type'], ['Status'], ['Documents', 'num'], ['Chunks', 'num'], ['Tokens', 'num'], ['Cost', 'num'], ['Modified']], rows)
-      : h('p', { class: 'muted' }, 'No assets yet. ', h('a', { href: '#/new' }, 'Create one'), ' from files, a web site, a git repository or another source.'));
-  // While something is being ingested, the list follows it.
-  if (assets.some((a) => a.status === 'PENDING' || a.status === 'PROCESSING')) later(assetsPage, 2000);
+  list.replaceChildren(assets.length
+    ? table([['Name'], ['Type'], ['Status'], ['Documents', 'num'], ['Chunks', 'num'], ['Tokens', 'num'], ['Cost', 'num'], ['Modified']], rows)
+    : h('p', { class: 'muted' }, 'No assets yet. ', h('a', { href: '#/new' }, 'Create one'), ' from files, a web site, a git repository or another source.'));
+  if (assets.some((a) => a.status === 'PENDING' || a.status === 'PROCESSING')) later(() => drawAssets(list), 2000);
 }
 
 /** Runs `fn` again after `ms` unless the page changed meanwhile. */

@@ -137,7 +137,7 @@ async fn a_person_signs_in_uploads_files_watches_the_ingestion_reads_a_failure_a
     console.type_into("#tenant", "acme").await;
     console.click("#local-sign-in").await;
     console.wait_for("document.querySelector('#main h1')?.textContent === 'Assets'", "the assets page").await;
-    assert!(console.text().await.contains("No assets yet"), "{}", console.text().await);
+    console.wait_for("document.querySelector('main').innerText.includes('No assets yet')", "an empty assets list").await;
 
     // Create an asset from files: two through the file chooser, one dropped on the box.
     let dir = tempfile::tempdir().unwrap();
