@@ -270,3 +270,10 @@ pub fn mint(secret: &[u8], tenant: &str, scope: &str, ttl: Duration, subject: &s
     };
     Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(secret))?)
 }
+
+/// Is `host` (a URL's host or a `Host` header's name, without the port) this machine's loopback:
+/// `localhost`, `127.0.0.0/8` or `[::1]`? The CLI mints a local token only for such a server, and
+/// the console offers its local sign-in only to a page opened at such a name.
+pub fn is_loopback_name(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}

@@ -98,10 +98,8 @@ fn client(config: &Config, remote: &Remote) -> anyhow::Result<ragd::client::Clie
     let token = match &remote.token {
         Some(t) => t.clone(),
         None => {
-            let local = url::Url::parse(&remote.server).ok().and_then(|u| u.host_str().map(str::to_owned));
-            let loopback = local.as_deref().is_some_and(|h| {
-                h == "localhost" || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-            });
+            let server = url::Url::parse(&remote.server).ok();
+            let loopback = server.as_ref().and_then(url::Url::host_str).is_some_and(ragd_api::auth::is_loopback_name);
             let secret_file = config.data_dir.join("jwt-secret");
             if !loopback || (config.jwt_secret.is_none() && !secret_file.exists()) {
                 anyhow::bail!(

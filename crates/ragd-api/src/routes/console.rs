@@ -25,8 +25,8 @@ const LOCAL_TOKEN_TTL: Duration = Duration::from_secs(8 * 3600);
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-fn asset(content_type: &'static str, body: String) -> Response {
-    let mut res = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+fn asset(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
+    let mut res = ([(header::CONTENT_TYPE, content_type)], body.into()).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -47,11 +47,11 @@ pub async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 pub async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", SCRIPT.to_owned())
+    asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
 pub async fn style() -> Response {
-    asset("text/css; charset=utf-8", STYLE.to_owned())
+    asset("text/css; charset=utf-8", STYLE)
 }
 
 #[derive(Deserialize)]
@@ -88,8 +88,7 @@ fn local_browser(headers: &HeaderMap) -> bool {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
-    let loopback = name.eq_ignore_ascii_case("localhost")
-        || name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = crate::auth::is_loopback_name(name);
     let same_origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("http://{host}"))
         && headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|v| v == "same-origin" || v == "none");
     loopback && same_origin
