@@ -11,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 use ragd_core::Error;
 use serde_json::{Map, Value, json};
 
+/// Seconds a client is told to wait before retrying a change of a busy asset.
+const OPERATION_ACTIVE_RETRY_SECONDS: u64 = 5;
+
 /// A problem waiting to be rendered by [`render_problems`].
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -66,9 +69,9 @@ impl ApiError {
             Error::NotFound(what) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", format!("{what} not found")),
             Error::Unauthenticated(d) => (StatusCode::UNAUTHORIZED, "/problems/unauthenticated", "Unauthenticated", d.clone()),
             Error::Forbidden(d) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", d.clone()),
-            Error::OperationActive { operation_id, retry_after_seconds } => {
+            Error::OperationActive { operation_id } => {
                 ext.insert("operationId".into(), json!(operation_id));
-                ext.insert("retryAfterSeconds".into(), json!(retry_after_seconds));
+                ext.insert("retryAfterSeconds".into(), json!(OPERATION_ACTIVE_RETRY_SECONDS));
                 (StatusCode::TOO_MANY_REQUESTS, "/problems/operation-active", "Operation in progress", self.0.to_string())
             }
             Error::PayloadTooLarge { limit_bytes } => {
@@ -109,8 +112,13 @@ impl IntoResponse for ApiError {
         }
         let problem = self.problem();
         let mut res = problem.status.into_response();
-        if let Error::OperationActive { retry_after_seconds, .. } | Error::RateLimited { retry_after_seconds, .. } = &self.0 {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        let retry_after = match &self.0 {
+            Error::OperationActive { .. } => Some(OPERATION_ACTIVE_RETRY_SECONDS),
+            Error::RateLimited { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if problem.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

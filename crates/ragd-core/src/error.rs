@@ -25,7 +25,7 @@ pub enum Error {
     Forbidden(String),
     /// Another operation of the asset is `PENDING` or `RUNNING`.
     #[error("operation {operation_id} is still active for this asset")]
-    OperationActive { operation_id: Uuid, retry_after_seconds: u64 },
+    OperationActive { operation_id: Uuid },
     /// The path exists, but not with this method (HTTP only; `Allow` says which it has).
     #[error("this path does not accept this method")]
     MethodNotAllowed,

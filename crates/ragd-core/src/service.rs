@@ -15,8 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Seconds a client is told to wait before retrying a refresh of a busy asset.
-pub const RETRY_AFTER_SECONDS: u64 = 5;
 /// Longest `:wait` a client may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How often waiters re-read the store, which makes other processes' changes visible.

@@ -1,6 +1,9 @@
-//! The storage seam. The domain and the engine see storage only through [`Store`].
+//! The storage seam. The domain and the engine see storage only through [`Store`], the sum of
+//! one role trait per resource ([`AssetStore`], [`OperationStore`], [`DocumentStore`],
+//! [`SearchStore`], [`FileStore`], [`ConnectedStore`], [`LlmConfigStore`]); `use
+//! ragd_core::store::*` brings their methods into scope.
 //!
-//! Contract for implementations (SQLite now, PostgreSQL next):
+//! Contract for implementations (the embedded SQLite backend and PostgreSQL):
 //! - every method that reads or writes tenant data takes the tenant and filters by it itself;
 //! - no single-writer assumption: claims, leases and the one-active-operation-per-asset rule are
 //!   enforced by the database, so any number of processes may share it;
@@ -22,11 +25,18 @@ pub struct AssetQuery {
     pub name_contains: Option<String>,
 }
 
+/// The whole store: every role, and a liveness check.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    AssetStore + OperationStore + DocumentStore + SearchStore + FileStore + ConnectedStore + LlmConfigStore
+{
     /// Cheap liveness check of the database, for `/readyz`.
     async fn ping(&self) -> Result<()>;
+}
 
+/// Assets and what is kept on them.
+#[async_trait::async_trait]
+pub trait AssetStore: Send + Sync + 'static {
     /// Inserts the asset and its first operation in one transaction.
     async fn asset_create(&self, asset: &Asset, first: &NewOperation) -> Result<Operation>;
     async fn asset_get(&self, tenant: &TenantId, id: Uuid, w: UsageWindows) -> Result<Option<AssetView>>;
@@ -43,6 +53,17 @@ pub trait Store: Send + Sync + 'static {
     async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Deletes the asset with its documents; its active operations end `FAILED`. False if absent.
     async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool>;
+    /// Tokens and chunks of the asset's current index.
+    async fn asset_index_totals(&self, tenant: &TenantId, asset_id: Uuid) -> Result<(i64, i64)>;
+    /// Replaces the asset's sealed credentials (after a refresh) and its `auth_error`.
+    async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()>;
+    /// Whether any operation of the asset has completed (documents are listed only after one has).
+    async fn asset_has_completed(&self, tenant: &TenantId, asset_id: Uuid) -> Result<bool>;
+}
+
+/// Operations: queued by the API, claimed and run under a lease by workers.
+#[async_trait::async_trait]
+pub trait OperationStore: Send + Sync + 'static {
 
     /// Queues an operation. `NotFound` without the asset; `OperationActive` while another is active.
     async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation>;
@@ -68,6 +89,11 @@ pub trait Store: Send + Sync + 'static {
     /// Records what this attempt's traversal left out on purpose (at most
     /// [`crate::model::MAX_EXCLUDED`]; the count goes with the counters). False when the lease was lost.
     async fn operation_exclusions(&self, lease: &Lease, excluded: &[crate::model::Excluded]) -> Result<bool>;
+}
+
+/// Documents, their chunks, and the embedding cache their chunks are embedded through.
+#[async_trait::async_trait]
+pub trait DocumentStore: Send + Sync + 'static {
 
     async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>>;
     /// Deletes documents of the leased operation's asset. False when the lease was lost.
@@ -79,8 +105,6 @@ pub trait Store: Send + Sync + 'static {
     /// Chunks of a document in `chunkIndex` order after `after_index`, and how many it has.
     async fn chunk_page(&self, tenant: &TenantId, document_id: Uuid, after_index: Option<i64>, limit: u32) -> Result<(Vec<Chunk>, i64)>;
 
-    /// Whether any operation of the asset has completed (documents are listed only after one has).
-    async fn asset_has_completed(&self, tenant: &TenantId, asset_id: Uuid) -> Result<bool>;
     /// Documents newest first, optionally by a case-insensitive substring of the file name.
     async fn document_page(
         &self,
@@ -101,6 +125,11 @@ pub trait Store: Send + Sync + 'static {
         hashes: &[String],
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
     async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()>;
+}
+
+/// Retrieval over the chunks.
+#[async_trait::async_trait]
+pub trait SearchStore: Send + Sync + 'static {
 
     /// Chunks matching any of `terms` (lowercased words, see `search::query_terms`) within the
     /// scope, best BM25 first: `(key, score)` with higher scores better.
@@ -109,8 +138,11 @@ pub trait Store: Send + Sync + 'static {
     async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>>;
     /// The chunks with these keys (without embeddings), of the tenant only, in no particular order.
     async fn search_hits(&self, tenant: &TenantId, keys: &[i64]) -> Result<Vec<SearchHit>>;
-    /// Tokens and chunks of the asset's current index.
-    async fn asset_index_totals(&self, tenant: &TenantId, asset_id: Uuid) -> Result<(i64, i64)>;
+}
+
+/// Uploaded files' records (their bytes are in [`Blobs`]).
+#[async_trait::async_trait]
+pub trait FileStore: Send + Sync + 'static {
 
     async fn file_create(&self, file: &StoredFile) -> Result<()>;
     async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>>;
@@ -119,6 +151,11 @@ pub trait Store: Send + Sync + 'static {
     async fn file_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Temporary uploads created before `before`, oldest first: the sweeper's work.
     async fn files_expired(&self, before: Millis, limit: u32) -> Result<Vec<StoredFile>>;
+}
+
+/// Connected sources: webhooks and their backlog, poll schedules, OAuth grants.
+#[async_trait::async_trait]
+pub trait ConnectedStore: Send + Sync + 'static {
 
     /// Gives the asset this webhook (replacing its old one, whose URL stops working at once), or
     /// none.
@@ -152,8 +189,11 @@ pub trait Store: Send + Sync + 'static {
     /// Removes and returns the grant of this kind and id, whether expired or not (the caller
     /// checks); a second take finds nothing.
     async fn grant_take(&self, kind: GrantKind, id: &str) -> Result<Option<Grant>>;
-    /// Replaces the asset's sealed credentials (after a refresh) and its `auth_error`.
-    async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()>;
+}
+
+/// The tenant's LLM configs (endpoints and sealed keys of remote embedding providers).
+#[async_trait::async_trait]
+pub trait LlmConfigStore: Send + Sync + 'static {
 
     /// Inserts or replaces an LLM config of the tenant.
     async fn llm_config_put(&self, config: &LlmConfig) -> Result<()>;

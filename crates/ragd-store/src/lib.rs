@@ -1,21 +1,26 @@
-//! Storage backends behind `ragd_core::store::Store`.
+//! Storage behind `ragd_core::store::Store`, on two backends with one schema design.
 //!
-//! - [`sqlite`]: the embedded default, one database file in the data directory.
-//! - [`vectors`]: the embedded backend's HNSW graphs, one per asset, synced from a change log.
-//! - [`text`]: the embedded backend's full-text index (Tantivy, BM25), synced from the same log.
+//! # Layout
+//! - [`sql`]: the store written once — `SqlStore`, one file per resource implementing its role
+//!   trait (`assets`, `operations`, `documents`, `files`, `connected`, `llm_configs`, `search`),
+//!   the row decoders (`rows`), and the `Backend` trait for what the engines do differently.
+//! - [`db`]: the seam to the drivers — statements with `$N` placeholders run on either pool or a
+//!   transaction, rows read by column, the dialect's few differences.
+//! - [`sqlite`]: the embedded default, one database file, with its HNSW graphs (`vectors`), its
+//!   Tantivy full-text index (`text`) and its inline reads (`inline`).
+//! - [`postgres`]: scale-out on PostgreSQL with pgvector (`throwaway` databases for tests behind
+//!   the `test-support` feature).
 //! - [`blobs`]: uploaded files' bytes, in a local directory (or any `object_store` backend).
 //!
-//! Each backend owns its storage encoding (column types, JSON columns) and converts to the
-//! domain types at its boundary; nothing outside this crate sees a row.
+//! Nothing outside this crate sees a row.
 
 pub mod blobs;
-mod connected;
-mod inline;
-pub mod pg;
-mod rows;
+mod db;
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
-pub mod text;
-pub mod vectors;
 
 pub use blobs::ObjectBlobs;
+pub use postgres::PgStore;
+pub use sql::SqlStore;
 pub use sqlite::SqliteStore;

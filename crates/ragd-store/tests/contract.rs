@@ -1,9 +1,9 @@
 //! The `Store` contract: claims are exclusive under concurrency, a lost lease fences every write,
 //! finished operations feed the usage ledger. The backend-neutral tests run on SQLite and on
-//! PostgreSQL (a throwaway server, see `ragd_store::pg::throwaway_database`).
+//! PostgreSQL (a throwaway server, see `ragd_store::postgres::throwaway_database`).
 
 use ragd_core::model::*;
-use ragd_core::store::Store;
+use ragd_core::store::{DocumentStore, OperationStore, SearchStore, Store};
 use ragd_core::time::{day_and_month_start, now_ms};
 use ragd_store::SqliteStore;
 use std::collections::HashSet;
@@ -24,8 +24,8 @@ macro_rules! on_both_backends {
 
             #[tokio::test]
             async fn postgres() {
-                let url = ragd_store::pg::throwaway_database().await.unwrap();
-                $body(Arc::new(ragd_store::pg::PgStore::open(&url, 10).await.unwrap())).await;
+                let url = ragd_store::postgres::throwaway_database().await.unwrap();
+                $body(Arc::new(ragd_store::PgStore::open(&url, 10).await.unwrap())).await;
             }
         }
     };
@@ -367,8 +367,8 @@ async fn index_of(s: &SqliteStore, ranked: Vec<(i64, f64)>) -> Vec<(Uuid, i64)> 
 
 #[tokio::test]
 async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope() {
-    let url = ragd_store::pg::throwaway_database().await.unwrap();
-    let s = ragd_store::pg::PgStore::open(&url, 10).await.unwrap();
+    let url = ragd_store::postgres::throwaway_database().await.unwrap();
+    let s = ragd_store::PgStore::open(&url, 10).await.unwrap();
     let acme = TenantId::parse("acme").unwrap();
     let (a, _) = create(&s, &acme).await;
     let claim = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
@@ -405,7 +405,7 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
     // selects candidates (the ranking still sees the whole query); a query of common words only
     // falls back to its rarest one, so it still finds chunks.
     sqlx::query("ANALYZE chunks").execute(s.pool()).await.unwrap();
-    let analyzed = ragd_store::pg::PgStore::open(&url, 2).await.unwrap();
+    let analyzed = ragd_store::PgStore::open(&url, 2).await.unwrap();
     let top = analyzed.search_text(&scope, &ragd_core::search::query_terms("marker77 ownership rust"), 5).await.unwrap();
     assert_eq!(top.len(), 1, "only the chunk with the rare word is a candidate");
     assert_eq!(s.search_hits(&acme, &[top[0].0]).await.unwrap()[0].chunk.chunk_index, 77);

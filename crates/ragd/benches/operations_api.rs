@@ -108,8 +108,8 @@ async fn run(backend: &str) {
         let store = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db")).await.unwrap();
         seed_sqlite(&store).await
     } else {
-        let url = ragd_store::pg::throwaway_database().await.expect("PostgreSQL for the benchmark");
-        let store = ragd_store::pg::PgStore::open(&url, 2).await.unwrap();
+        let url = ragd_store::postgres::throwaway_database().await.expect("PostgreSQL for the benchmark");
+        let store = ragd_store::PgStore::open(&url, 2).await.unwrap();
         config.database_url = Some(url);
         seed_postgres(&store).await
     };
@@ -139,7 +139,7 @@ async fn run(backend: &str) {
 }
 
 /// One PostgreSQL asset with `OPERATIONS` finished operations, in one statement.
-async fn seed_postgres(store: &ragd_store::pg::PgStore) -> (String, String) {
+async fn seed_postgres(store: &ragd_store::PgStore) -> (String, String) {
     let asset = uuid::Uuid::now_v7().to_string();
     let pool = store.pool();
     sqlx::query(

@@ -65,8 +65,8 @@ fn main() {
     let c = corpus::load();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let url = ragd_store::pg::throwaway_database().await.expect("a PostgreSQL database");
-        let pg = ragd_store::pg::PgStore::open(&url, 8).await.unwrap();
+        let url = ragd_store::postgres::throwaway_database().await.expect("a PostgreSQL database");
+        let pg = ragd_store::PgStore::open(&url, 8).await.unwrap();
         eprintln!("PostgreSQL");
         let (scope, write) = corpus::write(&pg, &c).await;
         // What autovacuum does after a bulk load: statistics for the planner and for full text.

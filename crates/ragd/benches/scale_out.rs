@@ -40,7 +40,7 @@ fn main() {
         let mut runs = Vec::new();
         for workers in 1..=3 {
             let dir = tempfile::tempdir().unwrap();
-            let url = ragd_store::pg::throwaway_database().await.expect("a PostgreSQL database");
+            let url = ragd_store::postgres::throwaway_database().await.expect("a PostgreSQL database");
             let api_proc = Proc::start(&url, "api", dir.path(), "api", &env);
             let api = Api::new(api_proc.address().await);
             let procs: Vec<Proc> = (0..workers).map(|i| Proc::start(&url, "worker", dir.path(), &format!("worker{i}"), &env)).collect();

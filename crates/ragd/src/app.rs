@@ -18,7 +18,7 @@ use ragd_engine::sources::{
     web::WebSource,
 };
 use ragd_engine::{Engine, EngineConfig, StepHook};
-use ragd_store::pg::PgStore;
+use ragd_store::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
 use std::future::Future;
 use std::net::SocketAddr;

@@ -13,7 +13,7 @@
 mod cluster;
 
 use cluster::{Api, Proc};
-use ragd_store::pg::throwaway_database;
+use ragd_store::postgres::throwaway_database;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

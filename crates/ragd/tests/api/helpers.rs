@@ -65,7 +65,7 @@ impl TestApp {
         let mut config = test_config(tmp.path());
         // `RAGD_TEST_BACKEND=postgres` runs the suite on a fresh PostgreSQL database per app.
         if std::env::var("RAGD_TEST_BACKEND").as_deref() == Ok("postgres") {
-            config.database_url = Some(ragd_store::pg::throwaway_database().await.expect("a PostgreSQL database for the test"));
+            config.database_url = Some(ragd_store::postgres::throwaway_database().await.expect("a PostgreSQL database for the test"));
         }
         adjust(&mut config);
         let mut app = Self::spawn_on(config, hook).await;

@@ -4,9 +4,11 @@
 //! profile of `GET …/operations/{id}` under wrk spent ~40 % of its CPU in those hand-offs). These
 //! reads use rusqlite connections to the same file instead. A primary-key read in WAL mode takes
 //! microseconds and never waits for a writer, so it runs inline; if SQLite answers busy anyway,
-//! the caller falls back to its sqlx path. The row decoders are the ones both backends share.
+//! the caller falls back to its sqlx path. The row decoders are the ones both backends share
+//! (`sql/rows.rs`).
 
-use crate::sqlite::corrupt;
+use crate::db::{Columns, blob_vector};
+use crate::sql::rows;
 use ragd_core::model::*;
 use ragd_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
@@ -14,30 +16,34 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use uuid::Uuid;
 
-/// A rusqlite row, given the `try_get` the shared decoders call.
-pub(crate) struct Row<'a, 'b>(&'a rusqlite::Row<'b>);
-
-impl Row<'_, '_> {
-    fn try_get<T: rusqlite::types::FromSql, I: rusqlite::RowIndex>(&self, col: I) -> rusqlite::Result<T> {
-        self.0.get(col)
-    }
-}
-
 fn db(e: rusqlite::Error) -> Error {
     Error::internal(e)
 }
 
-#[allow(dead_code)] // the decoders of resources never read inline
-mod decoders {
-    use super::*;
-    crate::rows::row_decoders!(Row<'_, '_>);
-
-    fn embedding_col(row: &Row<'_, '_>) -> Result<Vec<f32>> {
-        Ok(crate::sqlite::blob_vector(&row.try_get::<Vec<u8>, _>("embedding").map_err(db)?))
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> Result<String> {
+        self.get(col).map_err(db)
     }
-
-    pub(crate) fn operation(row: &Row<'_, '_>) -> Result<Operation> {
-        operation_from_row(row)
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        self.get(col).map_err(db)
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        self.get(col).map_err(db)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.get(col).map_err(db)
+    }
+    fn flag(&self, col: &str) -> Result<bool> {
+        self.get(col).map_err(db)
+    }
+    fn bytes(&self, col: &str) -> Result<Vec<u8>> {
+        self.get(col).map_err(db)
+    }
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>> {
+        self.get(col).map_err(db)
+    }
+    fn vector(&self, col: &str) -> Result<Vec<f32>> {
+        Ok(blob_vector(&self.bytes(col)?))
     }
 }
 
@@ -63,7 +69,8 @@ impl InlineReads {
     }
 
     /// The operation `id` of the tenant's asset, or `None` when SQLite was busy (read it the
-    /// usual way then). `sql` selects one operation row by `?1` tenant, `?2` asset, `?3` id.
+    /// usual way then). `sql` selects one operation row by `$1` tenant, `$2` asset, `$3` id
+    /// (in this order of appearance: rusqlite binds by position).
     pub(crate) fn operation(&self, sql: &str, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Option<Result<Option<Operation>>> {
         let conn = self.idle.lock().ok()?.pop();
         let conn = match conn {
@@ -74,7 +81,7 @@ impl InlineReads {
             let mut stmt = conn.prepare_cached(sql)?;
             let mut rows = stmt.query((tenant.as_str(), asset_id.to_string(), id.to_string()))?;
             match rows.next()? {
-                Some(row) => Ok(Some(decoders::operation(&Row(row)))),
+                Some(row) => Ok(Some(rows::operation(row))),
                 None => Ok(None),
             }
         })();

@@ -9,7 +9,7 @@
 //! log position (in the background, after enough change) and loaded at first use, so a restart
 //! replays only the log tail instead of rebuilding.
 
-use crate::sqlite::db;
+use crate::db::db;
 use ragd_core::{Error, Result};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;

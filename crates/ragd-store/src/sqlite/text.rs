@@ -14,7 +14,7 @@
 //! hold the index's writer; another process (a second API process on the same data directory)
 //! gets `None` and the store falls back to FTS5.
 
-use crate::sqlite::db;
+use crate::db::db;
 use ragd_core::{Error, Result};
 use sqlx::{Row, SqlitePool};
 use std::path::PathBuf;
