@@ -2,7 +2,9 @@
 //! for this list, and a decoded key encodes back to a cursor that decodes to it.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(token) = std::str::from_utf8(data) else { return };
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
     let codec = ragd_api::pagination::CursorCodec::new(b"fuzz-secret");
     if let Ok(key) = codec.decode("assets|acme|", token) {
         let again = codec.encode("assets|acme|", key);

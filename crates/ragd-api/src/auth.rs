@@ -76,9 +76,15 @@ impl Claims {
             return Err(ApiError(Error::NotFound("tenant")));
         }
         if !self.scope.split_whitespace().any(|s| s == scope.as_str()) {
-            return Err(ApiError(Error::Forbidden(format!("the token lacks the scope {}", scope.as_str()))));
+            return Err(ApiError(Error::Forbidden(format!(
+                "the token lacks the scope {}",
+                scope.as_str()
+            ))));
         }
-        Ok(Caller { tenant, subject: self.sub.clone().unwrap_or_default() })
+        Ok(Caller {
+            tenant,
+            subject: self.sub.clone().unwrap_or_default(),
+        })
     }
 }
 
@@ -124,8 +130,14 @@ impl Authenticator {
         Self {
             config,
             hs256,
-            jwks: RwLock::new(JwksCache { keys: HashMap::new(), fetched: None }),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client"),
+            jwks: RwLock::new(JwksCache {
+                keys: HashMap::new(),
+                fetched: None,
+            }),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("HTTP client"),
         }
     }
 
@@ -147,7 +159,8 @@ impl Authenticator {
 
     /// Verifies a bearer token and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let header = decode_header(token).map_err(|_| unauthenticated("the bearer token is not a valid JWT"))?;
+        let header = decode_header(token)
+            .map_err(|_| unauthenticated("the bearer token is not a valid JWT"))?;
         let key = match (&self.config.keys, &self.hs256) {
             (KeyConfig::Hs256 { .. }, Some(key)) => {
                 if header.alg != Algorithm::HS256 {
@@ -159,10 +172,15 @@ impl Authenticator {
                 if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
                     return Err(unauthenticated("the token's algorithm is not accepted"));
                 }
-                let kid = header.kid.as_deref().ok_or_else(|| unauthenticated("the token has no key id (kid)"))?;
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .ok_or_else(|| unauthenticated("the token has no key id (kid)"))?;
                 let (key, alg) = self.jwks_key(kid).await?;
                 if alg != header.alg {
-                    return Err(unauthenticated("the token's algorithm does not match its key"));
+                    return Err(unauthenticated(
+                        "the token's algorithm does not match its key",
+                    ));
                 }
                 key
             }
@@ -175,7 +193,9 @@ impl Authenticator {
                 InvalidSignature => unauthenticated("the token's signature does not verify"),
                 InvalidIssuer => unauthenticated("the token's issuer is not accepted"),
                 InvalidAudience => unauthenticated("the token's audience is not accepted"),
-                MissingRequiredClaim(c) => unauthenticated(&format!("the token lacks the {c} claim")),
+                MissingRequiredClaim(c) => {
+                    unauthenticated(&format!("the token lacks the {c} claim"))
+                }
                 _ => unauthenticated("the token could not be verified"),
             }
         })?;
@@ -190,14 +210,29 @@ impl Authenticator {
         if let Some(k) = cache.keys.get(kid) {
             return Ok(k.clone());
         }
-        let recently = cache.fetched.is_some_and(|t| t.elapsed() < JWKS_REFRESH_MIN);
+        let recently = cache
+            .fetched
+            .is_some_and(|t| t.elapsed() < JWKS_REFRESH_MIN);
         if !recently {
-            let KeyConfig::Jwks { url } = &self.config.keys else { unreachable!("JWKS mode") };
-            let set: JwkSet =
-                async { self.http.get(url).send().await?.error_for_status()?.json().await }.await.map_err(|e: reqwest::Error| {
-                    tracing::warn!(error = %e, "fetching the JWKS failed");
-                    ApiError(Error::Unavailable("the identity provider's keys could not be fetched".into()))
-                })?;
+            let KeyConfig::Jwks { url } = &self.config.keys else {
+                unreachable!("JWKS mode")
+            };
+            let set: JwkSet = async {
+                self.http
+                    .get(url)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await
+            }
+            .await
+            .map_err(|e: reqwest::Error| {
+                tracing::warn!(error = %e, "fetching the JWKS failed");
+                ApiError(Error::Unavailable(
+                    "the identity provider's keys could not be fetched".into(),
+                ))
+            })?;
             cache.fetched = Some(Instant::now());
             cache.keys = set
                 .keys
@@ -206,14 +241,20 @@ impl Authenticator {
                     let kid = jwk.common.key_id.clone()?;
                     let alg = match &jwk.algorithm {
                         jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => {
+                            Algorithm::ES256
+                        }
                         _ => return None,
                     };
                     Some((kid, (DecodingKey::from_jwk(jwk).ok()?, alg)))
                 })
                 .collect();
         }
-        cache.keys.get(kid).cloned().ok_or_else(|| unauthenticated("the token's key id is unknown"))
+        cache
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| unauthenticated("the token's key id is unknown"))
     }
 }
 
@@ -229,11 +270,17 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let auth: Arc<Authenticator> = axum::extract::FromRef::from_ref(state);
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthenticated("a bearer token is required"))?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthenticated("a bearer token is required"))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
@@ -241,8 +288,14 @@ where
         // The request counts against the tenant of its path when the token may act for it (an
         // anonymous caller cannot spend a tenant's rate), else against the token's subject.
         // (`nest` strips its prefix from the URI; the original is kept as an extension.)
-        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
-        let tenant = path.strip_prefix("/v1/tenants/").and_then(|p| p.split('/').next()).map(|t| t.split(':').next().unwrap_or(t));
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |u| u.0.path());
+        let tenant = path
+            .strip_prefix("/v1/tenants/")
+            .and_then(|p| p.split('/').next())
+            .map(|t| t.split(':').next().unwrap_or(t));
         let key = match tenant {
             Some(t) if claims.names(t) => t.to_owned(),
             _ => format!("sub:{}", claims.sub.as_deref().unwrap_or("")),
@@ -255,9 +308,21 @@ where
 
 /// Mints an HS256 token for `tenant` (`*`: every tenant) with `scope`, valid for `ttl` — the
 /// embedded default's development tokens (`ragd token`, the CLI and the console's local sign-in).
-pub fn mint(secret: &[u8], tenant: &str, scope: &str, ttl: Duration, subject: &str) -> anyhow::Result<String> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    let tenants = if tenant == "*" { TenantsClaim::All("*".into()) } else { TenantsClaim::Some(vec![tenant.to_owned()]) };
+pub fn mint(
+    secret: &[u8],
+    tenant: &str,
+    scope: &str,
+    ttl: Duration,
+    subject: &str,
+) -> anyhow::Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let tenants = if tenant == "*" {
+        TenantsClaim::All("*".into())
+    } else {
+        TenantsClaim::Some(vec![tenant.to_owned()])
+    };
     let claims = Claims {
         sub: Some(subject.to_owned()),
         tenants,
@@ -268,12 +333,20 @@ pub fn mint(secret: &[u8], tenant: &str, scope: &str, ttl: Duration, subject: &s
         iss: None,
         aud: None,
     };
-    Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(secret))?)
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )?)
 }
 
 /// Is `host` (a URL's host or a `Host` header's name, without the port) this machine's loopback:
 /// `localhost`, `127.0.0.0/8` or `[::1]`? The CLI mints a local token only for such a server, and
 /// the console offers its local sign-in only to a page opened at such a name.
 pub fn is_loopback_name(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost") || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -15,7 +15,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        RawJson::from_request(req, state).await?.parse().map(JsonBody)
+        RawJson::from_request(req, state)
+            .await?
+            .parse()
+            .map(JsonBody)
     }
 }
 
@@ -37,9 +40,13 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
             .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError(Error::PayloadTooLarge { limit_bytes: crate::MAX_JSON_BODY_BYTES as u64 })
+                ApiError(Error::PayloadTooLarge {
+                    limit_bytes: crate::MAX_JSON_BODY_BYTES as u64,
+                })
             } else {
-                ApiError(Error::bad_request(format!("could not read the request body: {rejection}")))
+                ApiError(Error::bad_request(format!(
+                    "could not read the request body: {rejection}"
+                )))
             }
         })?;
         Ok(RawJson { is_json, bytes })
@@ -50,9 +57,15 @@ impl RawJson {
     /// The body as `T` (an empty body is `{}`).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         if !self.is_json && !self.bytes.is_empty() {
-            return Err(ApiError(Error::UnsupportedMediaType("the request body must be application/json".into())));
+            return Err(ApiError(Error::UnsupportedMediaType(
+                "the request body must be application/json".into(),
+            )));
         }
-        if self.bytes.is_empty() { parse_json(b"{}") } else { parse_json(&self.bytes) }
+        if self.bytes.is_empty() {
+            parse_json(b"{}")
+        } else {
+            parse_json(&self.bytes)
+        }
     }
 }
 
@@ -63,13 +76,19 @@ impl RawJson {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         let message = e.to_string();
-        ApiError(Error::invalid("body", message.split(" at line ").next().unwrap_or(&message)))
+        ApiError(Error::invalid(
+            "body",
+            message.split(" at line ").next().unwrap_or(&message),
+        ))
     })?;
     if !value.is_object() {
         return Err(ApiError(Error::invalid("body", "must be a JSON object")));
     }
     if let Some(at) = nul_at(&value, "body") {
-        return Err(ApiError(Error::invalid(at, "must not contain the NUL character (U+0000)")));
+        return Err(ApiError(Error::invalid(
+            at,
+            "must not contain the NUL character (U+0000)",
+        )));
     }
     integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
@@ -79,7 +98,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // serde_path_to_error's path already ends with an unknown field's name; at the top level a
         // missing field or a syntax error has the path "." and is reported against the body.
         let field = if path == "." { "body".to_owned() } else { path };
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
         ApiError(Error::invalid(field, plain_words(message)))
     })
 }
@@ -88,12 +111,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
     match value {
         serde_json::Value::String(s) if s.contains('\0') => Some(at.to_owned()),
-        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_at(v, &format!("{at}[{i}]"))),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{at}[{i}]"))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
             // The path is shown to the client: a NUL in a key is written out, not sent raw.
             let shown = k.replace('\0', "\\u0000");
-            let field = if at == "body" { shown } else { format!("{at}.{shown}") };
-            if k.contains('\0') { Some(field) } else { nul_at(v, &field) }
+            let field = if at == "body" {
+                shown
+            } else {
+                format!("{at}.{shown}")
+            };
+            if k.contains('\0') {
+                Some(field)
+            } else {
+                nul_at(v, &field)
+            }
         }),
         _ => None,
     }
@@ -136,9 +170,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or_default();
         if q.to_ascii_lowercase().contains("%00") {
-            return Err(ApiError(Error::bad_request("the query string must not contain the NUL character (%00)")));
+            return Err(ApiError(Error::bad_request(
+                "the query string must not contain the NUL character (%00)",
+            )));
         }
-        serde_urlencoded::from_str(q).map(Query).map_err(|e| ApiError(Error::bad_request(format!("invalid query string: {e}"))))
+        serde_urlencoded::from_str(q)
+            .map(Query)
+            .map_err(|e| ApiError(Error::bad_request(format!("invalid query string: {e}"))))
     }
 }
 
@@ -148,7 +186,10 @@ pub fn parse_id(field: &str, s: &str) -> Result<Uuid, ApiError> {
 }
 
 /// Splits a path segment into its id and custom method: `"…uuid…:cancel"` → (uuid, Some("cancel")).
-pub fn split_method<'a>(field: &str, segment: &'a str) -> Result<(Uuid, Option<&'a str>), ApiError> {
+pub fn split_method<'a>(
+    field: &str,
+    segment: &'a str,
+) -> Result<(Uuid, Option<&'a str>), ApiError> {
     match segment.split_once(':') {
         Some((id, method)) => Ok((parse_id(field, id)?, Some(method))),
         None => Ok((parse_id(field, segment)?, None)),

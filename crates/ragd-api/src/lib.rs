@@ -33,7 +33,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ragd_core::service::Services;
-use routes::{assets, catalog, console, documents, embeddings, files, llm_configs, oauth, operations, search, system, webhooks};
+use routes::{
+    assets, catalog, console, documents, embeddings, files, llm_configs, oauth, operations, search,
+    system, webhooks,
+};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -75,13 +78,21 @@ impl FromRef<AppState> for Arc<limits::Limits> {
 
 /// Counts requests and their latency by route template and status.
 async fn track_metrics(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().to_string();
     let start = std::time::Instant::now();
     let res = next.run(req).await;
-    let labels = [("method", method), ("route", route), ("status", res.status().as_u16().to_string())];
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", res.status().as_u16().to_string()),
+    ];
     metrics::counter!("ragd_http_requests_total", &labels).increment(1);
-    metrics::histogram!("ragd_http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("ragd_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
     res
 }
 
@@ -89,7 +100,10 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 /// endpoints are served: health, readiness, metrics and the OpenAPI document.
 pub fn router(state: AppState, serve_api: bool) -> Router {
     let tenant = Router::new()
-        .route("/assets", get(assets::list_assets).post(assets::create_asset))
+        .route(
+            "/assets",
+            get(assets::list_assets).post(assets::create_asset),
+        )
         .route("/assets:sourceTypes", get(catalog::source_types))
         .route("/assets:supportedTypes", get(catalog::supported_types))
         .route("/assets:embeddingModels", get(catalog::embedding_models))
@@ -99,27 +113,61 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route("/storage/{file}", get(files::download))
         .route(
             "/assets/{asset}",
-            get(assets::get_asset).patch(assets::patch_asset).delete(assets::delete_asset).post(assets::post_asset_method),
+            get(assets::get_asset)
+                .patch(assets::patch_asset)
+                .delete(assets::delete_asset)
+                .post(assets::post_asset_method),
         )
-        .route("/assets/{asset}/operations", get(operations::list_operations))
+        .route(
+            "/assets/{asset}/operations",
+            get(operations::list_operations),
+        )
         .route("/assets/{asset}/usage", get(search::usage))
         .route("/search", post(search::search_tenant))
-        .route("/llmConfigs", get(llm_configs::list).post(llm_configs::create))
-        .route("/llmConfigs/{config}", get(llm_configs::get).patch(llm_configs::patch).delete(llm_configs::delete))
+        .route(
+            "/llmConfigs",
+            get(llm_configs::list).post(llm_configs::create),
+        )
+        .route(
+            "/llmConfigs/{config}",
+            get(llm_configs::get)
+                .patch(llm_configs::patch)
+                .delete(llm_configs::delete),
+        )
         .route("/assets/{asset}/documents", get(documents::list_documents))
-        .route("/assets/{asset}/documents/{document}", get(documents::get_document).delete(documents::delete_document))
-        .route("/assets/{asset}/documents/{document}/chunks", get(documents::list_chunks))
-        .route("/assets/{asset}/operations/{operation}", get(operations::get_operation_or_method).post(operations::post_operation_method))
+        .route(
+            "/assets/{asset}/documents/{document}",
+            get(documents::get_document).delete(documents::delete_document),
+        )
+        .route(
+            "/assets/{asset}/documents/{document}/chunks",
+            get(documents::list_chunks),
+        )
+        .route(
+            "/assets/{asset}/operations/{operation}",
+            get(operations::get_operation_or_method).post(operations::post_operation_method),
+        )
         // The timeout ends the wait for a response's head (a `:watch` stream runs on after it);
         // uploads, added after it, are bounded by their size and the concurrent-upload cap.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.limits.config.request_timeout))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.limits.config.request_timeout,
+        ))
         // Uploads are limited by the configured upload limit while streaming, not by the body limit.
-        .route("/assets:file", post(files::upload_asset).layer(axum::extract::DefaultBodyLimit::disable()))
-        .route("/storage", post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()));
+        .route(
+            "/assets:file",
+            post(files::upload_asset).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/storage",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        );
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let methods = Arc::new(allow::MethodTable::new(serve_api));
     let root = if serve_api {
-        let deliveries = post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_DELIVERY_BYTES));
+        let deliveries = post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(
+            webhooks::MAX_DELIVERY_BYTES,
+        ));
         Router::new()
             .nest("/v1/tenants/{tenant}", tenant)
             .route("/v1/embeddings", post(embeddings::create_embeddings))

@@ -25,7 +25,12 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { requests_per_second: 200, burst: 400, concurrent_uploads: 16, request_timeout: Duration::from_secs(120) }
+        LimitsConfig {
+            requests_per_second: 200,
+            burst: 400,
+            concurrent_uploads: 16,
+            request_timeout: Duration::from_secs(120),
+        }
     }
 }
 
@@ -38,16 +43,23 @@ pub struct Limits {
 impl Limits {
     pub fn new(config: LimitsConfig) -> Self {
         let requests = NonZeroU32::new(config.requests_per_second).map(|rate| {
-            let burst = NonZeroU32::new(config.burst.max(config.requests_per_second)).expect("non-zero");
+            let burst =
+                NonZeroU32::new(config.burst.max(config.requests_per_second)).expect("non-zero");
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
         let uploads = Arc::new(Semaphore::new(config.concurrent_uploads.max(1)));
-        Limits { config, requests, uploads }
+        Limits {
+            config,
+            requests,
+            uploads,
+        }
     }
 
     /// Counts one request of `tenant`; a 429 when its bucket is empty.
     pub fn admit(&self, tenant: &str) -> Result<(), ApiError> {
-        let Some(limiter) = &self.requests else { return Ok(()) };
+        let Some(limiter) = &self.requests else {
+            return Ok(());
+        };
         limiter.check_key(&tenant.to_owned()).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             ApiError(Error::RateLimited {
@@ -68,7 +80,10 @@ impl Limits {
     pub fn upload(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         self.uploads.clone().try_acquire_owned().map_err(|_| {
             ApiError(Error::RateLimited {
-                detail: format!("{} uploads are streaming already, the most this server takes at once", self.config.concurrent_uploads),
+                detail: format!(
+                    "{} uploads are streaming already, the most this server takes at once",
+                    self.config.concurrent_uploads
+                ),
                 retry_after_seconds: 1,
             })
         })
@@ -81,20 +96,40 @@ mod tests {
 
     #[test]
     fn a_tenant_over_its_rate_gets_429_with_retry_after_and_others_do_not() {
-        let limits = Limits::new(LimitsConfig { requests_per_second: 1, burst: 3, ..Default::default() });
+        let limits = Limits::new(LimitsConfig {
+            requests_per_second: 1,
+            burst: 3,
+            ..Default::default()
+        });
         for _ in 0..3 {
             limits.admit("a").unwrap();
         }
         let e = limits.admit("a").unwrap_err();
-        assert!(matches!(e.0, Error::RateLimited { retry_after_seconds: 1, .. }), "{:?}", e.0);
+        assert!(
+            matches!(
+                e.0,
+                Error::RateLimited {
+                    retry_after_seconds: 1,
+                    ..
+                }
+            ),
+            "{:?}",
+            e.0
+        );
         limits.admit("b").unwrap();
-        let off = Limits::new(LimitsConfig { requests_per_second: 0, ..Default::default() });
+        let off = Limits::new(LimitsConfig {
+            requests_per_second: 0,
+            ..Default::default()
+        });
         (0..1000).for_each(|_| off.admit("a").unwrap());
     }
 
     #[test]
     fn uploads_beyond_the_cap_are_refused_until_one_ends() {
-        let limits = Limits::new(LimitsConfig { concurrent_uploads: 2, ..Default::default() });
+        let limits = Limits::new(LimitsConfig {
+            concurrent_uploads: 2,
+            ..Default::default()
+        });
         let (a, _b) = (limits.upload().unwrap(), limits.upload().unwrap());
         assert!(limits.upload().is_err());
         drop(a);

@@ -34,7 +34,12 @@ impl utoipa::Modify for Security {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -45,33 +50,57 @@ fn refine(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
     // `POST /assets/{asset}:search` names its asset in the path: `assetIds` is refused there.
     let mut asset_search = schemas["SearchRequestBody"].clone();
-    asset_search["properties"].as_object_mut().expect("properties").remove("assetIds");
+    asset_search["properties"]
+        .as_object_mut()
+        .expect("properties")
+        .remove("assetIds");
     schemas["AssetSearchRequestBody"] = asset_search;
     // Creating an LLM config needs its provider; a change may not name another.
     let mut create = schemas["LlmConfigRequest"].clone();
     create["required"] = json!(["provider"]);
     create["properties"]["provider"]["type"] = json!("string");
-    create["properties"]["provider"]["enum"].as_array_mut().expect("enum").retain(|v| !v.is_null());
+    create["properties"]["provider"]["enum"]
+        .as_array_mut()
+        .expect("enum")
+        .retain(|v| !v.is_null());
     create["description"] = json!("**(ragd)** Creates an LLM config.");
     schemas["LlmConfigCreateRequest"] = create;
     let paths = &mut doc["paths"];
     let body = |op: &mut Value, name: &str| {
-        op["requestBody"]["content"]["application/json"]["schema"] = json!({"$ref": format!("#/components/schemas/{name}")})
+        op["requestBody"]["content"]["application/json"]["schema"] =
+            json!({"$ref": format!("#/components/schemas/{name}")})
     };
-    body(&mut paths["/v1/tenants/{tenant}/assets/{asset}:search"]["post"], "AssetSearchRequestBody");
-    body(&mut paths["/v1/tenants/{tenant}/llmConfigs"]["post"], "LlmConfigCreateRequest");
+    body(
+        &mut paths["/v1/tenants/{tenant}/assets/{asset}:search"]["post"],
+        "AssetSearchRequestBody",
+    );
+    body(
+        &mut paths["/v1/tenants/{tenant}/llmConfigs"]["post"],
+        "LlmConfigCreateRequest",
+    );
     // An empty JSON body is read as `{}`: where that is a valid request, the body is optional.
     let components = doc["components"]["schemas"].clone();
     for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
-            let Some(schema) = op.pointer("/requestBody/content/application~1json/schema/$ref").and_then(Value::as_str) else { continue };
+            let Some(schema) = op
+                .pointer("/requestBody/content/application~1json/schema/$ref")
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
             let name = schema.rsplit('/').next().unwrap_or_default();
-            if components[name]["required"].as_array().is_none_or(Vec::is_empty) {
+            if components[name]["required"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
                 op["requestBody"]["required"] = json!(false);
             }
         }
     }
-    for (name, schema) in doc["components"]["schemas"].as_object_mut().expect("schemas") {
+    for (name, schema) in doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("schemas")
+    {
         // Problems describe the request, whatever it held.
         if !matches!(name.as_str(), "ProblemDetails" | "FieldProblem") {
             no_nul(schema);
@@ -81,14 +110,19 @@ fn refine(doc: &mut Value) {
     for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
             let parameters = op.get_mut("parameters").and_then(Value::as_array_mut);
-            for p in parameters.into_iter().flatten().filter(|p| p["name"] == "tenant") {
+            for p in parameters
+                .into_iter()
+                .flatten()
+                .filter(|p| p["name"] == "tenant")
+            {
                 p["schema"]["pattern"] = json!("^[A-Za-z0-9_-]{1,64}$");
             }
         }
     }
     let paths = &mut doc["paths"];
     // Each server-sent event is `event: operation` with a JSON AssetOperation as its data.
-    let watch = &mut paths["/v1/tenants/{tenant}/assets/{asset}/operations/{operation}:watch"]["get"]["responses"]["200"]["content"];
+    let watch = &mut paths["/v1/tenants/{tenant}/assets/{asset}/operations/{operation}:watch"]["get"]
+        ["responses"]["200"]["content"];
     watch["text/event-stream"]["schema"] = json!({
         "type": "object",
         "required": ["event", "data"],
@@ -129,8 +163,10 @@ fn no_nul(schema: &mut Value) {
 /// The document as pretty JSON, with the list of problem types as an extension.
 pub fn document() -> String {
     let mut value = serde_json::to_value(ApiDoc::openapi()).expect("OpenAPI serialises");
-    let problems: serde_json::Map<_, _> =
-        crate::problem::PROBLEM_TYPES.iter().map(|(t, d)| ((*t).to_owned(), serde_json::Value::String((*d).to_owned()))).collect();
+    let problems: serde_json::Map<_, _> = crate::problem::PROBLEM_TYPES
+        .iter()
+        .map(|(t, d)| ((*t).to_owned(), serde_json::Value::String((*d).to_owned())))
+        .collect();
     value["info"]["version"] = serde_json::Value::String("v1".into());
     refine(&mut value);
     value["x-problem-types"] = serde_json::Value::Object(problems);

@@ -57,11 +57,18 @@ impl CursorCodec {
     }
 
     pub fn decode(&self, scope: &str, cursor: &str) -> Result<SortKey, ApiError> {
-        let bad = || ApiError(Error::invalid("PageToken.Cursor", "is not a page token of this list"));
+        let bad = || {
+            ApiError(Error::invalid(
+                "PageToken.Cursor",
+                "is not a page token of this list",
+            ))
+        };
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = B64.decode(payload).map_err(|_| bad())?;
         let tag = B64.decode(tag).map_err(|_| bad())?;
-        self.mac(&payload).verify_truncated_left(&tag).map_err(|_| bad())?;
+        self.mac(&payload)
+            .verify_truncated_left(&tag)
+            .map_err(|_| bad())?;
         let payload = String::from_utf8(payload).map_err(|_| bad())?;
         let mut parts = payload.rsplitn(3, '|');
         let (id, at, s) = (parts.next(), parts.next(), parts.next());
@@ -70,7 +77,9 @@ impl CursorCodec {
         }
         Ok(SortKey {
             created_at: at.and_then(|t| t.parse().ok()).ok_or_else(bad)?,
-            id: id.and_then(|i| uuid::Uuid::parse_str(i).ok()).ok_or_else(bad)?,
+            id: id
+                .and_then(|i| uuid::Uuid::parse_str(i).ok())
+                .ok_or_else(bad)?,
         })
     }
 
@@ -78,7 +87,11 @@ impl CursorCodec {
     pub fn page_request(&self, scope: &str, q: &ListQuery) -> Result<PageRequest, ApiError> {
         let size = match &q.page_size {
             None => None,
-            Some(s) => Some(s.trim().parse::<i64>().map_err(|_| ApiError(Error::invalid("PageSize", "must be an integer")))?),
+            Some(s) => Some(
+                s.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError(Error::invalid("PageSize", "must be an integer")))?,
+            ),
         };
         let skip = match &q.skip {
             None => 0,
@@ -87,14 +100,22 @@ impl CursorCodec {
                 .parse::<i32>()
                 .ok()
                 .filter(|n| *n >= 0)
-                .ok_or_else(|| ApiError(Error::invalid("PageToken.Skip", "must be a non-negative 32-bit integer")))?
-                as u32,
+                .ok_or_else(|| {
+                    ApiError(Error::invalid(
+                        "PageToken.Skip",
+                        "must be a non-negative 32-bit integer",
+                    ))
+                })? as u32,
         };
         let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(self.decode(scope, c)?),
         };
-        Ok(PageRequest { size: PageSize::parse(size)?, after, skip })
+        Ok(PageRequest {
+            size: PageSize::parse(size)?,
+            after,
+            skip,
+        })
     }
 }
 
@@ -105,14 +126,21 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_tampering_and_foreign_scopes() {
         let codec = CursorCodec::new(b"secret");
-        let key = SortKey { created_at: 1_700_000_000_123, id: uuid::Uuid::now_v7() };
+        let key = SortKey {
+            created_at: 1_700_000_000_123,
+            id: uuid::Uuid::now_v7(),
+        };
         let c = codec.encode("ops|t|a", key);
         assert_eq!(codec.decode("ops|t|a", &c).unwrap(), key);
         assert!(codec.decode("ops|t|b", &c).is_err());
         assert!(CursorCodec::new(b"other").decode("ops|t|a", &c).is_err());
         let mut tampered = c.clone().into_bytes();
         tampered[3] ^= 1;
-        assert!(codec.decode("ops|t|a", std::str::from_utf8(&tampered).unwrap()).is_err());
+        assert!(
+            codec
+                .decode("ops|t|a", std::str::from_utf8(&tampered).unwrap())
+                .is_err()
+        );
         assert!(codec.decode("ops|t|a", "garbage").is_err());
     }
 }

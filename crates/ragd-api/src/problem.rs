@@ -38,14 +38,38 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Every problem `type` ragd answers with, documented in the OpenAPI description.
 pub const PROBLEM_TYPES: &[(&str, &str)] = &[
-    ("/problems/validation", "The request is malformed or breaks a rule; `errors` names the fields."),
-    ("/problems/not-found", "No such resource for this tenant (other tenants' resources are not found either)."),
-    ("/problems/unauthenticated", "The bearer token is missing, malformed, expired or not signed by a trusted key."),
-    ("/problems/forbidden", "The token is valid but lacks the scope the endpoint needs."),
-    ("/problems/operation-active", "Another operation of the asset is PENDING or RUNNING; see `operationId` and `retryAfterSeconds`."),
-    ("/problems/payload-too-large", "The request body exceeds the configured limit."),
-    ("/problems/unsupported-media-type", "The content type of the request or the file is not supported."),
-    ("/problems/method-not-allowed", "The path exists but not with this method; `Allow` lists the methods it has."),
+    (
+        "/problems/validation",
+        "The request is malformed or breaks a rule; `errors` names the fields.",
+    ),
+    (
+        "/problems/not-found",
+        "No such resource for this tenant (other tenants' resources are not found either).",
+    ),
+    (
+        "/problems/unauthenticated",
+        "The bearer token is missing, malformed, expired or not signed by a trusted key.",
+    ),
+    (
+        "/problems/forbidden",
+        "The token is valid but lacks the scope the endpoint needs.",
+    ),
+    (
+        "/problems/operation-active",
+        "Another operation of the asset is PENDING or RUNNING; see `operationId` and `retryAfterSeconds`.",
+    ),
+    (
+        "/problems/payload-too-large",
+        "The request body exceeds the configured limit.",
+    ),
+    (
+        "/problems/unsupported-media-type",
+        "The content type of the request or the file is not supported.",
+    ),
+    (
+        "/problems/method-not-allowed",
+        "The path exists but not with this method; `Allow` lists the methods it has.",
+    ),
     (
         "/problems/rate-limited",
         "A limit is reached (the tenant's request rate or concurrent operations, the server's concurrent uploads); `detail` names it; retry after `Retry-After` seconds.",
@@ -54,8 +78,14 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "/problems/unavailable",
         "A dependency (the database, the embedding model) is not available right now; `detail` says which and what to do.",
     ),
-    ("/problems/upstream", "An external provider (an embedding API) refused the request or kept failing; `detail` has its reason."),
-    ("/problems/internal", "An unexpected error; details are in the server log under the request id."),
+    (
+        "/problems/upstream",
+        "An external provider (an embedding API) refused the request or kept failing; `detail` has its reason.",
+    ),
+    (
+        "/problems/internal",
+        "An unexpected error; details are in the server log under the request id.",
+    ),
 ];
 
 impl ApiError {
@@ -63,42 +93,112 @@ impl ApiError {
         let mut ext = Map::new();
         let (status, kind, title, detail) = match &self.0 {
             Error::Validation { detail, errors } => {
-                ext.insert("errors".into(), errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect());
-                (StatusCode::BAD_REQUEST, "/problems/validation", "Invalid request", detail.clone())
+                ext.insert(
+                    "errors".into(),
+                    errors
+                        .iter()
+                        .map(|e| json!({"field": e.field, "message": e.message}))
+                        .collect(),
+                );
+                (
+                    StatusCode::BAD_REQUEST,
+                    "/problems/validation",
+                    "Invalid request",
+                    detail.clone(),
+                )
             }
-            Error::NotFound(what) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", format!("{what} not found")),
-            Error::Unauthenticated(d) => (StatusCode::UNAUTHORIZED, "/problems/unauthenticated", "Unauthenticated", d.clone()),
-            Error::Forbidden(d) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", d.clone()),
+            Error::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "/problems/not-found",
+                "Not found",
+                format!("{what} not found"),
+            ),
+            Error::Unauthenticated(d) => (
+                StatusCode::UNAUTHORIZED,
+                "/problems/unauthenticated",
+                "Unauthenticated",
+                d.clone(),
+            ),
+            Error::Forbidden(d) => (
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "Forbidden",
+                d.clone(),
+            ),
             Error::OperationActive { operation_id } => {
                 ext.insert("operationId".into(), json!(operation_id));
-                ext.insert("retryAfterSeconds".into(), json!(OPERATION_ACTIVE_RETRY_SECONDS));
-                (StatusCode::TOO_MANY_REQUESTS, "/problems/operation-active", "Operation in progress", self.0.to_string())
+                ext.insert(
+                    "retryAfterSeconds".into(),
+                    json!(OPERATION_ACTIVE_RETRY_SECONDS),
+                );
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "/problems/operation-active",
+                    "Operation in progress",
+                    self.0.to_string(),
+                )
             }
             Error::PayloadTooLarge { limit_bytes } => {
                 ext.insert("limitBytes".into(), json!(limit_bytes));
-                (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large", self.0.to_string())
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "/problems/payload-too-large",
+                    "Payload too large",
+                    self.0.to_string(),
+                )
             }
-            Error::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed", self.0.to_string())
-            }
-            Error::RateLimited { detail, retry_after_seconds } => {
+            Error::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "/problems/method-not-allowed",
+                "Method not allowed",
+                self.0.to_string(),
+            ),
+            Error::RateLimited {
+                detail,
+                retry_after_seconds,
+            } => {
                 ext.insert("retryAfterSeconds".into(), json!(retry_after_seconds));
-                (StatusCode::TOO_MANY_REQUESTS, "/problems/rate-limited", "Too many requests", detail.clone())
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "/problems/rate-limited",
+                    "Too many requests",
+                    detail.clone(),
+                )
             }
-            Error::UnsupportedMediaType(d) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type", d.clone())
-            }
-            Error::Upstream(d) => (StatusCode::BAD_GATEWAY, "/problems/upstream", "Provider error", d.clone()),
+            Error::UnsupportedMediaType(d) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/unsupported-media-type",
+                "Unsupported media type",
+                d.clone(),
+            ),
+            Error::Upstream(d) => (
+                StatusCode::BAD_GATEWAY,
+                "/problems/upstream",
+                "Provider error",
+                d.clone(),
+            ),
             // Written for the client by whoever raised it: what is unavailable and what to do.
-            Error::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable", d.clone()),
+            Error::Unavailable(d) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "Service unavailable",
+                d.clone(),
+            ),
             Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "/problems/internal",
                 "Internal error",
-                "an unexpected error occurred; the server log has details under this request id".to_owned(),
+                "an unexpected error occurred; the server log has details under this request id"
+                    .to_owned(),
             ),
         };
-        Problem { status, kind, title, detail, extensions: ext }
+        Problem {
+            status,
+            kind,
+            title,
+            detail,
+            extensions: ext,
+        }
     }
 }
 
@@ -106,7 +206,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self.0 {
             // Logged once, here at the edge; the client gets only the generic text.
-            Error::Internal(e) => tracing::error!(error = %e, source = ?e.source(), "internal error"),
+            Error::Internal(e) => {
+                tracing::error!(error = %e, source = ?e.source(), "internal error")
+            }
             Error::Unavailable(d) => tracing::warn!(detail = %d, "unavailable"),
             _ => {}
         }
@@ -114,14 +216,19 @@ impl IntoResponse for ApiError {
         let mut res = problem.status.into_response();
         let retry_after = match &self.0 {
             Error::OperationActive { .. } => Some(OPERATION_ACTIVE_RETRY_SECONDS),
-            Error::RateLimited { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            Error::RateLimited {
+                retry_after_seconds,
+                ..
+            } => Some(*retry_after_seconds),
             _ => None,
         };
         if let Some(seconds) = retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if problem.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res.extensions_mut().insert(problem);
         res
@@ -131,7 +238,11 @@ impl IntoResponse for ApiError {
 /// Middleware: renders any [`Problem`] a handler produced as `application/problem+json`.
 pub async fn render_problems(req: Request, next: Next) -> Response {
     let instance = req.uri().path().to_owned();
-    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut res = next.run(req).await;
     let p = match res.extensions_mut().remove::<Problem>() {
         Some(p) => p,
@@ -139,7 +250,10 @@ pub async fn render_problems(req: Request, next: Next) -> Response {
             // An error answered outside ragd's handlers (an extractor's rejection: a multipart
             // body without a boundary, …) is a problem too, with the rejection's words.
             let (parts, body) = res.into_parts();
-            let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned()).unwrap_or_default();
+            let text = axum::body::to_bytes(body, 4096)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+                .unwrap_or_default();
             res = Response::from_parts(parts, axum::body::Body::empty());
             plain_problem(res.status(), text)
         }
@@ -156,14 +270,24 @@ pub async fn render_problems(req: Request, next: Next) -> Response {
     }
     body.extend(p.extensions);
     let (mut parts, _) = res.into_parts();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(Value::Object(body).to_string()))
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(Value::Object(body).to_string()),
+    )
 }
 
 /// An error response that is not JSON: what a framework layer answered on its own.
 fn is_plain_error(res: &Response) -> bool {
-    let json = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
     (res.status().is_client_error() || res.status().is_server_error()) && !json
 }
 
@@ -172,14 +296,26 @@ fn is_plain_error(res: &Response) -> bool {
 fn plain_problem(status: StatusCode, text: String) -> Problem {
     let error = match status {
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Error::bad_request(text),
-        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_bytes: crate::MAX_JSON_BODY_BYTES as u64 },
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge {
+            limit_bytes: crate::MAX_JSON_BODY_BYTES as u64,
+        },
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(text),
         StatusCode::NOT_FOUND => Error::NotFound("route"),
         s if s.is_server_error() => Error::internal(text),
         _ => {
             let title = status.canonical_reason().unwrap_or("Error");
-            let detail = if text.is_empty() { title.to_owned() } else { text.chars().take(500).collect() };
-            return Problem { status, kind: "about:blank", title, detail, extensions: Map::new() };
+            let detail = if text.is_empty() {
+                title.to_owned()
+            } else {
+                text.chars().take(500).collect()
+            };
+            return Problem {
+                status,
+                kind: "about:blank",
+                title,
+                detail,
+                extensions: Map::new(),
+            };
         }
     };
     ApiError(error).problem()

@@ -12,18 +12,27 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema,
+    SchemaFormat, SchemaType, Type,
 };
 use uuid::Uuid;
 
 fn string_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values))
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
 }
 
 /// `string_enum` that also allows `null` (an optional field).
 fn nullable_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
-    let values: Vec<Value> = values.into_iter().map(Value::from).chain([Value::Null]).collect();
-    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(values))
+    let values: Vec<Value> = values
+        .into_iter()
+        .map(Value::from)
+        .chain([Value::Null])
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
 }
 
 macro_rules! enum_schema {
@@ -52,8 +61,9 @@ fn nullable_weekday_schema() -> ObjectBuilder {
 
 fn day_of_month_schema() -> ObjectBuilder {
     const DAYS: [&str; 32] = [
-        "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9", "_10", "_11", "_12", "_13", "_14", "_15", "_16", "_17", "_18", "_19", "_20",
-        "_21", "_22", "_23", "_24", "_25", "_26", "_27", "_28", "_29", "_30", "_31", "LAST",
+        "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9", "_10", "_11", "_12", "_13", "_14",
+        "_15", "_16", "_17", "_18", "_19", "_20", "_21", "_22", "_23", "_24", "_25", "_26", "_27",
+        "_28", "_29", "_30", "_31", "LAST",
     ];
     nullable_enum(DAYS).description(Some("`_1` … `_31`, or `LAST`."))
 }
@@ -78,26 +88,56 @@ fn minute_schema() -> ObjectBuilder {
 /// `null` allowed when it is optional (the services treat `null` as absent).
 fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
     use catalog::PropertyType as K;
-    let types = |ty: Type| if p.required { SchemaType::Type(ty) } else { SchemaType::from_iter([ty, Type::Null]) };
+    let types = |ty: Type| {
+        if p.required {
+            SchemaType::Type(ty)
+        } else {
+            SchemaType::from_iter([ty, Type::Null])
+        }
+    };
     let mut description = p.description.to_owned();
     if let Some(d) = p.default_value {
         description.push_str(&format!(" Default: `{d}`."));
     }
-    let string = || ObjectBuilder::new().schema_type(types(Type::String)).description(Some(description.clone()));
+    let string = || {
+        ObjectBuilder::new()
+            .schema_type(types(Type::String))
+            .description(Some(description.clone()))
+    };
     let list = |items: RefOr<Schema>| {
-        let array = ArrayBuilder::new().items(items).description(Some(description.clone()));
-        if p.required { array } else { array.schema_type(SchemaType::from_iter([Type::Array, Type::Null])) }
+        let array = ArrayBuilder::new()
+            .items(items)
+            .description(Some(description.clone()));
+        if p.required {
+            array
+        } else {
+            array.schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        }
     };
     match p.kind {
-        K::String if !p.options.is_empty() => {
-            string().enum_values(Some(p.options.iter().copied().map(Value::from).chain((!p.required).then_some(Value::Null)))).into()
-        }
-        K::String if t == SourceType::File => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into(),
+        K::String if !p.options.is_empty() => string()
+            .enum_values(Some(
+                p.options
+                    .iter()
+                    .copied()
+                    .map(Value::from)
+                    .chain((!p.required).then_some(Value::Null)),
+            ))
+            .into(),
+        K::String if t == SourceType::File => string()
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .into(),
         K::String => string().into(),
         K::Secret => string().write_only(Some(true)).into(),
-        K::Boolean => ObjectBuilder::new().schema_type(types(Type::Boolean)).description(Some(description)).into(),
+        K::Boolean => ObjectBuilder::new()
+            .schema_type(types(Type::Boolean))
+            .description(Some(description))
+            .into(),
         K::Integer => {
-            let range = catalog::PARAMETER_RANGES.iter().find(|(s, n, _)| *s == t && *n == p.name).map(|(.., r)| r);
+            let range = catalog::PARAMETER_RANGES
+                .iter()
+                .find(|(s, n, _)| *s == t && *n == p.name)
+                .map(|(.., r)| r);
             ObjectBuilder::new()
                 .schema_type(types(Type::Integer))
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
@@ -106,34 +146,52 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
                 .description(Some(description))
                 .into()
         }
-        K::StringList if t == SourceType::Web && p.name == "urls" => {
-            list(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("uri".into()))).into())
-                .min_items(Some(1))
-                .max_items(Some(catalog::MAX_START_URLS))
-                .into()
-        }
-        K::StringList if t == SourceType::File => {
-            list(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into())
-                .min_items(Some(1))
-                .max_items(Some(catalog::MAX_FILES))
-                .into()
-        }
+        K::StringList if t == SourceType::Web && p.name == "urls" => list(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::Custom("uri".into())))
+                .into(),
+        )
+        .min_items(Some(1))
+        .max_items(Some(catalog::MAX_START_URLS))
+        .into(),
+        K::StringList if t == SourceType::File => list(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .into(),
+        )
+        .min_items(Some(1))
+        .max_items(Some(catalog::MAX_FILES))
+        .into(),
         K::StringList => list(ObjectBuilder::new().schema_type(Type::String).into()).into(),
         K::ObjectList => {
             let document = ObjectBuilder::new()
                 .property(
                     "name",
-                    ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(1024)).pattern(Some("\\S")),
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(1024))
+                        .pattern(Some("\\S")),
                 )
                 .required("name")
                 .property(
                     "text",
-                    ObjectBuilder::new().schema_type(Type::String).max_length(Some(catalog::MAX_INLINE_DOCUMENT_BYTES as usize)),
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(catalog::MAX_INLINE_DOCUMENT_BYTES as usize)),
                 )
                 .required("text")
-                .property("contentType", nullable_enum(catalog::TEXT_CONTENT_TYPES.iter().copied()))
+                .property(
+                    "contentType",
+                    nullable_enum(catalog::TEXT_CONTENT_TYPES.iter().copied()),
+                )
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            list(document.into()).min_items(Some(1)).max_items(Some(catalog::MAX_INLINE_DOCUMENTS)).into()
+            list(document.into())
+                .min_items(Some(1))
+                .max_items(Some(catalog::MAX_INLINE_DOCUMENTS))
+                .into()
         }
     }
 }
@@ -172,8 +230,9 @@ impl utoipa::PartialSchema for AssetConfig {
             "The source type and its parameters (see `assets:sourceTypes`); secrets are write-only and shown as `\"***\"`.",
         ));
         for d in catalog::SOURCE_TYPES {
-            let mut parameters =
-                ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            let mut parameters = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
             for p in d.properties {
                 parameters = parameters.property(p.name, parameter_schema(d.source_type, p));
                 if p.required {
@@ -224,7 +283,12 @@ pub struct EmbeddingInput {
 
 impl From<EmbeddingInput> for EmbeddingRequest {
     fn from(e: EmbeddingInput) -> Self {
-        EmbeddingRequest { provider: e.provider, model: e.model, chunk_size: e.chunk_size, chunk_overlap: e.chunk_overlap }
+        EmbeddingRequest {
+            provider: e.provider,
+            model: e.model,
+            chunk_size: e.chunk_size,
+            chunk_overlap: e.chunk_overlap,
+        }
     }
 }
 
@@ -253,13 +317,21 @@ pub struct CurrencyBudgetInput {
 
 impl From<BudgetInput> for TokenBudget {
     fn from(b: BudgetInput) -> Self {
-        TokenBudget { total: b.token_budget, monthly: b.monthly_token_budget, daily: b.daily_token_budget }
+        TokenBudget {
+            total: b.token_budget,
+            monthly: b.monthly_token_budget,
+            daily: b.daily_token_budget,
+        }
     }
 }
 
 impl From<CurrencyBudgetInput> for CostBudget {
     fn from(b: CurrencyBudgetInput) -> Self {
-        CostBudget { total: b.cost_budget, monthly: b.monthly_cost_budget, daily: b.daily_cost_budget }
+        CostBudget {
+            total: b.cost_budget,
+            monthly: b.monthly_cost_budget,
+            daily: b.daily_cost_budget,
+        }
     }
 }
 
@@ -311,22 +383,38 @@ impl AutoUpdate {
         if strategy.is_none() {
             v.add(field("strategy"), "must be WEBHOOK or POLL");
         }
-        let frequency = self.poll_frequency.as_deref().map(|f| PollFrequency::parse(f).ok_or(()));
+        let frequency = self
+            .poll_frequency
+            .as_deref()
+            .map(|f| PollFrequency::parse(f).ok_or(()));
         if matches!(frequency, Some(Err(()))) {
-            v.add(field("pollFrequency"), "must be HOURLY, DAILY, WEEKLY or MONTHLY");
+            v.add(
+                field("pollFrequency"),
+                "must be HOURLY, DAILY, WEEKLY or MONTHLY",
+            );
         }
-        let day = self.poll_day.as_deref().map(|d| Weekday::parse(d).ok_or(()));
+        let day = self
+            .poll_day
+            .as_deref()
+            .map(|d| Weekday::parse(d).ok_or(()));
         if matches!(day, Some(Err(()))) {
             v.add(field("pollDay"), "must be MONDAY … SUNDAY");
         }
         let day_of_month = self.poll_day_of_month.as_deref().map(|d| match d {
             "LAST" => Ok(0u8),
-            _ => d.strip_prefix('_').and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=31).contains(n)).ok_or(()),
+            _ => d
+                .strip_prefix('_')
+                .and_then(|n| n.parse::<u8>().ok())
+                .filter(|n| (1..=31).contains(n))
+                .ok_or(()),
         });
         if matches!(day_of_month, Some(Err(()))) {
             v.add(field("pollDayOfMonth"), "must be _1 … _31 or LAST");
         }
-        let number = |s: &Option<String>, max: u8| s.as_deref().map(|s| s.parse::<u8>().ok().filter(|n| *n <= max).ok_or(()));
+        let number = |s: &Option<String>, max: u8| {
+            s.as_deref()
+                .map(|s| s.parse::<u8>().ok().filter(|n| *n <= max).ok_or(()))
+        };
         let (hour, minute) = (number(&self.poll_hour, 23), number(&self.poll_minute, 59));
         if matches!(hour, Some(Err(()))) {
             v.add(field("pollHour"), "must be \"0\" … \"23\"");
@@ -360,7 +448,13 @@ impl AutoUpdate {
             filter: c.filter.clone(),
             poll_frequency: c.poll_frequency.map(|f| f.as_str().to_owned()),
             poll_day: c.poll_day.map(|d| d.as_str().to_owned()),
-            poll_day_of_month: c.poll_day_of_month.map(|d| if d == 0 { "LAST".to_owned() } else { format!("_{d}") }),
+            poll_day_of_month: c.poll_day_of_month.map(|d| {
+                if d == 0 {
+                    "LAST".to_owned()
+                } else {
+                    format!("_{d}")
+                }
+            }),
             poll_hour: c.poll_hour.map(|h| h.to_string()),
             poll_minute: c.poll_minute.map(|m| m.to_string()),
             timezone: c.timezone.clone(),
@@ -399,8 +493,9 @@ pub struct CreateAssetRequest {
 impl AuthInput {
     fn into_domain(self) -> Result<Credentials> {
         Ok(Credentials {
-            method: AuthMethod::parse(&self.method)
-                .ok_or_else(|| Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS"))?,
+            method: AuthMethod::parse(&self.method).ok_or_else(|| {
+                Error::invalid("auth.method", "must be NONE, API_KEY, BASIC, OAUTH2 or AWS")
+            })?,
             parameters: self.parameters,
         })
     }
@@ -417,7 +512,10 @@ impl CreateAssetRequest {
             embedding: self.embedding.map(Into::into).unwrap_or_default(),
             token_budget: self.budget.map(Into::into),
             cost_budget: self.currency_budget.map(Into::into),
-            auto_update: self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()?,
+            auto_update: self
+                .auto_update
+                .map(|a| a.into_domain("autoUpdate"))
+                .transpose()?,
             embedding_llm_config_id: self.embedding_llm_config_id,
             vectorize: None,
         })
@@ -435,7 +533,9 @@ pub struct PatchAssetRequest {
     pub source_config: Option<AssetConfig>,
     #[serde(alias = "embeddingLLMConfigId")]
     /// An LLM config id, or `""` to embed through the server's own endpoint again.
-    #[schema(pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
+    #[schema(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     pub embedding_llm_config_id: Option<String>,
     /// **(ragd)** New credentials for the source (after a rotation, or when
     /// `needsReauthorization` is set): replaces the sealed ones, clears `needsReauthorization`,
@@ -449,8 +549,13 @@ pub struct PatchAssetRequest {
 
 impl PatchAssetRequest {
     pub fn into_domain(self) -> Result<PatchAsset> {
-        let auto_update =
-            if self.disable_auto_update { None } else { self.auto_update.map(|a| a.into_domain("autoUpdate")).transpose()? };
+        let auto_update = if self.disable_auto_update {
+            None
+        } else {
+            self.auto_update
+                .map(|a| a.into_domain("autoUpdate"))
+                .transpose()?
+        };
         Ok(PatchAsset {
             display_name: self.display_name,
             token_budget: self.budget.map(Into::into),
@@ -512,8 +617,17 @@ pub struct Asset {
 /// The canonical source URL: the first start URL of a crawl, the download link of an upload.
 fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
     match a.source_type {
-        ragd_core::model::SourceType::Web => a.parameters.get("urls")?.get(0)?.as_str().map(str::to_owned),
-        ragd_core::model::SourceType::File => a.parameters.get("fileId")?.as_str().map(|id| storage_link(a.tenant.as_str(), id)),
+        ragd_core::model::SourceType::Web => a
+            .parameters
+            .get("urls")?
+            .get(0)?
+            .as_str()
+            .map(str::to_owned),
+        ragd_core::model::SourceType::File => a
+            .parameters
+            .get("fileId")?
+            .as_str()
+            .map(|id| storage_link(a.tenant.as_str(), id)),
         ragd_core::model::SourceType::Git => a.parameters.get("url")?.as_str().map(str::to_owned),
         ragd_core::model::SourceType::Github => {
             let repo = a.parameters.get("repository")?.as_str()?;
@@ -523,19 +637,30 @@ fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
             })
         }
         ragd_core::model::SourceType::GoogleDrive => {
-            let folder = a.parameters.get("folderId").and_then(|f| f.as_str()).unwrap_or("root");
+            let folder = a
+                .parameters
+                .get("folderId")
+                .and_then(|f| f.as_str())
+                .unwrap_or("root");
             Some(format!("https://drive.google.com/drive/folders/{folder}"))
         }
         ragd_core::model::SourceType::Notion => {
-            let first = a.parameters.get("pageIds").or(a.parameters.get("databaseIds"))?.get(0)?.as_str()?;
+            let first = a
+                .parameters
+                .get("pageIds")
+                .or(a.parameters.get("databaseIds"))?
+                .get(0)?
+                .as_str()?;
             Some(format!("https://www.notion.so/{}", first.replace('-', "")))
         }
         ragd_core::model::SourceType::S3 => {
             let bucket = a.parameters.get("bucket")?.as_str()?;
-            Some(match a.parameters.get("endpointUrl").and_then(|e| e.as_str()) {
-                Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
-                None => format!("s3://{bucket}"),
-            })
+            Some(
+                match a.parameters.get("endpointUrl").and_then(|e| e.as_str()) {
+                    Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
+                    None => format!("s3://{bucket}"),
+                },
+            )
         }
         _ => None,
     }
@@ -559,8 +684,16 @@ impl Asset {
             .parameters
             .iter()
             .map(|(k, v)| {
-                let secret = desc.is_some_and(|d| d.properties.iter().any(|p| p.name == k && p.secret()));
-                (k.clone(), if secret { Value::String("***".into()) } else { v.clone() })
+                let secret =
+                    desc.is_some_and(|d| d.properties.iter().any(|p| p.name == k && p.secret()));
+                (
+                    k.clone(),
+                    if secret {
+                        Value::String("***".into())
+                    } else {
+                        v.clone()
+                    },
+                )
             })
             .collect();
         let (t, c) = (a.budget.tokens, a.budget.costs);
@@ -569,7 +702,10 @@ impl Asset {
             display_name: a.display_name.clone(),
             source_type: a.source_type.as_str().to_owned(),
             vectorized: a.vectorized,
-            config: AssetConfig { source_type: a.source_type.as_str().to_owned(), parameters },
+            config: AssetConfig {
+                source_type: a.source_type.as_str().to_owned(),
+                parameters,
+            },
             integration_id: a.integration_id.clone(),
             asset_link: asset_link(a),
             created_at: a.created_at,
@@ -658,7 +794,15 @@ pub struct ExcludedItem {
 impl AssetOperation {
     /// With the operation's exclusions listed.
     pub fn with_excluded(mut self, op: &Operation) -> Self {
-        self.excluded = Some(op.excluded.iter().map(|e| ExcludedItem { url: e.url.clone(), reason: e.reason.clone() }).collect());
+        self.excluded = Some(
+            op.excluded
+                .iter()
+                .map(|e| ExcludedItem {
+                    url: e.url.clone(),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
+        );
         self
     }
 
@@ -733,7 +877,11 @@ pub struct AssetWebhook {
 }
 
 impl AssetWebhook {
-    pub fn from_domain(issued: &ragd_core::service::WebhookIssued, provider: Option<&str>, base_url: &str) -> Self {
+    pub fn from_domain(
+        issued: &ragd_core::service::WebhookIssued,
+        provider: Option<&str>,
+        base_url: &str,
+    ) -> Self {
         let w = &issued.webhook;
         AssetWebhook {
             id: w.id,
@@ -1000,12 +1148,22 @@ pub struct FilePayload {
 impl FilePayload {
     /// The canonical spelling of a case-insensitive payload key.
     pub fn canonical_key(key: &str) -> Option<&'static str> {
-        const KEYS: &[&str] = &["vectorize", "displayName", "embedding", "budget", "currencyBudget", "embeddingLlmConfigId"];
+        const KEYS: &[&str] = &[
+            "vectorize",
+            "displayName",
+            "embedding",
+            "budget",
+            "currencyBudget",
+            "embeddingLlmConfigId",
+        ];
         let lower = key.to_ascii_lowercase();
         match lower.as_str() {
             "embeddingconfig" => Some("embedding"),
             "name" => Some("displayName"),
-            _ => KEYS.iter().copied().find(|k| k.to_ascii_lowercase() == lower),
+            _ => KEYS
+                .iter()
+                .copied()
+                .find(|k| k.to_ascii_lowercase() == lower),
         }
     }
 
@@ -1086,7 +1244,12 @@ impl SearchRequestBody {
             None | Some("UNSPECIFIED") | Some("HYBRID") => SearchMode::Hybrid,
             Some("VECTOR") => SearchMode::Vector,
             Some("FULL_TEXT") => SearchMode::FullText,
-            Some(_) => return Err(Error::invalid("searchMode", "must be UNSPECIFIED, VECTOR, FULL_TEXT or HYBRID")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "searchMode",
+                    "must be UNSPECIFIED, VECTOR, FULL_TEXT or HYBRID",
+                ));
+            }
         };
         let filter = self.filter.unwrap_or_default();
         Ok(ragd_core::search::SearchRequest {
@@ -1292,6 +1455,8 @@ impl LlmConfigRequest {
 }
 
 /// A field that may be absent (keep), `null` (clear) or a value.
-fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }

@@ -72,8 +72,10 @@ pub const MAX_START_URLS: usize = 100;
 pub const MAX_FILES: usize = 10_000;
 /// The integer parameters of source types with a range, `(source type, name, range)`; the
 /// OpenAPI document states them too.
-pub const PARAMETER_RANGES: &[(SourceType, &str, std::ops::RangeInclusive<i64>)] =
-    &[(SourceType::Web, "maxPages", 1..=10_000), (SourceType::Web, "maxDepth", 0..=20)];
+pub const PARAMETER_RANGES: &[(SourceType, &str, std::ops::RangeInclusive<i64>)] = &[
+    (SourceType::Web, "maxPages", 1..=10_000),
+    (SourceType::Web, "maxDepth", 0..=20),
+];
 
 /// Content types ragd parses, with their file extensions. The parsers are in `ragd-pipeline`.
 pub const CONTENT_TYPES: &[(&str, &[&str])] = &[
@@ -81,25 +83,40 @@ pub const CONTENT_TYPES: &[(&str, &[&str])] = &[
     ("text/markdown", &[".md", ".markdown"]),
     ("text/html", &[".html", ".htm"]),
     ("application/pdf", &[".pdf"]),
-    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", &[".docx"]),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &[".docx"],
+    ),
     ("text/csv", &[".csv"]),
     ("application/json", &[".json"]),
 ];
 
 /// The content type of a file from its name, its declared type and its first bytes: PDF magic
 /// bytes win, then the extension, then the declared type (a generic one is ignored).
-pub fn detect_content_type(file_name: &str, declared: Option<&str>, head: &[u8]) -> Option<&'static str> {
+pub fn detect_content_type(
+    file_name: &str,
+    declared: Option<&str>,
+    head: &[u8],
+) -> Option<&'static str> {
     if head.starts_with(b"%PDF-") {
         return Some("application/pdf");
     }
     let lower = file_name.to_ascii_lowercase();
-    let by_name = CONTENT_TYPES.iter().find(|(_, exts)| exts.iter().any(|e| lower.ends_with(e))).map(|(ct, _)| *ct);
+    let by_name = CONTENT_TYPES
+        .iter()
+        .find(|(_, exts)| exts.iter().any(|e| lower.ends_with(e)))
+        .map(|(ct, _)| *ct);
     by_name.or_else(|| declared.and_then(normalise_content_type))
 }
 
 /// `text/html; charset=utf-8` → `text/html`, with common aliases, if ragd parses the type.
 pub fn normalise_content_type(content_type: &str) -> Option<&'static str> {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let essence = match essence.as_str() {
         "application/xhtml+xml" => "text/html",
         "text/x-markdown" => "text/markdown",
@@ -107,7 +124,10 @@ pub fn normalise_content_type(content_type: &str) -> Option<&'static str> {
         "text/json" => "application/json",
         other => other,
     };
-    CONTENT_TYPES.iter().map(|(ct, _)| *ct).find(|ct| *ct == essence)
+    CONTENT_TYPES
+        .iter()
+        .map(|(ct, _)| *ct)
+        .find(|ct| *ct == essence)
 }
 
 /// Default upload limit (`POST /storage`, `POST /assets:file`); configurable.
@@ -120,7 +140,14 @@ const fn prop(
     default_value: Option<&'static str>,
     description: &'static str,
 ) -> Property {
-    Property { name, kind, required, default_value, description, options: &[] }
+    Property {
+        name,
+        kind,
+        required,
+        default_value,
+        description,
+        options: &[],
+    }
 }
 
 /// Source types ragd ingests, with their parameters; any other `sourceType` is a 400.
@@ -152,7 +179,13 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_poll_schedule: false,
         auth_methods: &[],
         properties: &[
-            prop("fileId", PropertyType::String, false, None, "The fileId returned by POST /storage (this or fileIds)."),
+            prop(
+                "fileId",
+                PropertyType::String,
+                false,
+                None,
+                "The fileId returned by POST /storage (this or fileIds).",
+            ),
             prop(
                 "fileIds",
                 PropertyType::StringList,
@@ -172,9 +205,27 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_poll_schedule: true,
         auth_methods: &[],
         properties: &[
-            prop("urls", PropertyType::StringList, true, None, "Start URLs (http or https)."),
-            prop("maxPages", PropertyType::Integer, false, Some("500"), "Most pages fetched per crawl (1-10000)."),
-            prop("maxDepth", PropertyType::Integer, false, Some("3"), "Most links followed from a start URL or sitemap entry (0-20)."),
+            prop(
+                "urls",
+                PropertyType::StringList,
+                true,
+                None,
+                "Start URLs (http or https).",
+            ),
+            prop(
+                "maxPages",
+                PropertyType::Integer,
+                false,
+                Some("500"),
+                "Most pages fetched per crawl (1-10000).",
+            ),
+            prop(
+                "maxDepth",
+                PropertyType::Integer,
+                false,
+                Some("3"),
+                "Most links followed from a start URL or sitemap entry (0-20).",
+            ),
             Property {
                 name: "scope",
                 kind: PropertyType::String,
@@ -197,7 +248,13 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
                 None,
                 "Globs on the URL path; when given, only matching pages are indexed.",
             ),
-            prop("excludePatterns", PropertyType::StringList, false, None, "Globs on the URL path of pages to leave out."),
+            prop(
+                "excludePatterns",
+                PropertyType::StringList,
+                false,
+                None,
+                "Globs on the URL path of pages to leave out.",
+            ),
             prop(
                 "render",
                 PropertyType::Boolean,
@@ -218,8 +275,20 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_poll_schedule: true,
         auth_methods: &[AuthMethod::Basic, AuthMethod::ApiKey, AuthMethod::OAuth2],
         properties: &[
-            prop("url", PropertyType::String, true, None, "Clone URL of the repository."),
-            prop("branch", PropertyType::String, false, None, "Branch to index (default: the remote's HEAD)."),
+            prop(
+                "url",
+                PropertyType::String,
+                true,
+                None,
+                "Clone URL of the repository.",
+            ),
+            prop(
+                "branch",
+                PropertyType::String,
+                false,
+                None,
+                "Branch to index (default: the remote's HEAD).",
+            ),
             prop(
                 "paths",
                 PropertyType::StringList,
@@ -241,9 +310,27 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         auth_methods: &[AuthMethod::Aws],
         properties: &[
             prop("bucket", PropertyType::String, true, None, "Bucket name."),
-            prop("prefix", PropertyType::String, false, None, "Only objects whose key starts with this prefix (e.g. docs/)."),
-            prop("endpointUrl", PropertyType::String, false, None, "Endpoint of an S3-compatible store (default: AWS)."),
-            prop("region", PropertyType::String, false, Some("us-east-1"), "Region of the bucket."),
+            prop(
+                "prefix",
+                PropertyType::String,
+                false,
+                None,
+                "Only objects whose key starts with this prefix (e.g. docs/).",
+            ),
+            prop(
+                "endpointUrl",
+                PropertyType::String,
+                false,
+                None,
+                "Endpoint of an S3-compatible store (default: AWS).",
+            ),
+            prop(
+                "region",
+                PropertyType::String,
+                false,
+                Some("us-east-1"),
+                "Region of the bucket.",
+            ),
         ],
     },
     SourceTypeDescriptor {
@@ -258,7 +345,13 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
         properties: &[
             prop("repository", PropertyType::String, true, None, "owner/name"),
-            prop("branch", PropertyType::String, false, None, "Branch to index (default: the repository's default branch)."),
+            prop(
+                "branch",
+                PropertyType::String,
+                false,
+                None,
+                "Branch to index (default: the repository's default branch).",
+            ),
             prop(
                 "paths",
                 PropertyType::StringList,
@@ -286,9 +379,27 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_poll_schedule: true,
         auth_methods: &[AuthMethod::OAuth2],
         properties: &[
-            prop("folderId", PropertyType::String, false, Some("root"), "The folder's id (from its URL); default: My Drive."),
-            prop("includeSubfolders", PropertyType::Boolean, false, Some("true"), "Also index the folder's subfolders."),
-            prop("apiUrl", PropertyType::String, false, Some("https://www.googleapis.com"), "API base (for tests and proxies)."),
+            prop(
+                "folderId",
+                PropertyType::String,
+                false,
+                Some("root"),
+                "The folder's id (from its URL); default: My Drive.",
+            ),
+            prop(
+                "includeSubfolders",
+                PropertyType::Boolean,
+                false,
+                Some("true"),
+                "Also index the folder's subfolders.",
+            ),
+            prop(
+                "apiUrl",
+                PropertyType::String,
+                false,
+                Some("https://www.googleapis.com"),
+                "API base (for tests and proxies).",
+            ),
         ],
     },
     SourceTypeDescriptor {
@@ -302,9 +413,27 @@ pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
         supports_poll_schedule: true,
         auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
         properties: &[
-            prop("pageIds", PropertyType::StringList, false, None, "Pages to index."),
-            prop("databaseIds", PropertyType::StringList, false, None, "Databases whose pages to index."),
-            prop("apiUrl", PropertyType::String, false, Some("https://api.notion.com"), "API base (for tests and proxies)."),
+            prop(
+                "pageIds",
+                PropertyType::StringList,
+                false,
+                None,
+                "Pages to index.",
+            ),
+            prop(
+                "databaseIds",
+                PropertyType::StringList,
+                false,
+                None,
+                "Databases whose pages to index.",
+            ),
+            prop(
+                "apiUrl",
+                PropertyType::String,
+                false,
+                Some("https://api.notion.com"),
+                "API base (for tests and proxies).",
+            ),
         ],
     },
 ];
@@ -316,7 +445,16 @@ pub fn auth_parameters(method: AuthMethod) -> (&'static [&'static str], &'static
         AuthMethod::Basic => (&["username", "password"], &[]),
         AuthMethod::ApiKey => (&["apiKey"], &["username"]),
         AuthMethod::Aws => (&["accessKeyId", "secretAccessKey"], &["sessionToken"]),
-        AuthMethod::OAuth2 => (&["accessToken"], &["refreshToken", "tokenType", "expiresAt", "scope", "username"]),
+        AuthMethod::OAuth2 => (
+            &["accessToken"],
+            &[
+                "refreshToken",
+                "tokenType",
+                "expiresAt",
+                "scope",
+                "username",
+            ],
+        ),
     }
 }
 
@@ -324,19 +462,39 @@ pub fn auth_parameters(method: AuthMethod) -> (&'static [&'static str], &'static
 /// present and strings (`expiresAt` may be a number), nothing unknown.
 pub fn validate_auth(desc: &SourceTypeDescriptor, auth: &Credentials) -> Result<()> {
     if auth.method != AuthMethod::None && !desc.auth_methods.contains(&auth.method) {
-        let accepted: Vec<&str> = std::iter::once("NONE").chain(desc.auth_methods.iter().map(|m| m.as_str())).collect();
-        return Err(crate::Error::invalid("auth.method", format!("source type {} accepts {}", desc.source_type, accepted.join(", "))));
+        let accepted: Vec<&str> = std::iter::once("NONE")
+            .chain(desc.auth_methods.iter().map(|m| m.as_str()))
+            .collect();
+        return Err(crate::Error::invalid(
+            "auth.method",
+            format!(
+                "source type {} accepts {}",
+                desc.source_type,
+                accepted.join(", ")
+            ),
+        ));
     }
     let (required, optional) = auth_parameters(auth.method);
     let mut v = Violations::default();
     for name in required {
-        if auth.parameters.get(*name).and_then(Value::as_str).is_none_or(str::is_empty) {
-            v.add(format!("auth.parameters.{name}"), format!("is required for {}", auth.method));
+        if auth
+            .parameters
+            .get(*name)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            v.add(
+                format!("auth.parameters.{name}"),
+                format!("is required for {}", auth.method),
+            );
         }
     }
     for (name, value) in &auth.parameters {
         if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
-            v.add(format!("auth.parameters.{name}"), format!("is not a parameter of {}", auth.method));
+            v.add(
+                format!("auth.parameters.{name}"),
+                format!("is not a parameter of {}", auth.method),
+            );
         } else if !(value.is_string() || (name == "expiresAt" && value.is_i64())) {
             v.add(format!("auth.parameters.{name}"), "must be a string");
         }
@@ -350,11 +508,18 @@ pub fn source_type(t: SourceType) -> Option<&'static SourceTypeDescriptor> {
 
 /// Checks `parameters` against the descriptor: no unknown property, none missing, types right.
 /// Reports every problem at once, each named by its JSON path under `at` (e.g. `config.parameters`).
-pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Value>, at: &str) -> Result<()> {
+pub fn validate_parameters(
+    desc: &SourceTypeDescriptor,
+    params: &Map<String, Value>,
+    at: &str,
+) -> Result<()> {
     let mut v = Violations::default();
     for key in params.keys() {
         if !desc.properties.iter().any(|p| p.name == key) {
-            v.add(format!("{at}.{key}"), format!("unknown property for source type {}", desc.source_type));
+            v.add(
+                format!("{at}.{key}"),
+                format!("unknown property for source type {}", desc.source_type),
+            );
         }
     }
     for p in desc.properties {
@@ -367,12 +532,18 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
                     PropertyType::String | PropertyType::Secret => value.is_string(),
                     PropertyType::Integer => value.is_i64(),
                     PropertyType::Boolean => value.is_boolean(),
-                    PropertyType::StringList => value.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
-                    PropertyType::ObjectList => value.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+                    PropertyType::StringList => value
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(Value::is_string)),
+                    PropertyType::ObjectList => value
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(Value::is_object)),
                 };
                 if !ok {
                     v.add(field, format!("must be of type {}", p.kind.as_str()));
-                } else if !p.options.is_empty() && !value.as_str().is_some_and(|s| p.options.contains(&s)) {
+                } else if !p.options.is_empty()
+                    && !value.as_str().is_some_and(|s| p.options.contains(&s))
+                {
                     v.add(field, format!("must be one of {}", p.options.join(", ")));
                 }
             }
@@ -395,13 +566,26 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
             let mut v = Violations::default();
             let count = |n: &str| params.get(n).and_then(Value::as_array).map_or(0, Vec::len);
             if count("pageIds") + count("databaseIds") == 0 {
-                v.add(format!("{at}.pageIds"), "name at least one page (pageIds) or database (databaseIds)");
+                v.add(
+                    format!("{at}.pageIds"),
+                    "name at least one page (pageIds) or database (databaseIds)",
+                );
             }
             for name in ["pageIds", "databaseIds"] {
-                for (i, id) in params.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+                for (i, id) in params
+                    .get(name)
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     let id = id.as_str().unwrap_or_default().replace('-', "");
                     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        v.add(format!("{at}.{name}[{i}]"), "must be a Notion id (32 hex digits, dashes allowed)");
+                        v.add(
+                            format!("{at}.{name}[{i}]"),
+                            "must be a Notion id (32 hex digits, dashes allowed)",
+                        );
                     }
                 }
             }
@@ -413,12 +597,20 @@ pub fn validate_parameters(desc: &SourceTypeDescriptor, params: &Map<String, Val
 
 fn validate_s3(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
-    let bucket = params.get("bucket").and_then(Value::as_str).unwrap_or_default();
+    let bucket = params
+        .get("bucket")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let valid = (3..=63).contains(&bucket.len())
-        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && bucket.as_bytes()[0].is_ascii_alphanumeric();
     if !valid {
-        v.add(format!("{at}.bucket"), "must be 3-63 characters of a-z, 0-9, '.' and '-'");
+        v.add(
+            format!("{at}.bucket"),
+            "must be 3-63 characters of a-z, 0-9, '.' and '-'",
+        );
     }
     http_url(params, "endpointUrl", at, &mut v);
     v.into_result()
@@ -426,8 +618,17 @@ fn validate_s3(params: &Map<String, Value>, at: &str) -> Result<()> {
 
 fn validate_github(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
-    let repo = params.get("repository").and_then(Value::as_str).unwrap_or_default();
-    let part_ok = |p: &str| !p.is_empty() && p != "." && p != ".." && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    let repo = params
+        .get("repository")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p != "."
+            && p != ".."
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
     if !matches!(repo.split_once('/'), Some((o, n)) if part_ok(o) && part_ok(n)) {
         v.add(format!("{at}.repository"), "must be owner/name");
     }
@@ -447,7 +648,11 @@ fn http_url(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violation
 /// A violation at `field` unless `u` is an absolute http(s) URL (or a `file` URL, if allowed)
 /// without credentials: a password in a URL would be stored and shown in clear with the asset.
 fn check_url(u: &str, file: bool, field: &str, v: &mut Violations) {
-    let expected = if file { "must be an absolute https, http or file URL" } else { "must be an absolute http or https URL" };
+    let expected = if file {
+        "must be an absolute https, http or file URL"
+    } else {
+        "must be an absolute http or https URL"
+    };
     match url::Url::parse(u) {
         Ok(u) if !u.username().is_empty() || u.password().is_some() => v.add(
             field,
@@ -462,7 +667,10 @@ fn check_url(u: &str, file: bool, field: &str, v: &mut Violations) {
 /// A violation if the `branch` parameter is not a plausible branch name.
 fn branch_name(params: &Map<String, Value>, at: &str, v: &mut Violations) {
     if let Some(b) = params.get("branch").and_then(Value::as_str)
-        && (b.is_empty() || b.starts_with('-') || b.contains("..") || b.chars().any(|c| c.is_whitespace() || c.is_control()))
+        && (b.is_empty()
+            || b.starts_with('-')
+            || b.contains("..")
+            || b.chars().any(|c| c.is_whitespace() || c.is_control()))
     {
         v.add(format!("{at}.branch"), "is not a valid branch name");
     }
@@ -470,7 +678,15 @@ fn branch_name(params: &Map<String, Value>, at: &str, v: &mut Violations) {
 
 fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
-    check_url(params.get("url").and_then(Value::as_str).unwrap_or_default(), true, &format!("{at}.url"), &mut v);
+    check_url(
+        params
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+        true,
+        &format!("{at}.url"),
+        &mut v,
+    );
     branch_name(params, at, &mut v);
     globs(params, "paths", at, &mut v);
     v.into_result()
@@ -478,9 +694,19 @@ fn validate_git(params: &Map<String, Value>, at: &str) -> Result<()> {
 
 /// Adds a violation for each invalid glob in the string list `name`.
 fn globs(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) {
-    for (i, g) in params.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+    for (i, g) in params
+        .get(name)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         if let Err(e) = globset::Glob::new(g.as_str().unwrap_or_default()) {
-            v.add(format!("{at}.{name}[{i}]"), format!("is not a valid glob: {e}"));
+            v.add(
+                format!("{at}.{name}[{i}]"),
+                format!("is not a valid glob: {e}"),
+            );
         }
     }
 }
@@ -489,48 +715,90 @@ fn globs(params: &Map<String, Value>, name: &str, at: &str, v: &mut Violations) 
 /// The uploads a `FILE` asset names: `fileId`, or the list `fileIds` (ragd), in order.
 pub fn file_ids(params: &Map<String, Value>) -> Vec<uuid::Uuid> {
     let one = params.get("fileId").filter(|v| !v.is_null()).into_iter();
-    let many = params.get("fileIds").and_then(Value::as_array).into_iter().flatten();
-    one.chain(many).filter_map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok())).collect()
+    let many = params
+        .get("fileIds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    one.chain(many)
+        .filter_map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
+        .collect()
 }
 
 fn validate_files(params: &Map<String, Value>, at: &str) -> Result<()> {
     let uuid = |v: &Value| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
-    match (params.get("fileId").filter(|v| !v.is_null()), params.get("fileIds").filter(|v| !v.is_null())) {
+    match (
+        params.get("fileId").filter(|v| !v.is_null()),
+        params.get("fileIds").filter(|v| !v.is_null()),
+    ) {
         (Some(id), None) if uuid(id).is_some() => Ok(()),
-        (Some(_), None) => Err(crate::Error::invalid(format!("{at}.fileId"), "must be a fileId returned by POST /storage")),
+        (Some(_), None) => Err(crate::Error::invalid(
+            format!("{at}.fileId"),
+            "must be a fileId returned by POST /storage",
+        )),
         (None, Some(Value::Array(ids))) => {
             let mut v = Violations::default();
             if ids.is_empty() || ids.len() > MAX_FILES {
-                v.add(format!("{at}.fileIds"), format!("must hold 1 to {MAX_FILES} fileIds"));
+                v.add(
+                    format!("{at}.fileIds"),
+                    format!("must hold 1 to {MAX_FILES} fileIds"),
+                );
             }
             let mut seen = std::collections::HashSet::new();
             for (i, id) in ids.iter().enumerate() {
                 match uuid(id) {
-                    None => v.add(format!("{at}.fileIds[{i}]"), "must be a fileId returned by POST /storage"),
-                    Some(id) if !seen.insert(id) => v.add(format!("{at}.fileIds[{i}]"), "names a file already in the list"),
+                    None => v.add(
+                        format!("{at}.fileIds[{i}]"),
+                        "must be a fileId returned by POST /storage",
+                    ),
+                    Some(id) if !seen.insert(id) => v.add(
+                        format!("{at}.fileIds[{i}]"),
+                        "names a file already in the list",
+                    ),
                     Some(_) => {}
                 }
             }
             v.into_result()
         }
-        _ => Err(crate::Error::invalid(format!("{at}.fileId"), "name the upload: fileId, or several as fileIds (not both)")),
+        _ => Err(crate::Error::invalid(
+            format!("{at}.fileId"),
+            "name the upload: fileId, or several as fileIds (not both)",
+        )),
     }
 }
 
 fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
-    let urls = params.get("urls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let urls = params
+        .get("urls")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if urls.is_empty() || urls.len() > MAX_START_URLS {
-        v.add(format!("{at}.urls"), format!("must hold 1 to {MAX_START_URLS} URLs"));
+        v.add(
+            format!("{at}.urls"),
+            format!("must hold 1 to {MAX_START_URLS} URLs"),
+        );
     }
     for (i, u) in urls.iter().enumerate() {
-        check_url(u.as_str().unwrap_or_default(), false, &format!("{at}.urls[{i}]"), &mut v);
+        check_url(
+            u.as_str().unwrap_or_default(),
+            false,
+            &format!("{at}.urls[{i}]"),
+            &mut v,
+        );
     }
-    for (_, name, range) in PARAMETER_RANGES.iter().filter(|(t, ..)| *t == SourceType::Web) {
+    for (_, name, range) in PARAMETER_RANGES
+        .iter()
+        .filter(|(t, ..)| *t == SourceType::Web)
+    {
         if let Some(n) = params.get(*name).and_then(Value::as_i64)
             && !range.contains(&n)
         {
-            v.add(format!("{at}.{name}"), format!("must be between {} and {}", range.start(), range.end()));
+            v.add(
+                format!("{at}.{name}"),
+                format!("must be between {} and {}", range.start(), range.end()),
+            );
         }
     }
     for name in ["includePatterns", "excludePatterns"] {
@@ -541,12 +809,19 @@ fn validate_web(params: &Map<String, Value>, at: &str) -> Result<()> {
 
 fn validate_inline_documents(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
-    let docs = params.get("documents").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let docs = params
+        .get("documents")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if docs.is_empty() {
         v.add(format!("{at}.documents"), "must hold at least one document");
     }
     if docs.len() > MAX_INLINE_DOCUMENTS {
-        v.add(format!("{at}.documents"), format!("holds more than {MAX_INLINE_DOCUMENTS} documents"));
+        v.add(
+            format!("{at}.documents"),
+            format!("holds more than {MAX_INLINE_DOCUMENTS} documents"),
+        );
     }
     let mut names = std::collections::HashSet::new();
     for (i, doc) in docs.iter().enumerate() {
@@ -554,7 +829,10 @@ fn validate_inline_documents(params: &Map<String, Value>, at: &str) -> Result<()
         let doc = doc.as_object().expect("checked by validate_parameters");
         for key in doc.keys() {
             if !matches!(key.as_str(), "name" | "text" | "contentType") {
-                v.add(field(key), "unknown field (expected name, text, contentType)");
+                v.add(
+                    field(key),
+                    "unknown field (expected name, text, contentType)",
+                );
             }
         }
         match doc.get("name").and_then(Value::as_str) {
@@ -567,16 +845,20 @@ fn validate_inline_documents(params: &Map<String, Value>, at: &str) -> Result<()
             None => v.add(field("name"), "is required and must be a string"),
         }
         match doc.get("text") {
-            Some(Value::String(t)) if t.len() as u64 > MAX_INLINE_DOCUMENT_BYTES => {
-                v.add(field("text"), format!("exceeds {MAX_INLINE_DOCUMENT_BYTES} bytes"))
-            }
+            Some(Value::String(t)) if t.len() as u64 > MAX_INLINE_DOCUMENT_BYTES => v.add(
+                field("text"),
+                format!("exceeds {MAX_INLINE_DOCUMENT_BYTES} bytes"),
+            ),
             Some(Value::String(_)) => {}
             _ => v.add(field("text"), "is required and must be a string"),
         }
         match doc.get("contentType") {
             None | Some(Value::Null) => {}
             Some(Value::String(c)) if TEXT_CONTENT_TYPES.contains(&c.as_str()) => {}
-            Some(_) => v.add(field("contentType"), format!("must be one of {}", TEXT_CONTENT_TYPES.join(", "))),
+            Some(_) => v.add(
+                field("contentType"),
+                format!("must be one of {}", TEXT_CONTENT_TYPES.join(", ")),
+            ),
         }
     }
     v.into_result()
@@ -655,7 +937,11 @@ pub struct ModelCatalog {
 
 /// The remote embedding providers of the catalog, each once (what an LLM config may name).
 pub fn remote_providers() -> Vec<&'static str> {
-    let mut remote: Vec<&str> = MODELS.iter().filter(|m| !m.local).map(|m| m.provider).collect();
+    let mut remote: Vec<&str> = MODELS
+        .iter()
+        .filter(|m| !m.local)
+        .map(|m| m.provider)
+        .collect();
     remote.sort_unstable();
     remote.dedup();
     remote
@@ -663,7 +949,9 @@ pub fn remote_providers() -> Vec<&'static str> {
 
 impl Default for ModelCatalog {
     fn default() -> Self {
-        Self { models: MODELS.to_vec() }
+        Self {
+            models: MODELS.to_vec(),
+        }
     }
 }
 
@@ -692,18 +980,25 @@ impl ModelCatalog {
     }
 
     pub fn find(&self, provider: &str, model: &str) -> Option<&EmbeddingModel> {
-        self.models.iter().find(|m| m.provider == provider && m.model == model)
+        self.models
+            .iter()
+            .find(|m| m.provider == provider && m.model == model)
     }
 
     /// USD per million tokens of a model; 0 for a model no longer in the catalog.
     pub fn price(&self, provider: &str, model: &str) -> f64 {
-        self.find(provider, model).map_or(0.0, |m| m.price_per_million_tokens)
+        self.find(provider, model)
+            .map_or(0.0, |m| m.price_per_million_tokens)
     }
 
     /// Resolves a request to a complete spec, starting from `base` (the asset's current spec on
     /// PATCH, the local default on create). Changing the model resets chunking to its defaults
     /// unless the request sets them too.
-    pub fn resolve(&self, base: Option<&EmbeddingSpec>, req: &EmbeddingRequest) -> Result<EmbeddingSpec> {
+    pub fn resolve(
+        &self,
+        base: Option<&EmbeddingSpec>,
+        req: &EmbeddingRequest,
+    ) -> Result<EmbeddingSpec> {
         let mut v = Violations::default();
         // A request naming only a model or only a provider completes it from the catalog;
         // naming neither keeps the current model (or takes the local default).
@@ -716,7 +1011,12 @@ impl ModelCatalog {
             (Some(p), None) => match base.filter(|b| b.provider == p) {
                 Some(b) => (p, b.model.clone()),
                 None => {
-                    let first = self.models.iter().find(|m| m.provider == p).map(|m| m.model.to_owned()).unwrap_or_default();
+                    let first = self
+                        .models
+                        .iter()
+                        .find(|m| m.provider == p)
+                        .map(|m| m.model.to_owned())
+                        .unwrap_or_default();
                     (p, first)
                 }
             },
@@ -726,7 +1026,12 @@ impl ModelCatalog {
             },
         };
         let Some(model) = self.find(&provider, &model_name) else {
-            v.add("embedding.model", format!("unknown embedding model {provider}/{model_name}; see assets:embeddingModels"));
+            v.add(
+                "embedding.model",
+                format!(
+                    "unknown embedding model {provider}/{model_name}; see assets:embeddingModels"
+                ),
+            );
             v.into_result()?;
             unreachable!("a violation was added");
         };
@@ -739,15 +1044,30 @@ impl ModelCatalog {
             Some(b) if same_model => b.chunk_overlap as i64,
             _ => model.default_chunk_overlap as i64,
         });
-        let max = if model.local { model.max_input_tokens - CONTEXT_RESERVE_TOKENS } else { model.max_input_tokens };
+        let max = if model.local {
+            model.max_input_tokens - CONTEXT_RESERVE_TOKENS
+        } else {
+            model.max_input_tokens
+        };
         if !(16..=max as i64).contains(&size) {
-            v.add("embedding.chunkSize", format!("must be between 16 and {max} tokens for {provider}/{model_name}"));
+            v.add(
+                "embedding.chunkSize",
+                format!("must be between 16 and {max} tokens for {provider}/{model_name}"),
+            );
         }
         if overlap < 0 || overlap >= size {
-            v.add("embedding.chunkOverlap", "must be at least 0 and less than chunkSize");
+            v.add(
+                "embedding.chunkOverlap",
+                "must be at least 0 and less than chunkSize",
+            );
         }
         v.into_result()?;
-        Ok(EmbeddingSpec { provider, model: model_name, chunk_size: size as u32, chunk_overlap: overlap as u32 })
+        Ok(EmbeddingSpec {
+            provider,
+            model: model_name,
+            chunk_size: size as u32,
+            chunk_overlap: overlap as u32,
+        })
     }
 }
 
@@ -763,21 +1083,37 @@ mod tests {
     #[test]
     fn text_parameters_name_every_problem() {
         let d = source_type(SourceType::Text).unwrap();
-        assert!(validate_parameters(d, &params(json!({"documents": [{"name": "a", "text": "x"}]})), "config.parameters").is_ok());
+        assert!(
+            validate_parameters(
+                d,
+                &params(json!({"documents": [{"name": "a", "text": "x"}]})),
+                "config.parameters"
+            )
+            .is_ok()
+        );
         let err = validate_parameters(
             d,
             &params(json!({"documents": [{"name": "a", "text": 3, "contentType": "image/png"}, {"name": "a", "text": ""}]})),
             "config.parameters",
         )
         .unwrap_err();
-        let crate::Error::Validation { errors, .. } = err else { panic!() };
+        let crate::Error::Validation { errors, .. } = err else {
+            panic!()
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["config.parameters.documents[0].text", "config.parameters.documents[0].contentType", "config.parameters.documents[1].name"]
+            [
+                "config.parameters.documents[0].text",
+                "config.parameters.documents[0].contentType",
+                "config.parameters.documents[1].name"
+            ]
         );
-        let err = validate_parameters(d, &params(json!({"extra": 1})), "config.parameters").unwrap_err();
-        let crate::Error::Validation { errors, .. } = err else { panic!() };
+        let err =
+            validate_parameters(d, &params(json!({"extra": 1})), "config.parameters").unwrap_err();
+        let crate::Error::Validation { errors, .. } = err else {
+            panic!()
+        };
         assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
@@ -785,12 +1121,57 @@ mod tests {
     fn embedding_defaults_and_limits() {
         let c = ModelCatalog::default();
         let local = c.resolve(None, &EmbeddingRequest::default()).unwrap();
-        assert_eq!((local.model.as_str(), local.chunk_size, local.chunk_overlap), (LOCAL_MODEL, 200, 40));
-        let openai =
-            c.resolve(Some(&local), &EmbeddingRequest { model: Some("text-embedding-3-small".into()), ..Default::default() }).unwrap();
-        assert_eq!((openai.provider.as_str(), openai.chunk_size, openai.chunk_overlap), ("openai", 512, 64));
-        assert!(c.resolve(None, &EmbeddingRequest { chunk_size: Some(300), ..Default::default() }).is_err());
-        assert!(c.resolve(None, &EmbeddingRequest { chunk_size: Some(100), chunk_overlap: Some(100), ..Default::default() }).is_err());
-        assert!(c.resolve(None, &EmbeddingRequest { model: Some("nope".into()), ..Default::default() }).is_err());
+        assert_eq!(
+            (local.model.as_str(), local.chunk_size, local.chunk_overlap),
+            (LOCAL_MODEL, 200, 40)
+        );
+        let openai = c
+            .resolve(
+                Some(&local),
+                &EmbeddingRequest {
+                    model: Some("text-embedding-3-small".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                openai.provider.as_str(),
+                openai.chunk_size,
+                openai.chunk_overlap
+            ),
+            ("openai", 512, 64)
+        );
+        assert!(
+            c.resolve(
+                None,
+                &EmbeddingRequest {
+                    chunk_size: Some(300),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            c.resolve(
+                None,
+                &EmbeddingRequest {
+                    chunk_size: Some(100),
+                    chunk_overlap: Some(100),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            c.resolve(
+                None,
+                &EmbeddingRequest {
+                    model: Some("nope".into()),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
     }
 }

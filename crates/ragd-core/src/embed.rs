@@ -42,7 +42,10 @@ pub struct ProviderEndpoint {
 
 impl std::fmt::Debug for ProviderEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderEndpoint").field("config_id", &self.config_id).field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("ProviderEndpoint")
+            .field("config_id", &self.config_id)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 

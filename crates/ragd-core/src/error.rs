@@ -15,7 +15,10 @@ pub struct FieldError {
 pub enum Error {
     /// The request is malformed or breaks a rule; `detail` is safe to show to the client.
     #[error("{detail}")]
-    Validation { detail: String, errors: Vec<FieldError> },
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// The resource does not exist *for this tenant* (other tenants' resources are also "not found").
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -32,7 +35,10 @@ pub enum Error {
     /// A limit of the tenant or the server (requests per second, concurrent operations, concurrent
     /// uploads) is reached; `detail` names it. Retry after the given time.
     #[error("{detail}")]
-    RateLimited { detail: String, retry_after_seconds: u64 },
+    RateLimited {
+        detail: String,
+        retry_after_seconds: u64,
+    },
     #[error("the request body exceeds the limit of {limit_bytes} bytes")]
     PayloadTooLarge { limit_bytes: u64 },
     #[error("{0}")]
@@ -54,12 +60,18 @@ impl Error {
     /// A validation error about one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let (field, message) = (field.into(), message.into());
-        Error::Validation { detail: format!("{field}: {message}"), errors: vec![FieldError { field, message }] }
+        Error::Validation {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError { field, message }],
+        }
     }
 
     /// A validation error that is not about one field (a bad cursor, a rule across fields).
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Error::Validation { detail: detail.into(), errors: Vec::new() }
+        Error::Validation {
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
     }
 
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
@@ -73,7 +85,10 @@ pub struct Violations(Vec<FieldError>);
 
 impl Violations {
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,7 +99,15 @@ impl Violations {
         if self.0.is_empty() {
             return Ok(());
         }
-        let detail = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Err(Error::Validation { detail, errors: self.0 })
+        let detail = self
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(Error::Validation {
+            detail,
+            errors: self.0,
+        })
     }
 }

@@ -13,7 +13,10 @@ pub struct Events {
 
 impl Default for Events {
     fn default() -> Self {
-        Self { work: watch::Sender::new(0), operations: watch::Sender::new(0) }
+        Self {
+            work: watch::Sender::new(0),
+            operations: watch::Sender::new(0),
+        }
     }
 }
 

@@ -24,12 +24,27 @@ pub struct LlmConfigRequest {
 }
 
 impl Services {
-    pub async fn llm_config_create(&self, caller: &Caller, req: LlmConfigRequest) -> Result<LlmConfig> {
+    pub async fn llm_config_create(
+        &self,
+        caller: &Caller,
+        req: LlmConfigRequest,
+    ) -> Result<LlmConfig> {
         let now = now_ms();
         let mut v = Violations::default();
         let provider = req.provider.clone().unwrap_or_default();
-        if !self.models.models().iter().any(|m| m.provider == provider && !m.local) {
-            v.add("provider", format!("must be a remote embedding provider: one of {}", crate::catalog::remote_providers().join(", ")));
+        if !self
+            .models
+            .models()
+            .iter()
+            .any(|m| m.provider == provider && !m.local)
+        {
+            v.add(
+                "provider",
+                format!(
+                    "must be a remote embedding provider: one of {}",
+                    crate::catalog::remote_providers().join(", ")
+                ),
+            );
         }
         let mut config = LlmConfig {
             id: Uuid::now_v7(),
@@ -52,24 +67,42 @@ impl Services {
     }
 
     pub async fn llm_config_get(&self, caller: &Caller, id: Uuid) -> Result<LlmConfig> {
-        self.store.llm_config_get(&caller.tenant, id).await?.ok_or(Error::NotFound("LLM config"))
+        self.store
+            .llm_config_get(&caller.tenant, id)
+            .await?
+            .ok_or(Error::NotFound("LLM config"))
     }
 
     /// The tenant's configs, newest first.
-    pub async fn llm_config_list(&self, caller: &Caller, page: PageRequest) -> Result<Page<LlmConfig>> {
+    pub async fn llm_config_list(
+        &self,
+        caller: &Caller,
+        page: PageRequest,
+    ) -> Result<Page<LlmConfig>> {
         let all = self.store.llm_config_list(&caller.tenant).await?;
-        let key = |c: &LlmConfig| SortKey { created_at: c.created_at, id: c.id };
+        let key = |c: &LlmConfig| SortKey {
+            created_at: c.created_at,
+            id: c.id,
+        };
         let total = all.len() as i64;
         let rest: Vec<LlmConfig> = all
             .into_iter()
-            .filter(|c| page.after.is_none_or(|a| (c.created_at, c.id) < (a.created_at, a.id)))
+            .filter(|c| {
+                page.after
+                    .is_none_or(|a| (c.created_at, c.id) < (a.created_at, a.id))
+            })
             .skip(page.skip as usize)
             .take(page.size.get() as usize + 1)
             .collect();
         Ok(Page::from_rows(rest, page.size, total, key))
     }
 
-    pub async fn llm_config_patch(&self, caller: &Caller, id: Uuid, req: LlmConfigRequest) -> Result<LlmConfig> {
+    pub async fn llm_config_patch(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        req: LlmConfigRequest,
+    ) -> Result<LlmConfig> {
         let mut config = self.llm_config_get(caller, id).await?;
         let mut v = Violations::default();
         if req.provider.as_ref().is_some_and(|p| *p != config.provider) {
@@ -86,18 +119,36 @@ impl Services {
     pub async fn llm_config_delete(&self, caller: &Caller, id: Uuid) -> Result<()> {
         self.llm_config_get(caller, id).await?;
         if !self.store.llm_config_delete(&caller.tenant, id).await? {
-            return Err(Error::bad_request("the LLM config is named by assets (their embeddingLlmConfigId); change or delete them first"));
+            return Err(Error::bad_request(
+                "the LLM config is named by assets (their embeddingLlmConfigId); change or delete them first",
+            ));
         }
         Ok(())
     }
 
     /// Checks an asset's `embeddingLlmConfigId`: a config of the tenant for the asset's provider.
-    pub(crate) async fn check_llm_config(&self, caller: &Caller, id: &str, provider: &str) -> Result<()> {
+    pub(crate) async fn check_llm_config(
+        &self,
+        caller: &Caller,
+        id: &str,
+        provider: &str,
+    ) -> Result<()> {
         let field = "embeddingLlmConfigId";
-        let id = Uuid::parse_str(id).map_err(|_| Error::invalid(field, "is not the id of an LLM config"))?;
-        let config = self.store.llm_config_get(&caller.tenant, id).await?.ok_or_else(|| Error::invalid(field, "no such LLM config"))?;
+        let id = Uuid::parse_str(id)
+            .map_err(|_| Error::invalid(field, "is not the id of an LLM config"))?;
+        let config = self
+            .store
+            .llm_config_get(&caller.tenant, id)
+            .await?
+            .ok_or_else(|| Error::invalid(field, "no such LLM config"))?;
         if config.provider != provider {
-            return Err(Error::invalid(field, format!("the LLM config is for {}, the asset embeds with {provider}", config.provider)));
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "the LLM config is for {}, the asset embeds with {provider}",
+                    config.provider
+                ),
+            ));
         }
         Ok(())
     }
@@ -107,17 +158,26 @@ impl Services {
         if let Some(name) = req.display_name {
             match name.trim() {
                 "" => v.add("displayName", "must not be empty"),
-                n if n.chars().count() > 200 => v.add("displayName", "must be at most 200 characters"),
+                n if n.chars().count() > 200 => {
+                    v.add("displayName", "must be at most 200 characters")
+                }
                 n => c.display_name = n.to_owned(),
             }
         }
         if let Some(url) = req.base_url {
             match url.as_deref().map(url::Url::parse) {
                 None => c.base_url = None,
-                Some(Ok(u)) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.username().is_empty() => {
+                Some(Ok(u))
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.username().is_empty() =>
+                {
                     c.base_url = Some(u.as_str().trim_end_matches('/').to_owned())
                 }
-                Some(_) => v.add("baseUrl", "must be an absolute http or https URL without credentials"),
+                Some(_) => v.add(
+                    "baseUrl",
+                    "must be an absolute http or https URL without credentials",
+                ),
             }
         }
         if let Some(key) = req.api_key {
@@ -128,9 +188,21 @@ impl Services {
             }
         }
         for (field, value, target) in [
-            ("requestsPerMinute", req.requests_per_minute, &mut c.requests_per_minute),
-            ("tokensPerMinute", req.tokens_per_minute, &mut c.tokens_per_minute),
-            ("maxConcurrency", req.max_concurrency, &mut c.max_concurrency),
+            (
+                "requestsPerMinute",
+                req.requests_per_minute,
+                &mut c.requests_per_minute,
+            ),
+            (
+                "tokensPerMinute",
+                req.tokens_per_minute,
+                &mut c.tokens_per_minute,
+            ),
+            (
+                "maxConcurrency",
+                req.max_concurrency,
+                &mut c.max_concurrency,
+            ),
         ] {
             match value {
                 Some(Some(n)) if n < 1 => v.add(field, "must be a positive integer"),
@@ -152,15 +224,23 @@ pub async fn asset_endpoint(
     secrets: &SecretBox,
     asset: &Asset,
 ) -> std::result::Result<Option<ProviderEndpoint>, String> {
-    let Some(id) = asset.embedding_llm_config_id.as_deref() else { return Ok(None) };
-    let gone = || format!("the asset's LLM config {id} no longer exists; set another embeddingLlmConfigId");
+    let Some(id) = asset.embedding_llm_config_id.as_deref() else {
+        return Ok(None);
+    };
+    let gone = || {
+        format!("the asset's LLM config {id} no longer exists; set another embeddingLlmConfigId")
+    };
     let id = Uuid::parse_str(id).map_err(|_| gone())?;
-    let config = store.llm_config_get(&asset.tenant, id).await.map_err(|e| e.to_string())?.ok_or_else(gone)?;
+    let config = store
+        .llm_config_get(&asset.tenant, id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(gone)?;
     let api_key = match &config.api_key_sealed {
         Some(sealed) => {
-            let plain = secrets
-                .open(sealed, config.id.as_bytes())
-                .map_err(|_| "the LLM config's key cannot be opened with this server's secret key")?;
+            let plain = secrets.open(sealed, config.id.as_bytes()).map_err(
+                |_| "the LLM config's key cannot be opened with this server's secret key",
+            )?;
             Some(String::from_utf8(plain).map_err(|_| "the LLM config's key is not text")?)
         }
         None => None,
@@ -170,7 +250,9 @@ pub async fn asset_endpoint(
         version: config.modified_at,
         base_url: config.base_url,
         api_key,
-        requests_per_minute: config.requests_per_minute.map(|n| n.clamp(1, u32::MAX as i64) as u32),
+        requests_per_minute: config
+            .requests_per_minute
+            .map(|n| n.clamp(1, u32::MAX as i64) as u32),
         tokens_per_minute: config.tokens_per_minute.map(|n| n.max(1) as u64),
         max_concurrency: config.max_concurrency.map(|n| n.clamp(1, 64) as usize),
     }))

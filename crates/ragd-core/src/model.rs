@@ -79,8 +79,18 @@ pub struct TenantId(String);
 
 impl TenantId {
     pub fn parse(s: &str) -> Result<Self> {
-        let ok = !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok { Ok(Self(s.to_owned())) } else { Err(Error::invalid("tenant", "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")) }
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Error::invalid(
+                "tenant",
+                "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+            ))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -194,7 +204,9 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// A string parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.parameters.get(name).and_then(serde_json::Value::as_str)
+        self.parameters
+            .get(name)
+            .and_then(serde_json::Value::as_str)
     }
 }
 
@@ -302,7 +314,9 @@ impl AssetView {
             Some((OperationStatus::Completed, 0)) => AssetStatus::Ready,
             Some((OperationStatus::Completed, _)) => AssetStatus::Partial,
             Some((OperationStatus::Failed, _)) => AssetStatus::Failed,
-            Some((OperationStatus::Cancelled, _)) if self.stats.document_count > 0 => AssetStatus::Partial,
+            Some((OperationStatus::Cancelled, _)) if self.stats.document_count > 0 => {
+                AssetStatus::Partial
+            }
             Some((OperationStatus::Cancelled, _)) => AssetStatus::Failed,
         }
     }
@@ -370,7 +384,9 @@ impl Operation {
     pub fn progress(&self) -> f64 {
         match self.status {
             OperationStatus::Completed => 1.0,
-            _ if self.counters.items_total > 0 => (self.counters.items_processed as f64 / self.counters.items_total as f64).min(1.0),
+            _ if self.counters.items_total > 0 => {
+                (self.counters.items_processed as f64 / self.counters.items_total as f64).min(1.0)
+            }
             _ => 0.0,
         }
     }
@@ -543,7 +559,9 @@ pub struct SearchScope {
 impl SearchScope {
     /// Whether anything narrows the scope below whole assets.
     pub fn is_filtered(&self) -> bool {
-        !self.document_ids.is_empty() || !self.content_types.is_empty() || self.source_url_prefix.is_some()
+        !self.document_ids.is_empty()
+            || !self.content_types.is_empty()
+            || self.source_url_prefix.is_some()
     }
 }
 

@@ -43,7 +43,11 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn first(size: u32) -> Self {
-        Self { size: PageSize(size.clamp(1, PageSize::MAX)), after: None, skip: 0 }
+        Self {
+            size: PageSize(size.clamp(1, PageSize::MAX)),
+            after: None,
+            skip: 0,
+        }
     }
 }
 
@@ -58,14 +62,27 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `size + 1` rows fetched in order: the extra row only says "more".
-    pub fn from_rows(mut rows: Vec<T>, size: PageSize, total: i64, key: impl Fn(&T) -> SortKey) -> Self {
+    pub fn from_rows(
+        mut rows: Vec<T>,
+        size: PageSize,
+        total: i64,
+        key: impl Fn(&T) -> SortKey,
+    ) -> Self {
         let more = rows.len() > size.get() as usize;
         rows.truncate(size.get() as usize);
         let next = if more { rows.last().map(&key) } else { None };
-        Self { items: rows, total, next }
+        Self {
+            items: rows,
+            total,
+            next,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total, next: self.next }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            next: self.next,
+        }
     }
 }

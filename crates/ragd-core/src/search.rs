@@ -48,9 +48,10 @@ pub struct Scored {
 /// English words too common to rank by; BM25 gives them almost no weight anyway, but matching
 /// them makes the engine score nearly every chunk.
 const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "how", "i", "if", "in", "into", "is", "it",
-    "its", "of", "on", "or", "so", "that", "the", "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where",
-    "which", "who", "why", "will", "with", "you", "your",
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
+    "how", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "so", "that", "the",
+    "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where", "which",
+    "who", "why", "will", "with", "you", "your",
 ];
 
 /// The words a full-text search looks for: the query's distinct words, lowercased, but stopwords
@@ -63,8 +64,15 @@ pub fn query_terms(text: &str) -> Vec<String> {
         .map(str::to_lowercase)
         .filter(|w| seen.insert(w.clone()))
         .collect();
-    let content: Vec<&String> = words.iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
-    let chosen = if content.is_empty() { words.iter().collect() } else { content };
+    let content: Vec<&String> = words
+        .iter()
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .collect();
+    let chosen = if content.is_empty() {
+        words.iter().collect()
+    } else {
+        content
+    };
     chosen.into_iter().take(MAX_TERMS).cloned().collect()
 }
 
@@ -86,12 +94,18 @@ fn validate(req: &SearchRequest) -> Result<()> {
     if req.query.trim().is_empty() {
         v.add("query", "is required and must not be blank");
     } else if req.query.chars().count() > MAX_QUERY_CHARS {
-        v.add("query", format!("must be at most {MAX_QUERY_CHARS} characters"));
+        v.add(
+            "query",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        );
     }
     if req.top_k.is_some_and(|k| !(1..=MAX_TOP_K).contains(&k)) {
         v.add("topK", format!("must be between 1 and {MAX_TOP_K}"));
     }
-    for (field, w) in [("vectorWeight", req.vector_weight), ("ftsWeight", req.fts_weight)] {
+    for (field, w) in [
+        ("vectorWeight", req.vector_weight),
+        ("ftsWeight", req.fts_weight),
+    ] {
         if w.is_some_and(|w| !(w >= 0.0 && w.is_finite())) {
             v.add(field, "must be a non-negative number");
         }
@@ -107,7 +121,12 @@ fn validate(req: &SearchRequest) -> Result<()> {
 
 impl Services {
     /// Searches one asset (`asset`) or several of the tenant's (`req.asset_ids`, all when empty).
-    pub async fn search(&self, caller: &Caller, asset: Option<Uuid>, req: SearchRequest) -> Result<Vec<Scored>> {
+    pub async fn search(
+        &self,
+        caller: &Caller,
+        asset: Option<Uuid>,
+        req: SearchRequest,
+    ) -> Result<Vec<Scored>> {
         validate(&req)?;
         let wanted: Option<Vec<Uuid>> = match asset {
             Some(id) => Some(vec![id]),
@@ -115,11 +134,21 @@ impl Services {
             None => Some(req.asset_ids.clone()),
         };
         let assets = self.store.assets(&caller.tenant, wanted.as_deref()).await?;
-        let unknown: Vec<String> = wanted.iter().flatten().filter(|id| !assets.iter().any(|a| a.id == **id)).map(Uuid::to_string).collect();
+        let unknown: Vec<String> = wanted
+            .iter()
+            .flatten()
+            .filter(|id| !assets.iter().any(|a| a.id == **id))
+            .map(Uuid::to_string)
+            .collect();
         match (asset, unknown.is_empty()) {
             (_, true) => {}
             (Some(_), false) => return Err(Error::NotFound("asset")),
-            (None, false) => return Err(Error::invalid("assetIds", format!("unknown assets of this tenant: {}", unknown.join(", ")))),
+            (None, false) => {
+                return Err(Error::invalid(
+                    "assetIds",
+                    format!("unknown assets of this tenant: {}", unknown.join(", ")),
+                ));
+            }
         }
         let scope = SearchScope {
             tenant: caller.tenant.clone(),
@@ -133,8 +162,13 @@ impl Services {
 
         // The two sides run at once: the text search hides behind the query embedding.
         let terms = query_terms(&req.query);
-        let text =
-            async { if req.mode == SearchMode::Vector { Ok(Vec::new()) } else { self.store.search_text(&scope, &terms, depth).await } };
+        let text = async {
+            if req.mode == SearchMode::Vector {
+                Ok(Vec::new())
+            } else {
+                self.store.search_text(&scope, &terms, depth).await
+            }
+        };
         let vector = async {
             let mut vector: Vec<(i64, f64)> = Vec::new();
             if req.mode == SearchMode::FullText {
@@ -144,17 +178,38 @@ impl Services {
             // no part.
             let mut by_model: HashMap<(String, String, Option<String>), Vec<Uuid>> = HashMap::new();
             for a in assets.iter().filter(|a| a.vectorized) {
-                let key = (a.embedding.provider.clone(), a.embedding.model.clone(), a.embedding_llm_config_id.clone());
+                let key = (
+                    a.embedding.provider.clone(),
+                    a.embedding.model.clone(),
+                    a.embedding_llm_config_id.clone(),
+                );
                 by_model.entry(key).or_default().push(a.id);
             }
             for ids in by_model.values() {
-                let asset = assets.iter().find(|a| a.id == ids[0]).expect("grouped from assets");
-                let registry = self.embedders.as_ref().ok_or_else(|| Error::Unavailable("no embedding model is available here".into()))?;
-                let endpoint = crate::llm::asset_endpoint(self.store.as_ref(), &self.secrets, asset).await.map_err(Error::Unavailable)?;
-                let embedder = registry.embedder(&asset.embedding, endpoint.as_ref()).map_err(Error::Unavailable)?;
+                let asset = assets
+                    .iter()
+                    .find(|a| a.id == ids[0])
+                    .expect("grouped from assets");
+                let registry = self.embedders.as_ref().ok_or_else(|| {
+                    Error::Unavailable("no embedding model is available here".into())
+                })?;
+                let endpoint =
+                    crate::llm::asset_endpoint(self.store.as_ref(), &self.secrets, asset)
+                        .await
+                        .map_err(Error::Unavailable)?;
+                let embedder = registry
+                    .embedder(&asset.embedding, endpoint.as_ref())
+                    .map_err(Error::Unavailable)?;
                 let q = embedder.embed(vec![req.query.clone()]).await?;
-                let group = SearchScope { asset_ids: ids.clone(), ..scope.clone() };
-                vector.extend(self.store.search_vectors(&group, &q.vectors[0], depth).await?);
+                let group = SearchScope {
+                    asset_ids: ids.clone(),
+                    ..scope.clone()
+                };
+                vector.extend(
+                    self.store
+                        .search_vectors(&group, &q.vectors[0], depth)
+                        .await?,
+                );
             }
             vector.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             Ok::<_, Error>(vector)
@@ -163,19 +218,38 @@ impl Services {
         let ranked = match req.mode {
             SearchMode::Vector => vector,
             SearchMode::FullText => text,
-            SearchMode::Hybrid => {
-                rrf(&[(&vector, req.vector_weight.unwrap_or(1.0)), (&text, req.fts_weight.unwrap_or(1.0))], req.rrf_k.unwrap_or(60.0))
-            }
+            SearchMode::Hybrid => rrf(
+                &[
+                    (&vector, req.vector_weight.unwrap_or(1.0)),
+                    (&text, req.fts_weight.unwrap_or(1.0)),
+                ],
+                req.rrf_k.unwrap_or(60.0),
+            ),
         };
-        let ranked: Vec<(i64, f64)> = ranked.into_iter().filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t)).take(top_k).collect();
+        let ranked: Vec<(i64, f64)> = ranked
+            .into_iter()
+            .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t))
+            .take(top_k)
+            .collect();
         let mut hits: HashMap<i64, SearchHit> = self
             .store
-            .search_hits(&caller.tenant, &ranked.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+            .search_hits(
+                &caller.tenant,
+                &ranked.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            )
             .await?
             .into_iter()
             .map(|h| (h.key, h))
             .collect();
-        Ok(ranked.into_iter().filter_map(|(k, score)| Some(Scored { hit: hits.remove(&k)?, score })).collect())
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(k, score)| {
+                Some(Scored {
+                    hit: hits.remove(&k)?,
+                    score,
+                })
+            })
+            .collect())
     }
 
     /// `GET /assets/{a}/usage`: the current index's tokens and chunks, and the operations run.
@@ -192,7 +266,10 @@ mod tests {
 
     #[test]
     fn query_terms_are_distinct_content_words() {
-        assert_eq!(query_terms("What is ownership? OWNERSHIP, borrow-checker"), ["ownership", "borrow", "checker"]);
+        assert_eq!(
+            query_terms("What is ownership? OWNERSHIP, borrow-checker"),
+            ["ownership", "borrow", "checker"]
+        );
         assert_eq!(query_terms("what is it"), ["what", "is", "it"]);
         assert_eq!(query_terms("\"; DROP TABLE x --"), ["drop", "table", "x"]);
         assert!(query_terms("  ?? ").is_empty());
@@ -206,6 +283,13 @@ mod tests {
         let fused = rrf(&[(&v, 1.0), (&t, 1.0)], 60.0);
         assert_eq!(fused[0].0, 3, "in both lists: {fused:?}");
         let text_only = rrf(&[(&v, 0.0), (&t, 1.0)], 60.0);
-        assert_eq!(text_only.iter().filter(|(_, s)| *s > 0.0).map(|(k, _)| *k).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(
+            text_only
+                .iter()
+                .filter(|(_, s)| *s > 0.0)
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>(),
+            [3, 4]
+        );
     }
 }

@@ -24,14 +24,25 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: <Aes256Gcm as aes_gcm::KeyInit>::new(&Key::<Aes256Gcm>::from(*key)) }
+        Self {
+            cipher: <Aes256Gcm as aes_gcm::KeyInit>::new(&Key::<Aes256Gcm>::from(*key)),
+        }
     }
 
     /// Encrypts `plain`, binding it to `context` (e.g. the asset id): opening it under another
     /// context fails, so a sealed value copied to another row is useless.
     pub fn seal(&self, plain: &[u8], context: &[u8]) -> Vec<u8> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self.cipher.encrypt(&nonce, Payload { msg: plain, aad: context }).expect("AES-GCM encryption of a bounded input");
+        let sealed = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: context,
+                },
+            )
+            .expect("AES-GCM encryption of a bounded input");
         let mut out = Vec::with_capacity(1 + NONCE + sealed.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -40,23 +51,40 @@ impl SecretBox {
     }
 
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>> {
-        let unreadable = || Error::internal("a stored secret cannot be decrypted (was the secret key changed?)");
+        let unreadable =
+            || Error::internal("a stored secret cannot be decrypted (was the secret key changed?)");
         if sealed.len() < 1 + NONCE || sealed[0] != VERSION {
             return Err(unreadable());
         }
         let nonce: [u8; NONCE] = sealed[1..1 + NONCE].try_into().map_err(|_| unreadable())?;
         let nonce = Nonce::from(nonce);
-        self.cipher.decrypt(&nonce, Payload { msg: &sealed[1 + NONCE..], aad: context }).map_err(|_| unreadable())
+        self.cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: &sealed[1 + NONCE..],
+                    aad: context,
+                },
+            )
+            .map_err(|_| unreadable())
     }
 
     /// Seals a JSON value.
     pub fn seal_json<T: serde::Serialize>(&self, value: &T, context: &[u8]) -> Vec<u8> {
-        self.seal(&serde_json::to_vec(value).expect("serialisable secret"), context)
+        self.seal(
+            &serde_json::to_vec(value).expect("serialisable secret"),
+            context,
+        )
     }
 
-    pub fn open_json<T: serde::de::DeserializeOwned>(&self, sealed: &[u8], context: &[u8]) -> Result<T> {
+    pub fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<T> {
         let plain = self.open(sealed, context)?;
-        serde_json::from_slice(&plain).map_err(|_| Error::internal("a stored secret is not valid JSON"))
+        serde_json::from_slice(&plain)
+            .map_err(|_| Error::internal("a stored secret is not valid JSON"))
     }
 }
 
@@ -69,19 +97,29 @@ pub fn random_token(prefix: &str) -> String {
 /// in constant time.
 pub fn verify_signature(secret: &[u8], body: &[u8], header: &str) -> bool {
     use hmac::Mac;
-    let Some(given) = header.trim().strip_prefix("sha256=").and_then(|h| hex::decode(h).ok()) else { return false };
+    let Some(given) = header
+        .trim()
+        .strip_prefix("sha256=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
     mac(secret, body).verify_slice(&given).is_ok()
 }
 
 /// The signature header value for `body` (what a sender computes; the tests use it).
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     use hmac::Mac;
-    format!("sha256={}", hex::encode(mac(secret, body).finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        hex::encode(mac(secret, body).finalize().into_bytes())
+    )
 }
 
 fn mac(secret: &[u8], body: &[u8]) -> hmac::Hmac<sha2::Sha256> {
     use hmac::Mac;
-    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .expect("HMAC takes any key length");
     mac.update(body);
     mac
 }
@@ -98,7 +136,11 @@ mod tests {
         assert_eq!(a.open(&sealed, b"asset-1").unwrap(), b"hunter2");
         assert!(a.open(&sealed, b"asset-2").is_err());
         assert!(SecretBox::new(&[8; 32]).open(&sealed, b"asset-1").is_err());
-        assert_ne!(a.seal(b"hunter2", b"asset-1"), sealed, "a fresh nonce every time");
+        assert_ne!(
+            a.seal(b"hunter2", b"asset-1"),
+            sealed,
+            "a fresh nonce every time"
+        );
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(a.open(&tampered, b"asset-1").is_err());

@@ -11,8 +11,9 @@
 
 use crate::error::Result;
 use crate::model::{
-    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease, LeaseState, LlmConfig, NewOperation,
-    Operation, Outcome, SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease,
+    LeaseState, LlmConfig, NewOperation, Operation, Outcome, SearchHit, SearchScope, StoredFile,
+    TenantId, UsageWindows, Webhook,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
@@ -28,7 +29,13 @@ pub struct AssetQuery {
 /// The whole store: every role, and a liveness check.
 #[async_trait::async_trait]
 pub trait Store:
-    AssetStore + OperationStore + DocumentStore + SearchStore + FileStore + ConnectedStore + LlmConfigStore
+    AssetStore
+    + OperationStore
+    + DocumentStore
+    + SearchStore
+    + FileStore
+    + ConnectedStore
+    + LlmConfigStore
 {
     /// Cheap liveness check of the database, for `/readyz`.
     async fn ping(&self) -> Result<()>;
@@ -39,13 +46,28 @@ pub trait Store:
 pub trait AssetStore: Send + Sync + 'static {
     /// Inserts the asset and its first operation in one transaction.
     async fn asset_create(&self, asset: &Asset, first: &NewOperation) -> Result<Operation>;
-    async fn asset_get(&self, tenant: &TenantId, id: Uuid, w: UsageWindows) -> Result<Option<AssetView>>;
-    async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>>;
+    async fn asset_get(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        w: UsageWindows,
+    ) -> Result<Option<AssetView>>;
+    async fn asset_list(
+        &self,
+        tenant: &TenantId,
+        q: &AssetQuery,
+        w: UsageWindows,
+    ) -> Result<Page<AssetView>>;
     /// Writes the asset's mutable fields and, atomically, starts `op` if given.
     /// Fails with `OperationActive` (writing nothing) when `op` is given and one is active.
     /// With `auth_changed`, also replaces `auth_method` and `auth_sealed` and clears
     /// `auth_error`; otherwise those stay as stored (a token refresh may have renewed them).
-    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>, auth_changed: bool) -> Result<Option<Operation>>;
+    async fn asset_update(
+        &self,
+        asset: &Asset,
+        op: Option<&NewOperation>,
+        auth_changed: bool,
+    ) -> Result<Option<Operation>>;
     /// The tenant's assets without aggregates (cheap, for searches and deletes): those of `ids`
     /// that exist, or all of them when `ids` is `None`.
     async fn assets(&self, tenant: &TenantId, ids: Option<&[Uuid]>) -> Result<Vec<Asset>>;
@@ -56,7 +78,13 @@ pub trait AssetStore: Send + Sync + 'static {
     /// Tokens and chunks of the asset's current index.
     async fn asset_index_totals(&self, tenant: &TenantId, asset_id: Uuid) -> Result<(i64, i64)>;
     /// Replaces the asset's sealed credentials (after a refresh) and its `auth_error`.
-    async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()>;
+    async fn asset_auth_set(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        sealed: Option<&[u8]>,
+        error: Option<&str>,
+    ) -> Result<()>;
     /// Whether any operation of the asset has completed (documents are listed only after one has).
     async fn asset_has_completed(&self, tenant: &TenantId, asset_id: Uuid) -> Result<bool>;
 }
@@ -64,16 +92,31 @@ pub trait AssetStore: Send + Sync + 'static {
 /// Operations: queued by the API, claimed and run under a lease by workers.
 #[async_trait::async_trait]
 pub trait OperationStore: Send + Sync + 'static {
-
     /// Queues an operation. `NotFound` without the asset; `OperationActive` while another is active.
     async fn operation_create(&self, tenant: &TenantId, op: &NewOperation) -> Result<Operation>;
     /// How many of the tenant's operations are `PENDING` or `RUNNING`.
     async fn operations_active(&self, tenant: &TenantId) -> Result<i64>;
-    async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>>;
-    async fn operation_list(&self, tenant: &TenantId, asset_id: Uuid, page: &PageRequest) -> Result<Page<Operation>>;
+    async fn operation_get(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Operation>>;
+    async fn operation_list(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        page: &PageRequest,
+    ) -> Result<Page<Operation>>;
     /// `PENDING` (or `RUNNING` with an expired lease) → `CANCELLED` now; `RUNNING` → cancel
     /// requested; terminal → unchanged. Returns the operation as it then stands.
-    async fn operation_cancel(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Operation>>;
+    async fn operation_cancel(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+        now: Millis,
+    ) -> Result<Option<Operation>>;
 
     /// Claims a claimable operation (`PENDING`, or `RUNNING` with an expired lease) with a fresh
     /// lease of `lease_ms`: the oldest of the tenants with the fewest operations running, so that
@@ -81,29 +124,55 @@ pub trait OperationStore: Send + Sync + 'static {
     /// for the new attempt.
     async fn operation_claim(&self, now: Millis, lease_ms: i64) -> Result<Option<Claim>>;
     /// Renews the lease and writes the counters; says whether a cancel was requested.
-    async fn operation_heartbeat(&self, lease: &Lease, counters: &Counters, now: Millis, lease_ms: i64) -> Result<LeaseState>;
+    async fn operation_heartbeat(
+        &self,
+        lease: &Lease,
+        counters: &Counters,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<LeaseState>;
     /// Ends the attempt. False when the lease was already lost (nothing written).
-    async fn operation_finish(&self, lease: &Lease, outcome: &Outcome, counters: &Counters, now: Millis) -> Result<bool>;
+    async fn operation_finish(
+        &self,
+        lease: &Lease,
+        outcome: &Outcome,
+        counters: &Counters,
+        now: Millis,
+    ) -> Result<bool>;
     /// Gives the lease up so that another worker may claim the operation at once (shutdown).
     async fn operation_release(&self, lease: &Lease) -> Result<()>;
     /// Records what this attempt's traversal left out on purpose (at most
     /// [`crate::model::MAX_EXCLUDED`]; the count goes with the counters). False when the lease was lost.
-    async fn operation_exclusions(&self, lease: &Lease, excluded: &[crate::model::Excluded]) -> Result<bool>;
+    async fn operation_exclusions(
+        &self,
+        lease: &Lease,
+        excluded: &[crate::model::Excluded],
+    ) -> Result<bool>;
 }
 
 /// Documents, their chunks, and the embedding cache their chunks are embedded through.
 #[async_trait::async_trait]
 pub trait DocumentStore: Send + Sync + 'static {
-
     async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>>;
     /// Deletes documents of the leased operation's asset. False when the lease was lost.
     async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool>;
     /// Writes a document and replaces all its chunks in one transaction, so readers see the old
     /// version or the new one, never a mix. False when the lease was lost (nothing written).
-    async fn document_replace(&self, lease: &Lease, doc: &Document, chunks: &[Chunk]) -> Result<bool>;
+    async fn document_replace(
+        &self,
+        lease: &Lease,
+        doc: &Document,
+        chunks: &[Chunk],
+    ) -> Result<bool>;
     async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>>;
     /// Chunks of a document in `chunkIndex` order after `after_index`, and how many it has.
-    async fn chunk_page(&self, tenant: &TenantId, document_id: Uuid, after_index: Option<i64>, limit: u32) -> Result<(Vec<Chunk>, i64)>;
+    async fn chunk_page(
+        &self,
+        tenant: &TenantId,
+        document_id: Uuid,
+        after_index: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<Chunk>, i64)>;
 
     /// Documents newest first, optionally by a case-insensitive substring of the file name.
     async fn document_page(
@@ -113,7 +182,12 @@ pub trait DocumentStore: Send + Sync + 'static {
         page: &PageRequest,
         name_contains: Option<&str>,
     ) -> Result<Page<Document>>;
-    async fn document_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Document>>;
+    async fn document_get(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Document>>;
     /// Deletes a document and its chunks at once (an API call, not fenced by a lease). False if absent.
     async fn document_remove(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<bool>;
 
@@ -124,18 +198,32 @@ pub trait DocumentStore: Send + Sync + 'static {
         model: &str,
         hashes: &[String],
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
-    async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()>;
+    async fn embedding_cache_put(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        entries: &[(String, Vec<f32>, i64)],
+    ) -> Result<()>;
 }
 
 /// Retrieval over the chunks.
 #[async_trait::async_trait]
 pub trait SearchStore: Send + Sync + 'static {
-
     /// Chunks matching any of `terms` (lowercased words, see `search::query_terms`) within the
     /// scope, best BM25 first: `(key, score)` with higher scores better.
-    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>>;
+    async fn search_text(
+        &self,
+        scope: &SearchScope,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>>;
     /// Chunks nearest to `query` (cosine; vectors are unit length) within the scope: `(key, score)`.
-    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>>;
+    async fn search_vectors(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>>;
     /// The chunks with these keys (without embeddings), of the tenant only, in no particular order.
     async fn search_hits(&self, tenant: &TenantId, keys: &[i64]) -> Result<Vec<SearchHit>>;
 }
@@ -143,7 +231,6 @@ pub trait SearchStore: Send + Sync + 'static {
 /// Uploaded files' records (their bytes are in [`Blobs`]).
 #[async_trait::async_trait]
 pub trait FileStore: Send + Sync + 'static {
-
     async fn file_create(&self, file: &StoredFile) -> Result<()>;
     async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>>;
     /// Marks an upload as imported, so the sweeper keeps it. False if absent.
@@ -156,10 +243,14 @@ pub trait FileStore: Send + Sync + 'static {
 /// Connected sources: webhooks and their backlog, poll schedules, OAuth grants.
 #[async_trait::async_trait]
 pub trait ConnectedStore: Send + Sync + 'static {
-
     /// Gives the asset this webhook (replacing its old one, whose URL stops working at once), or
     /// none.
-    async fn webhook_set(&self, tenant: &TenantId, asset_id: Uuid, hook: Option<&Webhook>) -> Result<()>;
+    async fn webhook_set(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        hook: Option<&Webhook>,
+    ) -> Result<()>;
     /// The webhook with this id, of any tenant (the id is the capability in the URL).
     async fn webhook_get(&self, id: Uuid) -> Result<Option<Webhook>>;
     /// Applies a delivery in one transaction: joins the asset's pending `WEBHOOK_UPDATE` (merging
@@ -182,7 +273,11 @@ pub trait ConnectedStore: Send + Sync + 'static {
     ) -> Result<Option<Operation>>;
     /// Turns the asset's webhook backlog into `op` (its `document_ids` come from the backlog) if
     /// no operation is active, clearing the backlog.
-    async fn backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>>;
+    async fn backlog_start(
+        &self,
+        tenant: &TenantId,
+        op: &NewOperation,
+    ) -> Result<Option<Operation>>;
 
     /// Stores a grant, deleting every expired one on the way.
     async fn grant_put(&self, grant: &Grant, now: Millis) -> Result<()>;
@@ -194,7 +289,6 @@ pub trait ConnectedStore: Send + Sync + 'static {
 /// The tenant's LLM configs (endpoints and sealed keys of remote embedding providers).
 #[async_trait::async_trait]
 pub trait LlmConfigStore: Send + Sync + 'static {
-
     /// Inserts or replaces an LLM config of the tenant.
     async fn llm_config_put(&self, config: &LlmConfig) -> Result<()>;
     async fn llm_config_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<LlmConfig>>;

@@ -6,7 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub type Millis = i64;
 
 pub fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Start of the UTC calendar day and month containing `t`, for budget windows.

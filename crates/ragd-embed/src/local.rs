@@ -3,7 +3,9 @@
 //! the graph, whose output is already mean-pooled and L2-normalised. On CPUs with native bfloat16
 //! (AMX, AVX512-BF16) OpenVINO computes in bf16 unless told `f32` (see `Precision`).
 
-use openvino::{CompiledModel, Core, DeviceType, ElementType, InferRequest, RwPropertyKey, Shape, Tensor};
+use openvino::{
+    CompiledModel, Core, DeviceType, ElementType, InferRequest, RwPropertyKey, Shape, Tensor,
+};
 use ragd_core::embed::{Embedder, Embeddings};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -57,7 +59,10 @@ impl ModelFiles {
     pub fn check(&self) -> Result<(), EmbedError> {
         for f in ["model.onnx", "tokenizer.json", RUNTIME_LIB] {
             if !self.dir.join(f).is_file() {
-                return Err(EmbedError::Missing { missing: f, dir: self.dir.clone() });
+                return Err(EmbedError::Missing {
+                    missing: f,
+                    dir: self.dir.clone(),
+                });
             }
         }
         Ok(())
@@ -88,7 +93,11 @@ impl LocalModel {
     }
 
     /// As `load`, in the given precision.
-    pub fn load_with(files: &ModelFiles, threads: usize, precision: Precision) -> Result<Self, EmbedError> {
+    pub fn load_with(
+        files: &ModelFiles,
+        threads: usize,
+        precision: Precision,
+    ) -> Result<Self, EmbedError> {
         files.check()?;
         runtime(&files.dir.join(RUNTIME_LIB))?;
         let load = |e: &dyn std::fmt::Display| EmbedError::Load(e.to_string());
@@ -102,43 +111,72 @@ impl LocalModel {
         if precision == Precision::F32 {
             properties.push((RwPropertyKey::HintInferencePrecision, "f32"));
         }
-        core.set_properties(&DeviceType::CPU, properties).map_err(|e| load(&e))?;
+        core.set_properties(&DeviceType::CPU, properties)
+            .map_err(|e| load(&e))?;
         let path = files.dir.join("model.onnx");
-        let model = core.read_model_from_file(&path.to_string_lossy(), "").map_err(|e| load(&e))?;
-        let mut compiled = core.compile_model(&model, DeviceType::CPU).map_err(|e| load(&e))?;
+        let model = core
+            .read_model_from_file(&path.to_string_lossy(), "")
+            .map_err(|e| load(&e))?;
+        let mut compiled = core
+            .compile_model(&model, DeviceType::CPU)
+            .map_err(|e| load(&e))?;
         let request = compiled.create_infer_request().map_err(|e| load(&e))?;
-        let mut tokenizer =
-            Tokenizer::from_file(files.dir.join("tokenizer.json")).map_err(|e| EmbedError::Load(format!("tokenizer: {e}")))?;
+        let mut tokenizer = Tokenizer::from_file(files.dir.join("tokenizer.json"))
+            .map_err(|e| EmbedError::Load(format!("tokenizer: {e}")))?;
         // The published tokenizer.json pads and truncates to 128; the model reads 256 tokens.
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
             .map_err(|e| EmbedError::Load(format!("tokenizer: {e}")))?;
         tokenizer.with_padding(None);
-        Ok(Self { request: Mutex::new(request), tokenizer, _compiled: Mutex::new(compiled) })
+        Ok(Self {
+            request: Mutex::new(request),
+            tokenizer,
+            _compiled: Mutex::new(compiled),
+        })
     }
 
     /// Tokens the model reads for `text` ([CLS] and [SEP] included, truncated at 256).
     pub fn count_tokens(&self, text: &str) -> Result<usize, EmbedError> {
-        let enc = self.tokenizer.encode(text, true).map_err(|e| EmbedError::Run(format!("tokenizer: {e}")))?;
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EmbedError::Run(format!("tokenizer: {e}")))?;
         Ok(enc.get_ids().len())
     }
 
     /// Embeds texts in batches of similar length; returns vectors in input order and the
     /// number of tokens each text cost.
     pub fn embed(&self, texts: &[&str]) -> Result<Embeddings, EmbedError> {
-        let encodings = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Run(format!("tokenizer: {e}")))?;
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Run(format!("tokenizer: {e}")))?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut vectors = vec![Vec::new(); texts.len()];
         let run = |e: openvino::InferenceError| EmbedError::Run(e.to_string());
-        let mut request = self.request.lock().map_err(|_| EmbedError::Run("a previous run panicked".into()))?;
+        let mut request = self
+            .request
+            .lock()
+            .map_err(|_| EmbedError::Run("a previous run panicked".into()))?;
         for batch in order.chunks(BATCH_SIZE) {
-            let width = batch.iter().map(|&i| encodings[i].get_ids().len()).max().unwrap_or(0).max(1);
+            let width = batch
+                .iter()
+                .map(|&i| encodings[i].get_ids().len())
+                .max()
+                .unwrap_or(0)
+                .max(1);
             let shape = Shape::new(&[batch.len() as i64, width as i64]).map_err(run)?;
             let mut ids = Tensor::new(ElementType::I64, &shape).map_err(run)?;
             let mut mask = Tensor::new(ElementType::I64, &shape).map_err(run)?;
             {
-                let (ids, mask) = (ids.get_data_mut::<i64>().map_err(run)?, mask.get_data_mut::<i64>().map_err(run)?);
+                let (ids, mask) = (
+                    ids.get_data_mut::<i64>().map_err(run)?,
+                    mask.get_data_mut::<i64>().map_err(run)?,
+                );
                 for (row, &i) in batch.iter().enumerate() {
                     for (col, &id) in encodings[i].get_ids().iter().enumerate() {
                         ids[row * width + col] = i64::from(id);
@@ -156,7 +194,10 @@ impl LocalModel {
             }
         }
         let token_counts = encodings.iter().map(|e| e.get_ids().len()).collect();
-        Ok(Embeddings { vectors, token_counts })
+        Ok(Embeddings {
+            vectors,
+            token_counts,
+        })
     }
 }
 
@@ -172,18 +213,26 @@ pub struct LocalEmbedder {
 
 impl LocalEmbedder {
     pub fn new(files: ModelFiles, threads: usize, precision: Precision) -> Self {
-        Self { files, threads, precision, model: Arc::new(tokio::sync::OnceCell::new()) }
+        Self {
+            files,
+            threads,
+            precision,
+            model: Arc::new(tokio::sync::OnceCell::new()),
+        }
     }
 
     /// Loads the model now if it is not loaded yet.
     pub async fn loaded(&self) -> Result<Arc<LocalModel>, EmbedError> {
         self.model
             .get_or_try_init(|| {
-                let (files, threads, precision) = (self.files.clone(), self.threads, self.precision);
+                let (files, threads, precision) =
+                    (self.files.clone(), self.threads, self.precision);
                 async move {
-                    tokio::task::spawn_blocking(move || LocalModel::load_with(&files, threads, precision).map(Arc::new))
-                        .await
-                        .map_err(|e| EmbedError::Load(e.to_string()))?
+                    tokio::task::spawn_blocking(move || {
+                        LocalModel::load_with(&files, threads, precision).map(Arc::new)
+                    })
+                    .await
+                    .map_err(|e| EmbedError::Load(e.to_string()))?
                 }
             })
             .await
@@ -193,7 +242,9 @@ impl LocalEmbedder {
 
 fn unavailable(e: EmbedError) -> ragd_core::Error {
     match e {
-        EmbedError::Missing { .. } | EmbedError::Load(_) => ragd_core::Error::Unavailable(e.to_string()),
+        EmbedError::Missing { .. } | EmbedError::Load(_) => {
+            ragd_core::Error::Unavailable(e.to_string())
+        }
         EmbedError::Run(_) => ragd_core::Error::internal(e),
     }
 }
@@ -224,6 +275,10 @@ impl Embedder for LocalEmbedder {
     }
 
     async fn count_tokens(&self, text: &str) -> ragd_core::Result<usize> {
-        self.loaded().await.map_err(unavailable)?.count_tokens(text).map_err(unavailable)
+        self.loaded()
+            .await
+            .map_err(unavailable)?
+            .count_tokens(text)
+            .map_err(unavailable)
     }
 }

@@ -30,8 +30,12 @@ pub enum TokenCounter {
 impl TokenCounter {
     pub fn count(self, text: &str) -> usize {
         match self {
-            TokenCounter::Cl100k => tiktoken_rs::cl100k_base_singleton().encode_ordinary(text).len(),
-            TokenCounter::O200k => tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len(),
+            TokenCounter::Cl100k => tiktoken_rs::cl100k_base_singleton()
+                .encode_ordinary(text)
+                .len(),
+            TokenCounter::O200k => tiktoken_rs::o200k_base_singleton()
+                .encode_ordinary(text)
+                .len(),
         }
     }
 }
@@ -85,7 +89,11 @@ impl RemoteConfig {
 
 /// Splits inputs (given by their token counts, in order) into consecutive requests within both
 /// limits. An input alone over `max_tokens` still gets a request of its own.
-pub fn plan_batches(token_counts: &[usize], max_inputs: usize, max_tokens: usize) -> Vec<Range<usize>> {
+pub fn plan_batches(
+    token_counts: &[usize],
+    max_inputs: usize,
+    max_tokens: usize,
+) -> Vec<Range<usize>> {
     let mut batches = Vec::new();
     let (mut start, mut tokens) = (0, 0);
     for (i, &t) in token_counts.iter().enumerate() {
@@ -111,7 +119,12 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(concurrency: usize, rpm: Option<u32>, tpm: Option<u64>) -> Self {
-        Self { slots: Semaphore::new(concurrency.max(1)), rpm, tpm, window: Mutex::new(VecDeque::new()) }
+        Self {
+            slots: Semaphore::new(concurrency.max(1)),
+            rpm,
+            tpm,
+            window: Mutex::new(VecDeque::new()),
+        }
     }
 
     /// Waits for a slot and for room in the last minute's request and token budget.
@@ -121,7 +134,10 @@ impl Limiter {
             let wait = {
                 let mut w = self.window.lock().expect("limiter lock");
                 let now = Instant::now();
-                while w.front().is_some_and(|(t, _)| now.duration_since(*t) >= Duration::from_secs(60)) {
+                while w
+                    .front()
+                    .is_some_and(|(t, _)| now.duration_since(*t) >= Duration::from_secs(60))
+                {
                     w.pop_front();
                 }
                 let used: u64 = w.iter().map(|(_, n)| n).sum();
@@ -132,7 +148,10 @@ impl Limiter {
                     w.push_back((now, tokens));
                     None
                 } else {
-                    w.front().map(|(t, _)| Duration::from_secs(60).saturating_sub(now.duration_since(*t)) + Duration::from_millis(5))
+                    w.front().map(|(t, _)| {
+                        Duration::from_secs(60).saturating_sub(now.duration_since(*t))
+                            + Duration::from_millis(5)
+                    })
                 }
             };
             match wait {
@@ -157,7 +176,10 @@ struct ApiEmbedding {
 /// What one attempt at a request came to.
 enum Attempt {
     Done(Vec<Vec<f32>>),
-    Retry { after: Option<Duration>, reason: String },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
     Fail(String),
 }
 
@@ -169,13 +191,24 @@ pub struct RemoteEmbedder {
 
 impl RemoteEmbedder {
     pub fn new(config: RemoteConfig, limiter: Arc<Limiter>) -> Self {
-        let http = reqwest::Client::builder().timeout(config.timeout).build().expect("HTTP client");
-        Self { config, http, limiter }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .expect("HTTP client");
+        Self {
+            config,
+            http,
+            limiter,
+        }
     }
 
     /// As `new`, sending through the given client (one that guards a tenant's endpoint).
     pub fn with_client(config: RemoteConfig, limiter: Arc<Limiter>, http: reqwest::Client) -> Self {
-        Self { config, http, limiter }
+        Self {
+            config,
+            http,
+            limiter,
+        }
     }
 
     /// The provider's reason from an error body (`{"error": {"message"}}` or `{"detail"}`),
@@ -184,7 +217,13 @@ impl RemoteEmbedder {
         let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
         let msg = parsed
             .as_ref()
-            .and_then(|v| v["error"]["message"].as_str().or(v["error"].as_str()).or(v["detail"].as_str()).map(str::to_owned))
+            .and_then(|v| {
+                v["error"]["message"]
+                    .as_str()
+                    .or(v["error"].as_str())
+                    .or(v["detail"].as_str())
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| body.chars().take(300).collect());
         let msg = match &self.config.api_key {
             Some(k) if !k.is_empty() => msg.replace(k.as_str(), "***"),
@@ -198,29 +237,51 @@ impl RemoteEmbedder {
         if let Some(d) = self.config.request_dimensions {
             body["dimensions"] = d.into();
         }
-        let mut req = self.http.post(format!("{}/embeddings", self.config.base_url)).json(&body);
+        let mut req = self
+            .http
+            .post(format!("{}/embeddings", self.config.base_url))
+            .json(&body);
         if let Some(k) = &self.config.api_key {
             req = req.bearer_auth(k);
         }
         let res = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry { after: None, reason: format!("embedding provider unreachable: {}", without_url(e)) },
+            Err(e) => {
+                return Attempt::Retry {
+                    after: None,
+                    reason: format!("embedding provider unreachable: {}", without_url(e)),
+                };
+            }
         };
         let status = res.status();
-        let retry_after = res.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let text = match res.text().await {
             Ok(t) => t,
-            Err(e) => return Attempt::Retry { after: None, reason: format!("reading the provider's answer failed: {}", without_url(e)) },
+            Err(e) => {
+                return Attempt::Retry {
+                    after: None,
+                    reason: format!("reading the provider's answer failed: {}", without_url(e)),
+                };
+            }
         };
         if status.is_success() {
             return match serde_json::from_str::<ApiResponse>(&text) {
                 Ok(r) => self.vectors(r, inputs.len()),
-                Err(e) => Attempt::Fail(format!("the embedding provider's answer is not an embeddings response: {e}")),
+                Err(e) => Attempt::Fail(format!(
+                    "the embedding provider's answer is not an embeddings response: {e}"
+                )),
             };
         }
         let reason = self.reason(status, &text);
         if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
-            Attempt::Retry { after: retry_after, reason }
+            Attempt::Retry {
+                after: retry_after,
+                reason,
+            }
         } else {
             Attempt::Fail(reason)
         }
@@ -228,7 +289,10 @@ impl RemoteEmbedder {
 
     fn vectors(&self, r: ApiResponse, n: usize) -> Attempt {
         if r.data.len() != n {
-            return Attempt::Fail(format!("the embedding provider returned {} vectors for {n} inputs", r.data.len()));
+            return Attempt::Fail(format!(
+                "the embedding provider returned {} vectors for {n} inputs",
+                r.data.len()
+            ));
         }
         let mut out = vec![Vec::new(); n];
         for e in r.data {
@@ -259,10 +323,14 @@ impl RemoteEmbedder {
                 Attempt::Retry { after, reason } => {
                     attempt += 1;
                     if attempt > self.config.max_retries {
-                        return Err(Error::Upstream(format!("{reason} (gave up after {} retries)", self.config.max_retries)));
+                        return Err(Error::Upstream(format!(
+                            "{reason} (gave up after {} retries)",
+                            self.config.max_retries
+                        )));
                     }
                     // The provider's Retry-After wins; otherwise exponential backoff, full jitter.
-                    let delay = after.unwrap_or_else(|| backoff.mul_f64(0.5 + rand::random::<f64>() * 0.5));
+                    let delay =
+                        after.unwrap_or_else(|| backoff.mul_f64(0.5 + rand::random::<f64>() * 0.5));
                     tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, %reason, "embedding request will be retried");
                     tokio::time::sleep(delay).await;
                     backoff = (backoff * 2).min(self.config.max_backoff);
@@ -279,7 +347,11 @@ fn without_url(e: reqwest::Error) -> String {
 
 /// `Retry-After` as seconds (the form embedding APIs use); HTTP dates are not honoured.
 fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| Duration::from_secs_f64(s.min(300.0)))
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(300.0)))
 }
 
 #[async_trait::async_trait]
@@ -298,13 +370,23 @@ impl Embedder for RemoteEmbedder {
 
     async fn embed(&self, texts: Vec<String>) -> Result<Embeddings> {
         let counts: Vec<usize> = texts.iter().map(|t| self.config.counter.count(t)).collect();
-        if let Some(i) = counts.iter().position(|&c| c > self.config.max_input_tokens) {
+        if let Some(i) = counts
+            .iter()
+            .position(|&c| c > self.config.max_input_tokens)
+        {
             return Err(Error::invalid(
                 format!("input[{i}]"),
-                format!("has {} tokens; {} takes at most {}", counts[i], self.config.model, self.config.max_input_tokens),
+                format!(
+                    "has {} tokens; {} takes at most {}",
+                    counts[i], self.config.model, self.config.max_input_tokens
+                ),
             ));
         }
-        let batches = plan_batches(&counts, self.config.max_inputs_per_request, self.config.max_tokens_per_request);
+        let batches = plan_batches(
+            &counts,
+            self.config.max_inputs_per_request,
+            self.config.max_tokens_per_request,
+        );
         let results = futures::future::join_all(batches.iter().map(|r| {
             let tokens = counts[r.clone()].iter().sum::<usize>() as u64;
             self.request(&texts[r.clone()], tokens)
@@ -314,7 +396,10 @@ impl Embedder for RemoteEmbedder {
         for r in results {
             vectors.extend(r?);
         }
-        Ok(Embeddings { vectors, token_counts: counts })
+        Ok(Embeddings {
+            vectors,
+            token_counts: counts,
+        })
     }
 
     async fn count_tokens(&self, text: &str) -> Result<usize> {
@@ -329,9 +414,16 @@ mod tests {
     #[test]
     fn batches_respect_both_limits_and_keep_order() {
         assert_eq!(plan_batches(&[], 3, 10), Vec::<Range<usize>>::new());
-        assert_eq!(plan_batches(&[1, 1, 1, 1, 1, 1, 1], 3, 100), vec![0..3, 3..6, 6..7]);
+        assert_eq!(
+            plan_batches(&[1, 1, 1, 1, 1, 1, 1], 3, 100),
+            vec![0..3, 3..6, 6..7]
+        );
         assert_eq!(plan_batches(&[4, 4, 4, 4], 10, 8), vec![0..2, 2..4]);
-        assert_eq!(plan_batches(&[20, 1, 1], 10, 8), vec![0..1, 1..3], "an oversized input goes alone");
+        assert_eq!(
+            plan_batches(&[20, 1, 1], 10, 8),
+            vec![0..1, 1..3],
+            "an oversized input goes alone"
+        );
         // Exhaustive check on a pseudo-random sequence.
         let counts: Vec<usize> = (0..500).map(|i| (i * 7919) % 97 + 1).collect();
         let batches = plan_batches(&counts, 16, 400);

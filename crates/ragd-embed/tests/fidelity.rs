@@ -11,7 +11,9 @@ use std::path::PathBuf;
 pub fn model_dir() -> PathBuf {
     std::env::var_os("RAGD_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2")
+        })
 }
 
 fn cosine(a: &[f32], b: &[f64]) -> f64 {
@@ -32,8 +34,8 @@ fn f32_is_exact() {
 }
 
 fn matches_sentence_transformers(precision: Precision, least: f64) {
-    let model =
-        LocalModel::load_with(&ModelFiles::new(model_dir()), 2, precision).expect("the local model is installed (scripts/test fetches it)");
+    let model = LocalModel::load_with(&ModelFiles::new(model_dir()), 2, precision)
+        .expect("the local model is installed (scripts/test fetches it)");
     let fixture: Value = serde_json::from_str(include_str!("fixtures/reference.json")).unwrap();
     let items = fixture["items"].as_array().unwrap();
     assert_eq!(items.len(), 50);
@@ -41,9 +43,19 @@ fn matches_sentence_transformers(precision: Precision, least: f64) {
     let out = model.embed(&texts).unwrap();
     let mut worst = 1.0f64;
     for (i, item) in items.iter().enumerate() {
-        let reference: Vec<f64> = item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let reference: Vec<f64> = item["vector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         assert_eq!(out.vectors[i].len(), 384);
-        assert_eq!(out.token_counts[i] as u64, item["tokens"].as_u64().unwrap(), "token count of {:?}", texts[i]);
+        assert_eq!(
+            out.token_counts[i] as u64,
+            item["tokens"].as_u64().unwrap(),
+            "token count of {:?}",
+            texts[i]
+        );
         let norm: f32 = out.vectors[i].iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "vectors are L2-normalised");
         let c = cosine(&out.vectors[i], &reference);
@@ -53,13 +65,27 @@ fn matches_sentence_transformers(precision: Precision, least: f64) {
     eprintln!("worst cosine against sentence-transformers in {precision:?}: {worst:.9}");
     // The same text embeds to the same vector alone and in a batch (padding does not leak in).
     let alone = model.embed(&[texts[0]]).unwrap();
-    assert!(cosine(&alone.vectors[0], &out.vectors[0].iter().map(|x| *x as f64).collect::<Vec<_>>()) > 0.99999);
-    assert_eq!(model.count_tokens(texts[49]).unwrap(), 256, "long inputs are truncated at the model's 256 tokens");
+    assert!(
+        cosine(
+            &alone.vectors[0],
+            &out.vectors[0].iter().map(|x| *x as f64).collect::<Vec<_>>()
+        ) > 0.99999
+    );
+    assert_eq!(
+        model.count_tokens(texts[49]).unwrap(),
+        256,
+        "long inputs are truncated at the model's 256 tokens"
+    );
 }
 
 #[test]
 fn a_missing_model_says_what_to_do() {
-    let err = LocalModel::load(&ModelFiles::new("/nonexistent/model"), 1).err().expect("fails");
+    let err = LocalModel::load(&ModelFiles::new("/nonexistent/model"), 1)
+        .err()
+        .expect("fails");
     let msg = err.to_string();
-    assert!(msg.contains("model.onnx") && msg.contains("ragd model fetch"), "{msg}");
+    assert!(
+        msg.contains("model.onnx") && msg.contains("ragd model fetch"),
+        "{msg}"
+    );
 }

@@ -36,17 +36,29 @@ struct Server {
 const DIMS: usize = 8;
 
 fn fake_vector(text: &str) -> Vec<f32> {
-    let h = text.bytes().fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-    (0..DIMS).map(|k| ((h >> k) & 0xff) as f32 / 255.0).collect()
+    let h = text
+        .bytes()
+        .fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    (0..DIMS)
+        .map(|k| ((h >> k) & 0xff) as f32 / 255.0)
+        .collect()
 }
 
 async fn embeddings(State(s): State<Arc<Server>>, body: axum::Json<Value>) -> Response {
     let n = s.seen.fetch_add(1, Ordering::SeqCst);
     let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     s.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let behaviour = s.script.lock().unwrap().pop_front().or(s.always.clone()).unwrap_or(Behaviour::Ok);
+    let behaviour = s
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or(s.always.clone())
+        .unwrap_or(Behaviour::Ok);
     let behaviour = match s.error_rate {
-        Some(rate) if (n * 37 + 11) % 100 < rate => Behaviour::Status(503, None, r#"{"error":{"message":"overloaded"}}"#),
+        Some(rate) if (n * 37 + 11) % 100 < rate => {
+            Behaviour::Status(503, None, r#"{"error":{"message":"overloaded"}}"#)
+        }
         _ => behaviour,
     };
     let res = match behaviour {
@@ -63,7 +75,12 @@ async fn embeddings(State(s): State<Arc<Server>>, body: axum::Json<Value>) -> Re
         }
         Behaviour::Ok => {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let inputs: Vec<String> = body["input"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+            let inputs: Vec<String> = body["input"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
             let tokens: usize = inputs.iter().map(|t| TokenCounter::Cl100k.count(t)).sum();
             s.requests.lock().unwrap().push((inputs.len(), tokens));
             let data: Vec<Value> =
@@ -80,7 +97,9 @@ async fn embeddings(State(s): State<Arc<Server>>, body: axum::Json<Value>) -> Re
 
 async fn serve(server: Server) -> (String, Arc<Server>) {
     let server = Arc::new(server);
-    let app = axum::Router::new().route("/v1/embeddings", axum::routing::post(embeddings)).with_state(server.clone());
+    let app = axum::Router::new()
+        .route("/v1/embeddings", axum::routing::post(embeddings))
+        .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -88,7 +107,12 @@ async fn serve(server: Server) -> (String, Arc<Server>) {
 }
 
 fn client(base: &str, adjust: impl FnOnce(&mut RemoteConfig)) -> RemoteEmbedder {
-    let mut c = RemoteConfig::openai(base, Some("sk-test-secret".into()), "text-embedding-3-small", DIMS);
+    let mut c = RemoteConfig::openai(
+        base,
+        Some("sk-test-secret".into()),
+        "text-embedding-3-small",
+        DIMS,
+    );
     c.initial_backoff = Duration::from_millis(10);
     c.timeout = Duration::from_millis(1000);
     adjust(&mut c);
@@ -97,7 +121,9 @@ fn client(base: &str, adjust: impl FnOnce(&mut RemoteConfig)) -> RemoteEmbedder 
 }
 
 fn texts(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("chunk {i}: {}", "lorem ipsum dolor ".repeat(i % 7 + 1))).collect()
+    (0..n)
+        .map(|i| format!("chunk {i}: {}", "lorem ipsum dolor ".repeat(i % 7 + 1)))
+        .collect()
 }
 
 #[tokio::test]
@@ -111,23 +137,42 @@ async fn batches_stay_within_limits_and_results_keep_input_order() {
     let out = c.embed(input.clone()).await.unwrap();
     let requests = server.requests.lock().unwrap().clone();
     assert!(requests.len() >= 5, "{requests:?}");
-    assert!(requests.iter().all(|&(n, t)| n <= 5 && t <= 60), "{requests:?}");
+    assert!(
+        requests.iter().all(|&(n, t)| n <= 5 && t <= 60),
+        "{requests:?}"
+    );
     assert_eq!(requests.iter().map(|r| r.0).sum::<usize>(), 23);
     for (i, t) in input.iter().enumerate() {
         assert_eq!(out.vectors[i], fake_vector(t), "vector {i} in input order");
-        assert_eq!(out.token_counts[i], TokenCounter::Cl100k.count(t), "token counts are the model tokenizer's");
+        assert_eq!(
+            out.token_counts[i],
+            TokenCounter::Cl100k.count(t),
+            "token counts are the model tokenizer's"
+        );
     }
-    assert_eq!(out.total_tokens(), requests.iter().map(|r| r.1).sum::<usize>(), "tokens counted = tokens sent");
+    assert_eq!(
+        out.total_tokens(),
+        requests.iter().map(|r| r.1).sum::<usize>(),
+        "tokens counted = tokens sent"
+    );
 }
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = Server::default();
-    server.script.lock().unwrap().push_back(Behaviour::Status(429, Some("1"), r#"{"error":{"message":"rate limited"}}"#));
+    server.script.lock().unwrap().push_back(Behaviour::Status(
+        429,
+        Some("1"),
+        r#"{"error":{"message":"rate limited"}}"#,
+    ));
     let (base, server) = serve(server).await;
     let start = Instant::now();
     let out = client(&base, |_| {}).embed(texts(3)).await.unwrap();
-    assert!(start.elapsed() >= Duration::from_secs(1), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        start.elapsed()
+    );
     assert_eq!(out.vectors.len(), 3);
     assert_eq!(server.seen.load(Ordering::SeqCst), 2);
 }
@@ -135,16 +180,26 @@ async fn retry_after_is_honoured() {
 #[tokio::test]
 async fn server_errors_and_timeouts_are_retried() {
     let server = Server::default();
-    server.script.lock().unwrap().extend([Behaviour::Status(500, None, "boom"), Behaviour::Sleep(Duration::from_secs(3))]);
+    server.script.lock().unwrap().extend([
+        Behaviour::Status(500, None, "boom"),
+        Behaviour::Sleep(Duration::from_secs(3)),
+    ]);
     let (base, server) = serve(server).await;
-    let out = client(&base, |c| c.timeout = Duration::from_millis(300)).embed(texts(2)).await.unwrap();
+    let out = client(&base, |c| c.timeout = Duration::from_millis(300))
+        .embed(texts(2))
+        .await
+        .unwrap();
     assert_eq!(out.vectors.len(), 2);
     assert_eq!(server.seen.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
 async fn a_thirty_percent_error_rate_still_embeds_everything_within_the_concurrency_limit() {
-    let (base, server) = serve(Server { error_rate: Some(30), ..Default::default() }).await;
+    let (base, server) = serve(Server {
+        error_rate: Some(30),
+        ..Default::default()
+    })
+    .await;
     let c = client(&base, |c| {
         c.max_inputs_per_request = 2;
         c.concurrency = 3;
@@ -155,8 +210,14 @@ async fn a_thirty_percent_error_rate_still_embeds_everything_within_the_concurre
     for (i, t) in input.iter().enumerate() {
         assert_eq!(out.vectors[i], fake_vector(t));
     }
-    assert!(server.seen.load(Ordering::SeqCst) > 20, "some requests failed and were retried");
-    assert!(server.max_in_flight.load(Ordering::SeqCst) <= 3, "concurrency limit held");
+    assert!(
+        server.seen.load(Ordering::SeqCst) > 20,
+        "some requests failed and were retried"
+    );
+    assert!(
+        server.max_in_flight.load(Ordering::SeqCst) <= 3,
+        "concurrency limit held"
+    );
 }
 
 #[tokio::test]
@@ -171,24 +232,47 @@ async fn a_hopeless_4xx_fails_at_once_with_the_providers_reason_and_never_the_ke
     let err = client(&base, |_| {}).embed(texts(2)).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ragd_core::Error::Upstream(_)), "{err:?}");
-    assert!(msg.contains("Incorrect API key") && msg.contains("401"), "{msg}");
-    assert!(!msg.contains("sk-test-secret"), "the key never appears: {msg}");
+    assert!(
+        msg.contains("Incorrect API key") && msg.contains("401"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("sk-test-secret"),
+        "the key never appears: {msg}"
+    );
     assert_eq!(server.seen.load(Ordering::SeqCst), 1, "no retry");
 }
 
 #[tokio::test]
 async fn exhausted_retries_end_with_a_clear_error() {
-    let (base, server) =
-        serve(Server { always: Some(Behaviour::Status(503, None, r#"{"error":{"message":"overloaded"}}"#)), ..Default::default() }).await;
-    let err = client(&base, |c| c.max_retries = 2).embed(texts(1)).await.unwrap_err().to_string();
-    assert!(err.contains("overloaded") && err.contains("gave up after 2 retries"), "{err}");
+    let (base, server) = serve(Server {
+        always: Some(Behaviour::Status(
+            503,
+            None,
+            r#"{"error":{"message":"overloaded"}}"#,
+        )),
+        ..Default::default()
+    })
+    .await;
+    let err = client(&base, |c| c.max_retries = 2)
+        .embed(texts(1))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("overloaded") && err.contains("gave up after 2 retries"),
+        "{err}"
+    );
     assert_eq!(server.seen.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
 async fn inputs_over_the_model_window_are_refused_before_sending() {
     let (base, server) = serve(Server::default()).await;
-    let err = client(&base, |c| c.max_input_tokens = 5).embed(vec!["one two three four five six seven".into()]).await.unwrap_err();
+    let err = client(&base, |c| c.max_input_tokens = 5)
+        .embed(vec!["one two three four five six seven".into()])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("tokens"), "{err}");
     assert_eq!(server.seen.load(Ordering::SeqCst), 0);
 }

@@ -10,7 +10,9 @@ use crate::sources::{Body, Context, Source, SourceDoc, Stages};
 use crate::worker::{Executor, Job, JobError};
 use futures::StreamExt;
 use ragd_core::embed::Embedder;
-use ragd_core::model::{Chunk, Document, DocumentStatus, OperationType, Outcome, SourceType, content_hash};
+use ragd_core::model::{
+    Chunk, Document, DocumentStatus, OperationType, Outcome, SourceType, content_hash,
+};
 use ragd_core::time::now_ms;
 use ragd_pipeline::{ChunkDraft, Parsed, Sizer, chunk_document};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -45,12 +47,19 @@ struct Budget {
 }
 
 impl Budget {
-    fn new(asset: &ragd_core::model::Asset, stats: &ragd_core::model::AssetStats, price: f64) -> Self {
+    fn new(
+        asset: &ragd_core::model::Asset,
+        stats: &ragd_core::model::AssetStats,
+        price: f64,
+    ) -> Self {
         let (t, c) = (asset.budget.tokens, asset.budget.costs);
         let mut limits = Vec::new();
         let mut add = |name: &str, limit: Option<i64>, used: i64| {
             if let Some(limit) = limit {
-                limits.push((format!("{name} of {limit} tokens (used {used})"), limit - used));
+                limits.push((
+                    format!("{name} of {limit} tokens (used {used})"),
+                    limit - used,
+                ));
             }
         };
         add("tokenBudget", t.total, stats.total_tokens);
@@ -67,7 +76,10 @@ impl Budget {
 
     /// The budget a batch of `batch` tokens would cross, after `spent` by this operation.
     fn crossed(&self, spent: i64, batch: i64) -> Option<&str> {
-        self.limits.iter().find(|(_, left)| spent + batch > *left).map(|(name, _)| name.as_str())
+        self.limits
+            .iter()
+            .find(|(_, left)| spent + batch > *left)
+            .map(|(name, _)| name.as_str())
     }
 }
 
@@ -91,7 +103,12 @@ async fn parse_and_chunk(
     (size, overlap): (usize, usize),
     record: Document,
 ) -> Result<Prepared, (Document, String)> {
-    let (content_type, sizer, id, file_name) = (content_type.to_owned(), sizer.clone(), record.id, record.file_name.clone());
+    let (content_type, sizer, id, file_name) = (
+        content_type.to_owned(),
+        sizer.clone(),
+        record.id,
+        record.file_name.clone(),
+    );
     let task = tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let start = std::time::Instant::now();
@@ -104,13 +121,21 @@ async fn parse_and_chunk(
             let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
             Ok::<_, String>((chunks, inputs, parse_time, start.elapsed() - parse_time))
         }))
-        .unwrap_or_else(|_| Err("the document could not be parsed (the parser failed on it)".to_owned()))
+        .unwrap_or_else(|_| {
+            Err("the document could not be parsed (the parser failed on it)".to_owned())
+        })
     });
-    match task.await.unwrap_or_else(|_| Err("the document could not be parsed (the parser failed on it)".to_owned())) {
+    match task.await.unwrap_or_else(|_| {
+        Err("the document could not be parsed (the parser failed on it)".to_owned())
+    }) {
         Ok((chunks, inputs, parse_time, chunk_time)) => {
             stages.add("parse", parse_time);
             stages.add("chunk", chunk_time);
-            Ok(Prepared { record, chunks, inputs })
+            Ok(Prepared {
+                record,
+                chunks,
+                inputs,
+            })
         }
         Err(reason) => Err((record, reason)),
     }
@@ -141,13 +166,23 @@ enum Step {
 }
 
 /// Turns a parsed document's chunk drafts into chunks (without vectors) and the model's inputs.
-fn prepare(parsed: &Parsed, drafts: Vec<ChunkDraft>, id: uuid::Uuid, file_name: &str, sizer: &Sizer) -> (Vec<Chunk>, Vec<(String, usize)>) {
+fn prepare(
+    parsed: &Parsed,
+    drafts: Vec<ChunkDraft>,
+    id: uuid::Uuid,
+    file_name: &str,
+    sizer: &Sizer,
+) -> (Vec<Chunk>, Vec<(String, usize)>) {
     let title = parsed.title.as_deref().unwrap_or(file_name).to_owned();
     let mut inputs = Vec::with_capacity(drafts.len());
     let chunks = drafts
         .into_iter()
         .map(|d| {
-            let context_text = if d.heading_path.is_empty() { title.clone() } else { format!("{title} > {}", d.heading_path) };
+            let context_text = if d.heading_path.is_empty() {
+                title.clone()
+            } else {
+                format!("{title} > {}", d.heading_path)
+            };
             let input = format!("{context_text}\n\n{}", d.content);
             let text_hash = content_hash(input.as_bytes());
             inputs.push((input, d.token_count + sizer.count(&context_text)));
@@ -237,7 +272,9 @@ impl<'a> Batcher<'a> {
     /// the model failed, or a budget would be crossed (then the texts that fit, in the listing's
     /// order, are embedded first: budgets are spent up to their limit, never beyond).
     async fn embed_pool(&mut self) -> Result<Option<Outcome>, JobError> {
-        let Some(embedder) = self.m.embedder.clone() else { return Ok(None) };
+        let Some(embedder) = self.m.embedder.clone() else {
+            return Ok(None);
+        };
         let n = self.queue.len().min(POOL);
         let mut pool: Vec<Queued> = self.queue.drain(..n).collect();
         let mut stop = None;
@@ -246,11 +283,18 @@ impl<'a> Batcher<'a> {
             for (i, q) in pool.iter().enumerate() {
                 let tokens = match embedder.count_tokens(&q.text).await {
                     Ok(n) => n as i64,
-                    Err(e) => return Ok(Some(Outcome::Failed { error_message: format!("embedding {} failed: {e}", q.file) })),
+                    Err(e) => {
+                        return Ok(Some(Outcome::Failed {
+                            error_message: format!("embedding {} failed: {e}", q.file),
+                        }));
+                    }
                 };
                 if let Some(name) = self.m.budget.crossed(spent, tokens) {
                     stop = Some(Outcome::Failed {
-                        error_message: format!("stopped before {}: its next {tokens} tokens would exceed the {name}", q.file),
+                        error_message: format!(
+                            "stopped before {}: its next {tokens} tokens would exceed the {name}",
+                            q.file
+                        ),
                     });
                     pool.truncate(i);
                     break;
@@ -282,7 +326,11 @@ impl<'a> Batcher<'a> {
                     fresh.push(h.clone());
                 }
             }
-            let cached = self.job.store.embedding_cache_get(&lease.tenant, &self.m.key, &fresh).await?;
+            let cached = self
+                .job
+                .store
+                .embedding_cache_get(&lease.tenant, &self.m.key, &fresh)
+                .await?;
             let inputs = std::mem::take(&mut p.inputs);
             let file: Arc<str> = p.record.file_name.as_str().into();
             let mut mine = HashSet::new();
@@ -298,19 +346,34 @@ impl<'a> Batcher<'a> {
                     // In the cache, or queued by an earlier document: as if read from the cache.
                     *borrowed = true;
                 } else if self.queued.insert(h.clone()) {
-                    self.queue.push_back(Queued { hash: h.clone(), text, tokens, file: file.clone() });
+                    self.queue.push_back(Queued {
+                        hash: h.clone(),
+                        text,
+                        tokens,
+                        file: file.clone(),
+                    });
                 }
             }
         }
-        self.pending.push_back(Pending { prepared: p, borrowed });
+        self.pending.push_back(Pending {
+            prepared: p,
+            borrowed,
+        });
         self.write_ready().await
     }
 
     /// Embeds one batch of queued texts and writes the documents it completes. `Some` is the
     /// operation's end: the model failed.
-    async fn embed_batch(&mut self, embedder: &dyn Embedder, batch: Vec<Queued>) -> Result<Option<Outcome>, JobError> {
-        let Some(file) = batch.first().map(|q| q.file.clone()) else { return Ok(None) };
-        let (hashes, texts): (Vec<String>, Vec<String>) = batch.into_iter().map(|q| (q.hash, q.text)).unzip();
+    async fn embed_batch(
+        &mut self,
+        embedder: &dyn Embedder,
+        batch: Vec<Queued>,
+    ) -> Result<Option<Outcome>, JobError> {
+        let Some(file) = batch.first().map(|q| q.file.clone()) else {
+            return Ok(None);
+        };
+        let (hashes, texts): (Vec<String>, Vec<String>) =
+            batch.into_iter().map(|q| (q.hash, q.text)).unzip();
         let out = match self.stages.time("embed", embedder.embed(texts)).await {
             Ok(out) => out,
             Err(e) => {
@@ -321,14 +384,28 @@ impl<'a> Batcher<'a> {
                         "the embedding model failed".to_owned()
                     }
                 };
-                return Ok(Some(Outcome::Failed { error_message: format!("embedding {file} failed: {message}") }));
+                return Ok(Some(Outcome::Failed {
+                    error_message: format!("embedding {file} failed: {message}"),
+                }));
             }
         };
-        let entries: Vec<(String, Vec<f32>, i64)> =
-            hashes.into_iter().zip(out.vectors).zip(&out.token_counts).map(|((h, v), &t)| (h, v, t as i64)).collect();
+        let entries: Vec<(String, Vec<f32>, i64)> = hashes
+            .into_iter()
+            .zip(out.vectors)
+            .zip(&out.token_counts)
+            .map(|((h, v), &t)| (h, v, t as i64))
+            .collect();
         let lease = &self.job.claim.lease;
-        self.stages.time("write", self.job.store.embedding_cache_put(&lease.tenant, &self.m.key, &entries)).await?;
-        self.job.update(|c| c.token_count += out.token_counts.iter().sum::<usize>() as i64);
+        self.stages
+            .time(
+                "write",
+                self.job
+                    .store
+                    .embedding_cache_put(&lease.tenant, &self.m.key, &entries),
+            )
+            .await?;
+        self.job
+            .update(|c| c.token_count += out.token_counts.iter().sum::<usize>() as i64);
         for (h, v, t) in entries {
             self.queued.remove(&h);
             self.known.insert(h, (v, t));
@@ -342,11 +419,24 @@ impl<'a> Batcher<'a> {
     async fn write_ready(&mut self) -> Result<(), JobError> {
         while let Some(front) = self.pending.front() {
             let vectorized = self.m.embedder.is_some();
-            if vectorized && !front.prepared.chunks.iter().all(|c| self.known.contains_key(&c.text_hash)) {
+            if vectorized
+                && !front
+                    .prepared
+                    .chunks
+                    .iter()
+                    .all(|c| self.known.contains_key(&c.text_hash))
+            {
                 return Ok(());
             }
-            let Pending { prepared: Prepared { mut record, mut chunks, .. }, borrowed } =
-                self.pending.pop_front().expect("a front document");
+            let Pending {
+                prepared:
+                    Prepared {
+                        mut record,
+                        mut chunks,
+                        ..
+                    },
+                borrowed,
+            } = self.pending.pop_front().expect("a front document");
             let (mut tokens, mut saved) = (0, 0);
             for (c, borrowed) in chunks.iter_mut().zip(borrowed) {
                 if let Some((v, t)) = self.known.get(&c.text_hash) {
@@ -358,7 +448,16 @@ impl<'a> Batcher<'a> {
             record.chunk_count = chunks.len() as i64;
             record.token_count = tokens;
             record.status = DocumentStatus::Indexed;
-            if !self.stages.time("write", self.job.store.document_replace(&self.job.claim.lease, &record, &chunks)).await? {
+            if !self
+                .stages
+                .time(
+                    "write",
+                    self.job
+                        .store
+                        .document_replace(&self.job.claim.lease, &record, &chunks),
+                )
+                .await?
+            {
                 return Err(JobError::LeaseLost);
             }
             self.job.update(|c| {
@@ -397,13 +496,28 @@ impl IngestExecutor {
 
     /// The asset's `auth`, opened, with OAuth tokens refreshed if they are about to expire; the
     /// error is the operation's message.
-    async fn credentials(&self, job: &Job) -> Result<Option<ragd_core::model::Credentials>, String> {
+    async fn credentials(
+        &self,
+        job: &Job,
+    ) -> Result<Option<ragd_core::model::Credentials>, String> {
         let asset = &job.claim.asset;
-        let Some(sealed) = &asset.auth_sealed else { return Ok(None) };
-        let opened = self.secrets.open_json(sealed, asset.id.as_bytes()).map_err(|e| e.to_string())?;
-        ragd_core::connect::fresh_credentials(job.store.as_ref(), &self.secrets, self.oauth.as_deref(), asset, opened, now_ms())
-            .await
-            .map(Some)
+        let Some(sealed) = &asset.auth_sealed else {
+            return Ok(None);
+        };
+        let opened = self
+            .secrets
+            .open_json(sealed, asset.id.as_bytes())
+            .map_err(|e| e.to_string())?;
+        ragd_core::connect::fresh_credentials(
+            job.store.as_ref(),
+            &self.secrets,
+            self.oauth.as_deref(),
+            asset,
+            opened,
+            now_ms(),
+        )
+        .await
+        .map(Some)
     }
 }
 
@@ -431,11 +545,20 @@ impl Executor for IngestExecutor {
         let (op, asset, lease) = (&job.claim.operation, &job.claim.asset, &job.claim.lease);
         let source = self.source(asset.source_type);
         let (today, month) = ragd_core::time::day_and_month_start(now_ms());
-        let windows = ragd_core::model::UsageWindows { day_start: today, month_start: month };
-        let stats = job.store.asset_get(&lease.tenant, asset.id, windows).await?.map(|v| v.stats).unwrap_or_default();
+        let windows = ragd_core::model::UsageWindows {
+            day_start: today,
+            month_start: month,
+        };
+        let stats = job
+            .store
+            .asset_get(&lease.tenant, asset.id, windows)
+            .await?
+            .map(|v| v.stats)
+            .unwrap_or_default();
         let budget = Budget::new(asset, &stats, self.models.price(&asset.embedding));
         let embedder = if asset.vectorized {
-            let endpoint = ragd_core::llm::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await;
+            let endpoint =
+                ragd_core::llm::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await;
             match endpoint.and_then(|e| self.models.embedder(&asset.embedding, e.as_ref())) {
                 Ok(e) => Some(e),
                 Err(error_message) => return Ok(Outcome::Failed { error_message }),
@@ -447,34 +570,66 @@ impl Executor for IngestExecutor {
             Ok(s) => s,
             Err(e) => return Ok(Outcome::Failed { error_message: e }),
         };
-        let models = Models { embedder, sizer, key: format!("{}/{}", asset.embedding.provider, asset.embedding.model), budget };
+        let models = Models {
+            embedder,
+            sizer,
+            key: format!("{}/{}", asset.embedding.provider, asset.embedding.model),
+            budget,
+        };
         let force = op.force || op.op_type == OperationType::Reindex;
-        let stored: HashMap<String, Document> =
-            job.store.document_list(&lease.tenant, asset.id).await?.into_iter().map(|d| (d.source_key.clone(), d)).collect();
+        let stored: HashMap<String, Document> = job
+            .store
+            .document_list(&lease.tenant, asset.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.source_key.clone(), d))
+            .collect();
         // A targeted update names documents by id; ids derive from source keys, so a webhook can
         // also name documents that are new to the index.
-        let target_ids: Option<HashSet<uuid::Uuid>> = (!op.document_ids.is_empty()).then(|| op.document_ids.iter().copied().collect());
-        let targeted: Option<HashSet<String>> =
-            target_ids.as_ref().map(|ids| stored.values().filter(|d| ids.contains(&d.id)).map(|d| d.source_key.clone()).collect());
+        let target_ids: Option<HashSet<uuid::Uuid>> =
+            (!op.document_ids.is_empty()).then(|| op.document_ids.iter().copied().collect());
+        let targeted: Option<HashSet<String>> = target_ids.as_ref().map(|ids| {
+            stored
+                .values()
+                .filter(|d| ids.contains(&d.id))
+                .map(|d| d.source_key.clone())
+                .collect()
+        });
         let credentials = match self.credentials(job).await {
             Ok(c) => c,
             Err(error_message) => return Ok(Outcome::Failed { error_message }),
         };
         let stages = Stages::default();
-        let cx = Context { job, stored: &stored, targeted: targeted.as_ref(), force, stages: &stages, credentials: credentials.as_ref() };
+        let cx = Context {
+            job,
+            stored: &stored,
+            targeted: targeted.as_ref(),
+            force,
+            stages: &stages,
+            credentials: credentials.as_ref(),
+        };
 
         // Discover (and, for crawls, fetch).
         let collected = source.collect(&cx).await?;
         let docs: Vec<SourceDoc> = collected
             .docs
             .into_iter()
-            .filter(|d| target_ids.as_ref().is_none_or(|t| t.contains(&ragd_core::model::Document::id_for(asset.id, &d.key))))
+            .filter(|d| {
+                target_ids.as_ref().is_none_or(|t| {
+                    t.contains(&ragd_core::model::Document::id_for(asset.id, &d.key))
+                })
+            })
             .collect();
         job.update(|c| {
             c.items_total = docs.len() as i64;
             c.items_excluded = collected.excluded.len() as i64;
         });
-        if !collected.excluded.is_empty() && !job.store.operation_exclusions(lease, &collected.excluded).await? {
+        if !collected.excluded.is_empty()
+            && !job
+                .store
+                .operation_exclusions(lease, &collected.excluded)
+                .await?
+        {
             return Err(JobError::LeaseLost);
         }
         job.checkpoint().await?;
@@ -486,12 +641,18 @@ impl Executor for IngestExecutor {
         // and writes documents in the listing's order.
         let mut failures = Vec::new();
         let mut present = HashSet::new();
-        let (size, overlap) = (asset.embedding.chunk_size as usize, asset.embedding.chunk_overlap as usize);
+        let (size, overlap) = (
+            asset.embedding.chunk_size as usize,
+            asset.embedding.chunk_overlap as usize,
+        );
         // A document holds a permit from before its fetch until the batcher has it: at most
         // `fetch_ahead` are fetched or parsed (or being so) beyond the one being taken.
         let window = self.fetch_ahead + 1;
         let permits = Arc::new(tokio::sync::Semaphore::new(window));
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<(SourceDoc, Step, tokio::sync::OwnedSemaphorePermit)>(window);
+        let (tx, mut rx) =
+            tokio::sync::mpsc::channel::<(SourceDoc, Step, tokio::sync::OwnedSemaphorePermit)>(
+                window,
+            );
         let produce = async {
             let tx = tx;
             let (cx, models, stored) = (&cx, &models, &stored);
@@ -502,30 +663,64 @@ impl Executor for IngestExecutor {
                 .map(|mut doc| {
                     let permits = permits.clone();
                     async move {
-                        let permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-                        let body = match std::mem::replace(&mut doc.body, Body::Pending(serde_json::Value::Null)) {
-                            Body::Pending(listed) => cx.stages.time("fetch", source.fetch(cx, &doc, listed)).await,
+                        let permit = permits
+                            .acquire_owned()
+                            .await
+                            .expect("the semaphore is never closed");
+                        let body = match std::mem::replace(
+                            &mut doc.body,
+                            Body::Pending(serde_json::Value::Null),
+                        ) {
+                            Body::Pending(listed) => {
+                                cx.stages
+                                    .time("fetch", source.fetch(cx, &doc, listed))
+                                    .await
+                            }
                             listed => listed,
                         };
                         let previous = stored.get(&doc.key);
                         let (input, hash, file_size, meta) = match body {
-                            Body::Pending(_) => unreachable!("Source::fetch returns a fetched body"),
+                            Body::Pending(_) => {
+                                unreachable!("Source::fetch returns a fetched body")
+                            }
                             Body::Unchanged => return (doc, Step::Unchanged, permit),
                             Body::Failed(reason) => return (doc, Step::Failed(reason), permit),
                             Body::Bytes { bytes, meta } => {
                                 let (hash, size) = (content_hash(&bytes), bytes.len() as i64);
                                 (Ok(bytes), hash, size, meta)
                             }
-                            Body::Parsed { parsed, hash, size, meta } => (Err(parsed), hash, size, meta),
+                            Body::Parsed {
+                                parsed,
+                                hash,
+                                size,
+                                meta,
+                            } => (Err(parsed), hash, size, meta),
                         };
                         let step = match previous {
-                            Some(p) if p.operation_id == op.id && p.content_hash == hash => Step::Own,
-                            Some(p) if !force && p.content_hash == hash && p.status == DocumentStatus::Indexed => Step::Skip,
+                            Some(p) if p.operation_id == op.id && p.content_hash == hash => {
+                                Step::Own
+                            }
+                            Some(p)
+                                if !force
+                                    && p.content_hash == hash
+                                    && p.status == DocumentStatus::Indexed =>
+                            {
+                                Step::Skip
+                            }
                             _ => {
                                 let mut record = new_record(asset.id, op.id, &doc, previous);
-                                (record.file_size, record.content_hash, record.source_meta) = (file_size, hash, meta);
+                                (record.file_size, record.content_hash, record.source_meta) =
+                                    (file_size, hash, meta);
                                 Step::Index(Box::new(
-                                    parse_and_chunk(cx.stages, &doc.content_type, input, &models.sizer, (size, overlap), record).await,
+                                    parse_and_chunk(
+                                        cx.stages,
+                                        &doc.content_type,
+                                        input,
+                                        &models.sizer,
+                                        (size, overlap),
+                                        record,
+                                    )
+                                    .await,
                                 ))
                             }
                         };
@@ -561,7 +756,9 @@ impl Executor for IngestExecutor {
                         }
                     }
                 };
-                let Some((doc, step, _permit)) = next else { break };
+                let Some((doc, step, _permit)) = next else {
+                    break;
+                };
                 present.insert(doc.key.clone());
                 let previous = stored.get(&doc.key);
                 let failed = match step {
@@ -569,8 +766,11 @@ impl Executor for IngestExecutor {
                         match previous {
                             Some(p) if p.operation_id == op.id => own_earlier_work(job, p),
                             Some(p) => skip_unchanged(job, p),
-                            None => failures
-                                .push((doc.file_name.clone(), "the source reported no change to a document ragd does not have".to_owned())),
+                            None => failures.push((
+                                doc.file_name.clone(),
+                                "the source reported no change to a document ragd does not have"
+                                    .to_owned(),
+                            )),
                         }
                         None
                     }
@@ -620,10 +820,11 @@ impl Executor for IngestExecutor {
             batcher.write_ready().await?;
             Ok::<_, JobError>(None)
         };
-        let stopped = match futures::future::select(std::pin::pin!(consume), std::pin::pin!(produce)).await {
-            futures::future::Either::Left((r, _)) => r?,
-            futures::future::Either::Right(((), consume)) => consume.await?,
-        };
+        let stopped =
+            match futures::future::select(std::pin::pin!(consume), std::pin::pin!(produce)).await {
+                futures::future::Either::Left((r, _)) => r?,
+                futures::future::Either::Right(((), consume)) => consume.await?,
+            };
         if let Some(outcome) = stopped {
             return Ok(outcome);
         }
@@ -633,7 +834,10 @@ impl Executor for IngestExecutor {
         if collected.complete {
             let vanished: Vec<_> = stored
                 .values()
-                .filter(|d| !present.contains(&d.source_key) && target_ids.as_ref().is_none_or(|t| t.contains(&d.id)))
+                .filter(|d| {
+                    !present.contains(&d.source_key)
+                        && target_ids.as_ref().is_none_or(|t| t.contains(&d.id))
+                })
                 .map(|d| d.id)
                 .collect();
             if !vanished.is_empty() && !job.store.document_delete(lease, &vanished).await? {
@@ -643,7 +847,8 @@ impl Executor for IngestExecutor {
 
         let times = stages.snapshot();
         for (stage, d) in times {
-            metrics::counter!("ragd_ingest_stage_microseconds_total", "stage" => stage).increment(d.as_micros() as u64);
+            metrics::counter!("ragd_ingest_stage_microseconds_total", "stage" => stage)
+                .increment(d.as_micros() as u64);
         }
         tracing::info!(stages = ?times, "ingestion stages");
         let c = job.counters();
@@ -652,7 +857,12 @@ impl Executor for IngestExecutor {
 }
 
 /// The record this operation writes for a document, before indexing sets its counts and status.
-fn new_record(asset_id: uuid::Uuid, op_id: uuid::Uuid, doc: &SourceDoc, previous: Option<&Document>) -> Document {
+fn new_record(
+    asset_id: uuid::Uuid,
+    op_id: uuid::Uuid,
+    doc: &SourceDoc,
+    previous: Option<&Document>,
+) -> Document {
     let now = now_ms();
     Document {
         id: Document::id_for(asset_id, &doc.key),
@@ -679,11 +889,22 @@ fn new_record(asset_id: uuid::Uuid, op_id: uuid::Uuid, doc: &SourceDoc, previous
 /// `(document, reason)`: the first few, and when there are more, how many failed for each reason.
 fn summarise(total: i64, failures: &[(String, String)]) -> Outcome {
     if failures.is_empty() {
-        return Outcome::Completed { error_message: None };
+        return Outcome::Completed {
+            error_message: None,
+        };
     }
     const SHOWN: usize = 5;
-    let listed: Vec<String> = failures.iter().take(SHOWN).map(|(name, reason)| format!("{name}: {reason}")).collect();
-    let mut message = format!("{} of {} documents failed: {}", failures.len(), total, listed.join("; "));
+    let listed: Vec<String> = failures
+        .iter()
+        .take(SHOWN)
+        .map(|(name, reason)| format!("{name}: {reason}"))
+        .collect();
+    let mut message = format!(
+        "{} of {} documents failed: {}",
+        failures.len(),
+        total,
+        listed.join("; ")
+    );
     if failures.len() > SHOWN {
         let mut by_reason: Vec<(&str, usize)> = Vec::new();
         for (_, reason) in failures {
@@ -693,17 +914,29 @@ fn summarise(total: i64, failures: &[(String, String)]) -> Outcome {
             }
         }
         by_reason.sort_by_key(|entry| std::cmp::Reverse(entry.1));
-        let counts: Vec<String> = by_reason.iter().take(SHOWN).map(|(r, n)| format!("{n} × {r}")).collect();
+        let counts: Vec<String> = by_reason
+            .iter()
+            .take(SHOWN)
+            .map(|(r, n)| format!("{n} × {r}"))
+            .collect();
         let others = by_reason.len().saturating_sub(SHOWN);
-        message.push_str(&format!("; and {} more. By reason: {}", failures.len() - SHOWN, counts.join("; ")));
+        message.push_str(&format!(
+            "; and {} more. By reason: {}",
+            failures.len() - SHOWN,
+            counts.join("; ")
+        ));
         if others > 0 {
             message.push_str(&format!("; {others} other reasons"));
         }
     }
     if failures.len() as i64 == total {
-        Outcome::Failed { error_message: message }
+        Outcome::Failed {
+            error_message: message,
+        }
     } else {
-        Outcome::Completed { error_message: Some(message) }
+        Outcome::Completed {
+            error_message: Some(message),
+        }
     }
 }
 
@@ -713,12 +946,30 @@ mod tests {
 
     #[test]
     fn partial_failures_are_counted_by_reason() {
-        let mut failures: Vec<(String, String)> = (0..7).map(|i| (format!("p{i}"), "HTTP 404".to_owned())).collect();
+        let mut failures: Vec<(String, String)> = (0..7)
+            .map(|i| (format!("p{i}"), "HTTP 404".to_owned()))
+            .collect();
         failures.extend((0..3).map(|i| (format!("q{i}"), "timed out".to_owned())));
-        let Outcome::Completed { error_message: Some(m) } = summarise(20, &failures) else { panic!("completes") };
-        assert!(m.starts_with("10 of 20 documents failed: p0: HTTP 404; "), "{m}");
-        assert!(m.ends_with("; and 5 more. By reason: 7 × HTTP 404; 3 × timed out"), "{m}");
-        let Outcome::Failed { error_message } = summarise(2, &failures[..2]) else { panic!("fails") };
-        assert_eq!(error_message, "2 of 2 documents failed: p0: HTTP 404; p1: HTTP 404");
+        let Outcome::Completed {
+            error_message: Some(m),
+        } = summarise(20, &failures)
+        else {
+            panic!("completes")
+        };
+        assert!(
+            m.starts_with("10 of 20 documents failed: p0: HTTP 404; "),
+            "{m}"
+        );
+        assert!(
+            m.ends_with("; and 5 more. By reason: 7 × HTTP 404; 3 × timed out"),
+            "{m}"
+        );
+        let Outcome::Failed { error_message } = summarise(2, &failures[..2]) else {
+            panic!("fails")
+        };
+        assert_eq!(
+            error_message,
+            "2 of 2 documents failed: p0: HTTP 404; p1: HTTP 404"
+        );
     }
 }

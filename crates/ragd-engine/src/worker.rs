@@ -107,15 +107,27 @@ impl Job {
         if let Some(hook) = &self.hook {
             // Counters are written before the hook holds the job, and the cancel flag is read
             // again after it, so a test sees progress at the breakpoint and its cancel at once.
-            if state == (LeaseState::Held { cancel_requested: false }) {
+            if state
+                == (LeaseState::Held {
+                    cancel_requested: false,
+                })
+            {
                 let index = self.steps.fetch_add(1, Ordering::SeqCst);
-                hook(Step { operation_id: self.claim.operation.id, index }).await;
+                hook(Step {
+                    operation_id: self.claim.operation.id,
+                    index,
+                })
+                .await;
                 state = self.heartbeat().await?;
             }
         }
         match state {
-            LeaseState::Held { cancel_requested: false } => Ok(()),
-            LeaseState::Held { cancel_requested: true } => Err(JobError::Cancelled),
+            LeaseState::Held {
+                cancel_requested: false,
+            } => Ok(()),
+            LeaseState::Held {
+                cancel_requested: true,
+            } => Err(JobError::Cancelled),
             LeaseState::Lost => Err(JobError::LeaseLost),
         }
     }
@@ -123,8 +135,15 @@ impl Job {
     async fn heartbeat(&self) -> Result<LeaseState, ragd_core::Error> {
         // The snapshot is taken under the lock, so a later write never carries older counters.
         let _serial = self.heartbeat_lock.lock().await;
-        let state =
-            self.store.operation_heartbeat(&self.claim.lease, &self.counters(), now_ms(), self.config.lease.as_millis() as i64).await?;
+        let state = self
+            .store
+            .operation_heartbeat(
+                &self.claim.lease,
+                &self.counters(),
+                now_ms(),
+                self.config.lease.as_millis() as i64,
+            )
+            .await?;
         self.events.operation_changed();
         Ok(state)
     }
@@ -140,8 +159,19 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, executor: Arc<dyn Executor>, events: Arc<Events>, config: EngineConfig) -> Self {
-        Self { store, executor, events, config, hook: None }
+    pub fn new(
+        store: Arc<dyn Store>,
+        executor: Arc<dyn Executor>,
+        events: Arc<Events>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            store,
+            executor,
+            events,
+            config,
+            hook: None,
+        }
     }
 
     pub fn with_step_hook(mut self, hook: StepHook) -> Self {
@@ -166,12 +196,19 @@ impl Engine {
         let mut work = self.events.watch_work();
         while !*shutdown.borrow() {
             work.borrow_and_update();
-            match self.store.operation_claim(now_ms(), self.config.lease.as_millis() as i64).await {
+            match self
+                .store
+                .operation_claim(now_ms(), self.config.lease.as_millis() as i64)
+                .await
+            {
                 Ok(Some(claim)) => {
                     let span = info_span!("operation", worker = index, tenant_id = %claim.lease.tenant,
                         asset_id = %claim.lease.asset_id, operation_id = %claim.lease.operation_id,
                         op_type = %claim.operation.op_type, attempt = claim.operation.attempts);
-                    self.clone().run(claim, shutdown.clone()).instrument(span).await;
+                    self.clone()
+                        .run(claim, shutdown.clone())
+                        .instrument(span)
+                        .await;
                 }
                 Ok(None) => {
                     tokio::select! {
@@ -196,7 +233,10 @@ impl Engine {
             Some(Outcome::Cancelled)
         } else if claim.operation.attempts > self.config.max_attempts {
             Some(Outcome::Failed {
-                error_message: format!("gave up after {} attempts: the workers running it kept stopping", self.config.max_attempts),
+                error_message: format!(
+                    "gave up after {} attempts: the workers running it kept stopping",
+                    self.config.max_attempts
+                ),
             })
         } else {
             None
@@ -239,7 +279,9 @@ impl Engine {
         let outcome = match result {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(JobError::Cancelled)) => Outcome::Cancelled,
-            Ok(Err(JobError::Source(message))) => Outcome::Failed { error_message: message },
+            Ok(Err(JobError::Source(message))) => Outcome::Failed {
+                error_message: message,
+            },
             Ok(Err(JobError::LeaseLost)) => {
                 info!("lease lost; another attempt or a delete owns the operation now");
                 self.events.operation_changed();
@@ -254,7 +296,9 @@ impl Engine {
             }
             Err(join) => {
                 error!(error = %join, "executor panicked");
-                Outcome::Failed { error_message: "internal error while processing the operation".to_owned() }
+                Outcome::Failed {
+                    error_message: "internal error while processing the operation".to_owned(),
+                }
             }
         };
         let status = match &outcome {
@@ -263,7 +307,8 @@ impl Engine {
             Outcome::Cancelled => "CANCELLED",
         };
         self.finish(&lease, outcome, counters).await;
-        metrics::histogram!("ragd_operation_duration_seconds", "status" => status).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("ragd_operation_duration_seconds", "status" => status)
+            .record(started.elapsed().as_secs_f64());
         info!(status, ?counters, "operation finished");
     }
 
@@ -273,10 +318,18 @@ impl Engine {
             Outcome::Failed { .. } => "FAILED",
             Outcome::Cancelled => "CANCELLED",
         };
-        match self.store.operation_finish(lease, &outcome, &counters, now_ms()).await {
-            Ok(true) => metrics::counter!("ragd_operations_finished_total", "status" => status).increment(1),
+        match self
+            .store
+            .operation_finish(lease, &outcome, &counters, now_ms())
+            .await
+        {
+            Ok(true) => {
+                metrics::counter!("ragd_operations_finished_total", "status" => status).increment(1)
+            }
             Ok(false) => info!("lease lost before the operation could be finished"),
-            Err(e) => error!(error = %e, "could not record the end of the operation; it will be retried"),
+            Err(e) => {
+                error!(error = %e, "could not record the end of the operation; it will be retried")
+            }
         }
         self.events.operation_changed();
     }

@@ -8,7 +8,13 @@ fn main() {
             continue;
         };
         match ragd_pipeline::parse(&bytes, content_type) {
-            Ok(p) => println!("{path}: {content_type}, title {:?}, {} pages, {} links\n{}", p.title, p.pages.len(), p.links.len(), p.text),
+            Ok(p) => println!(
+                "{path}: {content_type}, title {:?}, {} pages, {} links\n{}",
+                p.title,
+                p.pages.len(),
+                p.links.len(),
+                p.text
+            ),
             Err(e) => eprintln!("{path}: {e}"),
         }
     }

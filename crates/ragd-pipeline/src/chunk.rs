@@ -41,14 +41,27 @@ impl WordPieceSizer {
     fn new(tokenizer: tokenizers::Tokenizer) -> Self {
         use tokenizers::{ModelWrapper, NormalizerWrapper, PreTokenizerWrapper};
         let bert = matches!(tokenizer.get_model(), ModelWrapper::WordPiece(_))
-            && matches!(tokenizer.get_pre_tokenizer(), Some(PreTokenizerWrapper::BertPreTokenizer(_)))
+            && matches!(
+                tokenizer.get_pre_tokenizer(),
+                Some(PreTokenizerWrapper::BertPreTokenizer(_))
+            )
             && matches!(tokenizer.get_normalizer(), Some(NormalizerWrapper::BertNormalizer(n)) if n.lowercase && n.clean_text);
-        let specials = tokenizer.get_added_tokens_decoder().values().map(|t| t.content.clone()).collect();
-        Self { tokenizer, bert, specials, words: Default::default() }
+        let specials = tokenizer
+            .get_added_tokens_decoder()
+            .values()
+            .map(|t| t.content.clone())
+            .collect();
+        Self {
+            tokenizer,
+            bert,
+            specials,
+            words: Default::default(),
+        }
     }
 
     fn size(&self, text: &str) -> usize {
-        self.fast(text).unwrap_or_else(|| text_splitter::ChunkSizer::size(&self.tokenizer, text))
+        self.fast(text)
+            .unwrap_or_else(|| text_splitter::ChunkSizer::size(&self.tokenizer, text))
     }
 
     /// The count, or `None` when the tokenizer must count the whole text.
@@ -75,12 +88,19 @@ impl WordPieceSizer {
         };
         let wordpiece = |word: &str| {
             use tokenizers::Model;
-            self.tokenizer.get_model().tokenize(word).ok().map(|t| t.len())
+            self.tokenizer
+                .get_model()
+                .tokenize(word)
+                .ok()
+                .map(|t| t.len())
         };
         let tokenizer = |piece: &str| Some(text_splitter::ChunkSizer::size(&self.tokenizer, piece));
         let mut count = 0;
         let mut word = String::new();
-        for piece in text.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()) {
+        for piece in text
+            .split([' ', '\t', '\n', '\r'])
+            .filter(|p| !p.is_empty())
+        {
             if !piece.is_ascii() {
                 count += cached(piece, &tokenizer)?;
                 continue;
@@ -129,7 +149,9 @@ impl text_splitter::ChunkSizer for Sizer {
     fn size(&self, chunk: &str) -> usize {
         match self {
             Sizer::HuggingFace(t) => t.size(chunk),
-            Sizer::Cl100k => tiktoken_rs::cl100k_base_singleton().encode_ordinary(chunk).len(),
+            Sizer::Cl100k => tiktoken_rs::cl100k_base_singleton()
+                .encode_ordinary(chunk)
+                .len(),
         }
     }
 }
@@ -170,7 +192,11 @@ fn headings(text: &str) -> Vec<(usize, usize, String)> {
             (None, None) => {
                 let level = trimmed.bytes().take_while(|b| *b == b'#').count();
                 if (1..=6).contains(&level) && trimmed[level..].starts_with([' ', '\t']) {
-                    let title = trimmed[level..].trim().trim_end_matches('#').trim().to_owned();
+                    let title = trimmed[level..]
+                        .trim()
+                        .trim_end_matches('#')
+                        .trim()
+                        .to_owned();
                     if !title.is_empty() {
                         out.push((offset, level, title));
                     }
@@ -193,7 +219,11 @@ fn trail_at(headings: &[(usize, usize, String)], byte: usize) -> String {
         }
         stack.push((*level, title));
     }
-    stack.iter().map(|(_, t)| *t).collect::<Vec<_>>().join(" > ")
+    stack
+        .iter()
+        .map(|(_, t)| *t)
+        .collect::<Vec<_>>()
+        .join(" > ")
 }
 
 /// The sizer the splitter sees: a text longer than `max_bytes` is too big for a chunk without
@@ -208,7 +238,11 @@ struct Capped {
 
 impl text_splitter::ChunkSizer for Capped {
     fn size(&self, chunk: &str) -> usize {
-        if chunk.len() > self.max_bytes { self.too_big } else { self.sizer.count(chunk) }
+        if chunk.len() > self.max_bytes {
+            self.too_big
+        } else {
+            self.sizer.count(chunk)
+        }
     }
 }
 
@@ -245,7 +279,11 @@ fn segments(text: &str) -> Vec<Segment> {
             let half = part.len() / 2;
             let cut = ["\n\n", "\n", " "]
                 .iter()
-                .find_map(|sep| part.rfind(sep).filter(|&i| i >= half).map(|i| i + sep.len()))
+                .find_map(|sep| {
+                    part.rfind(sep)
+                        .filter(|&i| i >= half)
+                        .map(|i| i + sep.len())
+                })
                 .unwrap_or(part.len());
             out.push((start, start + cut, false));
             start += cut;
@@ -255,21 +293,22 @@ fn segments(text: &str) -> Vec<Segment> {
         }
     };
     let (mut text_start, mut run_start) = (0, 0);
-    let close_run = |out: &mut Vec<Segment>, text_start: &mut usize, run_start: usize, run_end: usize| {
-        if run_end - run_start >= RUN_BYTES {
-            push_text(out, *text_start, run_start);
-            let mut at = run_start;
-            while at < run_end {
-                let mut end = (at + RUN_BYTES).min(run_end);
-                while !text.is_char_boundary(end) {
-                    end -= 1;
+    let close_run =
+        |out: &mut Vec<Segment>, text_start: &mut usize, run_start: usize, run_end: usize| {
+            if run_end - run_start >= RUN_BYTES {
+                push_text(out, *text_start, run_start);
+                let mut at = run_start;
+                while at < run_end {
+                    let mut end = (at + RUN_BYTES).min(run_end);
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    out.push((at, end, true));
+                    at = end;
                 }
-                out.push((at, end, true));
-                at = end;
+                *text_start = run_end;
             }
-            *text_start = run_end;
-        }
-    };
+        };
     for (i, c) in text.char_indices() {
         if c.is_whitespace() {
             close_run(&mut out, &mut text_start, run_start, i);
@@ -283,25 +322,47 @@ fn segments(text: &str) -> Vec<Segment> {
 
 /// Splits a document into chunks of at most `size` tokens with `overlap` tokens of overlap.
 /// `markdown` selects Markdown-aware boundaries.
-pub fn chunk_document(text: &str, markdown: bool, sizer: &Sizer, size: usize, overlap: usize) -> Result<Vec<ChunkDraft>, String> {
+pub fn chunk_document(
+    text: &str,
+    markdown: bool,
+    sizer: &Sizer,
+    size: usize,
+    overlap: usize,
+) -> Result<Vec<ChunkDraft>, String> {
     let capped = || Capped {
         sizer: sizer.clone(),
-        max_bytes: size.saturating_mul(MAX_BYTES_PER_TOKEN).max(MIN_MAX_CHUNK_BYTES),
+        max_bytes: size
+            .saturating_mul(MAX_BYTES_PER_TOKEN)
+            .max(MIN_MAX_CHUNK_BYTES),
         too_big: size.saturating_add(1),
     };
-    let config = |s: Capped| ChunkConfig::new(size).with_overlap(overlap).map(|c| c.with_sizer(s)).map_err(|e| e.to_string());
+    let config = |s: Capped| {
+        ChunkConfig::new(size)
+            .with_overlap(overlap)
+            .map(|c| c.with_sizer(s))
+            .map_err(|e| e.to_string())
+    };
     // The splitter sees one window at a time and never a long run (see `segments`); offsets are
     // moved to the whole text's.
     let mut pieces: Vec<ChunkCharIndex<'_>> = Vec::new();
-    let (markdown_splitter, text_splitter) = (MarkdownSplitter::new(config(capped())?), TextSplitter::new(config(capped())?));
+    let (markdown_splitter, text_splitter) = (
+        MarkdownSplitter::new(config(capped())?),
+        TextSplitter::new(config(capped())?),
+    );
     let mut chars_before = 0;
     for (start, end, run) in segments(text) {
         let segment = &text[start..end];
         if run {
-            pieces.push(ChunkCharIndex { chunk: segment, byte_offset: start, char_offset: chars_before });
+            pieces.push(ChunkCharIndex {
+                chunk: segment,
+                byte_offset: start,
+                char_offset: chars_before,
+            });
         } else {
             let found = if markdown {
-                markdown_splitter.chunk_char_indices(segment).collect::<Vec<_>>()
+                markdown_splitter
+                    .chunk_char_indices(segment)
+                    .collect::<Vec<_>>()
             } else {
                 text_splitter.chunk_char_indices(segment).collect()
             };
@@ -315,7 +376,9 @@ pub fn chunk_document(text: &str, markdown: bool, sizer: &Sizer, size: usize, ov
     }
     let heads = if markdown { headings(text) } else { Vec::new() };
     // Line starts, to turn byte offsets into 1-based line numbers.
-    let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let line_of = |byte: usize| line_starts.partition_point(|&s| s <= byte);
     Ok(pieces
         .into_iter()
@@ -356,23 +419,50 @@ mod tests {
     fn huge_words_and_lines_are_cut_in_bounded_windows_with_exact_offsets() {
         // A 400 KB "word" (no whitespace at all) between two paragraphs, then a 300 KB line: each
         // longer than a window.
-        let word: String = (0..400_000u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let word: String = (0..400_000u32)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
         let line: String = (0..50_000).map(|i| format!("w{} ", i % 97)).collect();
-        let text = format!("# Start\n\nBefore the word.\n\n{word}\n\nAfter é the word.\n\n{line}\n");
+        let text =
+            format!("# Start\n\nBefore the word.\n\n{word}\n\nAfter é the word.\n\n{line}\n");
         for markdown in [true, false] {
             let start = std::time::Instant::now();
             let chunks = chunk_document(&text, markdown, &Sizer::Cl100k, 200, 40).unwrap();
-            assert!(start.elapsed() < std::time::Duration::from_secs(60), "{:?}", start.elapsed());
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "{:?}",
+                start.elapsed()
+            );
             let mut covered = 0;
             for c in &chunks {
-                assert!(c.content.len() <= MIN_MAX_CHUNK_BYTES.max(200 * MAX_BYTES_PER_TOKEN), "{}", c.content.len());
-                assert!(c.token_count <= 200 || c.content.len() <= RUN_BYTES && !c.content.contains(' '), "{}", c.token_count);
-                let at: String = text.chars().skip(c.start_char).take(c.end_char - c.start_char).collect();
+                assert!(
+                    c.content.len() <= MIN_MAX_CHUNK_BYTES.max(200 * MAX_BYTES_PER_TOKEN),
+                    "{}",
+                    c.content.len()
+                );
+                assert!(
+                    c.token_count <= 200
+                        || c.content.len() <= RUN_BYTES && !c.content.contains(' '),
+                    "{}",
+                    c.token_count
+                );
+                let at: String = text
+                    .chars()
+                    .skip(c.start_char)
+                    .take(c.end_char - c.start_char)
+                    .collect();
                 assert_eq!(at, c.content, "offsets point at the chunk");
                 covered = covered.max(c.end_char);
             }
-            assert!(chunks.iter().any(|c| c.content.contains("After é the word.")));
-            assert!(covered >= text.trim_end().chars().count(), "the whole text is chunked");
+            assert!(
+                chunks
+                    .iter()
+                    .any(|c| c.content.contains("After é the word."))
+            );
+            assert!(
+                covered >= text.trim_end().chars().count(),
+                "the whole text is chunked"
+            );
         }
     }
 
@@ -383,13 +473,23 @@ mod tests {
         assert!(chunks.len() >= 3, "{chunks:#?}");
         for c in &chunks {
             assert!(c.token_count <= 20, "{c:?}");
-            let text: String = DOC.chars().skip(c.start_char).take(c.end_char - c.start_char).collect();
+            let text: String = DOC
+                .chars()
+                .skip(c.start_char)
+                .take(c.end_char - c.start_char)
+                .collect();
             assert_eq!(text, c.content);
             let lines: Vec<&str> = DOC.lines().collect();
             assert!(lines[c.start_line - 1].contains(c.content.lines().next().unwrap()));
         }
-        let code = chunks.iter().find(|c| c.content.contains("cargo install")).unwrap();
-        assert!(code.content.starts_with("```sh") && code.content.ends_with("```"), "the code block stays whole: {code:?}");
+        let code = chunks
+            .iter()
+            .find(|c| c.content.contains("cargo install"))
+            .unwrap();
+        assert!(
+            code.content.starts_with("```sh") && code.content.ends_with("```"),
+            "the code block stays whole: {code:?}"
+        );
         assert_eq!(code.heading_path, "Guide > Install");
     }
 }

@@ -70,8 +70,15 @@ pub use ragd_core::catalog::{detect_content_type as detect, normalise_content_ty
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, String> {
     let parsed = match normalise(content_type) {
         Some(HTML) => html(&String::from_utf8_lossy(bytes))?,
-        Some(MARKDOWN) => Parsed { text: text(bytes)?, markdown: true, ..Default::default() },
-        Some(PLAIN) => Parsed { text: text(bytes)?, ..Default::default() },
+        Some(MARKDOWN) => Parsed {
+            text: text(bytes)?,
+            markdown: true,
+            ..Default::default()
+        },
+        Some(PLAIN) => Parsed {
+            text: text(bytes)?,
+            ..Default::default()
+        },
         Some(PDF) => pdf(bytes)?,
         Some(DOCX) => docx(bytes)?,
         Some(CSV) => csv(bytes)?,
@@ -94,8 +101,10 @@ fn text(bytes: &[u8]) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------- HTML
 
 /// Elements that are page chrome or not text.
-const SKIPPED: &[&str] =
-    &["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "button", "svg", "iframe", "head", "select"];
+const SKIPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
+    "button", "svg", "iframe", "head", "select",
+];
 /// Where the main content is, most specific first.
 const MAIN: &[&str] = &["main", "article", "[role=main]", "#content", "body"];
 
@@ -137,7 +146,11 @@ impl Writer {
     fn inline(&mut self, s: &str) {
         let mut words = s.split_whitespace().peekable();
         if words.peek().is_none() {
-            if !s.is_empty() && !self.out.ends_with([' ', '\n']) && !self.out.is_empty() && self.pending == 0 {
+            if !s.is_empty()
+                && !self.out.ends_with([' ', '\n'])
+                && !self.out.is_empty()
+                && self.pending == 0
+            {
                 self.out.push(' ');
             }
             return;
@@ -172,8 +185,9 @@ pub const MAX_HTML_DEPTH: usize = 1024;
 
 /// Elements that never hold others or whose end tag is usually implied (so they do not nest).
 const FLAT: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p", "li", "dt", "dd", "option",
-    "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "rp", "rt",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody",
+    "tfoot", "colgroup", "rp", "rt",
 ];
 
 /// The deepest element nesting of `source`, estimated from its tags without building a tree.
@@ -184,7 +198,10 @@ fn nesting_depth(source: &str) -> usize {
         i += at + 1;
         let closing = bytes.get(i) == Some(&b'/');
         let start = i + usize::from(closing);
-        let len = bytes[start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        let len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
         if len == 0 || !bytes[start].is_ascii_alphabetic() {
             continue;
         }
@@ -198,7 +215,10 @@ fn nesting_depth(source: &str) -> usize {
         let end = memchr(b'>', &bytes[start..]).map_or(bytes.len(), |e| start + e);
         if name == "script" || name == "style" {
             let close = format!("</{name}");
-            i = source[end..].to_ascii_lowercase().find(&close).map_or(bytes.len(), |e| end + e);
+            i = source[end..]
+                .to_ascii_lowercase()
+                .find(&close)
+                .map_or(bytes.len(), |e| end + e);
             continue;
         }
         if !FLAT.contains(&name.as_str()) && bytes[..end].last() != Some(&b'/') {
@@ -217,13 +237,24 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 fn html(source: &str) -> Result<Parsed, String> {
     let depth = nesting_depth(source);
     if depth > MAX_HTML_DEPTH {
-        return Err(format!("the HTML nests elements {depth} deep; ragd parses at most {MAX_HTML_DEPTH}"));
+        return Err(format!(
+            "the HTML nests elements {depth} deep; ragd parses at most {MAX_HTML_DEPTH}"
+        ));
     }
     let doc = Html::parse_document(source);
     let select = |s: &str| Selector::parse(s).expect("static selector");
-    let title = doc.select(&select("title")).next().map(|t| t.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "));
+    let title = doc.select(&select("title")).next().map(|t| {
+        t.text()
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     let (links, hints) = crawl_view(&doc);
-    let root = MAIN.iter().find_map(|m| doc.select(&select(m)).next()).unwrap_or_else(|| doc.root_element());
+    let root = MAIN
+        .iter()
+        .find_map(|m| doc.select(&select(m)).next())
+        .unwrap_or_else(|| doc.root_element());
 
     let mut w = Writer::default();
     // (ordered, next number) per open list.
@@ -233,8 +264,8 @@ fn html(source: &str) -> Result<Parsed, String> {
         let node = match step {
             Step::Exit(el) => {
                 match el.value().name() {
-                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl"
-                    | "figure" | "table" => w.block(2),
+                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "p" | "div" | "section"
+                    | "article" | "main" | "blockquote" | "dl" | "figure" | "table" => w.block(2),
                     "ul" | "ol" => {
                         lists.pop();
                         w.list_depth = w.list_depth.saturating_sub(1);
@@ -259,13 +290,21 @@ fn html(source: &str) -> Result<Parsed, String> {
         }
         let el = ElementRef::wrap(node).expect("an element node");
         let name = el.value().name();
-        if SKIPPED.contains(&name) || el.value().attr("hidden").is_some() || el.value().attr("aria-hidden") == Some("true") {
+        if SKIPPED.contains(&name)
+            || el.value().attr("hidden").is_some()
+            || el.value().attr("aria-hidden") == Some("true")
+        {
             continue;
         }
         match name {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level = (name.as_bytes()[1] - b'0') as usize;
-                let title: String = el.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ");
+                let title: String = el
+                    .text()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if !title.is_empty() {
                     w.block(2);
                     w.raw(&format!("{} {title}", "#".repeat(level)));
@@ -278,7 +317,11 @@ fn html(source: &str) -> Result<Parsed, String> {
                 let lang = el
                     .select(&select("code"))
                     .next()
-                    .and_then(|c| c.value().classes().find_map(|c| c.strip_prefix("language-")))
+                    .and_then(|c| {
+                        c.value()
+                            .classes()
+                            .find_map(|c| c.strip_prefix("language-"))
+                    })
                     .unwrap_or("")
                     .to_owned();
                 w.block(2);
@@ -300,7 +343,8 @@ fn html(source: &str) -> Result<Parsed, String> {
                 }
                 continue;
             }
-            "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl" | "figure" | "table" => w.block(2),
+            "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl" | "figure"
+            | "table" => w.block(2),
             "ul" | "ol" => {
                 w.block(if lists.is_empty() { 2 } else { 1 });
                 lists.push((name == "ol", 1));
@@ -334,7 +378,14 @@ fn html(source: &str) -> Result<Parsed, String> {
     }
     let mut text = w.out.trim().to_owned();
     text.push('\n');
-    Ok(Parsed { title: title.filter(|t| !t.is_empty()), text, markdown: true, pages: Vec::new(), links, hints })
+    Ok(Parsed {
+        title: title.filter(|t| !t.is_empty()),
+        text,
+        markdown: true,
+        pages: Vec::new(),
+        links,
+        hints,
+    })
 }
 
 /// The links a browser without JavaScript (and the big crawlers) can follow, and the page's hints.
@@ -355,17 +406,33 @@ fn crawl_view(doc: &Html) -> (Vec<String>, PageHints) {
     }
     hints.canonical = doc
         .select(&select("link[rel][href]"))
-        .find(|l| l.value().attr("rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("canonical"))))
+        .find(|l| {
+            l.value().attr("rel").is_some_and(|r| {
+                r.split_ascii_whitespace()
+                    .any(|t| t.eq_ignore_ascii_case("canonical"))
+            })
+        })
         .and_then(|l| l.value().attr("href"))
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty());
-    hints.base =
-        doc.select(&select("base[href]")).find_map(|e| e.value().attr("href")).map(|h| h.trim().to_owned()).filter(|h| !h.is_empty());
+    hints.base = doc
+        .select(&select("base[href]"))
+        .find_map(|e| e.value().attr("href"))
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty());
     hints.redirect = doc
         .select(&select("meta[http-equiv][content]"))
-        .filter(|m| m.value().attr("http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")))
+        .filter(|m| {
+            m.value()
+                .attr("http-equiv")
+                .is_some_and(|h| h.eq_ignore_ascii_case("refresh"))
+        })
         .filter_map(|m| m.value().attr("content"))
-        .find(|c| c.split([';', ',']).next().is_some_and(|d| d.trim().parse::<f64>().is_ok_and(|d| d < 1.0)))
+        .find(|c| {
+            c.split([';', ','])
+                .next()
+                .is_some_and(|d| d.trim().parse::<f64>().is_ok_and(|d| d < 1.0))
+        })
         .and_then(refresh_target)
         .map(str::to_owned);
     let mut links = links_in(doc);
@@ -379,8 +446,10 @@ fn crawl_view(doc: &Html) -> (Vec<String>, PageHints) {
 }
 
 fn links_in(doc: &Html) -> Vec<String> {
-    let select =
-        Selector::parse("a[href], area[href], iframe[src], frame[src], link[rel][href], meta[http-equiv][content]").expect("static");
+    let select = Selector::parse(
+        "a[href], area[href], iframe[src], frame[src], link[rel][href], meta[http-equiv][content]",
+    )
+    .expect("static");
     let mut links = Vec::new();
     for el in doc.select(&select) {
         let e = el.value();
@@ -389,10 +458,18 @@ fn links_in(doc: &Html) -> Vec<String> {
             "iframe" | "frame" => e.attr("src"),
             "link" => e
                 .attr("rel")
-                .filter(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("next") || t.eq_ignore_ascii_case("prev")))
+                .filter(|r| {
+                    r.split_ascii_whitespace()
+                        .any(|t| t.eq_ignore_ascii_case("next") || t.eq_ignore_ascii_case("prev"))
+                })
                 .and_then(|_| e.attr("href")),
             // `<meta http-equiv="refresh" content="0; url=target.html">`: a redirect stub.
-            _ if e.attr("http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")) => e.attr("content").and_then(refresh_target),
+            _ if e
+                .attr("http-equiv")
+                .is_some_and(|h| h.eq_ignore_ascii_case("refresh")) =>
+            {
+                e.attr("content").and_then(refresh_target)
+            }
             _ => None,
         };
         if let Some(link) = link.map(str::trim).filter(|l| !l.is_empty()) {
@@ -404,9 +481,15 @@ fn links_in(doc: &Html) -> Vec<String> {
 
 /// The URL of a refresh `content` (`5; url=x.html`, `0;URL='x.html'`).
 fn refresh_target(content: &str) -> Option<&str> {
-    let (_, rest) = content.split_once(';').or_else(|| content.split_once(','))?;
+    let (_, rest) = content
+        .split_once(';')
+        .or_else(|| content.split_once(','))?;
     let rest = rest.trim_start();
-    let url = if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("url=") { &rest[4..] } else { rest };
+    let url = if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("url=") {
+        &rest[4..]
+    } else {
+        rest
+    };
     Some(url.trim().trim_matches(|c| c == '\'' || c == '"')).filter(|u| !u.is_empty())
 }
 
@@ -444,21 +527,38 @@ fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
     let mut pages = Vec::new();
     for n in 1.. {
         let mut text = String::new();
-        if pdf_extract::output_doc_page(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text), n).is_err() {
+        if pdf_extract::output_doc_page(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text), n)
+            .is_err()
+        {
             break;
         }
         pages.push(text);
     }
     let mut outline: Vec<Heading> = doc
         .get_toc()
-        .map(|t| t.toc.into_iter().map(|e| Heading { level: e.level, title: e.title, page: e.page }).collect())
+        .map(|t| {
+            t.toc
+                .into_iter()
+                .map(|e| Heading {
+                    level: e.level,
+                    title: e.title,
+                    page: e.page,
+                })
+                .collect()
+        })
         .unwrap_or_default();
     if outline.is_empty() {
         // Without bookmarks, lines set larger than the body text are the headings.
         outline = headings_by_size(&doc);
     }
-    let mut pages: Vec<Vec<String>> =
-        pages.iter().map(|p| p.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()).collect();
+    let mut pages: Vec<Vec<String>> = pages
+        .iter()
+        .map(|p| {
+            p.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .collect();
     drop_running_lines(&mut pages);
     let markdown = !outline.is_empty();
     for page in &mut pages {
@@ -466,7 +566,11 @@ fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
             // Page text is not Markdown: a line that would read as a heading or a fence is escaped.
             let t = line.trim_start();
             let hashes = t.bytes().take_while(|b| *b == b'#').count();
-            if markdown && ((1..=6).contains(&hashes) && t[hashes..].starts_with(' ') || t.starts_with("```") || t.starts_with("~~~")) {
+            if markdown
+                && ((1..=6).contains(&hashes) && t[hashes..].starts_with(' ')
+                    || t.starts_with("```")
+                    || t.starts_with("~~~"))
+            {
                 line.insert(0, '\\');
             }
         }
@@ -474,7 +578,9 @@ fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
     // Headings not found on their page go to its top, in outline order.
     let mut at_top = vec![0usize; pages.len()];
     for entry in &outline {
-        let Some(p) = entry.page.checked_sub(1).filter(|&i| i < pages.len()) else { continue };
+        let Some(p) = entry.page.checked_sub(1).filter(|&i| i < pages.len()) else {
+            continue;
+        };
         let title = entry.title.split_whitespace().collect::<Vec<_>>().join(" ");
         if title.is_empty() {
             continue;
@@ -486,12 +592,15 @@ fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         let is_title = |l: &str| {
             let l = l.to_lowercase();
             l == wanted
-                || l.strip_suffix(&wanted).and_then(|n| n.strip_suffix(' ')).is_some_and(|n| {
-                    !n.is_empty()
-                        && n.len() <= 12
-                        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
-                        && n.chars().any(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-                })
+                || l.strip_suffix(&wanted)
+                    .and_then(|n| n.strip_suffix(' '))
+                    .is_some_and(|n| {
+                        !n.is_empty()
+                            && n.len() <= 12
+                            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+                            && n.chars()
+                                .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+                    })
         };
         match page.iter().position(|l| !l.starts_with('#') && is_title(l)) {
             Some(i) => page[i] = format!("{hashes} {}", page[i]),
@@ -501,10 +610,19 @@ fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
             }
         }
     }
-    let joined: Vec<String> = pages.iter().map(|p| p.join("\n").trim().to_owned()).collect();
-    let words: std::collections::HashSet<String> =
-        joined.iter().flat_map(|p| p.split(|c: char| !(c.is_alphanumeric() || c == '-'))).map(str::to_lowercase).collect();
-    let mut parsed = Parsed { markdown, ..Default::default() };
+    let joined: Vec<String> = pages
+        .iter()
+        .map(|p| p.join("\n").trim().to_owned())
+        .collect();
+    let words: std::collections::HashSet<String> = joined
+        .iter()
+        .flat_map(|p| p.split(|c: char| !(c.is_alphanumeric() || c == '-')))
+        .map(str::to_lowercase)
+        .collect();
+    let mut parsed = Parsed {
+        markdown,
+        ..Default::default()
+    };
     let mut chars = 0;
     for (i, page) in joined.iter().enumerate() {
         let page = join_hyphenated(page, &words);
@@ -542,7 +660,13 @@ fn headings_by_size(doc: &pdf_extract::Document) -> Vec<Heading> {
     for l in &dev.lines {
         *chars.entry(l.size).or_default() += l.text.chars().count();
     }
-    let Some(body) = chars.iter().max_by_key(|(size, n)| (**n, -**size)).map(|(size, _)| *size) else { return Vec::new() };
+    let Some(body) = chars
+        .iter()
+        .max_by_key(|(size, n)| (**n, -**size))
+        .map(|(size, _)| *size)
+    else {
+        return Vec::new();
+    };
     let text_of = |l: &SizedLine| l.text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut repeats: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for l in &dev.lines {
@@ -558,14 +682,23 @@ fn headings_by_size(doc: &pdf_extract::Document) -> Vec<Heading> {
             && repeats[&t] <= 2
             && !t.contains(". . .")
     };
-    let mut sizes: Vec<i64> = dev.lines.iter().filter(|l| is_heading(l)).map(|l| l.size).collect();
+    let mut sizes: Vec<i64> = dev
+        .lines
+        .iter()
+        .filter(|l| is_heading(l))
+        .map(|l| l.size)
+        .collect();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     sizes.dedup();
     dev.lines
         .iter()
         .filter(|l| is_heading(l))
         .map(|l| Heading {
-            level: sizes.iter().position(|s| *s == l.size).map_or(4, |i| i + 1).min(4),
+            level: sizes
+                .iter()
+                .position(|s| *s == l.size)
+                .map_or(4, |i| i + 1)
+                .min(4),
             title: text_of(l),
             page: l.page as usize,
         })
@@ -608,7 +741,12 @@ impl SizedLines {
 }
 
 impl pdf_extract::OutputDev for SizedLines {
-    fn begin_page(&mut self, _: u32, _: &pdf_extract::MediaBox, _: Option<(f64, f64, f64, f64)>) -> Result<(), pdf_extract::OutputError> {
+    fn begin_page(
+        &mut self,
+        _: u32,
+        _: &pdf_extract::MediaBox,
+        _: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), pdf_extract::OutputError> {
         self.end_line();
         Ok(())
     }
@@ -624,10 +762,14 @@ impl pdf_extract::OutputDev for SizedLines {
         font_size: f64,
         c: &str,
     ) -> Result<(), pdf_extract::OutputError> {
-        let size = ((font_size * (trm.m11 + trm.m21)).abs() * (font_size * (trm.m12 + trm.m22)).abs()).sqrt();
+        let size = ((font_size * (trm.m11 + trm.m21)).abs()
+            * (font_size * (trm.m12 + trm.m22)).abs())
+        .sqrt();
         let (x, y) = (trm.m31, trm.m32);
         if self.first_char && self.current.is_some() {
-            if (y - self.last_y).abs() > size * 1.5 || x < self.last_end && (y - self.last_y).abs() > size * 0.5 {
+            if (y - self.last_y).abs() > size * 1.5
+                || x < self.last_end && (y - self.last_y).abs() > size * 0.5
+            {
                 self.end_line();
             } else if x > self.last_end + size * 0.1 {
                 self.current.as_mut().expect("checked").text.push(' ');
@@ -635,7 +777,12 @@ impl pdf_extract::OutputDev for SizedLines {
         }
         let tenths = (size * 10.0).round() as i64;
         let page = self.page;
-        let line = self.current.get_or_insert_with(|| SizedLine { page, text: String::new(), size: tenths, min_size: tenths });
+        let line = self.current.get_or_insert_with(|| SizedLine {
+            page,
+            text: String::new(),
+            size: tenths,
+            min_size: tenths,
+        });
         if !c.trim().is_empty() {
             (line.size, line.min_size) = (line.size.max(tenths), line.min_size.min(tenths));
         }
@@ -676,14 +823,20 @@ fn drop_running_lines(pages: &mut [Vec<String>]) {
     };
     let edges = |page: &[String]| -> Vec<usize> {
         let lines: Vec<usize> = (0..page.len()).filter(|&i| !page[i].is_empty()).collect();
-        let mut at: Vec<usize> = lines.iter().take(EDGE).chain(lines.iter().rev().take(EDGE)).copied().collect();
+        let mut at: Vec<usize> = lines
+            .iter()
+            .take(EDGE)
+            .chain(lines.iter().rev().take(EDGE))
+            .copied()
+            .collect();
         at.sort_unstable();
         at.dedup();
         at
     };
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for page in pages.iter() {
-        let keys: std::collections::HashSet<String> = edges(page).into_iter().map(|i| key(&page[i])).collect();
+        let keys: std::collections::HashSet<String> =
+            edges(page).into_iter().map(|i| key(&page[i])).collect();
         for k in keys {
             *seen.entry(k).or_default() += 1;
         }
@@ -691,17 +844,31 @@ fn drop_running_lines(pages: &mut [Vec<String>]) {
     let threshold = (pages.len() / 3).max(3);
     for (n, page) in pages.iter_mut().enumerate() {
         // The first page's top is its title page, not a running header.
-        let first_lines = if n == 0 { (0..page.len()).filter(|&i| !page[i].is_empty()).take(EDGE).collect() } else { Vec::new() };
+        let first_lines = if n == 0 {
+            (0..page.len())
+                .filter(|&i| !page[i].is_empty())
+                .take(EDGE)
+                .collect()
+        } else {
+            Vec::new()
+        };
         // Also a line that repeats on two pages or more and starts or ends with its page number
         // (`Chapter 2: ASN.1 structure handling 3`).
         let numbered = |l: &str| {
-            let number = |w: Option<&str>| w.is_some_and(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()) || is_roman(w));
+            let number = |w: Option<&str>| {
+                w.is_some_and(|w| {
+                    !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()) || is_roman(w)
+                })
+            };
             number(l.split(' ').next_back()) || number(l.split(' ').next())
         };
         let running: Vec<usize> = edges(page)
             .into_iter()
             .filter(|i| !first_lines.contains(i))
-            .filter(|&i| seen.get(&key(&page[i])).is_some_and(|n| *n >= threshold || *n >= 2 && numbered(&page[i])))
+            .filter(|&i| {
+                seen.get(&key(&page[i]))
+                    .is_some_and(|n| *n >= threshold || *n >= 2 && numbered(&page[i]))
+            })
             .collect();
         for i in running.into_iter().rev() {
             page.remove(i);
@@ -722,12 +889,25 @@ fn join_hyphenated(text: &str, words: &std::collections::HashSet<String>) -> Str
     while let Some(line) = lines.next() {
         let mut line = line.to_owned();
         loop {
-            let head = line.strip_suffix('-').filter(|h| h.chars().last().is_some_and(char::is_alphabetic));
-            let next = lines.peek().copied().filter(|n| n.chars().next().is_some_and(char::is_alphabetic));
-            let (Some(head), Some(next)) = (head, next) else { break };
-            let before = head.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+            let head = line
+                .strip_suffix('-')
+                .filter(|h| h.chars().last().is_some_and(char::is_alphabetic));
+            let next = lines
+                .peek()
+                .copied()
+                .filter(|n| n.chars().next().is_some_and(char::is_alphabetic));
+            let (Some(head), Some(next)) = (head, next) else {
+                break;
+            };
+            let before = head
+                .rsplit(|c: char| !c.is_alphabetic())
+                .next()
+                .unwrap_or("");
             let after: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
-            let (hyphenated, whole) = (format!("{before}-{after}").to_lowercase(), format!("{before}{after}").to_lowercase());
+            let (hyphenated, whole) = (
+                format!("{before}-{after}").to_lowercase(),
+                format!("{before}{after}").to_lowercase(),
+            );
             // A capitalised next line (`OP-` / `TIONAL`) is joined only to a word the document has.
             if !next.starts_with(char::is_lowercase) && !words.contains(&whole) {
                 break;
@@ -747,18 +927,28 @@ fn join_hyphenated(text: &str, words: &std::collections::HashSet<String>) -> Str
 // ---------------------------------------------------------------------------------------- DOCX
 
 /// Reads one archive member, refusing to inflate more than [`MAX_INFLATED_BYTES`].
-fn read_member(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str) -> Result<Option<Vec<u8>>, String> {
+fn read_member(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Option<Vec<u8>>, String> {
     let file = match archive.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(e) => return Err(format!("the DOCX archive is damaged: {e}")),
     };
-    let too_big = || format!("the DOCX inflates to more than {} MiB (a zip bomb?)", MAX_INFLATED_BYTES >> 20);
+    let too_big = || {
+        format!(
+            "the DOCX inflates to more than {} MiB (a zip bomb?)",
+            MAX_INFLATED_BYTES >> 20
+        )
+    };
     if file.size() > MAX_INFLATED_BYTES {
         return Err(too_big());
     }
     let mut out = Vec::new();
-    file.take(MAX_INFLATED_BYTES + 1).read_to_end(&mut out).map_err(|e| format!("the DOCX archive is damaged: {e}"))?;
+    file.take(MAX_INFLATED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("the DOCX archive is damaged: {e}"))?;
     if out.len() as u64 > MAX_INFLATED_BYTES {
         return Err(too_big());
     }
@@ -768,8 +958,10 @@ fn read_member(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str
 /// DOCX to Markdown: paragraphs, `Heading N`/`Title` styles as headings, list items, tables.
 fn docx(bytes: &[u8]) -> Result<Parsed, String> {
     use quick_xml::events::Event;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a DOCX (zip) file: {e}"))?;
-    let xml = read_member(&mut archive, "word/document.xml")?.ok_or("not a DOCX file: word/document.xml is missing")?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a DOCX (zip) file: {e}"))?;
+    let xml = read_member(&mut archive, "word/document.xml")?
+        .ok_or("not a DOCX file: word/document.xml is missing")?;
     let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
     let mut out = String::new();
     let mut para = String::new();
@@ -780,10 +972,15 @@ fn docx(bytes: &[u8]) -> Result<Parsed, String> {
     let mut row: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     let attr = |e: &quick_xml::events::BytesStart<'_>, key: &str| {
-        e.attributes().flatten().find(|a| a.key.as_ref() == key).map(|a| a.value.into_owned())
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == key)
+            .map(|a| a.value.into_owned())
     };
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| format!("the DOCX document is not valid XML: {e}"))?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("the DOCX document is not valid XML: {e}"))?;
         match event {
             Event::Start(e) => match e.name().as_ref() {
                 "w:p" => {
@@ -826,7 +1023,11 @@ fn docx(bytes: &[u8]) -> Result<Parsed, String> {
                         }
                     } else if !text.is_empty() {
                         match style.as_deref().and_then(heading_level) {
-                            Some(l) => out.push_str(&format!("{} {}\n\n", "#".repeat(l), text.replace('\n', " "))),
+                            Some(l) => out.push_str(&format!(
+                                "{} {}\n\n",
+                                "#".repeat(l),
+                                text.replace('\n', " ")
+                            )),
                             None if list_item => out.push_str(&format!("- {text}\n")),
                             None => out.push_str(&format!("{text}\n\n")),
                         }
@@ -846,7 +1047,11 @@ fn docx(bytes: &[u8]) -> Result<Parsed, String> {
         }
         buf.clear();
     }
-    Ok(Parsed { text: out, markdown: true, ..Default::default() })
+    Ok(Parsed {
+        text: out,
+        markdown: true,
+        ..Default::default()
+    })
 }
 
 /// `Heading1` … `Heading9` and `Title` paragraph styles.
@@ -854,8 +1059,13 @@ fn heading_level(style: &str) -> Option<usize> {
     if style.eq_ignore_ascii_case("title") {
         return Some(1);
     }
-    let n = style.strip_prefix("Heading").or_else(|| style.strip_prefix("heading"))?;
-    n.trim().parse::<usize>().ok().filter(|n| (1..=6).contains(n))
+    let n = style
+        .strip_prefix("Heading")
+        .or_else(|| style.strip_prefix("heading"))?;
+    n.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=6).contains(n))
 }
 
 // ------------------------------------------------------------------------------------ CSV, JSON
@@ -863,23 +1073,35 @@ fn heading_level(style: &str) -> Option<usize> {
 /// One paragraph per row, each cell as `column: value`.
 fn csv(bytes: &[u8]) -> Result<Parsed, String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers: Vec<String> = reader.headers().map_err(|e| format!("the CSV could not be read: {e}"))?.iter().map(str::to_owned).collect();
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("the CSV could not be read: {e}"))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let mut out = String::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("the CSV could not be read at row {}: {e}", i + 2))?;
+        let record =
+            record.map_err(|e| format!("the CSV could not be read at row {}: {e}", i + 2))?;
         for (j, value) in record.iter().enumerate() {
-            let column = headers.get(j).map_or_else(|| format!("column {}", j + 1), Clone::clone);
+            let column = headers
+                .get(j)
+                .map_or_else(|| format!("column {}", j + 1), Clone::clone);
             out.push_str(&format!("{column}: {value}\n"));
         }
         out.push('\n');
     }
-    Ok(Parsed { text: out, ..Default::default() })
+    Ok(Parsed {
+        text: out,
+        ..Default::default()
+    })
 }
 
 /// One line per leaf value, `path.to[0].leaf: value`; the elements of a top-level array are
 /// separate paragraphs.
 fn json(bytes: &[u8]) -> Result<Parsed, String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     let mut out = String::new();
     match &value {
         serde_json::Value::Array(items) => {
@@ -890,7 +1112,10 @@ fn json(bytes: &[u8]) -> Result<Parsed, String> {
         }
         other => leaves(other, "", &mut out),
     }
-    Ok(Parsed { text: out, ..Default::default() })
+    Ok(Parsed {
+        text: out,
+        ..Default::default()
+    })
 }
 
 /// serde_json refuses nesting deeper than 128, so this recursion is bounded.
@@ -899,7 +1124,15 @@ fn leaves(value: &serde_json::Value, path: &str, out: &mut String) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                leaves(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, out);
+                leaves(
+                    v,
+                    &if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                    out,
+                );
             }
         }
         Value::Array(items) => {
@@ -920,7 +1153,8 @@ pub mod fixtures {
 
     fn archive(parts: &[(&str, &[u8])]) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for (name, data) in parts {
             zip.start_file(*name, options).expect("zip entry");
             zip.write_all(data).expect("zip write");
@@ -934,19 +1168,31 @@ pub mod fixtures {
     /// A DOCX whose body is `paragraphs`: `(style, text)`, style `None` for body text or e.g.
     /// `Some("Heading1")`; a text starting with `|` becomes a one-row table of `|`-separated cells.
     pub fn docx(paragraphs: &[(Option<&str>, &str)]) -> Vec<u8> {
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
         let mut body = String::new();
         for (style, text) in paragraphs {
             if let Some(cells) = text.strip_prefix('|') {
                 body.push_str("<w:tbl><w:tr>");
                 for cell in cells.split('|') {
-                    body.push_str(&format!("<w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc>", esc(cell.trim())));
+                    body.push_str(&format!(
+                        "<w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc>",
+                        esc(cell.trim())
+                    ));
                 }
                 body.push_str("</w:tr></w:tbl>");
                 continue;
             }
-            let props = style.map(|s| format!("<w:pPr><w:pStyle w:val=\"{s}\"/></w:pPr>")).unwrap_or_default();
-            body.push_str(&format!("<w:p>{props}<w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", esc(text)));
+            let props = style
+                .map(|s| format!("<w:pPr><w:pStyle w:val=\"{s}\"/></w:pPr>"))
+                .unwrap_or_default();
+            body.push_str(&format!(
+                "<w:p>{props}<w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+                esc(text)
+            ));
         }
         let document = format!(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
@@ -962,10 +1208,14 @@ pub mod fixtures {
     /// (1 GiB deflates to about 1 MiB).
     pub fn zip_bomb(inflated: usize) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
-        zip.start_file("[Content_Types].xml", options).expect("zip entry");
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("[Content_Types].xml", options)
+            .expect("zip entry");
         zip.write_all(CONTENT_TYPES.as_bytes()).expect("zip write");
-        zip.start_file("word/document.xml", options).expect("zip entry");
+        zip.start_file("word/document.xml", options)
+            .expect("zip entry");
         let block = vec![0u8; 1 << 20];
         let mut left = inflated;
         while left > 0 {
@@ -996,8 +1246,18 @@ mod tests {
         let p = parse(page.as_bytes(), "text/html; charset=utf-8").unwrap();
         assert_eq!(p.title.as_deref(), Some("Guide — Site"));
         assert!(p.markdown);
-        assert!(p.text.starts_with("# Install guide\n\nRun `cargo install` then continue."), "{}", p.text);
-        assert!(p.text.contains("```rust\nfn main() {\n    println!(\"hi\");\n}\n```"), "{}", p.text);
+        assert!(
+            p.text
+                .starts_with("# Install guide\n\nRun `cargo install` then continue."),
+            "{}",
+            p.text
+        );
+        assert!(
+            p.text
+                .contains("```rust\nfn main() {\n    println!(\"hi\");\n}\n```"),
+            "{}",
+            p.text
+        );
         assert!(p.text.contains("- one\n- two\n  1. nested"), "{}", p.text);
         assert!(p.text.contains("| Key | Value |\n| a | 1 |"), "{}", p.text);
         for chrome in ["Menu chrome", "Copyright", "var x"] {
@@ -1020,7 +1280,18 @@ mod tests {
         let p = parse(page.as_bytes(), "text/html").unwrap();
         let mut links = p.links.clone();
         links.sort();
-        assert_eq!(links, ["area.html", "ch01.html", "ch03.html", "ch04.html#part", "in-noscript.html", "moved.html", "toc.html"]);
+        assert_eq!(
+            links,
+            [
+                "area.html",
+                "ch01.html",
+                "ch03.html",
+                "ch04.html#part",
+                "in-noscript.html",
+                "moved.html",
+                "toc.html"
+            ]
+        );
         assert!(!p.text.contains("in-noscript"), "{}", p.text);
         let hints = PageHints {
             noindex: true,
@@ -1030,22 +1301,44 @@ mod tests {
             redirect: Some("moved.html".into()),
         };
         assert_eq!(p.hints, hints);
-        let none = parse(b"<html><head><meta name=ragd content=none></head><body><p>x</p></body></html>", "text/html").unwrap();
+        let none = parse(
+            b"<html><head><meta name=ragd content=none></head><body><p>x</p></body></html>",
+            "text/html",
+        )
+        .unwrap();
         assert!(none.hints.noindex && none.hints.nofollow);
-        let other = parse(b"<html><head><meta name=googlebot content=noindex></head><body><p>x</p></body></html>", "text/html").unwrap();
+        let other = parse(
+            b"<html><head><meta name=googlebot content=noindex></head><body><p>x</p></body></html>",
+            "text/html",
+        )
+        .unwrap();
         assert!(!other.hints.noindex, "directives for another crawler");
         assert_eq!(robots_directives("nofollow"), (false, true));
     }
 
     #[test]
     fn deep_html_nesting_fails_fast_and_shallow_pages_pass() {
-        let deep = format!("<html><body>{}deep text{}</body></html>", "<div><ul><li>".repeat(10_000), "</li></ul></div>".repeat(10_000));
+        let deep = format!(
+            "<html><body>{}deep text{}</body></html>",
+            "<div><ul><li>".repeat(10_000),
+            "</li></ul></div>".repeat(10_000)
+        );
         let t = std::time::Instant::now();
-        assert!(parse(deep.as_bytes(), HTML).unwrap_err().contains("nests elements 20002 deep"));
-        assert!(t.elapsed().as_secs() < 5, "refused without building the tree");
+        assert!(
+            parse(deep.as_bytes(), HTML)
+                .unwrap_err()
+                .contains("nests elements 20002 deep")
+        );
+        assert!(
+            t.elapsed().as_secs() < 5,
+            "refused without building the tree"
+        );
         // Unclosed paragraphs and list items, void elements and scripts do not count as nesting.
-        let flat =
-            format!("<body><script>if (a<b) {{}}</script>{}<ul>{}</ul></body>", "<p>para<br>".repeat(5_000), "<li>item".repeat(5_000));
+        let flat = format!(
+            "<body><script>if (a<b) {{}}</script>{}<ul>{}</ul></body>",
+            "<p>para<br>".repeat(5_000),
+            "<li>item".repeat(5_000)
+        );
         let p = std::thread::Builder::new()
             .stack_size(256 * 1024)
             .spawn(move || parse(flat.as_bytes(), HTML))
@@ -1054,7 +1347,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(p.text.contains("- item"));
-        let nested = format!("<body>{}deep text{}</body>", "<div><ul><li>".repeat(300), "</li></ul></div>".repeat(300));
+        let nested = format!(
+            "<body>{}deep text{}</body>",
+            "<div><ul><li>".repeat(300),
+            "</li></ul></div>".repeat(300)
+        );
         let p = std::thread::Builder::new()
             .stack_size(256 * 1024)
             .spawn(move || parse(nested.as_bytes(), HTML))
@@ -1062,15 +1359,24 @@ mod tests {
             .join()
             .unwrap()
             .unwrap();
-        assert!(p.text.contains("deep text") && p.text.len() < 20_000, "list indentation is capped");
+        assert!(
+            p.text.contains("deep text") && p.text.len() < 20_000,
+            "list indentation is capped"
+        );
     }
 
     #[test]
     fn real_pdfs_give_text_per_page() {
-        for (path, pages) in
-            [("/usr/share/doc/libtasn1-doc/libtasn1.pdf", 30), ("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", 10)]
-        {
-            let Ok(bytes) = std::fs::read(path) else { panic!("{path} is missing: apt-get install libtasn1-doc shared-mime-info") };
+        for (path, pages) in [
+            ("/usr/share/doc/libtasn1-doc/libtasn1.pdf", 30),
+            (
+                "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf",
+                10,
+            ),
+        ] {
+            let Ok(bytes) = std::fs::read(path) else {
+                panic!("{path} is missing: apt-get install libtasn1-doc shared-mime-info")
+            };
             assert_eq!(detect("x.bin", None, &bytes), Some(PDF));
             let p = parse(&bytes, PDF).unwrap();
             assert!(p.pages.len() >= pages, "{path}: {} pages", p.pages.len());
@@ -1088,47 +1394,99 @@ mod tests {
         for (path, sections) in [
             (
                 "/usr/share/doc/libtasn1-doc/libtasn1.pdf",
-                &["2 ASN.1 structure handling", "4.1 ASN.1 schema functions", "4.3 DER functions"][..],
+                &[
+                    "2 ASN.1 structure handling",
+                    "4.1 ASN.1 schema functions",
+                    "4.3 DER functions",
+                ][..],
             ),
-            ("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", &["2. Unified system", "2.4. The glob files"][..]),
+            (
+                "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf",
+                &["2. Unified system", "2.4. The glob files"][..],
+            ),
         ] {
-            let Ok(bytes) = std::fs::read(path) else { panic!("{path} is missing: apt-get install libtasn1-doc shared-mime-info") };
+            let Ok(bytes) = std::fs::read(path) else {
+                panic!("{path} is missing: apt-get install libtasn1-doc shared-mime-info")
+            };
             let mut doc = pdf_extract::Document::load_mem(&bytes).unwrap();
             assert!(doc.get_toc().is_ok(), "{path} has an outline to take out");
             doc.catalog_mut().unwrap().remove(b"Outlines");
             let mut stripped = Vec::new();
             doc.save_to(&mut stripped).unwrap();
-            assert!(pdf_extract::Document::load_mem(&stripped).unwrap().get_toc().is_err());
+            assert!(
+                pdf_extract::Document::load_mem(&stripped)
+                    .unwrap()
+                    .get_toc()
+                    .is_err()
+            );
             let p = parse(&stripped, PDF).unwrap();
             assert!(p.markdown, "{path}");
             let headings: Vec<&str> = p.text.lines().filter(|l| l.starts_with('#')).collect();
             for section in sections {
                 assert!(
-                    headings.iter().any(|h| h.trim_start_matches('#').trim() == *section),
+                    headings
+                        .iter()
+                        .any(|h| h.trim_start_matches('#').trim() == *section),
                     "{path}: no heading {section:?} in {headings:#?}"
                 );
             }
             // Body text and the table of contents' entries are not taken for headings.
-            assert!(headings.len() < 100 && headings.iter().all(|h| !h.contains(". . .")), "{path}: {headings:#?}");
-            let body = p.text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
-            assert!(body > 10 * headings.len(), "{path}: {body} body lines, {} headings", headings.len());
+            assert!(
+                headings.len() < 100 && headings.iter().all(|h| !h.contains(". . .")),
+                "{path}: {headings:#?}"
+            );
+            let body = p
+                .text
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .count();
+            assert!(
+                body > 10 * headings.len(),
+                "{path}: {body} body lines, {} headings",
+                headings.len()
+            );
         }
     }
 
     #[test]
     fn broken_inputs_fail_with_a_reason() {
         let corrupt = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF";
-        let e = std::panic::catch_unwind(|| parse(corrupt, PDF)).map(|r| r.unwrap_err()).unwrap_or_else(|_| "panicked".into());
+        let e = std::panic::catch_unwind(|| parse(corrupt, PDF))
+            .map(|r| r.unwrap_err())
+            .unwrap_or_else(|_| "panicked".into());
         assert!(!e.is_empty());
-        assert!(parse(b"not a zip", DOCX).unwrap_err().contains("not a DOCX"));
+        assert!(
+            parse(b"not a zip", DOCX)
+                .unwrap_err()
+                .contains("not a DOCX")
+        );
         let bomb = fixtures::zip_bomb(300 << 20);
         assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
         assert!(parse(&bomb, DOCX).unwrap_err().contains("zip bomb"));
-        assert!(parse(b"{\"a\":", JSON).unwrap_err().starts_with("invalid JSON"));
-        assert!(parse("[".repeat(10_000).as_bytes(), JSON).unwrap_err().contains("recursion"));
-        assert!(parse(b"\x00\x01binary", PLAIN).unwrap_err().contains("binary"));
-        assert_eq!(parse(b"   \n", MARKDOWN).unwrap_err(), "the document has no text");
-        assert!(parse(b"x", "image/png").unwrap_err().contains("unsupported"));
+        assert!(
+            parse(b"{\"a\":", JSON)
+                .unwrap_err()
+                .starts_with("invalid JSON")
+        );
+        assert!(
+            parse("[".repeat(10_000).as_bytes(), JSON)
+                .unwrap_err()
+                .contains("recursion")
+        );
+        assert!(
+            parse(b"\x00\x01binary", PLAIN)
+                .unwrap_err()
+                .contains("binary")
+        );
+        assert_eq!(
+            parse(b"   \n", MARKDOWN).unwrap_err(),
+            "the document has no text"
+        );
+        assert!(
+            parse(b"x", "image/png")
+                .unwrap_err()
+                .contains("unsupported")
+        );
     }
 
     #[test]
@@ -1139,11 +1497,20 @@ mod tests {
             (None, "Water moves twice a day."),
             (None, "|Port|High tide"),
         ]);
-        assert_eq!(detect("notes.DOCX", Some("application/octet-stream"), &d), Some(DOCX));
+        assert_eq!(
+            detect("notes.DOCX", Some("application/octet-stream"), &d),
+            Some(DOCX)
+        );
         let p = parse(&d, DOCX).unwrap();
-        assert_eq!(p.text, "# Field guide\n\n## Tides & currents\n\nWater moves twice a day.\n\n| Port | High tide |\n\n");
+        assert_eq!(
+            p.text,
+            "# Field guide\n\n## Tides & currents\n\nWater moves twice a day.\n\n| Port | High tide |\n\n"
+        );
         let c = parse(b"name,port\nAda,Brest\nBo,\"Cork, IE\"\n", CSV).unwrap();
-        assert_eq!(c.text, "name: Ada\nport: Brest\n\nname: Bo\nport: Cork, IE\n\n");
+        assert_eq!(
+            c.text,
+            "name: Ada\nport: Brest\n\nname: Bo\nport: Cork, IE\n\n"
+        );
         let j = parse(br#"[{"a":{"b":[1,"x"]}},{"c":null,"d":true}]"#, JSON).unwrap();
         assert_eq!(j.text, "[0].a.b[0]: 1\n[0].a.b[1]: x\n\n[1].d: true\n\n");
     }

@@ -9,12 +9,15 @@ use std::path::PathBuf;
 fn tokenizer_file() -> PathBuf {
     std::env::var_os("RAGD_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2")
+        })
         .join("tokenizer.json")
 }
 
 fn reference() -> tokenizers::Tokenizer {
-    let mut t = tokenizers::Tokenizer::from_file(tokenizer_file()).expect("the local model is installed (scripts/test fetches it)");
+    let mut t = tokenizers::Tokenizer::from_file(tokenizer_file())
+        .expect("the local model is installed (scripts/test fetches it)");
     t.with_truncation(None).unwrap();
     t.with_padding(None);
     t
@@ -22,15 +25,38 @@ fn reference() -> tokenizers::Tokenizer {
 
 fn real_texts() -> Vec<String> {
     let mut texts = Vec::new();
-    let mut licenses: Vec<PathBuf> = std::fs::read_dir("/usr/share/common-licenses").unwrap().map(|e| e.unwrap().path()).collect();
+    let mut licenses: Vec<PathBuf> = std::fs::read_dir("/usr/share/common-licenses")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     licenses.sort();
-    texts.extend(licenses.iter().filter(|p| !p.is_symlink()).map(|p| std::fs::read_to_string(p).unwrap()));
-    let sysroot = String::from_utf8(std::process::Command::new("rustc").args(["--print", "sysroot"]).output().unwrap().stdout).unwrap();
+    texts.extend(
+        licenses
+            .iter()
+            .filter(|p| !p.is_symlink())
+            .map(|p| std::fs::read_to_string(p).unwrap()),
+    );
+    let sysroot = String::from_utf8(
+        std::process::Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     let book = PathBuf::from(sysroot.trim()).join("share/doc/rust/html/book");
     if let Ok(pages) = std::fs::read_dir(&book) {
-        let mut pages: Vec<PathBuf> = pages.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "html")).collect();
+        let mut pages: Vec<PathBuf> = pages
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "html"))
+            .collect();
         pages.sort();
-        texts.extend(pages.iter().take(40).map(|p| std::fs::read_to_string(p).unwrap()));
+        texts.extend(
+            pages
+                .iter()
+                .take(40)
+                .map(|p| std::fs::read_to_string(p).unwrap()),
+        );
     }
     texts
 }
@@ -45,7 +71,9 @@ fn counts_equal_the_tokenizers_on_real_text_and_edge_cases() {
         let chars: Vec<char> = text.chars().collect();
         for len in [1, 7, 40, 200, 1000, 4000] {
             for start in (0..chars.len()).step_by(len.max(97)) {
-                let window: String = chars[start..(start + len).min(chars.len())].iter().collect();
+                let window: String = chars[start..(start + len).min(chars.len())]
+                    .iter()
+                    .collect();
                 assert_eq!(sizer.count(&window), exact(&window), "{window:?}");
                 checked += 1;
             }

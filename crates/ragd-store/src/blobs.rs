@@ -25,9 +25,12 @@ fn internal(e: object_store::Error) -> Error {
 impl ObjectBlobs {
     /// Files under `dir`, created if missing.
     pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::internal(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("creating {}: {e}", dir.display())))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(internal)?;
-        Ok(Self { store: Arc::new(store) })
+        Ok(Self {
+            store: Arc::new(store),
+        })
     }
 }
 
@@ -35,7 +38,8 @@ impl ObjectBlobs {
 impl Blobs for ObjectBlobs {
     async fn put(&self, key: &str, mut body: BlobStream, limit: u64) -> Result<(u64, String)> {
         let path = Path::from(key);
-        let mut upload = WriteMultipart::new(self.store.put_multipart(&path).await.map_err(internal)?);
+        let mut upload =
+            WriteMultipart::new(self.store.put_multipart(&path).await.map_err(internal)?);
         let (mut size, mut hash) = (0u64, Sha256::new());
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
@@ -79,19 +83,37 @@ mod tests {
     use super::*;
 
     fn body(parts: &[&'static [u8]]) -> BlobStream {
-        futures::stream::iter(parts.iter().map(|p| Ok(Bytes::from_static(p))).collect::<Vec<_>>()).boxed()
+        futures::stream::iter(
+            parts
+                .iter()
+                .map(|p| Ok(Bytes::from_static(p)))
+                .collect::<Vec<_>>(),
+        )
+        .boxed()
     }
 
     #[tokio::test]
     async fn put_get_delete_and_the_limit_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = ObjectBlobs::local(dir.path()).unwrap();
-        let (size, sha) = blobs.put("acme/a", body(&[b"hello ", b"world"]), 100).await.unwrap();
+        let (size, sha) = blobs
+            .put("acme/a", body(&[b"hello ", b"world"]), 100)
+            .await
+            .unwrap();
         assert_eq!(size, 11);
         assert_eq!(sha, hex::encode(Sha256::digest(b"hello world")));
-        assert_eq!(blobs.get("acme/a").await.unwrap().unwrap().as_ref(), b"hello world");
-        let err = blobs.put("acme/b", body(&[b"0123456789", b"0123456789"]), 15).await.unwrap_err();
-        assert!(matches!(err, Error::PayloadTooLarge { limit_bytes: 15 }), "{err:?}");
+        assert_eq!(
+            blobs.get("acme/a").await.unwrap().unwrap().as_ref(),
+            b"hello world"
+        );
+        let err = blobs
+            .put("acme/b", body(&[b"0123456789", b"0123456789"]), 15)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::PayloadTooLarge { limit_bytes: 15 }),
+            "{err:?}"
+        );
         assert!(blobs.get("acme/b").await.unwrap().is_none());
         let files: Vec<_> = walk(dir.path());
         assert_eq!(files.len(), 1, "no staged leftovers: {files:?}");
@@ -103,7 +125,11 @@ mod tests {
     fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();
         for e in std::fs::read_dir(dir).unwrap().flatten() {
-            if e.path().is_dir() { out.extend(walk(&e.path())) } else { out.push(e.path()) }
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()))
+            } else {
+                out.push(e.path())
+            }
         }
         out
     }

@@ -28,7 +28,9 @@ pub(crate) fn vector_blob(v: &[f32]) -> Vec<u8> {
 }
 
 pub(crate) fn blob_vector(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// What the two engines spell differently in otherwise shared statements.
@@ -49,8 +51,14 @@ pub(crate) struct Dialect {
     pub by_key: &'static str,
 }
 
-const SQLITE: Dialect =
-    Dialect { lock: "", skip_locked: "", ilike: "LIKE", yes: "1", no_embedding: "x''", by_key: "+" };
+const SQLITE: Dialect = Dialect {
+    lock: "",
+    skip_locked: "",
+    ilike: "LIKE",
+    yes: "1",
+    no_embedding: "x''",
+    by_key: "+",
+};
 const POSTGRES: Dialect = Dialect {
     lock: " FOR UPDATE",
     skip_locked: " FOR UPDATE OF o SKIP LOCKED",
@@ -106,7 +114,10 @@ pub(crate) struct Sql {
 }
 
 pub(crate) fn sql(text: impl Into<Cow<'static, str>>) -> Sql {
-    Sql { text: text.into(), args: Vec::new() }
+    Sql {
+        text: text.into(),
+        args: Vec::new(),
+    }
 }
 
 impl Sql {
@@ -129,7 +140,9 @@ impl Sql {
     }
 
     pub(crate) async fn fetch_one(self, on: impl Exec) -> Result<Row> {
-        self.fetch_optional(on).await?.ok_or_else(|| corrupt("missing row"))
+        self.fetch_optional(on)
+            .await?
+            .ok_or_else(|| corrupt("missing row"))
     }
 
     fn sqlite(self) -> sqlx::query::Query<'static, Sqlite, <Sqlite as sqlx::Database>::Arguments> {
@@ -146,7 +159,9 @@ impl Sql {
         q
     }
 
-    fn postgres(self) -> sqlx::query::Query<'static, Postgres, <Postgres as sqlx::Database>::Arguments> {
+    fn postgres(
+        self,
+    ) -> sqlx::query::Query<'static, Postgres, <Postgres as sqlx::Database>::Arguments> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text));
         for a in self.args {
             q = match a {
@@ -219,8 +234,22 @@ pub(crate) trait Exec: Send {
 impl Exec for &Pool {
     async fn rows(self, sql: Sql) -> Result<Vec<Row>> {
         Ok(match self {
-            Pool::Sqlite(p) => sql.sqlite().fetch_all(p).await.map_err(db)?.into_iter().map(Row::Sqlite).collect(),
-            Pool::Postgres(p) => sql.postgres().fetch_all(p).await.map_err(db)?.into_iter().map(Row::Postgres).collect(),
+            Pool::Sqlite(p) => sql
+                .sqlite()
+                .fetch_all(p)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Pool::Postgres(p) => sql
+                .postgres()
+                .fetch_all(p)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
         })
     }
 
@@ -236,15 +265,39 @@ impl Exec for &Pool {
 impl Exec for &mut Tx {
     async fn rows(self, sql: Sql) -> Result<Vec<Row>> {
         Ok(match self {
-            Tx::Sqlite(t) => sql.sqlite().fetch_all(&mut **t).await.map_err(db)?.into_iter().map(Row::Sqlite).collect(),
-            Tx::Postgres(t) => sql.postgres().fetch_all(&mut **t).await.map_err(db)?.into_iter().map(Row::Postgres).collect(),
+            Tx::Sqlite(t) => sql
+                .sqlite()
+                .fetch_all(&mut **t)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Tx::Postgres(t) => sql
+                .postgres()
+                .fetch_all(&mut **t)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
         })
     }
 
     async fn affected(self, sql: Sql) -> Result<u64> {
         Ok(match self {
-            Tx::Sqlite(t) => sql.sqlite().execute(&mut **t).await.map_err(db)?.rows_affected(),
-            Tx::Postgres(t) => sql.postgres().execute(&mut **t).await.map_err(db)?.rows_affected(),
+            Tx::Sqlite(t) => sql
+                .sqlite()
+                .execute(&mut **t)
+                .await
+                .map_err(db)?
+                .rows_affected(),
+            Tx::Postgres(t) => sql
+                .postgres()
+                .execute(&mut **t)
+                .await
+                .map_err(db)?
+                .rows_affected(),
         })
     }
 }
@@ -272,7 +325,10 @@ pub(crate) trait Columns {
 impl Row {
     fn get<T>(&self, col: &str) -> Result<T>
     where
-        T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+        T: for<'r> sqlx::Decode<'r, Sqlite>
+            + sqlx::Type<Sqlite>
+            + for<'r> sqlx::Decode<'r, Postgres>
+            + sqlx::Type<Postgres>,
     {
         match self {
             Row::Sqlite(r) => r.try_get(col),
@@ -307,9 +363,11 @@ impl Columns for Row {
     fn vector(&self, col: &str) -> Result<Vec<f32>> {
         Ok(match self {
             Row::Sqlite(r) => blob_vector(&r.try_get::<Vec<u8>, _>(col).map_err(db)?),
-            Row::Postgres(r) => {
-                r.try_get::<Option<pgvector::Vector>, _>(col).map_err(db)?.map(|v| v.to_vec()).unwrap_or_default()
-            }
+            Row::Postgres(r) => r
+                .try_get::<Option<pgvector::Vector>, _>(col)
+                .map_err(db)?
+                .map(|v| v.to_vec())
+                .unwrap_or_default(),
         })
     }
 }

@@ -21,38 +21,82 @@ const WORDS: usize = 120;
 
 async fn ingest(api: &str, fetch_ahead: usize) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let config = ragd::config::Config { ingest_fetch_ahead: fetch_ahead, ..app::config(dir.path()) };
+    let config = ragd::config::Config {
+        ingest_fetch_ahead: fetch_ahead,
+        ..app::config(dir.path())
+    };
     let app = Application::build(&config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let token = ragd::token::mint(app::SECRET.as_bytes(), "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
+    let token = ragd::token::mint(
+        app::SECRET.as_bytes(),
+        "bench",
+        "assets:read assets:write",
+        Duration::from_secs(3600),
+        "b",
+    )
+    .unwrap();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
-    let warm = post("/v1/embeddings", json!({"model": "all-MiniLM-L6-v2", "input": ["warm up"]})).await.unwrap();
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let warm = post(
+        "/v1/embeddings",
+        json!({"model": "all-MiniLM-L6-v2", "input": ["warm up"]}),
+    )
+    .await
+    .unwrap();
     assert!(warm.status().is_success(), "{}", warm.text().await.unwrap());
 
     let body = json!({"name": "Handbook", "config": {"sourceType": "GITHUB", "parameters": {"repository": "acme/handbook", "apiUrl": api}},
                       "auth": {"method": "API_KEY", "parameters": {"apiKey": github::TOKEN}}});
-    let r: Value = post("/v1/tenants/bench/assets", body).await.unwrap().json().await.unwrap();
-    let (asset, op) = (r["asset"]["id"].as_str().unwrap(), r["operation"]["id"].as_str().unwrap());
+    let r: Value = post("/v1/tenants/bench/assets", body)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (asset, op) = (
+        r["asset"]["id"].as_str().unwrap(),
+        r["operation"]["id"].as_str().unwrap(),
+    );
     let done = loop {
         let url = format!("{base}/v1/tenants/bench/assets/{asset}/operations/{op}:wait?timeout=60");
-        let o: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let o: Value = client
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if o["done"] == json!(true) {
             break o;
         }
     };
-    assert_eq!((done["status"].as_str(), done["itemsProcessed"].as_u64()), (Some("COMPLETED"), Some(FILES as u64)), "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["itemsProcessed"].as_u64()),
+        (Some("COMPLETED"), Some(FILES as u64)),
+        "{done}"
+    );
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     done
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let delay = Duration::from_millis(std::env::var("RAGD_BENCH_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(30));
         let (api, repo) = github::FakeGitHub::start(delay).await;

@@ -28,7 +28,10 @@ fn stage_micros(metrics: &str) -> HashMap<String, f64> {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let web = tempfile::tempdir().unwrap();

@@ -22,15 +22,33 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn wrk(url: &str, token: &str) -> (f64, f64, f64) {
     let cpu = cpu_seconds();
     let out = std::process::Command::new("wrk")
-        .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{}s", RUN_FOR.as_secs()), "--latency"])
+        .args([
+            "-t2",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{}s", RUN_FOR.as_secs()),
+            "--latency",
+        ])
         .args(["-H", &format!("Authorization: Bearer {token}"), url])
         .output()
         .expect("wrk is needed: apt-get install wrk");
     let cpu = cpu_seconds() - cpu;
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && !text.contains("Non-2xx"), "wrk failed: {text}");
-    let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).expect("wrk's Requests/sec").trim().parse().unwrap();
-    let p99 = text.lines().find_map(|l| l.trim().strip_prefix("99%")).expect("wrk's 99% latency").trim();
+    assert!(
+        out.status.success() && !text.contains("Non-2xx"),
+        "wrk failed: {text}"
+    );
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .expect("wrk's Requests/sec")
+        .trim()
+        .parse()
+        .unwrap();
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .expect("wrk's 99% latency")
+        .trim();
     let ms = if let Some(us) = p99.strip_suffix("us") {
         us.parse::<f64>().unwrap() / 1e3
     } else if let Some(ms) = p99.strip_suffix("ms") {
@@ -44,12 +62,23 @@ fn wrk(url: &str, token: &str) -> (f64, f64, f64) {
 /// CPU seconds (user + system) this process (the server) has used.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
     (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
 }
 
 /// Latencies of walking `pages` pages of `size` from the start of the list, one client.
-async fn page_walk(client: &reqwest::Client, base: &str, token: &str, size: usize, pages: usize) -> Vec<Duration> {
+async fn page_walk(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    size: usize,
+    pages: usize,
+) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(pages);
     let mut cursor: Option<String> = None;
     for _ in 0..pages {
@@ -58,7 +87,15 @@ async fn page_walk(client: &reqwest::Client, base: &str, token: &str, size: usiz
             None => format!("{base}?PageSize={size}"),
         };
         let start = Instant::now();
-        let body: serde_json::Value = client.get(&url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let body: serde_json::Value = client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         latencies.push(start.elapsed());
         assert_eq!(body["items"].as_array().unwrap().len(), size);
         cursor = body["nextPageToken"].as_str().map(str::to_owned);
@@ -69,17 +106,30 @@ async fn page_walk(client: &reqwest::Client, base: &str, token: &str, size: usiz
 
 /// Installs wrk from Debian if it is missing.
 fn ensure_wrk() {
-    if std::process::Command::new("wrk").arg("--version").output().is_ok() {
+    if std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
         return;
     }
     eprintln!("installing wrk (Debian) for the benchmark");
-    let ok = std::process::Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]).env("DEBIAN_FRONTEND", "noninteractive").status();
-    assert!(ok.is_ok_and(|s| s.success()), "wrk is needed: apt-get install wrk");
+    let ok = std::process::Command::new("apt-get")
+        .args(["install", "-y", "-qq", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
+    assert!(
+        ok.is_ok_and(|s| s.success()),
+        "wrk is needed: apt-get install wrk"
+    );
 }
 
 fn main() {
     ensure_wrk();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("?").trim().to_owned();
@@ -105,10 +155,14 @@ async fn run(backend: &str) {
     };
     // Seeded straight into the database.
     let (asset, op) = if backend == "SQLite" {
-        let store = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db")).await.unwrap();
+        let store = ragd_store::SqliteStore::open(&tmp.path().join("ragd.db"))
+            .await
+            .unwrap();
         seed_sqlite(&store).await
     } else {
-        let url = ragd_store::postgres::throwaway_database().await.expect("PostgreSQL for the benchmark");
+        let url = ragd_store::postgres::throwaway_database()
+            .await
+            .expect("PostgreSQL for the benchmark");
         let store = ragd_store::PgStore::open(&url, 2).await.unwrap();
         config.database_url = Some(url);
         seed_postgres(&store).await
@@ -117,7 +171,14 @@ async fn run(backend: &str) {
     let app = Application::build(&config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    let token = ragd::token::mint(b"bench-secret-0123456789", "bench", "assets:read", Duration::from_secs(3600), "b").unwrap();
+    let token = ragd::token::mint(
+        b"bench-secret-0123456789",
+        "bench",
+        "assets:read",
+        Duration::from_secs(3600),
+        "b",
+    )
+    .unwrap();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let ops = format!("{base}/v1/tenants/bench/assets/{asset}/operations");
 
@@ -126,9 +187,17 @@ async fn run(backend: &str) {
     let small = page_walk(&client, &ops, &token, 50, 1000).await;
     let large = page_walk(&client, &ops, &token, 1000, 100).await;
 
-    println!("| {backend} | GET /healthz (peer: HTTP alone) | {health:.0} req/s, p99 {health_p99:.2} ms | {health_cpu:.1} µs | 1.00x |");
-    println!("| {backend} | GET operation (JWT + read) | {get:.0} req/s, p99 {get_p99:.2} ms | {get_cpu:.1} µs | {:.2}x |", get / health);
-    for (name, l) in [("list page, PageSize=50 (1,000 pages walked)", &small), ("list page, PageSize=1000 (100 pages walked)", &large)] {
+    println!(
+        "| {backend} | GET /healthz (peer: HTTP alone) | {health:.0} req/s, p99 {health_p99:.2} ms | {health_cpu:.1} µs | 1.00x |"
+    );
+    println!(
+        "| {backend} | GET operation (JWT + read) | {get:.0} req/s, p99 {get_p99:.2} ms | {get_cpu:.1} µs | {:.2}x |",
+        get / health
+    );
+    for (name, l) in [
+        ("list page, PageSize=50 (1,000 pages walked)", &small),
+        ("list page, PageSize=1000 (100 pages walked)", &large),
+    ] {
         println!(
             "| {backend} | {name} | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms | | |",
             percentile(l, 0.5).as_secs_f64() * 1e3,
@@ -163,7 +232,11 @@ async fn seed_postgres(store: &ragd_store::PgStore) -> (String, String) {
     .await
     .unwrap();
     sqlx::query("ANALYZE").execute(pool).await.unwrap();
-    let last: String = sqlx::query_scalar("SELECT id FROM operations ORDER BY created_at DESC LIMIT 1").fetch_one(pool).await.unwrap();
+    let last: String =
+        sqlx::query_scalar("SELECT id FROM operations ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     (asset, last)
 }
 

@@ -32,10 +32,17 @@ async fn measure(store: &dyn Store, scope: SearchScope, write: Duration, c: &Cor
     eprintln!("wrote {} chunks in {:.1} s", c.n, write.as_secs_f64());
     // The first query pays for whatever index is built lazily (none on PostgreSQL).
     let first = Instant::now();
-    store.search_vectors(&scope, &queries[0], K as u32).await.unwrap();
-    store.search_text(&scope, &words[0], K as u32).await.unwrap();
+    store
+        .search_vectors(&scope, &queries[0], K as u32)
+        .await
+        .unwrap();
+    store
+        .search_text(&scope, &words[0], K as u32)
+        .await
+        .unwrap();
     let first = first.elapsed();
-    let (mut vector, mut text, mut hybrid, mut hit, mut text_top) = (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
+    let (mut vector, mut text, mut hybrid, mut hit, mut text_top) =
+        (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
     for (q, w) in queries.iter().zip(&words) {
         let start = Instant::now();
         let approx = store.search_vectors(&scope, q, K as u32).await.unwrap();
@@ -46,10 +53,22 @@ async fn measure(store: &dyn Store, scope: SearchScope, write: Duration, c: &Cor
         let top = store.search_text(&scope, w, K as u32).await.unwrap();
         text.push(start.elapsed());
         let keys: Vec<i64> = top.iter().map(|(k, _)| *k).collect();
-        text_top.push(store.search_hits(&scope.tenant, &keys).await.unwrap().into_iter().map(|h| h.chunk.text_hash).collect());
+        text_top.push(
+            store
+                .search_hits(&scope.tenant, &keys)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.chunk.text_hash)
+                .collect(),
+        );
 
         let start = Instant::now();
-        let (v, t) = futures::future::join(store.search_vectors(&scope, q, 50), store.search_text(&scope, w, 50)).await;
+        let (v, t) = futures::future::join(
+            store.search_vectors(&scope, q, 50),
+            store.search_text(&scope, w, 50),
+        )
+        .await;
         let fused = rrf(&[(&v.unwrap(), 1.0), (&t.unwrap(), 1.0)], 60.0);
         let keys: Vec<i64> = fused.iter().take(K).map(|(k, _)| *k).collect();
         store.search_hits(&scope.tenant, &keys).await.unwrap();
@@ -58,12 +77,23 @@ async fn measure(store: &dyn Store, scope: SearchScope, write: Duration, c: &Cor
     for l in [&mut vector, &mut text, &mut hybrid] {
         l.sort();
     }
-    Stats { write, first, vector, recall: hit as f64 / (QUERIES * K) as f64, text, hybrid, text_top }
+    Stats {
+        write,
+        first,
+        vector,
+        recall: hit as f64 / (QUERIES * K) as f64,
+        text,
+        hybrid,
+        text_top,
+    }
 }
 
 fn main() {
     let c = corpus::load();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let url = ragd_store::postgres::throwaway_database().await.expect("a PostgreSQL database");
         let pg = ragd_store::PgStore::open(&url, 8).await.unwrap();

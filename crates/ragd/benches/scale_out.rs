@@ -31,7 +31,11 @@ struct Run {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let delay = Duration::from_millis(std::env::var("RAGD_BENCH_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(200));
         let (base, fake) = openai::FakeOpenAi::start(KEY, delay).await;

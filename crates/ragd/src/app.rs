@@ -14,8 +14,8 @@ use ragd_core::store::Store;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
 use ragd_engine::sources::{
-    file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource, notion::NotionSource, s3::S3Source, text::TextSource,
-    web::WebSource,
+    file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource,
+    notion::NotionSource, s3::S3Source, text::TextSource, web::WebSource,
 };
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::PgStore;
@@ -50,13 +50,18 @@ async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option
     match config.database()? {
         Database::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
-            let store = SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("opening the database {}: {e:?}", path.display()))?;
+            let store = SqliteStore::open(&path)
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the database {}: {e:?}", path.display()))?;
             Ok((Arc::new(store), None))
         }
         Database::Postgres(url) => {
-            let store = PgStore::open(&url, 16).await.map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e:?}"))?;
+            let store = PgStore::open(&url, 16)
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e:?}"))?;
             let store = Arc::new(store);
             Ok((store.clone(), Some(store)))
         }
@@ -90,7 +95,13 @@ impl Application {
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
         let blobs = Arc::new(ObjectBlobs::local(&config.files_dir())?);
         let secrets = Arc::new(config.secret_box()?);
-        let mut services = Services::new(store.clone(), models.clone(), events.clone(), blobs.clone(), secrets.clone());
+        let mut services = Services::new(
+            store.clone(),
+            models.clone(),
+            events.clone(),
+            blobs.clone(),
+            secrets.clone(),
+        );
         services.upload_limit = config.upload_max_bytes;
         services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
         // The Chromium is looked up once: the API refuses `render: true` without it, the worker uses it.
@@ -99,42 +110,69 @@ impl Application {
         let files = ModelFiles::new(config.model_dir());
         // One local model per process, loaded on first use, shared by the API and the workers.
         let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);
-        let registry = Arc::new(crate::model::Models::new(local.clone(), files, models, config.openai(), config.allow_hosts()));
+        let registry = Arc::new(crate::model::Models::new(
+            local.clone(),
+            files,
+            models,
+            config.openai(),
+            config.allow_hosts(),
+        ));
         services.embedders = Some(registry.clone());
 
         let secret = config.hs256_secret()?;
         let keys = match &config.jwks_url {
             Some(url) => KeyConfig::Jwks { url: url.clone() },
-            None => KeyConfig::Hs256 { secret: secret.clone() },
+            None => KeyConfig::Hs256 {
+                secret: secret.clone(),
+            },
         };
-        let auth = Authenticator::new(AuthConfig { keys, issuer: config.jwt_issuer.clone(), audience: config.jwt_audience.clone() });
+        let auth = Authenticator::new(AuthConfig {
+            keys,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+        });
         // Cursors are signed with a key derived from the server secret, so every process of a
         // deployment accepts the others' cursors.
         let cursor_key = [secret.as_slice(), b"|ragd-cursor"].concat();
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
         let public_url = match &config.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => format!("http://{}", listener.local_addr()?),
         };
-        let oauth = crate::oauth::OAuthProviders::new(&config.oauth, format!("{public_url}/v1/oauth/callback"))?;
-        let oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>> = (!oauth.is_empty()).then(|| Arc::new(oauth) as _);
+        let oauth = crate::oauth::OAuthProviders::new(
+            &config.oauth,
+            format!("{public_url}/v1/oauth/callback"),
+        )?;
+        let oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>> =
+            (!oauth.is_empty()).then(|| Arc::new(oauth) as _);
         services.oauth = oauth.clone();
-        let oauth_success_url = config.oauth_success_url.clone().unwrap_or_else(|| format!("{public_url}/v1/oauth/done"));
+        let oauth_success_url = config
+            .oauth_success_url
+            .clone()
+            .unwrap_or_else(|| format!("{public_url}/v1/oauth/done"));
         let state = AppState {
             services,
             auth: Arc::new(auth),
-            limits: Arc::new(ragd_api::limits::Limits::new(ragd_api::limits::LimitsConfig {
-                requests_per_second: config.rate_limit_per_second,
-                burst: config.rate_limit_burst,
-                concurrent_uploads: config.max_concurrent_uploads,
-                request_timeout: Duration::from_secs_f64(config.request_timeout_seconds.max(1.0)),
-            })),
+            limits: Arc::new(ragd_api::limits::Limits::new(
+                ragd_api::limits::LimitsConfig {
+                    requests_per_second: config.rate_limit_per_second,
+                    burst: config.rate_limit_burst,
+                    concurrent_uploads: config.max_concurrent_uploads,
+                    request_timeout: Duration::from_secs_f64(
+                        config.request_timeout_seconds.max(1.0),
+                    ),
+                },
+            )),
             cursors: Arc::new(CursorCodec::new(&cursor_key)),
             metrics: Some(metrics_handle()),
             // Loaded on first use, so that processes and tests that never embed never pay for it.
             embedder: Some(Arc::new(local)),
-            local_token_secret: (config.console_local_token && config.jwks_url.is_none() && listener.local_addr()?.ip().is_loopback())
-                .then(|| Arc::from(secret.as_slice())),
+            local_token_secret: (config.console_local_token
+                && config.jwks_url.is_none()
+                && listener.local_addr()?.ip().is_loopback())
+            .then(|| Arc::from(secret.as_slice())),
             public_url,
             oauth_success_url,
         };
@@ -154,9 +192,13 @@ impl Application {
             let executor = IngestExecutor {
                 models: registry,
                 text: TextSource,
-                file: FileSource { blobs: blobs.clone() },
+                file: FileSource {
+                    blobs: blobs.clone(),
+                },
                 web: WebSource::new(web),
-                git: GitSource { config: config.git() },
+                git: GitSource {
+                    config: config.git(),
+                },
                 s3: S3Source::new(config.remote()),
                 github: GitHubSource::new(config.remote()),
                 drive: DriveSource::new(config.remote()),
@@ -165,7 +207,12 @@ impl Application {
                 oauth,
                 fetch_ahead: config.ingest_fetch_ahead,
             };
-            let engine = Engine::new(store.clone(), Arc::new(executor), events.clone(), engine_config);
+            let engine = Engine::new(
+                store.clone(),
+                Arc::new(executor),
+                events.clone(),
+                engine_config,
+            );
             match hook {
                 Some(h) => engine.with_step_hook(h),
                 None => engine,
@@ -189,16 +236,34 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops the workers, giving back their leases.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut workers = self.engine.map(|e| e.spawn(stop_rx.clone())).unwrap_or_default();
+        let mut workers = self
+            .engine
+            .map(|e| e.spawn(stop_rx.clone()))
+            .unwrap_or_default();
         if !workers.is_empty() {
-            workers.push(tokio::spawn(sweep(self.state.services.clone(), self.git_dir.clone(), stop_rx.clone())));
-            workers.push(tokio::spawn(schedule(self.state.services.clone(), self.schedule_tick, stop_rx)));
+            workers.push(tokio::spawn(sweep(
+                self.state.services.clone(),
+                self.git_dir.clone(),
+                stop_rx.clone(),
+            )));
+            workers.push(tokio::spawn(schedule(
+                self.state.services.clone(),
+                self.schedule_tick,
+                stop_rx,
+            )));
         }
-        let listen = self.notifications.map(|(pg, events)| tokio::spawn(async move { pg.forward_notifications(events).await }));
+        let listen = self.notifications.map(|(pg, events)| {
+            tokio::spawn(async move { pg.forward_notifications(events).await })
+        });
         let app = router(self.state, self.serve_api);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         let _ = stop_tx.send(true);
         if let Some(l) = listen {
             l.abort();
@@ -213,10 +278,16 @@ impl Application {
 /// The scheduler: fires due poll schedules (a run missed while no process was up fires once, at
 /// the first tick) and starts webhook updates that waited for an operation to end. Every process
 /// with workers runs it; the store makes each firing happen once.
-async fn schedule(services: ragd_core::service::Services, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn schedule(
+    services: ragd_core::service::Services,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         match services.schedule_tick(ragd_core::time::now_ms()).await {
-            Ok(started) if !started.is_empty() => tracing::info!(operations = started.len(), "scheduler queued operations"),
+            Ok(started) if !started.is_empty() => {
+                tracing::info!(operations = started.len(), "scheduler queued operations")
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the scheduler's tick failed"),
         }
@@ -238,7 +309,11 @@ async fn sweep_mirrors(git_dir: &std::path::Path, store: &dyn Store) {
 
 /// Deletes temporary uploads nobody imported within a day (at start-up, then hourly), and the
 /// git mirrors of deleted assets hourly (`build` swept them before serving).
-async fn sweep(services: ragd_core::service::Services, git_dir: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
+async fn sweep(
+    services: ragd_core::service::Services,
+    git_dir: std::path::PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         match services.files_sweep(ragd_core::time::now_ms()).await {
             Ok(0) => {}

@@ -15,7 +15,12 @@ use std::time::Duration;
 #[derive(Args, Clone)]
 pub struct Remote {
     /// The server [env RAGD_URL] (`--url` names a web site in `assets create`).
-    #[arg(long, global = true, env = "RAGD_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "RAGD_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub server: String,
     /// Bearer token [env RAGD_TOKEN; default: one minted from the local data dir's secret].
     #[arg(long, global = true, env = "RAGD_TOKEN", hide_env_values = true)]
@@ -125,7 +130,9 @@ struct Out {
 
 impl Out {
     fn new() -> Self {
-        Self { colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Self {
+            colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn status(&self, s: &str) -> String {
@@ -135,11 +142,19 @@ impl Out {
             "RUNNING" | "PENDING" | "PROCESSING" => "33",
             _ => return s.to_owned(),
         };
-        if self.colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() }
+        if self.colour {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
     }
 
     fn dim(&self, s: &str) -> String {
-        if self.colour { format!("\x1b[2m{s}\x1b[0m") } else { s.to_owned() }
+        if self.colour {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
     }
 
     /// Prints rows under a header, each column as wide as its widest cell (colour codes aside).
@@ -193,8 +208,15 @@ fn text(v: &Value) -> String {
 }
 
 fn when(ms: &Value) -> String {
-    match ms.as_i64().and_then(|ms| std::time::UNIX_EPOCH.checked_add(Duration::from_millis(ms as u64))) {
-        Some(t) => humantime::format_rfc3339_seconds(t).to_string().replace('T', " ").trim_end_matches('Z').to_owned(),
+    match ms
+        .as_i64()
+        .and_then(|ms| std::time::UNIX_EPOCH.checked_add(Duration::from_millis(ms as u64)))
+    {
+        Some(t) => humantime::format_rfc3339_seconds(t)
+            .to_string()
+            .replace('T', " ")
+            .trim_end_matches('Z')
+            .to_owned(),
         None => "-".to_owned(),
     }
 }
@@ -206,7 +228,9 @@ fn print_json(v: &Value) {
 /// The files of a folder, recursively, in name order; hidden files and folders are left out.
 fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?.collect::<Result<_, _>>()?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         if e.file_name().to_string_lossy().starts_with('.') {
@@ -223,22 +247,45 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// `--param key=value` pairs, typed by the source type's descriptor (lists from repeats).
-fn typed_params(descriptor: &Value, pairs: &[String], params: &mut Map<String, Value>) -> anyhow::Result<()> {
+fn typed_params(
+    descriptor: &Value,
+    pairs: &[String],
+    params: &mut Map<String, Value>,
+) -> anyhow::Result<()> {
     let source = descriptor["sourceType"].as_str().unwrap_or_default();
     for pair in pairs {
-        let (key, value) = pair.split_once('=').with_context(|| format!("--param {pair}: write it as key=value"))?;
-        let props = descriptor["properties"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let (key, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--param {pair}: write it as key=value"))?;
+        let props = descriptor["properties"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let Some(prop) = props.iter().find(|p| p["name"] == key) else {
             let names: Vec<&str> = props.iter().filter_map(|p| p["name"].as_str()).collect();
-            bail!("--param {key}: {source} has no such parameter; it has {}", names.join(", "));
+            bail!(
+                "--param {key}: {source} has no such parameter; it has {}",
+                names.join(", ")
+            );
         };
         let typed = match prop["type"].as_str().unwrap_or_default() {
-            "BOOLEAN" => Value::Bool(value.parse().with_context(|| format!("--param {key}: true or false"))?),
-            "INTEGER" => Value::from(value.parse::<i64>().with_context(|| format!("--param {key}: a whole number"))?),
-            "OBJECT_LIST" => serde_json::from_str(value).with_context(|| format!("--param {key}: a JSON list"))?,
+            "BOOLEAN" => Value::Bool(
+                value
+                    .parse()
+                    .with_context(|| format!("--param {key}: true or false"))?,
+            ),
+            "INTEGER" => Value::from(
+                value
+                    .parse::<i64>()
+                    .with_context(|| format!("--param {key}: a whole number"))?,
+            ),
+            "OBJECT_LIST" => serde_json::from_str(value)
+                .with_context(|| format!("--param {key}: a JSON list"))?,
             "STRING_LIST" => {
                 let list = params.entry(key).or_insert_with(|| json!([]));
-                list.as_array_mut().context("a list")?.push(Value::from(value));
+                list.as_array_mut()
+                    .context("a list")?
+                    .push(Value::from(value));
                 continue;
             }
             _ => Value::from(value),
@@ -249,7 +296,11 @@ fn typed_params(descriptor: &Value, pairs: &[String], params: &mut Map<String, V
 }
 
 /// Runs `ragd assets …`; the exit status is non-zero when a watched operation does not complete.
-pub async fn assets(client: &Client, remote: &Remote, command: AssetsCommand) -> anyhow::Result<i32> {
+pub async fn assets(
+    client: &Client,
+    remote: &Remote,
+    command: AssetsCommand,
+) -> anyhow::Result<i32> {
     let out = Out::new();
     match command {
         AssetsCommand::Create(args) => create(client, remote, *args).await,
@@ -273,15 +324,22 @@ pub async fn assets(client: &Client, remote: &Remote, command: AssetsCommand) ->
                     ]
                 })
                 .collect::<Vec<_>>();
-            out.table(&["ID", "NAME", "TYPE", "STATUS", "DOCS", "CHUNKS", "MODIFIED"], &rows);
+            out.table(
+                &["ID", "NAME", "TYPE", "STATUS", "DOCS", "CHUNKS", "MODIFIED"],
+                &rows,
+            );
             Ok(0)
         }
         AssetsCommand::Show { asset } => {
             let a = client.get(&format!("/assets/{asset}")).await?;
-            let ops = client.get(&format!("/assets/{asset}/operations?PageSize=1")).await?;
+            let ops = client
+                .get(&format!("/assets/{asset}/operations?PageSize=1"))
+                .await?;
             let usage = client.get(&format!("/assets/{asset}/usage")).await?;
             if remote.json {
-                print_json(&json!({"asset": a, "latestOperation": ops["items"][0], "usage": usage}));
+                print_json(
+                    &json!({"asset": a, "latestOperation": ops["items"][0], "usage": usage}),
+                );
                 return Ok(0);
             }
             let op = &ops["items"][0];
@@ -293,13 +351,25 @@ pub async fn assets(client: &Client, remote: &Remote, command: AssetsCommand) ->
                 ("documents", text(&a["documentCount"])),
                 ("chunks", text(&a["chunkCount"])),
                 ("tokens", text(&usage["totalTokenCount"])),
-                ("model", format!("{}/{}", text(&a["embedding"]["provider"]), text(&a["embedding"]["model"]))),
+                (
+                    "model",
+                    format!(
+                        "{}/{}",
+                        text(&a["embedding"]["provider"]),
+                        text(&a["embedding"]["model"])
+                    ),
+                ),
                 ("parameters", a["config"]["parameters"].to_string()),
                 ("created", when(&a["createdAt"])),
                 (
                     "last operation",
                     match op.is_object() {
-                        true => format!("{} {} {}", text(&op["type"]), out.status(op["status"].as_str().unwrap_or("-")), text(&op["id"])),
+                        true => format!(
+                            "{} {} {}",
+                            text(&op["type"]),
+                            out.status(op["status"].as_str().unwrap_or("-")),
+                            text(&op["id"])
+                        ),
                         false => "-".to_owned(),
                     },
                 ),
@@ -313,15 +383,27 @@ pub async fn assets(client: &Client, remote: &Remote, command: AssetsCommand) ->
             Ok(0)
         }
         AssetsCommand::Rm { asset } => {
-            client.call(reqwest::Method::DELETE, &format!("/assets/{asset}"), None).await?;
+            client
+                .call(reqwest::Method::DELETE, &format!("/assets/{asset}"), None)
+                .await?;
             if !remote.json {
                 println!("deleted asset {asset}");
             }
             Ok(0)
         }
-        AssetsCommand::Refresh { asset, force, watch } => {
-            let body = if force { json!({"force": true}) } else { json!({}) };
-            let r = client.post(&format!("/assets/{asset}:refresh"), &body).await?;
+        AssetsCommand::Refresh {
+            asset,
+            force,
+            watch,
+        } => {
+            let body = if force {
+                json!({"force": true})
+            } else {
+                json!({})
+            };
+            let r = client
+                .post(&format!("/assets/{asset}:refresh"), &body)
+                .await?;
             started(client, remote, &asset, &r["operation"], watch).await
         }
     }
@@ -333,11 +415,23 @@ async fn create(client: &Client, remote: &Remote, args: CreateArgs) -> anyhow::R
         None => args.file.clone(),
     };
     if args.dir.is_some() && files.is_empty() {
-        bail!("{} holds no files", args.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default());
+        bail!(
+            "{} holds no files",
+            args.dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        );
     }
     let (source_type, mut params) = if !files.is_empty() {
-        let bar = if remote.json { ProgressBar::hidden() } else { ProgressBar::new(files.len() as u64) };
-        bar.set_style(ProgressStyle::with_template("uploading {bar:30} {pos}/{len} {wide_msg}")?);
+        let bar = if remote.json {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(files.len() as u64)
+        };
+        bar.set_style(ProgressStyle::with_template(
+            "uploading {bar:30} {pos}/{len} {wide_msg}",
+        )?);
         let mut ids = Vec::new();
         let mut skipped = Vec::new();
         for f in &files {
@@ -345,21 +439,47 @@ async fn create(client: &Client, remote: &Remote, args: CreateArgs) -> anyhow::R
             match client.upload(f).await {
                 Ok(id) => ids.push(Value::from(id)),
                 // In a folder, what ragd cannot read (an image, an empty file) is left out, said below.
-                Err(e) if args.dir.is_some() && e.downcast_ref::<Problem>().is_some_and(Problem::unreadable) => skipped.push(f),
+                Err(e)
+                    if args.dir.is_some()
+                        && e.downcast_ref::<Problem>().is_some_and(Problem::unreadable) =>
+                {
+                    skipped.push(f)
+                }
                 Err(e) => return Err(e),
             }
             bar.inc(1);
         }
         bar.finish_and_clear();
         if !skipped.is_empty() {
-            let names: Vec<String> = skipped.iter().take(5).map(|f| f.display().to_string()).collect();
-            let more = if skipped.len() > 5 { format!(" and {} more", skipped.len() - 5) } else { String::new() };
-            eprintln!("left out {} files ragd cannot read (empty or of an unsupported type): {}{more}", skipped.len(), names.join(", "));
+            let names: Vec<String> = skipped
+                .iter()
+                .take(5)
+                .map(|f| f.display().to_string())
+                .collect();
+            let more = if skipped.len() > 5 {
+                format!(" and {} more", skipped.len() - 5)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "left out {} files ragd cannot read (empty or of an unsupported type): {}{more}",
+                skipped.len(),
+                names.join(", ")
+            );
         }
         if ids.is_empty() {
-            bail!("{} holds no file ragd can read", args.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default());
+            bail!(
+                "{} holds no file ragd can read",
+                args.dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
+            );
         }
-        ("FILE", Map::from_iter([("fileIds".to_owned(), Value::from(ids))]))
+        (
+            "FILE",
+            Map::from_iter([("fileIds".to_owned(), Value::from(ids))]),
+        )
     } else if let Some(url) = &args.web {
         ("WEB", Map::from_iter([("urls".to_owned(), json!([url]))]))
     } else if let Some(url) = &args.git {
@@ -379,32 +499,59 @@ async fn create(client: &Client, remote: &Remote, args: CreateArgs) -> anyhow::R
     } else {
         bail!("say what to index: --file, --dir, --url, --git, --s3 or --type");
     };
-    let source_type = args.source_type.as_deref().unwrap_or(source_type).to_uppercase();
+    let source_type = args
+        .source_type
+        .as_deref()
+        .unwrap_or(source_type)
+        .to_uppercase();
     if !args.params.is_empty() {
         let types = client.get("/assets:sourceTypes").await?;
-        let descriptor = types["items"].as_array().into_iter().flatten().find(|d| d["sourceType"] == source_type.as_str());
-        let descriptor = descriptor.with_context(|| format!("the server has no source type {source_type}"))?;
+        let descriptor = types["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["sourceType"] == source_type.as_str());
+        let descriptor =
+            descriptor.with_context(|| format!("the server has no source type {source_type}"))?;
         typed_params(descriptor, &args.params, &mut params)?;
     }
-    let body = json!({"name": args.name, "config": {"sourceType": source_type, "parameters": params}});
+    let body =
+        json!({"name": args.name, "config": {"sourceType": source_type, "parameters": params}});
     let r = client.post("/assets", &body).await?;
-    let asset = r["asset"]["id"].as_str().context("the server's answer had no asset id")?.to_owned();
+    let asset = r["asset"]["id"]
+        .as_str()
+        .context("the server's answer had no asset id")?
+        .to_owned();
     if !remote.json {
-        println!("created asset {asset} ({source_type}, {})", text(&r["asset"]["displayName"]));
+        println!(
+            "created asset {asset} ({source_type}, {})",
+            text(&r["asset"]["displayName"])
+        );
     }
     started(client, remote, &asset, &r["operation"], args.watch).await
 }
 
 /// After an operation was queued: watch it, or say how to.
-async fn started(client: &Client, remote: &Remote, asset: &str, op: &Value, watch: bool) -> anyhow::Result<i32> {
-    let id = op["id"].as_str().context("the server's answer had no operation")?;
+async fn started(
+    client: &Client,
+    remote: &Remote,
+    asset: &str,
+    op: &Value,
+    watch: bool,
+) -> anyhow::Result<i32> {
+    let id = op["id"]
+        .as_str()
+        .context("the server's answer had no operation")?;
     if watch {
         return follow(client, remote, asset, id).await;
     }
     if remote.json {
         print_json(op);
     } else {
-        println!("queued {} operation {id}; follow it with: ragd ops watch {asset} {id}", text(&op["type"]));
+        println!(
+            "queued {} operation {id}; follow it with: ragd ops watch {asset} {id}",
+            text(&op["type"])
+        );
     }
     Ok(0)
 }
@@ -416,15 +563,26 @@ fn summary(out: &Out, op: &Value) -> String {
         (Some(s), Some(e)) => format!(" in {:.1} s", (e - s) as f64 / 1000.0),
         _ => String::new(),
     };
-    let mut parts = vec![format!("{} processed", n("itemsProcessed") - n("itemsFailed"))];
-    for (k, label) in [("itemsSkipped", "unchanged"), ("itemsFailed", "failed"), ("itemsExcluded", "excluded")] {
+    let mut parts = vec![format!(
+        "{} processed",
+        n("itemsProcessed") - n("itemsFailed")
+    )];
+    for (k, label) in [
+        ("itemsSkipped", "unchanged"),
+        ("itemsFailed", "failed"),
+        ("itemsExcluded", "excluded"),
+    ] {
         if n(k) > 0 {
             parts.push(format!("{} {label}", n(k)));
         }
     }
     parts.push(format!("{} tokens", n("tokenCount")));
     parts.push(format!("${:.4}", op["cost"].as_f64().unwrap_or(0.0)));
-    let mut line = format!("{}{secs}: {}", out.status(op["status"].as_str().unwrap_or("?")), parts.join(", "));
+    let mut line = format!(
+        "{}{secs}: {}",
+        out.status(op["status"].as_str().unwrap_or("?")),
+        parts.join(", ")
+    );
     if let Some(e) = op["errorMessage"].as_str() {
         line.push_str(&format!("\n{e}"));
     }
@@ -434,14 +592,25 @@ fn summary(out: &Out, op: &Value) -> String {
 /// Follows an operation over `:watch` with a progress bar; Ctrl-C stops watching, not the operation.
 async fn follow(client: &Client, remote: &Remote, asset: &str, op: &str) -> anyhow::Result<i32> {
     let out = Out::new();
-    let bar = if remote.json || !std::io::stderr().is_terminal() { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    bar.set_style(ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} items  {msg}  {elapsed} (ETA {eta})")?);
+    let bar = if remote.json || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} {bar:30} {pos}/{len} items  {msg}  {elapsed} (ETA {eta})",
+    )?);
     bar.enable_steady_tick(Duration::from_millis(200));
     let watch = client.watch(asset, op, |s| {
         let n = |k: &str| s[k].as_u64().unwrap_or(0);
         bar.set_length(n("itemsTotal"));
         bar.set_position(n("itemsProcessed") + n("itemsSkipped") + n("itemsExcluded"));
-        bar.set_message(format!("{} {} tokens ${:.4}", text(&s["status"]), n("tokenCount"), s["cost"].as_f64().unwrap_or(0.0)));
+        bar.set_message(format!(
+            "{} {} tokens ${:.4}",
+            text(&s["status"]),
+            n("tokenCount"),
+            s["cost"].as_f64().unwrap_or(0.0)
+        ));
     });
     let last = tokio::select! {
         last = watch => last?,
@@ -464,7 +633,9 @@ pub async fn ops(client: &Client, remote: &Remote, command: OpsCommand) -> anyho
     let out = Out::new();
     match command {
         OpsCommand::Ls { asset } => {
-            let page = client.get(&format!("/assets/{asset}/operations?PageSize=50")).await?;
+            let page = client
+                .get(&format!("/assets/{asset}/operations?PageSize=50"))
+                .await?;
             if remote.json {
                 print_json(&page["items"]);
                 return Ok(0);
@@ -484,21 +655,41 @@ pub async fn ops(client: &Client, remote: &Remote, command: OpsCommand) -> anyho
                         when(&o["createdAt"]),
                         o["errorMessage"]
                             .as_str()
-                            .map(|e| e.lines().next().unwrap_or_default().chars().take(80).collect())
+                            .map(|e| {
+                                e.lines()
+                                    .next()
+                                    .unwrap_or_default()
+                                    .chars()
+                                    .take(80)
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     ]
                 })
                 .collect::<Vec<_>>();
-            out.table(&["ID", "TYPE", "STATUS", "ITEMS", "TOKENS", "COST", "CREATED", "ERROR"], &rows);
+            out.table(
+                &[
+                    "ID", "TYPE", "STATUS", "ITEMS", "TOKENS", "COST", "CREATED", "ERROR",
+                ],
+                &rows,
+            );
             Ok(0)
         }
         OpsCommand::Watch { asset, operation } => follow(client, remote, &asset, &operation).await,
         OpsCommand::Cancel { asset, operation } => {
-            let o = client.post(&format!("/assets/{asset}/operations/{operation}:cancel"), &json!({})).await?;
+            let o = client
+                .post(
+                    &format!("/assets/{asset}/operations/{operation}:cancel"),
+                    &json!({}),
+                )
+                .await?;
             if remote.json {
                 print_json(&o);
             } else {
-                println!("operation {operation} is {}", out.status(o["status"].as_str().unwrap_or("?")));
+                println!(
+                    "operation {operation} is {}",
+                    out.status(o["status"].as_str().unwrap_or("?"))
+                );
             }
             Ok(0)
         }
@@ -510,7 +701,11 @@ pub async fn docs(client: &Client, remote: &Remote, command: DocsCommand) -> any
     let DocsCommand::Ls { asset, status } = command;
     let mut items = client.all(&format!("/assets/{asset}/documents")).await?;
     if let Some(s) = &status {
-        items.retain(|d| d["status"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(s)));
+        items.retain(|d| {
+            d["status"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(s))
+        });
     }
     if remote.json {
         print_json(&Value::from(items));
@@ -548,24 +743,57 @@ pub async fn search(client: &Client, remote: &Remote, args: SearchArgs) -> anyho
         print_json(&r);
         return Ok(0);
     }
-    let results = r["results"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let results = r["results"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     for (i, hit) in results.iter().enumerate() {
-        let place = hit["sourceUrl"].as_str().map(str::to_owned).unwrap_or_else(|| text(&hit["source"]));
-        let heading = hit["headingPath"].as_str().filter(|h| !h.is_empty()).map(|h| format!(" › {h}")).unwrap_or_default();
+        let place = hit["sourceUrl"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| text(&hit["source"]));
+        let heading = hit["headingPath"]
+            .as_str()
+            .filter(|h| !h.is_empty())
+            .map(|h| format!(" › {h}"))
+            .unwrap_or_default();
         println!(
             "{}. {:.3}  {place}{heading}  {}",
             i + 1,
             hit["score"].as_f64().unwrap_or(0.0),
-            out.dim(&format!("lines {}-{}", text(&hit["startLine"]), text(&hit["endLine"])))
+            out.dim(&format!(
+                "lines {}-{}",
+                text(&hit["startLine"]),
+                text(&hit["endLine"])
+            ))
         );
-        let snippet: String = hit["content"].as_str().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        let snippet: String = hit["content"]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let cut: String = snippet.chars().take(240).collect();
-        println!("   {cut}{}", if snippet.chars().count() > 240 { "…" } else { "" });
+        println!(
+            "   {cut}{}",
+            if snippet.chars().count() > 240 {
+                "…"
+            } else {
+                ""
+            }
+        );
     }
     if results.is_empty() {
         println!("{}", out.dim("no results"));
     } else {
-        println!("{}", out.dim(&format!("{} results in {} ms", results.len(), text(&r["tookMs"]))));
+        println!(
+            "{}",
+            out.dim(&format!(
+                "{} results in {} ms",
+                results.len(),
+                text(&r["tookMs"])
+            ))
+        );
     }
     Ok(0)
 }

@@ -42,15 +42,27 @@ impl Problem {
 /// The one line a person reads for a failed request.
 fn problem_line(status: StatusCode, body: &str) -> Problem {
     let Ok(p) = serde_json::from_str::<Value>(body) else {
-        return Problem { status, line: format!("the server answered {status}: {}", body.trim().chars().take(200).collect::<String>()) };
+        return Problem {
+            status,
+            line: format!(
+                "the server answered {status}: {}",
+                body.trim().chars().take(200).collect::<String>()
+            ),
+        };
     };
-    let title = p["title"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error"));
+    let title = p["title"]
+        .as_str()
+        .unwrap_or(status.canonical_reason().unwrap_or("error"));
     let mut line = match p["detail"].as_str().filter(|d| !d.is_empty()) {
         Some(detail) => format!("{title}: {detail}"),
         None => title.to_owned(),
     };
     for e in p["errors"].as_array().into_iter().flatten() {
-        line.push_str(&format!("\n  {}: {}", e["field"].as_str().unwrap_or("?"), e["message"].as_str().unwrap_or("?")));
+        line.push_str(&format!(
+            "\n  {}: {}",
+            e["field"].as_str().unwrap_or("?"),
+            e["message"].as_str().unwrap_or("?")
+        ));
     }
     if let Some(s) = p["retryAfterSeconds"].as_i64() {
         line.push_str(&format!(" (retry in {s} s)"));
@@ -60,18 +72,39 @@ fn problem_line(status: StatusCode, body: &str) -> Problem {
 
 impl Client {
     pub fn new(base_url: &str, tenant: &str, token: String) -> anyhow::Result<Self> {
-        let base = url::Url::parse(base_url).with_context(|| format!("--server {base_url} is not a URL"))?;
+        let base = url::Url::parse(base_url)
+            .with_context(|| format!("--server {base_url} is not a URL"))?;
         if !matches!(base.scheme(), "http" | "https") {
             bail!("--server must be an http(s) URL");
         }
-        let http = reqwest::Client::builder().user_agent(concat!("ragd-cli/", env!("CARGO_PKG_VERSION"))).build()?;
-        Ok(Self { http, api: format!("{}/v1/tenants/{tenant}", base.as_str().trim_end_matches('/')), token })
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("ragd-cli/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            api: format!(
+                "{}/v1/tenants/{tenant}",
+                base.as_str().trim_end_matches('/')
+            ),
+            token,
+        })
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> anyhow::Result<reqwest::Response> {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+    ) -> anyhow::Result<reqwest::Response> {
         let res = req.bearer_auth(&self.token).send().await.map_err(|e| {
-            let cause = if e.is_connect() { "could not connect; is `ragd serve` running there?".to_owned() } else { e.to_string() };
-            anyhow::anyhow!("{what}: {} ({cause})", self.api.split("/v1/").next().unwrap_or_default())
+            let cause = if e.is_connect() {
+                "could not connect; is `ragd serve` running there?".to_owned()
+            } else {
+                e.to_string()
+            };
+            anyhow::anyhow!(
+                "{what}: {} ({cause})",
+                self.api.split("/v1/").next().unwrap_or_default()
+            )
         })?;
         if res.status().is_success() {
             return Ok(res);
@@ -82,7 +115,12 @@ impl Client {
     }
 
     /// A JSON request to `path` (below the tenant) and its JSON answer (`null` for a 204).
-    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
         let mut req = self.http.request(method, format!("{}{path}", self.api));
         if let Some(b) = body {
             req = req.json(b);
@@ -108,7 +146,9 @@ impl Client {
         let mut items = Vec::new();
         let mut token = String::new();
         loop {
-            let page = self.get(&format!("{path}{sep}PageSize=100&PageToken={token}")).await?;
+            let page = self
+                .get(&format!("{path}{sep}PageSize=100&PageToken={token}"))
+                .await?;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
                 Some(t) => token = url::form_urlencoded::byte_serialize(t.as_bytes()).collect(),
@@ -119,22 +159,44 @@ impl Client {
 
     /// Streams a file to `/storage` as a temporary upload (swept unless an asset takes it).
     pub async fn upload(&self, path: &Path) -> anyhow::Result<String> {
-        let name = path.file_name().and_then(|n| n.to_str()).context("a file name must be UTF-8")?.to_owned();
-        let file = tokio::fs::File::open(path).await.with_context(|| format!("opening {}", path.display()))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("a file name must be UTF-8")?
+            .to_owned();
+        let file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("opening {}", path.display()))?;
         let len = file.metadata().await?.len();
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
         let part = reqwest::multipart::Part::stream_with_length(body, len).file_name(name);
-        let req =
-            self.http.post(format!("{}/storage?temporary=true", self.api)).multipart(reqwest::multipart::Form::new().part("file", part));
-        let res = self.send(req, "could not reach ragd at").await.with_context(|| format!("uploading {}", path.display()))?;
+        let req = self
+            .http
+            .post(format!("{}/storage?temporary=true", self.api))
+            .multipart(reqwest::multipart::Form::new().part("file", part));
+        let res = self
+            .send(req, "could not reach ragd at")
+            .await
+            .with_context(|| format!("uploading {}", path.display()))?;
         let stored: Value = res.json().await?;
-        stored["fileId"].as_str().map(str::to_owned).context("the server's answer had no fileId")
+        stored["fileId"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the server's answer had no fileId")
     }
 
     /// Follows an operation's `:watch` events, calling `seen` with each snapshot; returns the
     /// last one (the terminal snapshot, unless the stream broke off).
-    pub async fn watch(&self, asset: &str, op: &str, mut seen: impl FnMut(&Value)) -> anyhow::Result<Value> {
-        let req = self.http.get(format!("{}/assets/{asset}/operations/{op}:watch", self.api)).header("accept", "text/event-stream");
+    pub async fn watch(
+        &self,
+        asset: &str,
+        op: &str,
+        mut seen: impl FnMut(&Value),
+    ) -> anyhow::Result<Value> {
+        let req = self
+            .http
+            .get(format!("{}/assets/{asset}/operations/{op}:watch", self.api))
+            .header("accept", "text/event-stream");
         let res = self.send(req, "could not reach ragd at").await?;
         let mut stream = res.bytes_stream();
         let (mut buffer, mut data, mut last) = (Vec::<u8>::new(), String::new(), Value::Null);
@@ -156,7 +218,9 @@ impl Client {
             }
         }
         if last["done"] != true {
-            last = self.get(&format!("/assets/{asset}/operations/{op}")).await?;
+            last = self
+                .get(&format!("/assets/{asset}/operations/{op}"))
+                .await?;
             seen(&last);
         }
         Ok(last)

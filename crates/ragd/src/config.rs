@@ -197,7 +197,10 @@ impl Config {
             None if Path::new("ragd.toml").exists() => fig = fig.merge(Toml::file("ragd.toml")),
             None => {}
         }
-        let config: Config = fig.merge(Env::prefixed("RAGD_").ignore(&["config"])).extract().context("invalid configuration")?;
+        let config: Config = fig
+            .merge(Env::prefixed("RAGD_").ignore(&["config"]))
+            .extract()
+            .context("invalid configuration")?;
         config.validate()?;
         Ok(config)
     }
@@ -247,12 +250,19 @@ impl Config {
     /// The settings of the sources that read remote services (S3, GitHub, Google Drive, Notion):
     /// their endpoints may be private where the crawler may go.
     pub fn remote(&self) -> ragd_engine::sources::RemoteConfig {
-        ragd_engine::sources::RemoteConfig { allow_hosts: self.allow_hosts(), max_file_bytes: self.git_max_file_bytes }
+        ragd_engine::sources::RemoteConfig {
+            allow_hosts: self.allow_hosts(),
+            max_file_bytes: self.git_max_file_bytes,
+        }
     }
 
     /// `web_allow_hosts` as a list.
     pub(crate) fn allow_hosts(&self) -> Vec<String> {
-        self.web_allow_hosts.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect()
+        self.web_allow_hosts
+            .split(',')
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect()
     }
 
     /// The repository mirrors' settings.
@@ -268,7 +278,9 @@ impl Config {
 
     /// Where uploaded files live.
     pub fn files_dir(&self) -> PathBuf {
-        self.files_dir.clone().unwrap_or_else(|| self.data_dir.join("files"))
+        self.files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("files"))
     }
 
     /// The OpenAI-compatible endpoint, when a key or a base URL is configured.
@@ -277,7 +289,10 @@ impl Config {
             return None;
         }
         Some(crate::model::OpenAiEndpoint {
-            base_url: self.openai_base_url.clone().unwrap_or_else(|| ragd_embed::remote::OPENAI_BASE_URL.into()),
+            base_url: self
+                .openai_base_url
+                .clone()
+                .unwrap_or_else(|| ragd_embed::remote::OPENAI_BASE_URL.into()),
             api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
             concurrency: self.openai_concurrency,
         })
@@ -315,7 +330,11 @@ impl Config {
 
     /// The directory of the local embedding model.
     pub fn model_dir(&self) -> PathBuf {
-        self.model_dir.clone().unwrap_or_else(|| self.data_dir.join("models").join(ragd_embed::local::MODEL_NAME))
+        self.model_dir.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("models")
+                .join(ragd_embed::local::MODEL_NAME)
+        })
     }
 
     /// The SQLite database file this configuration points at.
@@ -323,10 +342,17 @@ impl Config {
     pub fn database(&self) -> anyhow::Result<Database> {
         match &self.database_url {
             None => Ok(Database::Sqlite(self.data_dir.join("ragd.db"))),
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Database::Postgres(url.clone())),
-            Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres(url.clone()))
+            }
+            Some(url) => match url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
                 Some(path) => Ok(Database::Sqlite(PathBuf::from(path))),
-                None => bail!("unsupported database URL {url:?}; use sqlite://PATH or postgres://…"),
+                None => {
+                    bail!("unsupported database URL {url:?}; use sqlite://PATH or postgres://…")
+                }
             },
         }
     }
@@ -348,7 +374,8 @@ impl Config {
         if let Ok(existing) = std::fs::read_to_string(&path) {
             return Ok(existing.trim().to_owned());
         }
-        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
         let secret = hex::encode(rand::random::<[u8; 32]>());
         write_private(&path, &secret)?;
         // Another process may have won the race to create it; whatever is on disk is the secret.
@@ -357,7 +384,10 @@ impl Config {
 }
 
 fn parse_key(hex_key: &str) -> anyhow::Result<[u8; 32]> {
-    hex::decode(hex_key.trim()).ok().and_then(|b| b.try_into().ok()).context("secret_key must be 64 hex characters (32 bytes)")
+    hex::decode(hex_key.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("secret_key must be 64 hex characters (32 bytes)")
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

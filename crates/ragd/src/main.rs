@@ -99,7 +99,10 @@ fn client(config: &Config, remote: &Remote) -> anyhow::Result<ragd::client::Clie
         Some(t) => t.clone(),
         None => {
             let server = url::Url::parse(&remote.server).ok();
-            let loopback = server.as_ref().and_then(url::Url::host_str).is_some_and(ragd_api::auth::is_loopback_name);
+            let loopback = server
+                .as_ref()
+                .and_then(url::Url::host_str)
+                .is_some_and(ragd_api::auth::is_loopback_name);
             let secret_file = config.data_dir.join("jwt-secret");
             if !loopback || (config.jwt_secret.is_none() && !secret_file.exists()) {
                 anyhow::bail!(
@@ -109,14 +112,24 @@ fn client(config: &Config, remote: &Remote) -> anyhow::Result<ragd::client::Clie
                 );
             }
             let secret = config.hs256_secret().context("reading the JWT secret")?;
-            ragd::token::mint(&secret, &remote.tenant, "assets:read assets:write", std::time::Duration::from_secs(3600), "cli")?
+            ragd::token::mint(
+                &secret,
+                &remote.tenant,
+                "assets:read assets:write",
+                std::time::Duration::from_secs(3600),
+                "cli",
+            )?
         }
     };
     ragd::client::Client::new(&remote.server, &remote.tenant, token)
 }
 
 /// Runs a client command; one line on stderr for an error (the server's problem, never a stack).
-async fn run_client(config: &Config, remote: &Remote, run: impl AsyncFnOnce(&ragd::client::Client) -> anyhow::Result<i32>) -> ! {
+async fn run_client(
+    config: &Config,
+    remote: &Remote,
+    run: impl AsyncFnOnce(&ragd::client::Client) -> anyhow::Result<i32>,
+) -> ! {
     let code = match client(config, remote) {
         Ok(c) => run(&c).await,
         Err(e) => Err(e),
@@ -144,8 +157,11 @@ enum ModelAction {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAGD_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAGD_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -175,7 +191,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -190,7 +207,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { listen, data_dir, role, workers } => {
+        Command::Serve {
+            listen,
+            data_dir,
+            role,
+            workers,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
@@ -210,18 +232,35 @@ async fn main() -> anyhow::Result<()> {
                 workers = config.workers, "ragd is listening");
             app.run_until(shutdown_signal()).await
         }
-        Command::Token { tenant, scope, ttl, sub, data_dir } => {
+        Command::Token {
+            tenant,
+            scope,
+            ttl,
+            sub,
+            data_dir,
+        } => {
             if let Some(d) = data_dir {
                 config.data_dir = d;
             }
             if tenant != "*" && ragd_core::model::TenantId::parse(&tenant).is_err() {
-                anyhow::bail!("--tenant must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (or \"*\")");
+                anyhow::bail!(
+                    "--tenant must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (or \"*\")"
+                );
             }
             let secret = config.hs256_secret().context("reading the JWT secret")?;
-            println!("{}", ragd::token::mint(&secret, &tenant, &scope, ttl.into(), &sub)?);
+            println!(
+                "{}",
+                ragd::token::mint(&secret, &tenant, &scope, ttl.into(), &sub)?
+            );
             Ok(())
         }
-        Command::Model { action: ModelAction::Fetch { model_dir, data_dir } } => {
+        Command::Model {
+            action:
+                ModelAction::Fetch {
+                    model_dir,
+                    data_dir,
+                },
+        } => {
             if let Some(d) = data_dir {
                 config.data_dir = d;
             }
@@ -229,13 +268,36 @@ async fn main() -> anyhow::Result<()> {
                 config.model_dir = Some(m);
             }
             ragd::model::fetch(&config.model_dir())?;
-            eprintln!("the local model is installed in {}", config.model_dir().display());
+            eprintln!(
+                "the local model is installed in {}",
+                config.model_dir().display()
+            );
             Ok(())
         }
-        Command::Assets { command, remote } => run_client(&config, &remote, async |c| ragd::cli::assets(c, &remote, command).await).await,
-        Command::Ops { command, remote } => run_client(&config, &remote, async |c| ragd::cli::ops(c, &remote, command).await).await,
-        Command::Search { args, remote } => run_client(&config, &remote, async |c| ragd::cli::search(c, &remote, args).await).await,
-        Command::Docs { command, remote } => run_client(&config, &remote, async |c| ragd::cli::docs(c, &remote, command).await).await,
+        Command::Assets { command, remote } => {
+            run_client(&config, &remote, async |c| {
+                ragd::cli::assets(c, &remote, command).await
+            })
+            .await
+        }
+        Command::Ops { command, remote } => {
+            run_client(&config, &remote, async |c| {
+                ragd::cli::ops(c, &remote, command).await
+            })
+            .await
+        }
+        Command::Search { args, remote } => {
+            run_client(&config, &remote, async |c| {
+                ragd::cli::search(c, &remote, args).await
+            })
+            .await
+        }
+        Command::Docs { command, remote } => {
+            run_client(&config, &remote, async |c| {
+                ragd::cli::docs(c, &remote, command).await
+            })
+            .await
+        }
         Command::Migrate { data_dir } => {
             if let Some(d) = data_dir {
                 config.data_dir = d;

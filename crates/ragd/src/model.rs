@@ -48,7 +48,8 @@ pub struct Models {
     local_sizer: std::sync::OnceLock<Result<ragd_pipeline::Sizer, String>>,
     /// The catalog's `openai` models on the configured endpoint, by model name, built once (each
     /// holds its HTTP connection pool); empty when no endpoint is configured.
-    remote: std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
+    remote:
+        std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
     /// Clients of tenants' LLM configs by config id: the config's version, one rate limiter for
     /// its key, and an embedder per model. A changed config replaces its entry.
     tenant: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, TenantClients>>,
@@ -60,7 +61,8 @@ struct TenantClients {
     version: i64,
     http: reqwest::Client,
     limiter: std::sync::Arc<ragd_embed::remote::Limiter>,
-    embedders: std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
+    embedders:
+        std::collections::HashMap<&'static str, std::sync::Arc<ragd_embed::remote::RemoteEmbedder>>,
 }
 
 impl Models {
@@ -75,19 +77,44 @@ impl Models {
             None => Default::default(),
             Some(endpoint) => {
                 // One limiter for the endpoint: its rate limits are per key, not per model.
-                let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(endpoint.concurrency, None, None));
+                let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
+                    endpoint.concurrency,
+                    None,
+                    None,
+                ));
                 let config = |m: &ragd_core::catalog::EmbeddingModel| {
-                    ragd_embed::remote::RemoteConfig::openai(&endpoint.base_url, endpoint.api_key.clone(), m.model, m.dimensions as usize)
+                    ragd_embed::remote::RemoteConfig::openai(
+                        &endpoint.base_url,
+                        endpoint.api_key.clone(),
+                        m.model,
+                        m.dimensions as usize,
+                    )
                 };
                 catalog
                     .models()
                     .iter()
                     .filter(|m| m.provider == "openai")
-                    .map(|m| (m.model, std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::new(config(m), limiter.clone()))))
+                    .map(|m| {
+                        (
+                            m.model,
+                            std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::new(
+                                config(m),
+                                limiter.clone(),
+                            )),
+                        )
+                    })
                     .collect()
             }
         };
-        Self { local, files, catalog, local_sizer: std::sync::OnceLock::new(), remote, tenant: Default::default(), allow_hosts }
+        Self {
+            local,
+            files,
+            catalog,
+            local_sizer: std::sync::OnceLock::new(),
+            remote,
+            tenant: Default::default(),
+            allow_hosts,
+        }
     }
 
     /// The embedder of `model` through a tenant's endpoint, built once per config version.
@@ -96,26 +123,48 @@ impl Models {
         m: &ragd_core::catalog::EmbeddingModel,
         endpoint: &ragd_core::embed::ProviderEndpoint,
     ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
-        let base = endpoint.base_url.as_deref().unwrap_or(ragd_embed::remote::OPENAI_BASE_URL);
-        let config = ragd_embed::remote::RemoteConfig::openai(base, endpoint.api_key.clone(), m.model, m.dimensions as usize);
+        let base = endpoint
+            .base_url
+            .as_deref()
+            .unwrap_or(ragd_embed::remote::OPENAI_BASE_URL);
+        let config = ragd_embed::remote::RemoteConfig::openai(
+            base,
+            endpoint.api_key.clone(),
+            m.model,
+            m.dimensions as usize,
+        );
         let mut tenant = self.tenant.lock().unwrap_or_else(|p| p.into_inner());
         let clients = match tenant.get_mut(&endpoint.config_id) {
             Some(c) if c.version == endpoint.version => c,
             _ => {
-                let url = url::Url::parse(base).map_err(|_| format!("the LLM config's baseUrl {base} is not a URL"))?;
-                let http = ragd_engine::sources::web::guarded_api_client(&self.allow_hosts, &url, config.timeout)?;
+                let url = url::Url::parse(base)
+                    .map_err(|_| format!("the LLM config's baseUrl {base} is not a URL"))?;
+                let http = ragd_engine::sources::web::guarded_api_client(
+                    &self.allow_hosts,
+                    &url,
+                    config.timeout,
+                )?;
                 let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
                     endpoint.max_concurrency.unwrap_or(4),
                     endpoint.requests_per_minute,
                     endpoint.tokens_per_minute,
                 ));
-                let fresh = TenantClients { version: endpoint.version, http, limiter, embedders: Default::default() };
+                let fresh = TenantClients {
+                    version: endpoint.version,
+                    http,
+                    limiter,
+                    embedders: Default::default(),
+                };
                 tenant.insert(endpoint.config_id, fresh);
                 tenant.get_mut(&endpoint.config_id).expect("just inserted")
             }
         };
         let embedder = clients.embedders.entry(m.model).or_insert_with(|| {
-            std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::with_client(config, clients.limiter.clone(), clients.http.clone()))
+            std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::with_client(
+                config,
+                clients.limiter.clone(),
+                clients.http.clone(),
+            ))
         });
         Ok(embedder.clone())
     }
@@ -128,8 +177,15 @@ impl ragd_core::embed::EmbedderRegistry for Models {
         endpoint: Option<&ragd_core::embed::ProviderEndpoint>,
     ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
         if let Some(endpoint) = endpoint {
-            let m = self.catalog.models().iter().find(|m| m.provider == spec.provider && m.model == spec.model && !m.local);
-            return self.tenant_embedder(m.ok_or_else(|| format!("unknown model {}/{}", spec.provider, spec.model))?, endpoint);
+            let m = self
+                .catalog
+                .models()
+                .iter()
+                .find(|m| m.provider == spec.provider && m.model == spec.model && !m.local);
+            return self.tenant_embedder(
+                m.ok_or_else(|| format!("unknown model {}/{}", spec.provider, spec.model))?,
+                endpoint,
+            );
         }
         match spec.provider.as_str() {
             ragd_core::catalog::LOCAL_PROVIDER => {
@@ -148,13 +204,18 @@ impl ragd_core::embed::EmbedderRegistry for Models {
 }
 
 impl ragd_engine::models::ModelRegistry for Models {
-    fn sizer(&self, spec: &ragd_core::model::EmbeddingSpec) -> Result<ragd_pipeline::Sizer, String> {
+    fn sizer(
+        &self,
+        spec: &ragd_core::model::EmbeddingSpec,
+    ) -> Result<ragd_pipeline::Sizer, String> {
         match spec.provider.as_str() {
             ragd_core::catalog::LOCAL_PROVIDER => self
                 .local_sizer
                 .get_or_init(|| {
                     self.files.check().map_err(|e| e.to_string())?;
-                    ragd_pipeline::Sizer::from_tokenizer_file(&self.files.dir.join("tokenizer.json"))
+                    ragd_pipeline::Sizer::from_tokenizer_file(
+                        &self.files.dir.join("tokenizer.json"),
+                    )
                 })
                 .clone(),
             _ => Ok(ragd_pipeline::Sizer::Cl100k),

@@ -6,8 +6,8 @@
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use ragd_core::connect::{AuthorizeStart, OAuthClients, OAuthTokens};
 use ragd_core::model::SourceType;
@@ -79,10 +79,14 @@ pub struct OAuthProviders {
 
 impl OAuthProviders {
     /// Checks the configuration: known source types, known presets, endpoints given one way.
-    pub fn new(config: &HashMap<String, OAuthProviderConfig>, callback: String) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &HashMap<String, OAuthProviderConfig>,
+        callback: String,
+    ) -> anyhow::Result<Self> {
         let mut providers = HashMap::new();
         for (name, c) in config {
-            let t = SourceType::parse(name).ok_or_else(|| anyhow::anyhow!("oauth.{name}: not a source type"))?;
+            let t = SourceType::parse(name)
+                .ok_or_else(|| anyhow::anyhow!("oauth.{name}: not a source type"))?;
             if let Some(p) = &c.preset
                 && preset(p).is_none()
             {
@@ -90,12 +94,20 @@ impl OAuthProviders {
             }
             let given = c.authorization_url.is_some() && c.token_url.is_some();
             if c.preset.is_none() && c.discovery_url.is_none() && !given {
-                anyhow::bail!("oauth.{name}: give a preset, a discovery_url, or authorization_url and token_url");
+                anyhow::bail!(
+                    "oauth.{name}: give a preset, a discovery_url, or authorization_url and token_url"
+                );
             }
             if c.client_id.is_empty() {
                 anyhow::bail!("oauth.{name}.client_id is required");
             }
-            providers.insert(t, Provider { config: c.clone(), endpoints: OnceCell::new() });
+            providers.insert(
+                t,
+                Provider {
+                    config: c.clone(),
+                    endpoints: OnceCell::new(),
+                },
+            );
         }
         // The token endpoint's answer is what counts; a redirect there is not followed.
         let http = reqwest::Client::builder()
@@ -103,7 +115,11 @@ impl OAuthProviders {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .map_err(|e| anyhow::anyhow!("building the OAuth HTTP client: {e}"))?;
-        Ok(Self { providers, http, callback })
+        Ok(Self {
+            providers,
+            http,
+            callback,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -111,7 +127,12 @@ impl OAuthProviders {
     }
 
     fn provider(&self, t: SourceType) -> Result<&Provider> {
-        self.providers.get(&t).ok_or_else(|| Error::invalid("sourceType", format!("no OAuth provider is configured for {t}")))
+        self.providers.get(&t).ok_or_else(|| {
+            Error::invalid(
+                "sourceType",
+                format!("no OAuth provider is configured for {t}"),
+            )
+        })
     }
 
     async fn endpoints(&self, p: &Provider) -> Result<(String, String)> {
@@ -127,8 +148,11 @@ impl OAuthProviders {
                         authorization_endpoint: String,
                         token_endpoint: String,
                     }
-                    let unreachable =
-                        |e: reqwest::Error| Error::Unavailable(format!("the OAuth discovery document {url} could not be read: {e}"));
+                    let unreachable = |e: reqwest::Error| {
+                        Error::Unavailable(format!(
+                            "the OAuth discovery document {url} could not be read: {e}"
+                        ))
+                    };
                     let d: Discovery = self
                         .http
                         .get(url)
@@ -141,7 +165,8 @@ impl OAuthProviders {
                         .map_err(unreachable)?;
                     return Ok((d.authorization_endpoint, d.token_endpoint));
                 }
-                let p = preset(c.preset.as_deref().unwrap_or_default()).expect("checked at start-up");
+                let p =
+                    preset(c.preset.as_deref().unwrap_or_default()).expect("checked at start-up");
                 Ok((p.authorize.to_owned(), p.token.to_owned()))
             })
             .await
@@ -166,11 +191,15 @@ impl OAuthProviders {
         >,
     > {
         let (auth, token) = self.endpoints(p).await?;
-        let bad = |what: &str, e: oauth2::url::ParseError| Error::Unavailable(format!("the OAuth {what} URL is invalid: {e}"));
+        let bad = |what: &str, e: oauth2::url::ParseError| {
+            Error::Unavailable(format!("the OAuth {what} URL is invalid: {e}"))
+        };
         let mut client = BasicClient::new(ClientId::new(p.config.client_id.clone()))
             .set_auth_uri(AuthUrl::new(auth).map_err(|e| bad("authorization", e))?)
             .set_token_uri(TokenUrl::new(token).map_err(|e| bad("token", e))?)
-            .set_redirect_uri(RedirectUrl::new(self.callback.clone()).map_err(|e| bad("callback", e))?);
+            .set_redirect_uri(
+                RedirectUrl::new(self.callback.clone()).map_err(|e| bad("callback", e))?,
+            );
         if let Some(secret) = &p.config.client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.clone()));
         }
@@ -184,13 +213,17 @@ fn tokens(t: &oauth2::basic::BasicTokenResponse) -> OAuthTokens {
         access_token: t.access_token().secret().clone(),
         refresh_token: t.refresh_token().map(|r| r.secret().clone()),
         token_type: "Bearer".to_owned(),
-        expires_at: t.expires_in().map(|d| ragd_core::time::now_ms() + d.as_millis() as i64),
+        expires_at: t
+            .expires_in()
+            .map(|d| ragd_core::time::now_ms() + d.as_millis() as i64),
     }
 }
 
 /// The provider's refusal (its `error` and description) as `Upstream`; transport trouble as
 /// `Unavailable`. Neither carries a token or the client secret.
-fn token_error<RE: std::error::Error + 'static>(e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>) -> Error {
+fn token_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
+) -> Error {
     match e {
         RequestTokenError::ServerResponse(r) => {
             let mut reason = r.error().to_string();
@@ -200,8 +233,12 @@ fn token_error<RE: std::error::Error + 'static>(e: RequestTokenError<RE, oauth2:
             }
             Error::Upstream(reason)
         }
-        RequestTokenError::Request(e) => Error::Unavailable(format!("the OAuth provider could not be reached: {e}")),
-        RequestTokenError::Parse(e, _) => Error::Upstream(format!("the OAuth provider's answer is not a token response: {e}")),
+        RequestTokenError::Request(e) => {
+            Error::Unavailable(format!("the OAuth provider could not be reached: {e}"))
+        }
+        RequestTokenError::Parse(e, _) => Error::Upstream(format!(
+            "the OAuth provider's answer is not a token response: {e}"
+        )),
         RequestTokenError::Other(e) => Error::Upstream(e),
     }
 }
@@ -217,9 +254,14 @@ impl OAuthClients for OAuthProviders {
         let client = self.client(p).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let defaults = p.config.preset.as_deref().and_then(preset);
-        let mut request = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge);
+        let mut request = client
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge);
         let scopes: Vec<String> = if p.config.scopes.is_empty() {
-            defaults.as_ref().map(|d| d.scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default()
+            defaults
+                .as_ref()
+                .map(|d| d.scopes.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default()
         } else {
             p.config.scopes.clone()
         };
@@ -228,10 +270,19 @@ impl OAuthClients for OAuthProviders {
             request = request.add_extra_param(*k, *v);
         }
         let (url, state) = request.url();
-        Ok(AuthorizeStart { url: url.to_string(), state: state.secret().clone(), pkce_verifier: verifier.secret().clone() })
+        Ok(AuthorizeStart {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
     }
 
-    async fn exchange(&self, source_type: SourceType, code: &str, pkce_verifier: &str) -> Result<OAuthTokens> {
+    async fn exchange(
+        &self,
+        source_type: SourceType,
+        code: &str,
+        pkce_verifier: &str,
+    ) -> Result<OAuthTokens> {
         let client = self.client(self.provider(source_type)?).await?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))

@@ -23,8 +23,12 @@ use std::time::{Duration, Instant, SystemTime};
 const ASSETS: usize = 20;
 /// Short leases so that killed workers' operations come back quickly; workers poll rarely, so
 /// prompt claims can only come from NOTIFY.
-const ENV: &[(&str, &str)] =
-    &[("RAGD_LEASE_SECONDS", "3"), ("RAGD_HEARTBEAT_MS", "250"), ("RAGD_POLL_MS", "5000"), ("RAGD_MAX_ATTEMPTS", "50")];
+const ENV: &[(&str, &str)] = &[
+    ("RAGD_LEASE_SECONDS", "3"),
+    ("RAGD_HEARTBEAT_MS", "250"),
+    ("RAGD_POLL_MS", "5000"),
+    ("RAGD_MAX_ATTEMPTS", "50"),
+];
 
 /// Each asset's chunks by asset name: (document, index, offsets, tokens, text) and the vector.
 type ChunkSet = BTreeMap<String, Vec<((String, i64, i64, i64, i64, String), Vec<f32>)>>;
@@ -43,14 +47,17 @@ async fn chunk_set(url: &str) -> ChunkSet {
     .unwrap();
     let mut set = ChunkSet::new();
     for (asset, doc, index, start, end, tokens, content, vector) in rows {
-        set.entry(asset).or_default().push(((doc, index, start, end, tokens, content), vector));
+        set.entry(asset)
+            .or_default()
+            .push(((doc, index, start, end, tokens, content), vector));
     }
     set
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
-        / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
+        / (a.iter().map(|x| x * x).sum::<f32>().sqrt()
+            * b.iter().map(|x| x * x).sum::<f32>().sqrt())
 }
 
 /// One attempt at an operation as a worker's log tells it: when it started and, if known, when
@@ -68,17 +75,30 @@ struct Attempt {
 fn attempts(log: &Path, killed_at: Option<SystemTime>, into: &mut BTreeMap<String, Vec<Attempt>>) {
     let mut open: BTreeMap<String, usize> = BTreeMap::new();
     for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
-        let Some(op) = v["span"]["operation_id"].as_str() else { continue };
-        let at = humantime::parse_rfc3339_weak(v["timestamp"].as_str().unwrap().trim_end_matches('Z')).unwrap();
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(op) = v["span"]["operation_id"].as_str() else {
+            continue;
+        };
+        let at =
+            humantime::parse_rfc3339_weak(v["timestamp"].as_str().unwrap().trim_end_matches('Z'))
+                .unwrap();
         let message = v["fields"]["message"].as_str().unwrap_or_default();
         let list = into.entry(op.to_owned()).or_default();
         if message == "operation started" {
             open.insert(op.to_owned(), list.len());
-            list.push(Attempt { log: log.to_owned(), start: at, end: None });
+            list.push(Attempt {
+                log: log.to_owned(),
+                start: at,
+                end: None,
+            });
         } else if let Some(&i) = open.get(op) {
             list[i].end = Some(at);
-            if message == "operation finished" || message.starts_with("lease lost") || message.contains("releas") {
+            if message == "operation finished"
+                || message.starts_with("lease lost")
+                || message.contains("releas")
+            {
                 open.remove(op);
             }
         }
@@ -93,12 +113,17 @@ fn attempts(log: &Path, killed_at: Option<SystemTime>, into: &mut BTreeMap<Strin
 /// Runs the 20 assets on a fresh database with three worker processes; with `kills`, a random
 /// worker is `kill -9`ed every `kills` (or after every 3 operations that end, if sooner) and
 /// started again. Returns the database URL, the attempts by operation and the number of kills.
-async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String, Vec<Attempt>>, usize) {
+async fn ingest(
+    dir: &Path,
+    kills: Option<Duration>,
+) -> (String, BTreeMap<String, Vec<Attempt>>, usize) {
     std::fs::create_dir_all(dir).unwrap();
     let url = throwaway_database().await.expect("a PostgreSQL database");
     let api_proc = Proc::start(&url, "api", dir, "api", ENV);
     let api = Api::new(api_proc.address().await);
-    let mut workers: Vec<Proc> = (0..3).map(|i| Proc::start(&url, "worker", dir, &format!("worker{i}-0"), ENV)).collect();
+    let mut workers: Vec<Proc> = (0..3)
+        .map(|i| Proc::start(&url, "worker", dir, &format!("worker{i}-0"), ENV))
+        .collect();
     for w in &workers {
         w.address().await;
     }
@@ -107,9 +132,16 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
 
     let mut ops = Vec::new();
     for (i, docs) in cluster::corpus(ASSETS, 4).iter().enumerate() {
-        ops.push(api.create(&format!("asset-{i:02}"), docs, Value::Null).await);
+        ops.push(
+            api.create(&format!("asset-{i:02}"), docs, Value::Null)
+                .await,
+        );
     }
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64
+        ^ SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
     let mut killed = 0;
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut next_kill = kills.map(|k| Instant::now() + k);
@@ -126,7 +158,10 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
         if pending == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{pending} operations still not done after 10 minutes");
+        assert!(
+            Instant::now() < deadline,
+            "{pending} operations still not done after 10 minutes"
+        );
         if let (Some(at), Some(every)) = (next_kill, kills)
             && (Instant::now() >= at || pending + 3 <= pending_at_kill)
         {
@@ -147,7 +182,14 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
     for (a, op) in &ops {
         let done = api.operation(a, op).await;
         assert_eq!(done["status"], "COMPLETED", "{done}");
-        assert_eq!((done["itemsProcessed"].as_i64(), done["itemsFailed"].as_i64()), (Some(4), Some(0)), "{done}");
+        assert_eq!(
+            (
+                done["itemsProcessed"].as_i64(),
+                done["itemsFailed"].as_i64()
+            ),
+            (Some(4), Some(0)),
+            "{done}"
+        );
     }
     drop(workers);
     let mut by_op = BTreeMap::new();
@@ -161,16 +203,32 @@ async fn ingest(dir: &Path, kills: Option<Duration>) -> (String, BTreeMap<String
 async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operation() {
     let dir = tempfile::tempdir().unwrap();
     let (calm_url, _, _) = ingest(&dir.path().join("calm"), None).await;
-    let (url, by_op, killed) = ingest(&dir.path().join("faults"), Some(Duration::from_secs(3))).await;
-    assert!(killed >= 3, "the run was long enough to kill workers ({killed} kills)");
+    let (url, by_op, killed) =
+        ingest(&dir.path().join("faults"), Some(Duration::from_secs(3))).await;
+    assert!(
+        killed >= 3,
+        "the run was long enough to kill workers ({killed} kills)"
+    );
 
     let (calm, faulty) = (chunk_set(&calm_url).await, chunk_set(&url).await);
     assert_eq!(calm.len(), ASSETS);
-    assert_eq!(faulty.keys().collect::<Vec<_>>(), calm.keys().collect::<Vec<_>>());
+    assert_eq!(
+        faulty.keys().collect::<Vec<_>>(),
+        calm.keys().collect::<Vec<_>>()
+    );
     for (asset, expected) in &calm {
         let got = &faulty[asset];
-        let keys = |s: &Vec<(_, Vec<f32>)>| s.iter().map(|(k, _)| k).cloned().collect::<Vec<(String, i64, i64, i64, i64, String)>>();
-        assert_eq!(keys(got), keys(expected), "{asset}: the same chunks, none missing, none duplicated");
+        let keys = |s: &Vec<(_, Vec<f32>)>| {
+            s.iter()
+                .map(|(k, _)| k)
+                .cloned()
+                .collect::<Vec<(String, i64, i64, i64, i64, String)>>()
+        };
+        assert_eq!(
+            keys(got),
+            keys(expected),
+            "{asset}: the same chunks, none missing, none duplicated"
+        );
         for ((k, a), (_, b)) in got.iter().zip(expected) {
             assert!(cosine(a, b) > 0.9999, "{asset} {k:?}: the same vector");
         }
@@ -183,12 +241,24 @@ async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operatio
         list.sort_by_key(|a| a.start);
         retried += usize::from(list.len() > 1);
         for pair in list.windows(2) {
-            let end = pair[0].end.unwrap_or_else(|| panic!("{op}: an attempt in {} never ended", pair[0].log.display()));
-            assert!(end <= pair[1].start, "{op}: two attempts at once: {:?} and {:?}", pair[0], pair[1]);
+            let end = pair[0].end.unwrap_or_else(|| {
+                panic!("{op}: an attempt in {} never ended", pair[0].log.display())
+            });
+            assert!(
+                end <= pair[1].start,
+                "{op}: two attempts at once: {:?} and {:?}",
+                pair[0],
+                pair[1]
+            );
         }
     }
-    assert!(retried >= 1, "some operation was interrupted and taken over ({killed} kills)");
-    eprintln!("{killed} kills, {retried} operations taken over by another worker, chunk sets equal");
+    assert!(
+        retried >= 1,
+        "some operation was interrupted and taken over ({killed} kills)"
+    );
+    eprintln!(
+        "{killed} kills, {retried} operations taken over by another worker, chunk sets equal"
+    );
 
     // Cross-process wake-up and cancel: idle workers are woken by NOTIFY (their poll is 5 s), and
     // a cancel sent to the API process stops the work in a worker process within 2 s.
@@ -198,8 +268,12 @@ async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operatio
     let api = Api::new(api_proc.address().await);
     let worker = Proc::start(&url, "worker", &dir, "worker", ENV);
     worker.address().await;
-    let long: Vec<(String, String)> =
-        cluster::corpus(ASSETS, 4).concat().into_iter().enumerate().map(|(i, (_, t))| (format!("long-{i}"), t)).collect();
+    let long: Vec<(String, String)> = cluster::corpus(ASSETS, 4)
+        .concat()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, t))| (format!("long-{i}"), t))
+        .collect();
     let (a, op) = api.create("long", &long, Value::Null).await;
     let created = Instant::now();
     let running = loop {
@@ -210,15 +284,32 @@ async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operatio
         assert!(created.elapsed() < Duration::from_secs(60), "{now}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let queued = Duration::from_millis((running["startedAt"].as_i64().unwrap() - running["createdAt"].as_i64().unwrap()) as u64);
-    assert!(queued < Duration::from_millis(1000), "claimed {queued:?} after creation: NOTIFY woke the idle worker");
+    let queued = Duration::from_millis(
+        (running["startedAt"].as_i64().unwrap() - running["createdAt"].as_i64().unwrap()) as u64,
+    );
+    assert!(
+        queued < Duration::from_millis(1000),
+        "claimed {queued:?} after creation: NOTIFY woke the idle worker"
+    );
     let asked = Instant::now();
-    let (status, _) = api.call(reqwest::Method::POST, &format!("/assets/{a}/operations/{op}:cancel"), Some(json!({}))).await;
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/assets/{a}/operations/{op}:cancel"),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let done = api.wait_done(&a, &op).await;
     let took = asked.elapsed();
     assert_eq!(done["status"], "CANCELLED", "{done}");
-    assert!(took <= Duration::from_secs(2), "the cancel took {took:?} to stop the worker");
-    assert!(done["itemsProcessed"].as_i64().unwrap() < long.len() as i64, "{done}");
+    assert!(
+        took <= Duration::from_secs(2),
+        "the cancel took {took:?} to stop the worker"
+    );
+    assert!(
+        done["itemsProcessed"].as_i64().unwrap() < long.len() as i64,
+        "{done}"
+    );
     eprintln!("claimed {queued:?} after creation; cancel stopped the worker process in {took:?}");
 }

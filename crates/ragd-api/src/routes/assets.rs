@@ -24,8 +24,16 @@ impl AppState {
         AssetOperation::from_domain(op, self.services.operation_cost(op))
     }
 
-    pub(crate) fn webhook_dto(&self, view: &AssetView, issued: &ragd_core::service::WebhookIssued) -> AssetWebhook {
-        let provider = view.asset.auto_update.as_ref().and_then(|c| c.provider.as_deref());
+    pub(crate) fn webhook_dto(
+        &self,
+        view: &AssetView,
+        issued: &ragd_core::service::WebhookIssued,
+    ) -> AssetWebhook {
+        let provider = view
+            .asset
+            .auto_update
+            .as_ref()
+            .and_then(|c| c.provider.as_deref());
         AssetWebhook::from_domain(issued, provider, &self.public_url)
     }
 }
@@ -44,7 +52,14 @@ pub async fn list_assets(
     let caller = claims.caller(&tenant, Scope::Read)?;
     let search = q.search.clone().unwrap_or_default();
     let scope = format!("assets|{tenant}|{}", search.trim());
-    let page = s.services.asset_list(&caller, s.cursors.page_request(&scope, &q)?, q.search.clone()).await?;
+    let page = s
+        .services
+        .asset_list(
+            &caller,
+            s.cursors.page_request(&scope, &q)?,
+            q.search.clone(),
+        )
+        .await?;
     Ok(Json(Page {
         next_page_token: page.next.map(|k| s.cursors.encode(&scope, k)),
         total_count: page.total,
@@ -66,7 +81,14 @@ pub async fn create_asset(
     let caller = claims.caller(&tenant, Scope::Write)?;
     let (view, op, webhook) = s.services.asset_create(&caller, req.into_domain()?).await?;
     let webhook = webhook.map(|w| s.webhook_dto(&view, &w));
-    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook })))
+    Ok((
+        StatusCode::CREATED,
+        Json(AssetWithOperation {
+            asset: s.asset_dto(&view),
+            operation: s.operation_dto(&op),
+            webhook,
+        }),
+    ))
 }
 
 /// Reads one asset.
@@ -105,9 +127,16 @@ pub async fn patch_asset(
         return Err(unknown_method(m));
     }
     let req: PatchAssetRequest = body.parse()?;
-    let (view, op, webhook) = s.services.asset_patch(&caller, id, req.into_domain()?).await?;
+    let (view, op, webhook) = s
+        .services
+        .asset_patch(&caller, id, req.into_domain()?)
+        .await?;
     let webhook = webhook.map(|w| s.webhook_dto(&view, &w));
-    Ok(Json(PatchAssetResponse { asset: s.asset_dto(&view), operation: op.as_ref().map(|o| s.operation_dto(o)), webhook }))
+    Ok(Json(PatchAssetResponse {
+        asset: s.asset_dto(&view),
+        operation: op.as_ref().map(|o| s.operation_dto(o)),
+        webhook,
+    }))
 }
 
 /// Deletes an asset with its documents; its running operations end `FAILED` ("asset deleted").
@@ -139,13 +168,24 @@ pub async fn post_asset_method(
     let (id, method) = split_method("asset", &segment)?;
     match method {
         Some("refresh") => {
-            let req: RefreshRequest = if body.is_empty() { RefreshRequest::default() } else { crate::extract::parse_json(&body)? };
-            Ok(refresh_asset(s, claims, tenant, id, req).await?.into_response())
+            let req: RefreshRequest = if body.is_empty() {
+                RefreshRequest::default()
+            } else {
+                crate::extract::parse_json(&body)?
+            };
+            Ok(refresh_asset(s, claims, tenant, id, req)
+                .await?
+                .into_response())
         }
-        Some("regenerateWebhook") => Ok(regenerate_webhook(s, claims, tenant, id).await?.into_response()),
+        Some("regenerateWebhook") => Ok(regenerate_webhook(s, claims, tenant, id)
+            .await?
+            .into_response()),
         Some("search") => {
-            let req: SearchRequestBody = crate::extract::parse_json(if body.is_empty() { b"{}" } else { &body })?;
-            Ok(super::search::search_asset(s, claims, tenant, id, req).await?.into_response())
+            let req: SearchRequestBody =
+                crate::extract::parse_json(if body.is_empty() { b"{}" } else { &body })?;
+            Ok(super::search::search_asset(s, claims, tenant, id, req)
+                .await?
+                .into_response())
         }
         Some(m) => Err(unknown_method(m)),
         None => Err(crate::problem::ApiError(ragd_core::Error::MethodNotAllowed)),
@@ -168,8 +208,25 @@ pub async fn refresh_asset(
     req: RefreshRequest,
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let (view, op) = s.services.asset_refresh(&caller, id, Refresh { document_ids: req.document_ids, force: req.force }).await?;
-    Ok((StatusCode::ACCEPTED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook: None })))
+    let (view, op) = s
+        .services
+        .asset_refresh(
+            &caller,
+            id,
+            Refresh {
+                document_ids: req.document_ids,
+                force: req.force,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AssetWithOperation {
+            asset: s.asset_dto(&view),
+            operation: s.operation_dto(&op),
+            webhook: None,
+        }),
+    ))
 }
 
 /// Gives the asset's webhook a new URL and signing secret; the old ones stop working at once.
@@ -178,7 +235,12 @@ pub async fn refresh_asset(
     params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)),
     responses((status = 200, body = AssetWebhook), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:write"])))]
-pub async fn regenerate_webhook(s: AppState, claims: crate::auth::Claims, tenant: String, id: uuid::Uuid) -> ApiResult<Json<AssetWebhook>> {
+pub async fn regenerate_webhook(
+    s: AppState,
+    claims: crate::auth::Claims,
+    tenant: String,
+    id: uuid::Uuid,
+) -> ApiResult<Json<AssetWebhook>> {
     let caller = claims.caller(&tenant, Scope::Write)?;
     let issued = s.services.webhook_regenerate(&caller, id).await?;
     let view = s.services.asset_get(&caller, id).await?;

@@ -13,9 +13,14 @@ use ragd_core::catalog;
     params(("tenant" = String, Path)),
     responses((status = 200, body = Items<SourceTypeDescriptor>), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:read"])))]
-pub async fn source_types(Authed(claims): Authed, Path(tenant): Path<String>) -> ApiResult<Json<Items<SourceTypeDescriptor>>> {
+pub async fn source_types(
+    Authed(claims): Authed,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Items<SourceTypeDescriptor>>> {
     claims.caller(&tenant, Scope::Read)?;
-    Ok(Json(Items { items: catalog::SOURCE_TYPES.iter().map(Into::into).collect() }))
+    Ok(Json(Items {
+        items: catalog::SOURCE_TYPES.iter().map(Into::into).collect(),
+    }))
 }
 
 /// Content types ragd accepts, with their extensions and size limits.
@@ -51,5 +56,7 @@ pub async fn embedding_models(
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<Items<EmbeddingModel>>> {
     claims.caller(&tenant, Scope::Read)?;
-    Ok(Json(Items { items: s.services.models.models().iter().map(Into::into).collect() }))
+    Ok(Json(Items {
+        items: s.services.models.models().iter().map(Into::into).collect(),
+    }))
 }

@@ -28,9 +28,18 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
 fn asset(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
     let mut res = ([(header::CONTENT_TYPE, content_type)], body.into()).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
 }
@@ -43,7 +52,10 @@ pub async fn root() -> Redirect {
 /// `GET /console`: the page; it says whether the one-click local sign-in is offered to this browser.
 pub async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let local = s.local_token_secret.is_some() && local_browser(&headers);
-    asset("text/html; charset=utf-8", PAGE.replace("{{local-token}}", if local { "on" } else { "off" }))
+    asset(
+        "text/html; charset=utf-8",
+        PAGE.replace("{{local-token}}", if local { "on" } else { "off" }),
+    )
 }
 
 pub async fn script() -> Response {
@@ -63,7 +75,11 @@ pub struct LocalTokenRequest {
 /// server listening on loopback. The `Host` must be a loopback name (a page of another site that
 /// rebinds its DNS name to 127.0.0.1 sends its own name) and the request must come from the
 /// console's own origin (`Origin` / `Sec-Fetch-Site`, which browsers set and pages cannot forge).
-pub async fn local_token(State(s): State<AppState>, headers: HeaderMap, Json(body): Json<LocalTokenRequest>) -> ApiResult<Json<Value>> {
+pub async fn local_token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<LocalTokenRequest>,
+) -> ApiResult<Json<Value>> {
     let Some(secret) = &s.local_token_secret else {
         return Err(ApiError(Error::Forbidden(
             "the local sign-in is off: this server does not listen on loopback, verifies tokens with a JWKS, or has console_local_token = false; paste a token".into(),
@@ -71,26 +87,43 @@ pub async fn local_token(State(s): State<AppState>, headers: HeaderMap, Json(bod
     };
     if !local_browser(&headers) {
         return Err(ApiError(Error::Forbidden(
-            "the local sign-in is only for the console opened at a loopback address of this server".into(),
+            "the local sign-in is only for the console opened at a loopback address of this server"
+                .into(),
         )));
     }
     let tenant = TenantId::parse(body.tenant.trim())?;
-    let token = crate::auth::mint(secret, tenant.as_str(), "assets:read assets:write", LOCAL_TOKEN_TTL, "console")
-        .map_err(|e| Error::internal(format!("minting a token: {e}")))?;
+    let token = crate::auth::mint(
+        secret,
+        tenant.as_str(),
+        "assets:read assets:write",
+        LOCAL_TOKEN_TTL,
+        "console",
+    )
+    .map_err(|e| Error::internal(format!("minting a token: {e}")))?;
     let expires_at = ragd_core::time::now_ms() + LOCAL_TOKEN_TTL.as_millis() as i64;
-    Ok(Json(json!({"token": token, "tenant": tenant.as_str(), "expiresAt": expires_at})))
+    Ok(Json(
+        json!({"token": token, "tenant": tenant.as_str(), "expiresAt": expires_at}),
+    ))
 }
 
 /// Is this request from a page of the console at a loopback address (not a cross-site one)?
 fn local_browser(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
     let loopback = crate::auth::is_loopback_name(name);
-    let same_origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("http://{host}"))
-        && headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|v| v == "same-origin" || v == "none");
+    let same_origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_none_or(|o| o == format!("http://{host}"))
+        && headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v == "same-origin" || v == "none");
     loopback && same_origin
 }
 
@@ -99,7 +132,15 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (axum::http::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    axum::http::HeaderName::from_static(k),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -114,8 +155,14 @@ mod tests {
         // DNS rebinding: the browser sends the attacker's name.
         assert!(!local_browser(&headers(&[("host", "evil.example:8080")])));
         // A cross-site page posting to the console.
-        assert!(!local_browser(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://evil.example")])));
-        assert!(!local_browser(&headers(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")])));
+        assert!(!local_browser(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(!local_browser(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("sec-fetch-site", "cross-site")
+        ])));
         assert!(!local_browser(&headers(&[("host", "10.0.0.5:8080")])));
         assert!(!local_browser(&HeaderMap::new()));
     }

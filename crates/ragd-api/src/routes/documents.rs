@@ -24,8 +24,19 @@ pub async fn list_documents(
 ) -> ApiResult<Json<Page<Document>>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let asset = parse_id("asset", &asset)?;
-    let scope = format!("documents|{tenant}|{asset}|{}", q.search.as_deref().unwrap_or_default().trim());
-    let page = s.services.document_list(&caller, asset, s.cursors.page_request(&scope, &q)?, q.search.clone()).await?;
+    let scope = format!(
+        "documents|{tenant}|{asset}|{}",
+        q.search.as_deref().unwrap_or_default().trim()
+    );
+    let page = s
+        .services
+        .document_list(
+            &caller,
+            asset,
+            s.cursors.page_request(&scope, &q)?,
+            q.search.clone(),
+        )
+        .await?;
     Ok(Json(Page {
         next_page_token: page.next.map(|k| s.cursors.encode(&scope, k)),
         total_count: page.total,
@@ -44,7 +55,14 @@ pub async fn get_document(
     Path((tenant, asset, document)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Document>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
-    let doc = s.services.document_get(&caller, parse_id("asset", &asset)?, parse_id("document", &document)?).await?;
+    let doc = s
+        .services
+        .document_get(
+            &caller,
+            parse_id("asset", &asset)?,
+            parse_id("document", &document)?,
+        )
+        .await?;
     Ok(Json((&doc).into()))
 }
 
@@ -59,7 +77,13 @@ pub async fn delete_document(
     Path((tenant, asset, document)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    s.services.document_delete(&caller, parse_id("asset", &asset)?, parse_id("document", &document)?).await?;
+    s.services
+        .document_delete(
+            &caller,
+            parse_id("asset", &asset)?,
+            parse_id("document", &document)?,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -79,13 +103,30 @@ pub async fn list_chunks(
     // The cursor carries the last chunk index shown (in the sort key's first field).
     let scope = format!("chunks|{tenant}|{asset}|{document}");
     let page = s.cursors.page_request(&scope, &q)?;
-    let after = page.after.map(|k| k.created_at).or(page.skip.checked_sub(1).map(i64::from));
+    let after = page
+        .after
+        .map(|k| k.created_at)
+        .or(page.skip.checked_sub(1).map(i64::from));
     let size = page.size.get();
-    let (chunks, total) = s.services.chunk_page(&caller, asset, document, after, size + 1).await?;
+    let (chunks, total) = s
+        .services
+        .chunk_page(&caller, asset, document, after, size + 1)
+        .await?;
     let more = chunks.len() > size as usize;
     let chunks: Vec<_> = chunks.into_iter().take(size as usize).collect();
-    let next =
-        if more { chunks.last().map(|c| s.cursors.encode(&scope, SortKey { created_at: c.chunk_index, id: document })) } else { None };
+    let next = if more {
+        chunks.last().map(|c| {
+            s.cursors.encode(
+                &scope,
+                SortKey {
+                    created_at: c.chunk_index,
+                    id: document,
+                },
+            )
+        })
+    } else {
+        None
+    };
     Ok(Json(ChunkPage {
         document_id: document,
         chunks: chunks.iter().map(Into::into).collect(),

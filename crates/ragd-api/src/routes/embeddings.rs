@@ -12,7 +12,9 @@ use ragd_core::Error;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 
 /// Most inputs in one request (OpenAI's limit too).
 pub const MAX_INPUTS: usize = 2048;
@@ -27,11 +29,22 @@ pub enum EmbeddingsInput {
 
 impl utoipa::PartialSchema for EmbeddingsInput {
     fn schema() -> RefOr<Schema> {
-        let text = || ObjectBuilder::new().schema_type(Type::String).min_length(Some(1));
+        let text = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+        };
         OneOfBuilder::new()
-            .description(Some(format!("One string or a list of 1 to {MAX_INPUTS} strings, none empty.")))
+            .description(Some(format!(
+                "One string or a list of 1 to {MAX_INPUTS} strings, none empty."
+            )))
             .item(text())
-            .item(ArrayBuilder::new().items(text()).min_items(Some(1)).max_items(Some(MAX_INPUTS)))
+            .item(
+                ArrayBuilder::new()
+                    .items(text())
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_INPUTS)),
+            )
             .into()
     }
 }
@@ -41,13 +54,25 @@ impl ToSchema for EmbeddingsInput {}
 /// The names the local model answers to.
 fn model_schema() -> ObjectBuilder {
     use ragd_core::catalog::{LOCAL_MODEL, LOCAL_PROVIDER};
-    let names = [LOCAL_MODEL.to_owned(), format!("sentence-transformers/{LOCAL_MODEL}"), LOCAL_PROVIDER.to_owned()];
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names))
+    let names = [
+        LOCAL_MODEL.to_owned(),
+        format!("sentence-transformers/{LOCAL_MODEL}"),
+        LOCAL_PROVIDER.to_owned(),
+    ];
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
 }
 
 fn encoding_schema() -> ObjectBuilder {
-    let values = [serde_json::json!("float"), serde_json::json!("base64"), serde_json::Value::Null];
-    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(values))
+    let values = [
+        serde_json::json!("float"),
+        serde_json::json!("base64"),
+        serde_json::Value::Null,
+    ];
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,12 +93,21 @@ pub struct EmbeddingsRequest {
 
 fn vector_schema() -> OneOfBuilder {
     OneOfBuilder::new()
-        .description(Some("Floats, or a base64 string of little-endian f32 with `encoding_format: base64`."))
+        .description(Some(
+            "Floats, or a base64 string of little-endian f32 with `encoding_format: base64`.",
+        ))
         .item(
-            ArrayBuilder::new()
-                .items(ObjectBuilder::new().schema_type(Type::Number).format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))),
+            ArrayBuilder::new().items(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Float))),
+            ),
         )
-        .item(ObjectBuilder::new().schema_type(Type::String).content_encoding("base64"))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .content_encoding("base64"),
+        )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,32 +143,66 @@ pub async fn create_embeddings(
     Authed(claims): Authed,
     JsonBody(req): JsonBody<EmbeddingsRequest>,
 ) -> ApiResult<Json<EmbeddingsResponse>> {
-    if !claims.scope.split_whitespace().any(|sc| sc == Scope::Read.as_str()) {
-        return Err(ApiError(Error::Forbidden(format!("the token lacks the scope {}", Scope::Read.as_str()))));
+    if !claims
+        .scope
+        .split_whitespace()
+        .any(|sc| sc == Scope::Read.as_str())
+    {
+        return Err(ApiError(Error::Forbidden(format!(
+            "the token lacks the scope {}",
+            Scope::Read.as_str()
+        ))));
     }
-    let embedder = s.embedder.clone().ok_or_else(|| ApiError(Error::Unavailable("this process has no local embedding model".into())))?;
+    let embedder = s.embedder.clone().ok_or_else(|| {
+        ApiError(Error::Unavailable(
+            "this process has no local embedding model".into(),
+        ))
+    })?;
     let name = embedder.model_name();
     let wanted = req.model.trim_start_matches("sentence-transformers/");
     if wanted != name && wanted != "local" {
-        return Err(ApiError(Error::invalid("model", format!("unknown model {:?}; this server embeds with {name}", req.model))));
+        return Err(ApiError(Error::invalid(
+            "model",
+            format!(
+                "unknown model {:?}; this server embeds with {name}",
+                req.model
+            ),
+        )));
     }
-    if req.dimensions.is_some_and(|d| d as usize != embedder.dimensions()) {
-        return Err(ApiError(Error::invalid("dimensions", format!("{name} has {} dimensions only", embedder.dimensions()))));
+    if req
+        .dimensions
+        .is_some_and(|d| d as usize != embedder.dimensions())
+    {
+        return Err(ApiError(Error::invalid(
+            "dimensions",
+            format!("{name} has {} dimensions only", embedder.dimensions()),
+        )));
     }
     let base64 = match req.encoding_format.as_deref() {
         None | Some("float") => false,
         Some("base64") => true,
-        Some(_) => return Err(ApiError(Error::invalid("encoding_format", "must be float or base64"))),
+        Some(_) => {
+            return Err(ApiError(Error::invalid(
+                "encoding_format",
+                "must be float or base64",
+            )));
+        }
     };
     let inputs = match req.input {
         EmbeddingsInput::One(s) => vec![s],
         EmbeddingsInput::Many(v) => v,
     };
     if inputs.is_empty() || inputs.len() > MAX_INPUTS {
-        return Err(ApiError(Error::invalid("input", format!("must hold 1 to {MAX_INPUTS} strings"))));
+        return Err(ApiError(Error::invalid(
+            "input",
+            format!("must hold 1 to {MAX_INPUTS} strings"),
+        )));
     }
     if let Some(i) = inputs.iter().position(|t| t.is_empty()) {
-        return Err(ApiError(Error::invalid(format!("input[{i}]"), "must not be empty")));
+        return Err(ApiError(Error::invalid(
+            format!("input[{i}]"),
+            "must not be empty",
+        )));
     }
     let out = embedder.embed(inputs).await?;
     let tokens = out.total_tokens();
@@ -149,14 +217,22 @@ pub async fn create_embeddings(
             } else {
                 serde_json::json!(v)
             };
-            EmbeddingData { object: "embedding", index, embedding }
+            EmbeddingData {
+                object: "embedding",
+                index,
+                embedding,
+            }
         })
         .collect();
-    metrics::counter!("ragd_embedding_tokens_total", "model" => name.to_owned()).increment(tokens as u64);
+    metrics::counter!("ragd_embedding_tokens_total", "model" => name.to_owned())
+        .increment(tokens as u64);
     Ok(Json(EmbeddingsResponse {
         object: "list",
         data,
         model: name.to_owned(),
-        usage: Usage { prompt_tokens: tokens, total_tokens: tokens },
+        usage: Usage {
+            prompt_tokens: tokens,
+            total_tokens: tokens,
+        },
     }))
 }

@@ -18,15 +18,25 @@ use serde_json::{Map, Value};
 
 fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError(Error::PayloadTooLarge { limit_bytes: crate::MAX_JSON_BODY_BYTES as u64 })
+        ApiError(Error::PayloadTooLarge {
+            limit_bytes: crate::MAX_JSON_BODY_BYTES as u64,
+        })
     } else {
-        ApiError(Error::bad_request(format!("malformed multipart body: {}", e.body_text())))
+        ApiError(Error::bad_request(format!(
+            "malformed multipart body: {}",
+            e.body_text()
+        )))
     }
 }
 
 /// Streams one multipart file part to the blob store: the part is pumped through a channel while
 /// the service writes, so neither holds the whole file.
-async fn store_part(s: &AppState, caller: &Caller, mut field: Field<'_>, temporary: bool) -> ApiResult<StoredFile> {
+async fn store_part(
+    s: &AppState,
+    caller: &Caller,
+    mut field: Field<'_>,
+    temporary: bool,
+) -> ApiResult<StoredFile> {
     let file_name = field.file_name().unwrap_or_default().to_owned();
     let declared = field.content_type().map(str::to_owned);
     let (tx, rx) = tokio::sync::mpsc::channel::<ragd_core::Result<bytes::Bytes>>(8);
@@ -44,7 +54,11 @@ async fn store_part(s: &AppState, caller: &Caller, mut field: Field<'_>, tempora
         }
     };
     let body = Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx));
-    let (stored, ()) = tokio::join!(s.services.file_store(caller, &file_name, declared.as_deref(), body, temporary), pump);
+    let (stored, ()) = tokio::join!(
+        s.services
+            .file_store(caller, &file_name, declared.as_deref(), body, temporary),
+        pump
+    );
     Ok(stored?)
 }
 
@@ -76,7 +90,9 @@ async fn admit_upload(
     tenant: &str,
     multipart: &mut Multipart,
 ) -> ApiResult<(Caller, tokio::sync::OwnedSemaphorePermit)> {
-    let admitted = authed.and_then(|Authed(claims)| claims.caller(tenant, Scope::Write)).and_then(|c| Ok((c, s.limits.upload()?)));
+    let admitted = authed
+        .and_then(|Authed(claims)| claims.caller(tenant, Scope::Write))
+        .and_then(|c| Ok((c, s.limits.upload()?)));
     match admitted {
         Err(e @ ApiError(Error::RateLimited { .. })) => Err(drain(multipart, e).await),
         other => other,
@@ -112,7 +128,11 @@ pub struct AssetFileForm {
 }
 
 fn stored_response(tenant: &str, f: &StoredFile) -> StoredFileResponse {
-    StoredFileResponse { file_id: f.id, file_type: f.content_type.clone(), prompt_link: storage_link(tenant, &f.id.to_string()) }
+    StoredFileResponse {
+        file_id: f.id,
+        file_type: f.content_type.clone(),
+        prompt_link: storage_link(tenant, &f.id.to_string()),
+    }
 }
 
 /// Uploads a file (multipart part `file`) for a later `assets:import`.
@@ -137,7 +157,10 @@ pub async fn upload(
             };
         }
     }
-    Err(ApiError(Error::invalid("file", "the multipart body has no `file` part")))
+    Err(ApiError(Error::invalid(
+        "file",
+        "the multipart body has no `file` part",
+    )))
 }
 
 /// **(ragd)** Downloads an uploaded file.
@@ -151,9 +174,21 @@ pub async fn download(
     Path((tenant, file)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let caller = claims.caller(&tenant, Scope::Read)?;
-    let (f, bytes) = s.services.file_get(&caller, parse_id("file", &file)?).await?;
-    let disposition = format!("attachment; filename=\"{}\"", f.file_name.replace(['"', '\\', '\r', '\n'], "_"));
-    Ok(([(header::CONTENT_TYPE, f.content_type), (header::CONTENT_DISPOSITION, disposition)], bytes))
+    let (f, bytes) = s
+        .services
+        .file_get(&caller, parse_id("file", &file)?)
+        .await?;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        f.file_name.replace(['"', '\\', '\r', '\n'], "_")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, f.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    ))
 }
 
 /// Creates a `FILE` asset from an uploaded file and starts its ingestion.
@@ -168,31 +203,54 @@ pub async fn import(
     JsonBody(req): JsonBody<ImportRequest>,
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let (view, op, _) = s.services.asset_create(&caller, req.into_domain()).await.map_err(|e| match e {
-        Error::Validation { errors, .. } if errors.iter().any(|f| f.field == "config.parameters.fileId") => {
-            Error::invalid("fileId", "no such file was uploaded (POST /storage) for this tenant")
-        }
-        other => other,
-    })?;
-    Ok((StatusCode::CREATED, Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook: None })))
+    let (view, op, _) = s
+        .services
+        .asset_create(&caller, req.into_domain())
+        .await
+        .map_err(|e| match e {
+            Error::Validation { errors, .. }
+                if errors.iter().any(|f| f.field == "config.parameters.fileId") =>
+            {
+                Error::invalid(
+                    "fileId",
+                    "no such file was uploaded (POST /storage) for this tenant",
+                )
+            }
+            other => other,
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AssetWithOperation {
+            asset: s.asset_dto(&view),
+            operation: s.operation_dto(&op),
+            webhook: None,
+        }),
+    ))
 }
 
 /// The `Payload` part, with its keys matched case-insensitively.
 fn file_payload(text: &str) -> ApiResult<FilePayload> {
-    let raw: Map<String, Value> = parse_json(text.as_bytes()).map_err(|e| rename_field(e, "Payload"))?;
+    let raw: Map<String, Value> =
+        parse_json(text.as_bytes()).map_err(|e| rename_field(e, "Payload"))?;
     let mut canonical = Map::new();
     for (k, v) in raw {
-        let key = FilePayload::canonical_key(&k).ok_or_else(|| ApiError(Error::invalid(format!("Payload.{k}"), "unknown field")))?;
+        let key = FilePayload::canonical_key(&k)
+            .ok_or_else(|| ApiError(Error::invalid(format!("Payload.{k}"), "unknown field")))?;
         canonical.insert(key.to_owned(), v);
     }
-    parse_json(&serde_json::to_vec(&canonical).expect("JSON values serialise")).map_err(|e| rename_field(e, "Payload"))
+    parse_json(&serde_json::to_vec(&canonical).expect("JSON values serialise"))
+        .map_err(|e| rename_field(e, "Payload"))
 }
 
 fn rename_field(e: ApiError, prefix: &str) -> ApiError {
     match e.0 {
         Error::Validation { errors, .. } if errors.len() == 1 => {
             let f = &errors[0];
-            let field = if f.field == "body" { prefix.to_owned() } else { format!("{prefix}.{}", f.field) };
+            let field = if f.field == "body" {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{}", f.field)
+            };
             ApiError(Error::invalid(field, f.message.clone()))
         }
         other => ApiError(other),
@@ -236,11 +294,24 @@ pub async fn upload_asset(
             _ => {}
         }
     }
-    let stored = stored.ok_or_else(|| ApiError(Error::invalid("File", "the multipart body has no `File` part")))?;
-    match s.services.asset_create(&caller, payload.unwrap_or_default().into_domain(stored.id)).await {
+    let stored = stored.ok_or_else(|| {
+        ApiError(Error::invalid(
+            "File",
+            "the multipart body has no `File` part",
+        ))
+    })?;
+    match s
+        .services
+        .asset_create(&caller, payload.unwrap_or_default().into_domain(stored.id))
+        .await
+    {
         Ok((view, op, _)) => Ok((
             StatusCode::CREATED,
-            Json(AssetWithOperation { asset: s.asset_dto(&view), operation: s.operation_dto(&op), webhook: None }),
+            Json(AssetWithOperation {
+                asset: s.asset_dto(&view),
+                operation: s.operation_dto(&op),
+                webhook: None,
+            }),
         )),
         Err(e) => {
             s.services.file_discard(&caller.tenant, stored.id).await?;

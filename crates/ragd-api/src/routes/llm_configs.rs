@@ -24,7 +24,10 @@ pub async fn list(
 ) -> ApiResult<Json<Page<LlmConfig>>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let scope = format!("llmConfigs|{tenant}");
-    let page = s.services.llm_config_list(&caller, s.cursors.page_request(&scope, &q)?).await?;
+    let page = s
+        .services
+        .llm_config_list(&caller, s.cursors.page_request(&scope, &q)?)
+        .await?;
     Ok(Json(Page {
         next_page_token: page.next.map(|k| s.cursors.encode(&scope, k)),
         total_count: page.total,
@@ -44,7 +47,10 @@ pub async fn create(
     JsonBody(req): JsonBody<LlmConfigRequest>,
 ) -> ApiResult<(StatusCode, Json<LlmConfig>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let config = s.services.llm_config_create(&caller, req.into_domain()).await?;
+    let config = s
+        .services
+        .llm_config_create(&caller, req.into_domain())
+        .await?;
     Ok((StatusCode::CREATED, Json(LlmConfig::from_domain(&config))))
 }
 
@@ -59,7 +65,10 @@ pub async fn get(
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<Json<LlmConfig>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
-    let config = s.services.llm_config_get(&caller, parse_id("config", &id)?).await?;
+    let config = s
+        .services
+        .llm_config_get(&caller, parse_id("config", &id)?)
+        .await?;
     Ok(Json(LlmConfig::from_domain(&config)))
 }
 
@@ -76,7 +85,10 @@ pub async fn patch(
     JsonBody(req): JsonBody<LlmConfigRequest>,
 ) -> ApiResult<Json<LlmConfig>> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let config = s.services.llm_config_patch(&caller, parse_id("config", &id)?, req.into_domain()).await?;
+    let config = s
+        .services
+        .llm_config_patch(&caller, parse_id("config", &id)?, req.into_domain())
+        .await?;
     Ok(Json(LlmConfig::from_domain(&config)))
 }
 
@@ -91,6 +103,8 @@ pub async fn delete(
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    s.services.llm_config_delete(&caller, parse_id("config", &id)?).await?;
+    s.services
+        .llm_config_delete(&caller, parse_id("config", &id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -28,8 +28,18 @@ pub async fn authorize(
     JsonBody(req): JsonBody<AuthorizeRequest>,
 ) -> ApiResult<Json<AuthorizeResponse>> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    let url = s.services.oauth_authorize(&caller, &req.source_type, req.redirect_uri, &s.oauth_success_url).await?;
-    Ok(Json(AuthorizeResponse { authorization_url: url }))
+    let url = s
+        .services
+        .oauth_authorize(
+            &caller,
+            &req.source_type,
+            req.redirect_uri,
+            &s.oauth_success_url,
+        )
+        .await?;
+    Ok(Json(AuthorizeResponse {
+        authorization_url: url,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -50,8 +60,13 @@ pub async fn credentials(
     Query(q): Query<CredentialsQuery>,
 ) -> ApiResult<Json<OAuthCredentials>> {
     let tenant = TenantId::parse(&tenant)?;
-    let key = q.credential_key.filter(|k| !k.is_empty()).ok_or_else(|| ApiError(Error::invalid("credentialKey", "is required")))?;
-    Ok(Json(OAuthCredentials::from_domain(s.services.oauth_credentials(&tenant, &key).await?)))
+    let key = q
+        .credential_key
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError(Error::invalid("credentialKey", "is required")))?;
+    Ok(Json(OAuthCredentials::from_domain(
+        s.services.oauth_credentials(&tenant, &key).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -66,9 +81,18 @@ pub struct CallbackQuery {
 /// (303) to the success page with `?credentialKey=…` (or `?error=…` when the user declined).
 #[utoipa::path(get, path = "/v1/oauth/callback", tag = "oauth", params(CallbackQuery),
     responses((status = 303, description = "to the success page"), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")))]
-pub async fn callback(State(s): State<AppState>, Query(q): Query<CallbackQuery>) -> ApiResult<Response> {
-    let state = q.state.filter(|v| !v.is_empty()).ok_or_else(|| ApiError(Error::invalid("state", "is required")))?;
-    let location = s.services.oauth_callback(&state, q.code.as_deref(), q.error.as_deref()).await?;
+pub async fn callback(
+    State(s): State<AppState>,
+    Query(q): Query<CallbackQuery>,
+) -> ApiResult<Response> {
+    let state = q
+        .state
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError(Error::invalid("state", "is required")))?;
+    let location = s
+        .services
+        .oauth_callback(&state, q.code.as_deref(), q.error.as_deref())
+        .await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
 }
 
@@ -78,9 +102,18 @@ pub async fn callback(State(s): State<AppState>, Query(q): Query<CallbackQuery>)
 pub async fn done(Query(q): Query<CredentialsQuery>) -> Response {
     let body = match q.credential_key {
         Some(k) => {
-            format!("Authorised. Exchange this credential key within 10 minutes (GET …/assets:oauthCredentials?credentialKey=…):\n\n{k}\n")
+            format!(
+                "Authorised. Exchange this credential key within 10 minutes (GET …/assets:oauthCredentials?credentialKey=…):\n\n{k}\n"
+            )
         }
         None => "The authorization did not complete.\n".to_owned(),
     };
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }

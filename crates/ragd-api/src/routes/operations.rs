@@ -31,7 +31,10 @@ pub async fn list_operations(
     let caller = claims.caller(&tenant, Scope::Read)?;
     let asset = parse_id("asset", &asset)?;
     let scope = format!("operations|{tenant}|{asset}");
-    let page = s.services.operation_list(&caller, asset, s.cursors.page_request(&scope, &q)?).await?;
+    let page = s
+        .services
+        .operation_list(&caller, asset, s.cursors.page_request(&scope, &q)?)
+        .await?;
     Ok(Json(Page {
         next_page_token: page.next.map(|k| s.cursors.encode(&scope, k)),
         total_count: page.total,
@@ -57,9 +60,15 @@ pub async fn get_operation_or_method(
     let asset = parse_id("asset", &asset)?;
     let (id, method) = split_method("operation", &segment)?;
     match method {
-        None => Ok(get_operation(s, claims, tenant, asset, id).await?.into_response()),
-        Some("wait") => Ok(wait_operation(s, claims, tenant, asset, id, q).await?.into_response()),
-        Some("watch") => Ok(watch_operation(s, claims, tenant, asset, id).await?.into_response()),
+        None => Ok(get_operation(s, claims, tenant, asset, id)
+            .await?
+            .into_response()),
+        Some("wait") => Ok(wait_operation(s, claims, tenant, asset, id, q)
+            .await?
+            .into_response()),
+        Some("watch") => Ok(watch_operation(s, claims, tenant, asset, id)
+            .await?
+            .into_response()),
         Some(m) => Err(unknown_method(m)),
     }
 }
@@ -73,7 +82,9 @@ pub async fn post_operation_method(
     let asset = parse_id("asset", &asset)?;
     let (id, method) = split_method("operation", &segment)?;
     match method {
-        Some("cancel") => Ok(cancel_operation(s, claims, tenant, asset, id).await?.into_response()),
+        Some("cancel") => Ok(cancel_operation(s, claims, tenant, asset, id)
+            .await?
+            .into_response()),
         Some(m) => Err(unknown_method(m)),
         None => Err(crate::problem::ApiError(ragd_core::Error::MethodNotAllowed)),
     }
@@ -84,7 +95,13 @@ pub async fn post_operation_method(
     params(("tenant" = String, Path), ("asset" = Uuid, Path), ("operation" = Uuid, Path)),
     responses((status = 200, body = AssetOperation), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:read"])))]
-pub async fn get_operation(s: AppState, claims: Claims, tenant: String, asset: Uuid, id: Uuid) -> ApiResult<Json<AssetOperation>> {
+pub async fn get_operation(
+    s: AppState,
+    claims: Claims,
+    tenant: String,
+    asset: Uuid,
+    id: Uuid,
+) -> ApiResult<Json<AssetOperation>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let op = s.services.operation_get(&caller, asset, id).await?;
     Ok(Json(s.operation_dto(&op).with_excluded(&op)))
@@ -111,9 +128,17 @@ pub async fn wait_operation(
             .parse::<f64>()
             .ok()
             .filter(|t| (0.0..=60.0).contains(t))
-            .ok_or_else(|| ApiError(Error::invalid("timeout", "must be a number of seconds from 0 to 60")))?,
+            .ok_or_else(|| {
+                ApiError(Error::invalid(
+                    "timeout",
+                    "must be a number of seconds from 0 to 60",
+                ))
+            })?,
     };
-    let op = s.services.operation_wait(&caller, asset, id, Duration::from_secs_f64(timeout)).await?;
+    let op = s
+        .services
+        .operation_wait(&caller, asset, id, Duration::from_secs_f64(timeout))
+        .await?;
     Ok(Json(s.operation_dto(&op)))
 }
 
@@ -123,7 +148,13 @@ pub async fn wait_operation(
     responses((status = 200, description = "`text/event-stream` of AssetOperation snapshots", content_type = "text/event-stream", body = AssetOperation),
         (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:read"])))]
-pub async fn watch_operation(s: AppState, claims: Claims, tenant: String, asset: Uuid, id: Uuid) -> ApiResult<Response> {
+pub async fn watch_operation(
+    s: AppState,
+    claims: Claims,
+    tenant: String,
+    asset: Uuid,
+    id: Uuid,
+) -> ApiResult<Response> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let first = s.services.operation_get(&caller, asset, id).await?;
     struct Watch {
@@ -133,20 +164,36 @@ pub async fn watch_operation(s: AppState, claims: Claims, tenant: String, asset:
         last: Option<Operation>,
         pending: Option<Operation>,
     }
-    let start = Watch { s, caller, asset, last: None, pending: Some(first) };
+    let start = Watch {
+        s,
+        caller,
+        asset,
+        last: None,
+        pending: Some(first),
+    };
     let stream = futures::stream::unfold(start, |mut w| async move {
         if w.last.as_ref().is_some_and(|op| op.status.is_terminal()) {
             return None;
         }
         let op = match w.pending.take() {
             Some(op) => op,
-            None => w.s.services.operation_next_change(&w.caller, w.asset, w.last.as_ref()?).await.ok()?,
+            None => {
+                w.s.services
+                    .operation_next_change(&w.caller, w.asset, w.last.as_ref()?)
+                    .await
+                    .ok()?
+            }
         };
-        let event = Event::default().event("operation").json_data(w.s.operation_dto(&op)).ok()?;
+        let event = Event::default()
+            .event("operation")
+            .json_data(w.s.operation_dto(&op))
+            .ok()?;
         w.last = Some(op);
         Some((Ok::<_, std::convert::Infallible>(event), w))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// Requests cancellation: `PENDING` ends `CANCELLED` at once, `RUNNING` at its next checkpoint
@@ -155,7 +202,15 @@ pub async fn watch_operation(s: AppState, claims: Claims, tenant: String, asset:
     params(("tenant" = String, Path), ("asset" = Uuid, Path), ("operation" = Uuid, Path)),
     responses((status = 200, body = AssetOperation), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:write"])))]
-pub async fn cancel_operation(s: AppState, claims: Claims, tenant: String, asset: Uuid, id: Uuid) -> ApiResult<Json<AssetOperation>> {
+pub async fn cancel_operation(
+    s: AppState,
+    claims: Claims,
+    tenant: String,
+    asset: Uuid,
+    id: Uuid,
+) -> ApiResult<Json<AssetOperation>> {
     let caller = claims.caller(&tenant, Scope::Write)?;
-    Ok(Json(s.operation_dto(&s.services.operation_cancel(&caller, asset, id).await?)))
+    Ok(Json(s.operation_dto(
+        &s.services.operation_cancel(&caller, asset, id).await?,
+    )))
 }

@@ -23,11 +23,21 @@ pub async fn search_asset(
 ) -> ApiResult<Json<SearchResponse>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     if req.asset_ids.is_some() {
-        return Err(Error::invalid("assetIds", "is for POST /v1/tenants/{tenant}/search; this path names its asset").into());
+        return Err(Error::invalid(
+            "assetIds",
+            "is for POST /v1/tenants/{tenant}/search; this path names its asset",
+        )
+        .into());
     }
     let start = std::time::Instant::now();
-    let results = s.services.search(&caller, Some(asset), req.into_domain()?).await?;
-    Ok(Json(SearchResponse { results: results.into_iter().map(Into::into).collect(), took_ms: start.elapsed().as_millis() as u64 }))
+    let results = s
+        .services
+        .search(&caller, Some(asset), req.into_domain()?)
+        .await?;
+    Ok(Json(SearchResponse {
+        results: results.into_iter().map(Into::into).collect(),
+        took_ms: start.elapsed().as_millis() as u64,
+    }))
 }
 
 /// **(ragd)** Searches several assets of the tenant at once (`assetIds`, default all).
@@ -44,7 +54,10 @@ pub async fn search_tenant(
     let caller = claims.caller(&tenant, Scope::Read)?;
     let start = std::time::Instant::now();
     let results = s.services.search(&caller, None, req.into_domain()?).await?;
-    Ok(Json(SearchResponse { results: results.into_iter().map(Into::into).collect(), took_ms: start.elapsed().as_millis() as u64 }))
+    Ok(Json(SearchResponse {
+        results: results.into_iter().map(Into::into).collect(),
+        took_ms: start.elapsed().as_millis() as u64,
+    }))
 }
 
 /// Tokens and chunks of the asset's current index, and how many operations it has run.
@@ -60,5 +73,10 @@ pub async fn usage(
     let caller = claims.caller(&tenant, Scope::Read)?;
     let id = parse_id("asset", &asset)?;
     let (tokens, chunks, operations) = s.services.asset_usage(&caller, id).await?;
-    Ok(Json(AssetUsage { asset_id: id, total_token_count: tokens, total_chunk_count: chunks, operation_count: operations }))
+    Ok(Json(AssetUsage {
+        asset_id: id,
+        total_token_count: tokens,
+        total_chunk_count: chunks,
+        operation_count: operations,
+    }))
 }

@@ -11,7 +11,9 @@ use axum::response::IntoResponse;
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers.
@@ -19,7 +21,9 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = crate::wire::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn readyz(State(s): State<AppState>) -> ApiResult<Json<Health>> {
     s.services.ready().await?;
-    Ok(Json(Health { status: "ready".into() }))
+    Ok(Json(Health {
+        status: "ready".into(),
+    }))
 }
 
 /// Prometheus text exposition of the process's metrics.
@@ -32,5 +36,8 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 /// This OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, content_type = "application/json", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document(),
+    )
 }

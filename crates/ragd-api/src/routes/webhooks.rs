@@ -26,7 +26,11 @@ pub async fn receive(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    let rejected = || ApiError(Error::Unauthenticated("the webhook does not exist or the delivery's signature does not verify".into()));
+    let rejected = || {
+        ApiError(Error::Unauthenticated(
+            "the webhook does not exist or the delivery's signature does not verify".into(),
+        ))
+    };
     let id = uuid::Uuid::parse_str(&id).map_err(|_| rejected())?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let delivery = DeliveryHeaders {

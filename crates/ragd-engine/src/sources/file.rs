@@ -15,7 +15,10 @@ pub struct FileSource {
 impl Source for FileSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let (asset, tenant) = (&cx.job.claim.asset, &cx.job.claim.lease.tenant);
-        let mut collected = Collected { complete: true, ..Default::default() };
+        let mut collected = Collected {
+            complete: true,
+            ..Default::default()
+        };
         for id in ragd_core::catalog::file_ids(&asset.parameters) {
             let doc = match cx.job.store.file_get(tenant, id).await? {
                 Some(file) => SourceDoc {
@@ -29,7 +32,13 @@ impl Source for FileSource {
                     // The upload is gone: its document fails, and what is indexed stays.
                     collected.complete = false;
                     let body = Body::Failed("the uploaded file no longer exists".to_owned());
-                    SourceDoc { file_name: id.to_string(), key: id.to_string(), source_url: None, content_type: String::new(), body }
+                    SourceDoc {
+                        file_name: id.to_string(),
+                        key: id.to_string(),
+                        source_url: None,
+                        content_type: String::new(),
+                        body,
+                    }
                 }
             };
             collected.docs.push(doc);
@@ -39,9 +48,14 @@ impl Source for FileSource {
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {
         let tenant = &cx.job.claim.lease.tenant;
-        let Ok(id) = uuid::Uuid::parse_str(&doc.key) else { return Body::Failed("not an uploaded file".to_owned()) };
+        let Ok(id) = uuid::Uuid::parse_str(&doc.key) else {
+            return Body::Failed("not an uploaded file".to_owned());
+        };
         match self.blobs.get(&StoredFile::blob_key(tenant, id)).await {
-            Ok(Some(bytes)) => Body::Bytes { bytes, meta: Value::Object(Default::default()) },
+            Ok(Some(bytes)) => Body::Bytes {
+                bytes,
+                meta: Value::Object(Default::default()),
+            },
             Ok(None) => Body::Failed("the uploaded file is missing from the file store".to_owned()),
             Err(e) => {
                 tracing::error!(error = %e, "reading an upload failed");

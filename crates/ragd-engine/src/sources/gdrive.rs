@@ -44,14 +44,20 @@ struct DriveFile {
 
 /// How a file becomes bytes ragd parses: its content type and the path after `/drive/v3/files/{id}`.
 fn reading(f: &DriveFile) -> Option<(&'static str, String)> {
-    let export = |mime: &str| format!("/export?mimeType={}", url::form_urlencoded::byte_serialize(mime.as_bytes()).collect::<String>());
+    let export = |mime: &str| {
+        format!(
+            "/export?mimeType={}",
+            url::form_urlencoded::byte_serialize(mime.as_bytes()).collect::<String>()
+        )
+    };
     Some(match f.mime_type.as_str() {
         "application/vnd.google-apps.document" => ("text/html", export("text/html")),
         "application/vnd.google-apps.spreadsheet" => ("text/csv", export("text/csv")),
         "application/vnd.google-apps.presentation" => ("text/plain", export("text/plain")),
         m if m.starts_with("application/vnd.google-apps.") => return None,
         m => {
-            let ct = super::file_content_type(&f.name).or_else(|| ragd_core::catalog::normalise_content_type(m))?;
+            let ct = super::file_content_type(&f.name)
+                .or_else(|| ragd_core::catalog::normalise_content_type(m))?;
             (ct, "?alt=media&supportsAllDrives=true".to_owned())
         }
     })
@@ -59,7 +65,10 @@ fn reading(f: &DriveFile) -> Option<(&'static str, String)> {
 
 impl DriveSource {
     pub fn new(config: super::RemoteConfig) -> Self {
-        Self { config, http: super::api_client(120) }
+        Self {
+            config,
+            http: super::api_client(120),
+        }
     }
 
     fn get(&self, cx: &Context<'_>, url: &str) -> reqwest::RequestBuilder {
@@ -70,11 +79,23 @@ impl DriveSource {
         }
     }
 
-    async fn list(&self, cx: &Context<'_>, api: &str, folder: &str, page: Option<&str>) -> Result<FileList, JobError> {
-        let q = format!("'{}' in parents and trashed = false", folder.replace('\'', "\\'"));
+    async fn list(
+        &self,
+        cx: &Context<'_>,
+        api: &str,
+        folder: &str,
+        page: Option<&str>,
+    ) -> Result<FileList, JobError> {
+        let q = format!(
+            "'{}' in parents and trashed = false",
+            folder.replace('\'', "\\'")
+        );
         let mut query = vec![
             ("q", q.as_str()),
-            ("fields", "nextPageToken,files(id,name,mimeType,modifiedTime,md5Checksum,size,webViewLink)"),
+            (
+                "fields",
+                "nextPageToken,files(id,name,mimeType,modifiedTime,md5Checksum,size,webViewLink)",
+            ),
             ("pageSize", "1000"),
             ("supportsAllDrives", "true"),
             ("includeItemsFromAllDrives", "true"),
@@ -88,11 +109,21 @@ impl DriveSource {
             .query(&query)
             .send()
             .await
-            .map_err(|e| JobError::Source(format!("{what}: {}", super::unreachable("Google Drive", &e))))?;
+            .map_err(|e| {
+                JobError::Source(format!(
+                    "{what}: {}",
+                    super::unreachable("Google Drive", &e)
+                ))
+            })?;
         if !r.status().is_success() {
-            return Err(JobError::Source(format!("{what}: {}", super::api_refusal("Google Drive", r).await)));
+            return Err(JobError::Source(format!(
+                "{what}: {}",
+                super::api_refusal("Google Drive", r).await
+            )));
         }
-        r.json().await.map_err(|e| JobError::Source(format!("{what}: unexpected answer from Google Drive ({e})")))
+        r.json().await.map_err(|e| {
+            JobError::Source(format!("{what}: unexpected answer from Google Drive ({e})"))
+        })
     }
 }
 
@@ -100,9 +131,17 @@ impl DriveSource {
 impl Source for DriveSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let api = super::checked_api(cx, "https://www.googleapis.com", &self.config.allow_hosts).await?;
-        let root = params.get("folderId").and_then(Value::as_str).unwrap_or("root").to_owned();
-        let recursive = params.get("includeSubfolders").and_then(Value::as_bool).unwrap_or(true);
+        let api =
+            super::checked_api(cx, "https://www.googleapis.com", &self.config.allow_hosts).await?;
+        let root = params
+            .get("folderId")
+            .and_then(Value::as_str)
+            .unwrap_or("root")
+            .to_owned();
+        let recursive = params
+            .get("includeSubfolders")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         let (mut docs, mut complete) = (Vec::new(), true);
         let mut folders = vec![(root, String::new())];
         let mut seen = std::collections::HashSet::new();
@@ -112,24 +151,45 @@ impl Source for DriveSource {
             }
             let mut page: Option<String> = None;
             loop {
-                let list = cx.stages.time("fetch", self.list(cx, &api, &folder, page.as_deref())).await?;
+                let list = cx
+                    .stages
+                    .time("fetch", self.list(cx, &api, &folder, page.as_deref()))
+                    .await?;
                 for f in list.files {
-                    let name = if path.is_empty() { f.name.clone() } else { format!("{path}/{}", f.name) };
+                    let name = if path.is_empty() {
+                        f.name.clone()
+                    } else {
+                        format!("{path}/{}", f.name)
+                    };
                     if f.mime_type == FOLDER {
                         if recursive {
                             folders.push((f.id, name));
                         }
                         continue;
                     }
-                    let Some((content_type, how)) = reading(&f) else { continue };
+                    let Some((content_type, how)) = reading(&f) else {
+                        continue;
+                    };
                     if docs.len() >= MAX_FILES {
                         complete = false;
                         continue;
                     }
-                    let version = format!("{}|{}", f.modified_time.unwrap_or_default(), f.md5_checksum.unwrap_or_default());
+                    let version = format!(
+                        "{}|{}",
+                        f.modified_time.unwrap_or_default(),
+                        f.md5_checksum.unwrap_or_default()
+                    );
                     let size: u64 = f.size.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
                     let listed = json!({ "url": format!("{api}/drive/v3/files/{}{how}", f.id), "version": version });
-                    let body = super::listed_body(cx, &f.id, "version", &version, size, self.config.max_file_bytes, listed);
+                    let body = super::listed_body(
+                        cx,
+                        &f.id,
+                        "version",
+                        &version,
+                        size,
+                        self.config.max_file_bytes,
+                        listed,
+                    );
                     docs.push(SourceDoc {
                         key: f.id,
                         file_name: name,
@@ -144,13 +204,23 @@ impl Source for DriveSource {
                 }
             }
         }
-        Ok(Collected { docs, complete, ..Default::default() })
+        Ok(Collected {
+            docs,
+            complete,
+            ..Default::default()
+        })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
-        let read = super::download("Google Drive", self.get(cx, listed["url"].as_str().unwrap_or_default()));
+        let read = super::download(
+            "Google Drive",
+            self.get(cx, listed["url"].as_str().unwrap_or_default()),
+        );
         match read.await {
-            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "version": listed["version"] }) },
+            Ok(bytes) => Body::Bytes {
+                bytes,
+                meta: json!({ "version": listed["version"] }),
+            },
             Err(e) => Body::Failed(format!("downloading {}: {e}", doc.file_name)),
         }
     }

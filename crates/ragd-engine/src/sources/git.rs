@@ -39,23 +39,56 @@ pub struct GitSource {
 /// since credentials are never in the URL or the command line).
 fn failure(what: &str, stderr: &[u8]) -> JobError {
     let detail = String::from_utf8_lossy(stderr);
-    let detail = detail.lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join(" ");
-    JobError::Source(format!("{what}: {}", if detail.is_empty() { "git failed" } else { &detail }))
+    let detail = detail
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    JobError::Source(format!(
+        "{what}: {}",
+        if detail.is_empty() {
+            "git failed"
+        } else {
+            &detail
+        }
+    ))
 }
 
 /// Removes the mirrors of assets that no longer exist (each process keeps its own mirrors, so
 /// each sweeps its own); returns how many went. A mirror whose name is not `<asset id>.git` or
 /// whose tenant directory is not a tenant id is left alone.
-pub async fn sweep_mirrors(dir: &std::path::Path, store: &dyn ragd_core::store::Store) -> ragd_core::Result<usize> {
+pub async fn sweep_mirrors(
+    dir: &std::path::Path,
+    store: &dyn ragd_core::store::Store,
+) -> ragd_core::Result<usize> {
     let mut removed = 0;
-    let Ok(tenants) = std::fs::read_dir(dir) else { return Ok(0) };
+    let Ok(tenants) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
     for tenant_dir in tenants.flatten() {
-        let Some(tenant) = tenant_dir.file_name().to_str().and_then(|t| ragd_core::model::TenantId::parse(t).ok()) else { continue };
-        let Ok(mirrors) = std::fs::read_dir(tenant_dir.path()) else { continue };
+        let Some(tenant) = tenant_dir
+            .file_name()
+            .to_str()
+            .and_then(|t| ragd_core::model::TenantId::parse(t).ok())
+        else {
+            continue;
+        };
+        let Ok(mirrors) = std::fs::read_dir(tenant_dir.path()) else {
+            continue;
+        };
         for mirror in mirrors.flatten() {
             let name = mirror.file_name();
-            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".git")).and_then(|n| uuid::Uuid::parse_str(n).ok()) else { continue };
-            if !store.asset_exists(&tenant, id).await? && std::fs::remove_dir_all(mirror.path()).is_ok() {
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".git"))
+                .and_then(|n| uuid::Uuid::parse_str(n).ok())
+            else {
+                continue;
+            };
+            if !store.asset_exists(&tenant, id).await?
+                && std::fs::remove_dir_all(mirror.path()).is_ok()
+            {
                 removed += 1;
             }
         }
@@ -66,25 +99,56 @@ pub async fn sweep_mirrors(dir: &std::path::Path, store: &dyn ragd_core::store::
 impl GitSource {
     fn mirror(&self, cx: &Context<'_>) -> PathBuf {
         let lease = &cx.job.claim.lease;
-        self.config.dir.join(lease.tenant.as_str()).join(format!("{}.git", lease.asset_id))
+        self.config
+            .dir
+            .join(lease.tenant.as_str())
+            .join(format!("{}.git", lease.asset_id))
     }
 
     /// A git command with a clean environment: no prompts, no user or system configuration, only
     /// the allowed transports, and the credentials as an extra HTTP header.
-    fn git(&self, repo: &std::path::Path, credentials: Option<&Credentials>) -> tokio::process::Command {
+    fn git(
+        &self,
+        repo: &std::path::Path,
+        credentials: Option<&Credentials>,
+    ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("git");
-        cmd.arg("-C").arg(repo).env_clear().kill_on_drop(true).stdin(Stdio::null());
-        for var in ["PATH", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
+        cmd.arg("-C")
+            .arg(repo)
+            .env_clear()
+            .kill_on_drop(true)
+            .stdin(Stdio::null());
+        for var in [
+            "PATH",
+            "LANG",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
             if let Some(v) = std::env::var_os(var) {
                 cmd.env(var, v);
             }
         }
-        cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_CONFIG_NOSYSTEM", "1").env("GIT_CONFIG_GLOBAL", "/dev/null").env("HOME", repo);
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", repo);
         let mut config = vec![
             ("protocol.allow".to_owned(), "never".to_owned()),
             ("protocol.https.allow".to_owned(), "always".to_owned()),
             ("protocol.http.allow".to_owned(), "always".to_owned()),
-            ("protocol.file.allow".to_owned(), if self.config.allow_file_urls { "always" } else { "never" }.to_owned()),
+            (
+                "protocol.file.allow".to_owned(),
+                if self.config.allow_file_urls {
+                    "always"
+                } else {
+                    "never"
+                }
+                .to_owned(),
+            ),
             ("credential.helper".to_owned(), String::new()),
             // A redirect could lead past the address check of the remote.
             ("http.followRedirects".to_owned(), "false".to_owned()),
@@ -94,17 +158,29 @@ impl GitSource {
         }
         cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
         for (i, (k, v)) in config.into_iter().enumerate() {
-            cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
+            cmd.env(format!("GIT_CONFIG_KEY_{i}"), k)
+                .env(format!("GIT_CONFIG_VALUE_{i}"), v);
         }
         cmd
     }
 
-    async fn run(&self, mut cmd: tokio::process::Command, what: &str, timeout: Duration) -> Result<Vec<u8>, JobError> {
+    async fn run(
+        &self,
+        mut cmd: tokio::process::Command,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, JobError> {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let out = tokio::time::timeout(timeout, cmd.output())
             .await
-            .map_err(|_| JobError::Source(format!("{what}: no answer within {} s", timeout.as_secs())))?
-            .map_err(|e| JobError::Source(format!("{what}: git could not be started ({e}); is git installed?")))?;
+            .map_err(|_| {
+                JobError::Source(format!("{what}: no answer within {} s", timeout.as_secs()))
+            })?
+            .map_err(|e| {
+                JobError::Source(format!(
+                    "{what}: git could not be started ({e}); is git installed?"
+                ))
+            })?;
         if !out.status.success() {
             return Err(failure(what, &out.stderr));
         }
@@ -119,33 +195,53 @@ fn authorization(c: &Credentials) -> Option<String> {
     use base64::Engine;
     let (user, password) = match c.method {
         AuthMethod::Basic => (c.get("username")?, c.get("password")?),
-        AuthMethod::ApiKey => (c.get("username").unwrap_or("x-access-token"), c.get("apiKey")?),
-        AuthMethod::OAuth2 => (c.get("username").unwrap_or("x-access-token"), c.get("accessToken")?),
+        AuthMethod::ApiKey => (
+            c.get("username").unwrap_or("x-access-token"),
+            c.get("apiKey")?,
+        ),
+        AuthMethod::OAuth2 => (
+            c.get("username").unwrap_or("x-access-token"),
+            c.get("accessToken")?,
+        ),
         _ => return None,
     };
-    Some(format!("Authorization: Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))))
+    Some(format!(
+        "Authorization: Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    ))
 }
 
 #[async_trait::async_trait]
 impl Source for GitSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let url = params.get("url").and_then(Value::as_str).unwrap_or_default();
-        let parsed = url::Url::parse(url).map_err(|_| JobError::Source(format!("{url:?} is not a URL")))?;
+        let url = params
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let parsed =
+            url::Url::parse(url).map_err(|_| JobError::Source(format!("{url:?} is not a URL")))?;
         if parsed.scheme() == "file" && !self.config.allow_file_urls {
-            return Err(JobError::Source("file URLs are not allowed on this server (git_allow_file_urls)".into()));
+            return Err(JobError::Source(
+                "file URLs are not allowed on this server (git_allow_file_urls)".into(),
+            ));
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(JobError::Source("put credentials in `auth`, not in the URL".into()));
+            return Err(JobError::Source(
+                "put credentials in `auth`, not in the URL".into(),
+            ));
         }
         if parsed.scheme() != "file" {
-            super::web::check_endpoint(&self.config.allow_hosts, &parsed).await.map_err(|e| JobError::Source(format!("{url}: {e}")))?;
+            super::web::check_endpoint(&self.config.allow_hosts, &parsed)
+                .await
+                .map_err(|e| JobError::Source(format!("{url}: {e}")))?;
         }
         let branch = params.get("branch").and_then(Value::as_str);
         let globs = super::globs(params, "paths");
         let repo = self.mirror(cx);
         if !repo.join("HEAD").exists() {
-            std::fs::create_dir_all(&repo).map_err(|e| JobError::Source(format!("creating the mirror: {e}")))?;
+            std::fs::create_dir_all(&repo)
+                .map_err(|e| JobError::Source(format!("creating the mirror: {e}")))?;
             let mut init = self.git(&repo, None);
             init.args(["init", "--bare", "--quiet"]);
             self.run(init, "git init", Duration::from_secs(30)).await?;
@@ -155,30 +251,66 @@ impl Source for GitSource {
             None => "+HEAD:refs/ragd/head".to_owned(),
         };
         let mut fetch = self.git(&repo, cx.credentials);
-        fetch.args(["fetch", "--quiet", "--no-tags", "--depth=1", "--", url, &refspec]);
-        cx.stages.time("fetch", self.run(fetch, &format!("fetching {url}"), self.config.fetch_timeout)).await?;
+        fetch.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--depth=1",
+            "--",
+            url,
+            &refspec,
+        ]);
+        cx.stages
+            .time(
+                "fetch",
+                self.run(fetch, &format!("fetching {url}"), self.config.fetch_timeout),
+            )
+            .await?;
         let mut rev = self.git(&repo, None);
         rev.args(["rev-parse", "refs/ragd/head^{commit}"]);
-        let commit =
-            String::from_utf8_lossy(&self.run(rev, "reading the fetched commit", Duration::from_secs(30)).await?).trim().to_owned();
+        let commit = String::from_utf8_lossy(
+            &self
+                .run(rev, "reading the fetched commit", Duration::from_secs(30))
+                .await?,
+        )
+        .trim()
+        .to_owned();
         let mut ls = self.git(&repo, None);
         ls.args(["ls-tree", "-r", "-z", "-l", "--full-tree", &commit]);
-        let listing = self.run(ls, "listing the tree", Duration::from_secs(120)).await?;
+        let listing = self
+            .run(ls, "listing the tree", Duration::from_secs(120))
+            .await?;
 
         let link = web_link(&parsed, branch.unwrap_or(&commit));
         let mut docs = Vec::new();
         for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
             let entry = String::from_utf8_lossy(entry);
-            let Some((meta, path)) = entry.split_once('\t') else { continue };
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
             let fields: Vec<&str> = meta.split_whitespace().collect();
             // <mode> <type> <object> <size>; symlinks (120000) and submodules (commit) are skipped.
-            let [mode, "blob", blob, size] = fields[..] else { continue };
-            if !(mode == "100644" || mode == "100755") || !globs.as_ref().is_none_or(|g| g.is_match(path)) {
+            let [mode, "blob", blob, size] = fields[..] else {
+                continue;
+            };
+            if !(mode == "100644" || mode == "100755")
+                || !globs.as_ref().is_none_or(|g| g.is_match(path))
+            {
                 continue;
             }
-            let Some(content_type) = super::file_content_type(path) else { continue };
+            let Some(content_type) = super::file_content_type(path) else {
+                continue;
+            };
             let size = size.parse::<u64>().unwrap_or(u64::MAX);
-            let body = super::listed_body(cx, path, "blob", blob, size, self.config.max_file_bytes, json!({ "blob": blob }));
+            let body = super::listed_body(
+                cx,
+                path,
+                "blob",
+                blob,
+                size,
+                self.config.max_file_bytes,
+                json!({ "blob": blob }),
+            );
             docs.push(SourceDoc {
                 key: path.to_owned(),
                 file_name: path.to_owned(),
@@ -188,15 +320,29 @@ impl Source for GitSource {
             });
         }
         tracing::info!(commit = %commit, files = docs.len(), "git tree listed");
-        Ok(Collected { docs, complete: true, ..Default::default() })
+        Ok(Collected {
+            docs,
+            complete: true,
+            ..Default::default()
+        })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
         let blob = listed["blob"].as_str().unwrap_or_default().to_owned();
         let mut cat = self.git(&self.mirror(cx), None);
         cat.args(["cat-file", "blob", &blob]);
-        match self.run(cat, &format!("reading {} from the repository", doc.key), Duration::from_secs(120)).await {
-            Ok(bytes) => Body::Bytes { bytes: bytes.into(), meta: listed },
+        match self
+            .run(
+                cat,
+                &format!("reading {} from the repository", doc.key),
+                Duration::from_secs(120),
+            )
+            .await
+        {
+            Ok(bytes) => Body::Bytes {
+                bytes: bytes.into(),
+                meta: listed,
+            },
             Err(e) => Body::Failed(e.to_string()),
         }
     }
@@ -209,7 +355,11 @@ fn web_link(url: &url::Url, rev: &str) -> Option<String> {
         return None;
     }
     let path = url.path().trim_end_matches('/').trim_end_matches(".git");
-    let sep = if host == "gitlab.com" { "/-/blob/" } else { "/blob/" };
+    let sep = if host == "gitlab.com" {
+        "/-/blob/"
+    } else {
+        "/blob/"
+    };
     Some(format!("https://{host}{path}{sep}{rev}"))
 }
 
@@ -219,9 +369,18 @@ mod tests {
 
     #[test]
     fn credentials_become_a_basic_header() {
-        let c = Credentials { method: AuthMethod::ApiKey, parameters: json!({"apiKey": "t0k"}).as_object().unwrap().clone() };
-        assert_eq!(authorization(&c).unwrap(), "Authorization: Basic eC1hY2Nlc3MtdG9rZW46dDBr");
+        let c = Credentials {
+            method: AuthMethod::ApiKey,
+            parameters: json!({"apiKey": "t0k"}).as_object().unwrap().clone(),
+        };
+        assert_eq!(
+            authorization(&c).unwrap(),
+            "Authorization: Basic eC1hY2Nlc3MtdG9rZW46dDBr"
+        );
         let u = url::Url::parse("https://github.com/o/r.git").unwrap();
-        assert_eq!(web_link(&u, "main").unwrap(), "https://github.com/o/r/blob/main");
+        assert_eq!(
+            web_link(&u, "main").unwrap(),
+            "https://github.com/o/r/blob/main"
+        );
     }
 }

@@ -47,27 +47,46 @@ struct TreeEntry {
 
 impl GitHubSource {
     pub fn new(config: super::RemoteConfig) -> Self {
-        Self { config, http: super::api_client(60) }
+        Self {
+            config,
+            http: super::api_client(60),
+        }
     }
 
     fn request(&self, cx: &Context<'_>, url: &str, accept: &str) -> reqwest::RequestBuilder {
-        let mut req = self.http.get(url).header("accept", accept).header("x-github-api-version", API_VERSION);
+        let mut req = self
+            .http
+            .get(url)
+            .header("accept", accept)
+            .header("x-github-api-version", API_VERSION);
         if let Some(t) = super::bearer_token(cx.credentials) {
             req = req.bearer_auth(t);
         }
         req
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, cx: &Context<'_>, url: &str, what: &str) -> Result<T, JobError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        cx: &Context<'_>,
+        url: &str,
+        what: &str,
+    ) -> Result<T, JobError> {
         let r = self
             .request(cx, url, "application/vnd.github+json")
             .send()
             .await
-            .map_err(|e| JobError::Source(format!("{what}: {}", super::unreachable("GitHub", &e))))?;
+            .map_err(|e| {
+                JobError::Source(format!("{what}: {}", super::unreachable("GitHub", &e)))
+            })?;
         if !r.status().is_success() {
-            return Err(JobError::Source(format!("{what}: {}", super::api_refusal("GitHub", r).await)));
+            return Err(JobError::Source(format!(
+                "{what}: {}",
+                super::api_refusal("GitHub", r).await
+            )));
         }
-        r.json().await.map_err(|e| JobError::Source(format!("{what}: unexpected answer from GitHub ({e})")))
+        r.json()
+            .await
+            .map_err(|e| JobError::Source(format!("{what}: unexpected answer from GitHub ({e})")))
     }
 }
 
@@ -75,27 +94,58 @@ impl GitHubSource {
 impl Source for GitHubSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let api = super::checked_api(cx, "https://api.github.com", &self.config.allow_hosts).await?;
-        let repo = params.get("repository").and_then(Value::as_str).unwrap_or_default();
-        let info: Repository = self.get_json(cx, &format!("{api}/repos/{repo}"), &format!("reading {repo}")).await?;
-        let branch = params.get("branch").and_then(Value::as_str).map_or(info.default_branch.clone(), str::to_owned);
+        let api =
+            super::checked_api(cx, "https://api.github.com", &self.config.allow_hosts).await?;
+        let repo = params
+            .get("repository")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let info: Repository = self
+            .get_json(
+                cx,
+                &format!("{api}/repos/{repo}"),
+                &format!("reading {repo}"),
+            )
+            .await?;
+        let branch = params
+            .get("branch")
+            .and_then(Value::as_str)
+            .map_or(info.default_branch.clone(), str::to_owned);
         let branch_path: String = url::form_urlencoded::byte_serialize(branch.as_bytes()).collect();
         let tree: Tree = cx
             .stages
             .time(
                 "fetch",
-                self.get_json(cx, &format!("{api}/repos/{repo}/git/trees/{branch_path}?recursive=1"), &format!("listing {repo}@{branch}")),
+                self.get_json(
+                    cx,
+                    &format!("{api}/repos/{repo}/git/trees/{branch_path}?recursive=1"),
+                    &format!("listing {repo}@{branch}"),
+                ),
             )
             .await?;
         let globs = super::globs(params, "paths");
         let mut docs = Vec::new();
         for e in tree.tree {
-            if e.kind != "blob" || !(e.mode == "100644" || e.mode == "100755") || !globs.as_ref().is_none_or(|g| g.is_match(&e.path)) {
+            if e.kind != "blob"
+                || !(e.mode == "100644" || e.mode == "100755")
+                || !globs.as_ref().is_none_or(|g| g.is_match(&e.path))
+            {
                 continue;
             }
-            let Some(content_type) = super::file_content_type(&e.path) else { continue };
-            let listed = json!({ "blob": e.sha, "url": format!("{api}/repos/{repo}/git/blobs/{}", e.sha) });
-            let body = super::listed_body(cx, &e.path, "blob", &e.sha, e.size, self.config.max_file_bytes, listed);
+            let Some(content_type) = super::file_content_type(&e.path) else {
+                continue;
+            };
+            let listed =
+                json!({ "blob": e.sha, "url": format!("{api}/repos/{repo}/git/blobs/{}", e.sha) });
+            let body = super::listed_body(
+                cx,
+                &e.path,
+                "blob",
+                &e.sha,
+                e.size,
+                self.config.max_file_bytes,
+                listed,
+            );
             docs.push(SourceDoc {
                 source_url: Some(format!("{}/blob/{branch}/{}", info.html_url, e.path)),
                 file_name: e.path.clone(),
@@ -104,14 +154,27 @@ impl Source for GitHubSource {
                 body,
             });
         }
-        Ok(Collected { docs, complete: !tree.truncated, ..Default::default() })
+        Ok(Collected {
+            docs,
+            complete: !tree.truncated,
+            ..Default::default()
+        })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
-        let read =
-            super::download("GitHub", self.request(cx, listed["url"].as_str().unwrap_or_default(), "application/vnd.github.raw+json"));
+        let read = super::download(
+            "GitHub",
+            self.request(
+                cx,
+                listed["url"].as_str().unwrap_or_default(),
+                "application/vnd.github.raw+json",
+            ),
+        );
         match read.await {
-            Ok(bytes) => Body::Bytes { bytes, meta: json!({ "blob": listed["blob"] }) },
+            Ok(bytes) => Body::Bytes {
+                bytes,
+                meta: json!({ "blob": listed["blob"] }),
+            },
             Err(e) => Body::Failed(format!("downloading {}: {e}", doc.key)),
         }
     }

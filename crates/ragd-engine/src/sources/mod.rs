@@ -51,9 +51,17 @@ pub enum Body {
     /// is what to keep in the document's `source_meta`.
     Unchanged,
     /// The raw bytes; parsed only if their hash differs from the stored version's.
-    Bytes { bytes: bytes::Bytes, meta: serde_json::Value },
+    Bytes {
+        bytes: bytes::Bytes,
+        meta: serde_json::Value,
+    },
     /// Already parsed (a crawler parses to find links); `hash` is the hash of the raw bytes.
-    Parsed { parsed: Parsed, hash: String, size: i64, meta: serde_json::Value },
+    Parsed {
+        parsed: Parsed,
+        hash: String,
+        size: i64,
+        meta: serde_json::Value,
+    },
     /// Could not be fetched or parsed; the document fails alone with this reason.
     Failed(String),
 }
@@ -90,7 +98,10 @@ impl Stages {
     }
 
     pub fn add(&self, stage: &str, d: std::time::Duration) {
-        let i = STAGES.iter().position(|s| *s == stage).expect("a known stage");
+        let i = STAGES
+            .iter()
+            .position(|s| *s == stage)
+            .expect("a known stage");
         self.times.lock().expect("stages lock")[i] += d;
     }
 
@@ -115,7 +126,10 @@ pub struct Context<'a> {
 }
 
 /// The globs of a string-list parameter (validated when the asset was saved), or `None` if absent.
-pub(crate) fn globs(params: &serde_json::Map<String, Value>, name: &str) -> Option<globset::GlobSet> {
+pub(crate) fn globs(
+    params: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<globset::GlobSet> {
     let list = params.get(name)?.as_array()?;
     let mut b = globset::GlobSetBuilder::new();
     for g in list.iter().filter_map(Value::as_str) {
@@ -154,21 +168,46 @@ pub(crate) fn api_client(timeout_seconds: u64) -> reqwest::Client {
 }
 
 /// The asset's `apiUrl` (or `default`) without a trailing slash, once the address guard allowed it.
-pub(crate) async fn checked_api(cx: &Context<'_>, default: &str, allow_hosts: &[String]) -> Result<String, JobError> {
-    let api = cx.job.claim.asset.parameters.get("apiUrl").and_then(Value::as_str).unwrap_or(default).trim_end_matches('/').to_owned();
-    let url = url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
-    web::check_endpoint(allow_hosts, &url).await.map_err(JobError::Source)?;
+pub(crate) async fn checked_api(
+    cx: &Context<'_>,
+    default: &str,
+    allow_hosts: &[String],
+) -> Result<String, JobError> {
+    let api = cx
+        .job
+        .claim
+        .asset
+        .parameters
+        .get("apiUrl")
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_owned();
+    let url =
+        url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
+    web::check_endpoint(allow_hosts, &url)
+        .await
+        .map_err(JobError::Source)?;
     Ok(api)
 }
 
 /// What a listing makes of a document: unchanged when the version it lists (`field` of the
 /// stored document's `source_meta`) is the indexed one and no re-processing was forced; failed
 /// when larger than `max_bytes`; else to fetch, with `listed` for [`Source::fetch`].
-pub(crate) fn listed_body(cx: &Context<'_>, key: &str, field: &str, version: &str, size: u64, max_bytes: u64, listed: Value) -> Body {
+pub(crate) fn listed_body(
+    cx: &Context<'_>,
+    key: &str,
+    field: &str,
+    version: &str,
+    size: u64,
+    max_bytes: u64,
+    listed: Value,
+) -> Body {
     let unchanged = !cx.force
         && !version.is_empty()
         && cx.stored.get(key).is_some_and(|d| {
-            d.status == ragd_core::model::DocumentStatus::Indexed && d.source_meta.get(field).and_then(Value::as_str) == Some(version)
+            d.status == ragd_core::model::DocumentStatus::Indexed
+                && d.source_meta.get(field).and_then(Value::as_str) == Some(version)
         });
     if unchanged {
         Body::Unchanged
@@ -182,17 +221,25 @@ pub(crate) fn listed_body(cx: &Context<'_>, key: &str, field: &str, version: &st
 /// Why `provider` could not be reached, naming where it was tried: "GitHub could not be reached
 /// at http://127.0.0.1:9 (could not connect)".
 pub(crate) fn unreachable(provider: &str, e: &reqwest::Error) -> String {
-    let at = e.url().map(|u| format!(" at {}", u.origin().ascii_serialization())).unwrap_or_default();
+    let at = e
+        .url()
+        .map(|u| format!(" at {}", u.origin().ascii_serialization()))
+        .unwrap_or_default();
     format!("{provider} could not be reached{at} ({})", web::reason(e))
 }
 
 /// The body of a provider's answer to `req`, or why not (the provider's refusal, unreachable).
-pub(crate) async fn download(provider: &str, req: reqwest::RequestBuilder) -> Result<bytes::Bytes, String> {
+pub(crate) async fn download(
+    provider: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<bytes::Bytes, String> {
     let r = req.send().await.map_err(|e| unreachable(provider, &e))?;
     if !r.status().is_success() {
         return Err(api_refusal(provider, r).await);
     }
-    r.bytes().await.map_err(|_| "the download broke off".to_owned())
+    r.bytes()
+        .await
+        .map_err(|_| "the download broke off".to_owned())
 }
 
 /// The bearer token of a SaaS source's credentials: an OAuth access token or an API key.
@@ -209,27 +256,61 @@ pub(crate) fn bearer_token(credentials: Option<&Credentials>) -> Option<&str> {
 /// does), or that a rate limit is spent and when it resets.
 pub(crate) async fn api_refusal(provider: &str, r: reqwest::Response) -> String {
     let status = r.status();
-    let header = |n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (spent, reset, retry) =
-        (header("x-ratelimit-remaining").as_deref() == Some("0"), header("x-ratelimit-reset"), header("retry-after"));
+    let header = |n: &str| {
+        r.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (spent, reset, retry) = (
+        header("x-ratelimit-remaining").as_deref() == Some("0"),
+        header("x-ratelimit-reset"),
+        header("retry-after"),
+    );
     let body: Value = r.json().await.unwrap_or(Value::Null);
-    let message = body["message"].as_str().or(body["error"]["message"].as_str()).unwrap_or_default();
+    let message = body["message"]
+        .as_str()
+        .or(body["error"]["message"].as_str())
+        .unwrap_or_default();
     if spent {
-        return format!("{provider}'s rate limit is spent (resets at {} epoch seconds)", reset.unwrap_or_default());
+        return format!(
+            "{provider}'s rate limit is spent (resets at {} epoch seconds)",
+            reset.unwrap_or_default()
+        );
     }
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return format!("{provider} is rate limiting (retry after {} s)", retry.unwrap_or_else(|| "some".into()));
+        return format!(
+            "{provider} is rate limiting (retry after {} s)",
+            retry.unwrap_or_else(|| "some".into())
+        );
     }
-    format!("{provider} answered {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })
+    format!(
+        "{provider} answered {status}{}",
+        if message.is_empty() {
+            String::new()
+        } else {
+            format!(": {message}")
+        }
+    )
 }
 
 /// Extensions (and names) of files indexed as plain text, besides the types ragd parses.
 const TEXT_EXTENSIONS: &[&str] = &[
-    "rs", "py", "js", "mjs", "ts", "tsx", "jsx", "go", "java", "kt", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift",
-    "sh", "bash", "zsh", "sql", "toml", "yaml", "yml", "ini", "cfg", "conf", "rst", "adoc", "asciidoc", "tex", "org", "proto", "graphql",
-    "css", "scss", "xml", "svg", "lua", "r", "pl", "ex", "exs", "erl", "hs", "ml", "clj", "dart", "vue",
+    "rs", "py", "js", "mjs", "ts", "tsx", "jsx", "go", "java", "kt", "scala", "c", "h", "cc",
+    "cpp", "hpp", "cs", "rb", "php", "swift", "sh", "bash", "zsh", "sql", "toml", "yaml", "yml",
+    "ini", "cfg", "conf", "rst", "adoc", "asciidoc", "tex", "org", "proto", "graphql", "css",
+    "scss", "xml", "svg", "lua", "r", "pl", "ex", "exs", "erl", "hs", "ml", "clj", "dart", "vue",
 ];
-const TEXT_NAMES: &[&str] = &["README", "LICENSE", "COPYING", "NOTICE", "AUTHORS", "CHANGELOG", "Makefile", "Dockerfile"];
+const TEXT_NAMES: &[&str] = &[
+    "README",
+    "LICENSE",
+    "COPYING",
+    "NOTICE",
+    "AUTHORS",
+    "CHANGELOG",
+    "Makefile",
+    "Dockerfile",
+];
 
 /// The content type ragd indexes a stored file (a repository file, a bucket object) as, by its
 /// name, or `None` to leave it out.

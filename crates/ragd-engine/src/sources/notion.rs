@@ -24,13 +24,19 @@ pub struct NotionSource {
 
 /// Plain text of a rich-text array.
 fn plain(rich: &Value) -> String {
-    rich.as_array().map(|a| a.iter().filter_map(|t| t["plain_text"].as_str()).collect()).unwrap_or_default()
+    rich.as_array()
+        .map(|a| a.iter().filter_map(|t| t["plain_text"].as_str()).collect())
+        .unwrap_or_default()
 }
 
 /// A page's title: the property of type `title`.
 fn title(page: &Value) -> String {
-    let t = page["properties"].as_object().and_then(|p| p.values().find(|v| v["type"] == "title")).map(|v| plain(&v["title"]));
-    t.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "Untitled".to_owned())
+    let t = page["properties"]
+        .as_object()
+        .and_then(|p| p.values().find(|v| v["type"] == "title"))
+        .map(|v| plain(&v["title"]));
+    t.filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| "Untitled".to_owned())
 }
 
 /// Markdown for one block (without its children), indented for nesting.
@@ -45,14 +51,29 @@ fn render(block: &Value, indent: &str, out: &mut String) {
         "heading_3" => format!("### {text}"),
         "bulleted_list_item" | "toggle" => format!("- {text}"),
         "numbered_list_item" => format!("1. {text}"),
-        "to_do" => format!("- [{}] {text}", if body["checked"] == true { "x" } else { " " }),
+        "to_do" => format!(
+            "- [{}] {text}",
+            if body["checked"] == true { "x" } else { " " }
+        ),
         "quote" | "callout" => format!("> {text}"),
-        "code" => format!("```{}\n{text}\n```", body["language"].as_str().unwrap_or("")),
+        "code" => format!(
+            "```{}\n{text}\n```",
+            body["language"].as_str().unwrap_or("")
+        ),
         "divider" => "---".to_owned(),
-        "child_page" => format!("**{}** (sub-page)", body["title"].as_str().unwrap_or("Untitled")),
-        "child_database" => format!("**{}** (database)", body["title"].as_str().unwrap_or("Untitled")),
+        "child_page" => format!(
+            "**{}** (sub-page)",
+            body["title"].as_str().unwrap_or("Untitled")
+        ),
+        "child_database" => format!(
+            "**{}** (database)",
+            body["title"].as_str().unwrap_or("Untitled")
+        ),
         "table_row" => {
-            let cells: Vec<String> = body["cells"].as_array().map(|c| c.iter().map(plain).collect()).unwrap_or_default();
+            let cells: Vec<String> = body["cells"]
+                .as_array()
+                .map(|c| c.iter().map(plain).collect())
+                .unwrap_or_default();
             format!("| {} |", cells.join(" | "))
         }
         "equation" => format!("$${}$$", body["expression"].as_str().unwrap_or("")),
@@ -74,26 +95,49 @@ fn render(block: &Value, indent: &str, out: &mut String) {
 
 impl NotionSource {
     pub fn new(config: super::RemoteConfig) -> Self {
-        Self { config, http: super::api_client(60) }
+        Self {
+            config,
+            http: super::api_client(60),
+        }
     }
 
-    async fn call(&self, cx: &Context<'_>, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut req = self.http.request(method, url).header("notion-version", NOTION_VERSION);
+    async fn call(
+        &self,
+        cx: &Context<'_>,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .request(method, url)
+            .header("notion-version", NOTION_VERSION);
         if let Some(t) = super::bearer_token(cx.credentials) {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let r = req.send().await.map_err(|e| super::unreachable("Notion", &e))?;
+        let r = req
+            .send()
+            .await
+            .map_err(|e| super::unreachable("Notion", &e))?;
         if !r.status().is_success() {
             return Err(super::api_refusal("Notion", r).await);
         }
-        r.json().await.map_err(|e| format!("unexpected answer from Notion ({e})"))
+        r.json()
+            .await
+            .map_err(|e| format!("unexpected answer from Notion ({e})"))
     }
 
     /// The page's blocks as Markdown, nested blocks indented under their parents.
-    async fn markdown(&self, cx: &Context<'_>, api: &str, page: &str, title: &str) -> Result<String, String> {
+    async fn markdown(
+        &self,
+        cx: &Context<'_>,
+        api: &str,
+        page: &str,
+        title: &str,
+    ) -> Result<String, String> {
         let mut out = format!("# {title}\n\n");
         let mut seen = 0usize;
         self.children(cx, api, page, 0, &mut out, &mut seen).await?;
@@ -118,15 +162,29 @@ impl NotionSource {
                     url.push_str(&format!("&start_cursor={c}"));
                 }
                 let list = self.call(cx, reqwest::Method::GET, &url, None).await?;
-                for b in list["results"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                for b in list["results"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
                     *seen += 1;
                     if *seen > MAX_BLOCKS {
                         return Ok(());
                     }
                     render(b, &"  ".repeat(depth), out);
-                    let nested = b["has_children"] == true && b["type"] != "child_page" && b["type"] != "child_database";
+                    let nested = b["has_children"] == true
+                        && b["type"] != "child_page"
+                        && b["type"] != "child_database";
                     if nested && depth + 1 < MAX_DEPTH {
-                        self.children(cx, api, b["id"].as_str().unwrap_or_default(), depth + 1, out, seen).await?;
+                        self.children(
+                            cx,
+                            api,
+                            b["id"].as_str().unwrap_or_default(),
+                            depth + 1,
+                            out,
+                            seen,
+                        )
+                        .await?;
                     }
                 }
                 match (list["has_more"].as_bool(), list["next_cursor"].as_str()) {
@@ -139,14 +197,24 @@ impl NotionSource {
 }
 
 fn ids(params: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
-    params.get(name).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+    params
+        .get(name)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[async_trait::async_trait]
 impl Source for NotionSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let api = super::checked_api(cx, "https://api.notion.com", &self.config.allow_hosts).await?;
+        let api =
+            super::checked_api(cx, "https://api.notion.com", &self.config.allow_hosts).await?;
         let mut pages: Vec<Value> = Vec::new();
         for db in ids(params, "databaseIds") {
             let mut cursor: Option<String> = None;
@@ -158,7 +226,10 @@ impl Source for NotionSource {
                 let url = format!("{api}/v1/databases/{db}/query");
                 let list = cx
                     .stages
-                    .time("fetch", self.call(cx, reqwest::Method::POST, &url, Some(body)))
+                    .time(
+                        "fetch",
+                        self.call(cx, reqwest::Method::POST, &url, Some(body)),
+                    )
                     .await
                     .map_err(|e| JobError::Source(format!("querying database {db}: {e}")))?;
                 pages.extend(list["results"].as_array().cloned().unwrap_or_default());
@@ -179,24 +250,53 @@ impl Source for NotionSource {
         }
         let mut seen = std::collections::HashSet::new();
         let mut docs = Vec::new();
-        for page in pages.into_iter().filter(|p| p["object"] == "page" && p["archived"] != true && p["in_trash"] != true) {
-            let Some(id) = page["id"].as_str().map(str::to_owned) else { continue };
+        for page in pages
+            .into_iter()
+            .filter(|p| p["object"] == "page" && p["archived"] != true && p["in_trash"] != true)
+        {
+            let Some(id) = page["id"].as_str().map(str::to_owned) else {
+                continue;
+            };
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let version = page["last_edited_time"].as_str().unwrap_or_default().to_owned();
+            let version = page["last_edited_time"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             let name = title(&page);
-            let body = super::listed_body(cx, &id, "version", &version, 0, u64::MAX, json!({ "api": api, "version": version }));
+            let body = super::listed_body(
+                cx,
+                &id,
+                "version",
+                &version,
+                0,
+                u64::MAX,
+                json!({ "api": api, "version": version }),
+            );
             let source_url = page["url"].as_str().map(str::to_owned);
-            docs.push(SourceDoc { key: id, file_name: name, source_url, content_type: "text/markdown".to_owned(), body });
+            docs.push(SourceDoc {
+                key: id,
+                file_name: name,
+                source_url,
+                content_type: "text/markdown".to_owned(),
+                body,
+            });
         }
-        Ok(Collected { docs, complete: true, ..Default::default() })
+        Ok(Collected {
+            docs,
+            complete: true,
+            ..Default::default()
+        })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, listed: Value) -> Body {
         let api = listed["api"].as_str().unwrap_or_default();
         match self.markdown(cx, api, &doc.key, &doc.file_name).await {
-            Ok(md) => Body::Bytes { bytes: md.into(), meta: json!({ "version": listed["version"] }) },
+            Ok(md) => Body::Bytes {
+                bytes: md.into(),
+                meta: json!({ "version": listed["version"] }),
+            },
             Err(e) => Body::Failed(format!("reading the page's blocks: {e}")),
         }
     }
@@ -219,7 +319,13 @@ mod tests {
         ] {
             render(&b, "", &mut out);
         }
-        assert_eq!(out, "## Install\n\n- [x] Check the tide\n\n```sh\ncargo run\n```\n\n| north | 12 |\n");
-        assert_eq!(title(&json!({"properties": {"Name": {"type": "title", "title": rt("Ferry guide")}}})), "Ferry guide");
+        assert_eq!(
+            out,
+            "## Install\n\n- [x] Check the tide\n\n```sh\ncargo run\n```\n\n| north | 12 |\n"
+        );
+        assert_eq!(
+            title(&json!({"properties": {"Name": {"type": "title", "title": rt("Ferry guide")}}})),
+            "Ferry guide"
+        );
     }
 }

@@ -14,7 +14,9 @@
 
 use base64::Engine;
 use chromiumoxide::browser::{Browser, BrowserConfig};
-use chromiumoxide::cdp::browser_protocol::fetch::{EventRequestPaused, FailRequestParams, FulfillRequestParams, HeaderEntry};
+use chromiumoxide::cdp::browser_protocol::fetch::{
+    EventRequestPaused, FailRequestParams, FulfillRequestParams, HeaderEntry,
+};
 use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
 use futures::StreamExt;
 use std::path::PathBuf;
@@ -53,28 +55,60 @@ impl Drop for Running {
 }
 
 impl Renderer {
-    pub fn new(chromium: PathBuf, client: reqwest::Client, check: UrlCheck, timeout: Duration, max_bytes: u64, tabs: usize) -> Self {
-        let answers = Arc::new(Answers { client, check, max_bytes });
-        Self { chromium, answers, timeout, tabs: tokio::sync::Semaphore::new(tabs.max(1)), browser: Default::default() }
+    pub fn new(
+        chromium: PathBuf,
+        client: reqwest::Client,
+        check: UrlCheck,
+        timeout: Duration,
+        max_bytes: u64,
+        tabs: usize,
+    ) -> Self {
+        let answers = Arc::new(Answers {
+            client,
+            check,
+            max_bytes,
+        });
+        Self {
+            chromium,
+            answers,
+            timeout,
+            tabs: tokio::sync::Semaphore::new(tabs.max(1)),
+            browser: Default::default(),
+        }
     }
 
     /// The page's HTML after its scripts ran; `document` is its body as the crawler fetched it.
     pub async fn render(&self, url: &Url, document: &[u8]) -> Result<String, String> {
-        let _tab = self.tabs.acquire().await.map_err(|_| "the renderer is shutting down".to_owned())?;
+        let _tab = self
+            .tabs
+            .acquire()
+            .await
+            .map_err(|_| "the renderer is shutting down".to_owned())?;
         let page = {
             let mut running = self.browser.lock().await;
             if running.as_ref().is_none_or(|r| r.handler.is_finished()) {
                 *running = Some(self.launch().await?);
             }
             let browser = &running.as_ref().expect("launched above").browser;
-            browser.new_page("about:blank").await.map_err(|e| format!("Chromium could not open a page: {e}"))?
+            browser
+                .new_page("about:blank")
+                .await
+                .map_err(|e| format!("Chromium could not open a page: {e}"))?
         };
         let page = Arc::new(page);
-        let mut paused = page.event_listener::<EventRequestPaused>().await.map_err(|e| format!("Chromium: {e}"))?;
+        let mut paused = page
+            .event_listener::<EventRequestPaused>()
+            .await
+            .map_err(|e| format!("Chromium: {e}"))?;
         // (requests being answered, when the last one was)
         let activity = Arc::new(std::sync::Mutex::new((0usize, std::time::Instant::now())));
         let answering = {
-            let (page, url, document, activity) = (page.clone(), url.clone(), document.to_vec(), activity.clone());
+            let (page, url, document, activity) = (
+                page.clone(),
+                url.clone(),
+                document.to_vec(),
+                activity.clone(),
+            );
             let this = self.answers.clone();
             tokio::spawn(async move {
                 let mut served = 0usize;
@@ -84,7 +118,11 @@ impl Renderer {
                     let answer = if served > MAX_REQUESTS {
                         Err("too many requests".to_owned())
                     } else if event.request.url == url.as_str() && event.request.method == "GET" {
-                        Ok((200, vec![header("Content-Type", "text/html; charset=utf-8")], document.clone()))
+                        Ok((
+                            200,
+                            vec![header("Content-Type", "text/html; charset=utf-8")],
+                            document.clone(),
+                        ))
                     } else {
                         this.fetch(&event).await
                     };
@@ -103,7 +141,12 @@ impl Renderer {
                             .map(drop),
                         Err(reason) => {
                             tracing::debug!(url = %event.request.url, %reason, "a rendered page's request was refused");
-                            page.execute(FailRequestParams::new(event.request_id.clone(), ErrorReason::AccessDenied)).await.map(drop)
+                            page.execute(FailRequestParams::new(
+                                event.request_id.clone(),
+                                ErrorReason::AccessDenied,
+                            ))
+                            .await
+                            .map(drop)
                         }
                     };
                     {
@@ -117,7 +160,9 @@ impl Renderer {
             })
         };
         let result = tokio::time::timeout(self.timeout, async {
-            page.goto(url.as_str()).await.map_err(|e| format!("Chromium could not load the page: {e}"))?;
+            page.goto(url.as_str())
+                .await
+                .map_err(|e| format!("Chromium could not load the page: {e}"))?;
             loop {
                 let (in_flight, last) = *activity.lock().expect("activity lock");
                 if in_flight == 0 && last.elapsed() >= IDLE {
@@ -125,10 +170,17 @@ impl Renderer {
                 }
                 tokio::time::sleep(IDLE / 3).await;
             }
-            page.content().await.map_err(|e| format!("Chromium could not read the page: {e}"))
+            page.content()
+                .await
+                .map_err(|e| format!("Chromium could not read the page: {e}"))
         })
         .await
-        .unwrap_or_else(|_| Err(format!("rendering took longer than {} s", self.timeout.as_secs())));
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "rendering took longer than {} s",
+                self.timeout.as_secs()
+            ))
+        });
         answering.abort();
         if let Ok(page) = Arc::try_unwrap(page) {
             let _ = page.close().await;
@@ -137,7 +189,8 @@ impl Renderer {
     }
 
     async fn launch(&self) -> Result<Running, String> {
-        let profile = std::env::temp_dir().join(format!("ragd-chromium-{}", uuid::Uuid::new_v4().simple()));
+        let profile =
+            std::env::temp_dir().join(format!("ragd-chromium-{}", uuid::Uuid::new_v4().simple()));
         let config = BrowserConfig::builder()
             .chrome_executable(&self.chromium)
             .user_data_dir(&profile)
@@ -162,10 +215,18 @@ impl Renderer {
             ])
             .build()
             .map_err(|e| format!("Chromium could not be configured: {e}"))?;
-        let (browser, mut handler) =
-            Browser::launch(config).await.map_err(|e| format!("Chromium ({}) could not be started: {e}", self.chromium.display()))?;
+        let (browser, mut handler) = Browser::launch(config).await.map_err(|e| {
+            format!(
+                "Chromium ({}) could not be started: {e}",
+                self.chromium.display()
+            )
+        })?;
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        Ok(Running { browser, handler, profile })
+        Ok(Running {
+            browser,
+            handler,
+            profile,
+        })
     }
 }
 
@@ -182,17 +243,32 @@ struct Answers {
 }
 
 /// Request headers not passed on (the client sets its own).
-const DROPPED: &[&str] = &["host", "connection", "content-length", "accept-encoding", "transfer-encoding", "upgrade", "proxy-connection"];
+const DROPPED: &[&str] = &[
+    "host",
+    "connection",
+    "content-length",
+    "accept-encoding",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+];
 
 impl Answers {
-    async fn fetch(&self, event: &EventRequestPaused) -> Result<(i64, Vec<HeaderEntry>, Vec<u8>), String> {
+    async fn fetch(
+        &self,
+        event: &EventRequestPaused,
+    ) -> Result<(i64, Vec<HeaderEntry>, Vec<u8>), String> {
         let url = Url::parse(&event.request.url).map_err(|e| e.to_string())?;
         (self.check)(&url)?;
-        let method = reqwest::Method::from_bytes(event.request.method.as_bytes()).map_err(|e| e.to_string())?;
+        let method = reqwest::Method::from_bytes(event.request.method.as_bytes())
+            .map_err(|e| e.to_string())?;
         let mut req = self.client.request(method, url);
         if let Some(headers) = event.request.headers.inner().as_object() {
             for (name, value) in headers {
-                if let Some(v) = value.as_str().filter(|_| !DROPPED.contains(&name.to_ascii_lowercase().as_str())) {
+                if let Some(v) = value
+                    .as_str()
+                    .filter(|_| !DROPPED.contains(&name.to_ascii_lowercase().as_str()))
+                {
                     req = req.header(name.as_str(), v);
                 }
             }
@@ -203,7 +279,11 @@ impl Answers {
             .iter()
             .flatten()
             .filter_map(|e| e.bytes.as_ref())
-            .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(AsRef::<str>::as_ref(b)).ok())
+            .filter_map(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(AsRef::<str>::as_ref(b))
+                    .ok()
+            })
             .flatten()
             .collect();
         if !body.is_empty() {
@@ -214,7 +294,12 @@ impl Answers {
         let headers: Vec<HeaderEntry> = resp
             .headers()
             .iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "content-length" | "content-encoding" | "transfer-encoding" | "connection"))
+            .filter(|(n, _)| {
+                !matches!(
+                    n.as_str(),
+                    "content-length" | "content-encoding" | "transfer-encoding" | "connection"
+                )
+            })
             .filter_map(|(n, v)| Some(header(n.as_str(), v.to_str().ok()?)))
             .collect();
         if resp.content_length().is_some_and(|n| n > self.max_bytes) {

@@ -21,12 +21,20 @@ pub struct S3Source {
 
 impl S3Source {
     pub fn new(config: super::RemoteConfig) -> Self {
-        Self { config, clients: Mutex::new(HashMap::new()) }
+        Self {
+            config,
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn client(&self, cx: &Context<'_>) -> Result<Arc<AmazonS3>, String> {
         let params = &cx.job.claim.asset.parameters;
-        let text = |name: &str| params.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let text = |name: &str| {
+            params
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let bucket = text("bucket").ok_or("the bucket is missing")?;
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
@@ -34,9 +42,12 @@ impl S3Source {
             // Path-style requests work with every S3-compatible store.
             .with_virtual_hosted_style_request(false);
         if let Some(endpoint) = text("endpointUrl") {
-            let url = url::Url::parse(endpoint).map_err(|_| format!("{endpoint:?} is not a URL"))?;
+            let url =
+                url::Url::parse(endpoint).map_err(|_| format!("{endpoint:?} is not a URL"))?;
             super::web::check_endpoint(&self.config.allow_hosts, &url).await?;
-            builder = builder.with_endpoint(endpoint.trim_end_matches('/')).with_allow_http(url.scheme() == "http");
+            builder = builder
+                .with_endpoint(endpoint.trim_end_matches('/'))
+                .with_allow_http(url.scheme() == "http");
         }
         match cx.credentials {
             Some(c) if c.method == AuthMethod::Aws => {
@@ -49,8 +60,15 @@ impl S3Source {
             }
             _ => builder = builder.with_skip_signature(true),
         }
-        let client = Arc::new(builder.build().map_err(|e| format!("the bucket settings are invalid: {e}"))?);
-        self.clients.lock().expect("clients lock").insert(cx.job.claim.asset.id, client.clone());
+        let client = Arc::new(
+            builder
+                .build()
+                .map_err(|e| format!("the bucket settings are invalid: {e}"))?,
+        );
+        self.clients
+            .lock()
+            .expect("clients lock")
+            .insert(cx.job.claim.asset.id, client.clone());
         Ok(client)
     }
 }
@@ -59,7 +77,12 @@ impl S3Source {
 fn reason(e: &object_store::Error) -> String {
     match e {
         object_store::Error::NotFound { .. } => "not found".to_owned(),
-        other => other.to_string().lines().next().unwrap_or("the request failed").to_owned(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("the request failed")
+            .to_owned(),
     }
 }
 
@@ -67,9 +90,20 @@ fn reason(e: &object_store::Error) -> String {
 impl Source for S3Source {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
         let params = &cx.job.claim.asset.parameters;
-        let bucket = params.get("bucket").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let prefix = params.get("prefix").and_then(Value::as_str).filter(|p| !p.is_empty()).map(ObjectPath::from);
-        let client = self.client(cx).await.map_err(|e| JobError::Source(format!("bucket {bucket}: {e}")))?;
+        let bucket = params
+            .get("bucket")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let prefix = params
+            .get("prefix")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+            .map(ObjectPath::from);
+        let client = self
+            .client(cx)
+            .await
+            .map_err(|e| JobError::Source(format!("bucket {bucket}: {e}")))?;
         let objects: Vec<object_store::ObjectMeta> = cx
             .stages
             .time("fetch", client.list(prefix.as_ref()).try_collect())
@@ -78,9 +112,19 @@ impl Source for S3Source {
         let mut docs = Vec::new();
         for o in objects {
             let key = o.location.to_string();
-            let Some(content_type) = super::file_content_type(&key) else { continue };
+            let Some(content_type) = super::file_content_type(&key) else {
+                continue;
+            };
             let etag = o.e_tag.clone().unwrap_or_default();
-            let body = super::listed_body(cx, &key, "etag", &etag, o.size, self.config.max_file_bytes, Value::Null);
+            let body = super::listed_body(
+                cx,
+                &key,
+                "etag",
+                &etag,
+                o.size,
+                self.config.max_file_bytes,
+                Value::Null,
+            );
             docs.push(SourceDoc {
                 source_url: Some(format!("s3://{bucket}/{key}")),
                 file_name: key.clone(),
@@ -89,11 +133,20 @@ impl Source for S3Source {
                 body,
             });
         }
-        Ok(Collected { docs, complete: true, ..Default::default() })
+        Ok(Collected {
+            docs,
+            complete: true,
+            ..Default::default()
+        })
     }
 
     async fn fetch(&self, cx: &Context<'_>, doc: &SourceDoc, _listed: Value) -> Body {
-        let cached = self.clients.lock().expect("clients lock").get(&cx.job.claim.asset.id).cloned();
+        let cached = self
+            .clients
+            .lock()
+            .expect("clients lock")
+            .get(&cx.job.claim.asset.id)
+            .cloned();
         let client = match cached {
             Some(c) => c,
             None => match self.client(cx).await {
@@ -107,7 +160,10 @@ impl Source for S3Source {
             Ok::<_, object_store::Error>((got.bytes().await?, etag))
         };
         match read.await {
-            Ok((bytes, etag)) => Body::Bytes { bytes, meta: json!({ "etag": etag }) },
+            Ok((bytes, etag)) => Body::Bytes {
+                bytes,
+                meta: json!({ "etag": etag }),
+            },
             Err(e) => Body::Failed(format!("reading {} failed: {}", doc.key, reason(&e))),
         }
     }

@@ -23,11 +23,22 @@ impl Source for TextSource {
                     key: name.to_owned(),
                     file_name: name.to_owned(),
                     source_url: None,
-                    content_type: d.get("contentType").and_then(Value::as_str).unwrap_or("text/plain").to_owned(),
-                    body: Body::Bytes { bytes: bytes::Bytes::copy_from_slice(text.as_bytes()), meta: Value::Object(Default::default()) },
+                    content_type: d
+                        .get("contentType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("text/plain")
+                        .to_owned(),
+                    body: Body::Bytes {
+                        bytes: bytes::Bytes::copy_from_slice(text.as_bytes()),
+                        meta: Value::Object(Default::default()),
+                    },
                 })
             })
             .collect();
-        Ok(Collected { docs, complete: true, ..Default::default() })
+        Ok(Collected {
+            docs,
+            complete: true,
+            ..Default::default()
+        })
     }
 }

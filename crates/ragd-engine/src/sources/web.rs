@@ -55,7 +55,12 @@ impl Default for WebConfig {
             delay: Duration::ZERO,
             timeout: Duration::from_secs(30),
             max_page_bytes: 10 * 1024 * 1024,
-            user_agent: concat!("ragd/", env!("CARGO_PKG_VERSION"), " (+https://github.com/ragd)").to_owned(),
+            user_agent: concat!(
+                "ragd/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/ragd)"
+            )
+            .to_owned(),
             chromium: None,
             render_tabs: 2,
         }
@@ -70,8 +75,9 @@ const MAX_SITEMAPS: usize = 20;
 const TOC_LINKS: usize = 20;
 /// Paths that are never documents; not fetched when found as links.
 const STATIC_EXTENSIONS: &[&str] = &[
-    ".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".zip",
-    ".gz", ".tgz", ".xz", ".bz2", ".tar", ".mp3", ".mp4", ".webm", ".wasm", ".exe", ".dmg", ".iso",
+    ".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".woff",
+    ".woff2", ".ttf", ".otf", ".eot", ".zip", ".gz", ".tgz", ".xz", ".bz2", ".tar", ".mp3", ".mp4",
+    ".webm", ".wasm", ".exe", ".dmg", ".iso",
 ];
 
 /// Which hosts and addresses may be reached.
@@ -103,7 +109,11 @@ fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
-            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80)
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80)
         }
     }
 }
@@ -114,7 +124,11 @@ struct Refused(String);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused: {} (allow it with RAGD_WEB_ALLOW_HOSTS)", self.0)
+        write!(
+            f,
+            "refused: {} (allow it with RAGD_WEB_ALLOW_HOSTS)",
+            self.0
+        )
     }
 }
 
@@ -123,7 +137,12 @@ impl std::error::Error for Refused {}
 impl Guard {
     fn new(allow: &[String]) -> Self {
         let mut g = Guard::default();
-        for entry in allow.iter().map(|h| h.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()) {
+        for entry in allow.iter().map(|h| {
+            h.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase()
+        }) {
             match entry.parse::<IpAddr>() {
                 Ok(ip) => {
                     g.ips.insert(ip);
@@ -151,7 +170,9 @@ impl Guard {
         if is_public(ip) || self.ips.contains(&ip) {
             Ok(())
         } else {
-            Err(Refused(format!("{url} points at a private, loopback or link-local address")))
+            Err(Refused(format!(
+                "{url} points at a private, loopback or link-local address"
+            )))
         }
     }
 }
@@ -168,10 +189,15 @@ pub(crate) async fn check_endpoint(allow: &[String], url: &Url) -> Result<(), St
             return Ok(());
         }
         let port = url.port_or_known_default().unwrap_or(443);
-        let addrs = tokio::net::lookup_host((name.as_str(), port)).await.map_err(|e| format!("{name} does not resolve: {e}"))?;
+        let addrs = tokio::net::lookup_host((name.as_str(), port))
+            .await
+            .map_err(|e| format!("{name} does not resolve: {e}"))?;
         for a in addrs {
             if !(is_public(a.ip()) || guard.ips.contains(&a.ip())) {
-                return Err(Refused(format!("{name} resolves to a private, loopback or link-local address")).to_string());
+                return Err(Refused(format!(
+                    "{name} resolves to a private, loopback or link-local address"
+                ))
+                .to_string());
             }
         }
     }
@@ -182,10 +208,18 @@ pub(crate) async fn check_endpoint(allow: &[String], url: &Url) -> Result<(), St
 /// crawler's rules: `url` must be http(s) and not a private IP literal, names resolve only to
 /// public or allowed addresses (checked at every connect), no redirects, no proxy from the
 /// environment.
-pub fn guarded_api_client(allow: &[String], url: &Url, timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn guarded_api_client(
+    allow: &[String],
+    url: &Url,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
     let guard = Arc::new(Guard::new(allow));
-    guard.check(url).map_err(|r| format!("{r} (allow it with RAGD_WEB_ALLOW_HOSTS)"))?;
-    Ok(guarded_builder(guard, timeout).build().expect("a reqwest client with static settings"))
+    guard
+        .check(url)
+        .map_err(|r| format!("{r} (allow it with RAGD_WEB_ALLOW_HOSTS)"))?;
+    Ok(guarded_builder(guard, timeout)
+        .build()
+        .expect("a reqwest client with static settings"))
 }
 
 /// A client held to the guard: its resolver, no redirects (callers follow them by hand, each hop
@@ -207,13 +241,19 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let guard = self.0.clone();
         let name = name.as_str().to_ascii_lowercase();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             if guard.hosts.contains(&name) {
                 return Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs);
             }
-            let allowed: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip()) || guard.ips.contains(&a.ip())).collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| is_public(a.ip()) || guard.ips.contains(&a.ip()))
+                .collect();
             if allowed.is_empty() {
-                return Err(Box::new(Refused(format!("{name} resolves to a private, loopback or link-local address"))) as _);
+                return Err(Box::new(Refused(format!(
+                    "{name} resolves to a private, loopback or link-local address"
+                ))) as _);
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -269,14 +309,26 @@ impl Crawl {
             .filter_map(|u| Url::parse(u.as_str()?).ok())
             .map(normalise)
             .collect();
-        let int = |name: &str, default: i64| params.get(name).and_then(Value::as_i64).unwrap_or(default).max(0) as usize;
+        let int = |name: &str, default: i64| {
+            params
+                .get(name)
+                .and_then(Value::as_i64)
+                .unwrap_or(default)
+                .max(0) as usize
+        };
         Crawl {
             starts,
             max_pages: int("maxPages", 500),
             max_depth: int("maxDepth", 3),
             prefix_scope: params.get("scope").and_then(Value::as_str) == Some("PREFIX"),
-            use_sitemap: params.get("useSitemap").and_then(Value::as_bool).unwrap_or(true),
-            render: params.get("render").and_then(Value::as_bool).unwrap_or(false),
+            use_sitemap: params
+                .get("useSitemap")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            render: params
+                .get("render")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             include: super::globs(params, "includePatterns"),
             exclude: super::globs(params, "excludePatterns"),
         }
@@ -289,14 +341,19 @@ impl Crawl {
                 let dir = &s.as_str()[..s.as_str().rfind('/').map_or(s.as_str().len(), |i| i + 1)];
                 url.as_str().starts_with(dir)
             } else {
-                url.host_str() == s.host_str() && url.port_or_known_default() == s.port_or_known_default()
+                url.host_str() == s.host_str()
+                    && url.port_or_known_default() == s.port_or_known_default()
             }
         })
     }
 
     /// Whether a page becomes a document (the include and exclude globs, on its path).
     fn indexable(&self, url: &Url) -> bool {
-        self.include.as_ref().is_none_or(|g| g.is_match(url.path())) && !self.exclude.as_ref().is_some_and(|g| g.is_match(url.path()))
+        self.include.as_ref().is_none_or(|g| g.is_match(url.path()))
+            && !self
+                .exclude
+                .as_ref()
+                .is_some_and(|g| g.is_match(url.path()))
     }
 }
 
@@ -366,9 +423,16 @@ struct Directives {
 /// for ragd (`ragd: noindex`); those for other crawlers (`googlebot: nofollow`) do not apply.
 fn robots_header(headers: &header::HeaderMap) -> (bool, bool) {
     let (mut noindex, mut nofollow) = (false, false);
-    for value in headers.get_all("x-robots-tag").iter().filter_map(|v| v.to_str().ok()) {
+    for value in headers
+        .get_all("x-robots-tag")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
         let list = match value.split_once(':') {
-            Some((agent, rest)) if !agent.contains(',') && !agent.trim().eq_ignore_ascii_case("unavailable_after") => {
+            Some((agent, rest))
+                if !agent.contains(',')
+                    && !agent.trim().eq_ignore_ascii_case("unavailable_after") =>
+            {
                 if !agent.trim().eq_ignore_ascii_case("ragd") {
                     continue;
                 }
@@ -394,10 +458,7 @@ enum Fetched {
     /// 404 or 410, out of scope after a redirect, or not a document type: not part of the site.
     NotADocument(Url),
     /// A 5xx, 429, timeout or connection error: the crawl is incomplete.
-    Transient {
-        url: Url,
-        reason: String,
-    },
+    Transient { url: Url, reason: String },
 }
 
 /// The outcome of one conditional GET, redirects followed.
@@ -429,13 +490,30 @@ impl WebSource {
         let renderer = config.chromium.clone().map(|chromium| {
             let g = guard.clone();
             let check = Arc::new(move |u: &Url| g.check(u).map_err(|r| r.to_string()));
-            super::render::Renderer::new(chromium, client.clone(), check, config.timeout, config.max_page_bytes, config.render_tabs)
+            super::render::Renderer::new(
+                chromium,
+                client.clone(),
+                check,
+                config.timeout,
+                config.max_page_bytes,
+                config.render_tabs,
+            )
         });
-        Self { config, guard, client, renderer }
+        Self {
+            config,
+            guard,
+            client,
+            renderer,
+        }
     }
 
     /// GET with redirects followed by hand, each hop checked by the guard and the scope.
-    async fn get(&self, url: &Url, conditional: Option<&Value>, scope: &(dyn Fn(&Url) -> bool + Sync)) -> Response {
+    async fn get(
+        &self,
+        url: &Url,
+        conditional: Option<&Value>,
+        scope: &(dyn Fn(&Url) -> bool + Sync),
+    ) -> Response {
         let mut url = url.clone();
         for _ in 0..=MAX_REDIRECTS {
             if let Err(r) = self.guard.check(&url) {
@@ -454,12 +532,21 @@ impl WebSource {
                 Ok(r) => r,
                 Err(e) => {
                     let reason = reason(&e);
-                    return if reason.starts_with("refused") { Response::Refused(reason) } else { Response::Transient(reason) };
+                    return if reason.starts_with("refused") {
+                        Response::Refused(reason)
+                    } else {
+                        Response::Transient(reason)
+                    };
                 }
             };
             let status = resp.status();
             if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
-                let Some(next) = resp.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).and_then(|l| url.join(l).ok()) else {
+                let Some(next) = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+                else {
                     return Response::Client(status.as_u16());
                 };
                 let next = normalise(next);
@@ -512,11 +599,25 @@ impl WebSource {
     }
 
     async fn robots(&self, origin: &Url) -> Robots {
-        let Ok(url) = origin.join("/robots.txt") else { return Robots { robot: None, unreachable: None } };
+        let Ok(url) = origin.join("/robots.txt") else {
+            return Robots {
+                robot: None,
+                unreachable: None,
+            };
+        };
         match self.get_text(&url).await {
-            Ok(Some(body)) => Robots { robot: texting_robots::Robot::new(&self.config.user_agent, &body).ok(), unreachable: None },
-            Ok(None) => Robots { robot: None, unreachable: None },
-            Err(reason) => Robots { robot: None, unreachable: Some(reason) },
+            Ok(Some(body)) => Robots {
+                robot: texting_robots::Robot::new(&self.config.user_agent, &body).ok(),
+                unreachable: None,
+            },
+            Ok(None) => Robots {
+                robot: None,
+                unreachable: None,
+            },
+            Err(reason) => Robots {
+                robot: None,
+                unreachable: Some(reason),
+            },
         }
     }
 
@@ -527,23 +628,42 @@ impl WebSource {
         for origin in origins {
             if let Some(r) = robots.get(origin.as_str()).and_then(|r| r.robot.as_ref()) {
                 // Only the site's own sitemaps: another host's would list pages out of scope.
-                queue.extend(r.sitemaps.iter().filter_map(|s| Url::parse(s).ok()).filter(|s| origin_of(s).as_ref() == Some(origin)));
+                queue.extend(
+                    r.sitemaps
+                        .iter()
+                        .filter_map(|s| Url::parse(s).ok())
+                        .filter(|s| origin_of(s).as_ref() == Some(origin)),
+                );
             }
-            queue.extend(["/sitemap.xml", "/sitemap.txt"].iter().filter_map(|p| origin.join(p).ok()));
+            queue.extend(
+                ["/sitemap.xml", "/sitemap.txt"]
+                    .iter()
+                    .filter_map(|p| origin.join(p).ok()),
+            );
         }
         let (mut seen, mut pages) = (HashSet::new(), Vec::new());
         while let Some(sitemap) = queue.pop_front() {
             if seen.len() >= MAX_SITEMAPS || !seen.insert(sitemap.clone()) {
                 continue;
             }
-            let Ok(Some(body)) = self.get_text(&sitemap).await else { continue };
+            let Ok(Some(body)) = self.get_text(&sitemap).await else {
+                continue;
+            };
             let text = String::from_utf8_lossy(&body);
             if text.trim_start().starts_with('<') {
                 let (locs, index) = sitemap_locs(&text);
                 let urls = locs.iter().filter_map(|l| Url::parse(l).ok());
-                if index { queue.extend(urls) } else { pages.extend(urls.map(normalise)) }
+                if index {
+                    queue.extend(urls)
+                } else {
+                    pages.extend(urls.map(normalise))
+                }
             } else {
-                pages.extend(text.lines().filter_map(|l| Url::parse(l.trim()).ok()).map(normalise));
+                pages.extend(
+                    text.lines()
+                        .filter_map(|l| Url::parse(l.trim()).ok())
+                        .map(normalise),
+                );
             }
         }
         pages
@@ -552,7 +672,9 @@ impl WebSource {
     /// Fetches and parses one page.
     async fn fetch_page(&self, cx: &Context<'_>, crawl: &Crawl, url: Url) -> Fetched {
         let previous = cx.stored.get(url.as_str());
-        let conditional = previous.filter(|p| !cx.force && p.status == ragd_core::model::DocumentStatus::Indexed).map(|p| &p.source_meta);
+        let conditional = previous
+            .filter(|p| !cx.force && p.status == ragd_core::model::DocumentStatus::Indexed)
+            .map(|p| &p.source_meta);
         let started = Instant::now();
         let response = self.get(&url, conditional, &|u| crawl.in_scope(u)).await;
         let failed = |reason: String| SourceDoc::failed_url(&url, reason);
@@ -561,8 +683,16 @@ impl WebSource {
             Response::NotModified => {
                 cx.stages.add("fetch", started.elapsed());
                 let p = previous.expect("conditional requests only for stored pages");
-                let links = p.source_meta.get("links").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-                let links = links.iter().filter_map(|l| Url::parse(l.as_str()?).ok()).collect();
+                let links = p
+                    .source_meta
+                    .get("links")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let links = links
+                    .iter()
+                    .filter_map(|l| Url::parse(l.as_str()?).ok())
+                    .collect();
                 let doc = SourceDoc {
                     key: url.to_string(),
                     file_name: p.file_name.clone(),
@@ -570,24 +700,51 @@ impl WebSource {
                     content_type: p.content_type.clone(),
                     body: Body::Unchanged,
                 };
-                return Fetched::Page { url, doc: Box::new(doc), links, directives: Directives::default() };
+                return Fetched::Page {
+                    url,
+                    doc: Box::new(doc),
+                    links,
+                    directives: Directives::default(),
+                };
             }
             Response::Gone => return Fetched::NotADocument(url),
             Response::Refused(r) => return Fetched::failed(failed(r), url),
             Response::Client(code) => return Fetched::failed(failed(format!("HTTP {code}")), url),
             Response::Transient(reason) => return Fetched::Transient { url, reason },
         };
-        let declared = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/html").to_owned();
-        let Some(content_type) = parse::normalise(&declared).or_else(|| parse::detect(final_url.path(), None, b"")) else {
+        let declared = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("text/html")
+            .to_owned();
+        let Some(content_type) =
+            parse::normalise(&declared).or_else(|| parse::detect(final_url.path(), None, b""))
+        else {
             return Fetched::NotADocument(url);
         };
-        let header_text = |h: header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (etag, last_modified) = (header_text(header::ETAG), header_text(header::LAST_MODIFIED));
+        let header_text = |h: header::HeaderName| {
+            resp.headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (etag, last_modified) = (
+            header_text(header::ETAG),
+            header_text(header::LAST_MODIFIED),
+        );
         let (header_noindex, header_nofollow) = robots_header(resp.headers());
         let body = match self.read(resp).await {
             Ok(b) => b,
-            Err(reason) if reason.starts_with("the page is larger") => return Fetched::failed(failed(reason), final_url),
-            Err(reason) => return Fetched::Transient { url: final_url, reason },
+            Err(reason) if reason.starts_with("the page is larger") => {
+                return Fetched::failed(failed(reason), final_url);
+            }
+            Err(reason) => {
+                return Fetched::Transient {
+                    url: final_url,
+                    reason,
+                };
+            }
         };
         // Change is still told by the document's bytes: a 304 is not rendered again.
         let hash = ragd_core::model::content_hash(&body);
@@ -595,11 +752,19 @@ impl WebSource {
         let body: bytes::Bytes = if crawl.render && content_type == parse::HTML {
             let rendered = match &self.renderer {
                 Some(r) => r.render(&final_url, &body).await,
-                None => Err("rendering needs Chromium, which this worker does not have (chromium_path)".to_owned()),
+                None => Err(
+                    "rendering needs Chromium, which this worker does not have (chromium_path)"
+                        .to_owned(),
+                ),
             };
             match rendered {
                 Ok(html) => html.into_bytes().into(),
-                Err(reason) => return Fetched::failed(failed(format!("rendering failed: {reason}")), final_url),
+                Err(reason) => {
+                    return Fetched::failed(
+                        failed(format!("rendering failed: {reason}")),
+                        final_url,
+                    );
+                }
             }
         } else {
             body
@@ -607,11 +772,14 @@ impl WebSource {
         cx.stages.add("fetch", started.elapsed());
         let started = Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(|| parse::parse(&body, content_type))
-                .unwrap_or_else(|_| Err("the page could not be parsed (the parser failed on it)".to_owned()))
+            std::panic::catch_unwind(|| parse::parse(&body, content_type)).unwrap_or_else(|_| {
+                Err("the page could not be parsed (the parser failed on it)".to_owned())
+            })
         })
         .await
-        .unwrap_or_else(|_| Err("the page could not be parsed (the parser failed on it)".to_owned()));
+        .unwrap_or_else(|_| {
+            Err("the page could not be parsed (the parser failed on it)".to_owned())
+        });
         cx.stages.add("parse", started.elapsed());
         let key = final_url.to_string();
         let parsed: Parsed = match parsed {
@@ -623,12 +791,27 @@ impl WebSource {
             }
         };
         // Relative links resolve against the page's `<base href>`, if it has one.
-        let base = parsed.hints.base.as_deref().and_then(|b| final_url.join(b).ok()).unwrap_or_else(|| final_url.clone());
+        let base = parsed
+            .hints
+            .base
+            .as_deref()
+            .and_then(|b| final_url.join(b).ok())
+            .unwrap_or_else(|| final_url.clone());
         let directives = Directives {
             noindex: parsed.hints.noindex || header_noindex,
             nofollow: parsed.hints.nofollow || header_nofollow,
-            canonical: parsed.hints.canonical.as_deref().and_then(|c| base.join(c).ok()).map(normalise),
-            redirect: parsed.hints.redirect.as_deref().and_then(|c| base.join(c).ok()).map(normalise),
+            canonical: parsed
+                .hints
+                .canonical
+                .as_deref()
+                .and_then(|c| base.join(c).ok())
+                .map(normalise),
+            redirect: parsed
+                .hints
+                .redirect
+                .as_deref()
+                .and_then(|c| base.join(c).ok())
+                .map(normalise),
         };
         let links: Vec<Url> = if directives.nofollow {
             Vec::new()
@@ -643,8 +826,14 @@ impl WebSource {
                 .into_iter()
                 .collect()
         };
-        let file_name =
-            parsed.title.clone().unwrap_or_else(|| final_url.path().rsplit('/').find(|s| !s.is_empty()).unwrap_or("/").to_owned());
+        let file_name = parsed.title.clone().unwrap_or_else(|| {
+            final_url
+                .path()
+                .rsplit('/')
+                .find(|s| !s.is_empty())
+                .unwrap_or("/")
+                .to_owned()
+        });
         let meta = json!({
             "etag": etag,
             "lastModified": last_modified,
@@ -656,15 +845,30 @@ impl WebSource {
             file_name,
             source_url: Some(final_url.to_string()),
             content_type: content_type.to_owned(),
-            body: Body::Parsed { parsed, hash, size, meta },
+            body: Body::Parsed {
+                parsed,
+                hash,
+                size,
+                meta,
+            },
         };
-        Fetched::Page { url: final_url, doc: Box::new(doc), links, directives }
+        Fetched::Page {
+            url: final_url,
+            doc: Box::new(doc),
+            links,
+            directives,
+        }
     }
 }
 
 impl Fetched {
     fn failed(doc: SourceDoc, url: Url) -> Self {
-        Fetched::Page { url, doc: Box::new(doc), links: Vec::new(), directives: Directives::default() }
+        Fetched::Page {
+            url,
+            doc: Box::new(doc),
+            links: Vec::new(),
+            directives: Directives::default(),
+        }
     }
 }
 
@@ -682,8 +886,16 @@ fn text_hash<'a>(doc: &'a SourceDoc, cx: &'a Context<'_>) -> Option<&'a str> {
 /// Pages with the same text are one document: the one indexed before if there is one, else the
 /// one with the shortest URL (then the first in byte order), so the choice does not flip between
 /// crawls. The others are reported as excluded.
-fn drop_duplicates(docs: Vec<SourceDoc>, cx: &Context<'_>, excluded: &mut Vec<Excluded>) -> Vec<SourceDoc> {
-    let indexed = |d: &SourceDoc| cx.stored.get(&d.key).is_some_and(|p| p.status == ragd_core::model::DocumentStatus::Indexed);
+fn drop_duplicates(
+    docs: Vec<SourceDoc>,
+    cx: &Context<'_>,
+    excluded: &mut Vec<Excluded>,
+) -> Vec<SourceDoc> {
+    let indexed = |d: &SourceDoc| {
+        cx.stored
+            .get(&d.key)
+            .is_some_and(|p| p.status == ragd_core::model::DocumentStatus::Indexed)
+    };
     let rank = |i: usize| (!indexed(&docs[i]), docs[i].key.len(), docs[i].key.as_str());
     let mut best: HashMap<&str, usize> = HashMap::new();
     for (i, d) in docs.iter().enumerate() {
@@ -695,12 +907,23 @@ fn drop_duplicates(docs: Vec<SourceDoc>, cx: &Context<'_>, excluded: &mut Vec<Ex
         }
     }
     // For each document, the page it duplicates, if it is not the one kept.
-    let original: Vec<Option<String>> =
-        docs.iter().enumerate().map(|(i, d)| text_hash(d, cx).map(|h| best[h]).filter(|&b| b != i).map(|b| docs[b].key.clone())).collect();
+    let original: Vec<Option<String>> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            text_hash(d, cx)
+                .map(|h| best[h])
+                .filter(|&b| b != i)
+                .map(|b| docs[b].key.clone())
+        })
+        .collect();
     let mut out = Vec::with_capacity(docs.len());
     for (d, original) in docs.into_iter().zip(original) {
         match original {
-            Some(original) => excluded.push(Excluded { url: d.key, reason: format!("the same text as {original}") }),
+            Some(original) => excluded.push(Excluded {
+                url: d.key,
+                reason: format!("the same text as {original}"),
+            }),
             None => out.push(d),
         }
     }
@@ -746,7 +969,13 @@ impl Source for WebSource {
 
         // Robots rules of every origin the crawl may touch (start URLs' origins).
         let mut robots: HashMap<String, Robots> = HashMap::new();
-        let origins: Vec<Url> = crawl.starts.iter().filter_map(origin_of).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let origins: Vec<Url> = crawl
+            .starts
+            .iter()
+            .filter_map(origin_of)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for origin in &origins {
             let r = self.robots(origin).await;
             complete &= r.unreachable.is_none();
@@ -757,11 +986,16 @@ impl Source for WebSource {
         let disallowed = |url: &Url, robots: &HashMap<String, Robots>| {
             let origin = origin_of(url)?;
             match robots.get(origin.as_str()) {
-                Some(Robots { unreachable: Some(reason), .. }) => Some(Err(format!(
+                Some(Robots {
+                    unreachable: Some(reason),
+                    ..
+                }) => Some(Err(format!(
                     "could not reach {}: its robots.txt could not be read ({reason}), so nothing on the site may be crawled",
                     origin.as_str().trim_end_matches('/')
                 ))),
-                Some(Robots { robot: Some(r), .. }) if !r.allowed(url.as_str()) => Some(Ok("robots.txt disallows it".to_owned())),
+                Some(Robots { robot: Some(r), .. }) if !r.allowed(url.as_str()) => {
+                    Some(Ok("robots.txt disallows it".to_owned()))
+                }
                 _ => None,
             }
         };
@@ -780,7 +1014,11 @@ impl Source for WebSource {
                 let mut s = crawl.starts.clone();
                 if crawl.use_sitemap {
                     let from_sitemaps = self.sitemap_urls(&origins, &robots).await;
-                    s.extend(from_sitemaps.into_iter().filter(|u| crawl.in_scope(u) && crawl.indexable(u)));
+                    s.extend(
+                        from_sitemaps
+                            .into_iter()
+                            .filter(|u| crawl.in_scope(u) && crawl.indexable(u)),
+                    );
                 }
                 s
             }
@@ -800,10 +1038,15 @@ impl Source for WebSource {
         let mut in_flight = FuturesUnordered::new();
         loop {
             while in_flight.len() < self.config.concurrency.max(1) && started < crawl.max_pages {
-                let Some((url, depth)) = frontier.pop_front() else { break };
+                let Some((url, depth)) = frontier.pop_front() else {
+                    break;
+                };
                 match disallowed(&url, &robots) {
                     Some(Ok(reason)) => {
-                        excluded.push(Excluded { url: url.to_string(), reason });
+                        excluded.push(Excluded {
+                            url: url.to_string(),
+                            reason,
+                        });
                         continue;
                     }
                     // A site that cannot be reached fails its start URLs, with the cause.
@@ -826,40 +1069,72 @@ impl Source for WebSource {
                 let crawl = &crawl;
                 in_flight.push(async move { (self.fetch_page(cx, crawl, url).await, depth) });
             }
-            let Some((fetched, depth)) = in_flight.next().await else { break };
+            let Some((fetched, depth)) = in_flight.next().await else {
+                break;
+            };
             match fetched {
-                Fetched::Page { url, doc, links, directives } => {
+                Fetched::Page {
+                    url,
+                    doc,
+                    links,
+                    directives,
+                } => {
                     // Depth counts from the nearest start URL, sitemap entry or table of contents
                     // (a page linking to TOC_LINKS pages or more): what it lists is one hop away.
-                    let next = if links.len() >= TOC_LINKS { 1 } else { depth + 1 };
+                    let next = if links.len() >= TOC_LINKS {
+                        1
+                    } else {
+                        depth + 1
+                    };
                     if follow && next <= crawl.max_depth {
                         for link in links {
-                            if !is_static(&link) && crawl.indexable(&link) && seen.insert(link.clone()) {
+                            if !is_static(&link)
+                                && crawl.indexable(&link)
+                                && seen.insert(link.clone())
+                            {
                                 frontier.push_back((link, next));
                             }
                         }
                     }
                     // A canonical URL elsewhere in scope is the page to index (fetched if new).
-                    let canonical = directives.canonical.filter(|c| *c != url && crawl.in_scope(c));
+                    let canonical = directives
+                        .canonical
+                        .filter(|c| *c != url && crawl.in_scope(c));
                     let is_start = crawl.starts.contains(&url);
                     if let Some(target) = directives.redirect.filter(|t| *t != url) {
                         // Its target is among its links, so it is crawled like a redirect's.
-                        excluded.push(Excluded { url: url.to_string(), reason: format!("it redirects to {target} (meta refresh)") });
+                        excluded.push(Excluded {
+                            url: url.to_string(),
+                            reason: format!("it redirects to {target} (meta refresh)"),
+                        });
                     } else if directives.noindex {
-                        excluded.push(Excluded { url: url.to_string(), reason: "the page asks not to be indexed (noindex)".to_owned() });
+                        excluded.push(Excluded {
+                            url: url.to_string(),
+                            reason: "the page asks not to be indexed (noindex)".to_owned(),
+                        });
                     } else if let Some(canonical) = canonical {
-                        excluded.push(Excluded { url: url.to_string(), reason: format!("its canonical URL is {canonical}") });
+                        excluded.push(Excluded {
+                            url: url.to_string(),
+                            reason: format!("its canonical URL is {canonical}"),
+                        });
                         if follow && seen.insert(canonical.clone()) {
                             frontier.push_back((canonical, depth));
                         }
-                    } else if (crawl.indexable(&url) || matches!(doc.body, Body::Failed(_)) && is_start) && keys.insert(doc.key.clone()) {
+                    } else if (crawl.indexable(&url)
+                        || matches!(doc.body, Body::Failed(_)) && is_start)
+                        && keys.insert(doc.key.clone())
+                    {
                         docs.push(*doc);
                     }
                 }
                 Fetched::NotADocument(url) => {
                     // A start URL that is not a page is worth a word; a dead link elsewhere is not.
                     if crawl.starts.contains(&url) && keys.insert(url.to_string()) {
-                        docs.push(SourceDoc::failed_url(&url, "not found (HTTP 404 or 410), or not a supported document type".to_owned()));
+                        docs.push(SourceDoc::failed_url(
+                            &url,
+                            "not found (HTTP 404 or 410), or not a supported document type"
+                                .to_owned(),
+                        ));
                     }
                 }
                 Fetched::Transient { url, reason } => {
@@ -876,10 +1151,17 @@ impl Source for WebSource {
         }
         if !frontier.is_empty() {
             complete = false;
-            tracing::info!(max_pages = crawl.max_pages, "page cap reached; the crawl is incomplete and deletes nothing");
+            tracing::info!(
+                max_pages = crawl.max_pages,
+                "page cap reached; the crawl is incomplete and deletes nothing"
+            );
         }
         let docs = drop_duplicates(docs, cx, &mut excluded);
-        Ok(Collected { docs, complete, excluded })
+        Ok(Collected {
+            docs,
+            complete,
+            excluded,
+        })
     }
 }
 
@@ -908,9 +1190,15 @@ mod tests {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
         let g = Guard::new(&["127.0.0.1".into(), "Intranet.Local".into()]);
-        assert!(g.check(&Url::parse("http://127.0.0.1:8080/").unwrap()).is_ok());
+        assert!(
+            g.check(&Url::parse("http://127.0.0.1:8080/").unwrap())
+                .is_ok()
+        );
         assert!(g.check(&Url::parse("http://[::1]/").unwrap()).is_err());
-        assert!(g.check(&Url::parse("http://169.254.169.254/latest/meta-data/").unwrap()).is_err());
+        assert!(
+            g.check(&Url::parse("http://169.254.169.254/latest/meta-data/").unwrap())
+                .is_err()
+        );
         assert!(g.check(&Url::parse("file:///etc/passwd").unwrap()).is_err());
         assert!(g.hosts.contains("intranet.local"));
     }
@@ -918,13 +1206,34 @@ mod tests {
     #[test]
     fn one_spelling_per_page() {
         let n = |u: &str| normalise(Url::parse(u).unwrap()).to_string();
-        assert_eq!(n("HTTP://Docs.Example:80/a//b/./c/../index.html?#frag"), "http://docs.example/a/b/");
-        assert_eq!(n("https://docs.example:443/book/index.htm"), "https://docs.example/book/");
-        assert_eq!(n("https://docs.example/book/"), "https://docs.example/book/");
-        assert_eq!(n("https://docs.example/%7euser/%41%2fb%2F%e2%82%ac.html"), "https://docs.example/~user/A%2Fb%2F%E2%82%AC.html");
-        assert_eq!(n("https://docs.example/café.html"), "https://docs.example/caf%C3%A9.html");
-        assert_eq!(n("https://docs.example/search?q=a#x"), "https://docs.example/search?q=a");
-        assert_eq!(n("https://docs.example/myindex.html"), "https://docs.example/myindex.html");
+        assert_eq!(
+            n("HTTP://Docs.Example:80/a//b/./c/../index.html?#frag"),
+            "http://docs.example/a/b/"
+        );
+        assert_eq!(
+            n("https://docs.example:443/book/index.htm"),
+            "https://docs.example/book/"
+        );
+        assert_eq!(
+            n("https://docs.example/book/"),
+            "https://docs.example/book/"
+        );
+        assert_eq!(
+            n("https://docs.example/%7euser/%41%2fb%2F%e2%82%ac.html"),
+            "https://docs.example/~user/A%2Fb%2F%E2%82%AC.html"
+        );
+        assert_eq!(
+            n("https://docs.example/café.html"),
+            "https://docs.example/caf%C3%A9.html"
+        );
+        assert_eq!(
+            n("https://docs.example/search?q=a#x"),
+            "https://docs.example/search?q=a"
+        );
+        assert_eq!(
+            n("https://docs.example/myindex.html"),
+            "https://docs.example/myindex.html"
+        );
         assert_eq!(n("https://docs.example/a%2"), "https://docs.example/a%2");
     }
 
@@ -933,7 +1242,12 @@ mod tests {
         let mut h = header::HeaderMap::new();
         h.append("x-robots-tag", "googlebot: noindex".parse().unwrap());
         assert_eq!(robots_header(&h), (false, false));
-        h.append("x-robots-tag", "unavailable_after: 25 Jun 2010 15:00:00 PST".parse().unwrap());
+        h.append(
+            "x-robots-tag",
+            "unavailable_after: 25 Jun 2010 15:00:00 PST"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(robots_header(&h), (false, false));
         h.append("x-robots-tag", "RAGD: nofollow".parse().unwrap());
         assert_eq!(robots_header(&h), (false, true));
@@ -946,15 +1260,30 @@ mod tests {
         let (locs, index) = sitemap_locs(
             r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc> https://a.example/x.html </loc></url><url><loc>https://a.example/y</loc></url></urlset>"#,
         );
-        assert_eq!((locs, index), (vec!["https://a.example/x.html".to_owned(), "https://a.example/y".to_owned()], false));
-        let (_, index) = sitemap_locs(r#"<sitemapindex><sitemap><loc>https://a.example/s1.xml</loc></sitemap></sitemapindex>"#);
+        assert_eq!(
+            (locs, index),
+            (
+                vec![
+                    "https://a.example/x.html".to_owned(),
+                    "https://a.example/y".to_owned()
+                ],
+                false
+            )
+        );
+        let (_, index) = sitemap_locs(
+            r#"<sitemapindex><sitemap><loc>https://a.example/s1.xml</loc></sitemap></sitemapindex>"#,
+        );
         assert!(index);
         let params = json!({"urls": ["https://a.example/book/index.html"], "scope": "PREFIX", "excludePatterns": ["**/print.html"]});
         let crawl = Crawl::from_params(params.as_object().unwrap());
         assert!(crawl.in_scope(&Url::parse("https://a.example/book/ch01.html").unwrap()));
         assert!(!crawl.in_scope(&Url::parse("https://a.example/other/").unwrap()));
         assert!(!crawl.indexable(&Url::parse("https://a.example/book/print.html").unwrap()));
-        let host = Crawl::from_params(json!({"urls": ["https://a.example/book/"]}).as_object().unwrap());
+        let host = Crawl::from_params(
+            json!({"urls": ["https://a.example/book/"]})
+                .as_object()
+                .unwrap(),
+        );
         assert!(host.in_scope(&Url::parse("https://a.example/other/").unwrap()));
         assert!(!host.in_scope(&Url::parse("https://b.example/").unwrap()));
     }

@@ -55,14 +55,23 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(db)?;
-        let backend = Postgres { pool: pool.clone(), lexemes: Default::default() };
-        let store = SqlStore { pool: Pool::Postgres(pool), backend };
+        let backend = Postgres {
+            pool: pool.clone(),
+            lexemes: Default::default(),
+        };
+        let store = SqlStore {
+            pool: Pool::Postgres(pool),
+            backend,
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.backend.pool).await.map_err(Error::internal)
+        MIGRATOR
+            .run(&self.backend.pool)
+            .await
+            .map_err(Error::internal)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -80,7 +89,9 @@ impl PgStore {
                     Ok(()) => break l,
                     Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
                 },
-                Err(e) => tracing::warn!(error = %e, "connecting the notification listener failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "connecting the notification listener failed; retrying")
+                }
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         };
@@ -128,7 +139,12 @@ impl Postgres {
 
 #[async_trait]
 impl Backend for Postgres {
-    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>> {
+    async fn search_text(
+        &self,
+        scope: &SearchScope,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         // Ranking every row that matches is what costs: a term like "type" matches half of the
         // chunks (ts_rank_cd over them: 1.2 s at 100k). So candidates are the chunks matching the
         // query's rare lexemes (in ≤ 2 % of chunks by ANALYZE's statistics; the rarest one if
@@ -136,15 +152,27 @@ impl Backend for Postgres {
         // anyway. Content is weight A, contextText B; English stemming.
         let words = terms.join(" ");
         let (lexemes,): (Vec<String>,) =
-            sqlx::query_as("SELECT tsvector_to_array(to_tsvector('english', $1))").bind(&words).fetch_one(&self.pool).await.map_err(db)?;
+            sqlx::query_as("SELECT tsvector_to_array(to_tsvector('english', $1))")
+                .bind(&words)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
         if lexemes.is_empty() {
             return Ok(Vec::new());
         }
         let stats = self.lexeme_frequencies().await?;
         let share = |l: &String| stats.shares.get(l).copied().unwrap_or(stats.floor);
-        let mut rare: Vec<&String> = lexemes.iter().filter(|l| share(l) <= COMMON_LEXEME).collect();
+        let mut rare: Vec<&String> = lexemes
+            .iter()
+            .filter(|l| share(l) <= COMMON_LEXEME)
+            .collect();
         if rare.is_empty() {
-            rare.push(lexemes.iter().min_by(|a, b| share(a).total_cmp(&share(b))).expect("not empty"));
+            rare.push(
+                lexemes
+                    .iter()
+                    .min_by(|a, b| share(a).total_cmp(&share(b)))
+                    .expect("not empty"),
+            );
         }
         let quote = |l: &str| format!("'{}'", l.replace('\'', "''"));
         let any = |ls: &[&String]| ls.iter().map(|l| quote(l)).collect::<Vec<_>>().join(" | ");
@@ -155,23 +183,41 @@ impl Backend for Postgres {
         for l in &lexemes {
             let f = share(l).clamp(0.0, 1.0) as f64;
             let idf = (1.0 + (1.0 - f) / (f + 1e-4)).ln();
-            qb.push(" + ").push_bind(idf).push("::FLOAT8 * GREATEST((c.tsv @@ ").push_bind(format!("{}:A", quote(l)));
-            qb.push("::tsquery)::INT::FLOAT8, 0.5 * (c.tsv @@ ").push_bind(format!("{}:B", quote(l))).push("::tsquery)::INT::FLOAT8)");
+            qb.push(" + ")
+                .push_bind(idf)
+                .push("::FLOAT8 * GREATEST((c.tsv @@ ")
+                .push_bind(format!("{}:A", quote(l)));
+            qb.push("::tsquery)::INT::FLOAT8, 0.5 * (c.tsv @@ ")
+                .push_bind(format!("{}:B", quote(l)))
+                .push("::tsquery)::INT::FLOAT8)");
         }
-        qb.push(" + 0.01 * ts_rank_cd(c.tsv, ").push_bind(any(&lexemes.iter().collect::<Vec<_>>()));
+        qb.push(" + 0.01 * ts_rank_cd(c.tsv, ")
+            .push_bind(any(&lexemes.iter().collect::<Vec<_>>()));
         qb.push("::tsquery)) AS score FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.tsv @@ ");
         qb.push_bind(any(&rare)).push("::tsquery AND");
         push_scope(&mut qb, scope);
-        qb.push(" ORDER BY score DESC, c.seq LIMIT ").push_bind(limit as i64);
+        qb.push(" ORDER BY score DESC, c.seq LIMIT ")
+            .push_bind(limit as i64);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+            .collect()
     }
 
-    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>> {
+    async fn search_vectors(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         // The partial HNSW index of this dimension (see the migration) is used when the query
         // repeats its expression and predicate; the dimension is a number, never user text.
         let dims = query.len();
-        let cast = if dims > 2000 { format!("halfvec({dims})") } else { format!("vector({dims})") };
+        let cast = if dims > 2000 {
+            format!("halfvec({dims})")
+        } else {
+            format!("vector({dims})")
+        };
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Filters are applied inside the index scan, which keeps scanning until it has enough rows.
         sqlx::query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
@@ -190,7 +236,12 @@ impl Backend for Postgres {
         tx.commit().await.map_err(db)?;
         let mut out = rows
             .iter()
-            .map(|r| Ok((r.try_get(0).map_err(db)?, 1.0 - r.try_get::<f64, _>(1).map_err(db)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(db)?,
+                    1.0 - r.try_get::<f64, _>(1).map_err(db)?,
+                ))
+            })
             .collect::<Result<Vec<(i64, f64)>>>()?;
         // Relaxed order: the index may return near-ties slightly out of order.
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

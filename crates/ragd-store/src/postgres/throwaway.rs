@@ -14,8 +14,13 @@ pub async fn throwaway_database() -> Result<String> {
     let server = match std::env::var("RAGD_TEST_DATABASE_URL") {
         Ok(url) => url,
         Err(_) => {
-            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg/start.sh");
-            let out = tokio::process::Command::new("bash").arg(&script).output().await.map_err(Error::internal)?;
+            let script =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg/start.sh");
+            let out = tokio::process::Command::new("bash")
+                .arg(&script)
+                .output()
+                .await
+                .map_err(Error::internal)?;
             if !out.status.success() {
                 return Err(Error::internal(format!(
                     "PostgreSQL could not be started by {}: {}",
@@ -28,7 +33,12 @@ pub async fn throwaway_database() -> Result<String> {
     };
     let name = format!("ragd_test_{}", Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&server).await.map_err(db)?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.map_err(db)?;
-    let (base, _) = server.rsplit_once('/').ok_or_else(|| Error::internal("a database URL ends in /name"))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .map_err(db)?;
+    let (base, _) = server
+        .rsplit_once('/')
+        .ok_or_else(|| Error::internal("a database URL ends in /name"))?;
     Ok(format!("{base}/{name}"))
 }

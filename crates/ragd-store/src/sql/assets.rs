@@ -2,7 +2,7 @@
 //! operation, token usage), created and updated together with the operation they start.
 
 use super::operations::{insert_operation, read_operation};
-use super::{Backend, SqlStore, like_pattern, keyset, rows};
+use super::{Backend, SqlStore, keyset, like_pattern, rows};
 use crate::db::{corrupt, json, sql};
 use async_trait::async_trait;
 use ragd_core::model::*;
@@ -76,7 +76,12 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         op.ok_or_else(|| corrupt("new operation"))
     }
 
-    async fn asset_get(&self, tenant: &TenantId, id: Uuid, w: UsageWindows) -> Result<Option<AssetView>> {
+    async fn asset_get(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        w: UsageWindows,
+    ) -> Result<Option<AssetView>> {
         let row = sql(format!("{} AND a.deleted_at IS NULL", select_asset()))
             .bind(tenant)
             .bind(w.month_start)
@@ -87,7 +92,12 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         row.as_ref().map(rows::asset_view).transpose()
     }
 
-    async fn asset_list(&self, tenant: &TenantId, q: &AssetQuery, w: UsageWindows) -> Result<Page<AssetView>> {
+    async fn asset_list(
+        &self,
+        tenant: &TenantId,
+        q: &AssetQuery,
+        w: UsageWindows,
+    ) -> Result<Page<AssetView>> {
         let pattern = q.name_contains.as_deref().map(like_pattern);
         let filter = |n: u8| {
             let like = self.pool.dialect().ilike;
@@ -112,19 +122,35 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         .bind(q.page.skip as i64)
         .fetch_all(&self.pool)
         .await?;
-        let total = sql(format!("SELECT COUNT(*) AS n FROM assets a WHERE {}", filter(2)))
-            .bind(tenant)
-            .bind(pattern)
-            .fetch_one(&self.pool)
-            .await?;
-        let views = rows.iter().map(rows::asset_view).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(views, q.page.size, crate::db::Columns::int(&total, "n")?, |v| SortKey {
-            created_at: v.asset.created_at,
-            id: v.asset.id,
-        }))
+        let total = sql(format!(
+            "SELECT COUNT(*) AS n FROM assets a WHERE {}",
+            filter(2)
+        ))
+        .bind(tenant)
+        .bind(pattern)
+        .fetch_one(&self.pool)
+        .await?;
+        let views = rows
+            .iter()
+            .map(rows::asset_view)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(
+            views,
+            q.page.size,
+            crate::db::Columns::int(&total, "n")?,
+            |v| SortKey {
+                created_at: v.asset.created_at,
+                id: v.asset.id,
+            },
+        ))
     }
 
-    async fn asset_update(&self, asset: &Asset, op: Option<&NewOperation>, auth_changed: bool) -> Result<Option<Operation>> {
+    async fn asset_update(
+        &self,
+        asset: &Asset,
+        op: Option<&NewOperation>,
+        auth_changed: bool,
+    ) -> Result<Option<Operation>> {
         let mut tx = self.pool.begin().await?;
         let updated = sql("UPDATE assets SET display_name = $3, parameters = $4,
                 embedding_provider = $5, embedding_model = $6, chunk_size = $7, chunk_overlap = $8,
@@ -167,7 +193,8 @@ impl<B: Backend> AssetStore for SqlStore<B> {
     }
 
     async fn assets(&self, tenant: &TenantId, ids: Option<&[Uuid]>) -> Result<Vec<Asset>> {
-        let mut text = "SELECT * FROM assets WHERE deleted_at IS NULL AND tenant_id = $1".to_owned();
+        let mut text =
+            "SELECT * FROM assets WHERE deleted_at IS NULL AND tenant_id = $1".to_owned();
         if let Some(ids) = ids {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -178,23 +205,30 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         for id in ids.unwrap_or_default() {
             q = q.bind(*id);
         }
-        q.fetch_all(&self.pool).await?.iter().map(rows::asset).collect()
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::asset)
+            .collect()
     }
 
     async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
-        let found = sql("SELECT id FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found =
+            sql("SELECT id FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 
     async fn asset_delete(&self, tenant: &TenantId, id: Uuid, now: Millis) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let gone = sql("UPDATE assets SET deleted_at = $3, parameters = '{}', auth_sealed = NULL,
+        let gone = sql(
+            "UPDATE assets SET deleted_at = $3, parameters = '{}', auth_sealed = NULL,
                 next_poll_at = NULL, webhook_backlog = NULL
-             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
         .bind(tenant)
         .bind(id)
         .bind(now)
@@ -203,20 +237,24 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         if gone == 0 {
             return Ok(false);
         }
-        sql("UPDATE operations SET status = 'FAILED', error_message = 'asset deleted',
+        sql(
+            "UPDATE operations SET status = 'FAILED', error_message = 'asset deleted',
                 completed_at = $3, lease_token = NULL, lease_expires_at = NULL
-             WHERE tenant_id = $1 AND asset_id = $2 AND status IN ('PENDING', 'RUNNING')")
+             WHERE tenant_id = $1 AND asset_id = $2 AND status IN ('PENDING', 'RUNNING')",
+        )
         .bind(tenant)
         .bind(id)
         .bind(now)
         .execute(&mut tx)
         .await?;
         for table in ["webhooks", "documents"] {
-            sql(format!("DELETE FROM {table} WHERE tenant_id = $1 AND asset_id = $2"))
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut tx)
-                .await?;
+            sql(format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND asset_id = $2"
+            ))
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
         }
         tx.commit().await?;
         self.backend.asset_deleted(id);
@@ -235,9 +273,11 @@ impl<B: Backend> AssetStore for SqlStore<B> {
 
     async fn asset_index_totals(&self, tenant: &TenantId, asset_id: Uuid) -> Result<(i64, i64)> {
         use crate::db::Columns;
-        let row = sql("SELECT CAST(COALESCE(SUM(token_count), 0) AS BIGINT) AS tokens,
+        let row = sql(
+            "SELECT CAST(COALESCE(SUM(token_count), 0) AS BIGINT) AS tokens,
                 CAST(COALESCE(SUM(chunk_count), 0) AS BIGINT) AS chunks
-             FROM documents WHERE tenant_id = $1 AND asset_id = $2")
+             FROM documents WHERE tenant_id = $1 AND asset_id = $2",
+        )
         .bind(tenant)
         .bind(asset_id)
         .fetch_one(&self.pool)
@@ -245,9 +285,17 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         Ok((row.int("tokens")?, row.int("chunks")?))
     }
 
-    async fn asset_auth_set(&self, tenant: &TenantId, asset_id: Uuid, sealed: Option<&[u8]>, error: Option<&str>) -> Result<()> {
-        sql("UPDATE assets SET auth_sealed = COALESCE($3, auth_sealed), auth_error = $4
-             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+    async fn asset_auth_set(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        sealed: Option<&[u8]>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        sql(
+            "UPDATE assets SET auth_sealed = COALESCE($3, auth_sealed), auth_error = $4
+             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
         .bind(tenant)
         .bind(asset_id)
         .bind(sealed)

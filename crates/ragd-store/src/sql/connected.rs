@@ -13,7 +13,11 @@ use uuid::Uuid;
 
 /// Locks the asset row for this transaction and reads its webhook backlog: `None` when the asset
 /// does not exist, `Some(None)` when nothing waits.
-async fn lock_backlog(tx: &mut Tx, tenant: &TenantId, asset_id: Uuid) -> Result<Option<Option<Vec<Uuid>>>> {
+async fn lock_backlog(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    asset_id: Uuid,
+) -> Result<Option<Option<Vec<Uuid>>>> {
     let lock = tx.dialect().lock;
     let row = sql(format!(
         "SELECT webhook_backlog FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL{lock}"
@@ -24,17 +28,28 @@ async fn lock_backlog(tx: &mut Tx, tenant: &TenantId, asset_id: Uuid) -> Result<
     .await?;
     let Some(row) = row else { return Ok(None) };
     let backlog = row.opt_text("webhook_backlog")?;
-    Ok(Some(backlog.map(|w| serde_json::from_str(&w).map_err(|_| corrupt("webhook_backlog"))).transpose()?))
+    Ok(Some(
+        backlog
+            .map(|w| serde_json::from_str(&w).map_err(|_| corrupt("webhook_backlog")))
+            .transpose()?,
+    ))
 }
 
 /// Whether the asset has an operation `PENDING` or `RUNNING`.
 async fn busy(tx: &mut Tx, asset_id: Uuid) -> Result<bool> {
-    Ok(super::operations::active_operation(tx, asset_id).await?.is_some())
+    Ok(super::operations::active_operation(tx, asset_id)
+        .await?
+        .is_some())
 }
 
 #[async_trait]
 impl<B: Backend> ConnectedStore for SqlStore<B> {
-    async fn webhook_set(&self, tenant: &TenantId, asset_id: Uuid, hook: Option<&Webhook>) -> Result<()> {
+    async fn webhook_set(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        hook: Option<&Webhook>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sql("DELETE FROM webhooks WHERE tenant_id = $1 AND asset_id = $2")
             .bind(tenant)
@@ -42,11 +57,13 @@ impl<B: Backend> ConnectedStore for SqlStore<B> {
             .execute(&mut tx)
             .await?;
         if let Some(h) = hook {
-            let done = sql("INSERT INTO webhooks (id, tenant_id, asset_id, secret_sealed, created_at,
+            let done = sql(
+                "INSERT INTO webhooks (id, tenant_id, asset_id, secret_sealed, created_at,
                     modified_at)
                  SELECT $1, $2, $3, $4, $5, $6
                  WHERE EXISTS (SELECT 1 FROM assets WHERE id = $3 AND tenant_id = $2
-                    AND deleted_at IS NULL)")
+                    AND deleted_at IS NULL)",
+            )
             .bind(h.id)
             .bind(tenant)
             .bind(asset_id)
@@ -73,7 +90,9 @@ impl<B: Backend> ConnectedStore for SqlStore<B> {
 
     async fn webhook_deliver(&self, tenant: &TenantId, op: &NewOperation) -> Result<Delivery> {
         let mut tx = self.pool.begin().await?;
-        let waiting = lock_backlog(&mut tx, tenant, op.asset_id).await?.ok_or(Error::NotFound("asset"))?;
+        let waiting = lock_backlog(&mut tx, tenant, op.asset_id)
+            .await?
+            .ok_or(Error::NotFound("asset"))?;
         let active = sql("SELECT id, type, status, document_ids FROM operations
              WHERE tenant_id = $1 AND asset_id = $2 AND status IN ('PENDING', 'RUNNING')")
         .bind(tenant)
@@ -86,7 +105,10 @@ impl<B: Backend> ConnectedStore for SqlStore<B> {
                     && row.text("status")? == OperationStatus::Pending.as_str() =>
             {
                 let id = rows::uuid_col(&row, "id")?;
-                let ids = merge_targets(&rows::json_col::<Vec<Uuid>>(&row, "document_ids")?, &op.document_ids);
+                let ids = merge_targets(
+                    &rows::json_col::<Vec<Uuid>>(&row, "document_ids")?,
+                    &op.document_ids,
+                );
                 sql("UPDATE operations SET document_ids = $2 WHERE id = $1")
                     .bind(id)
                     .bind(json(&ids))
@@ -136,7 +158,14 @@ impl<B: Backend> ConnectedStore for SqlStore<B> {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(Due { asset: rows::asset(r)?, backlog: r.flag("backlog_ready")? })).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(Due {
+                    asset: rows::asset(r)?,
+                    backlog: r.flag("backlog_ready")?,
+                })
+            })
+            .collect()
     }
 
     async fn poll_fire(
@@ -170,14 +199,26 @@ impl<B: Backend> ConnectedStore for SqlStore<B> {
         Ok(created)
     }
 
-    async fn backlog_start(&self, tenant: &TenantId, op: &NewOperation) -> Result<Option<Operation>> {
+    async fn backlog_start(
+        &self,
+        tenant: &TenantId,
+        op: &NewOperation,
+    ) -> Result<Option<Operation>> {
         let mut tx = self.pool.begin().await?;
-        let Some(Some(waiting)) = lock_backlog(&mut tx, tenant, op.asset_id).await? else { return Ok(None) };
+        let Some(Some(waiting)) = lock_backlog(&mut tx, tenant, op.asset_id).await? else {
+            return Ok(None);
+        };
         if busy(&mut tx, op.asset_id).await? {
             return Ok(None);
         }
-        let op = NewOperation { document_ids: waiting, ..op.clone() };
-        sql("UPDATE assets SET webhook_backlog = NULL WHERE id = $1").bind(op.asset_id).execute(&mut tx).await?;
+        let op = NewOperation {
+            document_ids: waiting,
+            ..op.clone()
+        };
+        sql("UPDATE assets SET webhook_backlog = NULL WHERE id = $1")
+            .bind(op.asset_id)
+            .execute(&mut tx)
+            .await?;
         insert_operation(&mut tx, tenant, &op).await?;
         let created = read_operation(&mut tx, tenant, op.asset_id, op.id).await?;
         tx.commit().await?;
@@ -185,9 +226,14 @@ impl<B: Backend> ConnectedStore for SqlStore<B> {
     }
 
     async fn grant_put(&self, g: &Grant, now: Millis) -> Result<()> {
-        sql("DELETE FROM oauth_grants WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
-        sql("INSERT INTO oauth_grants (id, tenant_id, kind, sealed, expires_at)
-             VALUES ($1, $2, $3, $4, $5)")
+        sql("DELETE FROM oauth_grants WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sql(
+            "INSERT INTO oauth_grants (id, tenant_id, kind, sealed, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
         .bind(&g.id)
         .bind(&g.tenant)
         .bind(g.kind.as_str())

@@ -46,7 +46,12 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         Ok(true)
     }
 
-    async fn document_replace(&self, lease: &Lease, d: &Document, chunks: &[Chunk]) -> Result<bool> {
+    async fn document_replace(
+        &self,
+        lease: &Lease,
+        d: &Document,
+        chunks: &[Chunk],
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         if !lease_held(&mut tx, lease).await? {
             return Ok(false);
@@ -82,12 +87,17 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         .bind(json(&d.source_meta))
         .execute(&mut tx)
         .await?;
-        sql("DELETE FROM chunks WHERE document_id = $1").bind(d.id).execute(&mut tx).await?;
+        sql("DELETE FROM chunks WHERE document_id = $1")
+            .bind(d.id)
+            .execute(&mut tx)
+            .await?;
         for c in chunks {
-            sql("INSERT INTO chunks (id, tenant_id, asset_id, document_id, chunk_index, content,
+            sql(
+                "INSERT INTO chunks (id, tenant_id, asset_id, document_id, chunk_index, content,
                     context_text, heading_path, page_number, start_char, end_char, start_line,
                     end_line, token_count, text_hash, embedding)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
             .bind(c.id)
             .bind(&lease.tenant)
             .bind(lease.asset_id)
@@ -122,21 +132,33 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
             .collect()
     }
 
-    async fn chunk_page(&self, tenant: &TenantId, document_id: Uuid, after_index: Option<i64>, limit: u32) -> Result<(Vec<Chunk>, i64)> {
-        let rows = sql("SELECT * FROM chunks WHERE tenant_id = $1 AND document_id = $2
-                AND chunk_index > $3 ORDER BY chunk_index LIMIT $4")
+    async fn chunk_page(
+        &self,
+        tenant: &TenantId,
+        document_id: Uuid,
+        after_index: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<Chunk>, i64)> {
+        let rows = sql(
+            "SELECT * FROM chunks WHERE tenant_id = $1 AND document_id = $2
+                AND chunk_index > $3 ORDER BY chunk_index LIMIT $4",
+        )
         .bind(tenant)
         .bind(document_id)
         .bind(after_index.unwrap_or(-1))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let total = sql("SELECT COUNT(*) AS n FROM chunks WHERE tenant_id = $1 AND document_id = $2")
-            .bind(tenant)
-            .bind(document_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((rows.iter().map(rows::chunk).collect::<Result<_>>()?, total.int("n")?))
+        let total =
+            sql("SELECT COUNT(*) AS n FROM chunks WHERE tenant_id = $1 AND document_id = $2")
+                .bind(tenant)
+                .bind(document_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((
+            rows.iter().map(rows::chunk).collect::<Result<_>>()?,
+            total.int("n")?,
+        ))
     }
 
     async fn document_page(
@@ -166,17 +188,32 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         .bind(page.skip as i64)
         .fetch_all(&self.pool)
         .await?;
-        let total = sql(format!("SELECT COUNT(*) AS n FROM documents WHERE {filter}"))
-            .bind(tenant)
-            .bind(asset_id)
-            .bind(pattern)
-            .fetch_one(&self.pool)
-            .await?;
-        let docs = rows.iter().map(rows::document).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(docs, page.size, total.int("n")?, |d| SortKey { created_at: d.created_at, id: d.id }))
+        let total = sql(format!(
+            "SELECT COUNT(*) AS n FROM documents WHERE {filter}"
+        ))
+        .bind(tenant)
+        .bind(asset_id)
+        .bind(pattern)
+        .fetch_one(&self.pool)
+        .await?;
+        let docs = rows
+            .iter()
+            .map(rows::document)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(docs, page.size, total.int("n")?, |d| {
+            SortKey {
+                created_at: d.created_at,
+                id: d.id,
+            }
+        }))
     }
 
-    async fn document_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Document>> {
+    async fn document_get(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Document>> {
         let row = sql("SELECT * FROM documents WHERE tenant_id = $1 AND asset_id = $2 AND id = $3")
             .bind(tenant)
             .bind(asset_id)
@@ -197,7 +234,12 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         Ok(done == 1)
     }
 
-    async fn embedding_cache_get(&self, tenant: &TenantId, model: &str, hashes: &[String]) -> Result<HashMap<String, (Vec<f32>, i64)>> {
+    async fn embedding_cache_get(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        hashes: &[String],
+    ) -> Result<HashMap<String, (Vec<f32>, i64)>> {
         let mut found = HashMap::new();
         // One round trip per batch of hashes.
         for batch in hashes.chunks(CACHE_LOOKUP_BATCH) {
@@ -206,19 +248,31 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
                  WHERE tenant_id = $1 AND model = $2 AND text_hash IN ({})",
                 placeholders(3, batch.len())
             ));
-            let q = batch.iter().fold(q.bind(tenant).bind(model), |q, h| q.bind(h));
+            let q = batch
+                .iter()
+                .fold(q.bind(tenant).bind(model), |q, h| q.bind(h));
             for r in q.fetch_all(&self.pool).await? {
-                found.insert(r.text("text_hash")?, (blob_vector(&r.bytes("embedding")?), r.int("tokens")?));
+                found.insert(
+                    r.text("text_hash")?,
+                    (blob_vector(&r.bytes("embedding")?), r.int("tokens")?),
+                );
             }
         }
         Ok(found)
     }
 
-    async fn embedding_cache_put(&self, tenant: &TenantId, model: &str, entries: &[(String, Vec<f32>, i64)]) -> Result<()> {
+    async fn embedding_cache_put(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        entries: &[(String, Vec<f32>, i64)],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for (hash, vector, tokens) in entries {
-            sql("INSERT INTO embedding_cache (tenant_id, model, text_hash, tokens, embedding)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+            sql(
+                "INSERT INTO embedding_cache (tenant_id, model, text_hash, tokens, embedding)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
             .bind(tenant)
             .bind(model)
             .bind(hash)

@@ -12,9 +12,11 @@ use uuid::Uuid;
 #[async_trait]
 impl<B: Backend> FileStore for SqlStore<B> {
     async fn file_create(&self, f: &StoredFile) -> Result<()> {
-        sql("INSERT INTO files (id, tenant_id, file_name, content_type, size, sha256, temporary,
+        sql(
+            "INSERT INTO files (id, tenant_id, file_name, content_type, size, sha256, temporary,
                 created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
         .bind(f.id)
         .bind(&f.tenant)
         .bind(&f.file_name)

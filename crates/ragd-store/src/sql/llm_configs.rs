@@ -11,13 +11,15 @@ use uuid::Uuid;
 #[async_trait]
 impl<B: Backend> LlmConfigStore for SqlStore<B> {
     async fn llm_config_put(&self, c: &LlmConfig) -> Result<()> {
-        sql("INSERT INTO llm_configs (id, tenant_id, display_name, provider, base_url,
+        sql(
+            "INSERT INTO llm_configs (id, tenant_id, display_name, provider, base_url,
                 api_key_sealed, requests_per_minute, tokens_per_minute, max_concurrency, created_by,
                 created_at, modified_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (id) DO UPDATE SET display_name = $3, base_url = $5, api_key_sealed = $6,
                 requests_per_minute = $7, tokens_per_minute = $8, max_concurrency = $9,
-                modified_at = $12")
+                modified_at = $12",
+        )
         .bind(c.id)
         .bind(&c.tenant)
         .bind(&c.display_name)
@@ -55,9 +57,11 @@ impl<B: Backend> LlmConfigStore for SqlStore<B> {
     }
 
     async fn llm_config_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
-        let gone = sql("DELETE FROM llm_configs WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS
+        let gone = sql(
+            "DELETE FROM llm_configs WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS
                 (SELECT 1 FROM assets WHERE tenant_id = $1 AND embedding_llm_config_id = $2
-                    AND deleted_at IS NULL)")
+                    AND deleted_at IS NULL)",
+        )
         .bind(tenant)
         .bind(id)
         .execute(&self.pool)

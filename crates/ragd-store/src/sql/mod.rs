@@ -24,12 +24,28 @@ use uuid::Uuid;
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// Chunks matching any of `terms` within the scope, best first: `(key, score)`.
-    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>>;
+    async fn search_text(
+        &self,
+        scope: &SearchScope,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>>;
     /// Chunks nearest to `query` (cosine) within the scope: `(key, score)`.
-    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>>;
+    async fn search_vectors(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>>;
     /// One operation read without the pool (`sql` selects it by `$1` tenant, `$2` asset, `$3`
     /// id), or `None` to read it the usual way.
-    fn operation_inline(&self, _sql: &str, _tenant: &TenantId, _asset: Uuid, _id: Uuid) -> Option<Result<Option<Operation>>> {
+    fn operation_inline(
+        &self,
+        _sql: &str,
+        _tenant: &TenantId,
+        _asset: Uuid,
+        _id: Uuid,
+    ) -> Option<Result<Option<Operation>>> {
         None
     }
     /// The asset's rows are gone: drop what the backend keeps of it outside the database.
@@ -61,7 +77,9 @@ pub(crate) fn like_pattern(needle: &str) -> String {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// The keyset bound `(created_at, id) < (…)` of a page; without a cursor, above every key.
@@ -78,7 +96,8 @@ pub(crate) fn push_scope<DB: sqlx::Database>(qb: &mut sqlx::QueryBuilder<DB>, sc
 where
     for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
-    qb.push(" c.tenant_id = ").push_bind(scope.tenant.as_str().to_owned());
+    qb.push(" c.tenant_id = ")
+        .push_bind(scope.tenant.as_str().to_owned());
     let list = |qb: &mut sqlx::QueryBuilder<DB>, column: &str, values: Vec<String>| {
         qb.push(format!(" AND {column} IN ("));
         let mut sep = qb.separated(", ");
@@ -87,19 +106,32 @@ where
         }
         qb.push(")");
     };
-    list(qb, "c.asset_id", scope.asset_ids.iter().map(Uuid::to_string).collect());
+    list(
+        qb,
+        "c.asset_id",
+        scope.asset_ids.iter().map(Uuid::to_string).collect(),
+    );
     if !scope.document_ids.is_empty() {
-        list(qb, "c.document_id", scope.document_ids.iter().map(Uuid::to_string).collect());
+        list(
+            qb,
+            "c.document_id",
+            scope.document_ids.iter().map(Uuid::to_string).collect(),
+        );
     }
     if !scope.content_types.is_empty() {
         list(qb, "d.content_type", scope.content_types.clone());
     }
     if let Some(prefix) = &scope.source_url_prefix {
-        qb.push(" AND d.source_url LIKE ").push_bind(format!("{}%", escape_like(prefix))).push(" ESCAPE '\\'");
+        qb.push(" AND d.source_url LIKE ")
+            .push_bind(format!("{}%", escape_like(prefix)))
+            .push(" ESCAPE '\\'");
     }
 }
 
 /// `$from, $from+1, …` for `n` values bound after `from - 1` others: an `IN (…)` list.
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

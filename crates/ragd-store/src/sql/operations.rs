@@ -30,8 +30,18 @@ pub(crate) fn read_operation_sql() -> &'static str {
 }
 
 /// Reads one operation on the pool or inside a transaction (a writer then sees what it wrote).
-pub(crate) async fn read_operation(on: impl Exec, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
-    let row = sql(read_operation_sql()).bind(tenant).bind(asset_id).bind(id).fetch_optional(on).await?;
+pub(crate) async fn read_operation(
+    on: impl Exec,
+    tenant: &TenantId,
+    asset_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Operation>> {
+    let row = sql(read_operation_sql())
+        .bind(tenant)
+        .bind(asset_id)
+        .bind(id)
+        .fetch_optional(on)
+        .await?;
     row.as_ref().map(rows::operation).transpose()
 }
 
@@ -40,7 +50,11 @@ pub(crate) async fn read_operation(on: impl Exec, tenant: &TenantId, asset_id: U
 /// transaction on that conflict (`ON CONFLICT DO NOTHING`), so an active operation that ends
 /// between the insert and the look-up for its id is simply retried past (found by schemathesis
 /// on PostgreSQL: that look-up found nothing and the refresh was a 500).
-pub(crate) async fn insert_operation(tx: &mut Tx, tenant: &TenantId, op: &NewOperation) -> Result<bool> {
+pub(crate) async fn insert_operation(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    op: &NewOperation,
+) -> Result<bool> {
     for _ in 0..3 {
         let inserted = sql("INSERT INTO operations (id, tenant_id, asset_id, type, status, created_by,
                 created_at, document_ids, force)
@@ -64,11 +78,12 @@ pub(crate) async fn insert_operation(tx: &mut Tx, tenant: &TenantId, op: &NewOpe
                 .await?;
             return Ok(true);
         }
-        let exists = sql("SELECT id FROM assets WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL")
-            .bind(op.asset_id)
-            .bind(tenant)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists =
+            sql("SELECT id FROM assets WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL")
+                .bind(op.asset_id)
+                .bind(tenant)
+                .fetch_optional(&mut *tx)
+                .await?;
         if exists.is_none() {
             return Ok(false);
         }
@@ -76,15 +91,18 @@ pub(crate) async fn insert_operation(tx: &mut Tx, tenant: &TenantId, op: &NewOpe
             return Err(Error::OperationActive { operation_id: id });
         }
     }
-    Err(Error::internal("an operation of the asset kept starting and ending while another was queued"))
+    Err(Error::internal(
+        "an operation of the asset kept starting and ending while another was queued",
+    ))
 }
 
 /// The asset's operation `PENDING` or `RUNNING`, if any.
 pub(crate) async fn active_operation(tx: &mut Tx, asset_id: Uuid) -> Result<Option<Uuid>> {
-    let row = sql("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
-        .bind(asset_id)
-        .fetch_optional(tx)
-        .await?;
+    let row =
+        sql("SELECT id FROM operations WHERE asset_id = $1 AND status IN ('PENDING', 'RUNNING')")
+            .bind(asset_id)
+            .fetch_optional(tx)
+            .await?;
     row.map(|r| rows::uuid_col(&r, "id")).transpose()
 }
 
@@ -105,25 +123,42 @@ pub(crate) async fn lease_held(tx: &mut Tx, lease: &Lease) -> Result<bool> {
 
 /// Binds the counters in the order `COUNTED` names them.
 fn bind_counters(q: crate::db::Sql, c: &Counters) -> crate::db::Sql {
-    [c.items_total, c.items_processed, c.items_failed, c.items_skipped, c.token_count]
-        .into_iter()
-        .chain([c.tokens_saved, c.chunk_count, c.items_excluded])
-        .fold(q, |q, v| q.bind(v))
+    [
+        c.items_total,
+        c.items_processed,
+        c.items_failed,
+        c.items_skipped,
+        c.token_count,
+    ]
+    .into_iter()
+    .chain([c.tokens_saved, c.chunk_count, c.items_excluded])
+    .fold(q, |q, v| q.bind(v))
 }
 
 /// The counters' columns set from `$N` placeholders starting at `first`.
 fn counted(first: usize) -> String {
-    ["items_total", "items_processed", "items_failed", "items_skipped", "token_count"]
-        .into_iter()
-        .chain(["tokens_saved", "chunk_count", "items_excluded"])
-        .enumerate()
-        .map(|(i, col)| format!("{col} = ${}", first + i))
-        .collect::<Vec<_>>()
-        .join(", ")
+    [
+        "items_total",
+        "items_processed",
+        "items_failed",
+        "items_skipped",
+        "token_count",
+    ]
+    .into_iter()
+    .chain(["tokens_saved", "chunk_count", "items_excluded"])
+    .enumerate()
+    .map(|(i, col)| format!("{col} = ${}", first + i))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 impl<B: Backend> SqlStore<B> {
-    async fn fetch_operation(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
+    async fn fetch_operation(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Operation>> {
         read_operation(&self.pool, tenant, asset_id, id).await
     }
 }
@@ -135,7 +170,9 @@ impl<B: Backend> OperationStore for SqlStore<B> {
         if !insert_operation(&mut tx, tenant, op).await? {
             return Err(Error::NotFound("asset"));
         }
-        let created = read_operation(&mut tx, tenant, op.asset_id, op.id).await?.ok_or(Error::NotFound("asset"))?;
+        let created = read_operation(&mut tx, tenant, op.asset_id, op.id)
+            .await?
+            .ok_or(Error::NotFound("asset"))?;
         tx.commit().await?;
         Ok(created)
     }
@@ -148,14 +185,27 @@ impl<B: Backend> OperationStore for SqlStore<B> {
             .int("n")
     }
 
-    async fn operation_get(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<Option<Operation>> {
-        match self.backend.operation_inline(read_operation_sql(), tenant, asset_id, id) {
+    async fn operation_get(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Operation>> {
+        match self
+            .backend
+            .operation_inline(read_operation_sql(), tenant, asset_id, id)
+        {
             Some(read) => read,
             None => self.fetch_operation(tenant, asset_id, id).await,
         }
     }
 
-    async fn operation_list(&self, tenant: &TenantId, asset_id: Uuid, page: &PageRequest) -> Result<Page<Operation>> {
+    async fn operation_list(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        page: &PageRequest,
+    ) -> Result<Page<Operation>> {
         let (after_t, after_id) = keyset(page.after);
         let rows = sql(format!(
             "SELECT {COLUMNS} FROM operations o JOIN assets a ON a.id = o.asset_id
@@ -178,11 +228,23 @@ impl<B: Backend> OperationStore for SqlStore<B> {
             .map(|r| r.int("operation_count"))
             .transpose()?
             .unwrap_or(0);
-        let ops = rows.iter().map(rows::operation).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(ops, page.size, total, |o| SortKey { created_at: o.created_at, id: o.id }))
+        let ops = rows
+            .iter()
+            .map(rows::operation)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(ops, page.size, total, |o| SortKey {
+            created_at: o.created_at,
+            id: o.id,
+        }))
     }
 
-    async fn operation_cancel(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Operation>> {
+    async fn operation_cancel(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+        now: Millis,
+    ) -> Result<Option<Operation>> {
         // All SET expressions see the row as it was, so the condition is evaluated once on the
         // old state: nobody is working on it (PENDING, or RUNNING with a dead worker's expired lease).
         sql("UPDATE operations SET
@@ -227,8 +289,14 @@ impl<B: Backend> OperationStore for SqlStore<B> {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let tenant = rows::tenant_col(&row)?;
-        let (id, asset_id) = (rows::uuid_col(&row, "id")?, rows::uuid_col(&row, "asset_id")?);
-        let operation = self.fetch_operation(&tenant, asset_id, id).await?.ok_or_else(|| corrupt("claimed operation"))?;
+        let (id, asset_id) = (
+            rows::uuid_col(&row, "id")?,
+            rows::uuid_col(&row, "asset_id")?,
+        );
+        let operation = self
+            .fetch_operation(&tenant, asset_id, id)
+            .await?
+            .ok_or_else(|| corrupt("claimed operation"))?;
         let asset_row = sql(super::assets::select_asset())
             .bind(&tenant)
             .bind(0i64)
@@ -237,27 +305,60 @@ impl<B: Backend> OperationStore for SqlStore<B> {
             .fetch_one(&self.pool)
             .await?;
         let asset = rows::asset(&asset_row)?;
-        Ok(Some(Claim { lease: Lease { tenant, operation_id: id, asset_id, token }, operation, asset }))
+        Ok(Some(Claim {
+            lease: Lease {
+                tenant,
+                operation_id: id,
+                asset_id,
+                token,
+            },
+            operation,
+            asset,
+        }))
     }
 
-    async fn operation_heartbeat(&self, lease: &Lease, c: &Counters, now: Millis, lease_ms: i64) -> Result<LeaseState> {
+    async fn operation_heartbeat(
+        &self,
+        lease: &Lease,
+        c: &Counters,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<LeaseState> {
         let q = sql(format!(
             "UPDATE operations SET lease_expires_at = $3 + $4, {}
              WHERE id = $1 AND lease_token = $2 AND status = 'RUNNING'
              RETURNING cancel_requested",
             counted(5)
         ));
-        let q = q.bind(lease.operation_id).bind(lease.token).bind(now).bind(lease_ms);
-        Ok(match bind_counters(q, c).fetch_optional(&self.pool).await? {
-            Some(r) => LeaseState::Held { cancel_requested: r.flag("cancel_requested")? },
-            None => LeaseState::Lost,
-        })
+        let q = q
+            .bind(lease.operation_id)
+            .bind(lease.token)
+            .bind(now)
+            .bind(lease_ms);
+        Ok(
+            match bind_counters(q, c).fetch_optional(&self.pool).await? {
+                Some(r) => LeaseState::Held {
+                    cancel_requested: r.flag("cancel_requested")?,
+                },
+                None => LeaseState::Lost,
+            },
+        )
     }
 
-    async fn operation_finish(&self, lease: &Lease, outcome: &Outcome, c: &Counters, now: Millis) -> Result<bool> {
+    async fn operation_finish(
+        &self,
+        lease: &Lease,
+        outcome: &Outcome,
+        c: &Counters,
+        now: Millis,
+    ) -> Result<bool> {
         let (status, message) = match outcome {
-            Outcome::Completed { error_message } => (OperationStatus::Completed, error_message.as_deref()),
-            Outcome::Failed { error_message } => (OperationStatus::Failed, Some(error_message.as_str())),
+            Outcome::Completed { error_message } => {
+                (OperationStatus::Completed, error_message.as_deref())
+            }
+            Outcome::Failed { error_message } => {
+                (OperationStatus::Failed, Some(error_message.as_str()))
+            }
             Outcome::Cancelled => (OperationStatus::Cancelled, None),
         };
         // The terminal state and the token usage it adds to the asset's budget land together.
@@ -268,7 +369,12 @@ impl<B: Backend> OperationStore for SqlStore<B> {
              WHERE id = $1 AND lease_token = $2 AND status = 'RUNNING'",
             counted(6)
         ));
-        let q = q.bind(lease.operation_id).bind(lease.token).bind(status.as_str()).bind(message).bind(now);
+        let q = q
+            .bind(lease.operation_id)
+            .bind(lease.token)
+            .bind(status.as_str())
+            .bind(message)
+            .bind(now);
         if bind_counters(q, c).execute(&mut tx).await? == 0 {
             return Ok(false);
         }

@@ -57,9 +57,10 @@ pub(crate) fn asset(row: &impl Columns) -> Result<Asset> {
 /// An asset with the aggregates of `assets::COLUMNS`.
 pub(crate) fn asset_view(row: &impl Columns) -> Result<AssetView> {
     let latest_operation = match row.opt_text("latest_status")? {
-        Some(s) => {
-            Some((OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?, row.int("latest_failed")?))
-        }
+        Some(s) => Some((
+            OperationStatus::parse(&s).ok_or_else(|| corrupt("status"))?,
+            row.int("latest_failed")?,
+        )),
         None => None,
     };
     Ok(AssetView {

@@ -9,14 +9,24 @@ use ragd_core::store::SearchStore;
 
 #[async_trait]
 impl<B: Backend> SearchStore for SqlStore<B> {
-    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>> {
+    async fn search_text(
+        &self,
+        scope: &SearchScope,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         if scope.asset_ids.is_empty() || terms.is_empty() {
             return Ok(Vec::new());
         }
         self.backend.search_text(scope, terms, limit).await
     }
 
-    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>> {
+    async fn search_vectors(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         if scope.asset_ids.is_empty() || query.is_empty() {
             return Ok(Vec::new());
         }

@@ -56,11 +56,16 @@ pub(crate) struct InlineReads {
 
 impl InlineReads {
     pub(crate) fn new(path: &Path) -> Self {
-        Self { path: path.to_owned(), idle: Mutex::new(Vec::new()) }
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(&self.path, flags)?;
         // Only reads, and never a wait: a busy database sends the caller to its sqlx path.
         conn.pragma_update(None, "query_only", true)?;
@@ -71,7 +76,13 @@ impl InlineReads {
     /// The operation `id` of the tenant's asset, or `None` when SQLite was busy (read it the
     /// usual way then). `sql` selects one operation row by `$1` tenant, `$2` asset, `$3` id
     /// (in this order of appearance: rusqlite binds by position).
-    pub(crate) fn operation(&self, sql: &str, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Option<Result<Option<Operation>>> {
+    pub(crate) fn operation(
+        &self,
+        sql: &str,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+    ) -> Option<Result<Option<Operation>>> {
         let conn = self.idle.lock().ok()?.pop();
         let conn = match conn {
             Some(c) => c,
@@ -88,7 +99,10 @@ impl InlineReads {
         let out = match read {
             Ok(op) => Some(op.transpose()),
             Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
             {
                 None
             }

@@ -50,21 +50,34 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db)?;
-        let dir = path.parent().map_or_else(|| Path::new(".").to_owned(), Path::to_owned).join("indexes");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        let dir = path
+            .parent()
+            .map_or_else(|| Path::new(".").to_owned(), Path::to_owned)
+            .join("indexes");
         let backend = Sqlite {
             pool: pool.clone(),
             text: Arc::new(text::TextIndex::new(dir.join("text"))),
             vectors: Arc::new(vectors::VectorIndexes::new(dir)),
             inline: Arc::new(inline::InlineReads::new(path)),
         };
-        let store = SqlStore { pool: Pool::Sqlite(pool), backend };
+        let store = SqlStore {
+            pool: Pool::Sqlite(pool),
+            backend,
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.backend.pool).await.map_err(Error::internal)
+        MIGRATOR
+            .run(&self.backend.pool)
+            .await
+            .map_err(Error::internal)
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -73,19 +86,34 @@ impl SqliteStore {
 }
 
 fn dot(a: &[f32], b: &[u8]) -> f32 {
-    a.iter().zip(b.chunks_exact(4)).map(|(x, y)| x * f32::from_le_bytes([y[0], y[1], y[2], y[3]])).sum()
+    a.iter()
+        .zip(b.chunks_exact(4))
+        .map(|(x, y)| x * f32::from_le_bytes([y[0], y[1], y[2], y[3]]))
+        .sum()
 }
 
 #[async_trait]
 impl Backend for Sqlite {
-    async fn search_text(&self, scope: &SearchScope, terms: &[String], limit: u32) -> Result<Vec<(i64, f64)>> {
+    async fn search_text(
+        &self,
+        scope: &SearchScope,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         if !scope.is_filtered()
-            && let Some(hits) = self.text.search(&self.pool, &scope.asset_ids, terms, limit as usize).await?
+            && let Some(hits) = self
+                .text
+                .search(&self.pool, &scope.asset_ids, terms, limit as usize)
+                .await?
         {
             return Ok(hits);
         }
         // Terms are runs of alphanumerics (`search::query_terms`), so quoting them is enough.
-        let fts_query = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
+        let fts_query = terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "")))
+            .collect::<Vec<_>>()
+            .join(" OR ");
         let mut qb = sqlx::QueryBuilder::new(
             // CROSS JOIN keeps the full-text index as the outer loop: the match is evaluated once
             // and each hit joined by key (the planner otherwise re-ran MATCH per chunk row).
@@ -95,18 +123,30 @@ impl Backend for Sqlite {
         );
         qb.push_bind(fts_query).push(" AND");
         push_scope(&mut qb, scope);
-        qb.push(" ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ").push_bind(limit);
+        qb.push(" ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ")
+            .push_bind(limit);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+            .collect()
     }
 
-    async fn search_vectors(&self, scope: &SearchScope, query: &[f32], limit: u32) -> Result<Vec<(i64, f64)>> {
+    async fn search_vectors(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         if !scope.is_filtered() {
             // The approximate index of each asset; the tenant is checked by the caller having
             // resolved the assets within it, and again when the hits are read.
             let mut out = Vec::new();
             for asset in &scope.asset_ids {
-                out.extend(self.vectors.search(&self.pool, *asset, query, limit as usize).await?);
+                out.extend(
+                    self.vectors
+                        .search(&self.pool, *asset, query, limit as usize)
+                        .await?,
+                );
             }
             out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             out.truncate(limit as usize);
@@ -117,7 +157,8 @@ impl Backend for Sqlite {
             "SELECT c.seq, c.embedding FROM chunks c JOIN documents d ON d.id = c.document_id WHERE",
         );
         push_scope(&mut qb, scope);
-        qb.push(" AND length(c.embedding) = ").push_bind(query.len() as i64 * 4);
+        qb.push(" AND length(c.embedding) = ")
+            .push_bind(query.len() as i64 * 4);
         let mut rows = qb.build().fetch(&self.pool);
         let mut best = TopK::new(limit as usize);
         use futures::TryStreamExt;
@@ -128,7 +169,13 @@ impl Backend for Sqlite {
         Ok(best.into_sorted())
     }
 
-    fn operation_inline(&self, sql: &str, tenant: &TenantId, asset: Uuid, id: Uuid) -> Option<Result<Option<Operation>>> {
+    fn operation_inline(
+        &self,
+        sql: &str,
+        tenant: &TenantId,
+        asset: Uuid,
+        id: Uuid,
+    ) -> Option<Result<Option<Operation>>> {
         self.inline.operation(sql, tenant, asset, id)
     }
 
@@ -145,14 +192,21 @@ struct TopK {
 
 impl TopK {
     fn new(k: usize) -> Self {
-        Self { k, heap: Default::default() }
+        Self {
+            k,
+            heap: Default::default(),
+        }
     }
 
     /// Keeps the candidate if it is among the best so far (reading its key only then).
     fn offer(&mut self, score: f32, key: impl FnOnce() -> Result<i64>) -> Result<()> {
         if self.heap.len() < self.k {
             self.heap.push(std::cmp::Reverse((Score(score), key()?)));
-        } else if self.heap.peek().is_some_and(|std::cmp::Reverse((s, _))| s.0 < score) {
+        } else if self
+            .heap
+            .peek()
+            .is_some_and(|std::cmp::Reverse((s, _))| s.0 < score)
+        {
             self.heap.pop();
             self.heap.push(std::cmp::Reverse((Score(score), key()?)));
         }
@@ -160,7 +214,11 @@ impl TopK {
     }
 
     fn into_sorted(self) -> Vec<(i64, f64)> {
-        let mut out: Vec<(i64, f64)> = self.heap.into_iter().map(|std::cmp::Reverse((s, k))| (k, s.0 as f64)).collect();
+        let mut out: Vec<(i64, f64)> = self
+            .heap
+            .into_iter()
+            .map(|std::cmp::Reverse((s, k))| (k, s.0 as f64))
+            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }

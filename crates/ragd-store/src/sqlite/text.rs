@@ -20,9 +20,12 @@ use sqlx::{Row, SqlitePool};
 use std::path::PathBuf;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, PreTokenizedString, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, Token,
+    AsciiFoldingFilter, Language, LowerCaser, PreTokenizedString, RemoveLongFilter,
+    SimpleTokenizer, Stemmer, TextAnalyzer, Token,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use uuid::Uuid;
@@ -42,12 +45,22 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqs).set_fieldnorms(true));
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_index_option(IndexRecordOption::WithFreqs)
+            .set_fieldnorms(true),
+    );
     let seq = b.add_u64_field("seq", NumericOptions::default().set_indexed().set_fast());
     let content = b.add_text_field("content", text.clone());
     let context = b.add_text_field("context", text);
-    (b.build(), Fields { seq, content, context })
+    (
+        b.build(),
+        Fields {
+            seq,
+            content,
+            context,
+        },
+    )
 }
 
 /// Words to index terms: split on non-alphanumerics, lowercased, accents folded, English stems
@@ -108,24 +121,45 @@ impl Writable {
             Err(tantivy::TantivyError::LockFailure(..)) => return Ok(None),
             Err(e) => return Err(tantivy_error(e)),
         };
-        let position = index.load_metas().map_err(tantivy_error)?.payload.and_then(|p| p.parse().ok());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_error)?;
-        Ok(Some(Writable { writer, reader, fields, analyzer: analyzer(), position }))
+        let position = index
+            .load_metas()
+            .map_err(tantivy_error)?
+            .payload
+            .and_then(|p| p.parse().ok());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy_error)?;
+        Ok(Some(Writable {
+            writer,
+            reader,
+            fields,
+            analyzer: analyzer(),
+            position,
+        }))
     }
 
     fn tokens(&mut self, prefix: &str, text: &str) -> PreTokenizedString {
         let mut tokens = Vec::new();
         let mut stream = self.analyzer.token_stream(text);
         while let Some(t) = stream.next() {
-            tokens.push(Token { text: format!("{prefix}{}", t.text), ..t.clone() });
+            tokens.push(Token {
+                text: format!("{prefix}{}", t.text),
+                ..t.clone()
+            });
         }
-        PreTokenizedString { text: String::new(), tokens }
+        PreTokenizedString {
+            text: String::new(),
+            tokens,
+        }
     }
 
     /// Deletes chunk `seq`, and indexes it again when it still exists. Deleting first makes every
     /// entry idempotent: replaying a log entry that is already in the index changes nothing.
     fn apply(&mut self, seq: i64, chunk: Option<(&str, &str, &str)>) -> Result<()> {
-        self.writer.delete_term(Term::from_field_u64(self.fields.seq, seq as u64));
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.seq, seq as u64));
         if let Some((asset, content, context)) = chunk {
             let asset: Uuid = asset.parse().map_err(tantivy_error)?;
             let p = prefix(asset);
@@ -171,18 +205,36 @@ fn search(
         let p = prefix(*asset);
         for stem in &stems {
             let term = |field| Term::from_field_text(field, &format!("{p}{stem}"));
-            clauses.push((Occur::Should, Box::new(TermQuery::new(term(fields.content), IndexRecordOption::WithFreqs))));
+            clauses.push((
+                Occur::Should,
+                Box::new(TermQuery::new(
+                    term(fields.content),
+                    IndexRecordOption::WithFreqs,
+                )),
+            ));
             let context = TermQuery::new(term(fields.context), IndexRecordOption::WithFreqs);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(context), CONTEXT_WEIGHT))));
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(context), CONTEXT_WEIGHT)),
+            ));
         }
     }
     if clauses.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score()).map_err(tantivy_error)?;
+    let top = searcher
+        .search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit).order_by_score(),
+        )
+        .map_err(tantivy_error)?;
     let mut out = Vec::with_capacity(top.len());
     for (score, address) in top {
-        let seqs = searcher.segment_reader(address.segment_ord).fast_fields().u64("seq").map_err(tantivy_error)?;
+        let seqs = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64("seq")
+            .map_err(tantivy_error)?;
         if let Some(seq) = seqs.first(address.doc_id) {
             out.push((seq as i64, score as f64));
         }
@@ -212,7 +264,12 @@ fn changes(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<Change>> {
 async fn apply(mut open: Box<Writable>, changes: Vec<Change>) -> Result<Box<Writable>> {
     tokio::task::spawn_blocking(move || {
         for (seq, chunk) in &changes {
-            open.apply(*seq, chunk.as_ref().map(|(a, c, x)| (a.as_str(), c.as_str(), x.as_str())))?;
+            open.apply(
+                *seq,
+                chunk
+                    .as_ref()
+                    .map(|(a, c, x)| (a.as_str(), c.as_str(), x.as_str())),
+            )?;
         }
         Ok(open)
     })
@@ -229,10 +286,22 @@ const LOG_TAIL: &str = "SELECT l.seq, l.chunk_seq, c.asset_id, c.content, c.cont
 
 /// Applies what `sql` returns after `from` (its first column is the cursor), a batch at a time.
 /// Returns the index and the last cursor.
-async fn replay(mut open: Box<Writable>, pool: &SqlitePool, sql: &'static str, mut from: i64) -> Result<(Box<Writable>, i64)> {
+async fn replay(
+    mut open: Box<Writable>,
+    pool: &SqlitePool,
+    sql: &'static str,
+    mut from: i64,
+) -> Result<(Box<Writable>, i64)> {
     loop {
-        let rows = sqlx::query(sql).bind(from).bind(BATCH).fetch_all(pool).await.map_err(db)?;
-        let Some(last) = rows.last() else { return Ok((open, from)) };
+        let rows = sqlx::query(sql)
+            .bind(from)
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+        let Some(last) = rows.last() else {
+            return Ok((open, from));
+        };
         from = last.try_get(0).map_err(db)?;
         open = apply(open, changes(&rows)?).await?;
     }
@@ -240,22 +309,39 @@ async fn replay(mut open: Box<Writable>, pool: &SqlitePool, sql: &'static str, m
 
 impl TextIndex {
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir, slot: tokio::sync::Mutex::new(Slot::Closed) }
+        Self {
+            dir,
+            slot: tokio::sync::Mutex::new(Slot::Closed),
+        }
     }
 
     /// The chunks of `assets` best matching any of `terms`, or `None` when this process cannot
     /// hold the index (the caller then uses FTS5).
-    pub async fn search(&self, pool: &SqlitePool, assets: &[Uuid], terms: &[String], limit: usize) -> Result<Option<Vec<(i64, f64)>>> {
-        let Some((searcher, fields, mut analyzer)) = self.synced(pool).await? else { return Ok(None) };
+    pub async fn search(
+        &self,
+        pool: &SqlitePool,
+        assets: &[Uuid],
+        terms: &[String],
+        limit: usize,
+    ) -> Result<Option<Vec<(i64, f64)>>> {
+        let Some((searcher, fields, mut analyzer)) = self.synced(pool).await? else {
+            return Ok(None);
+        };
         search(&searcher, fields, &mut analyzer, assets, terms, limit).map(Some)
     }
 
     /// A searcher that sees every change committed to the database before the call.
-    async fn synced(&self, pool: &SqlitePool) -> Result<Option<(tantivy::Searcher, Fields, TextAnalyzer)>> {
+    async fn synced(
+        &self,
+        pool: &SqlitePool,
+    ) -> Result<Option<(tantivy::Searcher, Fields, TextAnalyzer)>> {
         let mut slot = self.slot.lock().await;
         if matches!(*slot, Slot::Closed) {
             let dir = self.dir.clone();
-            *slot = match tokio::task::spawn_blocking(move || Writable::open(&dir)).await.map_err(tantivy_error)?? {
+            *slot = match tokio::task::spawn_blocking(move || Writable::open(&dir))
+                .await
+                .map_err(tantivy_error)??
+            {
                 Some(open) => Slot::Open(Box::new(open)),
                 None => {
                     tracing::info!(dir = %self.dir.display(), "the full-text index is held by another process; searching with FTS5");
@@ -270,8 +356,12 @@ impl TextIndex {
                 return Ok(None);
             }
         };
-        let head: i64 =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chunk_log").fetch_one(pool).await.map_err(db)?.try_get(0).map_err(db)?;
+        let head: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chunk_log")
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
         if open.position != Some(head) {
             let from = match open.position {
                 Some(position) => position,
@@ -284,7 +374,9 @@ impl TextIndex {
             };
             let (replayed, from) = replay(open, pool, LOG_TAIL, from).await?;
             open = replayed;
-            open = tokio::task::spawn_blocking(move || open.commit(from).map(|()| open)).await.map_err(tantivy_error)??;
+            open = tokio::task::spawn_blocking(move || open.commit(from).map(|()| open))
+                .await
+                .map_err(tantivy_error)??;
         }
         let out = (open.reader.searcher(), open.fields, open.analyzer.clone());
         *slot = Slot::Open(open);

@@ -57,7 +57,9 @@ fn new_index(dimensions: usize, capacity: usize) -> Result<Index> {
 }
 
 fn vector(blob: &[u8]) -> Vec<f32> {
-    blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    blob.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 impl Graph {
@@ -70,7 +72,9 @@ impl Graph {
             self.index.remove(key).map_err(usearch_error)?;
         }
         if self.index.size() + 1 > self.index.capacity() {
-            self.index.reserve((self.index.capacity() * 2).max(1024)).map_err(usearch_error)?;
+            self.index
+                .reserve((self.index.capacity() * 2).max(1024))
+                .map_err(usearch_error)?;
         }
         self.index.add(key, v).map_err(usearch_error)
     }
@@ -78,31 +82,63 @@ impl Graph {
 
 /// Reads a saved graph and its log position, if there is a readable pair.
 fn load(index_path: &std::path::Path, position_path: &std::path::Path) -> Option<Graph> {
-    let position: i64 = std::fs::read_to_string(position_path).ok()?.trim().parse().ok()?;
+    let position: i64 = std::fs::read_to_string(position_path)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let index = Index::restore(index_path.to_str()?).ok()?;
-    Some(Graph { index, position, unsaved: 0, saved_at: Instant::now() })
+    Some(Graph {
+        index,
+        position,
+        unsaved: 0,
+        saved_at: Instant::now(),
+    })
 }
 
 impl VectorIndexes {
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir, graphs: Mutex::new(HashMap::new()) }
+        Self {
+            dir,
+            graphs: Mutex::new(HashMap::new()),
+        }
     }
 
     fn paths(&self, asset: Uuid) -> (PathBuf, PathBuf) {
-        (self.dir.join(format!("{asset}.usearch")), self.dir.join(format!("{asset}.position")))
+        (
+            self.dir.join(format!("{asset}.usearch")),
+            self.dir.join(format!("{asset}.position")),
+        )
     }
 
     /// The asset's graph brought up to the database's latest change.
-    async fn synced(&self, pool: &SqlitePool, asset: Uuid, dimensions: usize) -> Result<Arc<RwLock<Option<Graph>>>> {
-        let slot = self.graphs.lock().expect("graphs lock").entry(asset).or_default().clone();
-        let head: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chunk_log WHERE asset_id = ?1")
-            .bind(asset.to_string())
-            .fetch_one(pool)
-            .await
-            .map_err(db)?
-            .try_get(0)
-            .map_err(db)?;
-        if slot.read().expect("graph lock").as_ref().is_some_and(|g| g.position >= head) {
+    async fn synced(
+        &self,
+        pool: &SqlitePool,
+        asset: Uuid,
+        dimensions: usize,
+    ) -> Result<Arc<RwLock<Option<Graph>>>> {
+        let slot = self
+            .graphs
+            .lock()
+            .expect("graphs lock")
+            .entry(asset)
+            .or_default()
+            .clone();
+        let head: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chunk_log WHERE asset_id = ?1")
+                .bind(asset.to_string())
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+                .try_get(0)
+                .map_err(db)?;
+        if slot
+            .read()
+            .expect("graph lock")
+            .as_ref()
+            .is_some_and(|g| g.position >= head)
+        {
             return Ok(slot);
         }
         // A saved graph is read off the async runtime (it can be hundreds of MB).
@@ -146,16 +182,26 @@ impl VectorIndexes {
         .map_err(db)?;
         let tail = tail
             .iter()
-            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?, r.try_get(3).map_err(db)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(db)?,
+                    r.try_get(1).map_err(db)?,
+                    r.try_get(2).map_err(db)?,
+                    r.try_get(3).map_err(db)?,
+                ))
+            })
             .collect::<Result<Vec<(i64, i64, bool, Option<Vec<u8>>)>>>()?;
         let slot2 = slot.clone();
         let save = tokio::task::spawn_blocking(move || -> Result<bool> {
             let mut guard = slot2.write().expect("graph lock");
             let g = match guard.as_mut() {
                 Some(g) => g,
-                None => {
-                    guard.insert(Graph { index: new_index(dimensions, base.len())?, position: from, unsaved: 0, saved_at: Instant::now() })
-                }
+                None => guard.insert(Graph {
+                    index: new_index(dimensions, base.len())?,
+                    position: from,
+                    unsaved: 0,
+                    saved_at: Instant::now(),
+                }),
             };
             for (key, blob) in base {
                 g.put(key as u64, &vector(&blob))?;
@@ -177,7 +223,8 @@ impl VectorIndexes {
                 g.position = seq;
                 g.unsaved += 1;
             }
-            Ok(g.unsaved >= SAVE_AFTER_CHANGES || (g.unsaved > 0 && g.saved_at.elapsed() > SAVE_INTERVAL))
+            Ok(g.unsaved >= SAVE_AFTER_CHANGES
+                || (g.unsaved > 0 && g.saved_at.elapsed() > SAVE_INTERVAL))
         })
         .await
         .map_err(usearch_error)??;
@@ -196,9 +243,13 @@ impl VectorIndexes {
             let result = (|| -> std::result::Result<(), String> {
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
                 let mut guard = slot.write().map_err(|e| e.to_string())?;
-                let Some(g) = guard.as_mut() else { return Ok(()) };
+                let Some(g) = guard.as_mut() else {
+                    return Ok(());
+                };
                 let tmp = index_path.with_extension("usearch.tmp");
-                g.index.save(tmp.to_str().ok_or("path")?).map_err(|e| e.to_string())?;
+                g.index
+                    .save(tmp.to_str().ok_or("path")?)
+                    .map_err(|e| e.to_string())?;
                 std::fs::rename(&tmp, &index_path).map_err(|e| e.to_string())?;
                 let tmp = position_path.with_extension("position.tmp");
                 std::fs::write(&tmp, g.position.to_string()).map_err(|e| e.to_string())?;
@@ -214,16 +265,28 @@ impl VectorIndexes {
     }
 
     /// The `limit` nearest chunks of the asset to `query`: `(chunk key, cosine)`.
-    pub async fn search(&self, pool: &SqlitePool, asset: Uuid, query: &[f32], limit: usize) -> Result<Vec<(i64, f64)>> {
+    pub async fn search(
+        &self,
+        pool: &SqlitePool,
+        asset: Uuid,
+        query: &[f32],
+        limit: usize,
+    ) -> Result<Vec<(i64, f64)>> {
         let slot = self.synced(pool, asset, query.len()).await?;
         let guard = slot.read().expect("graph lock");
-        let Some(g) = guard.as_ref() else { return Ok(Vec::new()) };
+        let Some(g) = guard.as_ref() else {
+            return Ok(Vec::new());
+        };
         if g.index.size() == 0 || g.index.dimensions() != query.len() {
             return Ok(Vec::new());
         }
         g.index.change_expansion_search(limit.max(64));
         let m = g.index.search(query, limit).map_err(usearch_error)?;
-        Ok(m.keys.iter().zip(&m.distances).map(|(k, d)| (*k as i64, 1.0 - *d as f64)).collect())
+        Ok(m.keys
+            .iter()
+            .zip(&m.distances)
+            .map(|(k, d)| (*k as i64, 1.0 - *d as f64))
+            .collect())
     }
 
     /// Forgets an asset's graph and its files (the asset was deleted).

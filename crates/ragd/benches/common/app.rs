@@ -9,7 +9,10 @@ pub const SECRET: &str = "bench-secret-0123456789";
 pub fn config(data_dir: &std::path::Path) -> Config {
     let model_dir = std::env::var_os("RAGD_MODEL_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../.cache/models/all-MiniLM-L6-v2")
+        });
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_owned(),

@@ -22,14 +22,24 @@ pub struct Corpus {
 }
 
 pub fn load() -> Corpus {
-    let dir = PathBuf::from(std::env::var("RAGD_CORPUS").unwrap_or_else(|_| ".cache/bench/corpus".into()));
-    let texts: Vec<String> = std::io::BufReader::new(std::fs::File::open(dir.join("texts.jsonl")).expect("corpus: run bench/retrieval.sh"))
-        .lines()
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect();
+    let dir = PathBuf::from(
+        std::env::var("RAGD_CORPUS").unwrap_or_else(|_| ".cache/bench/corpus".into()),
+    );
+    let texts: Vec<String> = std::io::BufReader::new(
+        std::fs::File::open(dir.join("texts.jsonl")).expect("corpus: run bench/retrieval.sh"),
+    )
+    .lines()
+    .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+    .collect();
     let raw = std::fs::read(dir.join("vectors.f32")).unwrap();
-    let vectors: Vec<Vec<f32>> =
-        raw.chunks_exact(DIMS * 4).map(|v| v.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()).collect();
+    let vectors: Vec<Vec<f32>> = raw
+        .chunks_exact(DIMS * 4)
+        .map(|v| {
+            v.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect();
     assert_eq!(texts.len(), vectors.len());
     let n = texts.len() - QUERIES;
     eprintln!("{} chunks loaded", texts.len());
@@ -37,7 +47,8 @@ pub fn load() -> Corpus {
 }
 
 pub fn pct(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64()
+        * 1000.0
 }
 
 /// Writes the corpus's first `n` chunks into `store` as one asset; returns its search scope and
@@ -55,7 +66,12 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
         auth_method: None,
         vectorized: true,
         integration_id: None,
-        embedding: EmbeddingSpec { provider: "local".into(), model: "all-MiniLM-L6-v2".into(), chunk_size: 128, chunk_overlap: 0 },
+        embedding: EmbeddingSpec {
+            provider: "local".into(),
+            model: "all-MiniLM-L6-v2".into(),
+            chunk_size: 128,
+            chunk_overlap: 0,
+        },
         budget: BudgetLimits::default(),
         auto_update: None,
         embedding_llm_config_id: None,
@@ -67,8 +83,18 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
         auth_sealed: None,
         auth_error: None,
     };
-    store.asset_create(&asset, &NewOperation::new(asset.id, OperationType::Ingest, "bench", now)).await.unwrap();
-    let claim = store.operation_claim(now, 3_600_000).await.unwrap().unwrap();
+    store
+        .asset_create(
+            &asset,
+            &NewOperation::new(asset.id, OperationType::Ingest, "bench", now),
+        )
+        .await
+        .unwrap();
+    let claim = store
+        .operation_claim(now, 3_600_000)
+        .await
+        .unwrap()
+        .unwrap();
     let write = Instant::now();
     for (d, range) in (0..n).collect::<Vec<_>>().chunks(1000).enumerate() {
         let key = format!("doc-{d}");
@@ -111,24 +137,58 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
                 embedding: corpus[i].clone(),
             })
             .collect();
-        assert!(store.document_replace(&claim.lease, &doc, &chunks).await.unwrap());
+        assert!(
+            store
+                .document_replace(&claim.lease, &doc, &chunks)
+                .await
+                .unwrap()
+        );
     }
-    let scope = SearchScope { tenant, asset_ids: vec![asset.id], document_ids: vec![], content_types: vec![], source_url_prefix: None };
+    let scope = SearchScope {
+        tenant,
+        asset_ids: vec![asset.id],
+        document_ids: vec![],
+        content_types: vec![],
+        source_url_prefix: None,
+    };
     (scope, write.elapsed())
 }
 
 /// The full-text query of each held-out chunk: its first 12 words.
 pub fn query_words(c: &Corpus) -> Vec<Vec<String>> {
-    c.texts[c.n..].iter().map(|t| ragd_core::search::query_terms(&t.split_whitespace().take(12).collect::<Vec<_>>().join(" "))).collect()
+    c.texts[c.n..]
+        .iter()
+        .map(|t| {
+            ragd_core::search::query_terms(
+                &t.split_whitespace().take(12).collect::<Vec<_>>().join(" "),
+            )
+        })
+        .collect()
 }
 
 /// How many of the chunks `found` for query vector `q` are among its true `K` nearest neighbours
 /// (exact search over the written chunks; a chunk's `text_hash` is its corpus index).
-pub async fn true_neighbours(store: &dyn Store, scope: &SearchScope, c: &Corpus, q: &[f32], found: &[(i64, f64)]) -> usize {
-    let mut exact: Vec<(usize, f32)> =
-        c.vectors[..c.n].iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
+pub async fn true_neighbours(
+    store: &dyn Store,
+    scope: &SearchScope,
+    c: &Corpus,
+    q: &[f32],
+    found: &[(i64, f64)],
+) -> usize {
+    let mut exact: Vec<(usize, f32)> = c.vectors[..c.n]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum()))
+        .collect();
     exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
-    let exact: std::collections::HashSet<String> = exact[..K].iter().map(|(i, _)| i.to_string()).collect();
+    let exact: std::collections::HashSet<String> =
+        exact[..K].iter().map(|(i, _)| i.to_string()).collect();
     let keys: Vec<i64> = found.iter().map(|(k, _)| *k).collect();
-    store.search_hits(&scope.tenant, &keys).await.unwrap().iter().filter(|h| exact.contains(&h.chunk.text_hash)).count()
+    store
+        .search_hits(&scope.tenant, &keys)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|h| exact.contains(&h.chunk.text_hash))
+        .count()
 }

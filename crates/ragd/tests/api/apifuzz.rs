@@ -15,11 +15,17 @@ fn root() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn schemathesis_finds_no_server_error_and_no_conformance_failure() {
-    let st = std::env::var_os("RAGD_SCHEMATHESIS").map(PathBuf::from).unwrap_or_else(|| root().join(".cache/schemathesis/bin/st"));
-    assert!(st.exists(), "schemathesis is not installed: run scripts/apifuzz/install.sh (scripts/test does)");
+    let st = std::env::var_os("RAGD_SCHEMATHESIS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".cache/schemathesis/bin/st"));
+    assert!(
+        st.exists(),
+        "schemathesis is not installed: run scripts/apifuzz/install.sh (scripts/test does)"
+    );
     // A deployment with a remote provider too (the OpenAI stand-in): assets the fuzzer makes with
     // `openai` embed and are searched like the local ones.
-    let (base, _openai) = crate::openai::FakeOpenAi::start("sk-fuzz", std::time::Duration::ZERO).await;
+    let (base, _openai) =
+        crate::openai::FakeOpenAi::start("sk-fuzz", std::time::Duration::ZERO).await;
     let app = TestApp::spawn_with(
         |c| {
             c.openai_base_url = Some(base.clone());
@@ -29,14 +35,38 @@ async fn schemathesis_finds_no_server_error_and_no_conformance_failure() {
     )
     .await;
     let token = app.token("acme");
-    let (asset, operation) =
-        app.create_text_asset("acme", &[("guide.md", "# Guide\n\nBorrowing rules."), ("notes.txt", "Lifetimes.")]).await;
+    let (asset, operation) = app
+        .create_text_asset(
+            "acme",
+            &[
+                ("guide.md", "# Guide\n\nBorrowing rules."),
+                ("notes.txt", "Lifetimes."),
+            ],
+        )
+        .await;
     app.wait_done("acme", &asset, &operation).await;
-    let docs = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents"), &token).await;
-    let document = docs.body["items"][0]["id"].as_str().expect("a document").to_owned();
-    let config = app.post("/v1/tenants/acme/llmConfigs", &token, json!({"provider": "openai", "apiKey": "sk-test"})).await;
+    let docs = app
+        .get(
+            &format!("/v1/tenants/acme/assets/{asset}/documents"),
+            &token,
+        )
+        .await;
+    let document = docs.body["items"][0]["id"]
+        .as_str()
+        .expect("a document")
+        .to_owned();
+    let config = app
+        .post(
+            "/v1/tenants/acme/llmConfigs",
+            &token,
+            json!({"provider": "openai", "apiKey": "sk-test"}),
+        )
+        .await;
     assert_eq!(config.status, StatusCode::CREATED, "{}", config.body);
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::text("Some text.").file_name("seed.txt"));
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::text("Some text.").file_name("seed.txt"),
+    );
     let file: serde_json::Value = app
         .client
         .post(format!("{}/v1/tenants/acme/storage", app.base))
@@ -58,19 +88,43 @@ async fn schemathesis_finds_no_server_error_and_no_conformance_failure() {
         .current_dir(&cache)
         .arg("--config-file")
         .arg(&config_file)
-        .args(["--no-color", "run", &format!("{}/openapi.json", app.base), "--max-time", &seconds, "--workers", "1"])
-        .args(["--header", &format!("Authorization: Bearer {token}"), "--report-dir"])
+        .args([
+            "--no-color",
+            "run",
+            &format!("{}/openapi.json", app.base),
+            "--max-time",
+            &seconds,
+            "--workers",
+            "1",
+        ])
+        .args([
+            "--header",
+            &format!("Authorization: Bearer {token}"),
+            "--report-dir",
+        ])
         .arg(report.path())
         .env("RAGD_ST_ASSET", &asset)
         .env("RAGD_ST_OPERATION", &operation)
         .env("RAGD_ST_DOCUMENT", &document)
         .env("RAGD_ST_CONFIG", config.body["id"].as_str().unwrap())
-        .env("RAGD_ST_FILE", file["fileId"].as_str().expect("a stored file"))
+        .env(
+            "RAGD_ST_FILE",
+            file["fileId"].as_str().expect("a stored file"),
+        )
         .output()
         .await
         .expect("schemathesis runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let summary = text.lines().rev().find(|l| l.contains(" in ") && l.starts_with('=')).unwrap_or("(no summary)").to_owned();
+    let summary = text
+        .lines()
+        .rev()
+        .find(|l| l.contains(" in ") && l.starts_with('='))
+        .unwrap_or("(no summary)")
+        .to_owned();
     eprintln!("schemathesis: {summary}");
-    assert!(out.status.success(), "schemathesis found failures:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "schemathesis found failures:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

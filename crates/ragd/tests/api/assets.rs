@@ -21,17 +21,37 @@ async fn create_ingests_and_reports_the_asset_and_its_operation() {
     assert_eq!(asset["type"], "TEXT");
     assert_eq!(asset["config"]["sourceType"], "TEXT");
     assert_eq!(asset["embeddingLlmConfigId"], Value::Null);
-    assert_eq!(asset["embedding"], json!({"provider": "local", "model": "all-MiniLM-L6-v2", "chunkSize": 200, "chunkOverlap": 40}));
+    assert_eq!(
+        asset["embedding"],
+        json!({"provider": "local", "model": "all-MiniLM-L6-v2", "chunkSize": 200, "chunkOverlap": 40})
+    );
     assert_eq!(asset["budget"]["pricePerMillionTokens"], 0.0);
-    assert!(asset["createdAt"].as_i64().unwrap() > 1_700_000_000_000, "milliseconds since the epoch");
-    assert_eq!((op["type"].as_str(), op["status"].as_str(), op["done"].as_bool()), (Some("INGEST"), Some("PENDING"), Some(false)));
+    assert!(
+        asset["createdAt"].as_i64().unwrap() > 1_700_000_000_000,
+        "milliseconds since the epoch"
+    );
+    assert_eq!(
+        (
+            op["type"].as_str(),
+            op["status"].as_str(),
+            op["done"].as_bool()
+        ),
+        (Some("INGEST"), Some("PENDING"), Some(false))
+    );
     assert_eq!(op["createdBy"], "tester");
     assert_eq!(op["tenantId"], "acme");
 
     let (a, o) = (asset["id"].as_str().unwrap(), op["id"].as_str().unwrap());
     let done = app.wait_done("acme", a, o).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
-    assert_eq!((done["itemsTotal"].as_i64(), done["itemsProcessed"].as_i64(), done["itemsFailed"].as_i64()), (Some(3), Some(3), Some(0)));
+    assert_eq!(
+        (
+            done["itemsTotal"].as_i64(),
+            done["itemsProcessed"].as_i64(),
+            done["itemsFailed"].as_i64()
+        ),
+        (Some(3), Some(3), Some(0))
+    );
     assert_eq!(done["progress"], 1.0);
     assert!(done["startedAt"].as_i64().unwrap() <= done["completedAt"].as_i64().unwrap());
     assert!(done["tokenCount"].as_i64().unwrap() > 0, "{done}");
@@ -40,7 +60,13 @@ async fn create_ingests_and_reports_the_asset_and_its_operation() {
 
     let got = app.get(&format!("{ASSETS}/{a}"), &t).await;
     assert_eq!(got.status, StatusCode::OK);
-    assert_eq!((got.body["status"].as_str(), got.body["documentCount"].as_i64()), (Some("READY"), Some(3)));
+    assert_eq!(
+        (
+            got.body["status"].as_str(),
+            got.body["documentCount"].as_i64()
+        ),
+        (Some("READY"), Some(3))
+    );
 }
 
 #[tokio::test]
@@ -48,20 +74,47 @@ async fn create_validates_and_names_the_field() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}, "colour": "red"}), "colour"),
-        (json!({"config": {"sourceType": "TEXT", "parameters": {}, "extra": 1}}), "config.extra"),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}, "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {}, "extra": 1}}),
+            "config.extra",
+        ),
         (json!({"name": "x"}), "body"),
-        (json!({"config": {"sourceType": "CONFLUENCE", "parameters": {}}}), "config.sourceType"),
-        (json!({"config": {"sourceType": "WEB", "parameters": {"urls": ["ftp://x"], "maxPages": 0}}}), "config.parameters.urls[0]"),
-        (json!({"config": {"sourceType": "NOPE", "parameters": {}}}), "config.sourceType"),
+        (
+            json!({"config": {"sourceType": "CONFLUENCE", "parameters": {}}}),
+            "config.sourceType",
+        ),
+        (
+            json!({"config": {"sourceType": "WEB", "parameters": {"urls": ["ftp://x"], "maxPages": 0}}}),
+            "config.parameters.urls[0]",
+        ),
+        (
+            json!({"config": {"sourceType": "NOPE", "parameters": {}}}),
+            "config.sourceType",
+        ),
         (
             json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}], "x": 1}}}),
             "config.parameters.x",
         ),
-        (json!({"config": {"sourceType": "TEXT", "parameters": {}}}), "config.parameters.documents"),
-        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": "abc"}}}), "config.parameters.documents"),
-        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": []}}}), "config.parameters.documents"),
-        (json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a"}]}}}), "config.parameters.documents[0].text"),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {}}}),
+            "config.parameters.documents",
+        ),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": "abc"}}}),
+            "config.parameters.documents",
+        ),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": []}}}),
+            "config.parameters.documents",
+        ),
+        (
+            json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a"}]}}}),
+            "config.parameters.documents[0].text",
+        ),
         (
             json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b", "contentType": "image/png"}]}}}),
             "config.parameters.documents[0].contentType",
@@ -70,7 +123,10 @@ async fn create_validates_and_names_the_field() {
             json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}, {"name": "a", "text": "c"}]}}}),
             "config.parameters.documents[1].name",
         ),
-        (json!({"name": "  ", "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}), "name"),
+        (
+            json!({"name": "  ", "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
+            "name",
+        ),
         (
             json!({"embedding": {"chunkSize": 1000}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
             "embedding.chunkSize",
@@ -111,13 +167,24 @@ async fn create_validates_and_names_the_field() {
             json!({"autoUpdate": {"strategy": "POLL", "pollFrequency": "DAILY", "pollHour": "24"}, "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "a", "text": "b"}]}}}),
             "autoUpdate.pollHour",
         ),
-        (json!({"config": {"sourceType": 5, "parameters": {}}}), "config.sourceType"),
+        (
+            json!({"config": {"sourceType": 5, "parameters": {}}}),
+            "config.sourceType",
+        ),
     ];
     for (body, field) in cases {
         let r = app.post(ASSETS, &t, body.clone()).await;
         let p = r.problem(400, "/problems/validation");
-        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        assert!(fields.contains(&field), "expected {field} in {fields:?} for {body}: {p}");
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&field),
+            "expected {field} in {fields:?} for {body}: {p}"
+        );
     }
     // Nothing was created by any of them.
     assert_eq!(app.get(ASSETS, &t).await.body["totalCount"], 0);
@@ -148,25 +215,44 @@ async fn create_validates_and_names_the_field() {
 async fn search_filters_names_case_insensitively_and_literally() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    for name in ["Rust Book", "rust reference", "Python docs", "100% coverage"] {
+    for name in [
+        "Rust Book",
+        "rust reference",
+        "Python docs",
+        "100% coverage",
+    ] {
         let mut body = text_asset(&[("a", "b")]);
         body["name"] = json!(name);
         assert_eq!(app.post(ASSETS, &t, body).await.status, StatusCode::CREATED);
     }
-    let names =
-        |r: Resp| r.body["items"].as_array().unwrap().iter().map(|a| a["displayName"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
-    assert_eq!(names(app.get(&format!("{ASSETS}?search=RUST"), &t).await), ["rust reference", "Rust Book"]);
+    let names = |r: Resp| {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["displayName"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(app.get(&format!("{ASSETS}?search=RUST"), &t).await),
+        ["rust reference", "Rust Book"]
+    );
     let r = app.get(&format!("{ASSETS}?search=%25"), &t).await;
     assert_eq!(r.body["totalCount"], 1);
     assert_eq!(names(r), ["100% coverage"]);
-    assert_eq!(app.get(&format!("{ASSETS}?search=zzz"), &t).await.body["totalCount"], 0);
+    assert_eq!(
+        app.get(&format!("{ASSETS}?search=zzz"), &t).await.body["totalCount"],
+        0
+    );
 }
 
 #[tokio::test]
 async fn patch_starts_the_right_operation_or_none() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    let (a, op) = app.create_text_asset("acme", &[("one", "first"), ("two", "second")]).await;
+    let (a, op) = app
+        .create_text_asset("acme", &[("one", "first"), ("two", "second")])
+        .await;
     app.wait_done("acme", &a, &op).await;
     let path = format!("{ASSETS}/{a}");
 
@@ -177,27 +263,67 @@ async fn patch_starts_the_right_operation_or_none() {
     assert_eq!(r.body["asset"]["displayName"], "Renamed");
     assert_eq!(r.body["asset"]["budget"]["tokenBudget"], 1000);
     assert_eq!(r.body["asset"]["budget"]["dailyCostBudget"], 2.5);
-    assert!(r.body.get("operation").is_none(), "names and budgets start nothing: {}", r.body);
+    assert!(
+        r.body.get("operation").is_none(),
+        "names and budgets start nothing: {}",
+        r.body
+    );
 
-    let r = app.patch(&path, &t, json!({"embedding": {"chunkSize": 120, "chunkOverlap": 20}})).await;
+    let r = app
+        .patch(
+            &path,
+            &t,
+            json!({"embedding": {"chunkSize": 120, "chunkOverlap": 20}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["operation"]["type"], "REINDEX");
     assert_eq!(r.body["asset"]["embedding"]["chunkSize"], 120);
     let reindex = r.body["operation"]["id"].as_str().unwrap().to_owned();
     let done = app.wait_done("acme", &a, &reindex).await;
-    assert_eq!((done["itemsProcessed"].as_i64(), done["itemsSkipped"].as_i64()), (Some(2), Some(0)), "reindex re-processes everything");
+    assert_eq!(
+        (
+            done["itemsProcessed"].as_i64(),
+            done["itemsSkipped"].as_i64()
+        ),
+        (Some(2), Some(0)),
+        "reindex re-processes everything"
+    );
 
-    let r = app.patch(&path, &t, json!({"embedding": {"chunkSize": 120, "chunkOverlap": 20}})).await;
-    assert!(r.body.get("operation").is_none(), "an unchanged embedding starts nothing");
+    let r = app
+        .patch(
+            &path,
+            &t,
+            json!({"embedding": {"chunkSize": 120, "chunkOverlap": 20}}),
+        )
+        .await;
+    assert!(
+        r.body.get("operation").is_none(),
+        "an unchanged embedding starts nothing"
+    );
 
     let r = app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "one", "text": "first"}, {"name": "three", "text": "third"}]}}})).await;
     assert_eq!(r.body["operation"]["type"], "REFRESH", "{}", r.body);
     let refresh = r.body["operation"]["id"].as_str().unwrap().to_owned();
     let done = app.wait_done("acme", &a, &refresh).await;
-    assert_eq!((done["itemsTotal"].as_i64(), done["itemsSkipped"].as_i64()), (Some(2), Some(1)), "{done}");
-    assert_eq!(app.get(&path, &t).await.body["documentCount"], 2, "'two' vanished from the source and was removed");
+    assert_eq!(
+        (done["itemsTotal"].as_i64(), done["itemsSkipped"].as_i64()),
+        (Some(2), Some(1)),
+        "{done}"
+    );
+    assert_eq!(
+        app.get(&path, &t).await.body["documentCount"],
+        2,
+        "'two' vanished from the source and was removed"
+    );
 
-    app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "WEB", "parameters": {}}})).await.problem(400, "/problems/validation");
+    app.patch(
+        &path,
+        &t,
+        json!({"sourceConfig": {"sourceType": "WEB", "parameters": {}}}),
+    )
+    .await
+    .problem(400, "/problems/validation");
     let p = app.patch(&path, &t, json!({"sourceConfig": {"sourceType": "TEXT", "parameters": {"documents": [], "x": 1}}})).await;
     let fields: Vec<String> = p.problem(400, "/problems/validation")["errors"]
         .as_array()
@@ -205,15 +331,34 @@ async fn patch_starts_the_right_operation_or_none() {
         .iter()
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(fields, ["sourceConfig.parameters.x"], "PATCH names its own fields");
-    app.patch(&path, &t, json!({"nickname": "x"})).await.problem(400, "/problems/validation");
-    app.patch(&path, &t, json!({"displayName": ""})).await.problem(400, "/problems/validation");
-    app.patch(&path, &t, json!({"autoUpdate": {"strategy": "WEBHOOK"}})).await.problem(400, "/problems/validation");
-    let r = app.patch(&path, &t, json!({"disableAutoUpdate": true})).await;
-    assert_eq!((r.status, r.body["asset"]["autoUpdate"].as_bool()), (StatusCode::OK, Some(false)));
-    app.patch(&format!("{ASSETS}/0190c6c1-7d2b-7000-8000-000000000000"), &t, json!({"displayName": "x"}))
+    assert_eq!(
+        fields,
+        ["sourceConfig.parameters.x"],
+        "PATCH names its own fields"
+    );
+    app.patch(&path, &t, json!({"nickname": "x"}))
         .await
-        .problem(404, "/problems/not-found");
+        .problem(400, "/problems/validation");
+    app.patch(&path, &t, json!({"displayName": ""}))
+        .await
+        .problem(400, "/problems/validation");
+    app.patch(&path, &t, json!({"autoUpdate": {"strategy": "WEBHOOK"}}))
+        .await
+        .problem(400, "/problems/validation");
+    let r = app
+        .patch(&path, &t, json!({"disableAutoUpdate": true}))
+        .await;
+    assert_eq!(
+        (r.status, r.body["asset"]["autoUpdate"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+    app.patch(
+        &format!("{ASSETS}/0190c6c1-7d2b-7000-8000-000000000000"),
+        &t,
+        json!({"displayName": "x"}),
+    )
+    .await
+    .problem(404, "/problems/not-found");
 }
 
 #[tokio::test]
@@ -223,10 +368,20 @@ async fn patch_while_an_operation_is_active_is_429_and_changes_nothing() {
     let t = app.token("acme");
     let (a, op) = app.create_text_asset("acme", &[("one", "first")]).await;
     gate.reached().await;
-    let r = app.patch(&format!("{ASSETS}/{a}"), &t, json!({"displayName": "New", "embedding": {"chunkSize": 64}})).await;
+    let r = app
+        .patch(
+            &format!("{ASSETS}/{a}"),
+            &t,
+            json!({"displayName": "New", "embedding": {"chunkSize": 64}}),
+        )
+        .await;
     let p = r.problem(429, "/problems/operation-active");
     assert_eq!(p["operationId"], op.as_str());
-    assert_eq!(app.get(&format!("{ASSETS}/{a}"), &t).await.body["displayName"], "Test asset", "nothing was written");
+    assert_eq!(
+        app.get(&format!("{ASSETS}/{a}"), &t).await.body["displayName"],
+        "Test asset",
+        "nothing was written"
+    );
     gate.open();
     app.wait_done("acme", &a, &op).await;
 }
@@ -239,12 +394,22 @@ async fn delete_removes_the_asset_and_a_second_delete_is_404() {
     app.wait_done("acme", &a, &op).await;
     let r = app.delete(&format!("{ASSETS}/{a}"), &t).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    app.delete(&format!("{ASSETS}/{a}"), &t).await.problem(404, "/problems/not-found");
-    app.get(&format!("{ASSETS}/{a}"), &t).await.problem(404, "/problems/not-found");
-    app.get(&format!("{ASSETS}/{a}/operations"), &t).await.problem(404, "/problems/not-found");
-    app.get(&format!("{ASSETS}/{a}/operations/{op}"), &t).await.problem(404, "/problems/not-found");
+    app.delete(&format!("{ASSETS}/{a}"), &t)
+        .await
+        .problem(404, "/problems/not-found");
+    app.get(&format!("{ASSETS}/{a}"), &t)
+        .await
+        .problem(404, "/problems/not-found");
+    app.get(&format!("{ASSETS}/{a}/operations"), &t)
+        .await
+        .problem(404, "/problems/not-found");
+    app.get(&format!("{ASSETS}/{a}/operations/{op}"), &t)
+        .await
+        .problem(404, "/problems/not-found");
     assert_eq!(app.get(ASSETS, &t).await.body["totalCount"], 0);
-    app.delete(&format!("{ASSETS}/not-a-uuid"), &t).await.problem(400, "/problems/validation");
+    app.delete(&format!("{ASSETS}/not-a-uuid"), &t)
+        .await
+        .problem(400, "/problems/validation");
 }
 
 #[tokio::test]
@@ -256,14 +421,27 @@ async fn deleting_an_asset_fails_its_running_operation_and_stops_the_worker() {
     let (a, op) = app.create_text_asset("acme", &as_refs(&d)).await;
     gate.reached().await;
     app.run_until_processed(&gate, &a, &op, 2).await;
-    assert_eq!(app.delete(&format!("{ASSETS}/{a}"), &t).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&format!("{ASSETS}/{a}"), &t).await.status,
+        StatusCode::NO_CONTENT
+    );
     gate.open();
 
     // The operation is no longer reachable through the API; read the database to see how it ended.
     // Worker writes are fenced by the lease, which the delete ended, so nothing can follow.
-    let ended = app.db_column("SELECT status || ': ' || error_message FROM operations WHERE id = $1", &op).await;
+    let ended = app
+        .db_column(
+            "SELECT status || ': ' || error_message FROM operations WHERE id = $1",
+            &op,
+        )
+        .await;
     assert_eq!(ended, [Some("FAILED: asset deleted".to_owned())]);
-    let documents = app.db_column("SELECT CAST(COUNT(*) AS TEXT) FROM documents WHERE asset_id = $1", &a).await;
+    let documents = app
+        .db_column(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM documents WHERE asset_id = $1",
+            &a,
+        )
+        .await;
     assert_eq!(documents, [Some("0".to_owned())]);
 }
 
@@ -271,7 +449,12 @@ async fn deleting_an_asset_fails_its_running_operation_and_stops_the_worker() {
 async fn refresh_skips_unchanged_documents_and_can_target_or_force() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    let (a, op) = app.create_text_asset("acme", &[("one", "first"), ("two", "second"), ("three", "third")]).await;
+    let (a, op) = app
+        .create_text_asset(
+            "acme",
+            &[("one", "first"), ("two", "second"), ("three", "third")],
+        )
+        .await;
     app.wait_done("acme", &a, &op).await;
     let refresh = |body: Value| {
         let (app, t, a) = (&app, &t, &a);
@@ -281,44 +464,116 @@ async fn refresh_skips_unchanged_documents_and_can_target_or_force() {
     let r = refresh(json!({})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.body["operation"]["type"], "REFRESH");
-    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((done["itemsTotal"].as_i64(), done["itemsSkipped"].as_i64(), done["tokenCount"].as_i64()), (Some(3), Some(3), Some(0)));
+    let done = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (
+            done["itemsTotal"].as_i64(),
+            done["itemsSkipped"].as_i64(),
+            done["tokenCount"].as_i64()
+        ),
+        (Some(3), Some(3), Some(0))
+    );
 
     let r = refresh(json!({"force": true})).await;
-    let done = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((done["itemsProcessed"].as_i64(), done["itemsSkipped"].as_i64()), (Some(3), Some(0)));
+    let done = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (
+            done["itemsProcessed"].as_i64(),
+            done["itemsSkipped"].as_i64()
+        ),
+        (Some(3), Some(0))
+    );
 
     // Document ids are stable: derive one by listing through a targeted refresh of a known id.
     let unknown = "0190c6c1-7d2b-7000-8000-000000000000";
     let p = refresh(json!({"documentIds": [unknown]})).await;
-    assert!(p.problem(400, "/problems/validation")["detail"].as_str().unwrap().contains(unknown));
-    refresh(json!({"documentIds": ["nope"]})).await.problem(400, "/problems/validation");
-    refresh(json!({"everything": true})).await.problem(400, "/problems/validation");
+    assert!(
+        p.problem(400, "/problems/validation")["detail"]
+            .as_str()
+            .unwrap()
+            .contains(unknown)
+    );
+    refresh(json!({"documentIds": ["nope"]}))
+        .await
+        .problem(400, "/problems/validation");
+    refresh(json!({"everything": true}))
+        .await
+        .problem(400, "/problems/validation");
 
-    let r = app.client.post(format!("{}{ASSETS}/{a}:refresh", app.base)).bearer_auth(&t).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED, "an empty body is an empty request");
+    let r = app
+        .client
+        .post(format!("{}{ASSETS}/{a}:refresh", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::ACCEPTED,
+        "an empty body is an empty request"
+    );
     let body: Value = r.json().await.unwrap();
-    app.wait_done("acme", &a, body["operation"]["id"].as_str().unwrap()).await;
-    app.post(&format!("{ASSETS}/0190c6c1-7d2b-7000-8000-000000000000:refresh"), &t, json!({})).await.problem(404, "/problems/not-found");
-    app.post(&format!("{ASSETS}/{a}"), &t, json!({})).await.problem(405, "/problems/method-not-allowed");
+    app.wait_done("acme", &a, body["operation"]["id"].as_str().unwrap())
+        .await;
+    app.post(
+        &format!("{ASSETS}/0190c6c1-7d2b-7000-8000-000000000000:refresh"),
+        &t,
+        json!({}),
+    )
+    .await
+    .problem(404, "/problems/not-found");
+    app.post(&format!("{ASSETS}/{a}"), &t, json!({}))
+        .await
+        .problem(405, "/problems/method-not-allowed");
 }
 
 #[tokio::test]
 async fn a_document_that_fails_fails_alone_and_all_failing_fails_the_operation() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    let (a, op) = app.create_text_asset("acme", &[("good", "text"), ("empty", "   ")]).await;
+    let (a, op) = app
+        .create_text_asset("acme", &[("good", "text"), ("empty", "   ")])
+        .await;
     let done = app.wait_done("acme", &a, &op).await;
     assert_eq!(done["status"], "COMPLETED");
-    assert_eq!((done["itemsFailed"].as_i64(), done["itemsProcessed"].as_i64()), (Some(1), Some(2)));
-    assert!(done["errorMessage"].as_str().unwrap().contains("empty: the document has no text"), "{done}");
-    assert_eq!(app.get(&format!("{ASSETS}/{a}"), &t).await.body["status"], "PARTIAL");
+    assert_eq!(
+        (
+            done["itemsFailed"].as_i64(),
+            done["itemsProcessed"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert!(
+        done["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("empty: the document has no text"),
+        "{done}"
+    );
+    assert_eq!(
+        app.get(&format!("{ASSETS}/{a}"), &t).await.body["status"],
+        "PARTIAL"
+    );
 
-    let (a, op) = app.create_text_asset("acme", &[("e1", ""), ("e2", "\n")]).await;
+    let (a, op) = app
+        .create_text_asset("acme", &[("e1", ""), ("e2", "\n")])
+        .await;
     let done = app.wait_done("acme", &a, &op).await;
     assert_eq!(done["status"], "FAILED", "{done}");
-    assert!(done["errorMessage"].as_str().unwrap().starts_with("2 of 2 documents failed"));
-    assert_eq!(app.get(&format!("{ASSETS}/{a}"), &t).await.body["status"], "FAILED");
+    assert!(
+        done["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 of 2 documents failed")
+    );
+    assert_eq!(
+        app.get(&format!("{ASSETS}/{a}"), &t).await.body["status"],
+        "FAILED"
+    );
 }
 
 #[tokio::test]
@@ -327,13 +582,24 @@ async fn catalog_endpoints_describe_what_this_build_does() {
     let t = token_for("acme", "assets:read");
     let r = app.get("/v1/tenants/acme/assets:sourceTypes", &t).await;
     assert_eq!(r.status, StatusCode::OK);
-    let text = r.body["items"].as_array().unwrap().iter().find(|d| d["sourceType"] == "TEXT").expect("TEXT is listed");
+    let text = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["sourceType"] == "TEXT")
+        .expect("TEXT is listed");
     assert_eq!(text["properties"][0]["name"], "documents");
     assert_eq!(text["properties"][0]["required"], true);
     assert_eq!(text["supportsOAuth"], false);
 
     let r = app.get("/v1/tenants/acme/assets:embeddingModels", &t).await;
-    let local = r.body["items"].as_array().unwrap().iter().find(|m| m["provider"] == "local").unwrap().clone();
+    let local = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["provider"] == "local")
+        .unwrap()
+        .clone();
     assert_eq!(
         local,
         json!({"provider": "local", "model": "all-MiniLM-L6-v2", "dimensions": 384, "maxInputTokens": 256,
@@ -341,9 +607,21 @@ async fn catalog_endpoints_describe_what_this_build_does() {
     );
 
     let r = app.get("/v1/tenants/acme/assets:supportedTypes", &t).await;
-    let types: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|i| i["contentType"].as_str().unwrap()).collect();
+    let types: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["contentType"].as_str().unwrap())
+        .collect();
     assert!(types.contains(&"text/markdown"));
-    app.request(Method::POST, "/v1/tenants/acme/assets:sourceTypes", Some(&t), None).await.problem(405, "/problems/method-not-allowed");
+    app.request(
+        Method::POST,
+        "/v1/tenants/acme/assets:sourceTypes",
+        Some(&t),
+        None,
+    )
+    .await
+    .problem(405, "/problems/method-not-allowed");
 }
 
 #[tokio::test]
@@ -357,7 +635,13 @@ async fn prices_come_from_configuration_and_cost_follows_them() {
     .await;
     let t = app.token("acme");
     let r = app.get("/v1/tenants/acme/assets:embeddingModels", &t).await;
-    let small = r.body["items"].as_array().unwrap().iter().find(|m| m["model"] == "text-embedding-3-small").unwrap().clone();
+    let small = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "text-embedding-3-small")
+        .unwrap()
+        .clone();
     assert_eq!(small["pricePerMillionTokens"], 0.5);
     let mut body = text_asset(&[("a", "b")]);
     body["embedding"] = json!({"model": "text-embedding-3-small"});
@@ -407,13 +691,30 @@ async fn credentials_in_a_url_are_refused_and_never_stored() {
         ),
     ];
     for (config, field) in cases {
-        let r = app.post(ASSETS, &t, json!({"name": "leaky", "config": config})).await;
+        let r = app
+            .post(ASSETS, &t, json!({"name": "leaky", "config": config}))
+            .await;
         let p = r.problem(400, "/problems/validation");
-        let error = p["errors"].as_array().unwrap().iter().find(|e| e["field"] == field).unwrap_or_else(|| panic!("{field} in {p}"));
-        assert!(error["message"].as_str().unwrap().contains("`auth`"), "{error}");
-        assert!(!p.to_string().contains(secret), "the refusal does not echo the secret: {p}");
+        let error = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == field)
+            .unwrap_or_else(|| panic!("{field} in {p}"));
+        assert!(
+            error["message"].as_str().unwrap().contains("`auth`"),
+            "{error}"
+        );
+        assert!(
+            !p.to_string().contains(secret),
+            "the refusal does not echo the secret: {p}"
+        );
     }
-    assert_eq!(app.get(ASSETS, &t).await.body["totalCount"], 0, "nothing was stored");
+    assert_eq!(
+        app.get(ASSETS, &t).await.body["totalCount"],
+        0,
+        "nothing was stored"
+    );
 
     // Nor can a PATCH put one in.
     let r = app
@@ -421,7 +722,9 @@ async fn credentials_in_a_url_are_refused_and_never_stored() {
         .await;
     let path = format!("{ASSETS}/{}", r.body["asset"]["id"].as_str().unwrap());
     let leak = json!({"sourceConfig": {"sourceType": "WEB", "parameters": {"urls": [format!("https://u:{secret}@docs.example.com/")]}}});
-    app.patch(&path, &t, leak).await.problem(400, "/problems/validation");
+    app.patch(&path, &t, leak)
+        .await
+        .problem(400, "/problems/validation");
     assert!(!app.get(&path, &t).await.body.to_string().contains(secret));
 }
 
@@ -430,19 +733,31 @@ async fn every_refusal_is_a_problem_in_plain_words() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
     let raw = |path: &str, content_type: &str, body: Vec<u8>| {
-        app.client.post(format!("{}/v1/tenants/acme{path}", app.base)).bearer_auth(&t).header("content-type", content_type).body(body)
+        app.client
+            .post(format!("{}/v1/tenants/acme{path}", app.base))
+            .bearer_auth(&t)
+            .header("content-type", content_type)
+            .body(body)
     };
     // A multipart body without a boundary, and JSON where a multipart upload belongs: the
     // framework's own rejections come back as problem+json too.
     for (path, content_type, body) in [
         ("/assets:file", "multipart/form-data", b"--x\r\n".to_vec()),
         ("/storage", "multipart/form-data", b"no parts".to_vec()),
-        ("/storage", "application/json", b"{\"file\": \"x\"}".to_vec()),
+        (
+            "/storage",
+            "application/json",
+            b"{\"file\": \"x\"}".to_vec(),
+        ),
     ] {
         let r = raw(path, content_type, body).send().await.unwrap();
         let status = r.status().as_u16();
         assert!((400..500).contains(&status), "{path}: {status}");
-        assert_eq!(r.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
         let p: Value = r.json().await.unwrap();
         assert_eq!(p["status"], status, "{p}");
         assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{p}");
@@ -472,17 +787,42 @@ async fn every_refusal_is_a_problem_in_plain_words() {
         let p = app.patch(&path, &t, json!({"embedding": embedding})).await;
         let p = p.problem(400, "/problems/validation");
         let text = p.to_string();
-        assert!(text.contains("must be a JSON object") && !text.contains("EmbeddingInput") && !text.contains("struct"), "{p}");
+        assert!(
+            text.contains("must be a JSON object")
+                && !text.contains("EmbeddingInput")
+                && !text.contains("struct"),
+            "{p}"
+        );
     }
     // A custom method under the wrong HTTP method is a 405 naming the one it has, whatever the
     // body holds (it was validated as a PATCH of the asset first).
-    let p = app.patch(&format!("{path}:refresh"), &t, json!({"embedding": [], "nonsense": 1})).await;
+    let p = app
+        .patch(
+            &format!("{path}:refresh"),
+            &t,
+            json!({"embedding": [], "nonsense": 1}),
+        )
+        .await;
     p.problem(405, "/problems/method-not-allowed");
     assert_eq!(p.headers["allow"], "POST");
     // The providers an LLM config may name are listed once each.
-    let p = app.post("/v1/tenants/acme/llmConfigs", &t, json!({"provider": "nope", "apiKey": "sk-0123456789"})).await;
-    let message = p.problem(400, "/problems/validation")["errors"][0]["message"].as_str().unwrap().to_owned();
-    let listed: Vec<&str> = message.rsplit("one of ").next().unwrap().split(", ").collect();
+    let p = app
+        .post(
+            "/v1/tenants/acme/llmConfigs",
+            &t,
+            json!({"provider": "nope", "apiKey": "sk-0123456789"}),
+        )
+        .await;
+    let message = p.problem(400, "/problems/validation")["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed: Vec<&str> = message
+        .rsplit("one of ")
+        .next()
+        .unwrap()
+        .split(", ")
+        .collect();
     let mut unique = listed.clone();
     unique.dedup();
     assert_eq!(listed, unique, "{message}");
@@ -497,13 +837,26 @@ async fn nul_characters_are_refused_where_they_enter() {
     let t = app.token("acme");
     let body = json!({"name": "a\u{0}b", "config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "x", "text": "hello"}]}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    assert_eq!(r.problem(400, "/problems/validation")["errors"][0]["field"], "name", "{}", r.body);
+    assert_eq!(
+        r.problem(400, "/problems/validation")["errors"][0]["field"],
+        "name",
+        "{}",
+        r.body
+    );
     let body = json!({"config": {"sourceType": "TEXT", "parameters": {"documents": [{"name": "x", "text": "he\u{0}llo"}]}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    assert_eq!(r.problem(400, "/problems/validation")["errors"][0]["field"], "config.parameters.documents[0].text", "{}", r.body);
+    assert_eq!(
+        r.problem(400, "/problems/validation")["errors"][0]["field"],
+        "config.parameters.documents[0].text",
+        "{}",
+        r.body
+    );
     let r = app.get("/v1/tenants/acme/assets?search=a%00b", &t).await;
     r.problem(400, "/problems/validation");
-    assert_eq!(app.get("/v1/tenants/acme/assets", &t).await.body["totalCount"], 0);
+    assert_eq!(
+        app.get("/v1/tenants/acme/assets", &t).await.body["totalCount"],
+        0
+    );
 }
 
 /// A custom method answers other HTTP methods with a 405 whose `Allow` names the method it has,
@@ -514,21 +867,59 @@ async fn wrong_methods_are_405_with_the_documented_allow() {
     let t = app.token("acme");
     let id = uuid::Uuid::now_v7();
     for (method, path, allow) in [
-        (Method::GET, format!("/v1/tenants/acme/assets/{id}:refresh"), "POST"),
-        (Method::OPTIONS, format!("/v1/tenants/acme/assets/{id}:search"), "POST"),
-        (Method::POST, format!("/v1/tenants/acme/assets/{id}"), "GET, PATCH, DELETE, HEAD"),
-        (Method::DELETE, format!("/v1/tenants/acme/assets/{id}/operations/{id}:wait"), "GET, HEAD"),
+        (
+            Method::GET,
+            format!("/v1/tenants/acme/assets/{id}:refresh"),
+            "POST",
+        ),
+        (
+            Method::OPTIONS,
+            format!("/v1/tenants/acme/assets/{id}:search"),
+            "POST",
+        ),
+        (
+            Method::POST,
+            format!("/v1/tenants/acme/assets/{id}"),
+            "GET, PATCH, DELETE, HEAD",
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/tenants/acme/assets/{id}/operations/{id}:wait"),
+            "GET, HEAD",
+        ),
     ] {
-        let r = app.client.request(method.clone(), format!("{}{path}", app.base)).bearer_auth(&t).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-        let mut got: Vec<String> = r.headers()["allow"].to_str().unwrap().split(", ").map(str::to_owned).collect();
+        let r = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.base))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        let mut got: Vec<String> = r.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
         let mut want: Vec<String> = allow.split(", ").map(str::to_owned).collect();
         got.sort();
         want.sort();
         assert_eq!(got, want, "{method} {path}");
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/problem+json")
+        );
     }
     // An unknown custom method is still a 404.
-    let r = app.post(&format!("/v1/tenants/acme/assets/{id}:nope"), &t, json!({})).await;
+    let r = app
+        .post(&format!("/v1/tenants/acme/assets/{id}:nope"), &t, json!({}))
+        .await;
     r.problem(404, "/problems/not-found");
 }

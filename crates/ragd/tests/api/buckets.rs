@@ -16,20 +16,46 @@ struct Moto {
 impl Moto {
     async fn start() -> Self {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let dir = std::env::var_os("RAGD_MOTO_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join(".cache/moto"));
-        assert!(dir.join(".installed").exists(), "moto is not installed: run scripts/s3/install.sh (scripts/test does)");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::var_os("RAGD_MOTO_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join(".cache/moto"));
+        assert!(
+            dir.join(".installed").exists(),
+            "moto is not installed: run scripts/s3/install.sh (scripts/test does)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = std::process::Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .env("PYTHONPATH", &dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("python3 runs");
-        let moto = Moto { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::builder().no_proxy().build().unwrap() };
+        let moto = Moto {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        };
         // The server takes a moment to import; wait until it answers (an external process's start-up).
         for _ in 0..300 {
-            if moto.http.get(format!("{}/moto-api/", moto.base)).send().await.is_ok() {
+            if moto
+                .http
+                .get(format!("{}/moto-api/", moto.base))
+                .send()
+                .await
+                .is_ok()
+            {
                 return moto;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -38,7 +64,12 @@ impl Moto {
     }
 
     async fn create_bucket(&self, bucket: &str) {
-        let r = self.http.put(format!("{}/{bucket}", self.base)).send().await.unwrap();
+        let r = self
+            .http
+            .put(format!("{}/{bucket}", self.base))
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "PUT {bucket}: {}", r.status());
     }
 
@@ -57,7 +88,10 @@ impl Moto {
 
     async fn put(&self, bucket: &str, key: &str, body: &[u8]) {
         use object_store::ObjectStoreExt;
-        self.bucket(bucket).put(&key.into(), body.to_vec().into()).await.unwrap();
+        self.bucket(bucket)
+            .put(&key.into(), body.to_vec().into())
+            .await
+            .unwrap();
     }
 
     async fn delete(&self, bucket: &str, key: &str) {
@@ -83,8 +117,18 @@ async fn spawn_s3_app() -> TestApp {
 }
 
 async fn names(app: &TestApp, asset: &str) -> Vec<String> {
-    let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents"), &app.token("acme")).await;
-    let mut n: Vec<String> = r.body["items"].as_array().unwrap().iter().map(|d| d["fileName"].as_str().unwrap().to_owned()).collect();
+    let r = app
+        .get(
+            &format!("/v1/tenants/acme/assets/{asset}/documents"),
+            &app.token("acme"),
+        )
+        .await;
+    let mut n: Vec<String> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["fileName"].as_str().unwrap().to_owned())
+        .collect();
     n.sort();
     n
 }
@@ -93,43 +137,130 @@ async fn names(app: &TestApp, asset: &str) -> Vec<String> {
 async fn buckets_are_listed_by_prefix_and_refreshed_by_etag() {
     let moto = Moto::start().await;
     moto.create_bucket("handbook").await;
-    moto.put("handbook", "docs/intro.md", b"# Intro\n\nThe ferry leaves the north pier at dawn.\n").await;
-    moto.put("handbook", "docs/faq.txt", b"Tickets are sold on board, cash only.\n").await;
-    moto.put("handbook", "docs/photo.jpg", b"\xff\xd8\xff binary").await;
-    moto.put("handbook", "other/notes.txt", b"Outside the prefix.\n").await;
+    moto.put(
+        "handbook",
+        "docs/intro.md",
+        b"# Intro\n\nThe ferry leaves the north pier at dawn.\n",
+    )
+    .await;
+    moto.put(
+        "handbook",
+        "docs/faq.txt",
+        b"Tickets are sold on board, cash only.\n",
+    )
+    .await;
+    moto.put("handbook", "docs/photo.jpg", b"\xff\xd8\xff binary")
+        .await;
+    moto.put("handbook", "other/notes.txt", b"Outside the prefix.\n")
+        .await;
     let app = spawn_s3_app().await;
     let t = app.token("acme");
 
-    let r = app.post("/v1/tenants/acme/assets", &t, s3_asset(&moto, "handbook", "docs/")).await;
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &t,
+            s3_asset(&moto, "handbook", "docs/"),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.body["asset"]["assetLink"], format!("{}/handbook", moto.base));
+    assert_eq!(
+        r.body["asset"]["assetLink"],
+        format!("{}/handbook", moto.base)
+    );
     assert!(!r.body.to_string().contains("s3-secret-key-do-not-leak"));
-    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let (a, op) = (
+        r.body["asset"]["id"].as_str().unwrap().to_owned(),
+        r.body["operation"]["id"].as_str().unwrap().to_owned(),
+    );
     let first = app.wait_done("acme", &a, &op).await;
-    assert_eq!((first["status"].as_str(), first["itemsTotal"].as_i64()), (Some("COMPLETED"), Some(2)), "{first}");
+    assert_eq!(
+        (first["status"].as_str(), first["itemsTotal"].as_i64()),
+        (Some("COMPLETED"), Some(2)),
+        "{first}"
+    );
     assert_eq!(names(&app, &a).await, ["docs/faq.txt", "docs/intro.md"]);
-    let hits = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "when does the ferry leave", "topK": 1})).await;
-    assert_eq!(hits.body["results"][0]["sourceUrl"], "s3://handbook/docs/intro.md", "{}", hits.body);
+    let hits = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:search"),
+            &t,
+            json!({"query": "when does the ferry leave", "topK": 1}),
+        )
+        .await;
+    assert_eq!(
+        hits.body["results"][0]["sourceUrl"], "s3://handbook/docs/intro.md",
+        "{}",
+        hits.body
+    );
 
     // One object changes, one is added, one is deleted: only the new ETags are read.
-    moto.put("handbook", "docs/faq.txt", b"Tickets are sold on board; cards are accepted now.\n").await;
-    moto.put("handbook", "docs/timetable.md", b"# Timetable\n\nDeparts 06:10 and 18:40 daily.\n").await;
+    moto.put(
+        "handbook",
+        "docs/faq.txt",
+        b"Tickets are sold on board; cards are accepted now.\n",
+    )
+    .await;
+    moto.put(
+        "handbook",
+        "docs/timetable.md",
+        b"# Timetable\n\nDeparts 06:10 and 18:40 daily.\n",
+    )
+    .await;
     moto.delete("handbook", "docs/intro.md").await;
-    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:refresh"), &t, json!({})).await;
-    let second = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((second["itemsTotal"].as_i64(), second["itemsSkipped"].as_i64()), (Some(2), Some(0)), "{second}");
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:refresh"),
+            &t,
+            json!({}),
+        )
+        .await;
+    let second = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (
+            second["itemsTotal"].as_i64(),
+            second["itemsSkipped"].as_i64()
+        ),
+        (Some(2), Some(0)),
+        "{second}"
+    );
     assert_eq!(names(&app, &a).await, ["docs/faq.txt", "docs/timetable.md"]);
-    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:refresh"), &t, json!({})).await;
-    let third = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((third["itemsSkipped"].as_i64(), third["tokenCount"].as_i64()), (Some(2), Some(0)), "unchanged ETags: {third}");
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:refresh"),
+            &t,
+            json!({}),
+        )
+        .await;
+    let third = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (third["itemsSkipped"].as_i64(), third["tokenCount"].as_i64()),
+        (Some(2), Some(0)),
+        "unchanged ETags: {third}"
+    );
 
     // A missing bucket fails the operation, saying which.
-    let r = app.post("/v1/tenants/acme/assets", &t, s3_asset(&moto, "no-such-bucket", "")).await;
-    let (b, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &t,
+            s3_asset(&moto, "no-such-bucket", ""),
+        )
+        .await;
+    let (b, op) = (
+        r.body["asset"]["id"].as_str().unwrap().to_owned(),
+        r.body["operation"]["id"].as_str().unwrap().to_owned(),
+    );
     let failed = app.wait_done("acme", &b, &op).await;
     assert_eq!(failed["status"], "FAILED");
     let message = failed["errorMessage"].as_str().unwrap();
-    assert!(message.starts_with("listing bucket no-such-bucket"), "{message}");
+    assert!(
+        message.starts_with("listing bucket no-such-bucket"),
+        "{message}"
+    );
     assert!(!message.contains("s3-secret-key-do-not-leak"));
 }
 
@@ -139,12 +270,31 @@ async fn bucket_settings_are_validated_and_private_endpoints_need_allowing() {
     let t = app.token("acme");
     for (params, field) in [
         (json!({"bucket": "Bad_Bucket"}), "config.parameters.bucket"),
-        (json!({"bucket": "ok-bucket", "endpointUrl": "ftp://x"}), "config.parameters.endpointUrl"),
-        (json!({"bucket": "ok-bucket", "acl": "x"}), "config.parameters.acl"),
+        (
+            json!({"bucket": "ok-bucket", "endpointUrl": "ftp://x"}),
+            "config.parameters.endpointUrl",
+        ),
+        (
+            json!({"bucket": "ok-bucket", "acl": "x"}),
+            "config.parameters.acl",
+        ),
     ] {
-        let r = app.post("/v1/tenants/acme/assets", &t, json!({"config": {"sourceType": "S3", "parameters": params}})).await;
+        let r = app
+            .post(
+                "/v1/tenants/acme/assets",
+                &t,
+                json!({"config": {"sourceType": "S3", "parameters": params}}),
+            )
+            .await;
         let p = r.problem(400, "/problems/validation");
-        assert!(p["errors"].as_array().unwrap().iter().any(|e| e["field"] == field), "{field}: {p}");
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{field}: {p}"
+        );
     }
     let r = app
         .post("/v1/tenants/acme/assets", &t, json!({"config": {"sourceType": "S3", "parameters": {"bucket": "ok-bucket"}}, "auth": {"method": "AWS", "parameters": {"accessKeyId": "a"}}}))
@@ -153,8 +303,17 @@ async fn bucket_settings_are_validated_and_private_endpoints_need_allowing() {
     // 127.0.0.1 is private: refused unless the server allows it (RAGD_WEB_ALLOW_HOSTS).
     let body = json!({"config": {"sourceType": "S3", "parameters": {"bucket": "ok-bucket", "endpointUrl": "http://127.0.0.1:9"}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let (a, op) = (
+        r.body["asset"]["id"].as_str().unwrap().to_owned(),
+        r.body["operation"]["id"].as_str().unwrap().to_owned(),
+    );
     let failed = app.wait_done("acme", &a, &op).await;
     assert_eq!(failed["status"], "FAILED");
-    assert!(failed["errorMessage"].as_str().unwrap().contains("private, loopback or link-local"), "{failed}");
+    assert!(
+        failed["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("private, loopback or link-local"),
+        "{failed}"
+    );
 }

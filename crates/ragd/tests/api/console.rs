@@ -42,7 +42,12 @@ impl Console {
             .user_data_dir(profile.path())
             .no_sandbox()
             .window_size(1280, 900)
-            .viewport(Viewport { width: 1280, height: 900, device_scale_factor: Some(1.0), ..Default::default() })
+            .viewport(Viewport {
+                width: 1280,
+                height: 900,
+                device_scale_factor: Some(1.0),
+                ..Default::default()
+            })
             .launch_timeout(Duration::from_secs(60))
             .request_timeout(Duration::from_secs(60))
             .args([
@@ -54,16 +59,35 @@ impl Console {
             ])
             .build()
             .expect("a Chromium configuration");
-        let (browser, mut handler) = Browser::launch(config).await.unwrap_or_else(|e| panic!("Chromium could not be started: {e}"));
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .unwrap_or_else(|e| panic!("Chromium could not be started: {e}"));
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        let page = browser.new_page(url).await.expect("Chromium opens the console");
-        let console = Console { _browser: browser, handler, page, _profile: profile };
-        console.wait_for("document.querySelector('#main h1') !== null", "the console's first page").await;
+        let page = browser
+            .new_page(url)
+            .await
+            .expect("Chromium opens the console");
+        let console = Console {
+            _browser: browser,
+            handler,
+            page,
+            _profile: profile,
+        };
+        console
+            .wait_for(
+                "document.querySelector('#main h1') !== null",
+                "the console's first page",
+            )
+            .await;
         console
     }
 
     async fn eval(&self, js: &str) -> Value {
-        let r = self.page.evaluate(js).await.unwrap_or_else(|e| panic!("evaluating {js}: {e}"));
+        let r = self
+            .page
+            .evaluate(js)
+            .await
+            .unwrap_or_else(|e| panic!("evaluating {js}: {e}"));
         r.value().cloned().unwrap_or(Value::Null)
     }
 
@@ -72,25 +96,45 @@ impl Console {
     async fn wait_for(&self, condition: &str, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if self.page.evaluate(condition).await.ok().and_then(|r| r.value().and_then(Value::as_bool)) == Some(true) {
+            if self
+                .page
+                .evaluate(condition)
+                .await
+                .ok()
+                .and_then(|r| r.value().and_then(Value::as_bool))
+                == Some(true)
+            {
                 return;
             }
             if Instant::now() > deadline {
                 let shown = self.eval("document.body.innerText").await;
-                panic!("the console never showed {what} ({condition}); it showed:\n{}", shown.as_str().unwrap_or_default());
+                panic!(
+                    "the console never showed {what} ({condition}); it showed:\n{}",
+                    shown.as_str().unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn click(&self, css: &str) {
-        let el = self.page.find_element(css).await.unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+        let el = self
+            .page
+            .find_element(css)
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
         el.scroll_into_view().await.unwrap();
-        el.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let el = self.page.find_element(css).await.unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+        let el = self
+            .page
+            .find_element(css)
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
         el.click().await.unwrap();
         el.type_str(text).await.unwrap();
     }
@@ -108,11 +152,19 @@ impl Console {
     }
 
     async fn text(&self) -> String {
-        self.eval("document.querySelector('main').innerText").await.as_str().unwrap_or_default().to_owned()
+        self.eval("document.querySelector('main').innerText")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     async fn screenshot(&self, name: &str) {
-        let png = self.page.screenshot(ScreenshotParams::builder().full_page(true).build()).await.expect("a screenshot");
+        let png = self
+            .page
+            .screenshot(ScreenshotParams::builder().full_page(true).build())
+            .await
+            .expect("a screenshot");
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), &png).unwrap();
@@ -131,27 +183,62 @@ async fn a_person_signs_in_uploads_files_watches_the_ingestion_reads_a_failure_a
     let console = Console::open(&format!("{}/console", app.base)).await;
 
     // Sign in: the server listens on loopback, so the page offers a local token.
-    console.wait_for("document.querySelector('#local-sign-in') !== null", "the local sign-in").await;
+    console
+        .wait_for(
+            "document.querySelector('#local-sign-in') !== null",
+            "the local sign-in",
+        )
+        .await;
     console.screenshot("sign-in.png").await;
-    console.eval("document.querySelector('#tenant').value = ''").await;
+    console
+        .eval("document.querySelector('#tenant').value = ''")
+        .await;
     console.type_into("#tenant", "acme").await;
     console.click("#local-sign-in").await;
-    console.wait_for("document.querySelector('#main h1')?.textContent === 'Assets'", "the assets page").await;
-    console.wait_for("document.querySelector('main').innerText.includes('No assets yet')", "an empty assets list").await;
+    console
+        .wait_for(
+            "document.querySelector('#main h1')?.textContent === 'Assets'",
+            "the assets page",
+        )
+        .await;
+    console
+        .wait_for(
+            "document.querySelector('main').innerText.includes('No assets yet')",
+            "an empty assets list",
+        )
+        .await;
 
     // Create an asset from files: two through the file chooser, one dropped on the box.
     let dir = tempfile::tempdir().unwrap();
     let install = dir.path().join("install.md");
-    std::fs::write(&install, "# Installing\n\nRun the installer, then restart the lighthouse keeper.\n").unwrap();
+    std::fs::write(
+        &install,
+        "# Installing\n\nRun the installer, then restart the lighthouse keeper.\n",
+    )
+    .unwrap();
     let pdf = dir.path().join("mime.pdf");
-    std::fs::copy("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", &pdf).unwrap();
+    std::fs::copy(
+        "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf",
+        &pdf,
+    )
+    .unwrap();
     console.go("#/new").await;
-    console.wait_for("document.querySelector('#source-type') !== null", "the create form").await;
+    console
+        .wait_for(
+            "document.querySelector('#source-type') !== null",
+            "the create form",
+        )
+        .await;
     console.type_into("#name", "handbook").await;
     console.choose("#source-type", "FILE").await;
-    console.wait_for("document.querySelector('#drop') !== null", "the drop box").await;
+    console
+        .wait_for("document.querySelector('#drop') !== null", "the drop box")
+        .await;
     let input = console.page.find_element("#files").await.unwrap();
-    let chosen = [install.to_str().unwrap().to_owned(), pdf.to_str().unwrap().to_owned()];
+    let chosen = [
+        install.to_str().unwrap().to_owned(),
+        pdf.to_str().unwrap().to_owned(),
+    ];
     console
         .page
         .execute(SetFileInputFilesParams {
@@ -168,54 +255,136 @@ async fn a_person_signs_in_uploads_files_watches_the_ingestion_reads_a_failure_a
                document.querySelector('#drop').dispatchEvent(new DragEvent('drop', {dataTransfer: t, bubbles: true, cancelable: true})); })()",
         )
         .await;
-    console.wait_for("document.querySelectorAll('.files li').length === 3", "three chosen files").await;
+    console
+        .wait_for(
+            "document.querySelectorAll('.files li').length === 3",
+            "three chosen files",
+        )
+        .await;
     console.screenshot("create.png").await;
     console.click("form button[type=submit]").await;
 
     // The asset's page shows the operation running (the gate holds it), then completing, live.
     console
-        .wait_for("document.querySelector('tr[data-status=RUNNING] progress') !== null", "a running operation with a progress bar")
+        .wait_for(
+            "document.querySelector('tr[data-status=RUNNING] progress') !== null",
+            "a running operation with a progress bar",
+        )
         .await;
     console.screenshot("operation-running.png").await;
     gate.open();
-    console.wait_for("document.querySelector('tr[id^=op-][data-status=COMPLETED]') !== null", "the operation completed").await;
-    console.wait_for("document.querySelector('#doc-filter') !== null", "the documents").await;
+    console
+        .wait_for(
+            "document.querySelector('tr[id^=op-][data-status=COMPLETED]') !== null",
+            "the operation completed",
+        )
+        .await;
+    console
+        .wait_for(
+            "document.querySelector('#doc-filter') !== null",
+            "the documents",
+        )
+        .await;
     let page = console.text().await;
-    assert!(page.contains("handbook") && page.contains("1 failed"), "{page}");
-    console.wait_for("document.querySelector('.chart rect') !== null", "the tokens chart").await;
+    assert!(
+        page.contains("handbook") && page.contains("1 failed"),
+        "{page}"
+    );
+    console
+        .wait_for(
+            "document.querySelector('.chart rect') !== null",
+            "the tokens chart",
+        )
+        .await;
     console.screenshot("asset.png").await;
 
     // Only the failed document, then its reason.
     console.choose("#doc-filter", "FAILED").await;
-    console.wait_for("document.querySelectorAll('tbody tr[data-status]').length >= 1", "the failed documents").await;
+    console
+        .wait_for(
+            "document.querySelectorAll('tbody tr[data-status]').length >= 1",
+            "the failed documents",
+        )
+        .await;
     let failed = console.eval("[...document.querySelectorAll('tbody tr[data-status=FAILED] a')].map(a => a.textContent)").await;
     assert_eq!(failed, serde_json::json!(["broken.pdf"]));
     console.click("tbody tr[data-status=FAILED] a").await;
-    console.wait_for("document.querySelector('#failure') !== null", "why the document failed").await;
-    assert!(console.text().await.contains("could not be read"), "{}", console.text().await);
+    console
+        .wait_for(
+            "document.querySelector('#failure') !== null",
+            "why the document failed",
+        )
+        .await;
+    assert!(
+        console.text().await.contains("could not be read"),
+        "{}",
+        console.text().await
+    );
     console.screenshot("document-failed.png").await;
 
     // A working document's chunks, with their heading trail and lines.
     console.go("#/search").await;
-    console.wait_for("document.querySelector('#query') !== null", "the search form").await;
-    console.type_into("#query", "who restarts the lighthouse keeper?").await;
+    console
+        .wait_for(
+            "document.querySelector('#query') !== null",
+            "the search form",
+        )
+        .await;
+    console
+        .type_into("#query", "who restarts the lighthouse keeper?")
+        .await;
     console.click("form button[type=submit]").await;
-    console.wait_for("document.querySelector('.result') !== null", "a search result").await;
-    let first = console.eval("document.querySelector('.result').innerText").await;
+    console
+        .wait_for(
+            "document.querySelector('.result') !== null",
+            "a search result",
+        )
+        .await;
+    let first = console
+        .eval("document.querySelector('.result').innerText")
+        .await;
     let first = first.as_str().unwrap_or_default();
-    assert!(first.contains("install.md") && first.contains("Installing"), "{first}");
+    assert!(
+        first.contains("install.md") && first.contains("Installing"),
+        "{first}"
+    );
     let marked =
         console.eval("[...document.querySelector('.result').querySelectorAll('mark')].map(m => m.textContent.toLowerCase())").await;
-    assert!(marked.as_array().is_some_and(|m| m.iter().any(|t| t == "lighthouse")), "{marked}");
+    assert!(
+        marked
+            .as_array()
+            .is_some_and(|m| m.iter().any(|t| t == "lighthouse")),
+        "{marked}"
+    );
     console.screenshot("search.png").await;
     console.click(".result a").await;
-    console.wait_for("document.querySelector('.chunk') !== null", "the document's chunks").await;
-    assert!(console.text().await.contains("Installing") && console.text().await.contains("lines 1"), "{}", console.text().await);
+    console
+        .wait_for(
+            "document.querySelector('.chunk') !== null",
+            "the document's chunks",
+        )
+        .await;
+    assert!(
+        console.text().await.contains("Installing") && console.text().await.contains("lines 1"),
+        "{}",
+        console.text().await
+    );
 
     console.go("#/assets").await;
-    console.wait_for("document.querySelector('tbody tr') !== null", "the assets list").await;
-    let row = console.eval("document.querySelector('tbody tr').innerText").await;
-    assert!(row.as_str().is_some_and(|r| r.contains("handbook") && r.contains("FILE") && r.contains("PARTIAL")), "{row}");
+    console
+        .wait_for(
+            "document.querySelector('tbody tr') !== null",
+            "the assets list",
+        )
+        .await;
+    let row = console
+        .eval("document.querySelector('tbody tr').innerText")
+        .await;
+    assert!(
+        row.as_str()
+            .is_some_and(|r| r.contains("handbook") && r.contains("FILE") && r.contains("PARTIAL")),
+        "{row}"
+    );
     console.screenshot("assets.png").await;
 }
 
@@ -229,50 +398,125 @@ async fn a_person_pastes_a_token_sees_a_refusal_as_a_message_and_cancels_a_runni
 
     let console = Console::open(&format!("{}/console", app.base)).await;
     // A wrong token is a message on the page, not a dialog or JSON.
-    console.eval("document.querySelector('#tenant').value = ''").await;
+    console
+        .eval("document.querySelector('#tenant').value = ''")
+        .await;
     console.type_into("#tenant", "acme").await;
     console.type_into("#token", "not-a-token").await;
     console.click("form button[type=submit]").await;
-    console.wait_for("!document.querySelector('#message').hidden", "a sign-in refusal").await;
-    let message = console.eval("document.querySelector('#message').innerText").await;
-    assert!(message.as_str().is_some_and(|m| !m.contains('{') && m.to_lowercase().contains("token")), "{message}");
+    console
+        .wait_for(
+            "!document.querySelector('#message').hidden",
+            "a sign-in refusal",
+        )
+        .await;
+    let message = console
+        .eval("document.querySelector('#message').innerText")
+        .await;
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| !m.contains('{') && m.to_lowercase().contains("token")),
+        "{message}"
+    );
 
-    console.eval("document.querySelector('#token').value = ''").await;
+    console
+        .eval("document.querySelector('#token').value = ''")
+        .await;
     console.type_into("#token", &app.token("acme")).await;
     console.click("form button[type=submit]").await;
-    console.wait_for("document.querySelector('#main h1')?.textContent === 'Assets'", "the assets page").await;
+    console
+        .wait_for(
+            "document.querySelector('#main h1')?.textContent === 'Assets'",
+            "the assets page",
+        )
+        .await;
     console.go(&format!("#/assets/{asset}")).await;
-    console.wait_for(&format!("document.querySelector('#op-{op}[data-status=RUNNING] button') !== null"), "the running operation").await;
+    console
+        .wait_for(
+            &format!("document.querySelector('#op-{op}[data-status=RUNNING] button') !== null"),
+            "the running operation",
+        )
+        .await;
 
     // Refreshing while it runs is refused with the server's reason, shown as a message.
     console.click(".actions button").await;
-    console.wait_for("!document.querySelector('#message').hidden", "the refusal").await;
-    let message = console.eval("document.querySelector('#message').innerText").await;
-    assert!(message.as_str().is_some_and(|m| m.contains("still active") && !m.contains('{')), "{message}");
+    console
+        .wait_for("!document.querySelector('#message').hidden", "the refusal")
+        .await;
+    let message = console
+        .eval("document.querySelector('#message').innerText")
+        .await;
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("still active") && !m.contains('{')),
+        "{message}"
+    );
 
     console.click(&format!("#op-{op} button")).await;
     // The worker goes on only once the server has the cancel request (else it might finish first).
-    console.wait_for("document.querySelector('#message').innerText.includes('Cancel requested')", "the cancel accepted").await;
+    console
+        .wait_for(
+            "document.querySelector('#message').innerText.includes('Cancel requested')",
+            "the cancel accepted",
+        )
+        .await;
     gate.open();
-    console.wait_for(&format!("document.querySelector('#op-{op}[data-status=CANCELLED]') !== null"), "the operation cancelled").await;
-    assert_eq!(app.operation("acme", &asset, &op).await["status"], "CANCELLED");
+    console
+        .wait_for(
+            &format!("document.querySelector('#op-{op}[data-status=CANCELLED]') !== null"),
+            "the operation cancelled",
+        )
+        .await;
+    assert_eq!(
+        app.operation("acme", &asset, &op).await["status"],
+        "CANCELLED"
+    );
     console.screenshot("operation-cancelled.png").await;
 }
 
 #[tokio::test]
 async fn the_console_is_served_locked_down_and_its_local_sign_in_is_only_for_this_machine() {
     let app = TestApp::spawn().await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let root = http.get(&app.base).send().await.unwrap();
-    assert_eq!((root.status().as_u16(), root.headers()["location"].to_str().unwrap()), (303, "/console"));
-    let page = http.get(format!("{}/console", app.base)).send().await.unwrap();
+    assert_eq!(
+        (
+            root.status().as_u16(),
+            root.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/console")
+    );
+    let page = http
+        .get(format!("{}/console", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
-    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
-    assert!(page.text().await.unwrap().contains(r#"<meta name="ragd-local-token" content="on">"#));
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(r#"<meta name="ragd-local-token" content="on">"#)
+    );
 
     let mint = |host: &str, origin: Option<&str>| {
-        let mut req = http.post(format!("{}/console/token", app.base)).header("host", host).json(&serde_json::json!({"tenant": "acme"}));
+        let mut req = http
+            .post(format!("{}/console/token", app.base))
+            .header("host", host)
+            .json(&serde_json::json!({"tenant": "acme"}));
         if let Some(o) = origin {
             req = req.header("origin", o);
         }
@@ -303,8 +547,22 @@ async fn the_console_is_served_locked_down_and_its_local_sign_in_is_only_for_thi
 
     // Off when asked (or off loopback, or with a JWKS): the page offers none and minting is refused.
     let app = TestApp::spawn_with(|c| c.console_local_token = false, None).await;
-    let page = http.get(format!("{}/console", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(format!("{}/console", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(r#"content="off""#));
-    let r = http.post(format!("{}/console/token", app.base)).json(&serde_json::json!({"tenant": "acme"})).send().await.unwrap();
-    Resp::from_response(r).await.problem(403, "/problems/forbidden");
+    let r = http
+        .post(format!("{}/console/token", app.base))
+        .json(&serde_json::json!({"tenant": "acme"}))
+        .send()
+        .await
+        .unwrap();
+    Resp::from_response(r)
+        .await
+        .problem(403, "/problems/forbidden");
 }

@@ -43,10 +43,25 @@ impl FakeDrive {
         (base, state)
     }
 
-    fn put(&self, id: &'static str, parent: &'static str, name: &'static str, mime: &'static str, modified: &str, content: &[u8]) {
+    fn put(
+        &self,
+        id: &'static str,
+        parent: &'static str,
+        name: &'static str,
+        mime: &'static str,
+        modified: &str,
+        content: &[u8],
+    ) {
         let mut files = self.files.lock().unwrap();
         files.retain(|f| f.id != id);
-        files.push(File { id, parent, name, mime, modified: modified.to_owned(), content: content.to_vec() });
+        files.push(File {
+            id,
+            parent,
+            name,
+            mime,
+            modified: modified.to_owned(),
+            content: content.to_vec(),
+        });
     }
 }
 
@@ -58,14 +73,22 @@ fn unauthenticated(h: &HeaderMap) -> Option<Response> {
     Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
 }
 
-async fn list(State(s): State<Arc<FakeDrive>>, Query(q): Query<HashMap<String, String>>, h: HeaderMap) -> Response {
+async fn list(
+    State(s): State<Arc<FakeDrive>>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+) -> Response {
     if let Some(r) = unauthenticated(&h) {
         return r;
     }
     assert_eq!(q["supportsAllDrives"], "true");
     assert!(q["fields"].contains("nextPageToken") && q["fields"].contains("modifiedTime"));
     let parent = q["q"].split('\'').nth(1).unwrap().to_owned();
-    assert!(q["q"].ends_with("in parents and trashed = false"), "{}", q["q"]);
+    assert!(
+        q["q"].ends_with("in parents and trashed = false"),
+        "{}",
+        q["q"]
+    );
     let files = s.files.lock().unwrap();
     let mine: Vec<Value> = files
         .iter()
@@ -99,7 +122,10 @@ async fn media(
     assert_eq!(q.get("alt").map(String::as_str), Some("media"));
     let files = s.files.lock().unwrap();
     let f = files.iter().find(|f| f.id == id).unwrap();
-    assert!(!f.mime.starts_with("application/vnd.google-apps."), "Google files must be exported");
+    assert!(
+        !f.mime.starts_with("application/vnd.google-apps."),
+        "Google files must be exported"
+    );
     s.downloads.fetch_add(1, Ordering::SeqCst);
     f.content.clone().into_response()
 }
@@ -142,27 +168,85 @@ async fn drive_folders_are_listed_exported_and_refreshed_by_version() {
         t0,
         b"<html><body><h1>Handbook</h1><p>The night ferry runs on Fridays.</p></body></html>",
     );
-    drive.put("S1", "F1", "Prices", "application/vnd.google-apps.spreadsheet", t0, b"route,price\nnorth,12\nsouth,9\n");
-    drive.put("F2", "F1", "Archive", "application/vnd.google-apps.folder", t0, b"");
-    drive.put("N1", "F2", "notes.txt", "text/plain", t0, b"Harbour notes: the crane is out of service.\n");
+    drive.put(
+        "S1",
+        "F1",
+        "Prices",
+        "application/vnd.google-apps.spreadsheet",
+        t0,
+        b"route,price\nnorth,12\nsouth,9\n",
+    );
+    drive.put(
+        "F2",
+        "F1",
+        "Archive",
+        "application/vnd.google-apps.folder",
+        t0,
+        b"",
+    );
+    drive.put(
+        "N1",
+        "F2",
+        "notes.txt",
+        "text/plain",
+        t0,
+        b"Harbour notes: the crane is out of service.\n",
+    );
     drive.put("P1", "F2", "photo.jpg", "image/jpeg", t0, b"\xff\xd8");
-    drive.put("Q1", "F1", "Survey", "application/vnd.google-apps.form", t0, b"");
+    drive.put(
+        "Q1",
+        "F1",
+        "Survey",
+        "application/vnd.google-apps.form",
+        t0,
+        b"",
+    );
     let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
     let t = app.token("acme");
 
-    let r = app.post("/v1/tenants/acme/assets", &t, drive_asset(&api, TOKEN)).await;
+    let r = app
+        .post("/v1/tenants/acme/assets", &t, drive_asset(&api, TOKEN))
+        .await;
     assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.body["asset"]["assetLink"], "https://drive.google.com/drive/folders/F1");
-    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    assert_eq!(
+        r.body["asset"]["assetLink"],
+        "https://drive.google.com/drive/folders/F1"
+    );
+    let (a, op) = (
+        r.body["asset"]["id"].as_str().unwrap().to_owned(),
+        r.body["operation"]["id"].as_str().unwrap().to_owned(),
+    );
     let first = app.wait_done("acme", &a, &op).await;
-    assert_eq!((first["status"].as_str(), first["itemsTotal"].as_i64()), (Some("COMPLETED"), Some(3)), "doc, sheet, text file: {first}");
+    assert_eq!(
+        (first["status"].as_str(), first["itemsTotal"].as_i64()),
+        (Some("COMPLETED"), Some(3)),
+        "doc, sheet, text file: {first}"
+    );
     assert_eq!(drive.downloads.load(Ordering::SeqCst), 3);
-    let docs = app.get(&format!("/v1/tenants/acme/assets/{a}/documents"), &t).await.body;
-    let mut names: Vec<&str> = docs["items"].as_array().unwrap().iter().map(|d| d["fileName"].as_str().unwrap()).collect();
+    let docs = app
+        .get(&format!("/v1/tenants/acme/assets/{a}/documents"), &t)
+        .await
+        .body;
+    let mut names: Vec<&str> = docs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["fileName"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["Archive/notes.txt", "Handbook", "Prices"]);
-    let hits = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "night ferry Fridays", "topK": 1})).await;
-    assert_eq!(hits.body["results"][0]["sourceUrl"], "https://drive.google.com/file/d/D1/view", "{}", hits.body);
+    let hits = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:search"),
+            &t,
+            json!({"query": "night ferry Fridays", "topK": 1}),
+        )
+        .await;
+    assert_eq!(
+        hits.body["results"][0]["sourceUrl"], "https://drive.google.com/file/d/D1/view",
+        "{}",
+        hits.body
+    );
 
     // The doc is edited: only it is exported again.
     drive.put(
@@ -173,13 +257,40 @@ async fn drive_folders_are_listed_exported_and_refreshed_by_version() {
         "2026-11-02T09:00:00.000Z",
         b"<html><body><h1>Handbook</h1><p>The night ferry now runs daily.</p></body></html>",
     );
-    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:refresh"), &t, json!({})).await;
-    let second = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((second["itemsSkipped"].as_i64(), second["itemsTotal"].as_i64()), (Some(2), Some(3)), "{second}");
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:refresh"),
+            &t,
+            json!({}),
+        )
+        .await;
+    let second = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (
+            second["itemsSkipped"].as_i64(),
+            second["itemsTotal"].as_i64()
+        ),
+        (Some(2), Some(3)),
+        "{second}"
+    );
     assert_eq!(drive.downloads.load(Ordering::SeqCst), 4);
 
-    let r = app.post("/v1/tenants/acme/assets", &t, drive_asset(&api, "ya29.expired")).await;
-    let failed = app.wait_done("acme", r.body["asset"]["id"].as_str().unwrap(), r.body["operation"]["id"].as_str().unwrap()).await;
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &t,
+            drive_asset(&api, "ya29.expired"),
+        )
+        .await;
+    let failed = app
+        .wait_done(
+            "acme",
+            r.body["asset"]["id"].as_str().unwrap(),
+            r.body["operation"]["id"].as_str().unwrap(),
+        )
+        .await;
     assert_eq!(
         failed["errorMessage"],
         "listing folder F1: Google Drive answered 401 Unauthorized: Request had invalid authentication credentials."

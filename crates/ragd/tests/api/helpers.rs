@@ -47,7 +47,9 @@ pub fn test_config(data_dir: &Path) -> Config {
 pub fn model_dir() -> PathBuf {
     std::env::var_os("RAGD_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2")
+        })
 }
 
 impl TestApp {
@@ -65,7 +67,11 @@ impl TestApp {
         let mut config = test_config(tmp.path());
         // `RAGD_TEST_BACKEND=postgres` runs the suite on a fresh PostgreSQL database per app.
         if std::env::var("RAGD_TEST_BACKEND").as_deref() == Ok("postgres") {
-            config.database_url = Some(ragd_store::postgres::throwaway_database().await.expect("a PostgreSQL database for the test"));
+            config.database_url = Some(
+                ragd_store::postgres::throwaway_database()
+                    .await
+                    .expect("a PostgreSQL database for the test"),
+            );
         }
         adjust(&mut config);
         let mut app = Self::spawn_on(config, hook).await;
@@ -79,9 +85,15 @@ impl TestApp {
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let cfg = config.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
-                let app = ragd::Application::build_with_hook(&cfg, hook).await.expect("app builds");
+                let app = ragd::Application::build_with_hook(&cfg, hook)
+                    .await
+                    .expect("app builds");
                 addr_tx.send(app.local_addr()).unwrap();
                 let server = tokio::spawn(app.run_until(std::future::pending()));
                 let _ = kill_rx.await;
@@ -123,7 +135,9 @@ impl TestApp {
 
     /// The app's own store (SQLite file or PostgreSQL database), for what the API does not show.
     pub async fn store(&self) -> Arc<dyn ragd_core::store::Store> {
-        ragd::app::open_store(&self.config).await.expect("the app's store opens")
+        ragd::app::open_store(&self.config)
+            .await
+            .expect("the app's store opens")
     }
 
     /// One text column of a query on the app's database, `$1` bound to `arg` (both backends
@@ -133,11 +147,23 @@ impl TestApp {
         match self.config.database().unwrap() {
             ragd::config::Database::Postgres(url) => {
                 let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                sqlx::query_scalar(sql).bind(arg).fetch_all(&pool).await.unwrap()
+                sqlx::query_scalar(sql)
+                    .bind(arg)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
             }
             ragd::config::Database::Sqlite(path) => {
-                let pool = sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path)).await.unwrap();
-                sqlx::query_scalar(sql).bind(arg).fetch_all(&pool).await.unwrap()
+                let pool = sqlx::SqlitePool::connect_with(
+                    sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+                )
+                .await
+                .unwrap();
+                sqlx::query_scalar(sql)
+                    .bind(arg)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
             }
         }
     }
@@ -146,8 +172,16 @@ impl TestApp {
         token_for(tenant, "assets:read assets:write")
     }
 
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -162,11 +196,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.request(Method::POST, path, Some(token), Some(body)).await
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.request(Method::PATCH, path, Some(token), Some(body)).await
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
@@ -175,15 +211,29 @@ impl TestApp {
 
     /// Creates a TEXT asset with the given `(name, text)` documents; returns (asset id, operation id).
     pub async fn create_text_asset(&self, tenant: &str, docs: &[(&str, &str)]) -> (String, String) {
-        let r = self.post(&format!("/v1/tenants/{tenant}/assets"), &self.token(tenant), text_asset(docs)).await;
+        let r = self
+            .post(
+                &format!("/v1/tenants/{tenant}/assets"),
+                &self.token(tenant),
+                text_asset(docs),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned())
+        (
+            r.body["asset"]["id"].as_str().unwrap().to_owned(),
+            r.body["operation"]["id"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Waits for an operation to be done, through the API's long-poll.
     pub async fn wait_done(&self, tenant: &str, asset: &str, op: &str) -> Value {
         for _ in 0..10 {
-            let r = self.get(&format!("/v1/tenants/{tenant}/assets/{asset}/operations/{op}:wait?timeout=30"), &self.token(tenant)).await;
+            let r = self
+                .get(
+                    &format!("/v1/tenants/{tenant}/assets/{asset}/operations/{op}:wait?timeout=30"),
+                    &self.token(tenant),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.body);
             if r.body["done"] == json!(true) {
                 return r.body;
@@ -206,7 +256,12 @@ impl TestApp {
     }
 
     pub async fn operation(&self, tenant: &str, asset: &str, op: &str) -> Value {
-        let r = self.get(&format!("/v1/tenants/{tenant}/assets/{asset}/operations/{op}"), &self.token(tenant)).await;
+        let r = self
+            .get(
+                &format!("/v1/tenants/{tenant}/assets/{asset}/operations/{op}"),
+                &self.token(tenant),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         r.body
     }
@@ -219,13 +274,23 @@ impl Drop for TestApp {
 }
 
 pub fn text_asset(docs: &[(&str, &str)]) -> Value {
-    let documents: Vec<Value> = docs.iter().map(|(n, t)| json!({"name": n, "text": t})).collect();
+    let documents: Vec<Value> = docs
+        .iter()
+        .map(|(n, t)| json!({"name": n, "text": t}))
+        .collect();
     json!({"name": "Test asset", "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}})
 }
 
 /// `n` small documents named doc-0 … doc-(n-1).
 pub fn docs(n: usize) -> Vec<(String, String)> {
-    (0..n).map(|i| (format!("doc-{i}"), format!("Document number {i}. It has some text."))).collect()
+    (0..n)
+        .map(|i| {
+            (
+                format!("doc-{i}"),
+                format!("Document number {i}. It has some text."),
+            )
+        })
+        .collect()
 }
 
 pub fn as_refs(d: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -233,7 +298,14 @@ pub fn as_refs(d: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 pub fn token_for(tenant: &str, scope: &str) -> String {
-    ragd::token::mint(SECRET.as_bytes(), tenant, scope, Duration::from_secs(3600), "tester").unwrap()
+    ragd::token::mint(
+        SECRET.as_bytes(),
+        tenant,
+        scope,
+        Duration::from_secs(3600),
+        "tester",
+    )
+    .unwrap()
 }
 
 /// Signs arbitrary claims with the test secret (for expired, scope-less and other odd tokens).
@@ -247,7 +319,10 @@ pub fn sign(claims: &Value) -> String {
 }
 
 pub fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 pub struct Resp {
@@ -265,21 +340,43 @@ impl Resp {
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Resp { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Asserts a problem+json answer with this status and type; returns the body.
     pub fn problem(&self, status: u16, kind: &str) -> &Value {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        assert_eq!(self.content_type(), "application/problem+json", "{}", self.body);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["type"], kind, "{}", self.body);
         assert_eq!(self.body["status"], status);
-        assert!(self.body["instance"].as_str().is_some_and(|i| i.starts_with('/')), "{}", self.body);
+        assert!(
+            self.body["instance"]
+                .as_str()
+                .is_some_and(|i| i.starts_with('/')),
+            "{}",
+            self.body
+        );
         assert!(self.body["title"].is_string() && self.body["detail"].is_string());
         &self.body
     }
@@ -296,7 +393,11 @@ pub struct Gate {
 impl Gate {
     pub fn new() -> Self {
         let (reached_tx, reached) = mpsc::unbounded_channel();
-        Gate { reached_tx, reached: Mutex::new(reached), permits: Arc::new(Semaphore::new(0)) }
+        Gate {
+            reached_tx,
+            reached: Mutex::new(reached),
+            permits: Arc::new(Semaphore::new(0)),
+        }
     }
 
     pub fn hook(&self) -> StepHook {

@@ -43,7 +43,10 @@ fn page(id: &str, title: &str, edited: &str) -> Value {
 }
 
 fn denied(h: &HeaderMap) -> Option<Response> {
-    assert_eq!(h.get("notion-version").and_then(|v| v.to_str().ok()), Some("2022-06-28"));
+    assert_eq!(
+        h.get("notion-version").and_then(|v| v.to_str().ok()),
+        Some("2022-06-28")
+    );
     if h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}")) {
         return None;
     }
@@ -51,7 +54,12 @@ fn denied(h: &HeaderMap) -> Option<Response> {
     Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
 }
 
-async fn query(State(s): State<Arc<FakeNotion>>, Path(db): Path<String>, h: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
+async fn query(
+    State(s): State<Arc<FakeNotion>>,
+    Path(db): Path<String>,
+    h: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
     if let Some(r) = denied(&h) {
         return r;
     }
@@ -60,7 +68,9 @@ async fn query(State(s): State<Arc<FakeNotion>>, Path(db): Path<String>, h: Head
     let mut ids: Vec<&String> = pages.keys().filter(|id| id.as_str() != P3).collect();
     ids.sort();
     // One page per answer, to exercise the cursor.
-    let start = body["start_cursor"].as_str().map_or(0, |c| ids.iter().position(|i| i.as_str() == c).unwrap());
+    let start = body["start_cursor"]
+        .as_str()
+        .map_or(0, |c| ids.iter().position(|i| i.as_str() == c).unwrap());
     let (title, edited) = &pages[ids[start]];
     let next = ids.get(start + 1).map(|i| i.as_str());
     axum::Json(json!({"object": "list", "results": [page(ids[start], title, edited)], "next_cursor": next, "has_more": next.is_some(),
@@ -68,7 +78,11 @@ async fn query(State(s): State<Arc<FakeNotion>>, Path(db): Path<String>, h: Head
     .into_response()
 }
 
-async fn get_page(State(s): State<Arc<FakeNotion>>, Path(id): Path<String>, h: HeaderMap) -> Response {
+async fn get_page(
+    State(s): State<Arc<FakeNotion>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> Response {
     if let Some(r) = denied(&h) {
         return r;
     }
@@ -77,8 +91,10 @@ async fn get_page(State(s): State<Arc<FakeNotion>>, Path(id): Path<String>, h: H
         Some((title, edited)) => axum::Json(page(&id, title, edited)).into_response(),
         None => (
             StatusCode::NOT_FOUND,
-            axum::Json(json!({"object": "error", "status": 404, "code": "object_not_found",
-            "message": format!("Could not find page with ID: {id}.")})),
+            axum::Json(
+                json!({"object": "error", "status": 404, "code": "object_not_found",
+            "message": format!("Could not find page with ID: {id}.")}),
+            ),
         )
             .into_response(),
     }
@@ -95,7 +111,13 @@ async fn children(
     }
     assert_eq!(q["page_size"], "100");
     s.block_reads.fetch_add(1, Ordering::SeqCst);
-    let blocks = s.children.lock().unwrap().get(&id).cloned().unwrap_or_default();
+    let blocks = s
+        .children
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
     axum::Json(json!({"object": "list", "results": blocks, "next_cursor": null, "has_more": false, "type": "block", "block": {}}))
         .into_response()
 }
@@ -118,9 +140,28 @@ async fn notion_pages_and_databases_become_markdown_and_refresh_by_edit_time() {
                 block("e3", "bulleted_list_item", "Arrive early", false),
             ],
         );
-        c.insert(LIST.into(), vec![block("e4", "paragraph", "Tickets are sold at the pier", false)]);
-        c.insert(P2.into(), vec![block("e5", "paragraph", "The first ferry leaves at 06:10.", false)]);
-        c.insert(P3.into(), vec![block("e6", "quote", "No swimming near the pier.", false)]);
+        c.insert(
+            LIST.into(),
+            vec![block(
+                "e4",
+                "paragraph",
+                "Tickets are sold at the pier",
+                false,
+            )],
+        );
+        c.insert(
+            P2.into(),
+            vec![block(
+                "e5",
+                "paragraph",
+                "The first ferry leaves at 06:10.",
+                false,
+            )],
+        );
+        c.insert(
+            P3.into(),
+            vec![block("e6", "quote", "No swimming near the pier.", false)],
+        );
     }
     let app_router = axum::Router::new()
         .route("/v1/databases/{id}/query", axum::routing::post(query))
@@ -139,38 +180,115 @@ async fn notion_pages_and_databases_become_markdown_and_refresh_by_edit_time() {
     };
     let r = app.post("/v1/tenants/acme/assets", &t, body(TOKEN)).await;
     assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
-    let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+    let (a, op) = (
+        r.body["asset"]["id"].as_str().unwrap().to_owned(),
+        r.body["operation"]["id"].as_str().unwrap().to_owned(),
+    );
     let first = app.wait_done("acme", &a, &op).await;
-    assert_eq!((first["status"].as_str(), first["itemsTotal"].as_i64()), (Some("COMPLETED"), Some(3)), "{first}");
+    assert_eq!(
+        (first["status"].as_str(), first["itemsTotal"].as_i64()),
+        (Some("COMPLETED"), Some(3)),
+        "{first}"
+    );
     let store = app.store().await;
     let tenant = ragd_core::model::TenantId::parse("acme").unwrap();
     let guide = ragd_core::model::Document::id_for(a.parse().unwrap(), P1);
-    let text: String = store.chunk_list(&tenant, guide).await.unwrap().iter().map(|c| c.content.clone()).collect::<Vec<_>>().join("\n");
+    let text: String = store
+        .chunk_list(&tenant, guide)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.content.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
     let (ticket, pier, early) = (
         text.find("- Bring a ticket").unwrap(),
         text.find("  Tickets are sold at the pier").unwrap(),
         text.find("- Arrive early").unwrap(),
     );
-    assert!(ticket < pier && pier < early, "nested blocks follow their parent: {text}");
+    assert!(
+        ticket < pier && pier < early,
+        "nested blocks follow their parent: {text}"
+    );
     assert!(text.starts_with("# Ferry guide"), "{text}");
-    let hits = app.post(&format!("/v1/tenants/acme/assets/{a}:search"), &t, json!({"query": "swimming near the pier", "topK": 1})).await;
-    assert_eq!(hits.body["results"][0]["sourceUrl"], format!("https://www.notion.so/{}", P3.replace('-', "")), "{}", hits.body);
+    let hits = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:search"),
+            &t,
+            json!({"query": "swimming near the pier", "topK": 1}),
+        )
+        .await;
+    assert_eq!(
+        hits.body["results"][0]["sourceUrl"],
+        format!("https://www.notion.so/{}", P3.replace('-', "")),
+        "{}",
+        hits.body
+    );
     let reads = s.block_reads.load(Ordering::SeqCst);
     assert_eq!(reads, 4, "three pages and one nested list");
 
     // One page is edited: only its blocks are read again.
-    s.pages.lock().unwrap().insert(P2.into(), ("Timetable".into(), "2026-11-02T07:00:00.000Z".into()));
-    s.children.lock().unwrap().insert(P2.into(), vec![block("e5", "paragraph", "The first ferry now leaves at 05:50.", false)]);
-    let r = app.post(&format!("/v1/tenants/acme/assets/{a}:refresh"), &t, json!({})).await;
-    let second = app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((second["itemsSkipped"].as_i64(), second["itemsTotal"].as_i64()), (Some(2), Some(3)), "{second}");
+    s.pages.lock().unwrap().insert(
+        P2.into(),
+        ("Timetable".into(), "2026-11-02T07:00:00.000Z".into()),
+    );
+    s.children.lock().unwrap().insert(
+        P2.into(),
+        vec![block(
+            "e5",
+            "paragraph",
+            "The first ferry now leaves at 05:50.",
+            false,
+        )],
+    );
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{a}:refresh"),
+            &t,
+            json!({}),
+        )
+        .await;
+    let second = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (
+            second["itemsSkipped"].as_i64(),
+            second["itemsTotal"].as_i64()
+        ),
+        (Some(2), Some(3)),
+        "{second}"
+    );
     assert_eq!(s.block_reads.load(Ordering::SeqCst), reads + 1);
 
-    let r = app.post("/v1/tenants/acme/assets", &t, body("secret_wrong")).await;
-    let failed = app.wait_done("acme", r.body["asset"]["id"].as_str().unwrap(), r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!(failed["errorMessage"], format!("querying database {DB}: Notion answered 401 Unauthorized: API token is invalid."));
-    let r = app.post("/v1/tenants/acme/assets", &t, json!({"config": {"sourceType": "NOTION", "parameters": {"pageIds": ["nope"]}}})).await;
+    let r = app
+        .post("/v1/tenants/acme/assets", &t, body("secret_wrong"))
+        .await;
+    let failed = app
+        .wait_done(
+            "acme",
+            r.body["asset"]["id"].as_str().unwrap(),
+            r.body["operation"]["id"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(
+        failed["errorMessage"],
+        format!("querying database {DB}: Notion answered 401 Unauthorized: API token is invalid.")
+    );
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &t,
+            json!({"config": {"sourceType": "NOTION", "parameters": {"pageIds": ["nope"]}}}),
+        )
+        .await;
     r.problem(400, "/problems/validation");
-    let r = app.post("/v1/tenants/acme/assets", &t, json!({"config": {"sourceType": "NOTION", "parameters": {}}})).await;
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &t,
+            json!({"config": {"sourceType": "NOTION", "parameters": {}}}),
+        )
+        .await;
     r.problem(400, "/problems/validation");
 }

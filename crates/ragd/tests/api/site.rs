@@ -47,8 +47,12 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
     let path = uri.path().to_owned();
     let over = s.overrides.lock().unwrap().get(&path).cloned();
     let response = match over.clone() {
-        Some(Override::Status(code)) => (StatusCode::from_u16(code).unwrap(), "overridden").into_response(),
-        Some(Override::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+        Some(Override::Status(code)) => {
+            (StatusCode::from_u16(code).unwrap(), "overridden").into_response()
+        }
+        Some(Override::Redirect(to)) => {
+            (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+        }
         None | Some(Override::Header(..)) => {
             // As a static file server does: the path percent-decoded names the file.
             let mut file = s.root.join(percent_decode(path.trim_start_matches('/')));
@@ -58,10 +62,21 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
             match std::fs::read(&file) {
                 Ok(bytes) => {
                     let etag = format!("\"{}\"", ragd_core::model::content_hash(&bytes));
-                    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+                    if headers
+                        .get(header::IF_NONE_MATCH)
+                        .and_then(|v| v.to_str().ok())
+                        == Some(etag.as_str())
+                    {
                         (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response()
                     } else {
-                        ([(header::CONTENT_TYPE, content_type(&file).to_owned()), (header::ETAG, etag)], bytes).into_response()
+                        (
+                            [
+                                (header::CONTENT_TYPE, content_type(&file).to_owned()),
+                                (header::ETAG, etag),
+                            ],
+                            bytes,
+                        )
+                            .into_response()
                     }
                 }
                 Err(_) => (StatusCode::NOT_FOUND, "no such page").into_response(),
@@ -72,7 +87,10 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
     if let Some(Override::Header(name, value)) = over {
         response.headers_mut().insert(name, value.parse().unwrap());
     }
-    s.log.lock().unwrap().push((path, response.status().as_u16()));
+    s.log
+        .lock()
+        .unwrap()
+        .push((path, response.status().as_u16()));
     response
 }
 
@@ -81,7 +99,11 @@ pub fn percent_decode(path: &str) -> String {
     let (b, mut out, mut i) = (path.as_bytes(), Vec::new(), 0);
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -98,16 +120,29 @@ pub fn percent_decode(path: &str) -> String {
 impl Site {
     /// Serves `root` on a free port of 127.0.0.1.
     pub async fn serve(root: PathBuf) -> Self {
-        let state = Arc::new(SiteState { root, ..Default::default() });
-        let app = axum::Router::new().fallback(serve).with_state(state.clone());
+        let state = Arc::new(SiteState {
+            root,
+            ..Default::default()
+        });
+        let app = axum::Router::new()
+            .fallback(serve)
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Site { base, state, _server: server }
+        Site {
+            base,
+            state,
+            _server: server,
+        }
     }
 
     pub fn set(&self, path: &str, o: Override) {
-        self.state.overrides.lock().unwrap().insert(path.to_owned(), o);
+        self.state
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), o);
     }
 
     pub fn clear(&self, path: &str) {
@@ -124,11 +159,17 @@ impl Site {
 /// edit it), with the toolchain's own `robots.txt` beside it: no sitemap, nothing added. Returns the
 /// chapter and appendix pages (`chNN-…` and `appendix-…` files).
 pub fn rust_book_site(dir: &Path, _base: &str) -> Vec<String> {
-    let docs = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let docs = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
     let sysroot = PathBuf::from(String::from_utf8(docs.stdout).unwrap().trim());
     let html = sysroot.join("share/doc/rust/html");
     let book = html.join("book");
-    assert!(book.join("index.html").exists(), "the toolchain's docs are missing: rustup component add rust-docs");
+    assert!(
+        book.join("index.html").exists(),
+        "the toolchain's docs are missing: rustup component add rust-docs"
+    );
     copy_dir(&book, &dir.join("book"));
     std::fs::copy(html.join("robots.txt"), dir.join("robots.txt")).unwrap();
     let mut pages: Vec<String> = std::fs::read_dir(&book)

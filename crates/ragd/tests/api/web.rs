@@ -11,31 +11,52 @@ use serde_json::{Value, json};
 
 pub(crate) fn web_asset(urls: &[String], extra: Value) -> Value {
     let mut params = json!({"urls": urls});
-    params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    params
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     json!({"name": "Rust Book", "config": {"sourceType": "WEB", "parameters": params}})
 }
 
 async fn refresh(app: &TestApp, asset: &str) -> Value {
     let t = app.token("acme");
-    let r = app.post(&format!("/v1/tenants/acme/assets/{asset}:refresh"), &t, json!({})).await;
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{asset}:refresh"),
+            &t,
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    app.wait_done("acme", asset, r.body["operation"]["id"].as_str().unwrap()).await
+    app.wait_done("acme", asset, r.body["operation"]["id"].as_str().unwrap())
+        .await
 }
 
 pub(crate) async fn documents(app: &TestApp, asset: &str) -> Vec<Value> {
-    let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents?PageSize=1000"), &app.token("acme")).await;
+    let r = app
+        .get(
+            &format!("/v1/tenants/acme/assets/{asset}/documents?PageSize=1000"),
+            &app.token("acme"),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["items"].as_array().unwrap().clone()
 }
 
 async fn chunks(app: &TestApp, asset: &str, doc: &str) -> Vec<Value> {
-    let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/documents/{doc}/chunks?PageSize=1000"), &app.token("acme")).await;
+    let r = app
+        .get(
+            &format!("/v1/tenants/acme/assets/{asset}/documents/{doc}/chunks?PageSize=1000"),
+            &app.token("acme"),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["chunks"].as_array().unwrap().clone()
 }
 
 fn by_page<'a>(docs: &'a [Value], page: &str) -> Option<&'a Value> {
-    docs.iter().find(|d| d["sourceUrl"].as_str().is_some_and(|u| u.ends_with(page)))
+    docs.iter()
+        .find(|d| d["sourceUrl"].as_str().is_some_and(|u| u.ends_with(page)))
 }
 
 #[tokio::test]
@@ -48,7 +69,10 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
 
     // Chapters 4 and 8, found through the table of contents (toc.html, itself noindex), which
     // mdBook links only from a <noscript> iframe.
-    let expected: Vec<&String> = pages.iter().filter(|p| p.starts_with("ch04-0") || p.starts_with("ch08-0")).collect();
+    let expected: Vec<&String> = pages
+        .iter()
+        .filter(|p| p.starts_with("ch04-0") || p.starts_with("ch08-0"))
+        .collect();
     assert_eq!(expected.len(), 8, "{expected:?}");
     let body = web_asset(
         &[format!("{}/book/index.html", site.base)],
@@ -56,50 +80,100 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     );
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["asset"]["assetLink"], format!("{}/book/index.html", site.base));
+    assert_eq!(
+        r.body["asset"]["assetLink"],
+        format!("{}/book/index.html", site.base)
+    );
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
     assert_eq!(op["status"], "COMPLETED", "{op}");
     assert_eq!(op["errorMessage"], Value::Null, "{op}");
-    assert_eq!((op["itemsTotal"].as_i64(), op["itemsFailed"].as_i64()), (Some(8), Some(0)), "{op}");
+    assert_eq!(
+        (op["itemsTotal"].as_i64(), op["itemsFailed"].as_i64()),
+        (Some(8), Some(0)),
+        "{op}"
+    );
     let log = site.take_log();
-    assert!(log.iter().any(|(p, _)| p == "/robots.txt") && log.iter().any(|(p, _)| p == "/book/toc.html"));
-    assert!(!log.iter().any(|(p, _)| p.contains("print.html")), "pages outside the include patterns are not fetched");
-    assert!(!log.iter().any(|(p, _)| p.ends_with(".css") || p.ends_with(".js")), "static files are not fetched");
+    assert!(
+        log.iter().any(|(p, _)| p == "/robots.txt")
+            && log.iter().any(|(p, _)| p == "/book/toc.html")
+    );
+    assert!(
+        !log.iter().any(|(p, _)| p.contains("print.html")),
+        "pages outside the include patterns are not fetched"
+    );
+    assert!(
+        !log.iter()
+            .any(|(p, _)| p.ends_with(".css") || p.ends_with(".js")),
+        "static files are not fetched"
+    );
 
     let docs = documents(&app, &asset).await;
     assert_eq!(docs.len(), 8);
     for page in &expected {
         let d = by_page(&docs, page).unwrap_or_else(|| panic!("{page} missing"));
-        assert_eq!((d["status"].as_str(), d["contentType"].as_str()), (Some("INDEXED"), Some("text/html")), "{d}");
-        assert!(d["fileName"].as_str().unwrap().ends_with("The Rust Programming Language"), "the title names it: {d}");
+        assert_eq!(
+            (d["status"].as_str(), d["contentType"].as_str()),
+            (Some("INDEXED"), Some("text/html")),
+            "{d}"
+        );
+        assert!(
+            d["fileName"]
+                .as_str()
+                .unwrap()
+                .ends_with("The Rust Programming Language"),
+            "the title names it: {d}"
+        );
     }
 
     // Structure survives: heading trails, token limits, whole code blocks.
     let ownership = by_page(&docs, "ch04-01-what-is-ownership.html").unwrap();
     let cs = chunks(&app, &asset, ownership["id"].as_str().unwrap()).await;
     assert!(cs.len() > 20, "{}", cs.len());
-    assert!(cs.iter().any(|c| c["headingPath"] == "What Is Ownership? > The Stack and the Heap"));
-    assert!(cs.iter().all(|c| c["contextText"].as_str().unwrap().starts_with("What is Ownership? - The Rust Programming Language")));
+    assert!(
+        cs.iter()
+            .any(|c| c["headingPath"] == "What Is Ownership? > The Stack and the Heap")
+    );
+    assert!(cs.iter().all(|c| {
+        c["contextText"]
+            .as_str()
+            .unwrap()
+            .starts_with("What is Ownership? - The Rust Programming Language")
+    }));
     for d in &docs {
         // A code block is split only when it alone exceeds the chunk size: the chunks a split
         // block spans (from the one leaving a fence open to the one closing it) hold > 200 tokens.
         let mut open_span: Option<i64> = None;
         for c in chunks(&app, &asset, d["id"].as_str().unwrap()).await {
-            let (tokens, content) = (c["tokenCount"].as_i64().unwrap(), c["content"].as_str().unwrap());
+            let (tokens, content) = (
+                c["tokenCount"].as_i64().unwrap(),
+                c["content"].as_str().unwrap(),
+            );
             assert!(tokens <= 200, "chunk over chunkSize: {c}");
-            let fences = content.lines().filter(|l| l.trim_start().starts_with("```")).count();
+            let fences = content
+                .lines()
+                .filter(|l| l.trim_start().starts_with("```"))
+                .count();
             open_span = match (open_span, fences % 2 == 1) {
                 (None, false) => None,
                 (None, true) => Some(tokens),
                 (Some(sum), false) => Some(sum + tokens),
                 (Some(sum), true) => {
-                    assert!(sum + tokens > 200, "a code block that fits was split, ending at {c}");
+                    assert!(
+                        sum + tokens > 200,
+                        "a code block that fits was split, ending at {c}"
+                    );
                     None
                 }
             };
         }
-        assert_eq!(open_span, None, "a code block was left open in {}", d["sourceUrl"]);
+        assert_eq!(
+            open_span, None,
+            "a code block was left open in {}",
+            d["sourceUrl"]
+        );
     }
     let strings = by_page(&docs, "ch08-02-strings.html").unwrap().clone();
     let strings_tokens = strings["tokenCount"].as_i64().unwrap();
@@ -107,25 +181,46 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     // Nothing changed: every page answers 304 and nothing is embedded.
     let op = refresh(&app, &asset).await;
     assert_eq!(
-        (op["status"].as_str(), op["tokenCount"].as_i64(), op["itemsSkipped"].as_i64()),
+        (
+            op["status"].as_str(),
+            op["tokenCount"].as_i64(),
+            op["itemsSkipped"].as_i64()
+        ),
         (Some("COMPLETED"), Some(0), Some(8)),
         "{op}"
     );
     let log = site.take_log();
-    assert_eq!(log.iter().filter(|(_, s)| *s == 304).count(), 8, "conditional requests: {log:?}");
+    assert_eq!(
+        log.iter().filter(|(_, s)| *s == 304).count(),
+        8,
+        "conditional requests: {log:?}"
+    );
 
     // One page edited: only its changed chunks are embedded.
     let file = dir.path().join("book/ch08-02-strings.html");
     let html = std::fs::read_to_string(&file).unwrap();
-    let edited =
-        html.replacen("Many of the same operations", "ragd edited this paragraph of the strings chapter. Many of the same operations", 1);
+    let edited = html.replacen(
+        "Many of the same operations",
+        "ragd edited this paragraph of the strings chapter. Many of the same operations",
+        1,
+    );
     assert_ne!(edited, html);
     std::fs::write(&file, edited).unwrap();
     let op = refresh(&app, &asset).await;
-    assert_eq!((op["status"].as_str(), op["itemsSkipped"].as_i64()), (Some("COMPLETED"), Some(7)), "{op}");
+    assert_eq!(
+        (op["status"].as_str(), op["itemsSkipped"].as_i64()),
+        (Some("COMPLETED"), Some(7)),
+        "{op}"
+    );
     let sent = op["tokenCount"].as_i64().unwrap();
-    assert!(sent > 0 && sent * 5 < strings_tokens, "only changed chunks are embedded: {sent} of {strings_tokens}");
-    assert!(op["tokensSaved"].as_i64().unwrap() > strings_tokens / 2, "{op}");
+    assert!(
+        sent > 0 && sent * 5 < strings_tokens,
+        "only changed chunks are embedded: {sent} of {strings_tokens}"
+    );
+    assert!(
+        op["tokensSaved"].as_i64().unwrap() > strings_tokens / 2,
+        "{op}"
+    );
 
     // Half-way failure: one page deleted at the source, another answering 503. The crawl is
     // incomplete, so nothing is deleted, and the failing page keeps its indexed version.
@@ -136,12 +231,19 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
     assert!(op["errorMessage"].as_str().unwrap().contains("503"), "{op}");
     let docs = documents(&app, &asset).await;
     assert_eq!(docs.len(), 8, "an incomplete crawl deletes nothing");
-    assert_eq!(by_page(&docs, "ch08-01-vectors.html").unwrap()["status"], "INDEXED");
+    assert_eq!(
+        by_page(&docs, "ch08-01-vectors.html").unwrap()["status"],
+        "INDEXED"
+    );
 
     // A complete crawl removes the deleted page.
     site.clear("/book/ch08-01-vectors.html");
     let op = refresh(&app, &asset).await;
-    assert_eq!((op["status"].as_str(), op["errorMessage"].as_str()), (Some("COMPLETED"), None), "{op}");
+    assert_eq!(
+        (op["status"].as_str(), op["errorMessage"].as_str()),
+        (Some("COMPLETED"), None),
+        "{op}"
+    );
     let docs = documents(&app, &asset).await;
     assert_eq!(docs.len(), 7);
     assert!(by_page(&docs, "ch08-03-hash-maps.html").is_none());
@@ -150,23 +252,53 @@ async fn crawls_the_rust_book_and_refreshes_only_what_changed() {
 #[tokio::test]
 async fn ssrf_is_refused_directly_and_through_redirects() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret.html"), "<html><body><p>internal secret</p></body></html>").unwrap();
+    std::fs::write(
+        dir.path().join("secret.html"),
+        "<html><body><p>internal secret</p></body></html>",
+    )
+    .unwrap();
     let site = Site::serve(dir.path().to_owned()).await;
     let port = site.base.rsplit(':').next().unwrap().to_owned();
-    site.set("/go-loopback", Override::Redirect(format!("http://127.0.0.1:{port}/secret.html")));
-    site.set("/go-metadata", Override::Redirect("http://169.254.169.254/latest/meta-data/".into()));
+    site.set(
+        "/go-loopback",
+        Override::Redirect(format!("http://127.0.0.1:{port}/secret.html")),
+    );
+    site.set(
+        "/go-metadata",
+        Override::Redirect("http://169.254.169.254/latest/meta-data/".into()),
+    );
     let no_crawl = json!({"useSitemap": false, "maxDepth": 0});
 
     // Without an allow-list: a loopback IP, and a name resolving to one, are refused.
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    for url in [format!("http://127.0.0.1:{port}/secret.html"), format!("http://localhost:{port}/secret.html")] {
-        let r = app.post("/v1/tenants/acme/assets", &t, web_asset(std::slice::from_ref(&url), no_crawl.clone())).await;
+    for url in [
+        format!("http://127.0.0.1:{port}/secret.html"),
+        format!("http://localhost:{port}/secret.html"),
+    ] {
+        let r = app
+            .post(
+                "/v1/tenants/acme/assets",
+                &t,
+                web_asset(std::slice::from_ref(&url), no_crawl.clone()),
+            )
+            .await;
         let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-        let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+        let op = app
+            .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+            .await;
         assert_eq!(op["status"], "FAILED", "{op}");
-        assert!(op["errorMessage"].as_str().unwrap().contains("refused"), "{op}");
-        assert!(op["errorMessage"].as_str().unwrap().contains("RAGD_WEB_ALLOW_HOSTS"), "{op}");
+        assert!(
+            op["errorMessage"].as_str().unwrap().contains("refused"),
+            "{op}"
+        );
+        assert!(
+            op["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains("RAGD_WEB_ALLOW_HOSTS"),
+            "{op}"
+        );
     }
     drop(app);
 
@@ -174,15 +306,32 @@ async fn ssrf_is_refused_directly_and_through_redirects() {
     // metadata address are refused before any request is made to them.
     let app = TestApp::spawn_with(|c| c.web_allow_hosts = "localhost".into(), None).await;
     let t = app.token("acme");
-    let urls = [format!("http://localhost:{port}/go-loopback"), format!("http://localhost:{port}/go-metadata")];
-    let r = app.post("/v1/tenants/acme/assets", &t, web_asset(&urls, no_crawl)).await;
+    let urls = [
+        format!("http://localhost:{port}/go-loopback"),
+        format!("http://localhost:{port}/go-metadata"),
+    ];
+    let r = app
+        .post("/v1/tenants/acme/assets", &t, web_asset(&urls, no_crawl))
+        .await;
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("FAILED"), Some(2)), "{op}");
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (op["status"].as_str(), op["itemsFailed"].as_i64()),
+        (Some("FAILED"), Some(2)),
+        "{op}"
+    );
     let message = op["errorMessage"].as_str().unwrap();
     assert_eq!(message.matches("refused").count(), 2, "{op}");
-    assert!(message.contains("169.254.169.254") && message.contains("127.0.0.1"), "{op}");
-    assert!(!site.take_log().iter().any(|(p, _)| p == "/secret.html"), "the private page was never requested");
+    assert!(
+        message.contains("169.254.169.254") && message.contains("127.0.0.1"),
+        "{op}"
+    );
+    assert!(
+        !site.take_log().iter().any(|(p, _)| p == "/secret.html"),
+        "the private page was never requested"
+    );
 }
 
 /// An app for crawls of whole sites, which test what is indexed, not how it is embedded: its
@@ -212,13 +361,34 @@ pub(crate) fn crawl_asset(urls: &[String], extra: Value) -> Value {
 /// COMPLETED with no page failed. Returns the asset id, the operation as `GET` shows it (with what
 /// it left out) and the indexed pages as paths below `prefix` (percent-decoded, a directory as
 /// its `index.html`).
-pub(crate) async fn crawl_site(app: &TestApp, start: String, prefix: &str, extra: Value) -> (String, Value, Vec<String>) {
-    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), crawl_asset(&[start], extra)).await;
+pub(crate) async fn crawl_site(
+    app: &TestApp,
+    start: String,
+    prefix: &str,
+    extra: Value,
+) -> (String, Value, Vec<String>) {
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &app.token("acme"),
+            crawl_asset(&[start], extra),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
-    let indexed = documents(app, &asset).await.iter().map(|d| page_of(prefix, d["sourceUrl"].as_str().unwrap())).collect();
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (op["status"].as_str(), op["itemsFailed"].as_i64()),
+        (Some("COMPLETED"), Some(0)),
+        "{op}"
+    );
+    let indexed = documents(app, &asset)
+        .await
+        .iter()
+        .map(|d| page_of(prefix, d["sourceUrl"].as_str().unwrap()))
+        .collect();
     let op = operation_with_exclusions(app, &asset, &op).await;
     (asset, op, indexed)
 }
@@ -226,20 +396,35 @@ pub(crate) async fn crawl_site(app: &TestApp, start: String, prefix: &str, extra
 /// The path of `url` below `prefix`, percent-decoded, a directory as its `index.html`.
 pub(crate) fn page_of(prefix: &str, url: &str) -> String {
     let p = crate::site::percent_decode(url.strip_prefix(prefix).unwrap_or(url));
-    if p.is_empty() || p.ends_with('/') { format!("{p}index.html") } else { p }
+    if p.is_empty() || p.ends_with('/') {
+        format!("{p}index.html")
+    } else {
+        p
+    }
 }
 
 /// The toolchain's documentation directory (real mdBook and rustdoc output).
 fn toolchain_docs() -> std::path::PathBuf {
-    let out = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
-    let html = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("share/doc/rust/html");
-    assert!(html.join("book/index.html").exists(), "the toolchain's docs are missing: rustup component add rust-docs");
+    let out = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let html = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        .join("share/doc/rust/html");
+    assert!(
+        html.join("book/index.html").exists(),
+        "the toolchain's docs are missing: rustup component add rust-docs"
+    );
     html
 }
 
 /// `href="…"` values of an HTML file, without fragments.
 fn hrefs(html: &str) -> Vec<String> {
-    html.split("href=\"").skip(1).filter_map(|s| s.split('"').next()).map(|h| h.split('#').next().unwrap().to_owned()).collect()
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(|h| h.split('#').next().unwrap().to_owned())
+        .collect()
 }
 
 pub(crate) fn marked_noindex(html: &str) -> bool {
@@ -251,7 +436,10 @@ pub(crate) fn marked_noindex(html: &str) -> bool {
 
 /// Pages grouped by the text of their main landmark (`<main>` or `role="main"`, else the whole
 /// body; whitespace folded): a group is one text, to be indexed once.
-pub(crate) fn by_main_text(root: &std::path::Path, pages: &std::collections::BTreeSet<String>) -> Vec<Vec<String>> {
+pub(crate) fn by_main_text(
+    root: &std::path::Path,
+    pages: &std::collections::BTreeSet<String>,
+) -> Vec<Vec<String>> {
     let main = scraper::Selector::parse("main, [role=main]").unwrap();
     let body = scraper::Selector::parse("body").unwrap();
     let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -259,16 +447,27 @@ pub(crate) fn by_main_text(root: &std::path::Path, pages: &std::collections::BTr
         let html = scraper::Html::parse_document(&std::fs::read_to_string(root.join(p)).unwrap());
         // The text, with each heading's level: `# A` and `## A` are not the same text.
         let mut text = String::new();
-        for node in html.select(&main).next().or_else(|| html.select(&body).next()).into_iter().flat_map(|e| e.descendants()) {
+        for node in html
+            .select(&main)
+            .next()
+            .or_else(|| html.select(&body).next())
+            .into_iter()
+            .flat_map(|e| e.descendants())
+        {
             match node.value() {
                 scraper::Node::Text(t) => text.push_str(t),
-                scraper::Node::Element(e) if matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") => {
+                scraper::Node::Element(e)
+                    if matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") =>
+                {
                     text.push_str(&format!(" h{} ", &e.name()[1..]));
                 }
                 _ => {}
             }
         }
-        groups.entry(text.split_whitespace().collect::<Vec<_>>().join(" ")).or_default().push(p.clone());
+        groups
+            .entry(text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .or_default()
+            .push(p.clone());
     }
     groups.into_values().collect()
 }
@@ -276,23 +475,42 @@ pub(crate) fn by_main_text(root: &std::path::Path, pages: &std::collections::BTr
 /// Every group of pages (see [`by_main_text`]) has exactly one page indexed, and nothing else is.
 pub(crate) fn assert_every_page_once(indexed: &[String], groups: &[Vec<String>]) {
     let unique: std::collections::BTreeSet<&String> = indexed.iter().collect();
-    assert_eq!(unique.len(), indexed.len(), "a page indexed twice: {indexed:?}");
+    assert_eq!(
+        unique.len(),
+        indexed.len(),
+        "a page indexed twice: {indexed:?}"
+    );
     let expected: std::collections::BTreeSet<&String> = groups.iter().flatten().collect();
     let unexpected: Vec<&&String> = unique.iter().filter(|p| !expected.contains(**p)).collect();
-    assert!(unexpected.is_empty(), "indexed but not a content page: {unexpected:?}");
-    let missing: Vec<&Vec<String>> = groups.iter().filter(|g| !g.iter().any(|p| unique.contains(p))).collect();
+    assert!(
+        unexpected.is_empty(),
+        "indexed but not a content page: {unexpected:?}"
+    );
+    let missing: Vec<&Vec<String>> = groups
+        .iter()
+        .filter(|g| !g.iter().any(|p| unique.contains(p)))
+        .collect();
     assert!(missing.is_empty(), "content pages not indexed: {missing:?}");
     for pages in groups {
         let n = pages.iter().filter(|p| unique.contains(p)).count();
-        assert_eq!(n, 1, "pages with the same text are indexed once: {pages:?} (indexed {n})");
+        assert_eq!(
+            n, 1,
+            "pages with the same text are indexed once: {pages:?} (indexed {n})"
+        );
     }
 }
 
 /// The pages of `pages` that some page of the site links to (`<a href>`, `<iframe src>` and
 /// `<link rel=next|prev>`, inside `<noscript>` too): what a crawler without a sitemap can find.
 /// Pages nothing links to (Sphinx's orphans) cannot be crawled.
-pub(crate) fn linked(root: &std::path::Path, pages: &std::collections::BTreeSet<String>) -> std::collections::BTreeSet<String> {
-    let links = scraper::Selector::parse("a[href], iframe[src], link[rel=next][href], link[rel=prev][href], noscript").unwrap();
+pub(crate) fn linked(
+    root: &std::path::Path,
+    pages: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    let links = scraper::Selector::parse(
+        "a[href], iframe[src], link[rel=next][href], link[rel=prev][href], noscript",
+    )
+    .unwrap();
     let site = reqwest::Url::parse("http://site/").unwrap();
     let mut found = std::collections::BTreeSet::new();
     for p in html_files(root) {
@@ -312,16 +530,27 @@ pub(crate) fn linked(root: &std::path::Path, pages: &std::collections::BTreeSet<
                             .collect::<Vec<_>>(),
                     ),
                 ),
-                _ => targets.extend(e.value().attr("href").or(e.value().attr("src")).map(str::to_owned)),
+                _ => targets.extend(
+                    e.value()
+                        .attr("href")
+                        .or(e.value().attr("src"))
+                        .map(str::to_owned),
+                ),
             }
         }
         for t in targets {
             let Ok(mut url) = base.join(&t) else { continue };
             url.set_fragment(None);
             url.set_query(None);
-            let Some(path) = url.as_str().strip_prefix("http://site/") else { continue };
+            let Some(path) = url.as_str().strip_prefix("http://site/") else {
+                continue;
+            };
             let path = crate::site::percent_decode(path);
-            let path = if path.is_empty() || path.ends_with('/') { format!("{path}index.html") } else { path };
+            let path = if path.is_empty() || path.ends_with('/') {
+                format!("{path}index.html")
+            } else {
+                path
+            };
             if pages.contains(&path) && path != p {
                 found.insert(path);
             }
@@ -340,7 +569,12 @@ pub(crate) fn html_files(dir: &std::path::Path) -> std::collections::BTreeSet<St
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|x| x == "html") {
-                out.insert(path.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+                out.insert(
+                    path.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -349,7 +583,15 @@ pub(crate) fn html_files(dir: &std::path::Path) -> std::collections::BTreeSet<St
 
 /// The operation as `GET …/operations/{id}` shows it, with what it left out.
 pub(crate) async fn operation_with_exclusions(app: &TestApp, asset: &str, op: &Value) -> Value {
-    let r = app.get(&format!("/v1/tenants/acme/assets/{asset}/operations/{}", op["id"].as_str().unwrap()), &app.token("acme")).await;
+    let r = app
+        .get(
+            &format!(
+                "/v1/tenants/acme/assets/{asset}/operations/{}",
+                op["id"].as_str().unwrap()
+            ),
+            &app.token("acme"),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
 }
@@ -368,15 +610,27 @@ async fn crawls_the_rust_book_as_mdbook_publishes_it() {
     // The oracle, independent of the crawler: the pages of the generator's table of contents and
     // the start page, minus those whose robots meta tag says noindex, grouped by identical <main>.
     let read = |p: &str| std::fs::read_to_string(book.join(p)).unwrap();
-    let mut expected: std::collections::BTreeSet<String> =
-        hrefs(&read("toc.html")).into_iter().filter(|h| h.ends_with(".html") && !h.contains("://")).collect();
-    assert!(expected.len() > 100, "the table of contents lists {} pages", expected.len());
+    let mut expected: std::collections::BTreeSet<String> = hrefs(&read("toc.html"))
+        .into_iter()
+        .filter(|h| h.ends_with(".html") && !h.contains("://"))
+        .collect();
+    assert!(
+        expected.len() > 100,
+        "the table of contents lists {} pages",
+        expected.len()
+    );
     expected.insert("index.html".into());
     expected.retain(|p| !marked_noindex(&read(p)));
     let groups = by_main_text(&book, &expected);
 
     let prefix = format!("{}/book/", site.base);
-    let (_, op, indexed) = crawl_site(&app, format!("{prefix}index.html"), &prefix, json!({"scope": "PREFIX", "maxPages": 1000})).await;
+    let (_, op, indexed) = crawl_site(
+        &app,
+        format!("{prefix}index.html"),
+        &prefix,
+        json!({"scope": "PREFIX", "maxPages": 1000}),
+    )
+    .await;
     assert_every_page_once(&indexed, &groups);
     let unique: std::collections::BTreeSet<&String> = indexed.iter().collect();
     assert!(!unique.contains(&"print.html".to_owned()) && !unique.contains(&"toc.html".to_owned()));
@@ -384,15 +638,31 @@ async fn crawls_the_rust_book_as_mdbook_publishes_it() {
     // What was left out, and why, is on the operation.
     let excluded = op["excluded"].as_array().unwrap();
     let reason_for = |page: &str| {
-        excluded.iter().find(|e| page_of(&prefix, e["url"].as_str().unwrap()) == page).map(|e| e["reason"].as_str().unwrap().to_owned())
+        excluded
+            .iter()
+            .find(|e| page_of(&prefix, e["url"].as_str().unwrap()) == page)
+            .map(|e| e["reason"].as_str().unwrap().to_owned())
     };
-    assert!(reason_for("print.html").is_some_and(|r| r.contains("noindex")), "{op}");
-    assert!(reason_for("toc.html").is_some_and(|r| r.contains("noindex")), "{op}");
+    assert!(
+        reason_for("print.html").is_some_and(|r| r.contains("noindex")),
+        "{op}"
+    );
+    assert!(
+        reason_for("toc.html").is_some_and(|r| r.contains("noindex")),
+        "{op}"
+    );
     for pages in groups.iter().filter(|g| g.len() > 1) {
         let dropped = pages.iter().find(|p| !unique.contains(p)).unwrap();
-        assert!(reason_for(dropped).is_some_and(|r| r.contains("the same text as")), "{dropped}: {op}");
+        assert!(
+            reason_for(dropped).is_some_and(|r| r.contains("the same text as")),
+            "{dropped}: {op}"
+        );
     }
-    assert_eq!(op["itemsExcluded"].as_u64().unwrap() as usize, excluded.len(), "{op}");
+    assert_eq!(
+        op["itemsExcluded"].as_u64().unwrap() as usize,
+        excluded.len(),
+        "{op}"
+    );
 }
 
 /// Every robots directive, canonical URLs, duplicate text and the URL spellings of one page, on a
@@ -403,7 +673,9 @@ async fn robots_directives_canonicals_duplicates_and_url_spellings() {
     let page = |name: &str, head: &str, body: &str| {
         let path = dir.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let html = format!("<html><head><title>{name}</title>{head}</head><body><main><h1>{name}</h1><p>{body}</p></main></body></html>");
+        let html = format!(
+            "<html><head><title>{name}</title>{head}</head><body><main><h1>{name}</h1><p>{body}</p></main></body></html>"
+        );
         std::fs::write(path, html).unwrap();
     };
     page(
@@ -415,48 +687,132 @@ async fn robots_directives_canonicals_duplicates_and_url_spellings() {
         <a href="./dir//index.html#x">d</a> <a href="http://127.0.0.1:PORT/dir/index.html">d</a> <a href="private.html">p</a>
         <a href="old.html">moved</a>"#,
     );
-    page("old.html", r#"<meta http-equiv="refresh" content="0; url=b.html">"#, "Redirecting to b.");
-    std::fs::write(dir.path().join("robots.txt"), "User-agent: *\nDisallow: /private.html\n").unwrap();
+    page(
+        "old.html",
+        r#"<meta http-equiv="refresh" content="0; url=b.html">"#,
+        "Redirecting to b.",
+    );
+    std::fs::write(
+        dir.path().join("robots.txt"),
+        "User-agent: *\nDisallow: /private.html\n",
+    )
+    .unwrap();
     page("private.html", "", "robots.txt keeps crawlers out.");
     page("a.html", "", "Alpha text that appears twice on this site.");
     // The same main text as a.html under another title: only the text counts.
     let alpha = std::fs::read_to_string(dir.path().join("a.html")).unwrap();
-    std::fs::write(dir.path().join("copy-of-a.html"), alpha.replace("<title>a.html", "<title>A copy")).unwrap();
-    page("b.html", r#"<link rel="canonical" href="b.html">"#, "Beta is its own canonical.");
-    page("noindex.html", r#"<meta name="robots" content="noindex">"#, r#"Hidden. <a href="only-from-noindex.html">on</a>"#);
-    page("only-from-noindex.html", "", "Reached through a noindex page, which is still followed.");
-    page("nofollow.html", r#"<meta name="ragd" content="nofollow">"#, r#"Indexed. <a href="only-from-nofollow.html">no</a>"#);
+    std::fs::write(
+        dir.path().join("copy-of-a.html"),
+        alpha.replace("<title>a.html", "<title>A copy"),
+    )
+    .unwrap();
+    page(
+        "b.html",
+        r#"<link rel="canonical" href="b.html">"#,
+        "Beta is its own canonical.",
+    );
+    page(
+        "noindex.html",
+        r#"<meta name="robots" content="noindex">"#,
+        r#"Hidden. <a href="only-from-noindex.html">on</a>"#,
+    );
+    page(
+        "only-from-noindex.html",
+        "",
+        "Reached through a noindex page, which is still followed.",
+    );
+    page(
+        "nofollow.html",
+        r#"<meta name="ragd" content="nofollow">"#,
+        r#"Indexed. <a href="only-from-nofollow.html">no</a>"#,
+    );
     page("only-from-nofollow.html", "", "Never fetched.");
-    page("none.html", r#"<meta name="robots" content="none">"#, r#"Neither. <a href="only-from-none.html">no</a>"#);
+    page(
+        "none.html",
+        r#"<meta name="robots" content="none">"#,
+        r#"Neither. <a href="only-from-none.html">no</a>"#,
+    );
     page("only-from-none.html", "", "Never fetched either.");
     page("header-noindex.html", "", "Its header says noindex.");
-    page("header-other.html", "", "Its header speaks to another crawler only.");
-    page("canon-dup.html", r#"<link rel="canonical" href="/b.html">"#, "A variant of b that names b as canonical.");
-    page("dir/index.html", "", "The directory page, under four spellings.");
+    page(
+        "header-other.html",
+        "",
+        "Its header speaks to another crawler only.",
+    );
+    page(
+        "canon-dup.html",
+        r#"<link rel="canonical" href="/b.html">"#,
+        "A variant of b that names b as canonical.",
+    );
+    page(
+        "dir/index.html",
+        "",
+        "The directory page, under four spellings.",
+    );
     let site = Site::serve(dir.path().to_owned()).await;
     let port = site.base.rsplit(':').next().unwrap().to_owned();
-    let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap().replace("PORT", &port);
+    let index = std::fs::read_to_string(dir.path().join("index.html"))
+        .unwrap()
+        .replace("PORT", &port);
     std::fs::write(dir.path().join("index.html"), index).unwrap();
-    site.set("/header-noindex.html", Override::Header("x-robots-tag", "noindex"));
-    site.set("/header-other.html", Override::Header("x-robots-tag", "otherbot: noindex"));
+    site.set(
+        "/header-noindex.html",
+        Override::Header("x-robots-tag", "noindex"),
+    );
+    site.set(
+        "/header-other.html",
+        Override::Header("x-robots-tag", "otherbot: noindex"),
+    );
     let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
 
-    let r = app.post("/v1/tenants/acme/assets", &app.token("acme"), web_asset(&[format!("{}/index.html", site.base)], json!({}))).await;
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &app.token("acme"),
+            web_asset(&[format!("{}/index.html", site.base)], json!({})),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
-    assert_eq!((op["status"].as_str(), op["itemsFailed"].as_i64()), (Some("COMPLETED"), Some(0)), "{op}");
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (op["status"].as_str(), op["itemsFailed"].as_i64()),
+        (Some("COMPLETED"), Some(0)),
+        "{op}"
+    );
     let strip = |u: &str| u.strip_prefix(&site.base).unwrap().to_owned();
-    let mut indexed: Vec<String> = documents(&app, &asset).await.iter().map(|d| strip(d["sourceUrl"].as_str().unwrap())).collect();
+    let mut indexed: Vec<String> = documents(&app, &asset)
+        .await
+        .iter()
+        .map(|d| strip(d["sourceUrl"].as_str().unwrap()))
+        .collect();
     indexed.sort();
-    assert_eq!(indexed, ["/", "/a.html", "/b.html", "/dir/", "/header-other.html", "/nofollow.html", "/only-from-noindex.html"]);
+    assert_eq!(
+        indexed,
+        [
+            "/",
+            "/a.html",
+            "/b.html",
+            "/dir/",
+            "/header-other.html",
+            "/nofollow.html",
+            "/only-from-noindex.html"
+        ]
+    );
 
     let op = operation_with_exclusions(&app, &asset, &op).await;
     let mut excluded: Vec<(String, String)> = op["excluded"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (strip(e["url"].as_str().unwrap()), e["reason"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                strip(e["url"].as_str().unwrap()),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     excluded.sort();
     let b = format!("{}/b.html", site.base);
@@ -464,9 +820,18 @@ async fn robots_directives_canonicals_duplicates_and_url_spellings() {
     let expected = [
         ("/canon-dup.html", format!("its canonical URL is {b}")),
         ("/copy-of-a.html", format!("the same text as {a}")),
-        ("/header-noindex.html", "the page asks not to be indexed (noindex)".to_owned()),
-        ("/noindex.html", "the page asks not to be indexed (noindex)".to_owned()),
-        ("/none.html", "the page asks not to be indexed (noindex)".to_owned()),
+        (
+            "/header-noindex.html",
+            "the page asks not to be indexed (noindex)".to_owned(),
+        ),
+        (
+            "/noindex.html",
+            "the page asks not to be indexed (noindex)".to_owned(),
+        ),
+        (
+            "/none.html",
+            "the page asks not to be indexed (noindex)".to_owned(),
+        ),
         ("/old.html", format!("it redirects to {b} (meta refresh)")),
         ("/private.html", "robots.txt disallows it".to_owned()),
     ];
@@ -478,16 +843,34 @@ async fn robots_directives_canonicals_duplicates_and_url_spellings() {
     let log = site.take_log();
     let count = |p: &str| log.iter().filter(|(q, _)| q == p).count();
     assert_eq!(
-        (count("/dir/"), count("/dir/index.html"), count("/a.html"), count("/%61.html"), count("/b.html")),
+        (
+            count("/dir/"),
+            count("/dir/index.html"),
+            count("/a.html"),
+            count("/%61.html"),
+            count("/b.html")
+        ),
         (1, 0, 1, 0, 1),
         "{log:?}"
     );
-    assert_eq!((count("/only-from-nofollow.html"), count("/only-from-none.html"), count("/private.html")), (0, 0, 0), "{log:?}");
+    assert_eq!(
+        (
+            count("/only-from-nofollow.html"),
+            count("/only-from-none.html"),
+            count("/private.html")
+        ),
+        (0, 0, 0),
+        "{log:?}"
+    );
 
     // A refresh keeps the same choice among duplicates, though copy-of-a.html is now fetched first.
     let op = refresh(&app, &asset).await;
     assert_eq!(op["status"], "COMPLETED", "{op}");
-    let mut again: Vec<String> = documents(&app, &asset).await.iter().map(|d| strip(d["sourceUrl"].as_str().unwrap())).collect();
+    let mut again: Vec<String> = documents(&app, &asset)
+        .await
+        .iter()
+        .map(|d| strip(d["sourceUrl"].as_str().unwrap()))
+        .collect();
     again.sort();
     assert_eq!(again, indexed);
 }
@@ -502,23 +885,38 @@ async fn crawls_rustdoc_output_as_published() {
     let krate = html.join("proc_macro");
     let site = Site::serve(html.clone()).await;
     let app = crawl_app().await;
-    let is_stub = |p: &String| std::fs::read_to_string(krate.join(p)).unwrap().contains("http-equiv=\"refresh\"");
+    let is_stub = |p: &String| {
+        std::fs::read_to_string(krate.join(p))
+            .unwrap()
+            .contains("http-equiv=\"refresh\"")
+    };
     let mut expected = html_files(&krate);
     let stubs: Vec<String> = expected.iter().filter(|p| is_stub(p)).cloned().collect();
-    assert!(!stubs.is_empty(), "rustdoc writes redirect stubs for re-exports");
-    expected.retain(|p| !is_stub(p) && !marked_noindex(&std::fs::read_to_string(krate.join(p)).unwrap()));
+    assert!(
+        !stubs.is_empty(),
+        "rustdoc writes redirect stubs for re-exports"
+    );
+    expected.retain(|p| {
+        !is_stub(p) && !marked_noindex(&std::fs::read_to_string(krate.join(p)).unwrap())
+    });
     let groups = by_main_text(&krate, &expected);
 
     let prefix = format!("{}/proc_macro/", site.base);
-    let (_, op, indexed) = crawl_site(&app, format!("{prefix}index.html"), &prefix, json!({"scope": "PREFIX", "maxPages": 1000})).await;
+    let (_, op, indexed) = crawl_site(
+        &app,
+        format!("{prefix}index.html"),
+        &prefix,
+        json!({"scope": "PREFIX", "maxPages": 1000}),
+    )
+    .await;
     assert_every_page_once(&indexed, &groups);
     // A stub that is linked is followed and left out as a redirect (rustdoc links none of these).
     let excluded = op["excluded"].as_array().unwrap();
     assert!(
-        excluded
-            .iter()
-            .all(|e| !stubs.contains(&page_of(&prefix, e["url"].as_str().unwrap()))
-                || e["reason"].as_str().unwrap().contains("redirects to")),
+        excluded.iter().all(
+            |e| !stubs.contains(&page_of(&prefix, e["url"].as_str().unwrap()))
+                || e["reason"].as_str().unwrap().contains("redirects to")
+        ),
         "{op}"
     );
 }
@@ -530,7 +928,9 @@ async fn crawls_rustdoc_output_as_published() {
 #[tokio::test]
 async fn javascript_written_pages_are_indexed_with_render() {
     // Something on a loopback address that is not allowed; it counts who connects.
-    let private = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("127.0.0.2 is a loopback address");
+    let private = tokio::net::TcpListener::bind("127.0.0.2:0")
+        .await
+        .expect("127.0.0.2 is a loopback address");
     let private_port = private.local_addr().unwrap().port();
     let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = connections.clone();
@@ -545,7 +945,11 @@ async fn javascript_written_pages_are_indexed_with_render() {
         r#"<html><head><title>App</title><script src="app.js"></script></head><body><main id="app"></main></body></html>"#,
     )
     .unwrap();
-    std::fs::write(dir.path().join("data.json"), r#"{"text": "Fetched by the page: pelicans nest on islands."}"#).unwrap();
+    std::fs::write(
+        dir.path().join("data.json"),
+        r#"{"text": "Fetched by the page: pelicans nest on islands."}"#,
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("app.js"),
         format!(
@@ -566,35 +970,86 @@ async fn javascript_written_pages_are_indexed_with_render() {
 
     let mut texts = Vec::new();
     for render in [true, false] {
-        let r =
-            app.post("/v1/tenants/acme/assets", &t, web_asset(std::slice::from_ref(&url), json!({"render": render, "maxDepth": 0}))).await;
+        let r = app
+            .post(
+                "/v1/tenants/acme/assets",
+                &t,
+                web_asset(
+                    std::slice::from_ref(&url),
+                    json!({"render": render, "maxDepth": 0}),
+                ),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.body);
         let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-        let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+        let op = app
+            .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+            .await;
         // Unrendered, the page has no text: its one document fails, and so the operation.
-        assert_eq!(op["status"], if render { "COMPLETED" } else { "FAILED" }, "{op}");
+        assert_eq!(
+            op["status"],
+            if render { "COMPLETED" } else { "FAILED" },
+            "{op}"
+        );
         let text: String = if render {
             let docs = documents(&app, &asset).await;
             assert_eq!(docs.len(), 1, "{docs:?}");
-            chunks(&app, &asset, docs[0]["id"].as_str().unwrap()).await.iter().map(|c| c["content"].as_str().unwrap().to_owned()).collect()
+            chunks(&app, &asset, docs[0]["id"].as_str().unwrap())
+                .await
+                .iter()
+                .map(|c| c["content"].as_str().unwrap().to_owned())
+                .collect()
         } else {
             op["errorMessage"].as_str().unwrap().to_owned()
         };
         texts.push(text);
     }
     let (rendered, plain) = (&texts[0], &texts[1]);
-    assert!(rendered.contains("Only JavaScript writes this sentence about pelicans."), "{rendered}");
-    assert!(rendered.contains("pelicans nest on islands"), "data the page fetched (through ragd) is in: {rendered}");
-    assert!(rendered.contains("the private address was refused"), "{rendered}");
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing connected to the private address");
-    assert!(!plain.contains("pelicans") && plain.contains("the document has no text"), "without render the text is not there: {plain}");
+    assert!(
+        rendered.contains("Only JavaScript writes this sentence about pelicans."),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("pelicans nest on islands"),
+        "data the page fetched (through ragd) is in: {rendered}"
+    );
+    assert!(
+        rendered.contains("the private address was refused"),
+        "{rendered}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing connected to the private address"
+    );
+    assert!(
+        !plain.contains("pelicans") && plain.contains("the document has no text"),
+        "without render the text is not there: {plain}"
+    );
 
     // A server without Chromium refuses render: true, naming the field.
     let without = TestApp::spawn_with(|c| c.chromium_path = Some("".into()), None).await;
-    let r = without.post("/v1/tenants/acme/assets", &without.token("acme"), web_asset(&[url], json!({"render": true}))).await;
+    let r = without
+        .post(
+            "/v1/tenants/acme/assets",
+            &without.token("acme"),
+            web_asset(&[url], json!({"render": true})),
+        )
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["errors"][0]["field"], "config.parameters.render", "{}", r.body);
-    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("Chromium"), "{}", r.body);
+    assert_eq!(
+        r.body["errors"][0]["field"], "config.parameters.render",
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chromium"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -602,15 +1057,34 @@ async fn a_site_that_cannot_be_reached_fails_the_operation_with_its_origin_and_c
     let app = TestApp::spawn_with(|c| c.web_allow_hosts = "127.0.0.1".into(), None).await;
     let t = app.token("acme");
     // Nothing listens on this port: the connection is refused, robots.txt first.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let r = app.post("/v1/tenants/acme/assets", &t, web_asset(&[format!("http://127.0.0.1:{closed}/docs/")], json!({}))).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = app
+        .post(
+            "/v1/tenants/acme/assets",
+            &t,
+            web_asset(&[format!("http://127.0.0.1:{closed}/docs/")], json!({})),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
     assert_eq!(op["status"], "FAILED", "{op}");
     let message = op["errorMessage"].as_str().unwrap();
-    assert!(message.contains(&format!("could not reach http://127.0.0.1:{closed}")) && message.contains("robots.txt"), "{message}");
-    let a = app.get(&format!("/v1/tenants/acme/assets/{asset}"), &t).await.body;
+    assert!(
+        message.contains(&format!("could not reach http://127.0.0.1:{closed}"))
+            && message.contains("robots.txt"),
+        "{message}"
+    );
+    let a = app
+        .get(&format!("/v1/tenants/acme/assets/{asset}"), &t)
+        .await
+        .body;
     assert_ne!(a["status"], "READY", "{a}");
 
     // A site whose robots.txt answers 503 may not be crawled (RFC 9309): a failure, not silence.
@@ -621,16 +1095,34 @@ async fn a_site_that_cannot_be_reached_fails_the_operation_with_its_origin_and_c
         "<html><head><title>Up</title></head><body><main><p>This site answers.</p></main></body></html>",
     )
     .unwrap();
-    let (up, down) = (Site::serve(dir.path().to_owned()).await, Site::serve(dir.path().to_owned()).await);
+    let (up, down) = (
+        Site::serve(dir.path().to_owned()).await,
+        Site::serve(dir.path().to_owned()).await,
+    );
     down.set("/robots.txt", Override::Status(503));
-    let body = web_asset(&[format!("{}/index.html", up.base), format!("{}/index.html", down.base)], json!({}));
+    let body = web_asset(
+        &[
+            format!("{}/index.html", up.base),
+            format!("{}/index.html", down.base),
+        ],
+        json!({}),
+    );
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
     let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app.wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap()).await;
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
     assert_eq!(op["status"], "COMPLETED", "{op}");
-    assert_eq!((op["itemsProcessed"].as_i64(), op["itemsFailed"].as_i64()), (Some(2), Some(1)), "{op}");
+    assert_eq!(
+        (op["itemsProcessed"].as_i64(), op["itemsFailed"].as_i64()),
+        (Some(2), Some(1)),
+        "{op}"
+    );
     let message = op["errorMessage"].as_str().unwrap();
-    assert!(message.contains(&format!("could not reach {}", down.base)) && message.contains("HTTP 503"), "{message}");
+    assert!(
+        message.contains(&format!("could not reach {}", down.base)) && message.contains("HTTP 503"),
+        "{message}"
+    );
 }
 
 /// Issue 17, finding 2, for every source type that reaches out: a source that cannot be reached
@@ -650,20 +1142,35 @@ async fn every_source_that_cannot_be_reached_fails_its_operation_saying_where_an
         ("WEB", json!({"urls": [format!("{base}/docs/")]}), None),
         ("GIT", json!({"url": format!("{base}/repo.git")}), None),
         ("S3", json!({"bucket": "docs", "endpointUrl": base}), None),
-        ("GITHUB", json!({"repository": "acme/docs", "apiUrl": base}), Some(key.clone())),
-        ("NOTION", json!({"pageIds": ["0123456789abcdef0123456789abcdef"], "apiUrl": base}), Some(key.clone())),
+        (
+            "GITHUB",
+            json!({"repository": "acme/docs", "apiUrl": base}),
+            Some(key.clone()),
+        ),
+        (
+            "NOTION",
+            json!({"pageIds": ["0123456789abcdef0123456789abcdef"], "apiUrl": base}),
+            Some(key.clone()),
+        ),
     ] {
-        let mut body = json!({"name": source, "config": {"sourceType": source, "parameters": parameters}});
+        let mut body =
+            json!({"name": source, "config": {"sourceType": source, "parameters": parameters}});
         if let Some(a) = auth {
             body["auth"] = a;
         }
         let r = app.post("/v1/tenants/acme/assets", &t, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{source}: {}", r.body);
-        let (a, op) = (r.body["asset"]["id"].as_str().unwrap().to_owned(), r.body["operation"]["id"].as_str().unwrap().to_owned());
+        let (a, op) = (
+            r.body["asset"]["id"].as_str().unwrap().to_owned(),
+            r.body["operation"]["id"].as_str().unwrap().to_owned(),
+        );
         let done = app.wait_done("acme", &a, &op).await;
         let message = done["errorMessage"].as_str().unwrap_or_default();
         assert_eq!(done["status"], "FAILED", "{source}: {done}");
-        assert!(message.contains(&format!("127.0.0.1:{dead}")), "{source} names where it tried: {message}");
+        assert!(
+            message.contains(&format!("127.0.0.1:{dead}")),
+            "{source} names where it tried: {message}"
+        );
         eprintln!("{source}: {message}");
     }
 }

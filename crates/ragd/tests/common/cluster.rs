@@ -14,7 +14,9 @@ pub const SECRET: &str = "scale-out-secret-0123456789abcdef";
 pub fn model_dir() -> PathBuf {
     std::env::var_os("RAGD_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2")
+        })
 }
 
 /// One `ragd serve` process; its log (JSON lines) goes to a file of its own.
@@ -29,7 +31,15 @@ impl Proc {
         let log = dir.join(format!("{name}.log"));
         let data = dir.join(format!("{name}-data"));
         let child = Command::new(env!("CARGO_BIN_EXE_ragd"))
-            .args(["serve", "--role", role, "--listen", "127.0.0.1:0", "--workers", "1"])
+            .args([
+                "serve",
+                "--role",
+                role,
+                "--listen",
+                "127.0.0.1:0",
+                "--workers",
+                "1",
+            ])
             .env("RAGD_DATABASE_URL", url)
             .env("RAGD_DATA_DIR", &data)
             .env("RAGD_JWT_SECRET", SECRET)
@@ -49,7 +59,10 @@ impl Proc {
     /// The address it listens on, from its "ragd is listening" log line.
     pub async fn address(&self) -> String {
         for _ in 0..600 {
-            for line in std::fs::read_to_string(&self.log).unwrap_or_default().lines() {
+            for line in std::fs::read_to_string(&self.log)
+                .unwrap_or_default()
+                .lines()
+            {
                 if let Ok(v) = serde_json::from_str::<Value>(line)
                     && v["fields"]["message"] == "ragd is listening"
                 {
@@ -58,7 +71,11 @@ impl Proc {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{} did not start: {}", self.log.display(), std::fs::read_to_string(&self.log).unwrap_or_default());
+        panic!(
+            "{} did not start: {}",
+            self.log.display(),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
     }
 
     /// `kill -9`: no shutdown, leases left to expire.
@@ -85,12 +102,31 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Api {
-        let token = ragd::token::mint(SECRET.as_bytes(), "acme", "assets:read assets:write", Duration::from_secs(3600), "t").unwrap();
-        Api { base, http: reqwest::Client::builder().no_proxy().build().unwrap(), token }
+        let token = ragd::token::mint(
+            SECRET.as_bytes(),
+            "acme",
+            "assets:read assets:write",
+            Duration::from_secs(3600),
+            "t",
+        )
+        .unwrap();
+        Api {
+            base,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            token,
+        }
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}/v1/tenants/acme{path}", self.base)).bearer_auth(&self.token);
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/v1/tenants/acme{path}", self.base))
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -100,19 +136,38 @@ impl Api {
 
     /// Creates a TEXT asset of `(name, text)` documents; `embedding` as the API takes it, or
     /// null for the default (local) model. Returns (asset id, operation id).
-    pub async fn create(&self, name: &str, docs: &[(String, String)], embedding: Value) -> (String, String) {
-        let documents: Vec<Value> = docs.iter().map(|(n, t)| json!({"name": n, "text": t})).collect();
+    pub async fn create(
+        &self,
+        name: &str,
+        docs: &[(String, String)],
+        embedding: Value,
+    ) -> (String, String) {
+        let documents: Vec<Value> = docs
+            .iter()
+            .map(|(n, t)| json!({"name": n, "text": t}))
+            .collect();
         let mut body = json!({"name": name, "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
         if !embedding.is_null() {
             body["embedding"] = embedding;
         }
-        let (status, v) = self.call(reqwest::Method::POST, "/assets", Some(body)).await;
+        let (status, v) = self
+            .call(reqwest::Method::POST, "/assets", Some(body))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{v}");
-        (v["asset"]["id"].as_str().unwrap().to_owned(), v["operation"]["id"].as_str().unwrap().to_owned())
+        (
+            v["asset"]["id"].as_str().unwrap().to_owned(),
+            v["operation"]["id"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn operation(&self, asset: &str, op: &str) -> Value {
-        let (status, v) = self.call(reqwest::Method::GET, &format!("/assets/{asset}/operations/{op}"), None).await;
+        let (status, v) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/assets/{asset}/operations/{op}"),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{v}");
         v
     }
@@ -120,7 +175,13 @@ impl Api {
     /// Long-polls the operation through the API until it is done.
     pub async fn wait_done(&self, asset: &str, op: &str) -> Value {
         loop {
-            let (status, v) = self.call(reqwest::Method::GET, &format!("/assets/{asset}/operations/{op}:wait?timeout=30"), None).await;
+            let (status, v) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/assets/{asset}/operations/{op}:wait?timeout=30"),
+                    None,
+                )
+                .await;
             assert_eq!(status, StatusCode::OK, "{v}");
             if v["done"] == true {
                 return v;
@@ -138,7 +199,11 @@ pub fn corpus(assets: usize, docs: usize) -> Vec<Vec<(String, String)>> {
         .filter(|p| !p.is_symlink())
         .collect();
     names.sort();
-    let text: String = names.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n\n");
+    let text: String = names
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let words: Vec<&str> = text.split_whitespace().collect();
     let per_doc = words.len() / (assets * docs);
     (0..assets)
@@ -146,7 +211,10 @@ pub fn corpus(assets: usize, docs: usize) -> Vec<Vec<(String, String)>> {
             (0..docs)
                 .map(|d| {
                     let start = (a * docs + d) * per_doc;
-                    (format!("part-{d}.txt"), words[start..start + per_doc].join(" "))
+                    (
+                        format!("part-{d}.txt"),
+                        words[start..start + per_doc].join(" "),
+                    )
                 })
                 .collect()
         })

@@ -35,11 +35,20 @@ fn sha(content: &[u8]) -> String {
 
 impl FakeGitHub {
     pub async fn start(delay: Duration) -> (String, Arc<FakeGitHub>) {
-        let state = Arc::new(FakeGitHub { delay, ..Default::default() });
+        let state = Arc::new(FakeGitHub {
+            delay,
+            ..Default::default()
+        });
         let app = axum::Router::new()
             .route("/repos/{owner}/{repo}", axum::routing::get(repository))
-            .route("/repos/{owner}/{repo}/git/trees/{branch}", axum::routing::get(tree))
-            .route("/repos/{owner}/{repo}/git/blobs/{sha}", axum::routing::get(blob))
+            .route(
+                "/repos/{owner}/{repo}/git/trees/{branch}",
+                axum::routing::get(tree),
+            )
+            .route(
+                "/repos/{owner}/{repo}/git/blobs/{sha}",
+                axum::routing::get(blob),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -48,13 +57,21 @@ impl FakeGitHub {
     }
 
     pub fn set(&self, path: &str, content: &[u8]) {
-        self.files.lock().unwrap().insert(path.to_owned(), content.to_vec());
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), content.to_vec());
     }
 }
 
 /// GitHub's checks, in its order: credentials, then the rate limit, then the required headers.
 fn refuse(s: &FakeGitHub, h: &HeaderMap, accept: &str) -> Option<Response> {
-    let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let header = |n: &str| {
+        h.get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     if header("authorization") != format!("Bearer {TOKEN}") {
         let body = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"});
         return Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
@@ -62,35 +79,59 @@ fn refuse(s: &FakeGitHub, h: &HeaderMap, accept: &str) -> Option<Response> {
     if s.rate_limited.load(Ordering::SeqCst) {
         let body = json!({"message": "API rate limit exceeded for user ID 1.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"});
         return Some(
-            (StatusCode::FORBIDDEN, [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1800000000")], axum::Json(body))
+            (
+                StatusCode::FORBIDDEN,
+                [
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1800000000"),
+                ],
+                axum::Json(body),
+            )
                 .into_response(),
         );
     }
     assert_eq!(header("x-github-api-version"), "2022-11-28");
     assert_eq!(header("accept"), accept);
-    assert!(header("user-agent").starts_with("ragd/"), "GitHub rejects requests without a User-Agent");
+    assert!(
+        header("user-agent").starts_with("ragd/"),
+        "GitHub rejects requests without a User-Agent"
+    );
     None
 }
 
-async fn repository(State(s): State<Arc<FakeGitHub>>, Path((owner, repo)): Path<(String, String)>, h: HeaderMap) -> Response {
+async fn repository(
+    State(s): State<Arc<FakeGitHub>>,
+    Path((owner, repo)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Response {
     if let Some(r) = refuse(&s, &h, "application/vnd.github+json") {
         return r;
     }
     if (owner.as_str(), repo.as_str()) != ("acme", "handbook") {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found", "status": "404"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Not Found", "status": "404"})),
+        )
+            .into_response();
     }
     axum::Json(json!({"id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": "handbook", "full_name": "acme/handbook",
         "private": true, "html_url": "https://github.com/acme/handbook", "default_branch": "main", "visibility": "private"}))
     .into_response()
 }
 
-async fn tree(State(s): State<Arc<FakeGitHub>>, Path((_, _, branch)): Path<(String, String, String)>, h: HeaderMap) -> Response {
+async fn tree(
+    State(s): State<Arc<FakeGitHub>>,
+    Path((_, _, branch)): Path<(String, String, String)>,
+    h: HeaderMap,
+) -> Response {
     if let Some(r) = refuse(&s, &h, "application/vnd.github+json") {
         return r;
     }
     assert_eq!(branch, "main");
     let files = s.files.lock().unwrap();
-    let mut entries = vec![json!({"path": "docs", "mode": "040000", "type": "tree", "sha": "9fb037999f264ba9a7fc6274d15fa3ae2ab98312"})];
+    let mut entries = vec![
+        json!({"path": "docs", "mode": "040000", "type": "tree", "sha": "9fb037999f264ba9a7fc6274d15fa3ae2ab98312"}),
+    ];
     for (path, content) in files.iter() {
         entries.push(json!({"path": path, "mode": "100644", "type": "blob", "sha": sha(content), "size": content.len(),
             "url": format!("https://api.github.com/repos/acme/handbook/git/blobs/{}", sha(content))}));
@@ -102,7 +143,11 @@ async fn tree(State(s): State<Arc<FakeGitHub>>, Path((_, _, branch)): Path<(Stri
     .into_response()
 }
 
-async fn blob(State(s): State<Arc<FakeGitHub>>, Path((_, _, wanted)): Path<(String, String, String)>, h: HeaderMap) -> Response {
+async fn blob(
+    State(s): State<Arc<FakeGitHub>>,
+    Path((_, _, wanted)): Path<(String, String, String)>,
+    h: HeaderMap,
+) -> Response {
     if let Some(r) = refuse(&s, &h, "application/vnd.github.raw+json") {
         return r;
     }
@@ -116,6 +161,10 @@ async fn blob(State(s): State<Arc<FakeGitHub>>, Path((_, _, wanted)): Path<(Stri
             s.blob_downloads.fetch_add(1, Ordering::SeqCst);
             c.clone().into_response()
         }
-        None => (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Not Found"})),
+        )
+            .into_response(),
     }
 }

@@ -35,7 +35,9 @@ impl FakeOpenAi {
             requests: AtomicUsize::new(0),
             texts: Default::default(),
         });
-        let app = axum::Router::new().route("/v1/embeddings", axum::routing::post(embeddings)).with_state(server.clone());
+        let app = axum::Router::new()
+            .route("/v1/embeddings", axum::routing::post(embeddings))
+            .with_state(server.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/v1", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -45,7 +47,9 @@ impl FakeOpenAi {
 
 /// A unit vector of `dims` numbers that depends only on the text.
 pub fn fake_vector(text: &str, dims: usize) -> Vec<f32> {
-    let mut h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let mut h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let v: Vec<f32> = (0..dims)
         .map(|_| {
             h ^= h << 13;
@@ -58,13 +62,21 @@ pub fn fake_vector(text: &str, dims: usize) -> Vec<f32> {
     v.into_iter().map(|x| x / norm).collect()
 }
 
-async fn embeddings(State(s): State<Arc<FakeOpenAi>>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+async fn embeddings(
+    State(s): State<Arc<FakeOpenAi>>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     tokio::time::sleep(s.delay).await;
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if auth != format!("Bearer {}", s.key) {
         let shown: String = auth.trim_start_matches("Bearer ").chars().take(5).collect();
-        let message =
-            format!("Incorrect API key provided: {shown}***. You can find your API key at https://platform.openai.com/account/api-keys.");
+        let message = format!(
+            "Incorrect API key provided: {shown}***. You can find your API key at https://platform.openai.com/account/api-keys."
+        );
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}})),
@@ -75,14 +87,22 @@ async fn embeddings(State(s): State<Arc<FakeOpenAi>>, headers: HeaderMap, body: 
         Some("text-embedding-3-large") => 3072,
         _ => 1536,
     };
-    let inputs: Vec<String> = body["input"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let inputs: Vec<String> = body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
     let tokens: usize = inputs.iter().map(|t| TokenCounter::Cl100k.count(t)).sum();
     s.requests.fetch_add(1, Ordering::SeqCst);
     s.inputs.fetch_add(inputs.len(), Ordering::SeqCst);
     s.tokens.fetch_add(tokens, Ordering::SeqCst);
     s.texts.lock().unwrap().extend(inputs.iter().cloned());
-    let data: Vec<Value> =
-        inputs.iter().enumerate().map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": fake_vector(t, dims)})).collect();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": fake_vector(t, dims)}))
+        .collect();
     axum::Json(json!({"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}))
         .into_response()
 }
