@@ -2,7 +2,9 @@
 //! authentication, problem+json errors and the OpenAPI description.
 //!
 //! # Layout
-//! - [`routes`]: handlers, one module per resource.
+//! - [`routes`]: handlers, one module per resource: `assets`, `operations`, `documents`, `files`,
+//!   `search`, `webhooks`, `oauth`, `llm_configs`, `embeddings`, `catalog`, `system` (health, metrics,
+//!   OpenAPI) and `console` (the web console).
 //! - [`wire`]: JSON shapes and their conversions to and from `ragd_core` types.
 //! - [`auth`]: JWT verification (HS256 or JWKS) and the tenant/scope decision; [`limits`]: request
 //!   rates, concurrent uploads and timeouts.

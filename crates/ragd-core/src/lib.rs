@@ -7,10 +7,15 @@
 //! - [`catalog`]: what ragd knows how to do: source types (with parameter validation), embedding
 //!   models (with prices) and content types.
 //! - [`page`]: keyset pagination requests and pages.
-//! - [`store`]: the `Store` trait, implemented by `ragd-store` (SQLite now, PostgreSQL next).
+//! - [`store`]: the storage seam, `Store` as the sum of its role traits (`AssetStore`,
+//!   `OperationStore`, `DocumentStore`, …), implemented by `ragd-store` on SQLite and PostgreSQL.
 //! - [`service`]: the use cases the HTTP layer calls (create an asset, refresh, cancel, ...).
 //! - [`events`]: in-process wake-ups (new work for workers, changed operations for waiters).
-//! - [`connect`]: webhooks (issue, rotate, receive) and the scheduler's tick.
+//! - [`connect`]: connected sources: the OAuth flow, token refresh, webhooks (issue, rotate,
+//!   receive) and the scheduler's tick.
+//! - [`llm`]: LLM configs (a tenant's endpoint and sealed key) and the endpoint an asset uses.
+//! - [`search`]: search requests, the full-text query, rank fusion and usage.
+//! - [`time`]: epoch milliseconds and the usage windows (day, month).
 //! - [`secrets`]: AES-256-GCM sealing of credentials and webhook secrets; webhook signatures.
 //! - [`schedule`]: when a poll schedule fires next, in its time zone.
 //!

@@ -1,5 +1,6 @@
 //! Embedding engines behind `ragd_core::embed::Embedder`.
 //!
+//! # Layout
 //! - [`local`]: all-MiniLM-L6-v2 computed in-process on OpenVINO (loaded at run time from the
 //!   libraries that `ragd model fetch` puts beside the model), with the model's own WordPiece
 //!   tokenizer. No Python and no GPU at run time.

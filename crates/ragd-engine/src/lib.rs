@@ -4,7 +4,10 @@
 //! # Layout
 //! - [`worker`]: the claim loop, the lease heartbeat, and the [`Job`] handed to executors.
 //! - [`ingest`]: the ingestion executor (diff, parse, chunk, embed, write), the same for every source.
-//! - [`sources`]: where documents come from: inline text, uploaded files, web crawls.
+//! - [`sources`]: where documents come from, one module per source type: `text` (inline),
+//!   `file` (uploads), `web` (the crawler, with `render`: headless Chromium), `git`, `s3`,
+//!   `github`, `gdrive` and `notion`.
+//! - [`net`]: the address guard of every outbound connection a tenant can point ragd at.
 //! - [`models`]: the embedders and tokenizers of the assets' models, provided by the binary.
 //!
 //! Invariants: a worker writes nothing after losing its lease (every store write is fenced by the
@@ -13,6 +16,7 @@
 
 pub mod ingest;
 pub mod models;
+pub mod net;
 pub mod sources;
 pub mod worker;
 

@@ -139,11 +139,8 @@ impl Models {
             _ => {
                 let url = url::Url::parse(base)
                     .map_err(|_| format!("the LLM config's baseUrl {base} is not a URL"))?;
-                let http = ragd_engine::sources::web::guarded_api_client(
-                    &self.allow_hosts,
-                    &url,
-                    config.timeout,
-                )?;
+                let http =
+                    ragd_engine::net::guarded_api_client(&self.allow_hosts, &url, config.timeout)?;
                 let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
                     endpoint.max_concurrency.unwrap_or(4),
                     endpoint.requests_per_minute,

@@ -232,7 +232,7 @@ impl Source for GitSource {
             ));
         }
         if parsed.scheme() != "file" {
-            super::web::check_endpoint(&self.config.allow_hosts, &parsed)
+            crate::net::check_endpoint(&self.config.allow_hosts, &parsed)
                 .await
                 .map_err(|e| JobError::Source(format!("{url}: {e}")))?;
         }

@@ -185,7 +185,7 @@ pub(crate) async fn checked_api(
         .to_owned();
     let url =
         url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
-    web::check_endpoint(allow_hosts, &url)
+    crate::net::check_endpoint(allow_hosts, &url)
         .await
         .map_err(JobError::Source)?;
     Ok(api)
@@ -225,7 +225,10 @@ pub(crate) fn unreachable(provider: &str, e: &reqwest::Error) -> String {
         .url()
         .map(|u| format!(" at {}", u.origin().ascii_serialization()))
         .unwrap_or_default();
-    format!("{provider} could not be reached{at} ({})", web::reason(e))
+    format!(
+        "{provider} could not be reached{at} ({})",
+        crate::net::reason(e)
+    )
 }
 
 /// The body of a provider's answer to `req`, or why not (the provider's refusal, unreachable).

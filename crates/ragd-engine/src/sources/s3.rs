@@ -44,7 +44,7 @@ impl S3Source {
         if let Some(endpoint) = text("endpointUrl") {
             let url =
                 url::Url::parse(endpoint).map_err(|_| format!("{endpoint:?} is not a URL"))?;
-            super::web::check_endpoint(&self.config.allow_hosts, &url).await?;
+            crate::net::check_endpoint(&self.config.allow_hosts, &url).await?;
             builder = builder
                 .with_endpoint(endpoint.trim_end_matches('/'))
                 .with_allow_http(url.scheme() == "http");

@@ -1,5 +1,7 @@
 //! Repository hygiene that a reviewer would otherwise have to remember: every Rust file opens
-//! with a `//!` line saying what it is for.
+//! with a `//!` line saying what it is for; the maps cannot drift (every module is named in its
+//! crate's `# Layout` doc, every source file in ARCHITECTURE.md's code map); the two backends'
+//! new migrations share their numbers.
 
 use std::path::Path;
 
@@ -34,4 +36,131 @@ fn every_rust_file_starts_with_a_module_doc_line() {
         missing.is_empty(),
         "files without a leading //! line: {missing:?}"
     );
+}
+
+/// The `.rs` files under `crate_dir/src`, as paths relative to it (`sql/assets.rs`).
+fn crate_sources(crate_dir: &Path) -> Vec<String> {
+    let src = crate_dir.join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut rel: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    rel.sort();
+    rel
+}
+
+fn crate_dirs() -> Vec<std::path::PathBuf> {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut dirs: Vec<_> = std::fs::read_dir(&crates)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Cargo.toml").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 7, "found the crates: {dirs:?}");
+    dirs
+}
+
+/// The text of a markdown-ish section: from the line `start` to the next line that starts with
+/// one of `ends` (or the end).
+fn section<'a>(lines: impl Iterator<Item = &'a str>, start: &str, ends: &[&str]) -> String {
+    let mut inside = false;
+    let mut out = String::new();
+    for line in lines {
+        if inside && ends.iter().any(|e| line.starts_with(e)) {
+            break;
+        }
+        if line.trim_end() == start {
+            inside = true;
+        } else if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn every_module_is_named_in_its_crates_layout_doc() {
+    let declaration = |line: &str| {
+        let line = line.trim_start();
+        let line = line
+            .strip_prefix("pub(crate) ")
+            .or_else(|| line.strip_prefix("pub "))
+            .unwrap_or(line);
+        let name = line.strip_prefix("mod ")?.strip_suffix(';')?;
+        (name != "tests").then(|| name.to_owned())
+    };
+    let mut missing = Vec::new();
+    for dir in crate_dirs() {
+        let root = dir.join("src/lib.rs");
+        let doc: String = std::fs::read_to_string(&root)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(|l| l.trim_start().to_owned() + "\n")
+            .collect();
+        let layout = section(doc.lines(), "# Layout", &["# "]);
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !layout.is_empty(),
+            "{name}/src/lib.rs has no `# Layout` section in its doc"
+        );
+        for file in crate_sources(&dir) {
+            let text = std::fs::read_to_string(dir.join("src").join(&file)).unwrap();
+            for module in text.lines().filter_map(declaration) {
+                if !layout.contains(&format!("`{module}`")) {
+                    missing.push(format!("{name}: `{module}` (declared in {file})"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "modules missing from their crate's `# Layout` doc (src/lib.rs): {missing:#?}"
+    );
+}
+
+#[test]
+fn every_source_file_is_in_the_architecture_code_map() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut missing = Vec::new();
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let heading = format!("### `crates/{name}`");
+        let entry = section(map.lines(), &heading, &["### ", "## "]);
+        if entry.is_empty() {
+            missing.push(format!("the heading {heading}"));
+            continue;
+        }
+        for file in crate_sources(&dir) {
+            if !entry.contains(&format!("`{file}`")) {
+                missing.push(format!("crates/{name}/src/{file}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "missing from ARCHITECTURE.md's code map: {missing:#?}"
+    );
+}
+
+/// The two backends' migrations were numbered apart until 0011 (those already run in the field,
+/// so they keep their numbers); every later migration takes one number and one name on both.
+#[test]
+fn later_migrations_share_one_number_on_both_backends() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ragd-store/migrations");
+    let later = |backend: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(backend))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n[..4].parse::<u32>().unwrap() > 11)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(later("sqlite"), later("postgres"));
 }
