@@ -2,6 +2,6 @@
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let asset = uuid::Uuid::from_u128(1);
-    let _ = ragd_core::connect::delivery_targets(asset, None, Some("push"), data);
-    let _ = ragd_core::connect::delivery_targets(asset, Some("main"), None, data);
+    let _ = ragd_core::services::delivery_targets(asset, None, Some("push"), data);
+    let _ = ragd_core::services::delivery_targets(asset, Some("main"), None, data);
 });

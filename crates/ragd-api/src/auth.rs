@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use ragd_core::Error;
-use ragd_core::model::{Caller, TenantId};
+use ragd_core::domain::{Caller, TenantId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;

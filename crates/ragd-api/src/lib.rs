@@ -13,7 +13,7 @@
 //! - [`openapi`]: the generated OpenAPI document; [`allow`]: the methods of each path, read from it.
 //!
 //! This crate holds no rules of its own: every decision about assets and operations is made by
-//! `ragd_core::service::Services`.
+//! `ragd_core::services::Services`.
 
 pub mod allow;
 pub mod auth;
@@ -34,7 +34,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
-use ragd_core::service::Services;
+use ragd_core::services::Services;
 use routes::{
     assets, catalog, console, documents, embeddings, files, llm_configs, oauth, operations, search,
     system, webhooks,
@@ -56,7 +56,7 @@ pub struct AppState {
     pub cursors: Arc<CursorCodec>,
     pub metrics: Option<PrometheusHandle>,
     /// The local embedding model served at `/v1/embeddings` (`None` in a worker-only process).
-    pub embedder: Option<Arc<dyn ragd_core::embed::Embedder>>,
+    pub embedder: Option<Arc<dyn ragd_core::ports::embed::Embedder>>,
     /// The URL clients reach this service at (webhook URLs start with it).
     pub public_url: String,
     /// Where the OAuth callback sends the browser by default (with `?credentialKey=…`).

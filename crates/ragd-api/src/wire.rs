@@ -2,10 +2,11 @@
 //! domain. Nothing outside this crate sees them. Enum-valued fields are strings on the wire
 //! whose allowed values are listed in the OpenAPI schema from the domain enums themselves.
 
-use ragd_core::catalog::{self, EmbeddingRequest};
+use ragd_core::domain::*;
+use ragd_core::embedding::{self, EmbeddingRequest};
 use ragd_core::error::Violations;
-use ragd_core::model::*;
-use ragd_core::service::{CreateAsset, PatchAsset};
+use ragd_core::services::{CreateAsset, PatchAsset};
+use ragd_core::sources;
 use ragd_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -86,8 +87,8 @@ fn minute_schema() -> ObjectBuilder {
 
 /// The schema of one source parameter, from its descriptor: type, allowed values, range, and
 /// `null` allowed when it is optional (the services treat `null` as absent).
-fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
-    use catalog::PropertyType as K;
+fn parameter_schema(t: SourceType, p: &sources::Property) -> RefOr<Schema> {
+    use sources::PropertyType as K;
     let types = |ty: Type| {
         if p.required {
             SchemaType::Type(ty)
@@ -134,7 +135,7 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
             .description(Some(description))
             .into(),
         K::Integer => {
-            let range = catalog::PARAMETER_RANGES
+            let range = sources::PARAMETER_RANGES
                 .iter()
                 .find(|(s, n, _)| *s == t && *n == p.name)
                 .map(|(.., r)| r);
@@ -153,7 +154,7 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
                 .into(),
         )
         .min_items(Some(1))
-        .max_items(Some(catalog::MAX_START_URLS))
+        .max_items(Some(sources::MAX_START_URLS))
         .into(),
         K::StringList if t == SourceType::File => list(
             ObjectBuilder::new()
@@ -162,7 +163,7 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
                 .into(),
         )
         .min_items(Some(1))
-        .max_items(Some(catalog::MAX_FILES))
+        .max_items(Some(sources::MAX_FILES))
         .into(),
         K::StringList => list(ObjectBuilder::new().schema_type(Type::String).into()).into(),
         K::ObjectList => {
@@ -180,17 +181,17 @@ fn parameter_schema(t: SourceType, p: &catalog::Property) -> RefOr<Schema> {
                     "text",
                     ObjectBuilder::new()
                         .schema_type(Type::String)
-                        .max_length(Some(catalog::MAX_INLINE_DOCUMENT_BYTES as usize)),
+                        .max_length(Some(sources::MAX_INLINE_DOCUMENT_BYTES as usize)),
                 )
                 .required("text")
                 .property(
                     "contentType",
-                    nullable_enum(catalog::TEXT_CONTENT_TYPES.iter().copied()),
+                    nullable_enum(sources::TEXT_CONTENT_TYPES.iter().copied()),
                 )
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));
             list(document.into())
                 .min_items(Some(1))
-                .max_items(Some(catalog::MAX_INLINE_DOCUMENTS))
+                .max_items(Some(sources::MAX_INLINE_DOCUMENTS))
                 .into()
         }
     }
@@ -229,7 +230,7 @@ impl utoipa::PartialSchema for AssetConfig {
         let mut one_of = OneOfBuilder::new().description(Some(
             "The source type and its parameters (see `assets:sourceTypes`); secrets are write-only and shown as `\"***\"`.",
         ));
-        for d in catalog::SOURCE_TYPES {
+        for d in sources::SOURCE_TYPES {
             let mut parameters = ObjectBuilder::new()
                 .schema_type(Type::Object)
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));
@@ -615,28 +616,28 @@ pub struct Asset {
 }
 
 /// The canonical source URL: the first start URL of a crawl, the download link of an upload.
-fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
+fn asset_link(a: &ragd_core::domain::Asset) -> Option<String> {
     match a.source_type {
-        ragd_core::model::SourceType::Web => a
+        ragd_core::domain::SourceType::Web => a
             .parameters
             .get("urls")?
             .get(0)?
             .as_str()
             .map(str::to_owned),
-        ragd_core::model::SourceType::File => a
+        ragd_core::domain::SourceType::File => a
             .parameters
             .get("fileId")?
             .as_str()
             .map(|id| storage_link(a.tenant.as_str(), id)),
-        ragd_core::model::SourceType::Git => a.parameters.get("url")?.as_str().map(str::to_owned),
-        ragd_core::model::SourceType::Github => {
+        ragd_core::domain::SourceType::Git => a.parameters.get("url")?.as_str().map(str::to_owned),
+        ragd_core::domain::SourceType::Github => {
             let repo = a.parameters.get("repository")?.as_str()?;
             Some(match a.parameters.get("apiUrl").and_then(|e| e.as_str()) {
                 Some(api) => format!("{}/repos/{repo}", api.trim_end_matches('/')),
                 None => format!("https://github.com/{repo}"),
             })
         }
-        ragd_core::model::SourceType::GoogleDrive => {
+        ragd_core::domain::SourceType::GoogleDrive => {
             let folder = a
                 .parameters
                 .get("folderId")
@@ -644,7 +645,7 @@ fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
                 .unwrap_or("root");
             Some(format!("https://drive.google.com/drive/folders/{folder}"))
         }
-        ragd_core::model::SourceType::Notion => {
+        ragd_core::domain::SourceType::Notion => {
             let first = a
                 .parameters
                 .get("pageIds")
@@ -653,7 +654,7 @@ fn asset_link(a: &ragd_core::model::Asset) -> Option<String> {
                 .as_str()?;
             Some(format!("https://www.notion.so/{}", first.replace('-', "")))
         }
-        ragd_core::model::SourceType::S3 => {
+        ragd_core::domain::SourceType::S3 => {
             let bucket = a.parameters.get("bucket")?.as_str()?;
             Some(
                 match a.parameters.get("endpointUrl").and_then(|e| e.as_str()) {
@@ -678,7 +679,7 @@ fn cost(tokens: i64, price: f64) -> f64 {
 impl Asset {
     pub fn from_domain(view: &AssetView, price: f64) -> Self {
         let (a, s) = (&view.asset, &view.stats);
-        let desc = catalog::source_type(a.source_type);
+        let desc = sources::source_type(a.source_type);
         // Secrets are write-only: whatever the descriptor marks secret is masked.
         let parameters = a
             .parameters
@@ -878,7 +879,7 @@ pub struct AssetWebhook {
 
 impl AssetWebhook {
     pub fn from_domain(
-        issued: &ragd_core::service::WebhookIssued,
+        issued: &ragd_core::services::WebhookIssued,
         provider: Option<&str>,
         base_url: &str,
     ) -> Self {
@@ -926,8 +927,8 @@ pub struct SourceTypeDescriptor {
     pub properties: Vec<PropertyDescriptor>,
 }
 
-impl From<&catalog::SourceTypeDescriptor> for SourceTypeDescriptor {
-    fn from(d: &catalog::SourceTypeDescriptor) -> Self {
+impl From<&sources::SourceTypeDescriptor> for SourceTypeDescriptor {
+    fn from(d: &sources::SourceTypeDescriptor) -> Self {
         SourceTypeDescriptor {
             source_type: d.source_type.as_str().to_owned(),
             display_name: d.display_name.to_owned(),
@@ -974,8 +975,8 @@ pub struct EmbeddingModel {
     pub default_chunk_overlap: u32,
 }
 
-impl From<&catalog::EmbeddingModel> for EmbeddingModel {
-    fn from(m: &catalog::EmbeddingModel) -> Self {
+impl From<&embedding::EmbeddingModel> for EmbeddingModel {
+    fn from(m: &embedding::EmbeddingModel) -> Self {
         EmbeddingModel {
             provider: m.provider.to_owned(),
             model: m.model.to_owned(),
@@ -1040,8 +1041,8 @@ pub struct Document {
     pub token_count: i64,
 }
 
-impl From<&ragd_core::model::Document> for Document {
-    fn from(d: &ragd_core::model::Document) -> Self {
+impl From<&ragd_core::domain::Document> for Document {
+    fn from(d: &ragd_core::domain::Document) -> Self {
         Document {
             id: d.id,
             asset_id: d.asset_id,
@@ -1077,8 +1078,8 @@ pub struct ChunkItem {
     pub token_count: i64,
 }
 
-impl From<&ragd_core::model::Chunk> for ChunkItem {
-    fn from(c: &ragd_core::model::Chunk) -> Self {
+impl From<&ragd_core::domain::Chunk> for ChunkItem {
+    fn from(c: &ragd_core::domain::Chunk) -> Self {
         ChunkItem {
             chunk_id: c.id,
             chunk_index: c.chunk_index,
@@ -1359,7 +1360,7 @@ pub struct OAuthCredentials {
 }
 
 impl OAuthCredentials {
-    pub fn from_domain(t: ragd_core::connect::OAuthTokens) -> Self {
+    pub fn from_domain(t: ragd_core::ports::oauth::OAuthTokens) -> Self {
         OAuthCredentials {
             access_token: t.access_token,
             refresh_token: t.refresh_token,
@@ -1391,7 +1392,7 @@ pub struct LlmConfig {
 }
 
 impl LlmConfig {
-    pub fn from_domain(c: &ragd_core::model::LlmConfig) -> Self {
+    pub fn from_domain(c: &ragd_core::domain::LlmConfig) -> Self {
         LlmConfig {
             id: c.id,
             display_name: c.display_name.clone(),
@@ -1410,7 +1411,7 @@ impl LlmConfig {
 
 /// The remote embedding providers an LLM config can name.
 fn remote_provider_schema() -> ObjectBuilder {
-    nullable_enum(catalog::remote_providers())
+    nullable_enum(embedding::remote_providers())
 }
 
 /// **(ragd)** Creates an LLM config (`provider` required), or changes one (every field optional;

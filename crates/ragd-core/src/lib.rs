@@ -1,39 +1,38 @@
-//! ragd's domain: the types, rules and storage seam that every other layer builds on.
+//! ragd's domain: the types, rules and seams that every other layer builds on.
 //!
 //! # Layout
+//! - [`domain`]: the nouns (tenants, assets, operations, documents, files, …) and their enums.
 //! - [`error`]: the one domain error enum; the HTTP layer maps it to problem+json in one place.
-//! - [`model`]: assets, operations, documents and their enums, as the domain sees them.
-//! - [`embed`]: the embedding seam (`Embedder`), implemented by `ragd-embed`.
-//! - [`catalog`]: what ragd knows how to do: source types (with parameter validation), embedding
-//!   models (with prices) and content types.
+//! - [`sources`]: the source types ragd ingests, one file each: descriptor and validation.
+//! - [`embedding`]: the embedding models ragd knows (providers, limits, prices).
+//! - [`content_types`]: the content types ragd parses and how a file's type is detected.
+//! - [`ports`]: the seams other crates implement: the `Store` (the sum of its role traits
+//!   `AssetStore`, `OperationStore`, `DocumentStore`, …) and `Blobs`, the `Embedder` and its
+//!   registry, the OAuth providers.
+//! - [`services`]: the use cases the HTTP layer calls, one file per resource.
 //! - [`page`]: keyset pagination requests and pages.
-//! - [`store`]: the storage seam, `Store` as the sum of its role traits (`AssetStore`,
-//!   `OperationStore`, `DocumentStore`, …), implemented by `ragd-store` on SQLite and PostgreSQL.
-//! - [`service`]: the use cases the HTTP layer calls (create an asset, refresh, cancel, ...).
 //! - [`events`]: in-process wake-ups (new work for workers, changed operations for waiters).
-//! - [`connect`]: connected sources: the OAuth flow, token refresh, webhooks (issue, rotate,
-//!   receive) and the scheduler's tick.
 //! - [`llm`]: LLM configs (a tenant's endpoint and sealed key) and the endpoint an asset uses.
 //! - [`search`]: search requests, the full-text query, rank fusion and usage.
 //! - [`time`]: epoch milliseconds and the usage windows (day, month).
 //! - [`secrets`]: AES-256-GCM sealing of credentials and webhook secrets; webhook signatures.
 //! - [`schedule`]: when a poll schedule fires next, in its time zone.
 //!
-//! This crate does no IO of its own: it talks to the world only through the `Store` trait.
+//! This crate does no IO of its own: it talks to the world only through its [`ports`].
 
-pub mod catalog;
-pub mod connect;
-pub mod embed;
+pub mod content_types;
+pub mod domain;
+pub mod embedding;
 pub mod error;
 pub mod events;
 pub mod llm;
-pub mod model;
 pub mod page;
+pub mod ports;
 pub mod schedule;
 pub mod search;
 pub mod secrets;
-pub mod service;
-pub mod store;
+pub mod services;
+pub mod sources;
 pub mod time;
 
 pub use error::{Error, FieldError, Result};

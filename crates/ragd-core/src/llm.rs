@@ -1,13 +1,13 @@
 //! **(ragd)** LLM configs: a tenant's own endpoint and key for a remote embedding provider, named
 //! by an asset's `embeddingLlmConfigId`. The key is sealed at rest and opened only to embed.
 
-use crate::embed::ProviderEndpoint;
+use crate::domain::{Asset, Caller, LlmConfig};
 use crate::error::{Error, Result, Violations};
-use crate::model::{Asset, Caller, LlmConfig};
 use crate::page::{Page, PageRequest, SortKey};
+use crate::ports::embed::ProviderEndpoint;
+use crate::ports::store::Store;
 use crate::secrets::SecretBox;
-use crate::service::Services;
-use crate::store::Store;
+use crate::services::Services;
 use crate::time::now_ms;
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ impl Services {
                 "provider",
                 format!(
                     "must be a remote embedding provider: one of {}",
-                    crate::catalog::remote_providers().join(", ")
+                    crate::embedding::remote_providers().join(", ")
                 ),
             );
         }

@@ -13,8 +13,8 @@
 //! Functions here take the current time as an argument: the scheduler passes the clock, tests pass
 //! any instant they like.
 
+use crate::domain::{AutoUpdateConfig, PollFrequency, UpdateStrategy, Weekday};
 use crate::error::{Error, Result};
-use crate::model::{AutoUpdateConfig, PollFrequency, UpdateStrategy, Weekday};
 use crate::time::Millis;
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,

@@ -2,9 +2,9 @@
 //! fusion). The store answers each list within the tenant's scope; this module validates the
 //! request, embeds the query with each asset's model, fuses, applies the threshold and `topK`.
 
+use crate::domain::{Caller, SearchHit, SearchScope};
 use crate::error::{Error, Result, Violations};
-use crate::model::{Caller, SearchHit, SearchScope};
-use crate::service::Services;
+use crate::services::Services;
 use std::collections::HashMap;
 use uuid::Uuid;
 

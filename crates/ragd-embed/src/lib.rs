@@ -1,4 +1,4 @@
-//! Embedding engines behind `ragd_core::embed::Embedder`.
+//! Embedding engines behind `ragd_core::ports::embed::Embedder`.
 //!
 //! # Layout
 //! - [`local`]: all-MiniLM-L6-v2 computed in-process on OpenVINO (loaded at run time from the

@@ -6,7 +6,7 @@
 use openvino::{
     CompiledModel, Core, DeviceType, ElementType, InferRequest, RwPropertyKey, Shape, Tensor,
 };
-use ragd_core::embed::{Embedder, Embeddings};
+use ragd_core::ports::embed::{Embedder, Embeddings};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokenizers::{Tokenizer, TruncationParams};

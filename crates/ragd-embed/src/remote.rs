@@ -9,7 +9,7 @@
 //!   jitter; a `Retry-After` from the provider is honoured as given. Any other 4xx cannot
 //!   succeed by retrying and fails at once with the provider's reason (never the key).
 
-use ragd_core::embed::{Embedder, Embeddings};
+use ragd_core::ports::embed::{Embedder, Embeddings};
 use ragd_core::{Error, Result};
 use serde::Deserialize;
 use std::collections::VecDeque;

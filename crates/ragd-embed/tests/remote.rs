@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ragd_core::embed::Embedder;
+use ragd_core::ports::embed::Embedder;
 use ragd_embed::remote::{Limiter, RemoteConfig, RemoteEmbedder, TokenCounter};
 use serde_json::{Value, json};
 use std::collections::VecDeque;

@@ -9,10 +9,10 @@ use crate::models::ModelRegistry;
 use crate::sources::{Body, Context, Source, SourceDoc, Stages};
 use crate::worker::{Executor, Job, JobError};
 use futures::StreamExt;
-use ragd_core::embed::Embedder;
-use ragd_core::model::{
+use ragd_core::domain::{
     Chunk, Document, DocumentStatus, OperationType, Outcome, SourceType, content_hash,
 };
+use ragd_core::ports::embed::Embedder;
 use ragd_core::time::now_ms;
 use ragd_pipeline::{ChunkDraft, Parsed, Sizer, chunk_document};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -34,7 +34,7 @@ pub struct IngestExecutor {
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
-    pub oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>>,
+    pub oauth: Option<Arc<dyn ragd_core::ports::oauth::OAuthClients>>,
     /// Documents fetched ahead of the one being indexed (0: one at a time).
     pub fetch_ahead: usize,
 }
@@ -48,8 +48,8 @@ struct Budget {
 
 impl Budget {
     fn new(
-        asset: &ragd_core::model::Asset,
-        stats: &ragd_core::model::AssetStats,
+        asset: &ragd_core::domain::Asset,
+        stats: &ragd_core::domain::AssetStats,
         price: f64,
     ) -> Self {
         let (t, c) = (asset.budget.tokens, asset.budget.costs);
@@ -499,7 +499,7 @@ impl IngestExecutor {
     async fn credentials(
         &self,
         job: &Job,
-    ) -> Result<Option<ragd_core::model::Credentials>, String> {
+    ) -> Result<Option<ragd_core::domain::Credentials>, String> {
         let asset = &job.claim.asset;
         let Some(sealed) = &asset.auth_sealed else {
             return Ok(None);
@@ -508,7 +508,7 @@ impl IngestExecutor {
             .secrets
             .open_json(sealed, asset.id.as_bytes())
             .map_err(|e| e.to_string())?;
-        ragd_core::connect::fresh_credentials(
+        ragd_core::services::fresh_credentials(
             job.store.as_ref(),
             &self.secrets,
             self.oauth.as_deref(),
@@ -545,7 +545,7 @@ impl Executor for IngestExecutor {
         let (op, asset, lease) = (&job.claim.operation, &job.claim.asset, &job.claim.lease);
         let source = self.source(asset.source_type);
         let (today, month) = ragd_core::time::day_and_month_start(now_ms());
-        let windows = ragd_core::model::UsageWindows {
+        let windows = ragd_core::domain::UsageWindows {
             day_start: today,
             month_start: month,
         };
@@ -616,7 +616,7 @@ impl Executor for IngestExecutor {
             .into_iter()
             .filter(|d| {
                 target_ids.as_ref().is_none_or(|t| {
-                    t.contains(&ragd_core::model::Document::id_for(asset.id, &d.key))
+                    t.contains(&ragd_core::domain::Document::id_for(asset.id, &d.key))
                 })
             })
             .collect();

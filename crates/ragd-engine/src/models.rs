@@ -1,8 +1,8 @@
 //! What the engine needs to know about embedding models: an embedder and a token sizer for an
 //! asset's model. The binary wires the real ones (the local model, remote providers).
 
-use ragd_core::embed::EmbedderRegistry;
-use ragd_core::model::EmbeddingSpec;
+use ragd_core::domain::EmbeddingSpec;
+use ragd_core::ports::embed::EmbedderRegistry;
 use ragd_pipeline::Sizer;
 
 pub trait ModelRegistry: EmbedderRegistry {

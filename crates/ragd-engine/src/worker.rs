@@ -2,9 +2,9 @@
 //! mechanism, the heartbeat, which both writes counters and reads the cancel flag.
 
 use futures::future::BoxFuture;
+use ragd_core::domain::{Claim, Counters, LeaseState, Operation, Outcome};
 use ragd_core::events::Events;
-use ragd_core::model::{Claim, Counters, LeaseState, Operation, Outcome};
-use ragd_core::store::Store;
+use ragd_core::ports::store::Store;
 use ragd_core::time::now_ms;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -312,7 +312,7 @@ impl Engine {
         info!(status, ?counters, "operation finished");
     }
 
-    async fn finish(&self, lease: &ragd_core::model::Lease, outcome: Outcome, counters: Counters) {
+    async fn finish(&self, lease: &ragd_core::domain::Lease, outcome: Outcome, counters: Counters) {
         let status = match &outcome {
             Outcome::Completed { .. } => "COMPLETED",
             Outcome::Failed { .. } => "FAILED",

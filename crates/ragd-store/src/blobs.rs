@@ -1,4 +1,4 @@
-//! Uploaded files' bytes, behind `ragd_core::store::Blobs`, on `object_store`: a local directory
+//! Uploaded files' bytes, behind `ragd_core::ports::store::Blobs`, on `object_store`: a local directory
 //! by default; the same code writes to any store `object_store` speaks (S3, GCS, Azure).
 //!
 //! Uploads are streamed as multipart writes (the local store stages them in a temporary file and
@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
-use ragd_core::store::{BlobStream, Blobs};
+use ragd_core::ports::store::{BlobStream, Blobs};
 use ragd_core::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

@@ -96,7 +96,7 @@ arg_from! {
     Option<String> => |v| Arg::Text(v);
     &Option<String> => |v| Arg::Text(v.clone());
     uuid::Uuid => |v| Arg::Text(Some(v.to_string()));
-    &ragd_core::model::TenantId => |v| Arg::Text(Some(v.as_str().to_owned()));
+    &ragd_core::domain::TenantId => |v| Arg::Text(Some(v.as_str().to_owned()));
     i64 => |v| Arg::Int(Some(v));
     u32 => |v| Arg::Int(Some(v.into()));
     Option<i64> => |v| Arg::Int(v);

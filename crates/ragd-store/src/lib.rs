@@ -1,4 +1,4 @@
-//! Storage behind `ragd_core::store::Store`, on two backends with one schema design.
+//! Storage behind `ragd_core::ports::store::Store`, on two backends with one schema design.
 //!
 //! # Layout
 //! - [`sql`]: the store written once — `SqlStore`, one file per resource implementing its role

@@ -2,8 +2,8 @@
 //! finished operations feed the usage ledger. The backend-neutral tests run on SQLite and on
 //! PostgreSQL (a throwaway server, see `ragd_store::postgres::throwaway_database`).
 
-use ragd_core::model::*;
-use ragd_core::store::{DocumentStore, OperationStore, SearchStore, Store};
+use ragd_core::domain::*;
+use ragd_core::ports::store::{DocumentStore, OperationStore, SearchStore, Store};
 use ragd_core::time::{day_and_month_start, now_ms};
 use ragd_store::SqliteStore;
 use std::collections::HashSet;

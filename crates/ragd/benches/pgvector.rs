@@ -9,9 +9,9 @@
 mod corpus;
 
 use corpus::{Corpus, K, QUERIES, pct};
-use ragd_core::model::SearchScope;
+use ragd_core::domain::SearchScope;
+use ragd_core::ports::store::Store;
 use ragd_core::search::rrf;
-use ragd_core::store::Store;
 use std::time::{Duration, Instant};
 
 struct Stats {

@@ -9,8 +9,8 @@
 mod corpus;
 
 use corpus::{DIMS, K, QUERIES, pct};
+use ragd_core::ports::store::SearchStore;
 use ragd_core::search::rrf;
-use ragd_core::store::SearchStore;
 use ragd_store::SqliteStore;
 use std::time::{Duration, Instant};
 

@@ -7,10 +7,10 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ragd_api::auth::{AuthConfig, Authenticator, KeyConfig};
 use ragd_api::pagination::CursorCodec;
 use ragd_api::{AppState, router};
-use ragd_core::catalog::ModelCatalog;
+use ragd_core::embedding::ModelCatalog;
 use ragd_core::events::Events;
-use ragd_core::service::Services;
-use ragd_core::store::Store;
+use ragd_core::ports::store::Store;
+use ragd_core::services::Services;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
 use ragd_engine::sources::{
@@ -110,7 +110,7 @@ impl Application {
         let files = ModelFiles::new(config.model_dir());
         // One local model per process, loaded on first use, shared by the API and the workers.
         let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);
-        let registry = Arc::new(crate::model::Models::new(
+        let registry = Arc::new(crate::embedders::Models::new(
             local.clone(),
             files,
             models,
@@ -145,7 +145,7 @@ impl Application {
             &config.oauth,
             format!("{public_url}/v1/oauth/callback"),
         )?;
-        let oauth: Option<Arc<dyn ragd_core::connect::OAuthClients>> =
+        let oauth: Option<Arc<dyn ragd_core::ports::oauth::OAuthClients>> =
             (!oauth.is_empty()).then(|| Arc::new(oauth) as _);
         services.oauth = oauth.clone();
         let oauth_success_url = config
@@ -279,7 +279,7 @@ impl Application {
 /// the first tick) and starts webhook updates that waited for an operation to end. Every process
 /// with workers runs it; the store makes each firing happen once.
 async fn schedule(
-    services: ragd_core::service::Services,
+    services: ragd_core::services::Services,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -310,7 +310,7 @@ async fn sweep_mirrors(git_dir: &std::path::Path, store: &dyn Store) {
 /// Deletes temporary uploads nobody imported within a day (at start-up, then hourly), and the
 /// git mirrors of deleted assets hourly (`build` swept them before serving).
 async fn sweep(
-    services: ragd_core::service::Services,
+    services: ragd_core::services::Services,
     git_dir: std::path::PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {

@@ -152,7 +152,7 @@ impl Default for Config {
             model_auto_fetch: true,
             model_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             model_precision: Default::default(),
-            upload_max_bytes: ragd_core::catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
+            upload_max_bytes: ragd_core::sources::DEFAULT_UPLOAD_LIMIT_BYTES,
             max_concurrent_uploads: 16,
             console_local_token: true,
             rate_limit_per_second: 200,
@@ -284,11 +284,11 @@ impl Config {
     }
 
     /// The OpenAI-compatible endpoint, when a key or a base URL is configured.
-    pub fn openai(&self) -> Option<crate::model::OpenAiEndpoint> {
+    pub fn openai(&self) -> Option<crate::embedders::OpenAiEndpoint> {
         if self.openai_api_key.is_none() && self.openai_base_url.is_none() {
             return None;
         }
-        Some(crate::model::OpenAiEndpoint {
+        Some(crate::embedders::OpenAiEndpoint {
             base_url: self
                 .openai_base_url
                 .clone()

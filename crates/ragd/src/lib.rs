@@ -5,7 +5,7 @@
 //! - [`app`]: `Application::build` (store → domain services → engine and HTTP API, shared by
 //!   `main`, the tests and the benchmarks) and the scheduler loop.
 //! - [`config`]: defaults ← file ← `RAGD_*` ← flags.
-//! - [`model`]: the embedders of the model registry (the local model, OpenAI-compatible clients)
+//! - [`embedders`]: the embedders of the model registry (the local model, OpenAI-compatible clients)
 //!   and `ragd model fetch`.
 //! - [`oauth`]: the configured OAuth providers (presets, OIDC discovery, PKCE, exchange, refresh).
 //! - [`token`]: `ragd token`, signed development tokens.
@@ -16,7 +16,7 @@ pub mod app;
 pub mod cli;
 pub mod client;
 pub mod config;
-pub mod model;
+pub mod embedders;
 pub mod oauth;
 pub mod token;
 

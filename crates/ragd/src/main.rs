@@ -176,7 +176,7 @@ fn ensure_model(config: &Config) {
     if let Err(missing) = ragd_embed::ModelFiles::new(&dir).check() {
         if config.model_auto_fetch {
             tracing::info!(dir = %dir.display(), "installing the local embedding model (first run)");
-            match ragd::model::fetch(&dir) {
+            match ragd::embedders::fetch(&dir) {
                 Ok(()) => return tracing::info!("local embedding model installed"),
                 Err(e) => tracing::warn!(error = %e, "could not install the local embedding model"),
             }
@@ -242,7 +242,7 @@ async fn main() -> anyhow::Result<()> {
             if let Some(d) = data_dir {
                 config.data_dir = d;
             }
-            if tenant != "*" && ragd_core::model::TenantId::parse(&tenant).is_err() {
+            if tenant != "*" && ragd_core::domain::TenantId::parse(&tenant).is_err() {
                 anyhow::bail!(
                     "--tenant must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (or \"*\")"
                 );
@@ -267,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
             if let Some(m) = model_dir {
                 config.model_dir = Some(m);
             }
-            ragd::model::fetch(&config.model_dir())?;
+            ragd::embedders::fetch(&config.model_dir())?;
             eprintln!(
                 "the local model is installed in {}",
                 config.model_dir().display()

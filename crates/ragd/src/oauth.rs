@@ -9,8 +9,8 @@ use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
-use ragd_core::connect::{AuthorizeStart, OAuthClients, OAuthTokens};
-use ragd_core::model::SourceType;
+use ragd_core::domain::SourceType;
+use ragd_core::ports::oauth::{AuthorizeStart, OAuthClients, OAuthTokens};
 use ragd_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -11,8 +11,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ragd_core::model::AssetView;
-use ragd_core::service::Refresh;
+use ragd_core::domain::AssetView;
+use ragd_core::services::Refresh;
 
 impl AppState {
     pub(crate) fn asset_dto(&self, view: &AssetView) -> Asset {
@@ -20,14 +20,14 @@ impl AppState {
         Asset::from_domain(view, self.services.models.price(&e.provider, &e.model))
     }
 
-    pub(crate) fn operation_dto(&self, op: &ragd_core::model::Operation) -> AssetOperation {
+    pub(crate) fn operation_dto(&self, op: &ragd_core::domain::Operation) -> AssetOperation {
         AssetOperation::from_domain(op, self.services.operation_cost(op))
     }
 
     pub(crate) fn webhook_dto(
         &self,
         view: &AssetView,
-        issued: &ragd_core::service::WebhookIssued,
+        issued: &ragd_core::services::WebhookIssued,
     ) -> AssetWebhook {
         let provider = view
             .asset

@@ -6,7 +6,7 @@ use crate::problem::ApiResult;
 use crate::wire::*;
 use axum::Json;
 use axum::extract::{Path, State};
-use ragd_core::catalog;
+use ragd_core::{content_types, sources};
 
 /// Source types this build can ingest, with their parameters.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/assets:sourceTypes", tag = "catalog",
@@ -19,7 +19,7 @@ pub async fn source_types(
 ) -> ApiResult<Json<Items<SourceTypeDescriptor>>> {
     claims.caller(&tenant, Scope::Read)?;
     Ok(Json(Items {
-        items: catalog::SOURCE_TYPES.iter().map(Into::into).collect(),
+        items: sources::SOURCE_TYPES.iter().map(Into::into).collect(),
     }))
 }
 
@@ -34,7 +34,7 @@ pub async fn supported_types(
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<Items<SupportedType>>> {
     claims.caller(&tenant, Scope::Read)?;
-    let items = catalog::CONTENT_TYPES
+    let items = content_types::CONTENT_TYPES
         .iter()
         .map(|(ct, exts)| SupportedType {
             content_type: (*ct).to_owned(),

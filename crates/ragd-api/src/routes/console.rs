@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use ragd_core::Error;
-use ragd_core::model::TenantId;
+use ragd_core::domain::TenantId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -53,7 +53,7 @@ impl ToSchema for EmbeddingsInput {}
 
 /// The names the local model answers to.
 fn model_schema() -> ObjectBuilder {
-    use ragd_core::catalog::{LOCAL_MODEL, LOCAL_PROVIDER};
+    use ragd_core::embedding::{LOCAL_MODEL, LOCAL_PROVIDER};
     let names = [
         LOCAL_MODEL.to_owned(),
         format!("sentence-transformers/{LOCAL_MODEL}"),

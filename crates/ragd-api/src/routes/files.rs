@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use ragd_core::Error;
-use ragd_core::model::{Caller, StoredFile};
+use ragd_core::domain::{Caller, StoredFile};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ragd_core::Error;
-use ragd_core::model::TenantId;
+use ragd_core::domain::TenantId;
 use serde::Deserialize;
 
 /// Starts an authorization for a source type with a configured OAuth provider: send the user's

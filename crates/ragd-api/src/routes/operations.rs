@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use ragd_core::Error;
-use ragd_core::model::Operation;
+use ragd_core::domain::Operation;
 use serde::Deserialize;
 use std::time::Duration;
 use uuid::Uuid;
@@ -159,7 +159,7 @@ pub async fn watch_operation(
     let first = s.services.operation_get(&caller, asset, id).await?;
     struct Watch {
         s: AppState,
-        caller: ragd_core::model::Caller,
+        caller: ragd_core::domain::Caller,
         asset: Uuid,
         last: Option<Operation>,
         pending: Option<Operation>,

@@ -5,7 +5,7 @@ use crate::problem::{ApiError, ApiResult};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use ragd_core::Error;
-use ragd_core::connect::DeliveryHeaders;
+use ragd_core::services::DeliveryHeaders;
 
 /// Largest delivery body accepted (GitHub caps its payloads at 25 MB).
 pub const MAX_DELIVERY_BYTES: usize = 25 * 1024 * 1024;
@@ -39,9 +39,9 @@ pub async fn receive(
     };
     let outcome = s.services.webhook_receive(id, delivery, &body).await?;
     tracing::info!(webhook = %id, outcome = ?outcome.as_ref().map(|d| match d {
-        ragd_core::model::Delivery::Started(op) => format!("started {op}"),
-        ragd_core::model::Delivery::Joined(op) => format!("joined {op}"),
-        ragd_core::model::Delivery::Deferred => "deferred".to_owned(),
+        ragd_core::domain::Delivery::Started(op) => format!("started {op}"),
+        ragd_core::domain::Delivery::Joined(op) => format!("joined {op}"),
+        ragd_core::domain::Delivery::Deferred => "deferred".to_owned(),
     }), "webhook delivery accepted");
     Ok(StatusCode::NO_CONTENT)
 }

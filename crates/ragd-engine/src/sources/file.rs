@@ -2,8 +2,8 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::StoredFile;
-use ragd_core::store::Blobs;
+use ragd_core::domain::StoredFile;
+use ragd_core::ports::store::Blobs;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ impl Source for FileSource {
             complete: true,
             ..Default::default()
         };
-        for id in ragd_core::catalog::file_ids(&asset.parameters) {
+        for id in ragd_core::sources::file_ids(&asset.parameters) {
             let doc = match cx.job.store.file_get(tenant, id).await? {
                 Some(file) => SourceDoc {
                     key: file.id.to_string(),

@@ -57,7 +57,7 @@ fn reading(f: &DriveFile) -> Option<(&'static str, String)> {
         m if m.starts_with("application/vnd.google-apps.") => return None,
         m => {
             let ct = super::file_content_type(&f.name)
-                .or_else(|| ragd_core::catalog::normalise_content_type(m))?;
+                .or_else(|| ragd_core::content_types::normalise_content_type(m))?;
             (ct, "?alt=media&supportsAllDrives=true".to_owned())
         }
     })

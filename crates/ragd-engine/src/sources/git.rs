@@ -10,7 +10,7 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
-use ragd_core::model::{AuthMethod, Credentials};
+use ragd_core::domain::{AuthMethod, Credentials};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -60,7 +60,7 @@ fn failure(what: &str, stderr: &[u8]) -> JobError {
 /// whose tenant directory is not a tenant id is left alone.
 pub async fn sweep_mirrors(
     dir: &std::path::Path,
-    store: &dyn ragd_core::store::Store,
+    store: &dyn ragd_core::ports::store::Store,
 ) -> ragd_core::Result<usize> {
     let mut removed = 0;
     let Ok(tenants) = std::fs::read_dir(dir) else {
@@ -70,7 +70,7 @@ pub async fn sweep_mirrors(
         let Some(tenant) = tenant_dir
             .file_name()
             .to_str()
-            .and_then(|t| ragd_core::model::TenantId::parse(t).ok())
+            .and_then(|t| ragd_core::domain::TenantId::parse(t).ok())
         else {
             continue;
         };

@@ -13,7 +13,7 @@ pub mod text;
 pub mod web;
 
 use crate::worker::{Job, JobError};
-use ragd_core::model::{Credentials, Document};
+use ragd_core::domain::{Credentials, Document};
 use ragd_pipeline::Parsed;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -78,7 +78,7 @@ pub struct Collected {
     pub excluded: Vec<Excluded>,
 }
 
-pub use ragd_core::model::Excluded;
+pub use ragd_core::domain::Excluded;
 
 /// Time spent per pipeline stage, for the operation's log line and the stage metrics.
 #[derive(Debug, Default)]
@@ -206,7 +206,7 @@ pub(crate) fn listed_body(
     let unchanged = !cx.force
         && !version.is_empty()
         && cx.stored.get(key).is_some_and(|d| {
-            d.status == ragd_core::model::DocumentStatus::Indexed
+            d.status == ragd_core::domain::DocumentStatus::Indexed
                 && d.source_meta.get(field).and_then(Value::as_str) == Some(version)
         });
     if unchanged {
@@ -248,8 +248,8 @@ pub(crate) async fn download(
 /// The bearer token of a SaaS source's credentials: an OAuth access token or an API key.
 pub(crate) fn bearer_token(credentials: Option<&Credentials>) -> Option<&str> {
     credentials.and_then(|c| match c.method {
-        ragd_core::model::AuthMethod::OAuth2 => c.get("accessToken"),
-        ragd_core::model::AuthMethod::ApiKey => c.get("apiKey"),
+        ragd_core::domain::AuthMethod::OAuth2 => c.get("accessToken"),
+        ragd_core::domain::AuthMethod::ApiKey => c.get("apiKey"),
         _ => None,
     })
 }
@@ -319,7 +319,7 @@ const TEXT_NAMES: &[&str] = &[
 /// name, or `None` to leave it out.
 pub(crate) fn file_content_type(path: &str) -> Option<&'static str> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    if let Some(ct) = ragd_core::catalog::detect_content_type(name, None, &[]) {
+    if let Some(ct) = ragd_core::content_types::detect_content_type(name, None, &[]) {
         return Some(ct);
     }
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());

@@ -8,7 +8,7 @@ use crate::worker::JobError;
 use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::{ObjectStore, ObjectStoreExt, path::Path as ObjectPath};
-use ragd_core::model::AuthMethod;
+use ragd_core::domain::AuthMethod;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -18,6 +18,8 @@ use super::{Body, Collected, Context, Excluded, Source, SourceDoc};
 use crate::worker::JobError;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use ragd_core::domain::SourceType;
+use ragd_core::sources::parameter_default;
 use ragd_pipeline::parse::{self, Parsed};
 use reqwest::header;
 use serde_json::{Value, json};
@@ -110,26 +112,23 @@ impl Crawl {
             .filter_map(|u| Url::parse(u.as_str()?).ok())
             .map(normalise)
             .collect();
-        let int = |name: &str, default: i64| {
+        let value = |name: &str| {
             params
                 .get(name)
-                .and_then(Value::as_i64)
-                .unwrap_or(default)
-                .max(0) as usize
+                .filter(|v| !v.is_null())
+                .cloned()
+                .or_else(|| parameter_default(SourceType::Web, name))
+                .unwrap_or_default()
         };
+        let int = |name: &str| value(name).as_i64().unwrap_or_default().max(0) as usize;
+        let flag = |name: &str| value(name).as_bool().unwrap_or_default();
         Crawl {
             starts,
-            max_pages: int("maxPages", 500),
-            max_depth: int("maxDepth", 3),
-            prefix_scope: params.get("scope").and_then(Value::as_str) == Some("PREFIX"),
-            use_sitemap: params
-                .get("useSitemap")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
-            render: params
-                .get("render")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            max_pages: int("maxPages"),
+            max_depth: int("maxDepth"),
+            prefix_scope: value("scope").as_str() == Some("PREFIX"),
+            use_sitemap: flag("useSitemap"),
+            render: flag("render"),
             include: super::globs(params, "includePatterns"),
             exclude: super::globs(params, "excludePatterns"),
         }
@@ -474,7 +473,7 @@ impl WebSource {
     async fn fetch_page(&self, cx: &Context<'_>, crawl: &Crawl, url: Url) -> Fetched {
         let previous = cx.stored.get(url.as_str());
         let conditional = previous
-            .filter(|p| !cx.force && p.status == ragd_core::model::DocumentStatus::Indexed)
+            .filter(|p| !cx.force && p.status == ragd_core::domain::DocumentStatus::Indexed)
             .map(|p| &p.source_meta);
         let started = Instant::now();
         let response = self.get(&url, conditional, &|u| crawl.in_scope(u)).await;
@@ -548,7 +547,7 @@ impl WebSource {
             }
         };
         // Change is still told by the document's bytes: a 304 is not rendered again.
-        let hash = ragd_core::model::content_hash(&body);
+        let hash = ragd_core::domain::content_hash(&body);
         let size = body.len() as i64;
         let body: bytes::Bytes = if crawl.render && content_type == parse::HTML {
             let rendered = match &self.renderer {
@@ -639,7 +638,7 @@ impl WebSource {
             "etag": etag,
             "lastModified": last_modified,
             "links": links.iter().map(Url::as_str).collect::<Vec<_>>(),
-            "textHash": ragd_core::model::content_hash(parsed.text.as_bytes()),
+            "textHash": ragd_core::domain::content_hash(parsed.text.as_bytes()),
         });
         let doc = SourceDoc {
             key,
@@ -695,7 +694,7 @@ fn drop_duplicates(
     let indexed = |d: &SourceDoc| {
         cx.stored
             .get(&d.key)
-            .is_some_and(|p| p.status == ragd_core::model::DocumentStatus::Indexed)
+            .is_some_and(|p| p.status == ragd_core::domain::DocumentStatus::Indexed)
     };
     let rank = |i: usize| (!indexed(&docs[i]), docs[i].key.len(), docs[i].key.as_str());
     let mut best: HashMap<&str, usize> = HashMap::new();

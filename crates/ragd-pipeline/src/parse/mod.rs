@@ -27,7 +27,7 @@ pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordproces
 pub const CSV: &str = "text/csv";
 pub const JSON: &str = "application/json";
 
-pub use ragd_core::catalog::CONTENT_TYPES;
+pub use ragd_core::content_types::CONTENT_TYPES;
 
 /// Most bytes a DOCX may inflate to: a zip bomb fails its document instead of filling memory.
 pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
@@ -74,7 +74,9 @@ impl Parsed {
     }
 }
 
-pub use ragd_core::catalog::{detect_content_type as detect, normalise_content_type as normalise};
+pub use ragd_core::content_types::{
+    detect_content_type as detect, normalise_content_type as normalise,
+};
 
 /// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`]).
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, String> {

@@ -13,7 +13,7 @@ pub use throwaway::throwaway_database;
 use crate::db::{Pool, db};
 use crate::sql::{Backend, SqlStore, push_scope};
 use async_trait::async_trait;
-use ragd_core::model::SearchScope;
+use ragd_core::domain::SearchScope;
 use ragd_core::{Error, Result};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};

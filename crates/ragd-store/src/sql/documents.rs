@@ -6,9 +6,9 @@ use super::{Backend, SqlStore, keyset, like_pattern, placeholders, rows};
 use crate::db::{Columns, blob_vector, json, sql, vector_blob};
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::model::*;
+use ragd_core::domain::*;
 use ragd_core::page::{Page, PageRequest, SortKey};
-use ragd_core::store::DocumentStore;
+use ragd_core::ports::store::DocumentStore;
 use std::collections::HashMap;
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use super::{Backend, SqlStore, rows};
 use crate::db::sql;
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::model::{StoredFile, TenantId};
-use ragd_core::store::FileStore;
+use ragd_core::domain::{StoredFile, TenantId};
+use ragd_core::ports::store::FileStore;
 use ragd_core::time::Millis;
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use super::{Backend, SqlStore, rows};
 use crate::db::sql;
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::model::{LlmConfig, TenantId};
-use ragd_core::store::LlmConfigStore;
+use ragd_core::domain::{LlmConfig, TenantId};
+use ragd_core::ports::store::LlmConfigStore;
 use uuid::Uuid;
 
 #[async_trait]

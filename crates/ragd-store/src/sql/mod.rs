@@ -1,5 +1,5 @@
 //! The store, written once for both backends: [`SqlStore`] runs the statements of `sql/<resource>.rs`
-//! (each implementing its role trait of `ragd_core::store`) on either pool, and asks its
+//! (each implementing its role trait of `ragd_core::ports::store`) on either pool, and asks its
 //! [`Backend`] for what the engines really do differently: full-text and vector search, the
 //! embedded backend's inline reads and its per-asset vector graphs.
 
@@ -14,9 +14,9 @@ pub(crate) mod search;
 
 use crate::db::{Pool, sql};
 use async_trait::async_trait;
-use ragd_core::model::{Operation, SearchScope, TenantId};
+use ragd_core::domain::{Operation, SearchScope, TenantId};
 use ragd_core::page::SortKey;
-use ragd_core::store::Store;
+use ragd_core::ports::store::Store;
 use ragd_core::{Error, Result};
 use uuid::Uuid;
 

@@ -4,9 +4,9 @@
 use super::{Backend, SqlStore, keyset, rows};
 use crate::db::{Columns, Exec, Tx, corrupt, json, sql};
 use async_trait::async_trait;
-use ragd_core::model::*;
+use ragd_core::domain::*;
 use ragd_core::page::{Page, PageRequest, SortKey};
-use ragd_core::store::OperationStore;
+use ragd_core::ports::store::OperationStore;
 use ragd_core::time::Millis;
 use ragd_core::{Error, Result};
 use uuid::Uuid;

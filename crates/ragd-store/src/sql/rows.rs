@@ -3,7 +3,7 @@
 
 use crate::db::{Columns, corrupt};
 use ragd_core::Result;
-use ragd_core::model::*;
+use ragd_core::domain::*;
 use uuid::Uuid;
 
 pub(crate) fn uuid_col(row: &impl Columns, col: &str) -> Result<Uuid> {

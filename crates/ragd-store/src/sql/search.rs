@@ -4,8 +4,8 @@ use super::{Backend, SqlStore, placeholders, rows};
 use crate::db::{Columns, corrupt, sql};
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::model::{SearchHit, SearchScope, SourceType, TenantId};
-use ragd_core::store::SearchStore;
+use ragd_core::domain::{SearchHit, SearchScope, SourceType, TenantId};
+use ragd_core::ports::store::SearchStore;
 
 #[async_trait]
 impl<B: Backend> SearchStore for SqlStore<B> {

@@ -9,7 +9,7 @@
 
 use crate::db::{Columns, blob_vector};
 use crate::sql::rows;
-use ragd_core::model::*;
+use ragd_core::domain::*;
 use ragd_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

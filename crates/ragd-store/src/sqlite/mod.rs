@@ -10,7 +10,7 @@ pub mod vectors;
 use crate::db::{Pool, db};
 use crate::sql::{Backend, SqlStore, push_scope};
 use async_trait::async_trait;
-use ragd_core::model::{Operation, SearchScope, TenantId};
+use ragd_core::domain::{Operation, SearchScope, TenantId};
 use ragd_core::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};

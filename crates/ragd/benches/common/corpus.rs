@@ -3,8 +3,8 @@
 //! `.cache/bench/corpus`), the last `QUERIES` held out as queries; and how to write it into any
 //! store the way ingestion does (one asset, documents of 1,000 chunks).
 
-use ragd_core::model::*;
-use ragd_core::store::Store;
+use ragd_core::domain::*;
+use ragd_core::ports::store::Store;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -161,7 +161,7 @@ async fn operation_count(app: &TestApp, asset: &str) -> i64 {
 }
 
 fn doc_id(asset: &str, key: &str) -> String {
-    ragd_core::model::Document::id_for(asset.parse().unwrap(), key).to_string()
+    ragd_core::domain::Document::id_for(asset.parse().unwrap(), key).to_string()
 }
 
 #[tokio::test]
@@ -844,7 +844,7 @@ async fn deliveries_join_the_pending_update_or_wait_behind_a_running_operation()
     app.wait_done("acme", &a, &op).await;
     // The scheduler's next tick starts the waiting update, now that the asset is free.
     let started =
-        ragd_core::connect::schedule_tick(app.store().await.as_ref(), ragd_core::time::now_ms())
+        ragd_core::services::schedule_tick(app.store().await.as_ref(), ragd_core::time::now_ms())
             .await
             .unwrap();
     assert_eq!(started.len(), 1);
@@ -902,7 +902,7 @@ async fn poll_schedules_fire_once_per_slot_never_overlap_and_catch_up_once() {
     let tick = |now: i64| {
         let store = store.clone();
         async move {
-            ragd_core::connect::schedule_tick(store.as_ref(), now)
+            ragd_core::services::schedule_tick(store.as_ref(), now)
                 .await
                 .unwrap()
         }
@@ -926,7 +926,7 @@ async fn poll_schedules_fire_once_per_slot_never_overlap_and_catch_up_once() {
     assert_eq!(started.len(), 1);
     assert_eq!(
         started[0].op_type,
-        ragd_core::model::OperationType::ScheduledRefresh
+        ragd_core::domain::OperationType::ScheduledRefresh
     );
     assert!(
         tick(now).await.is_empty() && tick(now + 1000).await.is_empty(),

@@ -165,7 +165,7 @@ async fn without_the_model_embedding_says_what_is_missing_and_the_rest_works() {
 
 #[tokio::test]
 async fn the_openai_compatible_client_works_end_to_end_against_ragd_itself() {
-    use ragd_core::embed::Embedder;
+    use ragd_core::ports::embed::Embedder;
     use ragd_embed::remote::{Limiter, RemoteConfig, RemoteEmbedder};
     let app = TestApp::spawn().await;
     let token = token_for("acme", "assets:read");

@@ -98,7 +98,7 @@ async fn list(
                                "webViewLink": format!("https://drive.google.com/file/d/{}/view", f.id)});
             if !f.mime.starts_with("application/vnd.google-apps.") {
                 v["size"] = json!(f.content.len().to_string());
-                v["md5Checksum"] = json!(ragd_core::model::content_hash(&f.content)[..32]);
+                v["md5Checksum"] = json!(ragd_core::domain::content_hash(&f.content)[..32]);
             }
             v
         })

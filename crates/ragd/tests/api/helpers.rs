@@ -134,7 +134,7 @@ impl TestApp {
     }
 
     /// The app's own store (SQLite file or PostgreSQL database), for what the API does not show.
-    pub async fn store(&self) -> Arc<dyn ragd_core::store::Store> {
+    pub async fn store(&self) -> Arc<dyn ragd_core::ports::store::Store> {
         ragd::app::open_store(&self.config)
             .await
             .expect("the app's store opens")

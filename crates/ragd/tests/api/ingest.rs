@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 
 const GUIDE: &str = "# Guide\n\nragd keeps knowledge sources fresh.\n\n## Install\n\nDownload the binary and run it. It needs no setup at all.\n\n```sh\ncargo run --release -- serve\n```\n\n## Operations\n\nEvery ingestion is an operation with a lease. Workers renew the lease while they work, and a crashed worker's operation is picked up again.\n";
 
-async fn chunks(app: &TestApp, asset: &str, name: &str) -> Vec<ragd_core::model::Chunk> {
+async fn chunks(app: &TestApp, asset: &str, name: &str) -> Vec<ragd_core::domain::Chunk> {
     let store = app.store().await;
-    let doc = ragd_core::model::Document::id_for(asset.parse().unwrap(), name);
+    let doc = ragd_core::domain::Document::id_for(asset.parse().unwrap(), name);
     store
-        .chunk_list(&ragd_core::model::TenantId::parse("acme").unwrap(), doc)
+        .chunk_list(&ragd_core::domain::TenantId::parse("acme").unwrap(), doc)
         .await
         .unwrap()
 }

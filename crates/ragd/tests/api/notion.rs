@@ -191,8 +191,8 @@ async fn notion_pages_and_databases_become_markdown_and_refresh_by_edit_time() {
         "{first}"
     );
     let store = app.store().await;
-    let tenant = ragd_core::model::TenantId::parse("acme").unwrap();
-    let guide = ragd_core::model::Document::id_for(a.parse().unwrap(), P1);
+    let tenant = ragd_core::domain::TenantId::parse("acme").unwrap();
+    let guide = ragd_core::domain::Document::id_for(a.parse().unwrap(), P1);
     let text: String = store
         .chunk_list(&tenant, guide)
         .await

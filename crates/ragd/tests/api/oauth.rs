@@ -303,8 +303,8 @@ fn oauth_asset(url: &str, refresh_token: &str, expires_at: i64) -> Value {
            "auth": {"method": "OAUTH2", "parameters": {"accessToken": "old-access", "refreshToken": refresh_token, "expiresAt": expires_at}}})
 }
 
-async fn stored_credentials(app: &TestApp, asset: &str) -> ragd_core::model::Credentials {
-    let tenant = ragd_core::model::TenantId::parse("acme").unwrap();
+async fn stored_credentials(app: &TestApp, asset: &str) -> ragd_core::domain::Credentials {
+    let tenant = ragd_core::domain::TenantId::parse("acme").unwrap();
     let id: uuid::Uuid = asset.parse().unwrap();
     let a = app
         .store()
@@ -465,19 +465,19 @@ async fn a_credential_key_past_its_ten_minutes_is_refused() {
     let store = app.store().await;
     let secrets = app.config.secret_box().unwrap();
     let now = now_secs() as i64 * 1000;
-    let tokens = ragd_core::connect::OAuthTokens {
+    let tokens = ragd_core::ports::oauth::OAuthTokens {
         access_token: "at".into(),
         refresh_token: None,
         token_type: "Bearer".into(),
         expires_at: None,
     };
     for (key, expires_at) in [("ck_fresh", now + 60_000), ("ck_stale", now - 1)] {
-        let id = ragd_core::model::content_hash(key.as_bytes());
-        let grant = ragd_core::model::Grant {
+        let id = ragd_core::domain::content_hash(key.as_bytes());
+        let grant = ragd_core::domain::Grant {
             sealed: secrets.seal_json(&tokens, id.as_bytes()),
             id,
-            tenant: ragd_core::model::TenantId::parse("acme").unwrap(),
-            kind: ragd_core::model::GrantKind::Credential,
+            tenant: ragd_core::domain::TenantId::parse("acme").unwrap(),
+            kind: ragd_core::domain::GrantKind::Credential,
             expires_at,
         };
         // Stored as if 11 minutes ago, so that storing does not already sweep the stale one.

@@ -61,7 +61,7 @@ async fn serve(State(s): State<Arc<SiteState>>, uri: Uri, headers: HeaderMap) ->
             }
             match std::fs::read(&file) {
                 Ok(bytes) => {
-                    let etag = format!("\"{}\"", ragd_core::model::content_hash(&bytes));
+                    let etag = format!("\"{}\"", ragd_core::domain::content_hash(&bytes));
                     if headers
                         .get(header::IF_NONE_MATCH)
                         .and_then(|v| v.to_str().ok())

@@ -11,7 +11,7 @@ async fn foreign_tenants_get_404_on_every_endpoint() {
     let (a, op) = app.create_text_asset("acme", &[("one", "1")]).await;
     app.wait_done("acme", &a, &op).await;
     let outsider = token_for("mallory", "assets:read assets:write");
-    let doc = ragd_core::model::Document::id_for(a.parse().unwrap(), "one");
+    let doc = ragd_core::domain::Document::id_for(a.parse().unwrap(), "one");
     let r = app
         .post(
             "/v1/tenants/acme/llmConfigs",

@@ -83,7 +83,7 @@ fn section<'a>(lines: impl Iterator<Item = &'a str>, start: &str, ends: &[&str])
 }
 
 #[test]
-fn every_module_is_named_in_its_crates_layout_doc() {
+fn every_module_is_named_in_a_layout_doc() {
     let declaration = |line: &str| {
         let line = line.trim_start();
         let line = line
@@ -93,25 +93,31 @@ fn every_module_is_named_in_its_crates_layout_doc() {
         let name = line.strip_prefix("mod ")?.strip_suffix(';')?;
         (name != "tests").then(|| name.to_owned())
     };
-    let mut missing = Vec::new();
-    for dir in crate_dirs() {
-        let root = dir.join("src/lib.rs");
-        let doc: String = std::fs::read_to_string(&root)
+    let layout_of = |path: &Path| {
+        let doc: String = std::fs::read_to_string(path)
             .unwrap()
             .lines()
             .filter_map(|l| l.strip_prefix("//!"))
             .map(|l| l.trim_start().to_owned() + "\n")
             .collect();
-        let layout = section(doc.lines(), "# Layout", &["# "]);
+        section(doc.lines(), "# Layout", &["# "])
+    };
+    let mut missing = Vec::new();
+    for dir in crate_dirs() {
+        let layout = layout_of(&dir.join("src/lib.rs"));
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             !layout.is_empty(),
             "{name}/src/lib.rs has no `# Layout` section in its doc"
         );
         for file in crate_sources(&dir) {
-            let text = std::fs::read_to_string(dir.join("src").join(&file)).unwrap();
+            let path = dir.join("src").join(&file);
+            // A module with submodules may map them in its own `# Layout` section.
+            let own = layout_of(&path);
+            let text = std::fs::read_to_string(&path).unwrap();
             for module in text.lines().filter_map(declaration) {
-                if !layout.contains(&format!("`{module}`")) {
+                let named = format!("`{module}`");
+                if !layout.contains(&named) && !own.contains(&named) {
                     missing.push(format!("{name}: `{module}` (declared in {file})"));
                 }
             }

@@ -30,7 +30,7 @@ pub struct FakeGitHub {
 }
 
 fn sha(content: &[u8]) -> String {
-    ragd_core::model::content_hash(content)[..40].to_owned()
+    ragd_core::domain::content_hash(content)[..40].to_owned()
 }
 
 impl FakeGitHub {

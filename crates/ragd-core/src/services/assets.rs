@@ -1,24 +1,15 @@
-//! The use cases behind the HTTP API. Handlers parse wire input into these request types, call
-//! one method, and render what it returns; every rule of the contract that is not about HTTP
-//! lives here.
+//! Assets: create (queuing the first `INGEST`), read, list, patch, delete and refresh.
 
-use crate::catalog::{self, EmbeddingRequest, ModelCatalog};
+use super::*;
+use crate::domain::*;
+use crate::embedding::EmbeddingRequest;
 use crate::error::{Error, Result};
-use crate::events::Events;
-use crate::model::*;
 use crate::page::{Page, PageRequest};
-use crate::secrets::SecretBox;
-use crate::store::{AssetQuery, BlobStream, Blobs, Store};
-use crate::time::{day_and_month_start, now_ms};
+use crate::ports::store::AssetQuery;
+use crate::sources;
+use crate::time::now_ms;
 use serde_json::{Map, Value};
-use std::sync::Arc;
-use std::time::Duration;
 use uuid::Uuid;
-
-/// Longest `:wait` a client may ask for.
-pub const MAX_WAIT: Duration = Duration::from_secs(60);
-/// How often waiters re-read the store, which makes other processes' changes visible.
-const WAIT_RECHECK: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateAsset {
@@ -55,44 +46,6 @@ pub struct PatchAsset {
 pub struct Refresh {
     pub document_ids: Vec<Uuid>,
     pub force: bool,
-}
-
-/// The domain's entry point, shared by all handlers.
-#[derive(Clone)]
-pub struct Services {
-    pub store: Arc<dyn Store>,
-    pub models: Arc<ModelCatalog>,
-    pub events: Arc<Events>,
-    pub blobs: Arc<dyn Blobs>,
-    /// Largest upload accepted, in bytes.
-    pub upload_limit: u64,
-    /// Most operations one tenant may have `PENDING` or `RUNNING`; `None`: no limit.
-    pub max_active_operations: Option<i64>,
-    /// Embeds search queries; `None` where no model is available (vector search is then a 503).
-    pub embedders: Option<Arc<dyn crate::embed::EmbedderRegistry>>,
-    /// Seals credentials and webhook secrets before they are stored.
-    pub secrets: Arc<SecretBox>,
-    /// The configured OAuth providers (`None`: no source type can be authorised).
-    pub oauth: Option<Arc<dyn crate::connect::OAuthClients>>,
-    /// Whether this deployment can render pages with JavaScript (it has a Chromium): a `WEB`
-    /// asset with `render: true` is refused without one.
-    pub can_render: bool,
-}
-
-/// A webhook just created or rotated, with its signing secret: shown to the caller this once.
-#[derive(Debug, Clone)]
-pub struct WebhookIssued {
-    pub webhook: Webhook,
-    pub secret: String,
-}
-
-/// The current UTC day and month, for usage figures.
-fn usage_windows() -> UsageWindows {
-    let (day_start, month_start) = day_and_month_start(now_ms());
-    UsageWindows {
-        day_start,
-        month_start,
-    }
 }
 
 fn validate_name(name: &str) -> Result<String> {
@@ -137,7 +90,7 @@ fn validate_budgets(tokens: Option<&TokenBudget>, costs: Option<&CostBudget>) ->
 }
 
 fn check_auto_update(
-    desc: &catalog::SourceTypeDescriptor,
+    desc: &sources::SourceTypeDescriptor,
     cfg: Option<&AutoUpdateConfig>,
 ) -> Result<()> {
     let Some(cfg) = cfg else { return Ok(()) };
@@ -170,16 +123,16 @@ fn check_auto_update(
 pub(crate) fn source_descriptor(
     name: &str,
     field: &str,
-) -> Result<&'static catalog::SourceTypeDescriptor> {
+) -> Result<&'static sources::SourceTypeDescriptor> {
     let available = || {
-        catalog::SOURCE_TYPES
+        sources::SOURCE_TYPES
             .iter()
             .map(|d| d.source_type.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
     SourceType::parse(name)
-        .and_then(catalog::source_type)
+        .and_then(sources::source_type)
         .ok_or_else(|| {
             Error::invalid(
                 field,
@@ -192,46 +145,6 @@ pub(crate) fn source_descriptor(
 }
 
 impl Services {
-    pub fn new(
-        store: Arc<dyn Store>,
-        models: Arc<ModelCatalog>,
-        events: Arc<Events>,
-        blobs: Arc<dyn Blobs>,
-        secrets: Arc<SecretBox>,
-    ) -> Self {
-        Self {
-            store,
-            models,
-            events,
-            blobs,
-            upload_limit: catalog::DEFAULT_UPLOAD_LIMIT_BYTES,
-            max_active_operations: None,
-            embedders: None,
-            secrets,
-            oauth: None,
-            can_render: false,
-        }
-    }
-
-    /// A new operation of the tenant is refused (429) while it has its most active ones: a soft
-    /// cap (two requests at once may both pass the count) that keeps one tenant from filling the
-    /// queue for everyone.
-    async fn check_operation_cap(&self, tenant: &TenantId) -> Result<()> {
-        let Some(max) = self.max_active_operations else {
-            return Ok(());
-        };
-        let active = self.store.operations_active(tenant).await?;
-        if active >= max {
-            return Err(Error::RateLimited {
-                detail: format!(
-                    "the tenant has {active} operations pending or running, the most it may have at once ({max}); retry when some are done"
-                ),
-                retry_after_seconds: 5,
-            });
-        }
-        Ok(())
-    }
-
     /// `render: true` needs a Chromium this deployment has.
     fn check_render(
         &self,
@@ -256,10 +169,10 @@ impl Services {
         req: CreateAsset,
     ) -> Result<(AssetView, Operation, Option<WebhookIssued>)> {
         let desc = source_descriptor(&req.source_type, "config.sourceType")?;
-        catalog::validate_parameters(desc, &req.parameters, "config.parameters")?;
+        sources::validate_parameters(desc, &req.parameters, "config.parameters")?;
         self.check_render(&req.parameters, "config.parameters")?;
         if let Some(auth) = &req.auth {
-            catalog::validate_auth(desc, auth)?;
+            sources::validate_auth(desc, auth)?;
         }
         let embedding = self.models.resolve(None, &req.embedding)?;
         if let Some(id) = &req.embedding_llm_config_id {
@@ -383,7 +296,7 @@ impl Services {
         req: PatchAsset,
     ) -> Result<(AssetView, Option<Operation>, Option<WebhookIssued>)> {
         let mut asset = self.asset_get(caller, id).await?.asset;
-        let desc = catalog::source_type(asset.source_type).ok_or(Error::NotFound("asset"))?;
+        let desc = sources::source_type(asset.source_type).ok_or(Error::NotFound("asset"))?;
         let mut op_type = None;
         if let Some(name) = &req.display_name {
             asset.display_name = validate_name(name)?;
@@ -414,7 +327,7 @@ impl Services {
             ));
         }
         if let Some(params) = req.parameters {
-            catalog::validate_parameters(desc, &params, "sourceConfig.parameters")?;
+            sources::validate_parameters(desc, &params, "sourceConfig.parameters")?;
             self.check_render(&params, "sourceConfig.parameters")?;
             if params != asset.parameters {
                 asset.parameters = params;
@@ -423,7 +336,7 @@ impl Services {
         }
         let auth_changed = req.auth.is_some();
         if let Some(auth) = req.auth {
-            catalog::validate_auth(desc, &auth)?;
+            sources::validate_auth(desc, &auth)?;
             let auth = Some(auth).filter(|a| a.method != AuthMethod::None);
             asset.auth_method = auth.as_ref().map(|a| a.method);
             asset.auth_sealed = auth
@@ -506,7 +419,7 @@ impl Services {
         }
         self.events.operation_changed();
         if asset.source_type == SourceType::File {
-            for file_id in catalog::file_ids(&asset.parameters) {
+            for file_id in sources::file_ids(&asset.parameters) {
                 self.file_discard(&caller.tenant, file_id).await?;
             }
         }
@@ -520,7 +433,7 @@ impl Services {
         params: &Map<String, Value>,
     ) -> Result<Vec<StoredFile>> {
         let mut files = Vec::new();
-        for (i, id) in catalog::file_ids(params).into_iter().enumerate() {
+        for (i, id) in sources::file_ids(params).into_iter().enumerate() {
             let field = if params.get("fileIds").is_some_and(|v| !v.is_null()) {
                 format!("config.parameters.fileIds[{i}]")
             } else {
@@ -540,112 +453,6 @@ impl Services {
             );
         }
         Ok(files)
-    }
-
-    /// Streams an upload to the blob store. The content type comes from the file's name, its
-    /// first bytes and the declared type; one ragd cannot parse is a 415, a body over the upload
-    /// limit a 413, and neither leaves anything stored.
-    pub async fn file_store(
-        &self,
-        caller: &Caller,
-        file_name: &str,
-        declared: Option<&str>,
-        mut body: BlobStream,
-        temporary: bool,
-    ) -> Result<StoredFile> {
-        use futures::StreamExt;
-        let file_name = file_name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .trim();
-        if file_name.is_empty()
-            || file_name.chars().count() > 1024
-            || file_name.chars().any(char::is_control)
-        {
-            return Err(Error::invalid(
-                "file",
-                "the file part needs a file name of 1-1024 characters, none a control character",
-            ));
-        }
-        let mut head = Vec::new();
-        while head.len() < 8 {
-            match body.next().await {
-                Some(chunk) => head.extend_from_slice(&chunk?),
-                None => break,
-            }
-        }
-        let content_type =
-            catalog::detect_content_type(file_name, declared, &head).ok_or_else(|| {
-                let supported: Vec<&str> = catalog::CONTENT_TYPES
-                    .iter()
-                    .flat_map(|(_, exts)| exts.iter().copied())
-                    .collect();
-                Error::UnsupportedMediaType(format!(
-                    "{file_name} ({}) is not a supported type; ragd ingests {}",
-                    declared.unwrap_or("no content type"),
-                    supported.join(" ")
-                ))
-            })?;
-        if head.is_empty() {
-            return Err(Error::invalid("file", "the file is empty"));
-        }
-        let id = Uuid::now_v7();
-        let key = StoredFile::blob_key(&caller.tenant, id);
-        let body = futures::stream::once(async move { Ok(bytes::Bytes::from(head)) })
-            .chain(body)
-            .boxed();
-        let (size, sha256) = self.blobs.put(&key, body, self.upload_limit).await?;
-        let file = StoredFile {
-            id,
-            tenant: caller.tenant.clone(),
-            file_name: file_name.to_owned(),
-            content_type: content_type.to_owned(),
-            size: size as i64,
-            sha256,
-            temporary,
-            created_at: now_ms(),
-        };
-        if let Err(e) = self.store.file_create(&file).await {
-            let _ = self.blobs.delete(&key).await;
-            return Err(e);
-        }
-        Ok(file)
-    }
-
-    /// The bytes of an uploaded file, for its download link.
-    pub async fn file_get(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, bytes::Bytes)> {
-        let file = self
-            .store
-            .file_get(&caller.tenant, id)
-            .await?
-            .ok_or(Error::NotFound("file"))?;
-        let bytes = self
-            .blobs
-            .get(&StoredFile::blob_key(&caller.tenant, id))
-            .await?
-            .ok_or(Error::NotFound("file"))?;
-        Ok((file, bytes))
-    }
-
-    /// Removes an upload, its bytes and its record (its asset was deleted or could not be
-    /// created, or it expired).
-    pub async fn file_discard(&self, tenant: &TenantId, id: Uuid) -> Result<()> {
-        self.blobs.delete(&StoredFile::blob_key(tenant, id)).await?;
-        self.store.file_delete(tenant, id).await?;
-        Ok(())
-    }
-
-    /// Deletes temporary uploads older than a day that no asset imported. Returns how many.
-    pub async fn files_sweep(&self, now: crate::time::Millis) -> Result<usize> {
-        let expired = self
-            .store
-            .files_expired(now - TEMPORARY_FILE_TTL_MS, 1000)
-            .await?;
-        for f in &expired {
-            self.file_discard(&f.tenant, f.id).await?;
-        }
-        Ok(expired.len())
     }
 
     pub async fn asset_refresh(
@@ -685,183 +492,6 @@ impl Services {
         let op = self.store.operation_create(&caller.tenant, &op).await?;
         self.events.work_added();
         Ok((self.asset_get(caller, id).await?, op))
-    }
-
-    pub async fn operation_get(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        id: Uuid,
-    ) -> Result<Operation> {
-        self.store
-            .operation_get(&caller.tenant, asset_id, id)
-            .await?
-            .ok_or(Error::NotFound("operation"))
-    }
-
-    pub async fn operation_list(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        page: PageRequest,
-    ) -> Result<Page<Operation>> {
-        if !self.store.asset_exists(&caller.tenant, asset_id).await? {
-            return Err(Error::NotFound("asset"));
-        }
-        self.store
-            .operation_list(&caller.tenant, asset_id, &page)
-            .await
-    }
-
-    pub async fn operation_cancel(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        id: Uuid,
-    ) -> Result<Operation> {
-        let op = self
-            .store
-            .operation_cancel(&caller.tenant, asset_id, id, now_ms())
-            .await?
-            .ok_or(Error::NotFound("operation"))?;
-        self.events.operation_changed();
-        Ok(op)
-    }
-
-    /// Returns as soon as the operation is done, or as it stands when `timeout` passes.
-    pub async fn operation_wait(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        id: Uuid,
-        timeout: Duration,
-    ) -> Result<Operation> {
-        let deadline = tokio::time::Instant::now() + timeout.min(MAX_WAIT);
-        let mut changes = self.events.watch_operations();
-        loop {
-            changes.borrow_and_update();
-            let op = self.operation_get(caller, asset_id, id).await?;
-            if op.status.is_terminal() || tokio::time::Instant::now() >= deadline {
-                return Ok(op);
-            }
-            let recheck = (tokio::time::Instant::now() + WAIT_RECHECK).min(deadline);
-            tokio::select! {
-                _ = changes.changed() => {}
-                _ = tokio::time::sleep_until(recheck) => {}
-            }
-        }
-    }
-
-    /// Waits until the operation differs from `seen` (or is done), for `:watch` streams.
-    pub async fn operation_next_change(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        seen: &Operation,
-    ) -> Result<Operation> {
-        let mut changes = self.events.watch_operations();
-        loop {
-            changes.borrow_and_update();
-            let op = self.operation_get(caller, asset_id, seen.id).await?;
-            if op.status != seen.status
-                || op.counters != seen.counters
-                || op.cancel_requested != seen.cancel_requested
-            {
-                return Ok(op);
-            }
-            tokio::select! {
-                _ = changes.changed() => {}
-                _ = tokio::time::sleep(WAIT_RECHECK) => {}
-            }
-        }
-    }
-
-    /// Documents of an asset; 404 until the asset has completed one ingestion.
-    pub async fn document_list(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        page: PageRequest,
-        search: Option<String>,
-    ) -> Result<Page<Document>> {
-        self.documents_visible(caller, asset_id).await?;
-        let search = search
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        self.store
-            .document_page(&caller.tenant, asset_id, &page, search.as_deref())
-            .await
-    }
-
-    async fn documents_visible(&self, caller: &Caller, asset_id: Uuid) -> Result<()> {
-        if !self.store.asset_exists(&caller.tenant, asset_id).await? {
-            return Err(Error::NotFound("asset"));
-        }
-        if !self
-            .store
-            .asset_has_completed(&caller.tenant, asset_id)
-            .await?
-        {
-            return Err(Error::NotFound(
-                "documents (the asset has not completed an ingestion yet)",
-            ));
-        }
-        Ok(())
-    }
-
-    pub async fn document_get(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        id: Uuid,
-    ) -> Result<Document> {
-        self.store
-            .asset_exists(&caller.tenant, asset_id)
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound("asset"))?;
-        self.store
-            .document_get(&caller.tenant, asset_id, id)
-            .await?
-            .ok_or(Error::NotFound("document"))
-    }
-
-    /// Removes a document and its chunks from the index at once; a full refresh brings it back.
-    pub async fn document_delete(&self, caller: &Caller, asset_id: Uuid, id: Uuid) -> Result<()> {
-        self.store
-            .asset_exists(&caller.tenant, asset_id)
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound("asset"))?;
-        self.store
-            .document_remove(&caller.tenant, asset_id, id)
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound("document"))
-    }
-
-    /// A page of a document's chunks in `chunkIndex` order, after `after_index`.
-    pub async fn chunk_page(
-        &self,
-        caller: &Caller,
-        asset_id: Uuid,
-        id: Uuid,
-        after_index: Option<i64>,
-        size: u32,
-    ) -> Result<(Vec<Chunk>, i64)> {
-        self.document_get(caller, asset_id, id).await?;
-        self.store
-            .chunk_page(&caller.tenant, id, after_index, size)
-            .await
-    }
-
-    /// USD an operation cost, at the asset's current model price.
-    pub fn operation_cost(&self, op: &Operation) -> f64 {
-        op.counters.token_count as f64 * self.models.price(&op.provider, &op.model) / 1e6
-    }
-
-    pub async fn ready(&self) -> Result<()> {
-        self.store.ping().await
     }
 }
 

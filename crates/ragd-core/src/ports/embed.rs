@@ -55,7 +55,7 @@ pub trait EmbedderRegistry: Send + Sync + 'static {
     /// server's — or why it cannot be used (shown to the client or the operation).
     fn embedder(
         &self,
-        spec: &crate::model::EmbeddingSpec,
+        spec: &crate::domain::EmbeddingSpec,
         endpoint: Option<&ProviderEndpoint>,
     ) -> std::result::Result<std::sync::Arc<dyn Embedder>, String>;
 }

@@ -1,7 +1,7 @@
 //! The storage seam. The domain and the engine see storage only through [`Store`], the sum of
 //! one role trait per resource ([`AssetStore`], [`OperationStore`], [`DocumentStore`],
 //! [`SearchStore`], [`FileStore`], [`ConnectedStore`], [`LlmConfigStore`]); `use
-//! ragd_core::store::*` brings their methods into scope.
+//! ragd_core::ports::store::*` brings their methods into scope.
 //!
 //! Contract for implementations (the embedded SQLite backend and PostgreSQL):
 //! - every method that reads or writes tenant data takes the tenant and filters by it itself;
@@ -9,12 +9,12 @@
 //!   enforced by the database, so any number of processes may share it;
 //! - every write a worker makes is fenced by its lease token and does nothing once the lease is lost.
 
-use crate::error::Result;
-use crate::model::{
+use crate::domain::{
     Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease,
     LeaseState, LlmConfig, NewOperation, Operation, Outcome, SearchHit, SearchScope, StoredFile,
     TenantId, UsageWindows, Webhook,
 };
+use crate::error::Result;
 use crate::page::{Page, PageRequest};
 use crate::time::Millis;
 use uuid::Uuid;
@@ -142,11 +142,11 @@ pub trait OperationStore: Send + Sync + 'static {
     /// Gives the lease up so that another worker may claim the operation at once (shutdown).
     async fn operation_release(&self, lease: &Lease) -> Result<()>;
     /// Records what this attempt's traversal left out on purpose (at most
-    /// [`crate::model::MAX_EXCLUDED`]; the count goes with the counters). False when the lease was lost.
+    /// [`crate::domain::MAX_EXCLUDED`]; the count goes with the counters). False when the lease was lost.
     async fn operation_exclusions(
         &self,
         lease: &Lease,
-        excluded: &[crate::model::Excluded],
+        excluded: &[crate::domain::Excluded],
     ) -> Result<bool>;
 }
 

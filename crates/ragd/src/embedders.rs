@@ -1,4 +1,5 @@
-//! `ragd model fetch`: installs the local embedding model by running the setup scripts that are
+//! The embedders this process has (the local model, an OpenAI-compatible endpoint, tenants' LLM
+//! configs) and `ragd model fetch`, which installs the local model by running the setup scripts
 //! compiled into the binary (`scripts/model/`), so an installed `ragd` needs no source checkout.
 
 use anyhow::{Context, bail};
@@ -44,7 +45,7 @@ pub struct OpenAiEndpoint {
 pub struct Models {
     pub local: ragd_embed::LocalEmbedder,
     pub files: ragd_embed::ModelFiles,
-    pub catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
+    pub catalog: std::sync::Arc<ragd_core::embedding::ModelCatalog>,
     local_sizer: std::sync::OnceLock<Result<ragd_pipeline::Sizer, String>>,
     /// The catalog's `openai` models on the configured endpoint, by model name, built once (each
     /// holds its HTTP connection pool); empty when no endpoint is configured.
@@ -69,7 +70,7 @@ impl Models {
     pub fn new(
         local: ragd_embed::LocalEmbedder,
         files: ragd_embed::ModelFiles,
-        catalog: std::sync::Arc<ragd_core::catalog::ModelCatalog>,
+        catalog: std::sync::Arc<ragd_core::embedding::ModelCatalog>,
         openai: Option<OpenAiEndpoint>,
         allow_hosts: Vec<String>,
     ) -> Self {
@@ -82,7 +83,7 @@ impl Models {
                     None,
                     None,
                 ));
-                let config = |m: &ragd_core::catalog::EmbeddingModel| {
+                let config = |m: &ragd_core::embedding::EmbeddingModel| {
                     ragd_embed::remote::RemoteConfig::openai(
                         &endpoint.base_url,
                         endpoint.api_key.clone(),
@@ -120,9 +121,9 @@ impl Models {
     /// The embedder of `model` through a tenant's endpoint, built once per config version.
     fn tenant_embedder(
         &self,
-        m: &ragd_core::catalog::EmbeddingModel,
-        endpoint: &ragd_core::embed::ProviderEndpoint,
-    ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+        m: &ragd_core::embedding::EmbeddingModel,
+        endpoint: &ragd_core::ports::embed::ProviderEndpoint,
+    ) -> Result<std::sync::Arc<dyn ragd_core::ports::embed::Embedder>, String> {
         let base = endpoint
             .base_url
             .as_deref()
@@ -167,12 +168,12 @@ impl Models {
     }
 }
 
-impl ragd_core::embed::EmbedderRegistry for Models {
+impl ragd_core::ports::embed::EmbedderRegistry for Models {
     fn embedder(
         &self,
-        spec: &ragd_core::model::EmbeddingSpec,
-        endpoint: Option<&ragd_core::embed::ProviderEndpoint>,
-    ) -> Result<std::sync::Arc<dyn ragd_core::embed::Embedder>, String> {
+        spec: &ragd_core::domain::EmbeddingSpec,
+        endpoint: Option<&ragd_core::ports::embed::ProviderEndpoint>,
+    ) -> Result<std::sync::Arc<dyn ragd_core::ports::embed::Embedder>, String> {
         if let Some(endpoint) = endpoint {
             let m = self
                 .catalog
@@ -185,7 +186,7 @@ impl ragd_core::embed::EmbedderRegistry for Models {
             );
         }
         match spec.provider.as_str() {
-            ragd_core::catalog::LOCAL_PROVIDER => {
+            ragd_core::embedding::LOCAL_PROVIDER => {
                 self.files.check().map_err(|e| e.to_string())?;
                 Ok(std::sync::Arc::new(self.local.clone()))
             }
@@ -203,10 +204,10 @@ impl ragd_core::embed::EmbedderRegistry for Models {
 impl ragd_engine::models::ModelRegistry for Models {
     fn sizer(
         &self,
-        spec: &ragd_core::model::EmbeddingSpec,
+        spec: &ragd_core::domain::EmbeddingSpec,
     ) -> Result<ragd_pipeline::Sizer, String> {
         match spec.provider.as_str() {
-            ragd_core::catalog::LOCAL_PROVIDER => self
+            ragd_core::embedding::LOCAL_PROVIDER => self
                 .local_sizer
                 .get_or_init(|| {
                     self.files.check().map_err(|e| e.to_string())?;
@@ -219,7 +220,7 @@ impl ragd_engine::models::ModelRegistry for Models {
         }
     }
 
-    fn price(&self, spec: &ragd_core::model::EmbeddingSpec) -> f64 {
+    fn price(&self, spec: &ragd_core::domain::EmbeddingSpec) -> f64 {
         self.catalog.price(&spec.provider, &spec.model)
     }
 }

@@ -1,0 +1,127 @@
+//! The use cases behind the HTTP API. Handlers parse wire input into these request types, call
+//! one method, and render what it returns; every rule of the contract that is not about HTTP
+//! lives here.
+//!
+//! # Layout
+//! One file per resource, mirroring `ragd-api`'s routes; each adds its methods to [`Services`].
+//! - `assets`: create, read, list, patch, delete and refresh an asset.
+//! - `files`: uploads to `/storage`, their download and their sweep.
+//! - `operations`: read, list, cancel and wait on operations.
+//! - `documents`: an asset's documents and their chunks.
+//! - `oauth`: the OAuth flow (authorize, callback, the single-use credential exchange) and keeping
+//!   tokens fresh.
+//! - `webhooks`: an asset's inbound webhook (issue, rotate, receive).
+//! - `scheduler`: the tick that fires due poll schedules and starts deferred webhook updates.
+//!
+//! Talking to OAuth providers is behind [`crate::ports::oauth::OAuthClients`], implemented by the
+//! binary.
+
+mod assets;
+mod documents;
+mod files;
+mod oauth;
+mod operations;
+mod scheduler;
+mod webhooks;
+
+pub use assets::{CreateAsset, PatchAsset, Refresh};
+pub use oauth::{GRANT_TTL_MS, REFRESH_MARGIN_MS, fresh_credentials, oauth_credentials};
+pub use scheduler::{SCHEDULER, schedule_tick};
+pub use webhooks::{DeliveryHeaders, WEBHOOK, WebhookIssued, delivery_targets};
+
+use crate::domain::*;
+use crate::embedding::ModelCatalog;
+use crate::error::{Error, Result};
+use crate::events::Events;
+use crate::ports::store::{Blobs, Store};
+use crate::secrets::SecretBox;
+use crate::time::{day_and_month_start, now_ms};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Longest `:wait` a client may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often waiters re-read the store, which makes other processes' changes visible.
+const WAIT_RECHECK: Duration = Duration::from_millis(250);
+
+/// The domain's entry point, shared by all handlers.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub models: Arc<ModelCatalog>,
+    pub events: Arc<Events>,
+    pub blobs: Arc<dyn Blobs>,
+    /// Largest upload accepted, in bytes.
+    pub upload_limit: u64,
+    /// Most operations one tenant may have `PENDING` or `RUNNING`; `None`: no limit.
+    pub max_active_operations: Option<i64>,
+    /// Embeds search queries; `None` where no model is available (vector search is then a 503).
+    pub embedders: Option<Arc<dyn crate::ports::embed::EmbedderRegistry>>,
+    /// Seals credentials and webhook secrets before they are stored.
+    pub secrets: Arc<SecretBox>,
+    /// The configured OAuth providers (`None`: no source type can be authorised).
+    pub oauth: Option<Arc<dyn crate::ports::oauth::OAuthClients>>,
+    /// Whether this deployment can render pages with JavaScript (it has a Chromium): a `WEB`
+    /// asset with `render: true` is refused without one.
+    pub can_render: bool,
+}
+
+/// The current UTC day and month, for usage figures.
+fn usage_windows() -> UsageWindows {
+    let (day_start, month_start) = day_and_month_start(now_ms());
+    UsageWindows {
+        day_start,
+        month_start,
+    }
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn Store>,
+        models: Arc<ModelCatalog>,
+        events: Arc<Events>,
+        blobs: Arc<dyn Blobs>,
+        secrets: Arc<SecretBox>,
+    ) -> Self {
+        Self {
+            store,
+            models,
+            events,
+            blobs,
+            upload_limit: crate::sources::DEFAULT_UPLOAD_LIMIT_BYTES,
+            max_active_operations: None,
+            embedders: None,
+            secrets,
+            oauth: None,
+            can_render: false,
+        }
+    }
+
+    /// A new operation of the tenant is refused (429) while it has its most active ones: a soft
+    /// cap (two requests at once may both pass the count) that keeps one tenant from filling the
+    /// queue for everyone.
+    async fn check_operation_cap(&self, tenant: &TenantId) -> Result<()> {
+        let Some(max) = self.max_active_operations else {
+            return Ok(());
+        };
+        let active = self.store.operations_active(tenant).await?;
+        if active >= max {
+            return Err(Error::RateLimited {
+                detail: format!(
+                    "the tenant has {active} operations pending or running, the most it may have at once ({max}); retry when some are done"
+                ),
+                retry_after_seconds: 5,
+            });
+        }
+        Ok(())
+    }
+
+    /// USD an operation cost, at the asset's current model price.
+    pub fn operation_cost(&self, op: &Operation) -> f64 {
+        op.counters.token_count as f64 * self.models.price(&op.provider, &op.model) / 1e6
+    }
+
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await
+    }
+}

@@ -1,0 +1,90 @@
+//! `FILE`: files uploaded to `/storage`.
+
+use super::*;
+
+/// Most uploads one `FILE` asset holds (`fileIds`, ragd).
+pub const MAX_FILES: usize = 10_000;
+/// Default upload limit (`POST /storage`, `POST /assets:file`); configurable.
+pub const DEFAULT_UPLOAD_LIMIT_BYTES: u64 = 50 * 1024 * 1024;
+
+/// The uploads a `FILE` asset names: `fileId`, or the list `fileIds` (ragd), in order.
+pub fn file_ids(params: &Map<String, Value>) -> Vec<uuid::Uuid> {
+    let one = params.get("fileId").filter(|v| !v.is_null()).into_iter();
+    let many = params
+        .get("fileIds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    one.chain(many)
+        .filter_map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
+        .collect()
+}
+
+pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
+    source_type: SourceType::File,
+    display_name: "Uploaded file",
+    description: "Files uploaded to /storage (or one with assets:file): PDF, DOCX, HTML, Markdown, text, CSV or JSON.",
+    supports_oauth: false,
+    supports_auto_update: false,
+    supports_webhook_registration: false,
+    supports_poll_schedule: false,
+    auth_methods: &[],
+    properties: &[
+        prop(
+            "fileId",
+            PropertyType::String,
+            false,
+            None,
+            "The fileId returned by POST /storage (this or fileIds).",
+        ),
+        prop(
+            "fileIds",
+            PropertyType::StringList,
+            false,
+            None,
+            "(ragd) Several fileIds returned by POST /storage, one document each (this or fileId).",
+        ),
+    ],
+};
+
+pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+    let uuid = |v: &Value| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
+    match (
+        params.get("fileId").filter(|v| !v.is_null()),
+        params.get("fileIds").filter(|v| !v.is_null()),
+    ) {
+        (Some(id), None) if uuid(id).is_some() => Ok(()),
+        (Some(_), None) => Err(crate::Error::invalid(
+            format!("{at}.fileId"),
+            "must be a fileId returned by POST /storage",
+        )),
+        (None, Some(Value::Array(ids))) => {
+            let mut v = Violations::default();
+            if ids.is_empty() || ids.len() > MAX_FILES {
+                v.add(
+                    format!("{at}.fileIds"),
+                    format!("must hold 1 to {MAX_FILES} fileIds"),
+                );
+            }
+            let mut seen = std::collections::HashSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                match uuid(id) {
+                    None => v.add(
+                        format!("{at}.fileIds[{i}]"),
+                        "must be a fileId returned by POST /storage",
+                    ),
+                    Some(id) if !seen.insert(id) => v.add(
+                        format!("{at}.fileIds[{i}]"),
+                        "names a file already in the list",
+                    ),
+                    Some(_) => {}
+                }
+            }
+            v.into_result()
+        }
+        _ => Err(crate::Error::invalid(
+            format!("{at}.fileId"),
+            "name the upload: fileId, or several as fileIds (not both)",
+        )),
+    }
+}
