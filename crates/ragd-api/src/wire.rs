@@ -1442,8 +1442,8 @@ pub struct LlmConfigRequest {
 }
 
 impl LlmConfigRequest {
-    pub fn into_domain(self) -> ragd_core::llm::LlmConfigRequest {
-        ragd_core::llm::LlmConfigRequest {
+    pub fn into_domain(self) -> ragd_core::services::LlmConfigRequest {
+        ragd_core::services::LlmConfigRequest {
             display_name: self.display_name,
             provider: self.provider,
             base_url: self.base_url,

@@ -12,8 +12,7 @@
 //! - [`services`]: the use cases the HTTP layer calls, one file per resource.
 //! - [`page`]: keyset pagination requests and pages.
 //! - [`events`]: in-process wake-ups (new work for workers, changed operations for waiters).
-//! - [`llm`]: LLM configs (a tenant's endpoint and sealed key) and the endpoint an asset uses.
-//! - [`search`]: search requests, the full-text query, rank fusion and usage.
+//! - [`search`]: search requests, the full-text query's terms and rank fusion (pure rules).
 //! - [`time`]: epoch milliseconds and the usage windows (day, month).
 //! - [`secrets`]: AES-256-GCM sealing of credentials and webhook secrets; webhook signatures.
 //! - [`schedule`]: when a poll schedule fires next, in its time zone.
@@ -25,7 +24,6 @@ pub mod domain;
 pub mod embedding;
 pub mod error;
 pub mod events;
-pub mod llm;
 pub mod page;
 pub mod ports;
 pub mod schedule;

@@ -558,7 +558,7 @@ impl Executor for IngestExecutor {
         let budget = Budget::new(asset, &stats, self.models.price(&asset.embedding));
         let embedder = if asset.vectorized {
             let endpoint =
-                ragd_core::llm::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await;
+                ragd_core::services::asset_endpoint(job.store.as_ref(), &self.secrets, asset).await;
             match endpoint.and_then(|e| self.models.embedder(&asset.embedding, e.as_ref())) {
                 Ok(e) => Some(e),
                 Err(error_message) => return Ok(Outcome::Failed { error_message }),

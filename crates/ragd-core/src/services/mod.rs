@@ -11,6 +11,9 @@
 //! - `oauth`: the OAuth flow (authorize, callback, the single-use credential exchange) and keeping
 //!   tokens fresh.
 //! - `webhooks`: an asset's inbound webhook (issue, rotate, receive).
+//! - `search`: search over one asset or several.
+//! - `llm_configs`: **(ragd)** a tenant's endpoints and keys for remote embedding providers, and
+//!   the endpoint an asset's embedder uses.
 //! - `scheduler`: the tick that fires due poll schedules and starts deferred webhook updates.
 //!
 //! Talking to OAuth providers is behind [`crate::ports::oauth::OAuthClients`], implemented by the
@@ -19,12 +22,15 @@
 mod assets;
 mod documents;
 mod files;
+mod llm_configs;
 mod oauth;
 mod operations;
 mod scheduler;
+mod search;
 mod webhooks;
 
 pub use assets::{CreateAsset, PatchAsset, Refresh};
+pub use llm_configs::{LlmConfigRequest, asset_endpoint};
 pub use oauth::{GRANT_TTL_MS, REFRESH_MARGIN_MS, fresh_credentials, oauth_credentials};
 pub use scheduler::{SCHEDULER, schedule_tick};
 pub use webhooks::{DeliveryHeaders, WEBHOOK, WebhookIssued, delivery_targets};

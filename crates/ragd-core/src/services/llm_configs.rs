@@ -1,13 +1,13 @@
 //! **(ragd)** LLM configs: a tenant's own endpoint and key for a remote embedding provider, named
 //! by an asset's `embeddingLlmConfigId`. The key is sealed at rest and opened only to embed.
 
+use super::Services;
 use crate::domain::{Asset, Caller, LlmConfig};
 use crate::error::{Error, Result, Violations};
 use crate::page::{Page, PageRequest, SortKey};
 use crate::ports::embed::ProviderEndpoint;
 use crate::ports::store::Store;
 use crate::secrets::SecretBox;
-use crate::services::Services;
 use crate::time::now_ms;
 use uuid::Uuid;
 

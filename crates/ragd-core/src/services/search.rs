@@ -1,0 +1,180 @@
+//! Search over assets' chunks: full text (BM25), vector (cosine) and hybrid (reciprocal rank
+//! fusion). The store answers each list within the tenant's scope; this validates the request,
+//! embeds the query with each asset's model, fuses, applies the threshold and `topK`.
+
+use super::Services;
+use crate::domain::{Caller, SearchHit, SearchScope};
+use crate::error::{Error, Result, Violations};
+use crate::search::*;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+fn validate(req: &SearchRequest) -> Result<()> {
+    let mut v = Violations::default();
+    if req.query.trim().is_empty() {
+        v.add("query", "is required and must not be blank");
+    } else if req.query.chars().count() > MAX_QUERY_CHARS {
+        v.add(
+            "query",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        );
+    }
+    if req.top_k.is_some_and(|k| !(1..=MAX_TOP_K).contains(&k)) {
+        v.add("topK", format!("must be between 1 and {MAX_TOP_K}"));
+    }
+    for (field, w) in [
+        ("vectorWeight", req.vector_weight),
+        ("ftsWeight", req.fts_weight),
+    ] {
+        if w.is_some_and(|w| !(w >= 0.0 && w.is_finite())) {
+            v.add(field, "must be a non-negative number");
+        }
+    }
+    if req.rrf_k.is_some_and(|k| !(k > 0.0 && k.is_finite())) {
+        v.add("rrfK", "must be a positive number");
+    }
+    if req.score_threshold.is_some_and(|t| !t.is_finite()) {
+        v.add("scoreThreshold", "must be a number");
+    }
+    v.into_result()
+}
+
+impl Services {
+    /// Searches one asset (`asset`) or several of the tenant's (`req.asset_ids`, all when empty).
+    pub async fn search(
+        &self,
+        caller: &Caller,
+        asset: Option<Uuid>,
+        req: SearchRequest,
+    ) -> Result<Vec<Scored>> {
+        validate(&req)?;
+        let wanted: Option<Vec<Uuid>> = match asset {
+            Some(id) => Some(vec![id]),
+            None if req.asset_ids.is_empty() => None,
+            None => Some(req.asset_ids.clone()),
+        };
+        let assets = self.store.assets(&caller.tenant, wanted.as_deref()).await?;
+        let unknown: Vec<String> = wanted
+            .iter()
+            .flatten()
+            .filter(|id| !assets.iter().any(|a| a.id == **id))
+            .map(Uuid::to_string)
+            .collect();
+        match (asset, unknown.is_empty()) {
+            (_, true) => {}
+            (Some(_), false) => return Err(Error::NotFound("asset")),
+            (None, false) => {
+                return Err(Error::invalid(
+                    "assetIds",
+                    format!("unknown assets of this tenant: {}", unknown.join(", ")),
+                ));
+            }
+        }
+        let scope = SearchScope {
+            tenant: caller.tenant.clone(),
+            asset_ids: assets.iter().map(|a| a.id).collect(),
+            document_ids: req.document_ids.clone(),
+            content_types: req.content_types.clone(),
+            source_url_prefix: req.source_url_prefix.clone().filter(|p| !p.is_empty()),
+        };
+        let top_k = req.top_k.unwrap_or(10) as usize;
+        let depth = (top_k * 5).max(50) as u32;
+
+        // The two sides run at once: the text search hides behind the query embedding.
+        let terms = query_terms(&req.query);
+        let text = async {
+            if req.mode == SearchMode::Vector {
+                Ok(Vec::new())
+            } else {
+                self.store.search_text(&scope, &terms, depth).await
+            }
+        };
+        let vector = async {
+            let mut vector: Vec<(i64, f64)> = Vec::new();
+            if req.mode == SearchMode::FullText {
+                return Ok(vector);
+            }
+            // One query embedding per model (and LLM config); assets that are not vectorized take
+            // no part.
+            let mut by_model: HashMap<(String, String, Option<String>), Vec<Uuid>> = HashMap::new();
+            for a in assets.iter().filter(|a| a.vectorized) {
+                let key = (
+                    a.embedding.provider.clone(),
+                    a.embedding.model.clone(),
+                    a.embedding_llm_config_id.clone(),
+                );
+                by_model.entry(key).or_default().push(a.id);
+            }
+            for ids in by_model.values() {
+                let asset = assets
+                    .iter()
+                    .find(|a| a.id == ids[0])
+                    .expect("grouped from assets");
+                let registry = self.embedders.as_ref().ok_or_else(|| {
+                    Error::Unavailable("no embedding model is available here".into())
+                })?;
+                let endpoint = super::asset_endpoint(self.store.as_ref(), &self.secrets, asset)
+                    .await
+                    .map_err(Error::Unavailable)?;
+                let embedder = registry
+                    .embedder(&asset.embedding, endpoint.as_ref())
+                    .map_err(Error::Unavailable)?;
+                let q = embedder.embed(vec![req.query.clone()]).await?;
+                let group = SearchScope {
+                    asset_ids: ids.clone(),
+                    ..scope.clone()
+                };
+                vector.extend(
+                    self.store
+                        .search_vectors(&group, &q.vectors[0], depth)
+                        .await?,
+                );
+            }
+            vector.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            Ok::<_, Error>(vector)
+        };
+        let (text, vector) = futures::future::try_join(text, vector).await?;
+        let ranked = match req.mode {
+            SearchMode::Vector => vector,
+            SearchMode::FullText => text,
+            SearchMode::Hybrid => rrf(
+                &[
+                    (&vector, req.vector_weight.unwrap_or(1.0)),
+                    (&text, req.fts_weight.unwrap_or(1.0)),
+                ],
+                req.rrf_k.unwrap_or(60.0),
+            ),
+        };
+        let ranked: Vec<(i64, f64)> = ranked
+            .into_iter()
+            .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t))
+            .take(top_k)
+            .collect();
+        let mut hits: HashMap<i64, SearchHit> = self
+            .store
+            .search_hits(
+                &caller.tenant,
+                &ranked.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            )
+            .await?
+            .into_iter()
+            .map(|h| (h.key, h))
+            .collect();
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(k, score)| {
+                Some(Scored {
+                    hit: hits.remove(&k)?,
+                    score,
+                })
+            })
+            .collect())
+    }
+
+    /// `GET /assets/{a}/usage`: the current index's tokens and chunks, and the operations run.
+    pub async fn asset_usage(&self, caller: &Caller, id: Uuid) -> Result<(i64, i64, i64)> {
+        let view = self.asset_get(caller, id).await?;
+        let (tokens, chunks) = self.store.asset_index_totals(&caller.tenant, id).await?;
+        Ok((tokens, chunks, view.stats.operation_count))
+    }
+}
