@@ -1,0 +1,129 @@
+//! Search on the wire: the request, its filter and mode, results and usage.
+
+use super::*;
+
+/// **(ragd)** Narrows a search.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchFilter {
+    #[serde(default)]
+    pub document_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub content_types: Vec<String>,
+    pub source_url_prefix: Option<String>,
+}
+
+fn search_mode_schema() -> ObjectBuilder {
+    nullable_enum(["UNSPECIFIED", "VECTOR", "FULL_TEXT", "HYBRID"])
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchRequestBody {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 100_000, pattern = "\\S")]
+    pub query: String,
+    /// Default 10, at most 100.
+    #[schema(minimum = 1, maximum = 100)]
+    pub top_k: Option<i64>,
+    /// Results scoring below this are dropped (after ranking, in the mode's own score).
+    pub score_threshold: Option<f64>,
+    /// `UNSPECIFIED` (= `HYBRID`), `VECTOR`, `FULL_TEXT` or `HYBRID`.
+    #[schema(schema_with = search_mode_schema)]
+    pub search_mode: Option<String>,
+    #[schema(minimum = 0)]
+    pub vector_weight: Option<f64>,
+    #[schema(minimum = 0)]
+    pub fts_weight: Option<f64>,
+    /// Reciprocal rank fusion constant, default 60.
+    #[schema(exclusive_minimum = 0)]
+    pub rrf_k: Option<f64>,
+    pub filter: Option<SearchFilter>,
+    /// `POST /search` only: the assets to search (default: all of the tenant's).
+    pub asset_ids: Option<Vec<Uuid>>,
+}
+
+impl SearchRequestBody {
+    pub fn into_domain(self) -> Result<ragd_core::search::SearchRequest> {
+        use ragd_core::search::SearchMode;
+        let mode = match self.search_mode.as_deref() {
+            None | Some("UNSPECIFIED") | Some("HYBRID") => SearchMode::Hybrid,
+            Some("VECTOR") => SearchMode::Vector,
+            Some("FULL_TEXT") => SearchMode::FullText,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "searchMode",
+                    "must be UNSPECIFIED, VECTOR, FULL_TEXT or HYBRID",
+                ));
+            }
+        };
+        let filter = self.filter.unwrap_or_default();
+        Ok(ragd_core::search::SearchRequest {
+            query: self.query,
+            top_k: self.top_k,
+            score_threshold: self.score_threshold,
+            mode,
+            vector_weight: self.vector_weight,
+            fts_weight: self.fts_weight,
+            rrf_k: self.rrf_k,
+            document_ids: filter.document_ids,
+            content_types: filter.content_types,
+            source_url_prefix: filter.source_url_prefix,
+            asset_ids: self.asset_ids.unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub content: String,
+    pub asset_id: Uuid,
+    pub source_type: String,
+    pub chunk_id: Uuid,
+    pub chunk_index: i64,
+    /// The document's name (file name or page title).
+    pub source: String,
+    pub source_url: Option<String>,
+    pub score: f64,
+    pub start_char_idx: i64,
+    pub end_char_idx: i64,
+    pub page_number: Option<String>,
+    pub start_line: i64,
+    pub end_line: i64,
+    pub document_id: Uuid,
+    pub heading_path: String,
+    pub context_text: String,
+}
+
+impl From<ragd_core::search::Scored> for SearchResult {
+    fn from(s: ragd_core::search::Scored) -> Self {
+        let (h, score) = (s.hit, s.score);
+        let c = h.chunk;
+        SearchResult {
+            content: c.content,
+            asset_id: h.asset_id,
+            source_type: h.source_type.as_str().to_owned(),
+            chunk_id: c.id,
+            chunk_index: c.chunk_index,
+            source: h.file_name,
+            source_url: h.source_url,
+            score,
+            start_char_idx: c.start_char,
+            end_char_idx: c.end_char,
+            page_number: c.page_number,
+            start_line: c.start_line,
+            end_line: c.end_line,
+            document_id: c.document_id,
+            heading_path: c.heading_path,
+            context_text: c.context_text,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResponse {
+    pub results: Vec<SearchResult>,
+    pub took_ms: u64,
+}

@@ -1,0 +1,126 @@
+//! The ingestion executor, the same for every source: list the asset's documents through its
+//! [`Source`], diff them against what is indexed (the source's change token, then the content
+//! hash), and for each new or changed document parse it, chunk it by the model's tokens, embed the
+//! chunks (the embedding cache first, then the model in batches, with a checkpoint after each
+//! batch), and replace its chunks atomically. Documents that vanished from the source are removed
+//! only after a complete, untargeted traversal.
+//!
+//! # Layout
+//! One file per phase, in the order [`IngestExecutor::run`] calls them:
+//! - `plan`: what this run works with (the asset's model, tokenizer, budget, stored documents,
+//!   targets, credentials).
+//! - `collect`: the source lists its documents (a crawl fetches as it goes); targets filter them.
+//! - `fetch`: up to `fetch_ahead` documents ahead, each is fetched, compared with what is stored
+//!   and, when new or changed, parsed and chunked: a [`fetch::Step`] per document.
+//! - `process`: the steps are taken in the listing's order: skips counted, failures stored, new
+//!   chunks handed to the `batcher`.
+//! - `batcher`: embeds the chunks of consecutive documents together and writes each document.
+//! - `finish`: documents that vanished are swept, the stage times reported, the outcome summarised.
+
+mod batcher;
+mod collect;
+mod fetch;
+mod finish;
+mod plan;
+mod process;
+
+use crate::models::ModelRegistry;
+use crate::sources::{Context, Source};
+use crate::worker::{Executor, Job, JobError};
+use ragd_core::domain::{Outcome, SourceType};
+use ragd_core::time::now_ms;
+use std::sync::Arc;
+
+/// Chunks embedded per model call: also the most work a cancel waits for.
+pub const EMBED_BATCH: usize = 32;
+
+pub struct IngestExecutor {
+    pub models: Arc<dyn ModelRegistry>,
+    pub text: crate::sources::text::TextSource,
+    pub file: crate::sources::file::FileSource,
+    pub web: crate::sources::web::WebSource,
+    pub git: crate::sources::git::GitSource,
+    pub s3: crate::sources::s3::S3Source,
+    pub github: crate::sources::github::GitHubSource,
+    pub drive: crate::sources::gdrive::DriveSource,
+    pub notion: crate::sources::notion::NotionSource,
+    /// Opens the assets' sealed `auth`.
+    pub secrets: Arc<ragd_core::secrets::SecretBox>,
+    /// Refreshes OAuth tokens that are about to expire.
+    pub oauth: Option<Arc<dyn ragd_core::ports::oauth::OAuthClients>>,
+    /// Documents fetched ahead of the one being indexed (0: one at a time).
+    pub fetch_ahead: usize,
+}
+
+impl IngestExecutor {
+    fn source(&self, t: SourceType) -> &dyn Source {
+        match t {
+            SourceType::Text => &self.text,
+            SourceType::File => &self.file,
+            SourceType::Web => &self.web,
+            SourceType::Git => &self.git,
+            SourceType::S3 => &self.s3,
+            SourceType::Github => &self.github,
+            SourceType::GoogleDrive => &self.drive,
+            SourceType::Notion => &self.notion,
+        }
+    }
+
+    /// The asset's `auth`, opened, with OAuth tokens refreshed if they are about to expire; the
+    /// error is the operation's message.
+    async fn credentials(
+        &self,
+        job: &Job,
+    ) -> Result<Option<ragd_core::domain::Credentials>, String> {
+        let asset = &job.claim.asset;
+        let Some(sealed) = &asset.auth_sealed else {
+            return Ok(None);
+        };
+        let opened = self
+            .secrets
+            .open_json(sealed, asset.id.as_bytes())
+            .map_err(|e| e.to_string())?;
+        ragd_core::services::fresh_credentials(
+            job.store.as_ref(),
+            &self.secrets,
+            self.oauth.as_deref(),
+            asset,
+            opened,
+            now_ms(),
+        )
+        .await
+        .map(Some)
+    }
+}
+
+#[async_trait::async_trait]
+impl Executor for IngestExecutor {
+    async fn run(&self, job: &Job) -> Result<Outcome, JobError> {
+        let plan = match plan::Plan::make(self, job).await? {
+            Ok(plan) => plan,
+            Err(error_message) => return Ok(Outcome::Failed { error_message }),
+        };
+        let source = self.source(job.claim.asset.source_type);
+        let cx = Context {
+            job,
+            stored: &plan.stored,
+            targeted: plan.targeted.as_ref(),
+            force: plan.force,
+            stages: &plan.stages,
+            credentials: plan.credentials.as_ref(),
+        };
+        let (docs, complete) = collect::collect(&cx, source, &plan).await?;
+        let done = process::index(&cx, source, &plan, docs, self.fetch_ahead).await?;
+        if let Some(outcome) = done.stopped {
+            return Ok(outcome);
+        }
+        if complete {
+            finish::sweep_vanished(job, &plan, &done.present).await?;
+        }
+        finish::report_stages(&plan.stages);
+        Ok(finish::summarise(
+            job.counters().items_total,
+            &done.failures,
+        ))
+    }
+}
