@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ragd_api::auth::{AuthConfig, Authenticator, KeyConfig};
 use ragd_api::pagination::CursorCodec;
 use ragd_api::{AppState, router};
+use ragd_core::domain::SourceType;
 use ragd_core::embedding::ModelCatalog;
 use ragd_core::events::Events;
 use ragd_core::ports::store::Store;
@@ -14,12 +15,13 @@ use ragd_core::services::Services;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
 use ragd_engine::sources::{
-    file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource,
+    Source, file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource,
     notion::NotionSource, s3::S3Source, text::TextSource, web::WebSource,
 };
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -191,18 +193,35 @@ impl Application {
             };
             let executor = IngestExecutor {
                 models: registry,
-                text: TextSource,
-                file: FileSource {
-                    blobs: blobs.clone(),
-                },
-                web: WebSource::new(web),
-                git: GitSource {
-                    config: config.git(),
-                },
-                s3: S3Source::new(config.remote()),
-                github: GitHubSource::new(config.remote()),
-                drive: DriveSource::new(config.remote()),
-                notion: NotionSource::new(config.remote()),
+                sources: HashMap::from([
+                    (SourceType::Text, Box::new(TextSource) as Box<dyn Source>),
+                    (
+                        SourceType::File,
+                        Box::new(FileSource {
+                            blobs: blobs.clone(),
+                        }),
+                    ),
+                    (SourceType::Web, Box::new(WebSource::new(web))),
+                    (
+                        SourceType::Git,
+                        Box::new(GitSource {
+                            config: config.git(),
+                        }),
+                    ),
+                    (SourceType::S3, Box::new(S3Source::new(config.remote()))),
+                    (
+                        SourceType::Github,
+                        Box::new(GitHubSource::new(config.remote())),
+                    ),
+                    (
+                        SourceType::GoogleDrive,
+                        Box::new(DriveSource::new(config.remote())),
+                    ),
+                    (
+                        SourceType::Notion,
+                        Box::new(NotionSource::new(config.remote())),
+                    ),
+                ]),
                 secrets,
                 oauth,
                 fetch_ahead: config.ingest_fetch_ahead,

@@ -363,54 +363,10 @@ pub struct Asset {
 
 /// The canonical source URL: the first start URL of a crawl, the download link of an upload.
 fn asset_link(a: &ragd_core::domain::Asset) -> Option<String> {
-    match a.source_type {
-        ragd_core::domain::SourceType::Web => a
-            .parameters
-            .get("urls")?
-            .get(0)?
-            .as_str()
-            .map(str::to_owned),
-        ragd_core::domain::SourceType::File => a
-            .parameters
-            .get("fileId")?
-            .as_str()
-            .map(|id| storage_link(a.tenant.as_str(), id)),
-        ragd_core::domain::SourceType::Git => a.parameters.get("url")?.as_str().map(str::to_owned),
-        ragd_core::domain::SourceType::Github => {
-            let repo = a.parameters.get("repository")?.as_str()?;
-            Some(match a.parameters.get("apiUrl").and_then(|e| e.as_str()) {
-                Some(api) => format!("{}/repos/{repo}", api.trim_end_matches('/')),
-                None => format!("https://github.com/{repo}"),
-            })
-        }
-        ragd_core::domain::SourceType::GoogleDrive => {
-            let folder = a
-                .parameters
-                .get("folderId")
-                .and_then(|f| f.as_str())
-                .unwrap_or("root");
-            Some(format!("https://drive.google.com/drive/folders/{folder}"))
-        }
-        ragd_core::domain::SourceType::Notion => {
-            let first = a
-                .parameters
-                .get("pageIds")
-                .or(a.parameters.get("databaseIds"))?
-                .get(0)?
-                .as_str()?;
-            Some(format!("https://www.notion.so/{}", first.replace('-', "")))
-        }
-        ragd_core::domain::SourceType::S3 => {
-            let bucket = a.parameters.get("bucket")?.as_str()?;
-            Some(
-                match a.parameters.get("endpointUrl").and_then(|e| e.as_str()) {
-                    Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
-                    None => format!("s3://{bucket}"),
-                },
-            )
-        }
-        _ => None,
-    }
+    Some(match sources::link(a.source_type, &a.parameters)? {
+        sources::Link::Url(url) => url,
+        sources::Link::Upload(id) => storage_link(a.tenant.as_str(), &id),
+    })
 }
 
 impl Asset {

@@ -29,6 +29,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: false,
     supports_poll_schedule: false,
     auth_methods: &[],
+    validate,
+    link,
     properties: &[
         prop(
             "fileId",
@@ -47,7 +49,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let uuid = |v: &Value| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
     match (
         params.get("fileId").filter(|v| !v.is_null()),
@@ -87,4 +89,10 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
             "name the upload: fileId, or several as fileIds (not both)",
         )),
     }
+}
+
+/// The download link of the upload (`fileId`; a `fileIds` asset has none).
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    let id = params.get("fileId")?.as_str()?;
+    Some(Link::Upload(id.to_owned()))
 }

@@ -12,6 +12,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: true,
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::OAuth2],
+    validate,
+    link,
     properties: &[
         prop(
             "folderId",
@@ -37,8 +39,19 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     http_url(params, "apiUrl", at, &mut v);
     v.into_result()
+}
+
+/// The Drive folder.
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    let folder = params
+        .get("folderId")
+        .and_then(|f| f.as_str())
+        .unwrap_or("root");
+    Some(Link::Url(format!(
+        "https://drive.google.com/drive/folders/{folder}"
+    )))
 }

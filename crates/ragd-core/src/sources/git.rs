@@ -12,6 +12,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: true,
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::Basic, AuthMethod::ApiKey, AuthMethod::OAuth2],
+    validate,
+    link,
     properties: &[
         prop(
             "url",
@@ -37,7 +39,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     check_url(
         params
@@ -51,4 +53,9 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     branch_name(params, at, &mut v);
     globs(params, "paths", at, &mut v);
     v.into_result()
+}
+
+/// The repository's URL.
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    Some(Link::Url(params.get("url")?.as_str()?.to_owned()))
 }

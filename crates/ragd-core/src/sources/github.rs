@@ -12,6 +12,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: true,
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
+    validate,
+    link,
     properties: &[
         prop("repository", PropertyType::String, true, None, "owner/name"),
         prop(
@@ -38,7 +40,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let repo = params
         .get("repository")
@@ -58,4 +60,15 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     branch_name(params, at, &mut v);
     globs(params, "paths", at, &mut v);
     v.into_result()
+}
+
+/// The repository on GitHub (or its API on an Enterprise server).
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    let repo = params.get("repository")?.as_str()?;
+    Some(Link::Url(
+        match params.get("apiUrl").and_then(|e| e.as_str()) {
+            Some(api) => format!("{}/repos/{repo}", api.trim_end_matches('/')),
+            None => format!("https://github.com/{repo}"),
+        },
+    ))
 }

@@ -75,6 +75,24 @@ pub struct SourceTypeDescriptor {
     pub properties: &'static [Property],
     /// `auth.method`s the source accepts besides `NONE`.
     pub auth_methods: &'static [AuthMethod],
+    /// The source type's own checks of `parameters`, after their names and types passed
+    /// (`at`: the JSON path of the parameters, for the errors).
+    pub validate: fn(params: &Map<String, Value>, at: &str) -> Result<()>,
+    /// The asset's canonical source link, from its parameters.
+    pub link: fn(params: &Map<String, Value>) -> Option<Link>,
+}
+
+/// Where an asset's source is: a URL, or an upload (whose download link the HTTP layer knows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Url(String),
+    /// The `fileId` of an upload.
+    Upload(String),
+}
+
+/// The asset's canonical source link (the first start URL of a crawl, the upload of a `FILE`).
+pub fn link(source_type: SourceType, params: &Map<String, Value>) -> Option<Link> {
+    (self::source_type(source_type)?.link)(params)
 }
 
 /// The integer parameters of source types with a range, `(source type, name, range)`; the
@@ -237,16 +255,7 @@ pub fn validate_parameters(
         }
     }
     v.into_result()?;
-    match desc.source_type {
-        SourceType::Text => text::validate(params, at),
-        SourceType::File => file::validate(params, at),
-        SourceType::Web => web::validate(params, at),
-        SourceType::Git => git::validate(params, at),
-        SourceType::S3 => s3::validate(params, at),
-        SourceType::Github => github::validate(params, at),
-        SourceType::GoogleDrive => gdrive::validate(params, at),
-        SourceType::Notion => notion::validate(params, at),
-    }
+    (desc.validate)(params, at)
 }
 
 /// A violation if the URL parameter `name`, when given, is not an absolute http(s) URL.

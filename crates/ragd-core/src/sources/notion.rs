@@ -12,6 +12,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: true,
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
+    validate,
+    link,
     properties: &[
         prop(
             "pageIds",
@@ -37,7 +39,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let count = |n: &str| params.get(n).and_then(Value::as_array).map_or(0, Vec::len);
     if count("pageIds") + count("databaseIds") == 0 {
@@ -66,4 +68,17 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     }
     http_url(params, "apiUrl", at, &mut v);
     v.into_result()
+}
+
+/// The first page (or database) named.
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    let first = params
+        .get("pageIds")
+        .or(params.get("databaseIds"))?
+        .get(0)?
+        .as_str()?;
+    Some(Link::Url(format!(
+        "https://www.notion.so/{}",
+        first.replace('-', "")
+    )))
 }

@@ -12,6 +12,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: true,
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::Aws],
+    validate,
+    link,
     properties: &[
         prop("bucket", PropertyType::String, true, None, "Bucket name."),
         prop(
@@ -38,7 +40,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let bucket = params
         .get("bucket")
@@ -57,4 +59,15 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     }
     http_url(params, "endpointUrl", at, &mut v);
     v.into_result()
+}
+
+/// The bucket, at its endpoint when it has one.
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    let bucket = params.get("bucket")?.as_str()?;
+    Some(Link::Url(
+        match params.get("endpointUrl").and_then(|e| e.as_str()) {
+            Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
+            None => format!("s3://{bucket}"),
+        },
+    ))
 }

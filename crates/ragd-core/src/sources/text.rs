@@ -18,6 +18,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: false,
     supports_poll_schedule: false,
     auth_methods: &[],
+    validate,
+    link,
     properties: &[prop(
         "documents",
         PropertyType::ObjectList,
@@ -27,7 +29,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     )],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let docs = params
         .get("documents")
@@ -82,4 +84,9 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
         }
     }
     v.into_result()
+}
+
+/// Inline text has no address of its own.
+fn link(_: &Map<String, Value>) -> Option<Link> {
+    None
 }

@@ -14,6 +14,8 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_webhook_registration: true,
     supports_poll_schedule: true,
     auth_methods: &[],
+    validate,
+    link,
     properties: &[
         prop(
             "urls",
@@ -75,7 +77,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     ],
 };
 
-pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
+fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
     let mut v = Violations::default();
     let urls = params
         .get("urls")
@@ -113,4 +115,10 @@ pub(super) fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
         globs(params, name, at, &mut v);
     }
     v.into_result()
+}
+
+/// The first start URL.
+fn link(params: &Map<String, Value>) -> Option<Link> {
+    let url = params.get("urls")?.get(0)?.as_str()?;
+    Some(Link::Url(url.to_owned()))
 }

@@ -29,6 +29,7 @@ use crate::sources::{Context, Source};
 use crate::worker::{Executor, Job, JobError};
 use ragd_core::domain::{Outcome, SourceType};
 use ragd_core::time::now_ms;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Chunks embedded per model call: also the most work a cancel waits for.
@@ -36,14 +37,8 @@ pub const EMBED_BATCH: usize = 32;
 
 pub struct IngestExecutor {
     pub models: Arc<dyn ModelRegistry>,
-    pub text: crate::sources::text::TextSource,
-    pub file: crate::sources::file::FileSource,
-    pub web: crate::sources::web::WebSource,
-    pub git: crate::sources::git::GitSource,
-    pub s3: crate::sources::s3::S3Source,
-    pub github: crate::sources::github::GitHubSource,
-    pub drive: crate::sources::gdrive::DriveSource,
-    pub notion: crate::sources::notion::NotionSource,
+    /// The collector of each source type (`sources/<type>.rs`), registered by the binary.
+    pub sources: HashMap<SourceType, Box<dyn Source>>,
     /// Opens the assets' sealed `auth`.
     pub secrets: Arc<ragd_core::secrets::SecretBox>,
     /// Refreshes OAuth tokens that are about to expire.
@@ -53,19 +48,6 @@ pub struct IngestExecutor {
 }
 
 impl IngestExecutor {
-    fn source(&self, t: SourceType) -> &dyn Source {
-        match t {
-            SourceType::Text => &self.text,
-            SourceType::File => &self.file,
-            SourceType::Web => &self.web,
-            SourceType::Git => &self.git,
-            SourceType::S3 => &self.s3,
-            SourceType::Github => &self.github,
-            SourceType::GoogleDrive => &self.drive,
-            SourceType::Notion => &self.notion,
-        }
-    }
-
     /// The asset's `auth`, opened, with OAuth tokens refreshed if they are about to expire; the
     /// error is the operation's message.
     async fn credentials(
@@ -100,7 +82,12 @@ impl Executor for IngestExecutor {
             Ok(plan) => plan,
             Err(error_message) => return Ok(Outcome::Failed { error_message }),
         };
-        let source = self.source(job.claim.asset.source_type);
+        let source_type = job.claim.asset.source_type;
+        let Some(source) = self.sources.get(&source_type).map(Box::as_ref) else {
+            return Ok(Outcome::Failed {
+                error_message: format!("this worker has no collector for {source_type} assets"),
+            });
+        };
         let cx = Context {
             job,
             stored: &plan.stored,
