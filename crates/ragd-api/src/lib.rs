@@ -101,7 +101,62 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 /// The HTTP router. With `serve_api` false (a worker-only process) only the operational
 /// endpoints are served: health, readiness, metrics and the OpenAPI document.
 pub fn router(state: AppState, serve_api: bool) -> Router {
-    let tenant = Router::new()
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let methods = Arc::new(allow::MethodTable::new(serve_api));
+    let root = if serve_api {
+        api_routes(&state)
+    } else {
+        Router::new()
+    };
+    root.route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .fallback(problem::route_not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .route_layer(middleware::from_fn(track_metrics))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(middleware::from_fn(problem::render_problems))
+                .layer(middleware::from_fn_with_state(methods, allow::check_method))
+                .layer(CatchPanicLayer::custom(|_| {
+                    axum::response::IntoResponse::into_response(problem::ApiError(ragd_core::Error::internal("a handler panicked")))
+                }))
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// Every endpoint under `/v1`: the tenant's resources, the OpenAI-compatible embeddings, the OAuth
+/// callback, inbound webhooks and the console.
+fn api_routes(state: &AppState) -> Router<AppState> {
+    let deliveries = post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(
+        webhooks::MAX_DELIVERY_BYTES,
+    ));
+    Router::new()
+        .nest("/v1/tenants/{tenant}", tenant_routes(state))
+        .route("/v1/embeddings", post(embeddings::create_embeddings))
+        .route("/v1/oauth/callback", get(oauth::callback))
+        .route("/v1/oauth/done", get(oauth::done))
+        .route("/v1/webhooks/{webhook}", deliveries)
+        .route("/", get(console::root))
+        .route("/console", get(console::page))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
+        .route("/console/token", post(console::local_token))
+}
+
+/// The endpoints under `/v1/tenants/{tenant}`. Custom methods (`…/{asset}:refresh`) share their
+/// resource's route: each resource's `post_*_method` dispatches them (the router cannot match a
+/// parameter with a suffix), and the OpenAPI document lists every one.
+fn tenant_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
         .route(
             "/assets",
             get(assets::list_assets).post(assets::create_asset),
@@ -163,48 +218,5 @@ pub fn router(state: AppState, serve_api: bool) -> Router {
         .route(
             "/storage",
             post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
-        );
-    let request_id = axum::http::HeaderName::from_static("x-request-id");
-    let methods = Arc::new(allow::MethodTable::new(serve_api));
-    let root = if serve_api {
-        let deliveries = post(webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(
-            webhooks::MAX_DELIVERY_BYTES,
-        ));
-        Router::new()
-            .nest("/v1/tenants/{tenant}", tenant)
-            .route("/v1/embeddings", post(embeddings::create_embeddings))
-            .route("/v1/oauth/callback", get(oauth::callback))
-            .route("/v1/oauth/done", get(oauth::done))
-            .route("/v1/webhooks/{webhook}", deliveries)
-            .route("/", get(console::root))
-            .route("/console", get(console::page))
-            .route("/console/console.js", get(console::script))
-            .route("/console/console.css", get(console::style))
-            .route("/console/token", post(console::local_token))
-    } else {
-        Router::new()
-    };
-    root.route("/healthz", get(system::healthz))
-        .route("/readyz", get(system::readyz))
-        .route("/metrics", get(system::metrics))
-        .route("/openapi.json", get(system::openapi))
-        .fallback(problem::route_not_found)
-        .method_not_allowed_fallback(problem::method_not_allowed)
-        .route_layer(middleware::from_fn(track_metrics))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
-                }))
-                .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(middleware::from_fn(problem::render_problems))
-                .layer(middleware::from_fn_with_state(methods, allow::check_method))
-                .layer(CatchPanicLayer::custom(|_| {
-                    axum::response::IntoResponse::into_response(problem::ApiError(ragd_core::Error::internal("a handler panicked")))
-                }))
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)),
         )
-        .with_state(state)
 }

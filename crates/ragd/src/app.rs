@@ -97,42 +97,22 @@ impl Application {
         let models = Arc::new(ModelCatalog::default().with_prices(&config.prices));
         let blobs = Arc::new(ObjectBlobs::local(&config.files_dir())?);
         let secrets = Arc::new(config.secret_box()?);
-        let mut services = Services::new(
+        let mut services = services(
+            config,
             store.clone(),
             models.clone(),
             events.clone(),
             blobs.clone(),
             secrets.clone(),
         );
-        services.upload_limit = config.upload_max_bytes;
-        services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
         // The Chromium is looked up once: the API refuses `render: true` without it, the worker uses it.
         let web = config.web();
         services.can_render = web.chromium.is_some();
-        let files = ModelFiles::new(config.model_dir());
-        // One local model per process, loaded on first use, shared by the API and the workers.
-        let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);
-        let registry = Arc::new(crate::embedders::Models::new(
-            local.clone(),
-            files,
-            models,
-            config.openai(),
-            config.allow_hosts(),
-        ));
+        let (local, registry) = embedders(config, models);
         services.embedders = Some(registry.clone());
 
         let secret = config.hs256_secret()?;
-        let keys = match &config.jwks_url {
-            Some(url) => KeyConfig::Jwks { url: url.clone() },
-            None => KeyConfig::Hs256 {
-                secret: secret.clone(),
-            },
-        };
-        let auth = Authenticator::new(AuthConfig {
-            keys,
-            issuer: config.jwt_issuer.clone(),
-            audience: config.jwt_audience.clone(),
-        });
+        let auth = authenticator(config, &secret);
         // Cursors are signed with a key derived from the server secret, so every process of a
         // deployment accepts the others' cursors.
         let cursor_key = [secret.as_slice(), b"|ragd-cursor"].concat();
@@ -143,12 +123,7 @@ impl Application {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => format!("http://{}", listener.local_addr()?),
         };
-        let oauth = crate::oauth::OAuthProviders::new(
-            &config.oauth,
-            format!("{public_url}/v1/oauth/callback"),
-        )?;
-        let oauth: Option<Arc<dyn ragd_core::ports::oauth::OAuthClients>> =
-            (!oauth.is_empty()).then(|| Arc::new(oauth) as _);
+        let oauth = oauth_clients(config, &public_url)?;
         services.oauth = oauth.clone();
         let oauth_success_url = config
             .oauth_success_url
@@ -157,16 +132,7 @@ impl Application {
         let state = AppState {
             services,
             auth: Arc::new(auth),
-            limits: Arc::new(ragd_api::limits::Limits::new(
-                ragd_api::limits::LimitsConfig {
-                    requests_per_second: config.rate_limit_per_second,
-                    burst: config.rate_limit_burst,
-                    concurrent_uploads: config.max_concurrent_uploads,
-                    request_timeout: Duration::from_secs_f64(
-                        config.request_timeout_seconds.max(1.0),
-                    ),
-                },
-            )),
+            limits: Arc::new(limits(config)),
             cursors: Arc::new(CursorCodec::new(&cursor_key)),
             metrics: Some(metrics_handle()),
             // Loaded on first use, so that processes and tests that never embed never pay for it.
@@ -184,68 +150,22 @@ impl Application {
             sweep_mirrors(&config.git().dir, store.as_ref()).await;
         }
         let engine = (config.role != Role::Api).then(|| {
-            let engine_config = EngineConfig {
-                workers: config.workers,
-                lease: Duration::from_secs_f64(config.lease_seconds),
-                heartbeat: Duration::from_millis(config.heartbeat_ms),
-                poll: Duration::from_millis(config.poll_ms),
-                max_attempts: config.max_attempts,
-            };
             let executor = IngestExecutor {
                 models: registry,
-                sources: HashMap::from([
-                    (SourceType::Text, Box::new(TextSource) as Box<dyn Source>),
-                    (
-                        SourceType::File,
-                        Box::new(FileSource {
-                            blobs: blobs.clone(),
-                        }),
-                    ),
-                    (SourceType::Web, Box::new(WebSource::new(web))),
-                    (
-                        SourceType::Git,
-                        Box::new(GitSource {
-                            config: config.git(),
-                        }),
-                    ),
-                    (SourceType::S3, Box::new(S3Source::new(config.remote()))),
-                    (
-                        SourceType::Github,
-                        Box::new(GitHubSource::new(config.remote())),
-                    ),
-                    (
-                        SourceType::GoogleDrive,
-                        Box::new(DriveSource::new(config.remote())),
-                    ),
-                    (
-                        SourceType::Notion,
-                        Box::new(NotionSource::new(config.remote())),
-                    ),
-                ]),
+                sources: collectors(config, blobs.clone(), web),
                 secrets,
                 oauth,
                 fetch_ahead: config.ingest_fetch_ahead,
             };
-            let engine = Engine::new(
-                store.clone(),
-                Arc::new(executor),
-                events.clone(),
-                engine_config,
-            );
-            match hook {
-                Some(h) => engine.with_step_hook(h),
-                None => engine,
-            }
+            engine(config, store.clone(), events.clone(), executor, hook)
         });
-        let notifications = pg.map(|pg| (pg, events));
-        let schedule_tick = Duration::from_millis(config.schedule_tick_ms);
         Ok(Self {
             listener,
             state,
             engine,
             serve_api: config.role != Role::Worker,
-            notifications,
-            schedule_tick,
+            notifications: pg.map(|pg| (pg, events)),
+            schedule_tick: Duration::from_millis(config.schedule_tick_ms),
             git_dir: config.git().dir,
         })
     }
@@ -345,4 +265,133 @@ async fn sweep(
         }
         sweep_mirrors(&git_dir, services.store.as_ref()).await;
     }
+}
+
+/// The use cases, with the configured upload limit and cap on active operations.
+fn services(
+    config: &Config,
+    store: Arc<dyn Store>,
+    models: Arc<ModelCatalog>,
+    events: Arc<Events>,
+    blobs: Arc<ObjectBlobs>,
+    secrets: Arc<ragd_core::secrets::SecretBox>,
+) -> Services {
+    let mut services = Services::new(store, models, events, blobs, secrets);
+    services.upload_limit = config.upload_max_bytes;
+    services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
+    services
+}
+
+/// One local model per process, loaded on first use, shared by the API and the workers; and the
+/// registry of every model this process embeds with.
+fn embedders(
+    config: &Config,
+    models: Arc<ModelCatalog>,
+) -> (LocalEmbedder, Arc<crate::embedders::Models>) {
+    let files = ModelFiles::new(config.model_dir());
+    let local = LocalEmbedder::new(files.clone(), config.model_threads, config.model_precision);
+    let registry = Arc::new(crate::embedders::Models::new(
+        local.clone(),
+        files,
+        models,
+        config.openai(),
+        config.allow_hosts(),
+    ));
+    (local, registry)
+}
+
+/// The request limits: per-tenant rate, concurrent uploads, the request timeout.
+fn limits(config: &Config) -> ragd_api::limits::Limits {
+    ragd_api::limits::Limits::new(ragd_api::limits::LimitsConfig {
+        requests_per_second: config.rate_limit_per_second,
+        burst: config.rate_limit_burst,
+        concurrent_uploads: config.max_concurrent_uploads,
+        request_timeout: Duration::from_secs_f64(config.request_timeout_seconds.max(1.0)),
+    })
+}
+
+/// The configured OAuth providers, if any, with their callback under `public_url`.
+fn oauth_clients(
+    config: &Config,
+    public_url: &str,
+) -> anyhow::Result<Option<Arc<dyn ragd_core::ports::oauth::OAuthClients>>> {
+    let oauth = crate::oauth::OAuthProviders::new(
+        &config.oauth,
+        format!("{public_url}/v1/oauth/callback"),
+    )?;
+    Ok((!oauth.is_empty()).then(|| Arc::new(oauth) as _))
+}
+
+/// The workers' engine, running the ingestion executor.
+fn engine(
+    config: &Config,
+    store: Arc<dyn Store>,
+    events: Arc<Events>,
+    executor: IngestExecutor,
+    hook: Option<StepHook>,
+) -> Engine {
+    let engine_config = EngineConfig {
+        workers: config.workers,
+        lease: Duration::from_secs_f64(config.lease_seconds),
+        heartbeat: Duration::from_millis(config.heartbeat_ms),
+        poll: Duration::from_millis(config.poll_ms),
+        max_attempts: config.max_attempts,
+    };
+    let engine = Engine::new(store, Arc::new(executor), events, engine_config);
+    match hook {
+        Some(h) => engine.with_step_hook(h),
+        None => engine,
+    }
+}
+
+/// The collector of every source type: the one registry a new source type is added to.
+fn collectors(
+    config: &Config,
+    blobs: Arc<ObjectBlobs>,
+    web: ragd_engine::sources::web::WebConfig,
+) -> HashMap<SourceType, Box<dyn Source>> {
+    HashMap::from([
+        (SourceType::Text, Box::new(TextSource) as Box<dyn Source>),
+        (
+            SourceType::File,
+            Box::new(FileSource {
+                blobs: blobs.clone(),
+            }),
+        ),
+        (SourceType::Web, Box::new(WebSource::new(web))),
+        (
+            SourceType::Git,
+            Box::new(GitSource {
+                config: config.git(),
+            }),
+        ),
+        (SourceType::S3, Box::new(S3Source::new(config.remote()))),
+        (
+            SourceType::Github,
+            Box::new(GitHubSource::new(config.remote())),
+        ),
+        (
+            SourceType::GoogleDrive,
+            Box::new(DriveSource::new(config.remote())),
+        ),
+        (
+            SourceType::Notion,
+            Box::new(NotionSource::new(config.remote())),
+        ),
+    ])
+}
+
+/// Verifies bearer JWTs with the configured JWKS, or else the HS256 secret.
+fn authenticator(config: &Config, secret: &[u8]) -> Authenticator {
+    let keys = match &config.jwks_url {
+        Some(url) => KeyConfig::Jwks { url: url.clone() },
+        None => KeyConfig::Hs256 {
+            secret: secret.to_vec(),
+        },
+    };
+    Authenticator::new(AuthConfig {
+        keys,
+        issuer: config.jwt_issuer.clone(),
+        audience: config.jwt_audience.clone(),
+    })
 }

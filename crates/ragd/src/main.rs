@@ -202,6 +202,57 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// `ragd serve`: the API and the workers, until a shutdown signal.
+async fn serve(
+    mut config: Config,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    role: Option<Role>,
+    workers: Option<usize>,
+) -> anyhow::Result<()> {
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    if let Some(d) = data_dir {
+        config.data_dir = d;
+    }
+    if let Some(r) = role {
+        config.role = r;
+    }
+    if let Some(w) = workers {
+        config.workers = w;
+    }
+    init_logging(&config.log_format);
+    ensure_model(&config);
+    let app = ragd::Application::build(&config).await?;
+    tracing::info!(address = %app.local_addr(), data_dir = %config.data_dir.display(), role = ?config.role,
+        workers = config.workers, "ragd is listening");
+    app.run_until(shutdown_signal()).await
+}
+
+/// `ragd token`: a development JWT, signed with the HS256 secret.
+fn token(
+    mut config: Config,
+    tenant: &str,
+    scope: &str,
+    ttl: humantime::Duration,
+    sub: &str,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if let Some(d) = data_dir {
+        config.data_dir = d;
+    }
+    if tenant != "*" && ragd_core::domain::TenantId::parse(tenant).is_err() {
+        anyhow::bail!("--tenant must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (or \"*\")");
+    }
+    let secret = config.hs256_secret().context("reading the JWT secret")?;
+    println!(
+        "{}",
+        ragd::token::mint(&secret, tenant, scope, ttl.into(), sub)?
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -212,48 +263,14 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             role,
             workers,
-        } => {
-            if let Some(l) = listen {
-                config.listen = l;
-            }
-            if let Some(d) = data_dir {
-                config.data_dir = d;
-            }
-            if let Some(r) = role {
-                config.role = r;
-            }
-            if let Some(w) = workers {
-                config.workers = w;
-            }
-            init_logging(&config.log_format);
-            ensure_model(&config);
-            let app = ragd::Application::build(&config).await?;
-            tracing::info!(address = %app.local_addr(), data_dir = %config.data_dir.display(), role = ?config.role,
-                workers = config.workers, "ragd is listening");
-            app.run_until(shutdown_signal()).await
-        }
+        } => serve(config, listen, data_dir, role, workers).await,
         Command::Token {
             tenant,
             scope,
             ttl,
             sub,
             data_dir,
-        } => {
-            if let Some(d) = data_dir {
-                config.data_dir = d;
-            }
-            if tenant != "*" && ragd_core::domain::TenantId::parse(&tenant).is_err() {
-                anyhow::bail!(
-                    "--tenant must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (or \"*\")"
-                );
-            }
-            let secret = config.hs256_secret().context("reading the JWT secret")?;
-            println!(
-                "{}",
-                ragd::token::mint(&secret, &tenant, &scope, ttl.into(), &sub)?
-            );
-            Ok(())
-        }
+        } => token(config, &tenant, &scope, ttl, &sub, data_dir),
         Command::Model {
             action:
                 ModelAction::Fetch {

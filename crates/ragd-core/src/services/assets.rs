@@ -169,29 +169,7 @@ impl Services {
         req: CreateAsset,
     ) -> Result<(AssetView, Operation, Option<WebhookIssued>)> {
         let desc = source_descriptor(&req.source_type, "config.sourceType")?;
-        sources::validate_parameters(desc, &req.parameters, "config.parameters")?;
-        self.check_render(&req.parameters, "config.parameters")?;
-        if let Some(auth) = &req.auth {
-            sources::validate_auth(desc, auth)?;
-        }
-        let embedding = self.models.resolve(None, &req.embedding)?;
-        if let Some(id) = &req.embedding_llm_config_id {
-            self.check_llm_config(caller, id, &embedding.provider)
-                .await?;
-        }
-        validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
-        check_auto_update(desc, req.auto_update.as_ref())?;
-        let vectorized = req.vectorize.unwrap_or(true);
-        if !vectorized
-            && (req.embedding != EmbeddingRequest::default()
-                || req.token_budget.is_some()
-                || req.cost_budget.is_some())
-        {
-            return Err(Error::invalid(
-                "embedding",
-                "vector settings need a vectorized asset (vectorize is false)",
-            ));
-        }
+        let (embedding, vectorized) = self.check_create(caller, desc, &req).await?;
         let files = match desc.source_type {
             SourceType::File => self.uploaded_files(caller, &req.parameters).await?,
             _ => Vec::new(),
@@ -257,6 +235,80 @@ impl Services {
         Ok((view, op, webhook))
     }
 
+    /// The checks of a create request, in the order their errors are reported; the asset's
+    /// embedding spec and whether it is vectorized.
+    async fn check_create(
+        &self,
+        caller: &Caller,
+        desc: &sources::SourceTypeDescriptor,
+        req: &CreateAsset,
+    ) -> Result<(EmbeddingSpec, bool)> {
+        sources::validate_parameters(desc, &req.parameters, "config.parameters")?;
+        self.check_render(&req.parameters, "config.parameters")?;
+        if let Some(auth) = &req.auth {
+            sources::validate_auth(desc, auth)?;
+        }
+        let embedding = self.models.resolve(None, &req.embedding)?;
+        if let Some(id) = &req.embedding_llm_config_id {
+            self.check_llm_config(caller, id, &embedding.provider)
+                .await?;
+        }
+        validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
+        check_auto_update(desc, req.auto_update.as_ref())?;
+        let vectorized = req.vectorize.unwrap_or(true);
+        if !vectorized
+            && (req.embedding != EmbeddingRequest::default()
+                || req.token_budget.is_some()
+                || req.cost_budget.is_some())
+        {
+            return Err(Error::invalid(
+                "embedding",
+                "vector settings need a vectorized asset (vectorize is false)",
+            ));
+        }
+        Ok((embedding, vectorized))
+    }
+
+    /// Applies a PATCH's source changes (parameters, auth; the source type cannot change):
+    /// whether the source must be read again.
+    fn patch_source(
+        &self,
+        desc: &sources::SourceTypeDescriptor,
+        asset: &mut Asset,
+        source_type: Option<&str>,
+        parameters: Option<Map<String, Value>>,
+        auth: Option<Credentials>,
+    ) -> Result<bool> {
+        let mut changed = false;
+        if let Some(t) = source_type
+            && source_descriptor(t, "sourceConfig.sourceType")?.source_type != asset.source_type
+        {
+            return Err(Error::invalid(
+                "sourceConfig.sourceType",
+                "the source type of an asset cannot change",
+            ));
+        }
+        if let Some(params) = parameters {
+            sources::validate_parameters(desc, &params, "sourceConfig.parameters")?;
+            self.check_render(&params, "sourceConfig.parameters")?;
+            if params != asset.parameters {
+                asset.parameters = params;
+                changed = true;
+            }
+        }
+        if let Some(auth) = auth {
+            sources::validate_auth(desc, &auth)?;
+            let auth = Some(auth).filter(|a| a.method != AuthMethod::None);
+            asset.auth_method = auth.as_ref().map(|a| a.method);
+            asset.auth_sealed = auth
+                .as_ref()
+                .map(|a| self.secrets.seal_json(a, asset.id.as_bytes()));
+            asset.auth_error = None;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
     pub async fn asset_get(&self, caller: &Caller, id: Uuid) -> Result<AssetView> {
         self.store
             .asset_get(&caller.tenant, id, usage_windows())
@@ -318,31 +370,14 @@ impl Services {
                 op_type = Some(OperationType::Reindex);
             }
         }
-        if let Some(t) = &req.source_type
-            && source_descriptor(t, "sourceConfig.sourceType")?.source_type != asset.source_type
-        {
-            return Err(Error::invalid(
-                "sourceConfig.sourceType",
-                "the source type of an asset cannot change",
-            ));
-        }
-        if let Some(params) = req.parameters {
-            sources::validate_parameters(desc, &params, "sourceConfig.parameters")?;
-            self.check_render(&params, "sourceConfig.parameters")?;
-            if params != asset.parameters {
-                asset.parameters = params;
-                op_type = op_type.or(Some(OperationType::Refresh));
-            }
-        }
         let auth_changed = req.auth.is_some();
-        if let Some(auth) = req.auth {
-            sources::validate_auth(desc, &auth)?;
-            let auth = Some(auth).filter(|a| a.method != AuthMethod::None);
-            asset.auth_method = auth.as_ref().map(|a| a.method);
-            asset.auth_sealed = auth
-                .as_ref()
-                .map(|a| self.secrets.seal_json(a, asset.id.as_bytes()));
-            asset.auth_error = None;
+        if self.patch_source(
+            desc,
+            &mut asset,
+            req.source_type.as_deref(),
+            req.parameters,
+            req.auth,
+        )? {
             op_type = op_type.or(Some(OperationType::Refresh));
         }
         // An empty id clears the config (the server's endpoint serves the asset again).
@@ -356,25 +391,14 @@ impl Services {
             self.check_llm_config(caller, id, &asset.embedding.provider)
                 .await?;
         }
-        let had_webhook = asset
-            .auto_update
-            .as_ref()
-            .is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
         let now = now_ms();
-        if req.disable_auto_update {
-            asset.auto_update = None;
-            asset.next_poll_at = None;
-        } else if let Some(cfg) = req.auto_update {
-            check_auto_update(desc, Some(&cfg))?;
-            if asset.auto_update.as_ref() != Some(&cfg) {
-                asset.next_poll_at = crate::schedule::next_fire(&cfg, now);
-            }
-            asset.auto_update = Some(cfg);
-        }
-        let has_webhook = asset
-            .auto_update
-            .as_ref()
-            .is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
+        let (had_webhook, has_webhook) = patch_auto_update(
+            desc,
+            &mut asset,
+            req.disable_auto_update,
+            req.auto_update,
+            now,
+        )?;
         asset.modified_at = now;
         let new_op = op_type.map(|t| {
             let mut op = NewOperation::new(asset.id, t, &caller.subject, now);
@@ -506,4 +530,34 @@ fn default_name(t: SourceType, params: &Map<String, Value>) -> String {
         Some(n) => n.chars().take(256).collect(),
         None => format!("{t} asset"),
     }
+}
+
+/// Applies a PATCH's auto-update change: whether the asset had a WEBHOOK auto-update before, and
+/// whether it has one now.
+fn patch_auto_update(
+    desc: &sources::SourceTypeDescriptor,
+    asset: &mut Asset,
+    disable: bool,
+    auto_update: Option<AutoUpdateConfig>,
+    now: crate::time::Millis,
+) -> Result<(bool, bool)> {
+    let had_webhook = asset
+        .auto_update
+        .as_ref()
+        .is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
+    if disable {
+        asset.auto_update = None;
+        asset.next_poll_at = None;
+    } else if let Some(cfg) = auto_update {
+        check_auto_update(desc, Some(&cfg))?;
+        if asset.auto_update.as_ref() != Some(&cfg) {
+            asset.next_poll_at = crate::schedule::next_fire(&cfg, now);
+        }
+        asset.auto_update = Some(cfg);
+    }
+    let has_webhook = asset
+        .auto_update
+        .as_ref()
+        .is_some_and(|c| c.strategy == UpdateStrategy::Webhook);
+    Ok((had_webhook, has_webhook))
 }

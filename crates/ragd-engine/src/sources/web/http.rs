@@ -13,6 +13,23 @@ use url::Url;
 const MAX_REDIRECTS: usize = 10;
 const MAX_SITEMAPS: usize = 20;
 
+/// Why a body could not be read: too large (the page fails alone), or the connection failed
+/// (transient: the crawl is incomplete).
+#[derive(Debug)]
+pub(super) enum ReadError {
+    TooLarge(u64),
+    Failed(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(limit) => write!(f, "the page is larger than {limit} bytes"),
+            ReadError::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// The outcome of one conditional GET, redirects followed.
 pub(super) enum Response {
     Ok { url: Url, resp: reqwest::Response },
@@ -96,18 +113,18 @@ impl WebSource {
     }
 
     /// Reads a body up to the page limit.
-    pub(super) async fn read(&self, resp: reqwest::Response) -> Result<bytes::Bytes, String> {
+    pub(super) async fn read(&self, resp: reqwest::Response) -> Result<bytes::Bytes, ReadError> {
         let limit = self.config.max_page_bytes;
         if resp.content_length().is_some_and(|n| n > limit) {
-            return Err(format!("the page is larger than {limit} bytes"));
+            return Err(ReadError::TooLarge(limit));
         }
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| reason(&e))?;
+            let chunk = chunk.map_err(|e| ReadError::Failed(reason(&e)))?;
             body.extend_from_slice(&chunk);
             if body.len() as u64 > limit {
-                return Err(format!("the page is larger than {limit} bytes"));
+                return Err(ReadError::TooLarge(limit));
             }
         }
         Ok(body.into())
@@ -117,7 +134,7 @@ impl WebSource {
     /// server failed.
     pub(super) async fn get_text(&self, url: &Url) -> Result<Option<bytes::Bytes>, String> {
         match self.get(url, None, &|_| true).await {
-            Response::Ok { resp, .. } => self.read(resp).await.map(Some),
+            Response::Ok { resp, .. } => self.read(resp).await.map(Some).map_err(|e| e.to_string()),
             Response::Transient(r) => Err(r),
             _ => Ok(None),
         }

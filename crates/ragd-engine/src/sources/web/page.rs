@@ -3,7 +3,7 @@
 //! about its own indexing; and pages with the same text made one document.
 
 use super::WebSource;
-use super::http::Response;
+use super::http::{ReadError, Response};
 use super::scope::{Crawl, normalise};
 use crate::sources::{Body, Context, Excluded, SourceDoc, Stages};
 use ragd_core::domain::{Document, DocumentStatus, content_hash};
@@ -129,10 +129,10 @@ impl WebSource {
         let headers = Headers::of(resp.headers());
         let body = match self.read(resp).await {
             Ok(b) => b,
-            Err(reason) if reason.starts_with("the page is larger") => {
-                return Fetched::failed(failed(reason), final_url);
+            Err(e @ ReadError::TooLarge(_)) => {
+                return Fetched::failed(failed(e.to_string()), final_url);
             }
-            Err(reason) => {
+            Err(ReadError::Failed(reason)) => {
                 return Fetched::Transient {
                     url: final_url,
                     reason,
