@@ -225,11 +225,10 @@ impl Engine {
         }
     }
 
-    async fn run(self: Arc<Self>, claim: Claim, mut shutdown: watch::Receiver<bool>) {
-        metrics::counter!("ragd_operations_claimed_total").increment(1);
-        let started = std::time::Instant::now();
-        let lease = claim.lease.clone();
-        let early = if claim.operation.cancel_requested {
+    /// How a claimed operation ends before it runs: cancelled while its worker was dead, or out of
+    /// attempts.
+    fn early_outcome(&self, claim: &Claim) -> Option<Outcome> {
+        if claim.operation.cancel_requested {
             Some(Outcome::Cancelled)
         } else if claim.operation.attempts > self.config.max_attempts {
             Some(Outcome::Failed {
@@ -240,7 +239,14 @@ impl Engine {
             })
         } else {
             None
-        };
+        }
+    }
+
+    async fn run(self: Arc<Self>, claim: Claim, mut shutdown: watch::Receiver<bool>) {
+        metrics::counter!("ragd_operations_claimed_total").increment(1);
+        let started = std::time::Instant::now();
+        let lease = claim.lease.clone();
+        let early = self.early_outcome(&claim);
         if let Some(outcome) = early {
             self.finish(&lease, outcome, Counters::default()).await;
             return;

@@ -309,6 +309,29 @@ impl Services {
         Ok(changed)
     }
 
+    /// Applies a PATCH's `embeddingLlmConfigId` and checks the config the asset names fits its
+    /// provider, when either changed.
+    async fn patch_llm_config(
+        &self,
+        caller: &Caller,
+        asset: &mut Asset,
+        config_id: Option<String>,
+        embedding_patched: bool,
+    ) -> Result<()> {
+        // An empty id clears the config (the server's endpoint serves the asset again).
+        let config_changed = config_id.is_some();
+        if let Some(id) = config_id {
+            asset.embedding_llm_config_id = Some(id).filter(|id| !id.is_empty());
+        }
+        if let Some(id) = &asset.embedding_llm_config_id
+            && (config_changed || embedding_patched)
+        {
+            self.check_llm_config(caller, id, &asset.embedding.provider)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn asset_get(&self, caller: &Caller, id: Uuid) -> Result<AssetView> {
         self.store
             .asset_get(&caller.tenant, id, usage_windows())
@@ -380,17 +403,13 @@ impl Services {
         )? {
             op_type = op_type.or(Some(OperationType::Refresh));
         }
-        // An empty id clears the config (the server's endpoint serves the asset again).
-        let config_changed = req.embedding_llm_config_id.is_some();
-        if let Some(id) = req.embedding_llm_config_id {
-            asset.embedding_llm_config_id = Some(id).filter(|id| !id.is_empty());
-        }
-        if let Some(id) = &asset.embedding_llm_config_id
-            && (config_changed || req.embedding.is_some())
-        {
-            self.check_llm_config(caller, id, &asset.embedding.provider)
-                .await?;
-        }
+        self.patch_llm_config(
+            caller,
+            &mut asset,
+            req.embedding_llm_config_id,
+            req.embedding.is_some(),
+        )
+        .await?;
         let now = now_ms();
         let (had_webhook, has_webhook) = patch_auto_update(
             desc,

@@ -3,7 +3,7 @@
 //! embeds the query with each asset's model, fuses, applies the threshold and `topK`.
 
 use super::Services;
-use crate::domain::{Caller, SearchHit, SearchScope};
+use crate::domain::{Asset, Caller, SearchHit, SearchScope};
 use crate::error::{Error, Result, Violations};
 use crate::search::*;
 use std::collections::HashMap;
@@ -48,28 +48,7 @@ impl Services {
         req: SearchRequest,
     ) -> Result<Vec<Scored>> {
         validate(&req)?;
-        let wanted: Option<Vec<Uuid>> = match asset {
-            Some(id) => Some(vec![id]),
-            None if req.asset_ids.is_empty() => None,
-            None => Some(req.asset_ids.clone()),
-        };
-        let assets = self.store.assets(&caller.tenant, wanted.as_deref()).await?;
-        let unknown: Vec<String> = wanted
-            .iter()
-            .flatten()
-            .filter(|id| !assets.iter().any(|a| a.id == **id))
-            .map(Uuid::to_string)
-            .collect();
-        match (asset, unknown.is_empty()) {
-            (_, true) => {}
-            (Some(_), false) => return Err(Error::NotFound("asset")),
-            (None, false) => {
-                return Err(Error::invalid(
-                    "assetIds",
-                    format!("unknown assets of this tenant: {}", unknown.join(", ")),
-                ));
-            }
-        }
+        let assets = self.search_assets(caller, asset, &req.asset_ids).await?;
         let scope = SearchScope {
             tenant: caller.tenant.clone(),
             asset_ids: assets.iter().map(|a| a.id).collect(),
@@ -90,48 +69,11 @@ impl Services {
             }
         };
         let vector = async {
-            let mut vector: Vec<(i64, f64)> = Vec::new();
             if req.mode == SearchMode::FullText {
-                return Ok(vector);
+                return Ok(Vec::new());
             }
-            // One query embedding per model (and LLM config); assets that are not vectorized take
-            // no part.
-            let mut by_model: HashMap<(String, String, Option<String>), Vec<Uuid>> = HashMap::new();
-            for a in assets.iter().filter(|a| a.vectorized) {
-                let key = (
-                    a.embedding.provider.clone(),
-                    a.embedding.model.clone(),
-                    a.embedding_llm_config_id.clone(),
-                );
-                by_model.entry(key).or_default().push(a.id);
-            }
-            for ids in by_model.values() {
-                let asset = assets
-                    .iter()
-                    .find(|a| a.id == ids[0])
-                    .expect("grouped from assets");
-                let registry = self.embedders.as_ref().ok_or_else(|| {
-                    Error::Unavailable("no embedding model is available here".into())
-                })?;
-                let endpoint = super::asset_endpoint(self.store.as_ref(), &self.secrets, asset)
-                    .await
-                    .map_err(Error::Unavailable)?;
-                let embedder = registry
-                    .embedder(&asset.embedding, endpoint.as_ref())
-                    .map_err(Error::Unavailable)?;
-                let q = embedder.embed(vec![req.query.clone()]).await?;
-                let group = SearchScope {
-                    asset_ids: ids.clone(),
-                    ..scope.clone()
-                };
-                vector.extend(
-                    self.store
-                        .search_vectors(&group, &q.vectors[0], depth)
-                        .await?,
-                );
-            }
-            vector.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            Ok::<_, Error>(vector)
+            self.search_vectors(&assets, &scope, &req.query, depth)
+                .await
         };
         let (text, vector) = futures::future::try_join(text, vector).await?;
         let ranked = match req.mode {
@@ -150,6 +92,95 @@ impl Services {
             .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t))
             .take(top_k)
             .collect();
+        self.scored(caller, ranked).await
+    }
+
+    /// The assets a search reads: the one named in the path, the `assetIds` named (each must be
+    /// the tenant's), or all the tenant's.
+    async fn search_assets(
+        &self,
+        caller: &Caller,
+        asset: Option<Uuid>,
+        asset_ids: &[Uuid],
+    ) -> Result<Vec<Asset>> {
+        let wanted: Option<Vec<Uuid>> = match asset {
+            Some(id) => Some(vec![id]),
+            None if asset_ids.is_empty() => None,
+            None => Some(asset_ids.to_vec()),
+        };
+        let assets = self.store.assets(&caller.tenant, wanted.as_deref()).await?;
+        let unknown: Vec<String> = wanted
+            .iter()
+            .flatten()
+            .filter(|id| !assets.iter().any(|a| a.id == **id))
+            .map(Uuid::to_string)
+            .collect();
+        match (asset, unknown.is_empty()) {
+            (_, true) => {}
+            (Some(_), false) => return Err(Error::NotFound("asset")),
+            (None, false) => {
+                return Err(Error::invalid(
+                    "assetIds",
+                    format!("unknown assets of this tenant: {}", unknown.join(", ")),
+                ));
+            }
+        }
+        Ok(assets)
+    }
+
+    /// The vector side: one query embedding per model (and LLM config), each searched over its
+    /// assets, merged by score.
+    async fn search_vectors(
+        &self,
+        assets: &[Asset],
+        scope: &SearchScope,
+        query: &str,
+        depth: u32,
+    ) -> Result<Vec<(i64, f64)>> {
+        let mut vector: Vec<(i64, f64)> = Vec::new();
+        // One query embedding per model (and LLM config); assets that are not vectorized take
+        // no part.
+        let mut by_model: HashMap<(String, String, Option<String>), Vec<Uuid>> = HashMap::new();
+        for a in assets.iter().filter(|a| a.vectorized) {
+            let key = (
+                a.embedding.provider.clone(),
+                a.embedding.model.clone(),
+                a.embedding_llm_config_id.clone(),
+            );
+            by_model.entry(key).or_default().push(a.id);
+        }
+        for ids in by_model.values() {
+            let asset = assets
+                .iter()
+                .find(|a| a.id == ids[0])
+                .expect("grouped from assets");
+            let registry = self
+                .embedders
+                .as_ref()
+                .ok_or_else(|| Error::Unavailable("no embedding model is available here".into()))?;
+            let endpoint = super::asset_endpoint(self.store.as_ref(), &self.secrets, asset)
+                .await
+                .map_err(Error::Unavailable)?;
+            let embedder = registry
+                .embedder(&asset.embedding, endpoint.as_ref())
+                .map_err(Error::Unavailable)?;
+            let q = embedder.embed(vec![query.to_owned()]).await?;
+            let group = SearchScope {
+                asset_ids: ids.clone(),
+                ..scope.clone()
+            };
+            vector.extend(
+                self.store
+                    .search_vectors(&group, &q.vectors[0], depth)
+                    .await?,
+            );
+        }
+        vector.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(vector)
+    }
+
+    /// The ranked keys' chunks, with what the results show of their documents and assets.
+    async fn scored(&self, caller: &Caller, ranked: Vec<(i64, f64)>) -> Result<Vec<Scored>> {
         let mut hits: HashMap<i64, SearchHit> = self
             .store
             .search_hits(

@@ -127,6 +127,45 @@ impl DriveSource {
     }
 }
 
+impl DriveSource {
+    /// A listed file as a document, read when the index needs it (its version: the modified
+    /// time and MD5 checksum Drive reports).
+    fn listed(
+        &self,
+        cx: &Context<'_>,
+        api: &str,
+        f: DriveFile,
+        name: String,
+        content_type: &str,
+        how: &str,
+    ) -> SourceDoc {
+        let version = format!(
+            "{}|{}",
+            f.modified_time.unwrap_or_default(),
+            f.md5_checksum.unwrap_or_default()
+        );
+        let size: u64 = f.size.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let listed =
+            json!({ "url": format!("{api}/drive/v3/files/{}{how}", f.id), "version": version });
+        let body = super::listed_body(
+            cx,
+            &f.id,
+            "version",
+            &version,
+            size,
+            self.config.max_file_bytes,
+            listed,
+        );
+        SourceDoc {
+            key: f.id,
+            file_name: name,
+            source_url: f.web_view_link,
+            content_type: content_type.to_owned(),
+            body,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for DriveSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
@@ -174,29 +213,7 @@ impl Source for DriveSource {
                         complete = false;
                         continue;
                     }
-                    let version = format!(
-                        "{}|{}",
-                        f.modified_time.unwrap_or_default(),
-                        f.md5_checksum.unwrap_or_default()
-                    );
-                    let size: u64 = f.size.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
-                    let listed = json!({ "url": format!("{api}/drive/v3/files/{}{how}", f.id), "version": version });
-                    let body = super::listed_body(
-                        cx,
-                        &f.id,
-                        "version",
-                        &version,
-                        size,
-                        self.config.max_file_bytes,
-                        listed,
-                    );
-                    docs.push(SourceDoc {
-                        key: f.id,
-                        file_name: name,
-                        source_url: f.web_view_link,
-                        content_type: content_type.to_owned(),
-                        body,
-                    });
+                    docs.push(self.listed(cx, &api, f, name, content_type, &how));
                 }
                 match list.next_page_token {
                     Some(t) if !t.is_empty() => page = Some(t),

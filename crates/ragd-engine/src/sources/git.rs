@@ -211,14 +211,10 @@ fn authorization(c: &Credentials) -> Option<String> {
     ))
 }
 
-#[async_trait::async_trait]
-impl Source for GitSource {
-    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let params = &cx.job.claim.asset.parameters;
-        let url = params
-            .get("url")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+impl GitSource {
+    /// The repository URL, refused when it carries credentials, points at a private address, or
+    /// is a file URL this server does not allow.
+    async fn checked_url(&self, url: &str) -> Result<url::Url, JobError> {
         let parsed =
             url::Url::parse(url).map_err(|_| JobError::Source(format!("{url:?} is not a URL")))?;
         if parsed.scheme() == "file" && !self.config.allow_file_urls {
@@ -236,6 +232,66 @@ impl Source for GitSource {
                 .await
                 .map_err(|e| JobError::Source(format!("{url}: {e}")))?;
         }
+        Ok(parsed)
+    }
+
+    /// The documents of a `git ls-tree -r -z -l` listing: regular files the asset's `paths`
+    /// globs keep and ragd can parse, each read from its blob when the index needs it.
+    fn docs_of(
+        &self,
+        cx: &Context<'_>,
+        listing: &[u8],
+        globs: Option<&globset::GlobSet>,
+        link: Option<&str>,
+    ) -> Vec<SourceDoc> {
+        let mut docs = Vec::new();
+        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            let fields: Vec<&str> = meta.split_whitespace().collect();
+            // <mode> <type> <object> <size>; symlinks (120000) and submodules (commit) are skipped.
+            let [mode, "blob", blob, size] = fields[..] else {
+                continue;
+            };
+            if !(mode == "100644" || mode == "100755") || !globs.is_none_or(|g| g.is_match(path)) {
+                continue;
+            }
+            let Some(content_type) = super::file_content_type(path) else {
+                continue;
+            };
+            let size = size.parse::<u64>().unwrap_or(u64::MAX);
+            let body = super::listed_body(
+                cx,
+                path,
+                "blob",
+                blob,
+                size,
+                self.config.max_file_bytes,
+                json!({ "blob": blob }),
+            );
+            docs.push(SourceDoc {
+                key: path.to_owned(),
+                file_name: path.to_owned(),
+                source_url: link.map(|l| format!("{l}/{path}")),
+                content_type: content_type.to_owned(),
+                body,
+            });
+        }
+        docs
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for GitSource {
+    async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
+        let params = &cx.job.claim.asset.parameters;
+        let url = params
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let parsed = self.checked_url(url).await?;
         let branch = params.get("branch").and_then(Value::as_str);
         let globs = super::globs(params, "paths");
         let repo = self.mirror(cx);
@@ -282,43 +338,7 @@ impl Source for GitSource {
             .await?;
 
         let link = web_link(&parsed, branch.unwrap_or(&commit));
-        let mut docs = Vec::new();
-        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-            let entry = String::from_utf8_lossy(entry);
-            let Some((meta, path)) = entry.split_once('\t') else {
-                continue;
-            };
-            let fields: Vec<&str> = meta.split_whitespace().collect();
-            // <mode> <type> <object> <size>; symlinks (120000) and submodules (commit) are skipped.
-            let [mode, "blob", blob, size] = fields[..] else {
-                continue;
-            };
-            if !(mode == "100644" || mode == "100755")
-                || !globs.as_ref().is_none_or(|g| g.is_match(path))
-            {
-                continue;
-            }
-            let Some(content_type) = super::file_content_type(path) else {
-                continue;
-            };
-            let size = size.parse::<u64>().unwrap_or(u64::MAX);
-            let body = super::listed_body(
-                cx,
-                path,
-                "blob",
-                blob,
-                size,
-                self.config.max_file_bytes,
-                json!({ "blob": blob }),
-            );
-            docs.push(SourceDoc {
-                key: path.to_owned(),
-                file_name: path.to_owned(),
-                source_url: link.as_ref().map(|l| format!("{l}/{path}")),
-                content_type: content_type.to_owned(),
-                body,
-            });
-        }
+        let docs = self.docs_of(cx, &listing, globs.as_ref(), link.as_deref());
         tracing::info!(commit = %commit, files = docs.len(), "git tree listed");
         Ok(Collected {
             docs,
