@@ -132,6 +132,48 @@ pub struct EmbeddingsResponse {
     pub usage: Usage,
 }
 
+/// The model asked for must be the local one, at its own dimensions.
+fn check_model(req: &EmbeddingsRequest, name: &str, dimensions: usize) -> ApiResult<()> {
+    let wanted = req.model.trim_start_matches("sentence-transformers/");
+    if wanted != name && wanted != "local" {
+        return Err(ApiError(Error::invalid(
+            "model",
+            format!(
+                "unknown model {:?}; this server embeds with {name}",
+                req.model
+            ),
+        )));
+    }
+    if req.dimensions.is_some_and(|d| d as usize != dimensions) {
+        return Err(ApiError(Error::invalid(
+            "dimensions",
+            format!("{name} has {dimensions} dimensions only"),
+        )));
+    }
+    Ok(())
+}
+
+/// The texts to embed: one to [`MAX_INPUTS`], none empty.
+fn inputs_of(input: EmbeddingsInput) -> ApiResult<Vec<String>> {
+    let inputs = match input {
+        EmbeddingsInput::One(s) => vec![s],
+        EmbeddingsInput::Many(v) => v,
+    };
+    if inputs.is_empty() || inputs.len() > MAX_INPUTS {
+        return Err(ApiError(Error::invalid(
+            "input",
+            format!("must hold 1 to {MAX_INPUTS} strings"),
+        )));
+    }
+    if let Some(i) = inputs.iter().position(|t| t.is_empty()) {
+        return Err(ApiError(Error::invalid(
+            format!("input[{i}]"),
+            "must not be empty",
+        )));
+    }
+    Ok(inputs)
+}
+
 /// Embeds text with the local model. Inputs longer than the model's 256 tokens are truncated,
 /// as sentence-transformers does; `usage` counts the tokens the model read.
 #[utoipa::path(post, path = "/v1/embeddings", tag = "embeddings", request_body = EmbeddingsRequest,
@@ -159,25 +201,7 @@ pub async fn create_embeddings(
         ))
     })?;
     let name = embedder.model_name();
-    let wanted = req.model.trim_start_matches("sentence-transformers/");
-    if wanted != name && wanted != "local" {
-        return Err(ApiError(Error::invalid(
-            "model",
-            format!(
-                "unknown model {:?}; this server embeds with {name}",
-                req.model
-            ),
-        )));
-    }
-    if req
-        .dimensions
-        .is_some_and(|d| d as usize != embedder.dimensions())
-    {
-        return Err(ApiError(Error::invalid(
-            "dimensions",
-            format!("{name} has {} dimensions only", embedder.dimensions()),
-        )));
-    }
+    check_model(&req, name, embedder.dimensions())?;
     let base64 = match req.encoding_format.as_deref() {
         None | Some("float") => false,
         Some("base64") => true,
@@ -188,22 +212,7 @@ pub async fn create_embeddings(
             )));
         }
     };
-    let inputs = match req.input {
-        EmbeddingsInput::One(s) => vec![s],
-        EmbeddingsInput::Many(v) => v,
-    };
-    if inputs.is_empty() || inputs.len() > MAX_INPUTS {
-        return Err(ApiError(Error::invalid(
-            "input",
-            format!("must hold 1 to {MAX_INPUTS} strings"),
-        )));
-    }
-    if let Some(i) = inputs.iter().position(|t| t.is_empty()) {
-        return Err(ApiError(Error::invalid(
-            format!("input[{i}]"),
-            "must not be empty",
-        )));
-    }
+    let inputs = inputs_of(req.input)?;
     let out = embedder.embed(inputs).await?;
     let tokens = out.total_tokens();
     let data = out

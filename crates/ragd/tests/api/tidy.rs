@@ -1,7 +1,7 @@
 //! Repository hygiene that a reviewer would otherwise have to remember: every Rust file opens
 //! with a `//!` line saying what it is for; the maps cannot drift (every module is named in its
 //! crate's `# Layout` doc, every source file in ARCHITECTURE.md's code map); the two backends'
-//! new migrations share their numbers.
+//! new migrations share their numbers; no function grows past a screen, no file past 600 lines.
 
 use std::path::Path;
 
@@ -169,4 +169,113 @@ fn later_migrations_share_one_number_on_both_backends() {
         names
     };
     assert_eq!(later("sqlite"), later("postgres"));
+}
+
+/// Functions of more than one screen (80 lines) outside tests, as `crate/src/file::name`: the
+/// ones left from before the limit. A function leaves the list when it is split (the test fails
+/// until it is removed from here); none joins it.
+const LONG_FUNCTIONS: &[&str] = &[
+    // Format walkers: one loop over the document's nodes or objects, a match per kind.
+    "ragd-pipeline/src/parse/html.rs::html",
+    "ragd-pipeline/src/parse/pdf.rs::pdf",
+    "ragd-pipeline/src/parse/docx.rs::docx",
+    // Tables: every error kind's problem, every parameter kind's schema.
+    "ragd-api/src/problem.rs::problem",
+    "ragd-api/src/wire/asset_config.rs::parameter_schema",
+    "ragd-api/src/openapi.rs::refine",
+    // To split when next touched.
+    "ragd-store/src/sqlite/vectors.rs::synced",
+    "ragd-engine/src/sources/render.rs::render",
+];
+
+/// The functions of a rustfmt-formatted file longer than `limit` lines, with their lengths;
+/// `#[cfg(test)]` modules are skipped.
+fn long_functions(text: &str, limit: usize) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let closing = |from: usize, indent: usize| {
+        let close = format!("{}}}", " ".repeat(indent));
+        (from..lines.len()).find(|&k| lines[k] == close)
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start();
+        let indent = lines[i].len() - trimmed.len();
+        if trimmed.starts_with("#[cfg(test)]")
+            && lines
+                .get(i + 1)
+                .is_some_and(|l| l.trim_start().starts_with("mod ") && l.ends_with('{'))
+        {
+            i = closing(i + 2, indent).unwrap_or(lines.len()) + 1;
+            continue;
+        }
+        let mut rest = trimmed;
+        for prefix in [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ] {
+            rest = rest.strip_prefix(prefix).unwrap_or(rest);
+        }
+        if let Some(sig) = rest.strip_prefix("fn ") {
+            let name: String = sig
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            // The signature ends at the first line ending in `{` (a body), `;` or `}` (no body
+            // of its own or a one-liner).
+            let end = (i..lines.len()).find(|&j| {
+                let l = lines[j].trim_end();
+                l.ends_with('{') || l.ends_with(';') || l.ends_with('}')
+            });
+            if let Some(end) = end.filter(|&j| lines[j].trim_end().ends_with('{'))
+                && let Some(close) = closing(end + 1, indent)
+                && close - i + 1 > limit
+            {
+                out.push((name, close - i + 1));
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn no_function_over_a_screen_and_no_file_over_600_lines() {
+    let (mut long, mut big) = (Vec::new(), Vec::new());
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in crate_sources(&dir) {
+            if file.ends_with("tests.rs") || file.ends_with("fixtures.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(dir.join("src").join(&file)).unwrap();
+            if text.lines().count() > 600 {
+                big.push(format!("{name}/src/{file}: {} lines", text.lines().count()));
+            }
+            for (function, n) in long_functions(&text, 80) {
+                long.push((format!("{name}/src/{file}::{function}"), n));
+            }
+        }
+    }
+    assert!(big.is_empty(), "files over 600 lines: {big:#?}");
+    let new: Vec<_> = long
+        .iter()
+        .filter(|(f, _)| !LONG_FUNCTIONS.contains(&f.as_str()))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "functions over 80 lines (split them): {new:#?}"
+    );
+    let split: Vec<_> = LONG_FUNCTIONS
+        .iter()
+        .filter(|f| !long.iter().any(|(l, _)| l == *f))
+        .collect();
+    assert!(
+        split.is_empty(),
+        "no longer over 80 lines; remove them from LONG_FUNCTIONS: {split:?}"
+    );
 }
