@@ -1,5 +1,5 @@
 //! Handlers, one module per resource. Each parses wire input, calls one service method and
-//! renders the result; rules live in `ragd_core::service`.
+//! renders the result; rules live in `ragd_core::services`.
 
 pub mod assets;
 pub mod catalog;
