@@ -84,81 +84,22 @@ impl Renderer {
             .acquire()
             .await
             .map_err(|_| "the renderer is shutting down".to_owned())?;
-        let page = {
-            let mut running = self.browser.lock().await;
-            if running.as_ref().is_none_or(|r| r.handler.is_finished()) {
-                *running = Some(self.launch().await?);
-            }
-            let browser = &running.as_ref().expect("launched above").browser;
-            browser
-                .new_page("about:blank")
-                .await
-                .map_err(|e| format!("Chromium could not open a page: {e}"))?
-        };
+        let page = self.open_page().await?;
         let page = Arc::new(page);
-        let mut paused = page
+        let paused = page
             .event_listener::<EventRequestPaused>()
             .await
             .map_err(|e| format!("Chromium: {e}"))?;
         // (requests being answered, when the last one was)
         let activity = Arc::new(std::sync::Mutex::new((0usize, std::time::Instant::now())));
-        let answering = {
-            let (page, url, document, activity) = (
-                page.clone(),
-                url.clone(),
-                document.to_vec(),
-                activity.clone(),
-            );
-            let this = self.answers.clone();
-            tokio::spawn(async move {
-                let mut served = 0usize;
-                while let Some(event) = paused.next().await {
-                    served += 1;
-                    activity.lock().expect("activity lock").0 += 1;
-                    let answer = if served > MAX_REQUESTS {
-                        Err("too many requests".to_owned())
-                    } else if event.request.url == url.as_str() && event.request.method == "GET" {
-                        Ok((
-                            200,
-                            vec![header("Content-Type", "text/html; charset=utf-8")],
-                            document.clone(),
-                        ))
-                    } else {
-                        this.fetch(&event).await
-                    };
-                    let sent = match answer {
-                        Ok((status, headers, body)) => page
-                            .execute(
-                                FulfillRequestParams::builder()
-                                    .request_id(event.request_id.clone())
-                                    .response_code(status)
-                                    .response_headers(headers)
-                                    .body(base64::engine::general_purpose::STANDARD.encode(body))
-                                    .build()
-                                    .expect("every required field is set"),
-                            )
-                            .await
-                            .map(drop),
-                        Err(reason) => {
-                            tracing::debug!(url = %event.request.url, %reason, "a rendered page's request was refused");
-                            page.execute(FailRequestParams::new(
-                                event.request_id.clone(),
-                                ErrorReason::AccessDenied,
-                            ))
-                            .await
-                            .map(drop)
-                        }
-                    };
-                    {
-                        let mut a = activity.lock().expect("activity lock");
-                        *a = (a.0 - 1, std::time::Instant::now());
-                    }
-                    if sent.is_err() {
-                        break;
-                    }
-                }
-            })
-        };
+        let answering = tokio::spawn(answer_requests(
+            page.clone(),
+            paused,
+            url.clone(),
+            document.to_vec(),
+            activity.clone(),
+            self.answers.clone(),
+        ));
         let result = tokio::time::timeout(self.timeout, async {
             page.goto(url.as_str())
                 .await
@@ -186,6 +127,19 @@ impl Renderer {
             let _ = page.close().await;
         }
         result
+    }
+
+    /// A blank tab of the running Chromium, launched first if it is not running.
+    async fn open_page(&self) -> Result<chromiumoxide::Page, String> {
+        let mut running = self.browser.lock().await;
+        if running.as_ref().is_none_or(|r| r.handler.is_finished()) {
+            *running = Some(self.launch().await?);
+        }
+        let browser = &running.as_ref().expect("launched above").browser;
+        browser
+            .new_page("about:blank")
+            .await
+            .map_err(|e| format!("Chromium could not open a page: {e}"))
     }
 
     async fn launch(&self) -> Result<Running, String> {
@@ -314,5 +268,64 @@ impl Answers {
             }
         }
         Ok((status, headers, out))
+    }
+}
+
+/// Answers every request the page makes: the page itself with the crawler's body, the rest
+/// through the guard (`answers`), at most [`MAX_REQUESTS`]; `activity` counts those in flight
+/// and when the last one ended.
+async fn answer_requests(
+    page: Arc<chromiumoxide::Page>,
+    mut paused: chromiumoxide::listeners::EventStream<EventRequestPaused>,
+    url: Url,
+    document: Vec<u8>,
+    activity: Arc<std::sync::Mutex<(usize, std::time::Instant)>>,
+    answers: Arc<Answers>,
+) {
+    let mut served = 0usize;
+    while let Some(event) = paused.next().await {
+        served += 1;
+        activity.lock().expect("activity lock").0 += 1;
+        let answer = if served > MAX_REQUESTS {
+            Err("too many requests".to_owned())
+        } else if event.request.url == url.as_str() && event.request.method == "GET" {
+            Ok((
+                200,
+                vec![header("Content-Type", "text/html; charset=utf-8")],
+                document.clone(),
+            ))
+        } else {
+            answers.fetch(&event).await
+        };
+        let sent = match answer {
+            Ok((status, headers, body)) => page
+                .execute(
+                    FulfillRequestParams::builder()
+                        .request_id(event.request_id.clone())
+                        .response_code(status)
+                        .response_headers(headers)
+                        .body(base64::engine::general_purpose::STANDARD.encode(body))
+                        .build()
+                        .expect("every required field is set"),
+                )
+                .await
+                .map(drop),
+            Err(reason) => {
+                tracing::debug!(url = %event.request.url, %reason, "a rendered page's request was refused");
+                page.execute(FailRequestParams::new(
+                    event.request_id.clone(),
+                    ErrorReason::AccessDenied,
+                ))
+                .await
+                .map(drop)
+            }
+        };
+        {
+            let mut a = activity.lock().expect("activity lock");
+            *a = (a.0 - 1, std::time::Instant::now());
+        }
+        if sent.is_err() {
+            break;
+        }
     }
 }

@@ -158,76 +158,13 @@ impl VectorIndexes {
         // later change is in the log tail too and replaying it is harmless), then replays the tail.
         let (base, from) = match loaded {
             Some(position) => (Vec::new(), position),
-            None => {
-                let rows = sqlx::query("SELECT seq, embedding FROM chunks WHERE asset_id = ?1 AND length(embedding) > 0")
-                    .bind(asset.to_string())
-                    .fetch_all(pool)
-                    .await
-                    .map_err(db)?;
-                let base = rows
-                    .iter()
-                    .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
-                    .collect::<Result<Vec<(i64, Vec<u8>)>>>()?;
-                (base, head)
-            }
+            None => (embedded_chunks(pool, asset).await?, head),
         };
-        let tail = sqlx::query(
-            "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM chunk_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
-             WHERE l.asset_id = ?1 AND l.seq > ?2 ORDER BY l.seq",
-        )
-        .bind(asset.to_string())
-        .bind(from)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
-        let tail = tail
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0).map_err(db)?,
-                    r.try_get(1).map_err(db)?,
-                    r.try_get(2).map_err(db)?,
-                    r.try_get(3).map_err(db)?,
-                ))
-            })
-            .collect::<Result<Vec<(i64, i64, bool, Option<Vec<u8>>)>>>()?;
+        let tail = log_tail(pool, asset, from).await?;
         let slot2 = slot.clone();
-        let save = tokio::task::spawn_blocking(move || -> Result<bool> {
-            let mut guard = slot2.write().expect("graph lock");
-            let g = match guard.as_mut() {
-                Some(g) => g,
-                None => guard.insert(Graph {
-                    index: new_index(dimensions, base.len())?,
-                    position: from,
-                    unsaved: 0,
-                    saved_at: Instant::now(),
-                }),
-            };
-            for (key, blob) in base {
-                g.put(key as u64, &vector(&blob))?;
-                g.unsaved += 1;
-            }
-            for (seq, key, added, embedding) in tail {
-                // Another search may have applied part of the tail meanwhile.
-                if seq <= g.position {
-                    continue;
-                }
-                match (added, embedding) {
-                    (true, Some(blob)) => g.put(key as u64, &vector(&blob))?,
-                    // Deleted, or added and deleted again since: gone either way.
-                    _ if g.index.contains(key as u64) => {
-                        g.index.remove(key as u64).map_err(usearch_error)?;
-                    }
-                    _ => {}
-                }
-                g.position = seq;
-                g.unsaved += 1;
-            }
-            Ok(g.unsaved >= SAVE_AFTER_CHANGES
-                || (g.unsaved > 0 && g.saved_at.elapsed() > SAVE_INTERVAL))
-        })
-        .await
-        .map_err(usearch_error)??;
+        let save = tokio::task::spawn_blocking(move || apply(&slot2, dimensions, base, from, tail))
+            .await
+            .map_err(usearch_error)??;
         if save {
             self.save_in_background(asset, slot.clone());
         }
@@ -296,4 +233,86 @@ impl VectorIndexes {
         let _ = std::fs::remove_file(a);
         let _ = std::fs::remove_file(b);
     }
+}
+
+/// The asset's chunks that have a vector, `(key, blob)`: a graph's base when none was saved.
+async fn embedded_chunks(pool: &SqlitePool, asset: Uuid) -> Result<Vec<(i64, Vec<u8>)>> {
+    let rows = sqlx::query(
+        "SELECT seq, embedding FROM chunks WHERE asset_id = ?1 AND length(embedding) > 0",
+    )
+    .bind(asset.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+        .collect::<Result<Vec<(i64, Vec<u8>)>>>()
+}
+
+/// One change of an asset's chunks: `(seq, chunk key, added, the vector if still there)`.
+type LogEntry = (i64, i64, bool, Option<Vec<u8>>);
+
+/// The asset's change log after `from`.
+async fn log_tail(pool: &SqlitePool, asset: Uuid, from: i64) -> Result<Vec<LogEntry>> {
+    let tail = sqlx::query(
+        "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM chunk_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
+         WHERE l.asset_id = ?1 AND l.seq > ?2 ORDER BY l.seq",
+    )
+    .bind(asset.to_string())
+    .bind(from)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    tail.iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0).map_err(db)?,
+                r.try_get(1).map_err(db)?,
+                r.try_get(2).map_err(db)?,
+                r.try_get(3).map_err(db)?,
+            ))
+        })
+        .collect::<Result<Vec<LogEntry>>>()
+}
+
+/// Adds the base and replays the tail into the graph (created at `from` if there is none);
+/// whether the graph should be saved now.
+fn apply(
+    slot: &RwLock<Option<Graph>>,
+    dimensions: usize,
+    base: Vec<(i64, Vec<u8>)>,
+    from: i64,
+    tail: Vec<LogEntry>,
+) -> Result<bool> {
+    let mut guard = slot.write().expect("graph lock");
+    let g = match guard.as_mut() {
+        Some(g) => g,
+        None => guard.insert(Graph {
+            index: new_index(dimensions, base.len())?,
+            position: from,
+            unsaved: 0,
+            saved_at: Instant::now(),
+        }),
+    };
+    for (key, blob) in base {
+        g.put(key as u64, &vector(&blob))?;
+        g.unsaved += 1;
+    }
+    for (seq, key, added, embedding) in tail {
+        // Another search may have applied part of the tail meanwhile.
+        if seq <= g.position {
+            continue;
+        }
+        match (added, embedding) {
+            (true, Some(blob)) => g.put(key as u64, &vector(&blob))?,
+            // Deleted, or added and deleted again since: gone either way.
+            _ if g.index.contains(key as u64) => {
+                g.index.remove(key as u64).map_err(usearch_error)?;
+            }
+            _ => {}
+        }
+        g.position = seq;
+        g.unsaved += 1;
+    }
+    Ok(g.unsaved >= SAVE_AFTER_CHANGES || (g.unsaved > 0 && g.saved_at.elapsed() > SAVE_INTERVAL))
 }

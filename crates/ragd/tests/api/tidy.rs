@@ -183,9 +183,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "ragd-api/src/problem.rs::problem",
     "ragd-api/src/wire/asset_config.rs::parameter_schema",
     "ragd-api/src/openapi.rs::refine",
-    // To split when next touched.
-    "ragd-store/src/sqlite/vectors.rs::synced",
-    "ragd-engine/src/sources/render.rs::render",
 ];
 
 /// The functions of a rustfmt-formatted file longer than `limit` lines, with their lengths;
