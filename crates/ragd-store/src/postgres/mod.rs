@@ -221,7 +221,7 @@ impl Backend for Postgres {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Filters are applied inside the index scan, which keeps scanning until it has enough rows.
         sqlx::query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-            .bind((limit as usize * 2).clamp(40, 1000).to_string())
+            .bind((limit as usize * 4).clamp(200, 1000).to_string())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
