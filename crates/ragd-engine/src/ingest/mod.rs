@@ -11,7 +11,7 @@
 //!   targets, credentials).
 //! - `collect`: the source lists its documents (a crawl fetches as it goes); targets filter them.
 //! - `fetch`: up to `fetch_ahead` documents ahead, each is fetched, compared with what is stored
-//!   and, when new or changed, parsed and chunked: a [`fetch::Step`] per document.
+//!   and, when new or changed, parsed and chunked: a `Step` per document.
 //! - `process`: the steps are taken in the listing's order: skips counted, failures stored, new
 //!   chunks handed to the `batcher`.
 //! - `batcher`: embeds the chunks of consecutive documents together and writes each document.
