@@ -9,6 +9,7 @@ use crate::time::now_ms;
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Who queued the updates that inbound deliveries asked for.
 pub const WEBHOOK: &str = "webhook";
 
 /// A webhook just created or rotated, with its signing secret: shown to the caller this once.
