@@ -504,9 +504,7 @@ impl Services {
         id: Uuid,
         req: Refresh,
     ) -> Result<(AssetView, Operation)> {
-        if !self.store.asset_exists(&caller.tenant, id).await? {
-            return Err(Error::NotFound("asset"));
-        }
+        self.asset_found(&caller.tenant, id).await?;
         if !req.document_ids.is_empty() {
             let known: std::collections::HashSet<Uuid> = self
                 .store

@@ -25,9 +25,7 @@ impl Services {
     }
 
     async fn documents_visible(&self, caller: &Caller, asset_id: Uuid) -> Result<()> {
-        if !self.store.asset_exists(&caller.tenant, asset_id).await? {
-            return Err(Error::NotFound("asset"));
-        }
+        self.asset_found(&caller.tenant, asset_id).await?;
         if !self
             .store
             .asset_has_completed(&caller.tenant, asset_id)
@@ -46,11 +44,7 @@ impl Services {
         asset_id: Uuid,
         id: Uuid,
     ) -> Result<Document> {
-        self.store
-            .asset_exists(&caller.tenant, asset_id)
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound("asset"))?;
+        self.asset_found(&caller.tenant, asset_id).await?;
         self.store
             .document_get(&caller.tenant, asset_id, id)
             .await?
@@ -59,11 +53,7 @@ impl Services {
 
     /// Removes a document and its chunks from the index at once; a full refresh brings it back.
     pub async fn document_delete(&self, caller: &Caller, asset_id: Uuid, id: Uuid) -> Result<()> {
-        self.store
-            .asset_exists(&caller.tenant, asset_id)
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound("asset"))?;
+        self.asset_found(&caller.tenant, asset_id).await?;
         self.store
             .document_remove(&caller.tenant, asset_id, id)
             .await?

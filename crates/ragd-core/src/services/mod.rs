@@ -127,6 +127,15 @@ impl Services {
         op.counters.token_count as f64 * self.models.price(&op.provider, &op.model) / 1e6
     }
 
+    /// `NotFound("asset")` unless the tenant has the asset.
+    async fn asset_found(&self, tenant: &TenantId, id: uuid::Uuid) -> Result<()> {
+        if self.store.asset_exists(tenant, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("asset"))
+        }
+    }
+
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await
     }

@@ -27,9 +27,7 @@ impl Services {
         asset_id: Uuid,
         page: PageRequest,
     ) -> Result<Page<Operation>> {
-        if !self.store.asset_exists(&caller.tenant, asset_id).await? {
-            return Err(Error::NotFound("asset"));
-        }
+        self.asset_found(&caller.tenant, asset_id).await?;
         self.store
             .operation_list(&caller.tenant, asset_id, &page)
             .await
