@@ -6,7 +6,7 @@ use crate::embedding::EmbeddingRequest;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::ports::store::AssetQuery;
-use crate::sources;
+use crate::sources::{self, FileParams, Parameters};
 use crate::time::now_ms;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -462,7 +462,9 @@ impl Services {
         }
         self.events.operation_changed();
         if asset.source_type == SourceType::File {
-            for file_id in sources::file_ids(&asset.parameters) {
+            // Saved parameters were checked when saved; nothing to discard if they did not decode.
+            let ids = FileParams::parse(&asset.parameters).map_or_else(|_| Vec::new(), |p| p.ids());
+            for file_id in ids {
                 self.file_discard(&caller.tenant, file_id).await?;
             }
         }
@@ -476,7 +478,8 @@ impl Services {
         params: &Map<String, Value>,
     ) -> Result<Vec<StoredFile>> {
         let mut files = Vec::new();
-        for (i, id) in sources::file_ids(params).into_iter().enumerate() {
+        let ids = FileParams::parse_at(params, "config.parameters")?.ids();
+        for (i, id) in ids.into_iter().enumerate() {
             let field = if params.get("fileIds").is_some_and(|v| !v.is_null()) {
                 format!("config.parameters.fileIds[{i}]")
             } else {

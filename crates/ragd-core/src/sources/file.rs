@@ -7,17 +7,27 @@ pub const MAX_FILES: usize = 10_000;
 /// Default upload limit (`POST /storage`, `POST /assets:file`); configurable.
 pub const DEFAULT_UPLOAD_LIMIT_BYTES: u64 = 50 * 1024 * 1024;
 
-/// The uploads a `FILE` asset names: `fileId`, or the list `fileIds` (ragd), in order.
-pub fn file_ids(params: &Map<String, Value>) -> Vec<uuid::Uuid> {
-    let one = params.get("fileId").filter(|v| !v.is_null()).into_iter();
-    let many = params
-        .get("fileIds")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    one.chain(many)
-        .filter_map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
-        .collect()
+/// `FILE`'s parameters: one upload, or several (ragd).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileParams {
+    pub file_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    pub file_ids: Vec<uuid::Uuid>,
+}
+
+impl FileParams {
+    /// The uploads the asset names: `fileId`, or the list `fileIds`, in order.
+    pub fn ids(&self) -> Vec<uuid::Uuid> {
+        self.file_id
+            .into_iter()
+            .chain(self.file_ids.iter().copied())
+            .collect()
+    }
+}
+
+impl Parameters for FileParams {
+    const SOURCE_TYPE: SourceType = SourceType::File;
 }
 
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
@@ -30,6 +40,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: false,
     auth_methods: &[],
     validate,
+    decode: decodes::<FileParams>,
     link,
     properties: &[
         prop(

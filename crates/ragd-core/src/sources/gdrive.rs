@@ -2,6 +2,19 @@
 
 use super::*;
 
+/// `GOOGLE_DRIVE`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveParams {
+    pub folder_id: String,
+    pub include_subfolders: bool,
+    pub api_url: String,
+}
+
+impl Parameters for DriveParams {
+    const SOURCE_TYPE: SourceType = SourceType::GoogleDrive;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::GoogleDrive,
     display_name: "Google Drive folder",
@@ -13,6 +26,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::OAuth2],
     validate,
+    decode: decodes::<DriveParams>,
     link,
     properties: &[
         prop(

@@ -2,6 +2,20 @@
 
 use super::*;
 
+/// `GIT`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct GitParams {
+    pub url: String,
+    /// The remote's HEAD when `None`.
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+impl Parameters for GitParams {
+    const SOURCE_TYPE: SourceType = SourceType::Git;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::Git,
     display_name: "Git repository",
@@ -13,6 +27,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::Basic, AuthMethod::ApiKey, AuthMethod::OAuth2],
     validate,
+    decode: decodes::<GitParams>,
     link,
     properties: &[
         prop(

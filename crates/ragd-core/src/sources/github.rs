@@ -2,6 +2,23 @@
 
 use super::*;
 
+/// `GITHUB`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitHubParams {
+    /// `owner/name`.
+    pub repository: String,
+    /// The repository's default branch when `None`.
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    pub api_url: String,
+}
+
+impl Parameters for GitHubParams {
+    const SOURCE_TYPE: SourceType = SourceType::Github;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::Github,
     display_name: "GitHub repository",
@@ -13,6 +30,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
     validate,
+    decode: decodes::<GitHubParams>,
     link,
     properties: &[
         prop("repository", PropertyType::String, true, None, "owner/name"),

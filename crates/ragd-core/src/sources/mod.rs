@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! One file per source type, of the same name as its collector in `ragd-engine`: `text`, `file`,
-//! `web`, `git`, `s3`, `github`, `gdrive`, `notion`. Each holds its `DESCRIPTOR` and `validate`;
+//! `web`, `git`, `s3`, `github`, `gdrive`, `notion`. Each holds its `DESCRIPTOR`, its `validate`
+//! and `link`, and its typed parameters (`WebParams`, …: what ingestion reads, see [`Parameters`]);
 //! this file lists them and holds what they share.
 
 mod file;
@@ -15,9 +16,16 @@ mod s3;
 mod text;
 mod web;
 
-pub use file::{DEFAULT_UPLOAD_LIMIT_BYTES, MAX_FILES, file_ids};
-pub use text::{MAX_INLINE_DOCUMENT_BYTES, MAX_INLINE_DOCUMENTS, TEXT_CONTENT_TYPES};
-pub use web::MAX_START_URLS;
+pub use file::{DEFAULT_UPLOAD_LIMIT_BYTES, FileParams, MAX_FILES};
+pub use gdrive::DriveParams;
+pub use git::GitParams;
+pub use github::GitHubParams;
+pub use notion::NotionParams;
+pub use s3::S3Params;
+pub use text::{
+    InlineDocument, MAX_INLINE_DOCUMENT_BYTES, MAX_INLINE_DOCUMENTS, TEXT_CONTENT_TYPES, TextParams,
+};
+pub use web::{MAX_START_URLS, Scope, WebParams};
 
 use crate::domain::{AuthMethod, Credentials, SourceType};
 use crate::error::{Result, Violations};
@@ -78,7 +86,10 @@ pub struct SourceTypeDescriptor {
     /// The source type's own checks of `parameters`, after their names and types passed
     /// (`at`: the JSON path of the parameters, for the errors).
     pub validate: fn(params: &Map<String, Value>, at: &str) -> Result<()>,
-    /// The asset's canonical source link, from its parameters.
+    /// Decodes the parameters into the source type's [`Parameters`] (`decodes::<WebParams>`):
+    /// the last check at create and patch, so that what is saved is what ingestion can read.
+    pub decode: fn(params: &Map<String, Value>, at: &str) -> Result<()>,
+    /// The asset's canonical source link, from its parameters as given.
     pub link: fn(params: &Map<String, Value>) -> Option<Link>,
 }
 
@@ -199,16 +210,45 @@ pub fn source_type(t: SourceType) -> Option<&'static SourceTypeDescriptor> {
     SOURCE_TYPES.iter().find(|d| d.source_type == t)
 }
 
-/// The default a source type's descriptor declares for a parameter, typed by the parameter's
-/// kind: the descriptor is the one home of every default, and the engine reads them here.
-pub fn parameter_default(t: SourceType, name: &str) -> Option<Value> {
-    let p = source_type(t)?.properties.iter().find(|p| p.name == name)?;
+/// The default a descriptor declares for a parameter, typed by the parameter's kind.
+fn default_value(p: &Property) -> Option<Value> {
     let text = p.default_value?;
     match p.kind {
         PropertyType::Integer => text.parse::<i64>().ok().map(Value::from),
         PropertyType::Boolean => text.parse::<bool>().ok().map(Value::from),
         _ => Some(Value::from(text)),
     }
+}
+
+/// One source type's parameters, typed: what ingestion reads. The asset keeps its parameters as
+/// the client gave them (and shows them back so); [`Parameters::parse`] decodes them with the
+/// descriptor's defaults filled in, so that every default has one home, the descriptor.
+pub trait Parameters: serde::de::DeserializeOwned {
+    const SOURCE_TYPE: SourceType;
+
+    /// Decodes an asset's parameters (checked by [`validate_parameters`] when it was saved).
+    fn parse(params: &Map<String, Value>) -> Result<Self> {
+        Self::parse_at(params, "parameters")
+    }
+
+    /// [`Parameters::parse`], naming `at` in the error.
+    fn parse_at(params: &Map<String, Value>, at: &str) -> Result<Self> {
+        let desc = source_type(Self::SOURCE_TYPE).expect("every source type has a descriptor");
+        let mut full = params.clone();
+        full.retain(|_, v| !v.is_null());
+        for p in desc.properties {
+            if let (false, Some(d)) = (full.contains_key(p.name), default_value(p)) {
+                full.insert(p.name.to_owned(), d);
+            }
+        }
+        serde_json::from_value(Value::Object(full))
+            .map_err(|e| crate::Error::invalid(at, e.to_string()))
+    }
+}
+
+/// A descriptor's `decode`: whether `params` decode as `P`.
+fn decodes<P: Parameters>(params: &Map<String, Value>, at: &str) -> Result<()> {
+    P::parse_at(params, at).map(drop)
 }
 
 /// Checks `parameters` against the descriptor: no unknown property, none missing, types right.
@@ -255,7 +295,8 @@ pub fn validate_parameters(
         }
     }
     v.into_result()?;
-    (desc.validate)(params, at)
+    (desc.validate)(params, at)?;
+    (desc.decode)(params, at)
 }
 
 /// A violation if the URL parameter `name`, when given, is not an absolute http(s) URL.
@@ -322,6 +363,38 @@ mod tests {
 
     fn params(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn typed_parameters_take_the_descriptors_defaults() {
+        let web = WebParams::parse(&params(json!({"urls": ["https://a.example/"]}))).unwrap();
+        assert_eq!((web.max_pages, web.max_depth), (500, 3));
+        assert_eq!(
+            (web.scope, web.use_sitemap, web.render),
+            (Scope::Host, true, false)
+        );
+        let given = params(
+            json!({"urls": ["https://a.example/"], "maxPages": 7, "scope": "PREFIX", "render": null}),
+        );
+        let web = WebParams::parse(&given).unwrap();
+        assert_eq!(
+            (web.max_pages, web.scope, web.render),
+            (7, Scope::Prefix, false)
+        );
+        let gh = GitHubParams::parse(&params(json!({"repository": "o/n"}))).unwrap();
+        assert_eq!(gh.api_url, "https://api.github.com");
+        let text = TextParams::parse(&params(json!({"documents": [{"name": "a", "text": "x"}]})));
+        assert_eq!(text.unwrap().documents[0].content_type, "text/plain");
+        for d in SOURCE_TYPES {
+            for p in d.properties.iter().filter(|p| p.default_value.is_some()) {
+                assert!(
+                    default_value(p).is_some(),
+                    "{}.{}'s default",
+                    d.source_type,
+                    p.name
+                );
+            }
+        }
     }
 
     #[test]

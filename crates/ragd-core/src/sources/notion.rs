@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// `NOTION`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotionParams {
+    #[serde(default)]
+    pub page_ids: Vec<String>,
+    #[serde(default)]
+    pub database_ids: Vec<String>,
+    pub api_url: String,
+}
+
+impl Parameters for NotionParams {
+    const SOURCE_TYPE: SourceType = SourceType::Notion;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::Notion,
     display_name: "Notion pages",
@@ -13,6 +28,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::OAuth2, AuthMethod::ApiKey],
     validate,
+    decode: decodes::<NotionParams>,
     link,
     properties: &[
         prop(

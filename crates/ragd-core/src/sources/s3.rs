@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// `S3`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Params {
+    pub bucket: String,
+    pub prefix: Option<String>,
+    /// AWS when `None`.
+    pub endpoint_url: Option<String>,
+    pub region: String,
+}
+
+impl Parameters for S3Params {
+    const SOURCE_TYPE: SourceType = SourceType::S3;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::S3,
     display_name: "S3 bucket",
@@ -13,6 +28,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: true,
     auth_methods: &[AuthMethod::Aws],
     validate,
+    decode: decodes::<S3Params>,
     link,
     properties: &[
         prop("bucket", PropertyType::String, true, None, "Bucket name."),

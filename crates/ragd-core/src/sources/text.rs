@@ -9,6 +9,31 @@ pub const MAX_INLINE_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
 /// Most documents one `TEXT` asset may declare.
 pub const MAX_INLINE_DOCUMENTS: usize = 10_000;
 
+/// `TEXT`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TextParams {
+    pub documents: Vec<InlineDocument>,
+}
+
+/// One inline document: `{name, text, contentType?}`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InlineDocument {
+    pub name: String,
+    pub text: String,
+    /// One of [`TEXT_CONTENT_TYPES`]; the first when not given.
+    #[serde(default = "plain_text")]
+    pub content_type: String,
+}
+
+fn plain_text() -> String {
+    TEXT_CONTENT_TYPES[0].to_owned()
+}
+
+impl Parameters for TextParams {
+    const SOURCE_TYPE: SourceType = SourceType::Text;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::Text,
     display_name: "Inline text",
@@ -19,6 +44,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: false,
     auth_methods: &[],
     validate,
+    decode: decodes::<TextParams>,
     link,
     properties: &[prop(
         "documents",

@@ -5,6 +5,36 @@ use super::*;
 /// Most start URLs of one `WEB` asset.
 pub const MAX_START_URLS: usize = 100;
 
+/// `WEB`'s parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebParams {
+    pub urls: Vec<String>,
+    pub max_pages: i64,
+    pub max_depth: i64,
+    pub scope: Scope,
+    pub use_sitemap: bool,
+    #[serde(default)]
+    pub include_patterns: Vec<String>,
+    #[serde(default)]
+    pub exclude_patterns: Vec<String>,
+    pub render: bool,
+}
+
+/// Which pages a crawl may visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Scope {
+    /// Any page of the start URLs' hosts.
+    Host,
+    /// Only URLs under a start URL's directory.
+    Prefix,
+}
+
+impl Parameters for WebParams {
+    const SOURCE_TYPE: SourceType = SourceType::Web;
+}
+
 pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     source_type: SourceType::Web,
     display_name: "Web site",
@@ -15,6 +45,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
     supports_poll_schedule: true,
     auth_methods: &[],
     validate,
+    decode: decodes::<WebParams>,
     link,
     properties: &[
         prop(

@@ -14,12 +14,13 @@ pub struct FileSource {
 #[async_trait::async_trait]
 impl Source for FileSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let (asset, tenant) = (&cx.job.claim.asset, &cx.job.claim.lease.tenant);
+        let tenant = &cx.job.claim.lease.tenant;
         let mut collected = Collected {
             complete: true,
             ..Default::default()
         };
-        for id in ragd_core::sources::file_ids(&asset.parameters) {
+        let params: ragd_core::sources::FileParams = cx.params()?;
+        for id in params.ids() {
             let doc = match cx.job.store.file_get(tenant, id).await? {
                 Some(file) => SourceDoc {
                     key: file.id.to_string(),

@@ -169,18 +169,9 @@ impl DriveSource {
 #[async_trait::async_trait]
 impl Source for DriveSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let params = &cx.job.claim.asset.parameters;
-        let api =
-            super::checked_api(cx, "https://www.googleapis.com", &self.config.allow_hosts).await?;
-        let root = params
-            .get("folderId")
-            .and_then(Value::as_str)
-            .unwrap_or("root")
-            .to_owned();
-        let recursive = params
-            .get("includeSubfolders")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+        let params: ragd_core::sources::DriveParams = cx.params()?;
+        let api = super::checked_api(&params.api_url, &self.config.allow_hosts).await?;
+        let (root, recursive) = (params.folder_id, params.include_subfolders);
         let (mut docs, mut complete) = (Vec::new(), true);
         let mut folders = vec![(root, String::new())];
         let mut seen = std::collections::HashSet::new();

@@ -286,14 +286,11 @@ impl GitSource {
 #[async_trait::async_trait]
 impl Source for GitSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let params = &cx.job.claim.asset.parameters;
-        let url = params
-            .get("url")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let params: ragd_core::sources::GitParams = cx.params()?;
+        let url = params.url.as_str();
         let parsed = self.checked_url(url).await?;
-        let branch = params.get("branch").and_then(Value::as_str);
-        let globs = super::globs(params, "paths");
+        let branch = params.branch.as_deref();
+        let globs = super::globs(&params.paths);
         let repo = self.mirror(cx);
         if !repo.join("HEAD").exists() {
             std::fs::create_dir_all(&repo)

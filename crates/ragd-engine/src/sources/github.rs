@@ -93,13 +93,9 @@ impl GitHubSource {
 #[async_trait::async_trait]
 impl Source for GitHubSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let params = &cx.job.claim.asset.parameters;
-        let api =
-            super::checked_api(cx, "https://api.github.com", &self.config.allow_hosts).await?;
-        let repo = params
-            .get("repository")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let params: ragd_core::sources::GitHubParams = cx.params()?;
+        let api = super::checked_api(&params.api_url, &self.config.allow_hosts).await?;
+        let repo = &params.repository;
         let info: Repository = self
             .get_json(
                 cx,
@@ -107,10 +103,7 @@ impl Source for GitHubSource {
                 &format!("reading {repo}"),
             )
             .await?;
-        let branch = params
-            .get("branch")
-            .and_then(Value::as_str)
-            .map_or(info.default_branch.clone(), str::to_owned);
+        let branch = params.branch.clone().unwrap_or(info.default_branch.clone());
         let branch_path: String = url::form_urlencoded::byte_serialize(branch.as_bytes()).collect();
         let tree: Tree = cx
             .stages
@@ -123,7 +116,7 @@ impl Source for GitHubSource {
                 ),
             )
             .await?;
-        let globs = super::globs(params, "paths");
+        let globs = super::globs(&params.paths);
         let mut docs = Vec::new();
         for e in tree.tree {
             if e.kind != "blob"

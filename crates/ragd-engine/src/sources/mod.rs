@@ -14,6 +14,7 @@ pub mod web;
 
 use crate::worker::{Job, JobError};
 use ragd_core::domain::{Credentials, Document};
+use ragd_core::sources::Parameters;
 use ragd_pipeline::Parsed;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -125,14 +126,18 @@ pub struct Context<'a> {
     pub credentials: Option<&'a Credentials>,
 }
 
-/// The globs of a string-list parameter (validated when the asset was saved), or `None` if absent.
-pub(crate) fn globs(
-    params: &serde_json::Map<String, Value>,
-    name: &str,
-) -> Option<globset::GlobSet> {
-    let list = params.get(name)?.as_array()?;
+impl Context<'_> {
+    /// The asset's parameters, typed, with their defaults (`let p: WebParams = cx.params()?`).
+    pub fn params<P: Parameters>(&self) -> Result<P, JobError> {
+        P::parse(&self.job.claim.asset.parameters)
+            .map_err(|e| JobError::Source(format!("the asset's parameters do not decode: {e}")))
+    }
+}
+
+/// The globs of a string-list parameter (validated when the asset was saved), or `None` if none.
+pub(crate) fn globs(list: &[String]) -> Option<globset::GlobSet> {
     let mut b = globset::GlobSetBuilder::new();
-    for g in list.iter().filter_map(Value::as_str) {
+    for g in list {
         b.add(globset::Glob::new(g).ok()?);
     }
     b.build().ok().filter(|s| !s.is_empty())
@@ -167,22 +172,9 @@ pub(crate) fn api_client(timeout_seconds: u64) -> reqwest::Client {
         .expect("a TLS-capable HTTP client")
 }
 
-/// The asset's `apiUrl` (or `default`) without a trailing slash, once the address guard allowed it.
-pub(crate) async fn checked_api(
-    cx: &Context<'_>,
-    default: &str,
-    allow_hosts: &[String],
-) -> Result<String, JobError> {
-    let api = cx
-        .job
-        .claim
-        .asset
-        .parameters
-        .get("apiUrl")
-        .and_then(Value::as_str)
-        .unwrap_or(default)
-        .trim_end_matches('/')
-        .to_owned();
+/// The asset's `apiUrl` without a trailing slash, once the address guard allowed it.
+pub(crate) async fn checked_api(api: &str, allow_hosts: &[String]) -> Result<String, JobError> {
+    let api = api.trim_end_matches('/').to_owned();
     let url =
         url::Url::parse(&api).map_err(|_| JobError::Source(format!("{api:?} is not a URL")))?;
     crate::net::check_endpoint(allow_hosts, &url)

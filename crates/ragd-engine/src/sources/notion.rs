@@ -196,27 +196,13 @@ impl NotionSource {
     }
 }
 
-fn ids(params: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
-    params
-        .get(name)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[async_trait::async_trait]
 impl Source for NotionSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let params = &cx.job.claim.asset.parameters;
-        let api =
-            super::checked_api(cx, "https://api.notion.com", &self.config.allow_hosts).await?;
+        let params: ragd_core::sources::NotionParams = cx.params()?;
+        let api = super::checked_api(&params.api_url, &self.config.allow_hosts).await?;
         let mut pages: Vec<Value> = Vec::new();
-        for db in ids(params, "databaseIds") {
+        for db in &params.database_ids {
             let mut cursor: Option<String> = None;
             loop {
                 let mut body = json!({"page_size": 100});
@@ -239,7 +225,7 @@ impl Source for NotionSource {
                 }
             }
         }
-        for id in ids(params, "pageIds") {
+        for id in &params.page_ids {
             let url = format!("{api}/v1/pages/{id}");
             let page = cx
                 .stages

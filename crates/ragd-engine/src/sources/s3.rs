@@ -9,6 +9,7 @@ use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::{ObjectStore, ObjectStoreExt, path::Path as ObjectPath};
 use ragd_core::domain::AuthMethod;
+use ragd_core::sources::S3Params;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,20 +29,16 @@ impl S3Source {
     }
 
     async fn client(&self, cx: &Context<'_>) -> Result<Arc<AmazonS3>, String> {
-        let params = &cx.job.claim.asset.parameters;
-        let text = |name: &str| {
-            params
-                .get(name)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        };
-        let bucket = text("bucket").ok_or("the bucket is missing")?;
+        let params: S3Params = cx.params().map_err(|e| e.to_string())?;
         let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_region(text("region").unwrap_or("us-east-1"))
+            .with_bucket_name(&params.bucket)
             // Path-style requests work with every S3-compatible store.
             .with_virtual_hosted_style_request(false);
-        if let Some(endpoint) = text("endpointUrl") {
+        // An empty region leaves object_store's default, us-east-1.
+        if !params.region.is_empty() {
+            builder = builder.with_region(&params.region);
+        }
+        if let Some(endpoint) = params.endpoint_url.as_deref().filter(|e| !e.is_empty()) {
             let url =
                 url::Url::parse(endpoint).map_err(|_| format!("{endpoint:?} is not a URL"))?;
             crate::net::check_endpoint(&self.config.allow_hosts, &url).await?;
@@ -89,15 +86,10 @@ fn reason(e: &object_store::Error) -> String {
 #[async_trait::async_trait]
 impl Source for S3Source {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
-        let params = &cx.job.claim.asset.parameters;
-        let bucket = params
-            .get("bucket")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let params: S3Params = cx.params()?;
+        let bucket = params.bucket;
         let prefix = params
-            .get("prefix")
-            .and_then(Value::as_str)
+            .prefix
             .filter(|p| !p.is_empty())
             .map(ObjectPath::from);
         let client = self

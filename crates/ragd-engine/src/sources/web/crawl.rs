@@ -21,7 +21,7 @@ const TOC_LINKS: usize = 20;
 
 /// Crawls an asset's site.
 pub(super) async fn crawl(web: &WebSource, cx: &Context<'_>) -> Result<Collected, JobError> {
-    let crawl = Crawl::from_params(&cx.job.claim.asset.parameters);
+    let crawl = Crawl::new(&cx.params()?);
     // Robots rules of every origin the crawl may touch (start URLs' origins).
     let origins: Vec<Url> = crawl
         .starts

@@ -1,9 +1,7 @@
-//! An asset's crawl settings (defaults from its source type's descriptor), what is in scope, and
+//! An asset's crawl settings (from its typed `WebParams`), what is in scope, and
 //! one spelling per URL.
 
-use ragd_core::domain::SourceType;
-use ragd_core::sources::parameter_default;
-use serde_json::Value;
+use ragd_core::sources::{Scope, WebParams};
 use url::Url;
 
 /// Paths that are never documents; not fetched when found as links.
@@ -27,35 +25,22 @@ pub(super) struct Crawl {
 }
 
 impl Crawl {
-    pub(super) fn from_params(params: &serde_json::Map<String, Value>) -> Self {
+    pub(super) fn new(params: &WebParams) -> Self {
         let starts = params
-            .get("urls")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+            .urls
             .iter()
-            .filter_map(|u| Url::parse(u.as_str()?).ok())
+            .filter_map(|u| Url::parse(u).ok())
             .map(normalise)
             .collect();
-        let value = |name: &str| {
-            params
-                .get(name)
-                .filter(|v| !v.is_null())
-                .cloned()
-                .or_else(|| parameter_default(SourceType::Web, name))
-                .unwrap_or_default()
-        };
-        let int = |name: &str| value(name).as_i64().unwrap_or_default().max(0) as usize;
-        let flag = |name: &str| value(name).as_bool().unwrap_or_default();
         Crawl {
             starts,
-            max_pages: int("maxPages"),
-            max_depth: int("maxDepth"),
-            prefix_scope: value("scope").as_str() == Some("PREFIX"),
-            use_sitemap: flag("useSitemap"),
-            render: flag("render"),
-            include: crate::sources::globs(params, "includePatterns"),
-            exclude: crate::sources::globs(params, "excludePatterns"),
+            max_pages: params.max_pages.max(0) as usize,
+            max_depth: params.max_depth.max(0) as usize,
+            prefix_scope: params.scope == Scope::Prefix,
+            use_sitemap: params.use_sitemap,
+            render: params.render,
+            include: crate::sources::globs(&params.include_patterns),
+            exclude: crate::sources::globs(&params.exclude_patterns),
         }
     }
 

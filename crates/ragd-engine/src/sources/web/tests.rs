@@ -3,6 +3,7 @@
 use super::http::sitemap_locs;
 use super::page::robots_header;
 use super::scope::{Crawl, normalise};
+use ragd_core::sources::{Parameters, WebParams};
 use reqwest::header;
 use serde_json::json;
 use url::Url;
@@ -79,15 +80,12 @@ fn sitemaps_and_scope() {
     );
     assert!(index);
     let params = json!({"urls": ["https://a.example/book/index.html"], "scope": "PREFIX", "excludePatterns": ["**/print.html"]});
-    let crawl = Crawl::from_params(params.as_object().unwrap());
+    let crawl = Crawl::new(&WebParams::parse(params.as_object().unwrap()).unwrap());
     assert!(crawl.in_scope(&Url::parse("https://a.example/book/ch01.html").unwrap()));
     assert!(!crawl.in_scope(&Url::parse("https://a.example/other/").unwrap()));
     assert!(!crawl.indexable(&Url::parse("https://a.example/book/print.html").unwrap()));
-    let host = Crawl::from_params(
-        json!({"urls": ["https://a.example/book/"]})
-            .as_object()
-            .unwrap(),
-    );
+    let host = json!({"urls": ["https://a.example/book/"]});
+    let host = Crawl::new(&WebParams::parse(host.as_object().unwrap()).unwrap());
     assert!(host.in_scope(&Url::parse("https://a.example/other/").unwrap()));
     assert!(!host.in_scope(&Url::parse("https://b.example/").unwrap()));
 }
