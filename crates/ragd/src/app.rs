@@ -7,21 +7,15 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ragd_api::auth::{AuthConfig, Authenticator, KeyConfig};
 use ragd_api::pagination::CursorCodec;
 use ragd_api::{AppState, router};
-use ragd_core::domain::SourceType;
 use ragd_core::embedding::ModelCatalog;
 use ragd_core::events::Events;
 use ragd_core::ports::store::Store;
 use ragd_core::services::Services;
 use ragd_embed::{LocalEmbedder, ModelFiles};
 use ragd_engine::ingest::IngestExecutor;
-use ragd_engine::sources::{
-    Source, file::FileSource, gdrive::DriveSource, git::GitSource, github::GitHubSource,
-    notion::NotionSource, s3::S3Source, text::TextSource, web::WebSource,
-};
 use ragd_engine::{Engine, EngineConfig, StepHook};
 use ragd_store::PgStore;
 use ragd_store::{ObjectBlobs, SqliteStore};
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -152,7 +146,7 @@ impl Application {
         let engine = (config.role != Role::Api).then(|| {
             let executor = IngestExecutor {
                 models: registry,
-                sources: collectors(config, blobs.clone(), web),
+                sources: ragd_engine::sources::collectors(config.sources(blobs.clone(), web)),
                 secrets,
                 oauth,
                 fetch_ahead: config.ingest_fetch_ahead,
@@ -342,43 +336,6 @@ fn engine(
         Some(h) => engine.with_step_hook(h),
         None => engine,
     }
-}
-
-/// The collector of every source type: the one registry a new source type is added to.
-fn collectors(
-    config: &Config,
-    blobs: Arc<ObjectBlobs>,
-    web: ragd_engine::sources::web::WebConfig,
-) -> HashMap<SourceType, Box<dyn Source>> {
-    HashMap::from([
-        (SourceType::Text, Box::new(TextSource) as Box<dyn Source>),
-        (
-            SourceType::File,
-            Box::new(FileSource {
-                blobs: blobs.clone(),
-            }),
-        ),
-        (SourceType::Web, Box::new(WebSource::new(web))),
-        (
-            SourceType::Git,
-            Box::new(GitSource {
-                config: config.git(),
-            }),
-        ),
-        (SourceType::S3, Box::new(S3Source::new(config.remote()))),
-        (
-            SourceType::Github,
-            Box::new(GitHubSource::new(config.remote())),
-        ),
-        (
-            SourceType::GoogleDrive,
-            Box::new(DriveSource::new(config.remote())),
-        ),
-        (
-            SourceType::Notion,
-            Box::new(NotionSource::new(config.remote())),
-        ),
-    ])
 }
 
 /// Verifies bearer JWTs with the configured JWKS, or else the HS256 secret.

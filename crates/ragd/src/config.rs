@@ -247,6 +247,20 @@ impl Config {
         Ok(ragd_core::secrets::SecretBox::new(&key))
     }
 
+    /// The collectors' settings; uploads are read from `blobs`.
+    pub fn sources(
+        &self,
+        blobs: std::sync::Arc<dyn ragd_core::ports::store::Blobs>,
+        web: ragd_engine::sources::web::WebConfig,
+    ) -> ragd_engine::sources::SourceSettings {
+        ragd_engine::sources::SourceSettings {
+            blobs,
+            web,
+            git: self.git(),
+            remote: self.remote(),
+        }
+    }
+
     /// The settings of the sources that read remote services (S3, GitHub, Google Drive, Notion):
     /// their endpoints may be private where the crawler may go.
     pub fn remote(&self) -> ragd_engine::sources::RemoteConfig {

@@ -13,11 +13,52 @@ pub mod text;
 pub mod web;
 
 use crate::worker::{Job, JobError};
-use ragd_core::domain::{Credentials, Document};
+use ragd_core::domain::{Credentials, Document, SourceType};
 use ragd_core::sources::Parameters;
 use ragd_pipeline::Parsed;
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// What the collectors are built from (the binary's configuration).
+pub struct SourceSettings {
+    pub blobs: std::sync::Arc<dyn ragd_core::ports::store::Blobs>,
+    pub web: web::WebConfig,
+    pub git: git::GitConfig,
+    pub remote: RemoteConfig,
+}
+
+/// The collector of every source type: the one registry a new source type is added to (with its
+/// descriptor in `ragd_core::sources` and its spelling in `SourceType`).
+pub fn collectors(s: SourceSettings) -> HashMap<SourceType, Box<dyn Source>> {
+    HashMap::from([
+        (
+            SourceType::Text,
+            Box::new(text::TextSource) as Box<dyn Source>,
+        ),
+        (
+            SourceType::File,
+            Box::new(file::FileSource { blobs: s.blobs }),
+        ),
+        (SourceType::Web, Box::new(web::WebSource::new(s.web))),
+        (SourceType::Git, Box::new(git::GitSource { config: s.git })),
+        (
+            SourceType::S3,
+            Box::new(s3::S3Source::new(s.remote.clone())),
+        ),
+        (
+            SourceType::Github,
+            Box::new(github::GitHubSource::new(s.remote.clone())),
+        ),
+        (
+            SourceType::GoogleDrive,
+            Box::new(gdrive::DriveSource::new(s.remote.clone())),
+        ),
+        (
+            SourceType::Notion,
+            Box::new(notion::NotionSource::new(s.remote)),
+        ),
+    ])
+}
 
 /// One document as its source gives it.
 #[derive(Debug)]

@@ -276,3 +276,34 @@ fn no_function_over_a_screen_and_no_file_over_600_lines() {
         "no longer over 80 lines; remove them from LONG_FUNCTIONS: {split:?}"
     );
 }
+
+#[test]
+fn every_source_type_has_a_descriptor_and_a_collector() {
+    use ragd_core::domain::SourceType;
+    use ragd_engine::sources::{RemoteConfig, SourceSettings, git::GitConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let remote = RemoteConfig {
+        allow_hosts: Vec::new(),
+        max_file_bytes: 1,
+    };
+    let collectors = ragd_engine::sources::collectors(SourceSettings {
+        blobs: std::sync::Arc::new(ragd_store::ObjectBlobs::local(dir.path()).unwrap()),
+        web: Default::default(),
+        git: GitConfig {
+            dir: dir.path().to_owned(),
+            allow_file_urls: false,
+            max_file_bytes: 1,
+            fetch_timeout: std::time::Duration::from_secs(1),
+            allow_hosts: Vec::new(),
+        },
+        remote,
+    });
+    for t in SourceType::ALL {
+        assert!(
+            ragd_core::sources::source_type(*t).is_some(),
+            "{t} has a descriptor"
+        );
+        assert!(collectors.contains_key(t), "{t} has a collector");
+    }
+    assert_eq!(collectors.len(), SourceType::ALL.len());
+}
