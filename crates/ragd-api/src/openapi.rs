@@ -47,6 +47,15 @@ impl utoipa::Modify for Security {
 /// What the derive cannot say: request bodies that differ from the Rust type they are read
 /// into only by a rule of their path, and the events of the `:watch` stream.
 fn refine(doc: &mut Value) {
+    derived_bodies(doc);
+    optional_bodies(doc);
+    string_rules(doc);
+    event_stream(doc);
+}
+
+/// Request bodies that are another body narrowed: an asset's search (no `assetIds`), an LLM
+/// config's creation (its provider required).
+fn derived_bodies(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
     // `POST /assets/{asset}:search` names its asset in the path: `assetIds` is refused there.
     let mut asset_search = schemas["SearchRequestBody"].clone();
@@ -78,7 +87,10 @@ fn refine(doc: &mut Value) {
         &mut paths["/v1/tenants/{tenant}/llmConfigs"]["post"],
         "LlmConfigCreateRequest",
     );
-    // An empty JSON body is read as `{}`: where that is a valid request, the body is optional.
+}
+
+/// An empty JSON body is read as `{}`: where that is a valid request, the body is optional.
+fn optional_bodies(doc: &mut Value) {
     let components = doc["components"]["schemas"].clone();
     for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
@@ -97,6 +109,10 @@ fn refine(doc: &mut Value) {
             }
         }
     }
+}
+
+/// What the server refuses in every string: U+0000 anywhere, a tenant id of other characters.
+fn string_rules(doc: &mut Value) {
     for (name, schema) in doc["components"]["schemas"]
         .as_object_mut()
         .expect("schemas")
@@ -119,10 +135,12 @@ fn refine(doc: &mut Value) {
             }
         }
     }
-    let paths = &mut doc["paths"];
-    // Each server-sent event is `event: operation` with a JSON AssetOperation as its data.
-    let watch = &mut paths["/v1/tenants/{tenant}/assets/{asset}/operations/{operation}:watch"]["get"]
-        ["responses"]["200"]["content"];
+}
+
+/// Each server-sent event of `:watch` is `event: operation` with a JSON AssetOperation as its data.
+fn event_stream(doc: &mut Value) {
+    let watch = &mut doc["paths"]["/v1/tenants/{tenant}/assets/{asset}/operations/{operation}:watch"]
+        ["get"]["responses"]["200"]["content"];
     watch["text/event-stream"]["schema"] = json!({
         "type": "object",
         "required": ["event", "data"],

@@ -90,115 +90,114 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
 
 impl ApiError {
     pub fn problem(&self) -> Problem {
-        let mut ext = Map::new();
-        let (status, kind, title, detail) = match &self.0 {
-            Error::Validation { detail, errors } => {
-                ext.insert(
-                    "errors".into(),
-                    errors
-                        .iter()
-                        .map(|e| json!({"field": e.field, "message": e.message}))
-                        .collect(),
-                );
-                (
-                    StatusCode::BAD_REQUEST,
-                    "/problems/validation",
-                    "Invalid request",
-                    detail.clone(),
-                )
-            }
-            Error::NotFound(what) => (
-                StatusCode::NOT_FOUND,
-                "/problems/not-found",
-                "Not found",
-                format!("{what} not found"),
-            ),
-            Error::Unauthenticated(d) => (
-                StatusCode::UNAUTHORIZED,
-                "/problems/unauthenticated",
-                "Unauthenticated",
-                d.clone(),
-            ),
-            Error::Forbidden(d) => (
-                StatusCode::FORBIDDEN,
-                "/problems/forbidden",
-                "Forbidden",
-                d.clone(),
-            ),
-            Error::OperationActive { operation_id } => {
-                ext.insert("operationId".into(), json!(operation_id));
-                ext.insert(
-                    "retryAfterSeconds".into(),
-                    json!(OPERATION_ACTIVE_RETRY_SECONDS),
-                );
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "/problems/operation-active",
-                    "Operation in progress",
-                    self.0.to_string(),
-                )
-            }
-            Error::PayloadTooLarge { limit_bytes } => {
-                ext.insert("limitBytes".into(), json!(limit_bytes));
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "/problems/payload-too-large",
-                    "Payload too large",
-                    self.0.to_string(),
-                )
-            }
-            Error::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "/problems/method-not-allowed",
-                "Method not allowed",
-                self.0.to_string(),
-            ),
-            Error::RateLimited {
-                detail,
-                retry_after_seconds,
-            } => {
-                ext.insert("retryAfterSeconds".into(), json!(retry_after_seconds));
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "/problems/rate-limited",
-                    "Too many requests",
-                    detail.clone(),
-                )
-            }
-            Error::UnsupportedMediaType(d) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "/problems/unsupported-media-type",
-                "Unsupported media type",
-                d.clone(),
-            ),
-            Error::Upstream(d) => (
-                StatusCode::BAD_GATEWAY,
-                "/problems/upstream",
-                "Provider error",
-                d.clone(),
-            ),
-            // Written for the client by whoever raised it: what is unavailable and what to do.
-            Error::Unavailable(d) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "/problems/unavailable",
-                "Service unavailable",
-                d.clone(),
-            ),
-            Error::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "/problems/internal",
-                "Internal error",
-                "an unexpected error occurred; the server log has details under this request id"
-                    .to_owned(),
-            ),
-        };
+        let (status, kind, title) = self.kind();
         Problem {
             status,
             kind,
             title,
-            detail,
-            extensions: ext,
+            detail: self.detail(),
+            extensions: self.extensions(),
         }
+    }
+
+    /// Every error kind's status, problem type and title.
+    fn kind(&self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match &self.0 {
+            Error::Validation { .. } => (S::BAD_REQUEST, "/problems/validation", "Invalid request"),
+            Error::NotFound(_) => (S::NOT_FOUND, "/problems/not-found", "Not found"),
+            Error::Unauthenticated(_) => (
+                S::UNAUTHORIZED,
+                "/problems/unauthenticated",
+                "Unauthenticated",
+            ),
+            Error::Forbidden(_) => (S::FORBIDDEN, "/problems/forbidden", "Forbidden"),
+            Error::OperationActive { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "/problems/operation-active",
+                "Operation in progress",
+            ),
+            Error::PayloadTooLarge { .. } => (
+                S::PAYLOAD_TOO_LARGE,
+                "/problems/payload-too-large",
+                "Payload too large",
+            ),
+            Error::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "/problems/method-not-allowed",
+                "Method not allowed",
+            ),
+            Error::RateLimited { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "/problems/rate-limited",
+                "Too many requests",
+            ),
+            Error::UnsupportedMediaType(_) => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Error::Upstream(_) => (S::BAD_GATEWAY, "/problems/upstream", "Provider error"),
+            Error::Unavailable(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "Service unavailable",
+            ),
+            Error::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "/problems/internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    /// The problem's `detail`, for the client.
+    fn detail(&self) -> String {
+        match &self.0 {
+            Error::Validation { detail, .. } | Error::RateLimited { detail, .. } => detail.clone(),
+            Error::NotFound(what) => format!("{what} not found"),
+            // Written for the client by whoever raised it (for `Unavailable`: what is unavailable
+            // and what to do).
+            Error::Unauthenticated(d)
+            | Error::Forbidden(d)
+            | Error::UnsupportedMediaType(d)
+            | Error::Upstream(d)
+            | Error::Unavailable(d) => d.clone(),
+            Error::OperationActive { .. }
+            | Error::PayloadTooLarge { .. }
+            | Error::MethodNotAllowed => self.0.to_string(),
+            Error::Internal(_) => {
+                "an unexpected error occurred; the server log has details under this request id"
+                    .to_owned()
+            }
+        }
+    }
+
+    /// The problem's extension members: the field errors, the operation in the way, a limit.
+    fn extensions(&self) -> Map<String, Value> {
+        let members = match &self.0 {
+            Error::Validation { errors, .. } => vec![(
+                "errors",
+                errors
+                    .iter()
+                    .map(|e| json!({"field": e.field, "message": e.message}))
+                    .collect(),
+            )],
+            Error::OperationActive { operation_id } => vec![
+                ("operationId", json!(operation_id)),
+                ("retryAfterSeconds", json!(OPERATION_ACTIVE_RETRY_SECONDS)),
+            ],
+            Error::PayloadTooLarge { limit_bytes } => vec![("limitBytes", json!(limit_bytes))],
+            Error::RateLimited {
+                retry_after_seconds,
+                ..
+            } => vec![("retryAfterSeconds", json!(retry_after_seconds))],
+            _ => Vec::new(),
+        };
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
     }
 }
 

@@ -98,54 +98,63 @@ fn parameter_schema(t: SourceType, p: &sources::Property) -> RefOr<Schema> {
                 .description(Some(description))
                 .into()
         }
-        K::StringList if t == SourceType::Web && p.name == "urls" => list(
-            ObjectBuilder::new()
+        K::StringList => {
+            let (format, max) = list_bounds(t, p.name);
+            let items = ObjectBuilder::new()
                 .schema_type(Type::String)
-                .format(Some(SchemaFormat::Custom("uri".into())))
-                .into(),
-        )
-        .min_items(Some(1))
-        .max_items(Some(sources::MAX_START_URLS))
-        .into(),
-        K::StringList if t == SourceType::File => list(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-                .into(),
-        )
-        .min_items(Some(1))
-        .max_items(Some(sources::MAX_FILES))
-        .into(),
-        K::StringList => list(ObjectBuilder::new().schema_type(Type::String).into()).into(),
-        K::ObjectList => {
-            let document = ObjectBuilder::new()
-                .property(
-                    "name",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .min_length(Some(1))
-                        .max_length(Some(1024))
-                        .pattern(Some("\\S")),
-                )
-                .required("name")
-                .property(
-                    "text",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .max_length(Some(sources::MAX_INLINE_DOCUMENT_BYTES as usize)),
-                )
-                .required("text")
-                .property(
-                    "contentType",
-                    nullable_enum(sources::TEXT_CONTENT_TYPES.iter().copied()),
-                )
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            list(document.into())
-                .min_items(Some(1))
-                .max_items(Some(sources::MAX_INLINE_DOCUMENTS))
+                .format(format);
+            list(items.into())
+                .min_items(max.map(|_| 1))
+                .max_items(max)
                 .into()
         }
+        K::ObjectList => list(inline_document().into())
+            .min_items(Some(1))
+            .max_items(Some(sources::MAX_INLINE_DOCUMENTS))
+            .into(),
     }
+}
+
+/// The format of a string list's items and its most items: start URLs and upload ids have them,
+/// other lists are free.
+fn list_bounds(t: SourceType, name: &str) -> (Option<SchemaFormat>, Option<usize>) {
+    match (t, name) {
+        (SourceType::Web, "urls") => (
+            Some(SchemaFormat::Custom("uri".into())),
+            Some(sources::MAX_START_URLS),
+        ),
+        (SourceType::File, _) => (
+            Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)),
+            Some(sources::MAX_FILES),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// One inline document of a `TEXT` asset: `{name, text, contentType?}`.
+fn inline_document() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .property(
+            "name",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(1024))
+                .pattern(Some("\\S")),
+        )
+        .required("name")
+        .property(
+            "text",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(sources::MAX_INLINE_DOCUMENT_BYTES as usize)),
+        )
+        .required("text")
+        .property(
+            "contentType",
+            nullable_enum(sources::TEXT_CONTENT_TYPES.iter().copied()),
+        )
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
 }
 
 /// A source type with its parameters. Its schema is one object per source type, generated from

@@ -42,95 +42,125 @@ pub(super) fn docx(bytes: &[u8]) -> Result<Parsed, String> {
     let xml = read_member(&mut archive, "word/document.xml")?
         .ok_or("not a DOCX file: word/document.xml is missing")?;
     let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
-    let mut out = String::new();
-    let mut para = String::new();
-    let mut style: Option<String> = None;
-    let mut list_item = false;
-    let mut in_text = false;
-    let mut table_depth = 0usize;
-    let mut row: Vec<String> = Vec::new();
+    let mut body = Body::default();
     let mut buf = Vec::new();
-    let attr = |e: &quick_xml::events::BytesStart<'_>, key: &str| {
-        e.attributes()
-            .flatten()
-            .find(|a| a.key.as_ref() == key)
-            .map(|a| a.value.into_owned())
-    };
     loop {
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| format!("the DOCX document is not valid XML: {e}"))?;
         match event {
-            Event::Start(e) => match e.name().as_ref() {
-                "w:p" => {
-                    para.clear();
-                    style = None;
-                    list_item = false;
-                }
-                "w:t" => in_text = true,
-                "w:tbl" => table_depth += 1,
-                "w:tr" => row.clear(),
-                "w:tc" => row.push(String::new()),
-                "w:numPr" => list_item = true,
-                _ => {}
-            },
-            Event::Empty(e) => match e.name().as_ref() {
-                "w:pStyle" => style = attr(&e, "w:val"),
-                "w:numPr" => list_item = true,
-                "w:tab" => para.push('\t'),
-                "w:br" | "w:cr" => para.push('\n'),
-                _ => {}
-            },
-            Event::Text(t) if in_text => para.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if in_text => {
+            Event::Start(e) => body.start(e.name().as_ref()),
+            Event::Empty(e) => body.empty(&e),
+            Event::Text(t) if body.in_text => body.para.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if body.in_text => {
                 if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content()) {
-                    para.push_str(c);
+                    body.para.push_str(c);
                 } else if let Ok(Some(c)) = r.resolve_char_ref() {
-                    para.push(c);
+                    body.para.push(c);
                 }
             }
-            Event::End(e) => match e.name().as_ref() {
-                "w:t" => in_text = false,
-                "w:p" => {
-                    let text = para.trim();
-                    if table_depth > 0 {
-                        if let Some(cell) = row.last_mut() {
-                            if !cell.is_empty() && !text.is_empty() {
-                                cell.push(' ');
-                            }
-                            cell.push_str(&text.replace('\n', " "));
-                        }
-                    } else if !text.is_empty() {
-                        match style.as_deref().and_then(heading_level) {
-                            Some(l) => out.push_str(&format!(
-                                "{} {}\n\n",
-                                "#".repeat(l),
-                                text.replace('\n', " ")
-                            )),
-                            None if list_item => out.push_str(&format!("- {text}\n")),
-                            None => out.push_str(&format!("{text}\n\n")),
-                        }
-                    }
-                }
-                "w:tr" if table_depth == 1 => out.push_str(&format!("| {} |\n", row.join(" | "))),
-                "w:tbl" => {
-                    table_depth = table_depth.saturating_sub(1);
-                    if table_depth == 0 {
-                        out.push('\n');
-                    }
-                }
-                _ => {}
-            },
+            Event::End(e) => body.end(e.name().as_ref()),
             Event::Eof => break,
             _ => {}
         }
         buf.clear();
     }
     Ok(Parsed {
-        text: out,
+        text: body.out,
         markdown: true,
         ..Default::default()
     })
+}
+
+/// The Markdown written so far and where the reader is in `word/document.xml`.
+#[derive(Default)]
+struct Body {
+    out: String,
+    /// The text of the paragraph being read.
+    para: String,
+    /// Its paragraph style (`Heading2`, …).
+    style: Option<String>,
+    list_item: bool,
+    /// Inside `<w:t>`: text is content.
+    in_text: bool,
+    table_depth: usize,
+    /// The cells of the table row being read.
+    row: Vec<String>,
+}
+
+impl Body {
+    fn start(&mut self, name: &str) {
+        match name {
+            "w:p" => {
+                self.para.clear();
+                self.style = None;
+                self.list_item = false;
+            }
+            "w:t" => self.in_text = true,
+            "w:tbl" => self.table_depth += 1,
+            "w:tr" => self.row.clear(),
+            "w:tc" => self.row.push(String::new()),
+            "w:numPr" => self.list_item = true,
+            _ => {}
+        }
+    }
+
+    fn empty(&mut self, e: &quick_xml::events::BytesStart<'_>) {
+        match e.name().as_ref() {
+            "w:pStyle" => {
+                self.style = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == "w:val")
+                    .map(|a| a.value.into_owned())
+            }
+            "w:numPr" => self.list_item = true,
+            "w:tab" => self.para.push('\t'),
+            "w:br" | "w:cr" => self.para.push('\n'),
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, name: &str) {
+        match name {
+            "w:t" => self.in_text = false,
+            "w:p" => self.paragraph(),
+            "w:tr" if self.table_depth == 1 => self
+                .out
+                .push_str(&format!("| {} |\n", self.row.join(" | "))),
+            "w:tbl" => {
+                self.table_depth = self.table_depth.saturating_sub(1);
+                if self.table_depth == 0 {
+                    self.out.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A paragraph ended: into the table cell being read, or as a heading, list item or
+    /// paragraph of its own.
+    fn paragraph(&mut self) {
+        let text = self.para.trim();
+        if self.table_depth > 0 {
+            if let Some(cell) = self.row.last_mut() {
+                if !cell.is_empty() && !text.is_empty() {
+                    cell.push(' ');
+                }
+                cell.push_str(&text.replace('\n', " "));
+            }
+        } else if !text.is_empty() {
+            match self.style.as_deref().and_then(heading_level) {
+                Some(l) => self.out.push_str(&format!(
+                    "{} {}\n\n",
+                    "#".repeat(l),
+                    text.replace('\n', " ")
+                )),
+                None if self.list_item => self.out.push_str(&format!("- {text}\n")),
+                None => self.out.push_str(&format!("{text}\n\n")),
+            }
+        }
+    }
 }
 
 /// `Heading1` … `Heading9` and `Title` paragraph styles.

@@ -20,6 +20,8 @@ struct Writer {
     /// Pending separation before the next text: 0 none, 1 newline, 2 blank line.
     pending: u8,
     list_depth: usize,
+    /// (ordered, next number) per open list.
+    lists: Vec<(bool, usize)>,
 }
 
 impl Writer {
@@ -161,46 +163,96 @@ pub(super) fn html(source: &str) -> Result<Parsed, String> {
         .find_map(|m| doc.select(&select(m)).next())
         .unwrap_or_else(|| doc.root_element());
 
+    Ok(Parsed {
+        title: title.filter(|t| !t.is_empty()),
+        text: markdown(root),
+        markdown: true,
+        pages: Vec::new(),
+        links,
+        hints,
+    })
+}
+
+/// The Markdown of an element's content, walked depth-first without recursion (a deep page must
+/// not overflow the stack).
+fn markdown(root: ElementRef<'_>) -> String {
     let mut w = Writer::default();
-    // (ordered, next number) per open list.
-    let mut lists: Vec<(bool, usize)> = Vec::new();
     let mut stack: Vec<Step<'_>> = vec![Step::Enter(*root)];
     while let Some(step) = stack.pop() {
         let node = match step {
             Step::Exit(el) => {
-                match el.value().name() {
-                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "p" | "div" | "section"
-                    | "article" | "main" | "blockquote" | "dl" | "figure" | "table" => w.block(2),
-                    "ul" | "ol" => {
-                        lists.pop();
-                        w.list_depth = w.list_depth.saturating_sub(1);
-                        w.block(2);
-                    }
-                    "li" | "tr" | "dt" | "dd" => w.block(1),
-                    "td" | "th" => w.raw(" |"),
-                    "code" => w.raw("`"),
-                    _ => {}
-                }
+                w.close(el.value().name());
                 continue;
             }
             Step::Enter(node) => node,
         };
         match node.value() {
-            Node::Text(t) => {
-                w.inline(t);
-                continue;
+            Node::Text(t) => w.inline(t),
+            Node::Element(_) => {
+                let el = ElementRef::wrap(node).expect("an element node");
+                if w.open(el) {
+                    stack.push(Step::Exit(el));
+                    for child in node.children().rev() {
+                        stack.push(Step::Enter(child));
+                    }
+                }
             }
-            Node::Element(_) => {}
-            _ => continue,
+            _ => {}
         }
-        let el = ElementRef::wrap(node).expect("an element node");
+    }
+    let mut text = w.out.trim().to_owned();
+    text.push('\n');
+    text
+}
+
+impl Writer {
+    /// Writes what opens an element; whether its children are to be walked (not for hidden
+    /// and skipped elements, nor for those written whole: headings, code blocks, images).
+    fn open(&mut self, el: ElementRef<'_>) -> bool {
         let name = el.value().name();
         if SKIPPED.contains(&name)
             || el.value().attr("hidden").is_some()
             || el.value().attr("aria-hidden") == Some("true")
+            || self.whole(el)
         {
-            continue;
+            return false;
         }
+        match name {
+            "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl" | "figure"
+            | "table" => self.block(2),
+            "ul" | "ol" => {
+                self.block(if self.lists.is_empty() { 2 } else { 1 });
+                self.lists.push((name == "ol", 1));
+                self.list_depth += 1;
+            }
+            "li" => {
+                self.block(1);
+                let indent = "  ".repeat(self.list_depth.saturating_sub(1).min(MAX_INDENT));
+                let marker = match self.lists.last_mut() {
+                    Some((true, n)) => {
+                        *n += 1;
+                        format!("{}. ", *n - 1)
+                    }
+                    _ => "- ".to_owned(),
+                };
+                self.raw(&format!("{indent}{marker}"));
+            }
+            "tr" => {
+                self.block(1);
+                self.raw("|");
+            }
+            "td" | "th" => self.raw(" "),
+            "dt" | "dd" => self.block(1),
+            "code" => self.raw("`"),
+            _ => {}
+        }
+        true
+    }
+
+    /// Writes an element that is written whole (a heading, a code block, a break, an image's
+    /// alt text); whether it was one.
+    fn whole(&mut self, el: ElementRef<'_>) -> bool {
+        let name = el.value().name();
         match name {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level = (name.as_bytes()[1] - b'0') as usize;
@@ -211,86 +263,55 @@ pub(super) fn html(source: &str) -> Result<Parsed, String> {
                     .collect::<Vec<_>>()
                     .join(" ");
                 if !title.is_empty() {
-                    w.block(2);
-                    w.raw(&format!("{} {title}", "#".repeat(level)));
-                    w.block(2);
+                    self.block(2);
+                    self.raw(&format!("{} {title}", "#".repeat(level)));
+                    self.block(2);
                 }
-                continue;
             }
             "pre" => {
                 let code: String = el.text().collect();
+                let code_el = Selector::parse("code").expect("static selector");
                 let lang = el
-                    .select(&select("code"))
+                    .select(&code_el)
                     .next()
                     .and_then(|c| {
                         c.value()
                             .classes()
                             .find_map(|c| c.strip_prefix("language-"))
                     })
-                    .unwrap_or("")
-                    .to_owned();
-                w.block(2);
-                w.raw(&format!("```{lang}\n{}\n```", code.trim_end_matches('\n')));
-                w.block(2);
-                continue;
+                    .unwrap_or("");
+                self.block(2);
+                self.raw(&format!("```{lang}\n{}\n```", code.trim_end_matches('\n')));
+                self.block(2);
             }
-            "br" => {
-                w.block(1);
-                continue;
-            }
-            "hr" => {
-                w.block(2);
-                continue;
-            }
+            "br" => self.block(1),
+            "hr" => self.block(2),
             "img" => {
                 if let Some(alt) = el.value().attr("alt").filter(|a| !a.trim().is_empty()) {
-                    w.inline(alt);
+                    self.inline(alt);
                 }
-                continue;
             }
-            "p" | "div" | "section" | "article" | "main" | "blockquote" | "dl" | "figure"
-            | "table" => w.block(2),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Writes what closes an element.
+    fn close(&mut self, name: &str) {
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "p" | "div" | "section" | "article"
+            | "main" | "blockquote" | "dl" | "figure" | "table" => self.block(2),
             "ul" | "ol" => {
-                w.block(if lists.is_empty() { 2 } else { 1 });
-                lists.push((name == "ol", 1));
-                w.list_depth += 1;
+                self.lists.pop();
+                self.list_depth = self.list_depth.saturating_sub(1);
+                self.block(2);
             }
-            "li" => {
-                w.block(1);
-                let indent = "  ".repeat(w.list_depth.saturating_sub(1).min(MAX_INDENT));
-                let marker = match lists.last_mut() {
-                    Some((true, n)) => {
-                        *n += 1;
-                        format!("{}. ", *n - 1)
-                    }
-                    _ => "- ".to_owned(),
-                };
-                w.raw(&format!("{indent}{marker}"));
-            }
-            "tr" => {
-                w.block(1);
-                w.raw("|");
-            }
-            "td" | "th" => w.raw(" "),
-            "dt" | "dd" => w.block(1),
-            "code" => w.raw("`"),
+            "li" | "tr" | "dt" | "dd" => self.block(1),
+            "td" | "th" => self.raw(" |"),
+            "code" => self.raw("`"),
             _ => {}
         }
-        stack.push(Step::Exit(el));
-        for child in node.children().rev() {
-            stack.push(Step::Enter(child));
-        }
     }
-    let mut text = w.out.trim().to_owned();
-    text.push('\n');
-    Ok(Parsed {
-        title: title.filter(|t| !t.is_empty()),
-        text,
-        markdown: true,
-        pages: Vec::new(),
-        links,
-        hints,
-    })
 }
 
 /// The links a browser without JavaScript (and the big crawlers) can follow, and the page's hints.

@@ -10,9 +10,33 @@ use super::*;
 /// hyphenated across a line end are joined (keeping the hyphen only where the document writes the
 /// word with one elsewhere).
 pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
-    // One parse of the file serves the text, the outline and the font sizes (pdf-extract's own
-    // by-page extraction would load it again): decrypted with the empty password as pdf-extract
-    // does, then each page through its plain-text output.
+    let (doc, pages) = load(bytes)?;
+    let outline = outline(&doc);
+    let mut pages: Vec<Vec<String>> = pages
+        .iter()
+        .map(|p| {
+            p.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .collect();
+    drop_running_lines(&mut pages);
+    let markdown = !outline.is_empty();
+    if markdown {
+        escape_markdown(&mut pages);
+    }
+    place_headings(&mut pages, &outline);
+    let parsed = assemble(&pages, markdown);
+    if parsed.text.is_empty() {
+        return Err("the PDF has no extractable text (scanned pages would need OCR, which ragd does not do)".to_owned());
+    }
+    Ok(parsed)
+}
+
+/// The document and each page's plain text. One parse of the file serves the text, the outline
+/// and the font sizes (pdf-extract's own by-page extraction would load it again): decrypted with
+/// the empty password as pdf-extract does, then each page through its plain-text output.
+fn load(bytes: &[u8]) -> Result<(pdf_extract::Document, Vec<String>), String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("the PDF could not be read: {e}");
     let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| unreadable(&e))?;
     if doc.is_encrypted() {
@@ -28,7 +52,12 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         }
         pages.push(text);
     }
-    let mut outline: Vec<Heading> = doc
+    Ok((doc, pages))
+}
+
+/// The document's outline (bookmarks); without one, lines set larger than the body text.
+fn outline(doc: &pdf_extract::Document) -> Vec<Heading> {
+    let outline: Vec<Heading> = doc
         .get_toc()
         .map(|t| {
             t.toc
@@ -42,36 +71,31 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         })
         .unwrap_or_default();
     if outline.is_empty() {
-        // Without bookmarks, lines set larger than the body text are the headings.
-        outline = headings_by_size(&doc);
+        headings_by_size(doc)
+    } else {
+        outline
     }
-    let mut pages: Vec<Vec<String>> = pages
-        .iter()
-        .map(|p| {
-            p.lines()
-                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect()
-        })
-        .collect();
-    drop_running_lines(&mut pages);
-    let markdown = !outline.is_empty();
-    for page in &mut pages {
-        for line in page.iter_mut() {
-            // Page text is not Markdown: a line that would read as a heading or a fence is escaped.
-            let t = line.trim_start();
-            let hashes = t.bytes().take_while(|b| *b == b'#').count();
-            if markdown
-                && ((1..=6).contains(&hashes) && t[hashes..].starts_with(' ')
-                    || t.starts_with("```")
-                    || t.starts_with("~~~"))
-            {
-                line.insert(0, '\\');
-            }
+}
+
+/// Page text is not Markdown: a line that would read as a heading or a fence is escaped.
+fn escape_markdown(pages: &mut [Vec<String>]) {
+    for line in pages.iter_mut().flatten() {
+        let t = line.trim_start();
+        let hashes = t.bytes().take_while(|b| *b == b'#').count();
+        if (1..=6).contains(&hashes) && t[hashes..].starts_with(' ')
+            || t.starts_with("```")
+            || t.starts_with("~~~")
+        {
+            line.insert(0, '\\');
         }
     }
-    // Headings not found on their page go to its top, in outline order.
+}
+
+/// Marks each outline entry's line on its page as a Markdown heading; headings not found on
+/// their page go to its top, in outline order.
+fn place_headings(pages: &mut [Vec<String>], outline: &[Heading]) {
     let mut at_top = vec![0usize; pages.len()];
-    for entry in &outline {
+    for entry in outline {
         let Some(p) = entry.page.checked_sub(1).filter(|&i| i < pages.len()) else {
             continue;
         };
@@ -104,6 +128,10 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
             }
         }
     }
+}
+
+/// The pages as one text with where each starts, hyphenated words joined.
+fn assemble(pages: &[Vec<String>], markdown: bool) -> Parsed {
     let joined: Vec<String> = pages
         .iter()
         .map(|p| p.join("\n").trim().to_owned())
@@ -131,10 +159,7 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         parsed.text.push_str(&page);
         chars += page.chars().count();
     }
-    if parsed.text.is_empty() {
-        return Err("the PDF has no extractable text (scanned pages would need OCR, which ragd does not do)".to_owned());
-    }
-    Ok(parsed)
+    parsed
 }
 
 /// Lines printed larger than the body text, as outline entries: the body size is the size most

@@ -174,16 +174,7 @@ fn later_migrations_share_one_number_on_both_backends() {
 /// Functions of more than one screen (80 lines) outside tests, as `crate/src/file::name`: the
 /// ones left from before the limit. A function leaves the list when it is split (the test fails
 /// until it is removed from here); none joins it.
-const LONG_FUNCTIONS: &[&str] = &[
-    // Format walkers: one loop over the document's nodes or objects, a match per kind.
-    "ragd-pipeline/src/parse/html.rs::html",
-    "ragd-pipeline/src/parse/pdf.rs::pdf",
-    "ragd-pipeline/src/parse/docx.rs::docx",
-    // Tables: every error kind's problem, every parameter kind's schema.
-    "ragd-api/src/problem.rs::problem",
-    "ragd-api/src/wire/asset_config.rs::parameter_schema",
-    "ragd-api/src/openapi.rs::refine",
-];
+const LONG_FUNCTIONS: &[&str] = &[];
 
 /// The functions of a rustfmt-formatted file longer than `limit` lines, with their lengths;
 /// `#[cfg(test)]` modules are skipped.
