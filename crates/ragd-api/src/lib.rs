@@ -194,7 +194,9 @@ fn tenant_routes(state: &AppState) -> Router<AppState> {
         .route("/assets/{asset}/documents", get(documents::list_documents))
         .route(
             "/assets/{asset}/documents/{document}",
-            get(documents::get_document).delete(documents::delete_document),
+            get(documents::get_document)
+                .patch(documents::patch_document)
+                .delete(documents::delete_document),
         )
         .route(
             "/assets/{asset}/documents/{document}/chunks",

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         assets::refresh_asset, assets::regenerate_webhook, webhooks::receive, oauth::authorize, oauth::credentials, oauth::callback, oauth::done, files::upload, files::download, files::import, files::upload_asset,
         operations::list_operations, operations::get_operation, operations::wait_operation,
         operations::watch_operation, operations::cancel_operation,
-        documents::list_documents, documents::get_document, documents::delete_document, documents::list_chunks,
+        documents::list_documents, documents::get_document, documents::patch_document, documents::delete_document, documents::list_chunks,
         catalog::source_types, catalog::supported_types, catalog::embedding_models,
         llm_configs::list, llm_configs::create, llm_configs::get, llm_configs::patch, llm_configs::delete,
         embeddings::create_embeddings, search::search_asset, search::search_tenant, search::usage,

@@ -159,6 +159,10 @@ async fn expired_leases(s: Arc<dyn Store>) {
         created_at: t0,
         modified_at: t0,
         source_meta: serde_json::json!({"etag": "\"v1\"", "links": ["https://a.example/x"]}),
+        metadata: serde_json::json!({"path": "k", "team": "a"})
+            .as_object()
+            .unwrap()
+            .clone(),
         ..doc(a.id, op.id, "k")
     };
     assert!(
@@ -187,6 +191,31 @@ async fn expired_leases(s: Arc<dyn Store>) {
     assert!(
         s.document_replace(&new.lease, &doc, &[]).await.unwrap(),
         "the new holder can"
+    );
+    // A PATCH's metadata overlays what ingestion wrote, and the next ingestion keeps it.
+    let patch = serde_json::json!({"team": "b", "path": null});
+    let patched = s
+        .document_patch_metadata(&tenant, a.id, doc.id, patch.as_object().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(patched.effective_metadata()),
+        serde_json::json!({"team": "b"})
+    );
+    assert!(s.document_replace(&new.lease, &doc, &[]).await.unwrap());
+    let again = s
+        .document_get(&tenant, a.id, doc.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.metadata, doc.metadata);
+    assert_eq!(again.effective_metadata(), patched.effective_metadata());
+    let other = TenantId::parse("other").unwrap();
+    let foreign = s.document_patch_metadata(&other, a.id, doc.id, patch.as_object().unwrap());
+    assert!(
+        foreign.await.unwrap().is_none(),
+        "another tenant's document is absent"
     );
     assert!(
         s.operation_finish(
@@ -299,6 +328,7 @@ async fn uploads(s: Arc<dyn Store>) {
         sha256: "abc".into(),
         temporary,
         created_at,
+        metadata: Default::default(),
     };
     let (old_temp, old_kept, new_temp) = (
         file(&acme, true, t0 - 100_000),
@@ -316,7 +346,7 @@ async fn uploads(s: Arc<dyn Store>) {
         s.file_get(&other, old_temp.id).await.unwrap().is_none(),
         "another tenant cannot see it"
     );
-    assert!(!s.file_retain(&other, old_temp.id).await.unwrap());
+    assert!(!s.file_retain(&other, old_temp.id, None).await.unwrap());
     let expired: Vec<Uuid> = s
         .files_expired(t0 - 1_000, 10)
         .await
@@ -325,7 +355,7 @@ async fn uploads(s: Arc<dyn Store>) {
         .map(|f| f.id)
         .collect();
     assert_eq!(expired, [old_temp.id]);
-    assert!(s.file_retain(&acme, old_temp.id).await.unwrap());
+    assert!(s.file_retain(&acme, old_temp.id, None).await.unwrap());
     assert!(
         s.files_expired(t0 - 1_000, 10).await.unwrap().is_empty(),
         "an imported upload is kept"
@@ -376,6 +406,8 @@ fn doc(asset: Uuid, operation: Uuid, key: &str) -> Document {
         modified_at: 0,
         processed_at: None,
         source_meta: serde_json::json!({}),
+        metadata: Default::default(),
+        metadata_patch: Default::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::{Authed, Scope};
-use crate::extract::{Query, parse_id};
+use crate::extract::{JsonBody, Query, parse_id};
 use crate::pagination::ListQuery;
 use crate::problem::ApiResult;
 use crate::wire::*;
@@ -61,6 +61,32 @@ pub async fn get_document(
             &caller,
             parse_id("asset", &asset)?,
             parse_id("document", &document)?,
+        )
+        .await?;
+    Ok(Json((&doc).into()))
+}
+
+/// **(ragd)** Changes a document's metadata without re-embedding it: each key given is set, a
+/// `null` removes the key. Later refreshes keep it.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/assets/{asset}/documents/{document}", tag = "documents",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path), ("document" = uuid::Uuid, Path)),
+    request_body = PatchDocumentRequest,
+    responses((status = 200, body = Document), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn patch_document(
+    State(s): State<AppState>,
+    Authed(claims): Authed,
+    Path((tenant, asset, document)): Path<(String, String, String)>,
+    JsonBody(req): JsonBody<PatchDocumentRequest>,
+) -> ApiResult<Json<Document>> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let doc = s
+        .services
+        .document_patch(
+            &caller,
+            parse_id("asset", &asset)?,
+            parse_id("document", &document)?,
+            req.metadata,
         )
         .await?;
     Ok(Json((&doc).into()))

@@ -154,6 +154,7 @@ fn inline_document() -> ObjectBuilder {
             "contentType",
             nullable_enum(sources::TEXT_CONTENT_TYPES.iter().copied()),
         )
+        .property("metadata", super::documents::metadata_schema())
         .additional_properties(Some(AdditionalProperties::FreeForm(false)))
 }
 

@@ -265,6 +265,7 @@ impl CreateAssetRequest {
                 .transpose()?,
             embedding_llm_config_id: self.embedding_llm_config_id,
             vectorize: None,
+            file_metadata: None,
         })
     }
 }

@@ -21,6 +21,71 @@ pub struct Document {
     pub content_hash: String,
     /// Tokens of all the document's chunks as the model counts them (with their contextText).
     pub token_count: i64,
+    /// **(ragd)** The document's metadata: what ragd derived from the source (`path`,
+    /// `extension`, `title`, `url`, `urlPath`, `modifiedTime`), overlaid by what the client gave
+    /// at create or upload, overlaid by what a PATCH of the document set.
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+}
+
+/// The schema of a document's metadata: a flat object of strings, numbers, booleans and string
+/// lists within the bounds the services check, and `null`s (removals) where `nulls`; the whole
+/// may be `null` (absent) where `optional`.
+fn metadata_schema_of(nulls: bool, optional: bool) -> Schema {
+    let text = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX_METADATA_STRING_CHARS))
+    };
+    let mut value = OneOfBuilder::new()
+        .item(text())
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(
+            ArrayBuilder::new()
+                .items(text())
+                .max_items(Some(MAX_METADATA_LIST_ITEMS)),
+        );
+    if nulls {
+        value = value.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    let object = if optional {
+        SchemaType::from_iter([Type::Object, Type::Null])
+    } else {
+        SchemaType::Type(Type::Object)
+    };
+    ObjectBuilder::new()
+        .schema_type(object)
+        .max_properties(Some(MAX_METADATA_KEYS))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(format!(
+                    "^[A-Za-z0-9_.-]{{1,{MAX_METADATA_KEY_BYTES}}}$"
+                ))),
+        ))
+        .additional_properties(Some(Schema::from(value)))
+        .into()
+}
+
+/// The metadata a client may give with a document.
+pub(crate) fn metadata_schema() -> Schema {
+    metadata_schema_of(false, true)
+}
+
+/// The metadata of a PATCH: `null` removes a key.
+fn metadata_patch_schema() -> Schema {
+    metadata_schema_of(true, false)
+}
+
+/// **(ragd)** `PATCH …/documents/{document}`: changes the document's metadata without
+/// re-embedding it. Each key given is set; a `null` removes the key (ragd's derived value too).
+/// Later refreshes keep what a PATCH set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchDocumentRequest {
+    #[schema(schema_with = metadata_patch_schema)]
+    pub metadata: Map<String, Value>,
 }
 
 impl From<&ragd_core::domain::Document> for Document {
@@ -40,6 +105,7 @@ impl From<&ragd_core::domain::Document> for Document {
             processed_at: d.processed_at,
             content_hash: d.content_hash.clone(),
             token_count: d.token_count,
+            metadata: d.effective_metadata(),
         }
     }
 }

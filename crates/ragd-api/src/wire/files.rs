@@ -32,6 +32,10 @@ pub struct ImportRequest {
     /// **(ragd)** Display name; defaults to the file name.
     #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub display_name: Option<String>,
+    /// **(ragd)** The document's metadata (a flat object of strings, numbers, booleans and
+    /// string lists); it wins over what ragd derives.
+    #[schema(schema_with = super::documents::metadata_schema)]
+    pub metadata: Option<Map<String, Value>>,
 }
 
 /// The `Payload` part of `POST /assets:file` (keys case-insensitive).
@@ -46,6 +50,9 @@ pub struct FilePayload {
     pub currency_budget: Option<CurrencyBudgetInput>,
     #[schema(format = Uuid)]
     pub embedding_llm_config_id: Option<String>,
+    /// **(ragd)** The document's metadata, as on `:import`.
+    #[schema(schema_with = super::documents::metadata_schema)]
+    pub metadata: Option<Map<String, Value>>,
 }
 
 impl FilePayload {
@@ -58,6 +65,7 @@ impl FilePayload {
             "budget",
             "currencyBudget",
             "embeddingLlmConfigId",
+            "metadata",
         ];
         let lower = key.to_ascii_lowercase();
         match lower.as_str() {
@@ -82,6 +90,7 @@ impl FilePayload {
             auto_update: None,
             embedding_llm_config_id: self.embedding_llm_config_id,
             vectorize: self.vectorize,
+            file_metadata: self.metadata,
         }
     }
 }
@@ -93,6 +102,7 @@ impl ImportRequest {
             display_name: self.display_name,
             embedding: self.embedding_config,
             embedding_llm_config_id: self.embedding_llm_config_id,
+            metadata: self.metadata,
             ..Default::default()
         }
         .into_domain(self.file_id)

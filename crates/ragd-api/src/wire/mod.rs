@@ -29,7 +29,7 @@ pub use assets::{
     PatchAssetRequest, PatchAssetResponse, RefreshRequest,
 };
 pub use catalog::{EmbeddingModel, PropertyDescriptor, SourceTypeDescriptor, SupportedType};
-pub use documents::{ChunkItem, ChunkPage, Document};
+pub use documents::{ChunkItem, ChunkPage, Document, PatchDocumentRequest};
 pub use files::{FilePayload, ImportRequest, StoredFileResponse, storage_link};
 pub use llm_configs::{LlmConfig, LlmConfigRequest};
 pub use oauth::{AuthorizeRequest, AuthorizeResponse, OAuthCredentials};

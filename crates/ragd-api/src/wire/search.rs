@@ -94,6 +94,11 @@ pub struct SearchResult {
     pub document_id: Uuid,
     pub heading_path: String,
     pub context_text: String,
+    /// **(ragd)** The document's metadata: what ragd derived from the source (`path`,
+    /// `extension`, `title`, `url`, `urlPath`, `modifiedTime`), overlaid by what the client gave
+    /// at create or upload, overlaid by what a PATCH of the document set.
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
 }
 
 impl From<ragd_core::search::Scored> for SearchResult {
@@ -117,6 +122,7 @@ impl From<ragd_core::search::Scored> for SearchResult {
             document_id: c.document_id,
             heading_path: c.heading_path,
             context_text: c.context_text,
+            metadata: h.metadata,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Documents, their chunks and the content hash that detects change.
+//! Documents, their chunks and metadata, and the content hash that detects change.
 
 use super::*;
 
@@ -26,9 +26,107 @@ pub struct Document {
     /// What the source said about this version (`etag`, `lastModified`, `links`), for cheap
     /// change detection next time. A JSON object; `{}` when the source says nothing.
     pub source_meta: serde_json::Value,
+    /// The metadata ingestion wrote: what ragd derived from the source, overlaid by what the
+    /// client gave with the document at create or upload. Rewritten by each ingestion of it.
+    pub metadata: Metadata,
+    /// What `PATCH …/documents/{document}` set (a `null` hides a key of `metadata`). Only a
+    /// PATCH writes it; ingestion keeps it.
+    pub metadata_patch: Metadata,
+}
+
+/// A document's metadata: a flat JSON object of strings, numbers, booleans and string lists.
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// `base` overlaid by a PATCH's `patch` (whose `null`s remove keys).
+pub fn overlay_metadata(mut base: Metadata, patch: &Metadata) -> Metadata {
+    for (k, v) in patch {
+        if v.is_null() {
+            base.remove(k);
+        } else {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}
+
+/// The metadata keys ragd derives from the source (each where the source has it), documented in
+/// the README. A client's own value for one of them wins over ragd's.
+pub const DERIVED_METADATA_KEYS: &[&str] = &[
+    "path",
+    "extension",
+    "title",
+    "url",
+    "urlPath",
+    "modifiedTime",
+];
+
+/// Most keys of one document's metadata.
+pub const MAX_METADATA_KEYS: usize = 64;
+/// Longest key, in bytes.
+pub const MAX_METADATA_KEY_BYTES: usize = 64;
+/// Longest string value (and string list item), in characters.
+pub const MAX_METADATA_STRING_CHARS: usize = 1024;
+/// Most items of a string list value.
+pub const MAX_METADATA_LIST_ITEMS: usize = 64;
+
+/// Checks client metadata: at most [`MAX_METADATA_KEYS`] keys of 1-64 letters, digits, `_`, `-`
+/// or `.`; each value a string, finite number, boolean or list of strings, within the bounds
+/// above; `null` too when `nulls` (a PATCH's removal). Problems are added at `at.<key>`.
+pub fn check_metadata(m: &Metadata, at: &str, nulls: bool, v: &mut crate::error::Violations) {
+    if m.len() > MAX_METADATA_KEYS {
+        v.add(at, format!("holds more than {MAX_METADATA_KEYS} keys"));
+    }
+    for (key, value) in m {
+        let field = format!("{at}.{key}");
+        let key_ok = !key.is_empty()
+            && key.len() <= MAX_METADATA_KEY_BYTES
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !key_ok {
+            v.add(
+                field,
+                format!("keys are 1-{MAX_METADATA_KEY_BYTES} letters, digits, '_', '-' or '.'"),
+            );
+            continue;
+        }
+        let long = |s: &str| s.chars().count() > MAX_METADATA_STRING_CHARS;
+        match value {
+            serde_json::Value::Null if nulls => {}
+            serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+            serde_json::Value::String(s) if long(s) => v.add(
+                field,
+                format!("is longer than {MAX_METADATA_STRING_CHARS} characters"),
+            ),
+            serde_json::Value::String(_) => {}
+            serde_json::Value::Array(items)
+                if items.len() <= MAX_METADATA_LIST_ITEMS
+                    && items.iter().all(|i| i.as_str().is_some_and(|s| !long(s))) => {}
+            serde_json::Value::Array(_) => v.add(
+                field,
+                format!(
+                    "a list holds at most {MAX_METADATA_LIST_ITEMS} strings of at most {MAX_METADATA_STRING_CHARS} characters"
+                ),
+            ),
+            _ => v.add(
+                field,
+                if nulls {
+                    "must be a string, number, boolean, list of strings, or null (to remove it)"
+                } else {
+                    "must be a string, number, boolean or list of strings"
+                },
+            ),
+        }
+    }
 }
 
 impl Document {
+    /// The document's metadata as clients see it: what ingestion wrote, overlaid by what a
+    /// PATCH set (a PATCH's `null` removes the key).
+    pub fn effective_metadata(&self) -> Metadata {
+        overlay_metadata(self.metadata.clone(), &self.metadata_patch)
+    }
+
     /// Document ids are derived from the asset and the source key, so a retry never duplicates.
     pub fn id_for(asset_id: Uuid, source_key: &str) -> Uuid {
         let mut name = asset_id.as_bytes().to_vec();

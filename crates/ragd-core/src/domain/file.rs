@@ -15,6 +15,9 @@ pub struct StoredFile {
     /// Not yet imported into an asset; swept after [`TEMPORARY_FILE_TTL_MS`].
     pub temporary: bool,
     pub created_at: Millis,
+    /// What the client gave with the upload (`Payload.metadata`, `:import`'s `metadata`): the
+    /// metadata of the document ingestion makes of it.
+    pub metadata: Metadata,
 }
 
 /// How long a temporary upload waits to be imported before it is swept.

@@ -31,4 +31,6 @@ pub struct SearchHit {
     pub source_type: SourceType,
     pub file_name: String,
     pub source_url: Option<String>,
+    /// The document's metadata as clients see it.
+    pub metadata: Metadata,
 }

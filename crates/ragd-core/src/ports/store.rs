@@ -11,8 +11,8 @@
 
 use crate::domain::{
     Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease,
-    LeaseState, LlmConfig, NewOperation, Operation, Outcome, SearchHit, SearchScope, StoredFile,
-    TenantId, UsageWindows, Webhook,
+    LeaseState, LlmConfig, Metadata, NewOperation, Operation, Outcome, SearchHit, SearchScope,
+    StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::error::Result;
 use crate::page::{Page, PageRequest};
@@ -188,6 +188,16 @@ pub trait DocumentStore: Send + Sync + 'static {
         asset_id: Uuid,
         id: Uuid,
     ) -> Result<Option<Document>>;
+    /// Applies a PATCH's metadata to the document's `metadata_patch` as a JSON merge patch (a
+    /// `null` is kept: it hides the key of what ingestion wrote). The document after, or `None`
+    /// if absent.
+    async fn document_patch_metadata(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+        patch: &Metadata,
+    ) -> Result<Option<Document>>;
     /// Deletes a document and its chunks at once (an API call, not fenced by a lease). False if absent.
     async fn document_remove(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<bool>;
 
@@ -234,7 +244,14 @@ pub trait FileStore: Send + Sync + 'static {
     async fn file_create(&self, file: &StoredFile) -> Result<()>;
     async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>>;
     /// Marks an upload as imported, so the sweeper keeps it. False if absent.
-    async fn file_retain(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
+    /// Keeps an upload (an asset imported it), with the metadata its document is to have when
+    /// given. False if absent.
+    async fn file_retain(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool>;
     async fn file_delete(&self, tenant: &TenantId, id: Uuid) -> Result<bool>;
     /// Temporary uploads created before `before`, oldest first: the sweeper's work.
     async fn files_expired(&self, before: Millis, limit: u32) -> Result<Vec<StoredFile>>;

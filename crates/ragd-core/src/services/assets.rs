@@ -25,6 +25,8 @@ pub struct CreateAsset {
     pub embedding_llm_config_id: Option<String>,
     /// Whether chunks are embedded (default true); without, the asset is searchable by full text only.
     pub vectorize: Option<bool>,
+    /// The metadata of the uploads a `FILE` asset names (`:file`'s `Payload`, `:import`).
+    pub file_metadata: Option<Metadata>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -182,7 +184,10 @@ impl Services {
             (None, []) => default_name(desc.source_type, &req.parameters),
         };
         for f in &files {
-            self.store.file_retain(&caller.tenant, f.id).await?;
+            let metadata = req.file_metadata.as_ref();
+            self.store
+                .file_retain(&caller.tenant, f.id, metadata)
+                .await?;
         }
         let now = now_ms();
         let id = Uuid::now_v7();
@@ -244,6 +249,11 @@ impl Services {
         req: &CreateAsset,
     ) -> Result<(EmbeddingSpec, bool)> {
         sources::validate_parameters(desc, &req.parameters, "config.parameters")?;
+        if let Some(m) = &req.file_metadata {
+            let mut v = crate::error::Violations::default();
+            check_metadata(m, "metadata", false, &mut v);
+            v.into_result()?;
+        }
         self.check_render(&req.parameters, "config.parameters")?;
         if let Some(auth) = &req.auth {
             sources::validate_auth(desc, auth)?;

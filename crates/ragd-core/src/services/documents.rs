@@ -51,6 +51,33 @@ impl Services {
             .ok_or(Error::NotFound("document"))
     }
 
+    /// Changes a document's metadata (a `null` removes a key), without re-embedding anything:
+    /// metadata is not part of the embedded text. Kept by later refreshes.
+    pub async fn document_patch(
+        &self,
+        caller: &Caller,
+        asset_id: Uuid,
+        id: Uuid,
+        metadata: Metadata,
+    ) -> Result<Document> {
+        let mut v = crate::error::Violations::default();
+        check_metadata(&metadata, "metadata", true, &mut v);
+        v.into_result()?;
+        let doc = self.document_get(caller, asset_id, id).await?;
+        let mut after = doc.clone();
+        after.metadata_patch.extend(metadata.clone());
+        if after.effective_metadata().len() > MAX_METADATA_KEYS {
+            return Err(Error::invalid(
+                "metadata",
+                format!("the document would have more than {MAX_METADATA_KEYS} metadata keys"),
+            ));
+        }
+        self.store
+            .document_patch_metadata(&caller.tenant, asset_id, id, &metadata)
+            .await?
+            .ok_or(Error::NotFound("document"))
+    }
+
     /// Removes a document and its chunks from the index at once; a full refresh brings it back.
     pub async fn document_delete(&self, caller: &Caller, asset_id: Uuid, id: Uuid) -> Result<()> {
         self.asset_found(&caller.tenant, asset_id).await?;

@@ -72,6 +72,7 @@ impl Services {
             sha256,
             temporary,
             created_at: now_ms(),
+            metadata: Metadata::new(),
         };
         if let Err(e) = self.store.file_create(&file).await {
             let _ = self.blobs.delete(&key).await;

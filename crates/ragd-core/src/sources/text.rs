@@ -24,6 +24,9 @@ pub struct InlineDocument {
     /// One of [`TEXT_CONTENT_TYPES`]; the first when not given.
     #[serde(default = "plain_text")]
     pub content_type: String,
+    /// (ragd) The document's metadata.
+    #[serde(default)]
+    pub metadata: crate::domain::Metadata,
 }
 
 fn plain_text() -> String {
@@ -51,7 +54,7 @@ pub(super) const DESCRIPTOR: SourceTypeDescriptor = SourceTypeDescriptor {
         PropertyType::ObjectList,
         true,
         None,
-        "Documents as [{name, text, contentType?}]; contentType is text/plain (default), text/markdown or text/html. Names are unique within the asset.",
+        "Documents as [{name, text, contentType?, metadata?}]; contentType is text/plain (default), text/markdown or text/html; metadata (ragd) is a flat object of strings, numbers, booleans and string lists. Names are unique within the asset.",
     )],
 };
 
@@ -76,10 +79,10 @@ fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
         let field = |f: &str| format!("{at}.documents[{i}].{f}");
         let doc = doc.as_object().expect("checked by validate_parameters");
         for key in doc.keys() {
-            if !matches!(key.as_str(), "name" | "text" | "contentType") {
+            if !matches!(key.as_str(), "name" | "text" | "contentType" | "metadata") {
                 v.add(
                     field(key),
-                    "unknown field (expected name, text, contentType)",
+                    "unknown field (expected name, text, contentType, metadata)",
                 );
             }
         }
@@ -99,6 +102,13 @@ fn validate(params: &Map<String, Value>, at: &str) -> Result<()> {
             ),
             Some(Value::String(_)) => {}
             _ => v.add(field("text"), "is required and must be a string"),
+        }
+        match doc.get("metadata") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                crate::domain::check_metadata(m, &field("metadata"), false, &mut v)
+            }
+            Some(_) => v.add(field("metadata"), "must be an object"),
         }
         match doc.get("contentType") {
             None | Some(Value::Null) => {}

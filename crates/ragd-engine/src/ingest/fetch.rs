@@ -117,6 +117,10 @@ pub(super) fn new_record(
         modified_at: now,
         processed_at: Some(now),
         source_meta: serde_json::Value::Object(Default::default()),
+        metadata: doc.metadata.clone(),
+        metadata_patch: previous
+            .map(|p| p.metadata_patch.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -147,7 +151,8 @@ async fn parse_and_chunk(
             let parse_time = start.elapsed();
             let drafts = chunk_document(&parsed.text, parsed.markdown, &sizer, size, overlap)?;
             let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
-            Ok::<_, String>((chunks, inputs, parse_time, start.elapsed() - parse_time))
+            let times = (parse_time, start.elapsed() - parse_time);
+            Ok::<_, String>((chunks, inputs, times, parsed.title))
         }))
         .unwrap_or_else(|_| {
             Err("the document could not be parsed (the parser failed on it)".to_owned())
@@ -156,9 +161,14 @@ async fn parse_and_chunk(
     match task.await.unwrap_or_else(|_| {
         Err("the document could not be parsed (the parser failed on it)".to_owned())
     }) {
-        Ok((chunks, inputs, parse_time, chunk_time)) => {
+        Ok((chunks, inputs, (parse_time, chunk_time), title)) => {
             stages.add("parse", parse_time);
             stages.add("chunk", chunk_time);
+            let mut record = record;
+            if let Some(t) = title.filter(|t| !t.is_empty()) {
+                // Derived: what the client gave wins.
+                record.metadata.entry("title").or_insert(t.into());
+            }
             Ok(Prepared {
                 record,
                 chunks,

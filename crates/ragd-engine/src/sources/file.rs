@@ -23,6 +23,10 @@ impl Source for FileSource {
         for id in params.ids() {
             let doc = match cx.job.store.file_get(tenant, id).await? {
                 Some(file) => SourceDoc {
+                    metadata: super::text::given(
+                        super::path_metadata(&file.file_name),
+                        file.metadata.clone(),
+                    ),
                     key: file.id.to_string(),
                     file_name: file.file_name.clone(),
                     source_url: None,
@@ -39,6 +43,7 @@ impl Source for FileSource {
                         source_url: None,
                         content_type: String::new(),
                         body,
+                        metadata: Default::default(),
                     }
                 }
             };

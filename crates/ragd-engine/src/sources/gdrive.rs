@@ -139,6 +139,10 @@ impl DriveSource {
         content_type: &str,
         how: &str,
     ) -> SourceDoc {
+        let mut metadata = super::path_metadata(&name);
+        if let Some(t) = f.modified_time.as_deref().and_then(super::metadata_time) {
+            metadata.insert("modifiedTime".into(), t);
+        }
         let version = format!(
             "{}|{}",
             f.modified_time.unwrap_or_default(),
@@ -157,6 +161,7 @@ impl DriveSource {
             listed,
         );
         SourceDoc {
+            metadata,
             key: f.id,
             file_name: name,
             source_url: f.web_view_link,

@@ -277,6 +277,7 @@ impl GitSource {
                 source_url: link.map(|l| format!("{l}/{path}")),
                 content_type: content_type.to_owned(),
                 body,
+                metadata: super::path_metadata(path),
             });
         }
         docs

@@ -140,6 +140,7 @@ impl Source for GitHubSource {
                 listed,
             );
             docs.push(SourceDoc {
+                metadata: super::path_metadata(&e.path),
                 source_url: Some(format!("{}/blob/{branch}/{}", info.html_url, e.path)),
                 file_name: e.path.clone(),
                 key: e.path,

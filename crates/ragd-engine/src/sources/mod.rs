@@ -13,7 +13,7 @@ pub mod text;
 pub mod web;
 
 use crate::worker::{Job, JobError};
-use ragd_core::domain::{Credentials, Document, SourceType};
+use ragd_core::domain::{Credentials, Document, Metadata, SourceType};
 use ragd_core::sources::Parameters;
 use ragd_pipeline::Parsed;
 use serde_json::Value;
@@ -69,6 +69,37 @@ pub struct SourceDoc {
     pub source_url: Option<String>,
     pub content_type: String,
     pub body: Body,
+    /// The document's metadata: what ragd derived from the source (the keys of
+    /// [`ragd_core::domain::DERIVED_METADATA_KEYS`]), overlaid by what the client gave with it.
+    pub metadata: Metadata,
+}
+
+/// `path` and, when its last segment has one, `extension` (lowercase, without the dot).
+pub(crate) fn path_metadata(path: &str) -> Metadata {
+    let mut m = Metadata::new();
+    m.insert("path".into(), path.into());
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if let Some((stem, ext)) = name.rsplit_once('.')
+        && !stem.is_empty()
+        && !ext.is_empty()
+    {
+        m.insert("extension".into(), ext.to_lowercase().into());
+    }
+    m
+}
+
+/// A time as metadata gives every time: RFC 3339 in UTC to the second, so that times compare
+/// as strings; `None` for what does not parse as RFC 3339 or as an HTTP date.
+pub(crate) fn metadata_time(t: &str) -> Option<Value> {
+    let parsed = chrono::DateTime::parse_from_rfc3339(t)
+        .or_else(|_| chrono::DateTime::parse_from_rfc2822(t))
+        .ok()?;
+    Some(
+        parsed
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .into(),
+    )
 }
 
 impl SourceDoc {
@@ -80,6 +111,7 @@ impl SourceDoc {
             source_url: Some(url.to_string()),
             content_type: ragd_pipeline::parse::HTML.to_owned(),
             body: Body::Failed(reason),
+            metadata: Metadata::new(),
         }
     }
 }

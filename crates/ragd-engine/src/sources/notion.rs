@@ -9,7 +9,7 @@
 //! dividers; a sub-page appears as its title (sub-pages are documents only when listed or in a
 //! listed database).
 
-use super::{Body, Collected, Context, Source, SourceDoc};
+use super::{Body, Collected, Context, Metadata, Source, SourceDoc};
 use crate::worker::JobError;
 use serde_json::{Value, json};
 
@@ -261,7 +261,15 @@ impl Source for NotionSource {
                 json!({ "api": api, "version": version }),
             );
             let source_url = page["url"].as_str().map(str::to_owned);
+            let mut metadata = Metadata::new();
+            if let Some(t) = super::metadata_time(&version) {
+                metadata.insert("modifiedTime".into(), t);
+            }
+            if let Some(u) = &source_url {
+                metadata.insert("url".into(), u.clone().into());
+            }
             docs.push(SourceDoc {
+                metadata,
                 key: id,
                 file_name: name,
                 source_url,

@@ -117,7 +117,13 @@ impl Source for S3Source {
                 self.config.max_file_bytes,
                 Value::Null,
             );
+            let mut metadata = super::path_metadata(&key);
+            let modified = o
+                .last_modified
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            metadata.insert("modifiedTime".into(), modified.into());
             docs.push(SourceDoc {
+                metadata,
                 source_url: Some(format!("s3://{bucket}/{key}")),
                 file_name: key.clone(),
                 key,

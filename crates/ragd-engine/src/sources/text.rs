@@ -2,10 +2,17 @@
 
 use super::{Body, Collected, Context, Source, SourceDoc};
 use crate::worker::JobError;
+use ragd_core::domain::Metadata;
 use ragd_core::sources::TextParams;
 use serde_json::Value;
 
 pub struct TextSource;
+
+/// What ragd derived, overlaid by what the client gave.
+pub(crate) fn given(mut derived: Metadata, given: Metadata) -> Metadata {
+    derived.extend(given);
+    derived
+}
 
 #[async_trait::async_trait]
 impl Source for TextSource {
@@ -15,6 +22,7 @@ impl Source for TextSource {
             .documents
             .into_iter()
             .map(|d| SourceDoc {
+                metadata: given(super::path_metadata(&d.name), d.metadata),
                 key: d.name.clone(),
                 file_name: d.name,
                 source_url: None,

@@ -58,15 +58,17 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         }
         sql("INSERT INTO documents (id, tenant_id, asset_id, source_key, file_name, content_type,
                 source_url, file_size, content_hash, chunk_count, token_count, status, error_message,
-                operation_id, created_at, modified_at, processed_at, source_meta)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                operation_id, created_at, modified_at, processed_at, source_meta, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                $19)
              ON CONFLICT (id) DO UPDATE SET file_name = excluded.file_name,
                 content_type = excluded.content_type, source_url = excluded.source_url,
                 file_size = excluded.file_size, content_hash = excluded.content_hash,
                 chunk_count = excluded.chunk_count, token_count = excluded.token_count,
                 status = excluded.status, error_message = excluded.error_message,
                 operation_id = excluded.operation_id, modified_at = excluded.modified_at,
-                processed_at = excluded.processed_at, source_meta = excluded.source_meta")
+                processed_at = excluded.processed_at, source_meta = excluded.source_meta,
+                metadata = excluded.metadata")
         .bind(d.id)
         .bind(&lease.tenant)
         .bind(lease.asset_id)
@@ -85,6 +87,7 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         .bind(d.modified_at)
         .bind(d.processed_at)
         .bind(json(&d.source_meta))
+        .bind(json(&d.metadata))
         .execute(&mut tx)
         .await?;
         sql("DELETE FROM chunks WHERE document_id = $1")
@@ -221,6 +224,48 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(rows::document).transpose()
+    }
+
+    async fn document_patch_metadata(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        id: Uuid,
+        patch: &Metadata,
+    ) -> Result<Option<Document>> {
+        let mut tx = self.pool.begin().await?;
+        let lock = self.pool.dialect().lock;
+        let row = sql(format!(
+            "SELECT metadata_patch FROM documents
+             WHERE tenant_id = $1 AND asset_id = $2 AND id = $3{lock}"
+        ))
+        .bind(tenant)
+        .bind(asset_id)
+        .bind(id)
+        .fetch_optional(&mut tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut merged: Metadata = rows::json_col(&row, "metadata_patch")?;
+        merged.extend(patch.iter().map(|(k, v)| (k.clone(), v.clone())));
+        sql("UPDATE documents SET metadata_patch = $4
+             WHERE tenant_id = $1 AND asset_id = $2 AND id = $3")
+        .bind(tenant)
+        .bind(asset_id)
+        .bind(id)
+        .bind(json(&merged))
+        .execute(&mut tx)
+        .await?;
+        let row = sql("SELECT * FROM documents WHERE tenant_id = $1 AND asset_id = $2 AND id = $3")
+            .bind(tenant)
+            .bind(asset_id)
+            .bind(id)
+            .fetch_one(&mut tx)
+            .await?;
+        let doc = rows::document(&row)?;
+        tx.commit().await?;
+        Ok(Some(doc))
     }
 
     async fn document_remove(&self, tenant: &TenantId, asset_id: Uuid, id: Uuid) -> Result<bool> {

@@ -1,10 +1,10 @@
 //! Uploaded files' records: temporary until an asset imports them, swept after a day.
 
 use super::{Backend, SqlStore, rows};
-use crate::db::sql;
+use crate::db::{json, sql};
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::domain::{StoredFile, TenantId};
+use ragd_core::domain::{Metadata, StoredFile, TenantId};
 use ragd_core::ports::store::FileStore;
 use ragd_core::time::Millis;
 use uuid::Uuid;
@@ -14,8 +14,8 @@ impl<B: Backend> FileStore for SqlStore<B> {
     async fn file_create(&self, f: &StoredFile) -> Result<()> {
         sql(
             "INSERT INTO files (id, tenant_id, file_name, content_type, size, sha256, temporary,
-                created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                created_at, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(f.id)
         .bind(&f.tenant)
@@ -25,6 +25,7 @@ impl<B: Backend> FileStore for SqlStore<B> {
         .bind(&f.sha256)
         .bind(f.temporary)
         .bind(f.created_at)
+        .bind(json(&f.metadata))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -39,12 +40,21 @@ impl<B: Backend> FileStore for SqlStore<B> {
         row.as_ref().map(rows::file).transpose()
     }
 
-    async fn file_retain(&self, tenant: &TenantId, id: Uuid) -> Result<bool> {
-        let changed = sql("UPDATE files SET temporary = FALSE WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    async fn file_retain(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool> {
+        let changed = sql(
+            "UPDATE files SET temporary = FALSE, metadata = COALESCE($3, metadata)
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(metadata.map(json))
+        .execute(&self.pool)
+        .await?;
         Ok(changed > 0)
     }
 

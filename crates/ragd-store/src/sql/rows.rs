@@ -159,6 +159,8 @@ pub(crate) fn document(row: &impl Columns) -> Result<Document> {
         modified_at: row.int("modified_at")?,
         processed_at: row.opt_int("processed_at")?,
         source_meta: json_col(row, "source_meta")?,
+        metadata: json_col(row, "metadata")?,
+        metadata_patch: json_col(row, "metadata_patch")?,
     })
 }
 
@@ -172,6 +174,7 @@ pub(crate) fn file(row: &impl Columns) -> Result<StoredFile> {
         sha256: row.text("sha256")?,
         temporary: row.flag("temporary")?,
         created_at: row.int("created_at")?,
+        metadata: json_col(row, "metadata")?,
     })
 }
 

@@ -4,7 +4,7 @@ use super::{Backend, SqlStore, placeholders, rows};
 use crate::db::{Columns, corrupt, sql};
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::domain::{SearchHit, SearchScope, SourceType, TenantId};
+use ragd_core::domain::{SearchHit, SearchScope, SourceType, TenantId, overlay_metadata};
 use ragd_core::ports::store::SearchStore;
 
 #[async_trait]
@@ -42,7 +42,7 @@ impl<B: Backend> SearchStore for SqlStore<B> {
             "SELECT c.seq, c.id, c.document_id, c.chunk_index, c.content, c.context_text,
                 c.heading_path, c.page_number, c.start_char, c.end_char, c.start_line, c.end_line,
                 c.token_count, c.text_hash, {} AS embedding, c.asset_id, a.source_type, d.file_name,
-                d.source_url
+                d.source_url, d.metadata, d.metadata_patch
              FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
              WHERE {}c.tenant_id = $1 AND c.seq IN ({})",
             d.no_embedding,
@@ -62,6 +62,10 @@ impl<B: Backend> SearchStore for SqlStore<B> {
                     source_type: SourceType::parse(&t).ok_or_else(|| corrupt("source type"))?,
                     file_name: r.text("file_name")?,
                     source_url: r.opt_text("source_url")?,
+                    metadata: overlay_metadata(
+                        rows::json_col(r, "metadata")?,
+                        &rows::json_col(r, "metadata_patch")?,
+                    ),
                 })
             })
             .collect()

@@ -116,6 +116,8 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
             modified_at: now,
             processed_at: None,
             source_meta: serde_json::json!({}),
+            metadata: Default::default(),
+            metadata_patch: Default::default(),
         };
         let chunks: Vec<Chunk> = range
             .iter()

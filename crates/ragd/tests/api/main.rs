@@ -23,6 +23,7 @@ mod files;
 mod gdrive;
 mod generators;
 mod github;
+mod metadata;
 mod notion;
 mod oauth;
 mod operations;

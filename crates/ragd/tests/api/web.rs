@@ -404,7 +404,7 @@ pub(crate) fn page_of(prefix: &str, url: &str) -> String {
 }
 
 /// The toolchain's documentation directory (real mdBook and rustdoc output).
-fn toolchain_docs() -> std::path::PathBuf {
+pub(crate) fn toolchain_docs() -> std::path::PathBuf {
     let out = std::process::Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()

@@ -210,6 +210,7 @@ fn not_modified(url: Url, p: &Document) -> Fetched {
         source_url: Some(url.to_string()),
         content_type: p.content_type.clone(),
         body: Body::Unchanged,
+        metadata: Default::default(),
     };
     Fetched::Page {
         url,
@@ -296,7 +297,18 @@ fn page(
         "links": links.iter().map(Url::as_str).collect::<Vec<_>>(),
         "textHash": content_hash(parsed.text.as_bytes()),
     });
+    let mut metadata = super::super::Metadata::new();
+    metadata.insert("url".into(), final_url.as_str().into());
+    metadata.insert("urlPath".into(), final_url.path().into());
+    if let Some(t) = headers
+        .last_modified
+        .as_deref()
+        .and_then(super::super::metadata_time)
+    {
+        metadata.insert("modifiedTime".into(), t);
+    }
     let doc = SourceDoc {
+        metadata,
         key: final_url.to_string(),
         file_name,
         source_url: Some(final_url.to_string()),
