@@ -3,7 +3,9 @@
 //! # Layout
 //! - `asset`: an asset, its embedding spec, budgets, auto-update settings and read aggregates.
 //! - `operation`: operations, counters, exclusions and the queue's leases, claims and outcomes.
-//! - `document`: documents, chunks and the content hash.
+//! - `document`: documents, chunks, their metadata and the content hash.
+//! - `filter`: filters on document metadata (OpenAI's vector-store filter shape), parsed and
+//!   evaluated.
 //! - `file`: uploaded files.
 //! - `connected`: credentials, inbound webhooks, OAuth grants, deliveries, due assets.
 //! - `llm_config`: a tenant's remote embedding endpoint.
@@ -15,6 +17,7 @@ mod asset;
 mod connected;
 mod document;
 mod file;
+mod filter;
 mod llm_config;
 mod operation;
 mod search;
@@ -23,6 +26,7 @@ pub use asset::*;
 pub use connected::*;
 pub use document::*;
 pub use file::*;
+pub use filter::*;
 pub use llm_config::*;
 pub use operation::*;
 pub use search::*;
