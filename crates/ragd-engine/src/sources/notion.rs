@@ -196,6 +196,18 @@ impl NotionSource {
     }
 }
 
+/// What ragd derives for a page: when it was last edited, and its URL.
+fn page_metadata(last_edited: &str, url: Option<&str>) -> Metadata {
+    let mut metadata = Metadata::new();
+    if let Some(t) = super::metadata_time(last_edited) {
+        metadata.insert("modifiedTime".into(), t);
+    }
+    if let Some(u) = url {
+        metadata.insert("url".into(), u.into());
+    }
+    metadata
+}
+
 #[async_trait::async_trait]
 impl Source for NotionSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {
@@ -261,15 +273,8 @@ impl Source for NotionSource {
                 json!({ "api": api, "version": version }),
             );
             let source_url = page["url"].as_str().map(str::to_owned);
-            let mut metadata = Metadata::new();
-            if let Some(t) = super::metadata_time(&version) {
-                metadata.insert("modifiedTime".into(), t);
-            }
-            if let Some(u) = &source_url {
-                metadata.insert("url".into(), u.clone().into());
-            }
             docs.push(SourceDoc {
-                metadata,
+                metadata: page_metadata(&version, source_url.as_deref()),
                 key: id,
                 file_name: name,
                 source_url,

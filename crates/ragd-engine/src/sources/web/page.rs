@@ -297,18 +297,8 @@ fn page(
         "links": links.iter().map(Url::as_str).collect::<Vec<_>>(),
         "textHash": content_hash(parsed.text.as_bytes()),
     });
-    let mut metadata = super::super::Metadata::new();
-    metadata.insert("url".into(), final_url.as_str().into());
-    metadata.insert("urlPath".into(), final_url.path().into());
-    if let Some(t) = headers
-        .last_modified
-        .as_deref()
-        .and_then(super::super::metadata_time)
-    {
-        metadata.insert("modifiedTime".into(), t);
-    }
     let doc = SourceDoc {
-        metadata,
+        metadata: page_metadata(&final_url, headers.last_modified.as_deref()),
         key: final_url.to_string(),
         file_name,
         source_url: Some(final_url.to_string()),
@@ -395,4 +385,15 @@ pub(super) fn drop_duplicates(
         }
     }
     out
+}
+
+/// What ragd derives for a page: its URL, the URL's path, and its `Last-Modified`.
+fn page_metadata(url: &Url, last_modified: Option<&str>) -> crate::sources::Metadata {
+    let mut metadata = crate::sources::Metadata::new();
+    metadata.insert("url".into(), url.as_str().into());
+    metadata.insert("urlPath".into(), url.path().into());
+    if let Some(t) = last_modified.and_then(crate::sources::metadata_time) {
+        metadata.insert("modifiedTime".into(), t);
+    }
+    metadata
 }
