@@ -21,7 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         embeddings::create_embeddings, search::search_asset, search::search_tenant, search::usage,
         system::healthz, system::readyz, system::metrics, system::openapi,
     ),
-    components(schemas(ProblemDetails, FieldProblem)),
+    components(schemas(ProblemDetails, FieldProblem, crate::wire::MetadataFilterSchema)),
     modifiers(&Security),
     tags((name = "assets"), (name = "operations"), (name = "documents"), (name = "catalog"), (name = "files"), (name = "search"), (name = "embeddings"), (name = "llmConfigs"), (name = "webhooks"), (name = "oauth"), (name = "system")),
 )]

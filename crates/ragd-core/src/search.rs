@@ -31,6 +31,8 @@ pub struct SearchRequest {
     pub document_ids: Vec<Uuid>,
     pub content_types: Vec<String>,
     pub source_url_prefix: Option<String>,
+    /// Only documents whose metadata passes this (ragd).
+    pub metadata: Option<crate::domain::MetadataFilter>,
     /// For a cross-asset search: these assets (all of the tenant's when empty).
     pub asset_ids: Vec<Uuid>,
 }

@@ -34,7 +34,9 @@ pub use files::{FilePayload, ImportRequest, StoredFileResponse, storage_link};
 pub use llm_configs::{LlmConfig, LlmConfigRequest};
 pub use oauth::{AuthorizeRequest, AuthorizeResponse, OAuthCredentials};
 pub use operations::{AssetOperation, ExcludedItem};
-pub use search::{SearchFilter, SearchRequestBody, SearchResponse, SearchResult};
+pub use search::{
+    MetadataFilterSchema, SearchFilter, SearchRequestBody, SearchResponse, SearchResult,
+};
 
 use ragd_core::domain::*;
 use ragd_core::embedding::{self, EmbeddingRequest};

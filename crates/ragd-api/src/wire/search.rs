@@ -11,6 +11,91 @@ pub struct SearchFilter {
     #[serde(default)]
     pub content_types: Vec<String>,
     pub source_url_prefix: Option<String>,
+    /// **(ragd)** Only chunks of documents whose metadata passes this filter, in the shape of
+    /// OpenAI's vector-store search filters: a comparison `{type: eq|ne|gt|gte|lt|lte|in|nin,
+    /// key, value}` or a compound `{type: and|or, filters: […]}`, and `{type: not, filter}`
+    /// (ragd), nested up to 8 deep with at most 64 parts. A missing key matches no comparison
+    /// but `ne` and `nin`; against a string list, `eq` and `in` hold when an item does. Applied
+    /// before the nearest-neighbour search, so `topK` results come back when that many match.
+    #[schema(value_type = Option<MetadataFilterSchema>)]
+    pub metadata: Option<Value>,
+}
+
+/// The OpenAPI schema of a metadata filter (recursive, so written by hand).
+pub struct MetadataFilterSchema;
+
+impl utoipa::ToSchema for MetadataFilterSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "MetadataFilter".into()
+    }
+}
+
+impl utoipa::PartialSchema for MetadataFilterSchema {
+    fn schema() -> RefOr<Schema> {
+        use ragd_core::domain::{MAX_FILTER_VALUES, MAX_METADATA_KEY_BYTES};
+        let itself = || RefOr::Ref(utoipa::openapi::Ref::from_schema_name("MetadataFilter"));
+        let kind = |kinds: &[&str]| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(kinds.iter().copied()))
+        };
+        let scalar = |types: &[Type]| {
+            types.iter().fold(OneOfBuilder::new(), |o, t| {
+                o.item(ObjectBuilder::new().schema_type(t.clone()))
+            })
+        };
+        let comparison = |kinds: &[&str], value: RefOr<Schema>| {
+            ObjectBuilder::new()
+                .property("type", kind(kinds))
+                .property(
+                    "key",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(MAX_METADATA_KEY_BYTES)),
+                )
+                .property("value", value)
+                .required("type")
+                .required("key")
+                .required("value")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        let any = [Type::String, Type::Number, Type::Boolean];
+        OneOfBuilder::new()
+            .item(comparison(&["eq", "ne"], scalar(&any).into()))
+            .item(comparison(
+                &["gt", "gte", "lt", "lte"],
+                scalar(&[Type::String, Type::Number]).into(),
+            ))
+            .item(comparison(
+                &["in", "nin"],
+                ArrayBuilder::new()
+                    .items(scalar(&any))
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_FILTER_VALUES))
+                    .into(),
+            ))
+            .item(
+                ObjectBuilder::new()
+                    .property("type", kind(&["and", "or"]))
+                    .property(
+                        "filters",
+                        ArrayBuilder::new().items(itself()).min_items(Some(1)),
+                    )
+                    .required("type")
+                    .required("filters")
+                    .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .property("type", kind(&["not"]))
+                    .property("filter", itself())
+                    .required("type")
+                    .required("filter")
+                    .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+            )
+            .into()
+    }
 }
 
 fn search_mode_schema() -> ObjectBuilder {
@@ -69,6 +154,10 @@ impl SearchRequestBody {
             document_ids: filter.document_ids,
             content_types: filter.content_types,
             source_url_prefix: filter.source_url_prefix,
+            metadata: filter
+                .metadata
+                .map(|m| MetadataFilter::parse(&m, "filter.metadata"))
+                .transpose()?,
             asset_ids: self.asset_ids.unwrap_or_default(),
         })
     }

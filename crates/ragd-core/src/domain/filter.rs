@@ -158,7 +158,7 @@ fn parse_comparison(
         }
     };
     let key = match obj.get("key").and_then(Value::as_str) {
-        Some(k) if !k.is_empty() && k.len() <= MAX_METADATA_KEY_BYTES => k.to_owned(),
+        Some(k) if !k.is_empty() && k.chars().count() <= MAX_METADATA_KEY_BYTES => k.to_owned(),
         _ => {
             problems.add(
                 format!("{at}.key"),

@@ -11,8 +11,8 @@
 
 use crate::domain::{
     Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease,
-    LeaseState, LlmConfig, Metadata, NewOperation, Operation, Outcome, SearchHit, SearchScope,
-    StoredFile, TenantId, UsageWindows, Webhook,
+    LeaseState, LlmConfig, Metadata, MetadataFilter, NewOperation, Operation, Outcome, SearchHit,
+    SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::error::Result;
 use crate::page::{Page, PageRequest};
@@ -234,6 +234,14 @@ pub trait SearchStore: Send + Sync + 'static {
         query: &[f32],
         limit: u32,
     ) -> Result<Vec<(i64, f64)>>;
+    /// The documents of these assets of the tenant whose metadata (as clients see it) passes
+    /// the filter.
+    async fn documents_matching(
+        &self,
+        tenant: &TenantId,
+        asset_ids: &[Uuid],
+        filter: &MetadataFilter,
+    ) -> Result<Vec<Uuid>>;
     /// The chunks with these keys (without embeddings), of the tenant only, in no particular order.
     async fn search_hits(&self, tenant: &TenantId, keys: &[i64]) -> Result<Vec<SearchHit>>;
 }
@@ -243,7 +251,6 @@ pub trait SearchStore: Send + Sync + 'static {
 pub trait FileStore: Send + Sync + 'static {
     async fn file_create(&self, file: &StoredFile) -> Result<()>;
     async fn file_get(&self, tenant: &TenantId, id: Uuid) -> Result<Option<StoredFile>>;
-    /// Marks an upload as imported, so the sweeper keeps it. False if absent.
     /// Keeps an upload (an asset imported it), with the metadata its document is to have when
     /// given. False if absent.
     async fn file_retain(

@@ -49,13 +49,29 @@ impl Services {
     ) -> Result<Vec<Scored>> {
         validate(&req)?;
         let assets = self.search_assets(caller, asset, &req.asset_ids).await?;
-        let scope = SearchScope {
+        let mut scope = SearchScope {
             tenant: caller.tenant.clone(),
             asset_ids: assets.iter().map(|a| a.id).collect(),
             document_ids: req.document_ids.clone(),
             content_types: req.content_types.clone(),
             source_url_prefix: req.source_url_prefix.clone().filter(|p| !p.is_empty()),
         };
+        // A metadata filter becomes the documents it keeps (within `documentIds`, if given),
+        // before either side searches: the nearest neighbours are found among them.
+        if let Some(filter) = &req.metadata {
+            let mut kept = self
+                .store
+                .documents_matching(&scope.tenant, &scope.asset_ids, filter)
+                .await?;
+            if !scope.document_ids.is_empty() {
+                let given: std::collections::HashSet<&Uuid> = scope.document_ids.iter().collect();
+                kept.retain(|d| given.contains(d));
+            }
+            if kept.is_empty() {
+                return Ok(Vec::new());
+            }
+            scope.document_ids = kept;
+        }
         let top_k = req.top_k.unwrap_or(10) as usize;
         let depth = (top_k * 5).max(50) as u32;
 

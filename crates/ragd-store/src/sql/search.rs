@@ -4,8 +4,39 @@ use super::{Backend, SqlStore, placeholders, rows};
 use crate::db::{Columns, corrupt, sql};
 use async_trait::async_trait;
 use ragd_core::Result;
-use ragd_core::domain::{SearchHit, SearchScope, SourceType, TenantId, overlay_metadata};
+use ragd_core::domain::{
+    MetadataFilter, SearchHit, SearchScope, SourceType, TenantId, overlay_metadata,
+};
 use ragd_core::ports::store::SearchStore;
+use uuid::Uuid;
+
+/// Most document ids bound in one search statement (well below both engines' limits on bound
+/// parameters); a scope of more documents is searched in batches whose results are merged.
+const DOCUMENT_BATCH: usize = 5_000;
+
+/// Runs `search` on the scope, or on batches of its documents when it names more than
+/// [`DOCUMENT_BATCH`], keeping the best `limit` of all (scores of one query compare across
+/// batches: each is the same ranking over a part of the scope).
+async fn batched<F, Fut>(scope: &SearchScope, limit: u32, search: F) -> Result<Vec<(i64, f64)>>
+where
+    F: Fn(SearchScope) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(i64, f64)>>>,
+{
+    if scope.document_ids.len() <= DOCUMENT_BATCH {
+        return search(scope.clone()).await;
+    }
+    let mut all = Vec::new();
+    for ids in scope.document_ids.chunks(DOCUMENT_BATCH) {
+        let part = SearchScope {
+            document_ids: ids.to_vec(),
+            ..scope.clone()
+        };
+        all.extend(search(part).await?);
+    }
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.truncate(limit as usize);
+    Ok(all)
+}
 
 #[async_trait]
 impl<B: Backend> SearchStore for SqlStore<B> {
@@ -18,7 +49,10 @@ impl<B: Backend> SearchStore for SqlStore<B> {
         if scope.asset_ids.is_empty() || terms.is_empty() {
             return Ok(Vec::new());
         }
-        self.backend.search_text(scope, terms, limit).await
+        batched(scope, limit, |s| async move {
+            self.backend.search_text(&s, terms, limit).await
+        })
+        .await
     }
 
     async fn search_vectors(
@@ -30,7 +64,38 @@ impl<B: Backend> SearchStore for SqlStore<B> {
         if scope.asset_ids.is_empty() || query.is_empty() {
             return Ok(Vec::new());
         }
-        self.backend.search_vectors(scope, query, limit).await
+        batched(scope, limit, |s| async move {
+            self.backend.search_vectors(&s, query, limit).await
+        })
+        .await
+    }
+
+    async fn documents_matching(
+        &self,
+        tenant: &TenantId,
+        asset_ids: &[Uuid],
+        filter: &MetadataFilter,
+    ) -> Result<Vec<Uuid>> {
+        if asset_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = sql(format!(
+            "SELECT id, metadata, metadata_patch FROM documents
+             WHERE tenant_id = $1 AND asset_id IN ({})",
+            placeholders(2, asset_ids.len())
+        ));
+        let q = asset_ids.iter().fold(q.bind(tenant), |q, a| q.bind(*a));
+        let mut kept = Vec::new();
+        for r in q.fetch_all(&self.pool).await? {
+            let metadata = overlay_metadata(
+                rows::json_col(&r, "metadata")?,
+                &rows::json_col(&r, "metadata_patch")?,
+            );
+            if filter.matches(&metadata) {
+                kept.push(rows::uuid_col(&r, "id")?);
+            }
+        }
+        Ok(kept)
     }
 
     async fn search_hits(&self, tenant: &TenantId, keys: &[i64]) -> Result<Vec<SearchHit>> {
@@ -69,5 +134,45 @@ impl<B: Backend> SearchStore for SqlStore<B> {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scope_of_many_documents_is_searched_in_batches_and_merged() {
+        let ids: Vec<Uuid> = (0..DOCUMENT_BATCH * 2 + 7).map(|_| Uuid::now_v7()).collect();
+        let scope = SearchScope {
+            tenant: TenantId::parse("t").unwrap(),
+            asset_ids: vec![Uuid::now_v7()],
+            document_ids: ids.clone(),
+            content_types: Vec::new(),
+            source_url_prefix: None,
+        };
+        let calls = std::sync::Mutex::new(Vec::new());
+        let best = batched(&scope, 3, |s| {
+            calls.lock().unwrap().push(s.document_ids.len());
+            // Each batch's best: the position of its first document, scored by it.
+            let first = ids.iter().position(|d| *d == s.document_ids[0]).unwrap() as i64;
+            async move { Ok(vec![(first, first as f64), (first + 1, 0.5)]) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [DOCUMENT_BATCH, DOCUMENT_BATCH, 7],
+            "no statement binds more than a batch"
+        );
+        let top = (2 * DOCUMENT_BATCH) as i64;
+        assert_eq!(
+            best,
+            [
+                (top, top as f64),
+                (DOCUMENT_BATCH as i64, DOCUMENT_BATCH as f64),
+                (1, 0.5)
+            ]
+        );
     }
 }

@@ -261,3 +261,180 @@ async fn crawled_pages_carry_their_url_path_and_title() {
         );
     }
 }
+
+/// `n` documents `doc-{i}` of one tide table each, with metadata `{n: i, group, tags}`.
+async fn numbered_asset(app: &TestApp, tenant: &str, n: usize) -> String {
+    let documents: Vec<Value> = (0..n)
+        .map(|i| {
+            let group = if i % 3 == 0 { "a" } else { "b" };
+            json!({"name": format!("doc-{i}"), "text": format!("Tide table {i}: high water at the harbour, low water at the bar."),
+                   "metadata": {"n": i, "group": group, "tags": [format!("t{}", i % 5), "tides"]}})
+        })
+        .collect();
+    let body = json!({"config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
+    let r = app
+        .post(
+            &format!("/v1/tenants/{tenant}/assets"),
+            &app.token(tenant),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let done = app
+        .wait_done(tenant, &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    asset
+}
+
+#[tokio::test]
+async fn metadata_filters_choose_the_documents_before_the_nearest_neighbours() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let asset = numbered_asset(&app, "acme", 30).await;
+    let foreign = numbered_asset(&app, "other", 30).await;
+    let search = |mode: &str, top_k: usize, filter: Value| {
+        let body = json!({"query": "high water at the harbour", "searchMode": mode, "topK": top_k,
+                          "filter": {"metadata": filter}});
+        let path = format!("/v1/tenants/acme/assets/{asset}:search");
+        let t = t.clone();
+        let app = &app;
+        async move {
+            let r = app.post(&path, &t, body).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["results"].as_array().unwrap().clone()
+        }
+    };
+    let ns = |results: &[Value]| -> Vec<i64> {
+        let mut ns: Vec<i64> = results
+            .iter()
+            .map(|r| r["metadata"]["n"].as_i64().unwrap())
+            .collect();
+        ns.sort();
+        ns
+    };
+    let cases = [
+        (
+            json!({"type": "eq", "key": "group", "value": "a"}),
+            (0..30).filter(|i| i % 3 == 0).collect::<Vec<i64>>(),
+        ),
+        (
+            json!({"type": "ne", "key": "group", "value": "b"}),
+            (0..30).filter(|i| i % 3 == 0).collect(),
+        ),
+        (
+            json!({"type": "gt", "key": "n", "value": 24}),
+            (25..30).collect(),
+        ),
+        (
+            json!({"type": "gte", "key": "n", "value": 27}),
+            (27..30).collect(),
+        ),
+        (json!({"type": "lt", "key": "n", "value": 2}), vec![0, 1]),
+        (json!({"type": "lte", "key": "n", "value": 1}), vec![0, 1]),
+        (
+            json!({"type": "in", "key": "n", "value": [3, 7, 99]}),
+            vec![3, 7],
+        ),
+        (
+            json!({"type": "nin", "key": "tags", "value": ["tides"]}),
+            vec![],
+        ),
+        (
+            json!({"type": "eq", "key": "tags", "value": "t4"}),
+            vec![4, 9, 14, 19, 24, 29],
+        ),
+        (json!({"type": "eq", "key": "missing", "value": 1}), vec![]),
+        (
+            json!({"type": "and", "filters": [
+            {"type": "or", "filters": [{"type": "eq", "key": "group", "value": "a"}, {"type": "lt", "key": "n", "value": 3}]},
+            {"type": "not", "filter": {"type": "in", "key": "n", "value": [0, 1]}},
+            {"type": "lt", "key": "n", "value": 10}]}),
+            vec![2, 3, 6, 9],
+        ),
+    ];
+    for (filter, want) in &cases {
+        for mode in ["VECTOR", "FULL_TEXT", "HYBRID"] {
+            let got = search(mode, 100, filter.clone()).await;
+            assert_eq!(&ns(&got), want, "{mode} {filter}");
+        }
+    }
+    // A selective filter still fills topK when that many match, with the nearest of them.
+    let got = search("VECTOR", 5, json!({"type": "gte", "key": "n", "value": 20})).await;
+    assert_eq!(got.len(), 5);
+    assert!(ns(&got).iter().all(|n| *n >= 20), "{got:?}");
+    // The filter is applied before the nearest neighbours are chosen, not to them: two documents
+    // far from the query, among more near ones than a search looks at, are still found.
+    let mut documents: Vec<Value> = (0..80)
+        .map(|i| json!({"name": format!("tide-{i}"), "text": format!("High water at the harbour, table {i}.")}))
+        .collect();
+    for i in 0..2 {
+        documents.push(json!({"name": format!("bread-{i}"), "text": format!("Knead the dough and bake loaf {i}."),
+                              "metadata": {"kind": "bread"}}));
+    }
+    let body = json!({"config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    let far = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let done = app
+        .wait_done("acme", &far, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    for mode in ["VECTOR", "HYBRID"] {
+        let r = app
+            .post(
+                &format!("/v1/tenants/acme/assets/{far}:search"),
+                &t,
+                json!({"query": "high water at the harbour", "searchMode": mode, "topK": 2,
+                       "filter": {"metadata": {"type": "eq", "key": "kind", "value": "bread"}}}),
+            )
+            .await;
+        let names: std::collections::BTreeSet<&str> = r.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["source"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["bread-0", "bread-1"].into(), "{mode}: {}", r.body);
+    }
+    // A missing key satisfies ne and nin.
+    let got = search(
+        "VECTOR",
+        100,
+        json!({"type": "ne", "key": "missing", "value": 1}),
+    )
+    .await;
+    assert_eq!(got.len(), 30);
+
+    // Across assets: only the tenant's own documents, whatever the filter says.
+    let r = app
+        .post(
+            "/v1/tenants/acme/search",
+            &t,
+            json!({"query": "harbour", "topK": 100, "filter": {"metadata": {"type": "eq", "key": "group", "value": "a"}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10, "{}", r.body);
+    assert!(
+        results
+            .iter()
+            .all(|h| h["assetId"] == asset.as_str() && h["assetId"] != foreign.as_str())
+    );
+
+    // A bad filter is a 400 naming the bad part.
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{asset}:search"),
+            &t,
+            json!({"query": "harbour", "filter": {"metadata": {"type": "and", "filters": [
+                {"type": "eq", "key": "n", "value": 1}, {"type": "near", "key": "n", "value": 1}]}}}),
+        )
+        .await;
+    let p = r.problem(400, "/problems/validation");
+    assert_eq!(
+        p["errors"][0]["field"], "filter.metadata.filters[1].type",
+        "{p}"
+    );
+}
