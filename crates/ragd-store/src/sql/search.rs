@@ -143,7 +143,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_scope_of_many_documents_is_searched_in_batches_and_merged() {
-        let ids: Vec<Uuid> = (0..DOCUMENT_BATCH * 2 + 7).map(|_| Uuid::now_v7()).collect();
+        let ids: Vec<Uuid> = (0..DOCUMENT_BATCH * 2 + 7)
+            .map(|_| Uuid::now_v7())
+            .collect();
         let scope = SearchScope {
             tenant: TenantId::parse("t").unwrap(),
             asset_ids: vec![Uuid::now_v7()],

@@ -380,6 +380,16 @@ impl Resp {
         assert!(self.body["title"].is_string() && self.body["detail"].is_string());
         &self.body
     }
+
+    /// Asserts a validation problem (400); returns the fields it names, in order.
+    pub fn invalid_fields(&self) -> Vec<String> {
+        self.problem(400, "/problems/validation")["errors"]
+            .as_array()
+            .expect("field errors")
+            .iter()
+            .map(|e| e["field"].as_str().expect("a field").to_owned())
+            .collect()
+    }
 }
 
 /// A breakpoint at every checkpoint of every operation of an app: a worker reaching one reports

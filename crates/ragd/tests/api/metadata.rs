@@ -3,19 +3,9 @@
 //! keep, metadata on search results, and refusals that name the bad key.
 
 use crate::helpers::*;
+use crate::web::documents;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-
-async fn documents(app: &TestApp, asset: &str) -> Vec<Value> {
-    let r = app
-        .get(
-            &format!("/v1/tenants/acme/assets/{asset}/documents"),
-            &app.token("acme"),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["items"].as_array().unwrap().clone()
-}
 
 fn named<'a>(docs: &'a [Value], name: &str) -> &'a Value {
     docs.iter()
@@ -115,17 +105,11 @@ async fn metadata_comes_from_the_client_and_the_source_and_a_patch_needs_no_embe
             json!({"metadata": {"bad key": 1, "deep": {"x": 1}, "list": [1]}}),
         )
         .await;
-    let p = r.problem(400, "/problems/validation");
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        r.invalid_fields(),
         ["metadata.bad key", "metadata.deep", "metadata.list"],
-        "{p}"
+        "{}",
+        r.body
     );
     let foreign = path.replace("/tenants/acme/", "/tenants/other/");
     let r = app
@@ -147,20 +131,14 @@ async fn metadata_comes_from_the_client_and_the_source_and_a_patch_needs_no_embe
         {"name": "b", "text": "y", "metadata": "not an object"},
     ]}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    let p = r.problem(400, "/problems/validation");
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        r.invalid_fields(),
         [
             "config.parameters.documents[0].metadata.nested",
             "config.parameters.documents[1].metadata"
         ],
-        "{p}"
+        "{}",
+        r.body
     );
 }
 
@@ -432,9 +410,10 @@ async fn metadata_filters_choose_the_documents_before_the_nearest_neighbours() {
                 {"type": "eq", "key": "n", "value": 1}, {"type": "near", "key": "n", "value": 1}]}}}),
         )
         .await;
-    let p = r.problem(400, "/problems/validation");
     assert_eq!(
-        p["errors"][0]["field"], "filter.metadata.filters[1].type",
-        "{p}"
+        r.invalid_fields(),
+        ["filter.metadata.filters[1].type"],
+        "{}",
+        r.body
     );
 }
