@@ -33,6 +33,10 @@ pub struct SearchRequest {
     pub source_url_prefix: Option<String>,
     /// Only documents whose metadata passes this (ragd).
     pub metadata: Option<crate::domain::MetadataFilter>,
+    /// At most this many results of one document (ragd).
+    pub max_chunks_per_document: Option<i64>,
+    /// One result per chunk text, the others that hold it listed with it (ragd).
+    pub merge_duplicates: bool,
     /// For a cross-asset search: these assets (all of the tenant's when empty).
     pub asset_ids: Vec<Uuid>,
 }
@@ -42,6 +46,54 @@ pub struct SearchRequest {
 pub struct Scored {
     pub hit: SearchHit,
     pub score: f64,
+    /// With `mergeDuplicates`: lower-ranked chunks of the same text in other documents.
+    pub duplicates: Vec<SearchHit>,
+}
+
+/// Shapes ranked results: with `merge`, one result per chunk text (the best-ranked; the others,
+/// from other documents, listed in its `duplicates`); at most `per_document` results of one
+/// document; then the first `top_k`.
+pub fn shape(
+    ranked: Vec<Scored>,
+    top_k: usize,
+    per_document: Option<usize>,
+    merge: bool,
+) -> Vec<Scored> {
+    let mut out: Vec<Scored> = Vec::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
+    let mut per_doc: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for s in ranked {
+        let text = s.hit.chunk.content.trim().to_owned();
+        if merge && let Some(&i) = by_text.get(&text) {
+            let kept = &mut out[i];
+            if kept.hit.chunk.document_id != s.hit.chunk.document_id
+                && !kept
+                    .duplicates
+                    .iter()
+                    .any(|d| d.chunk.document_id == s.hit.chunk.document_id)
+            {
+                kept.duplicates.push(s.hit);
+            }
+            continue;
+        }
+        let n = per_doc.entry(s.hit.chunk.document_id).or_default();
+        if per_document.is_some_and(|max| *n >= max) {
+            continue;
+        }
+        if out.len() == top_k {
+            // Later results only add duplicates to those kept.
+            if merge {
+                continue;
+            }
+            break;
+        }
+        *n += 1;
+        if merge {
+            by_text.insert(text, out.len());
+        }
+        out.push(s);
+    }
+    out
 }
 
 /// English words too common to rank by; BM25 gives them almost no weight anyway, but matching
@@ -91,6 +143,63 @@ pub fn rrf(lists: &[(&[(i64, f64)], f64)], k: f64) -> Vec<(i64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ranked result: chunk `key` of document `doc`, with this text.
+    fn result(key: i64, doc: u128, text: &str) -> Scored {
+        let document_id = Uuid::from_u128(doc);
+        Scored {
+            hit: SearchHit {
+                key,
+                chunk: crate::domain::Chunk {
+                    id: Uuid::from_u128(key as u128 + 1000),
+                    document_id,
+                    chunk_index: 0,
+                    content: text.into(),
+                    context_text: String::new(),
+                    heading_path: String::new(),
+                    page_number: None,
+                    start_char: 0,
+                    end_char: 0,
+                    start_line: 0,
+                    end_line: 0,
+                    token_count: 0,
+                    text_hash: String::new(),
+                    embedding: Vec::new(),
+                },
+                asset_id: Uuid::nil(),
+                source_type: crate::domain::SourceType::Web,
+                file_name: format!("doc {doc}"),
+                source_url: None,
+                metadata: Default::default(),
+            },
+            score: -(key as f64),
+            duplicates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn results_are_shaped_per_document_and_by_text() {
+        let ranked = || {
+            vec![
+                result(1, 1, "a"),
+                result(2, 1, "b"),
+                result(3, 2, " a "),
+                result(4, 1, "c"),
+                result(5, 3, "d"),
+                result(6, 4, "a"),
+            ]
+        };
+        let keys = |r: &[Scored]| r.iter().map(|s| s.hit.key).collect::<Vec<_>>();
+        assert_eq!(keys(&shape(ranked(), 3, None, false)), [1, 2, 3]);
+        assert_eq!(keys(&shape(ranked(), 10, Some(1), false)), [1, 3, 5, 6]);
+        assert_eq!(keys(&shape(ranked(), 10, Some(2), false)), [1, 2, 3, 5, 6]);
+        let merged = shape(ranked(), 3, None, true);
+        assert_eq!(keys(&merged), [1, 2, 4]);
+        // Duplicates found after the cut are still listed with the result they repeat.
+        let dups: Vec<i64> = merged[0].duplicates.iter().map(|d| d.key).collect();
+        assert_eq!(dups, [3, 6]);
+        assert_eq!(keys(&shape(ranked(), 10, Some(1), true)), [1, 5]);
+    }
 
     #[test]
     fn query_terms_are_distinct_content_words() {

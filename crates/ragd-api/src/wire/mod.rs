@@ -35,7 +35,8 @@ pub use llm_configs::{LlmConfig, LlmConfigRequest};
 pub use oauth::{AuthorizeRequest, AuthorizeResponse, OAuthCredentials};
 pub use operations::{AssetOperation, ExcludedItem};
 pub use search::{
-    MetadataFilterSchema, SearchFilter, SearchRequestBody, SearchResponse, SearchResult,
+    DuplicateChunk, MetadataFilterSchema, SearchFilter, SearchRequestBody, SearchResponse,
+    SearchResult,
 };
 
 use ragd_core::domain::*;

@@ -124,6 +124,13 @@ pub struct SearchRequestBody {
     #[schema(exclusive_minimum = 0)]
     pub rrf_k: Option<f64>,
     pub filter: Option<SearchFilter>,
+    /// **(ragd)** At most this many results of one document (diversity across documents).
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_chunks_per_document: Option<i64>,
+    /// **(ragd)** One result per chunk text: where the same text is in several documents (a page
+    /// and its print version), the best-ranked is kept and the others are listed in its
+    /// `duplicates`. Default false.
+    pub merge_duplicates: Option<bool>,
     /// `POST /search` only: the assets to search (default: all of the tenant's).
     pub asset_ids: Option<Vec<Uuid>>,
 }
@@ -159,6 +166,8 @@ impl SearchRequestBody {
                 .map(|m| MetadataFilter::parse(&m, "filter.metadata"))
                 .transpose()?,
             asset_ids: self.asset_ids.unwrap_or_default(),
+            max_chunks_per_document: self.max_chunks_per_document,
+            merge_duplicates: self.merge_duplicates.unwrap_or(false),
         })
     }
 }
@@ -167,6 +176,10 @@ impl SearchRequestBody {
 #[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     pub content: String,
+    /// **(ragd)** With `mergeDuplicates`: the other documents holding the same chunk text,
+    /// best-ranked first (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<DuplicateChunk>,
     pub asset_id: Uuid,
     pub source_type: String,
     pub chunk_id: Uuid,
@@ -190,11 +203,35 @@ pub struct SearchResult {
     pub metadata: Map<String, Value>,
 }
 
+/// **(ragd)** A chunk of the same text as a result's, in another document.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateChunk {
+    pub asset_id: Uuid,
+    pub document_id: Uuid,
+    pub chunk_id: Uuid,
+    /// The document's name (file name or page title).
+    pub source: String,
+    pub source_url: Option<String>,
+}
+
 impl From<ragd_core::search::Scored> for SearchResult {
     fn from(s: ragd_core::search::Scored) -> Self {
         let (h, score) = (s.hit, s.score);
         let c = h.chunk;
+        let duplicates = s
+            .duplicates
+            .into_iter()
+            .map(|d| DuplicateChunk {
+                asset_id: d.asset_id,
+                document_id: d.chunk.document_id,
+                chunk_id: d.chunk.id,
+                source: d.file_name,
+                source_url: d.source_url,
+            })
+            .collect();
         SearchResult {
+            duplicates,
             content: c.content,
             asset_id: h.asset_id,
             source_type: h.source_type.as_str().to_owned(),

@@ -30,6 +30,15 @@ fn validate(req: &SearchRequest) -> Result<()> {
             v.add(field, "must be a non-negative number");
         }
     }
+    if req
+        .max_chunks_per_document
+        .is_some_and(|n| !(1..=MAX_TOP_K).contains(&n))
+    {
+        v.add(
+            "maxChunksPerDocument",
+            format!("must be between 1 and {MAX_TOP_K}"),
+        );
+    }
     if req.rrf_k.is_some_and(|k| !(k > 0.0 && k.is_finite())) {
         v.add("rrfK", "must be a positive number");
     }
@@ -103,12 +112,16 @@ impl Services {
                 req.rrf_k.unwrap_or(60.0),
             ),
         };
-        let ranked: Vec<(i64, f64)> = ranked
+        let ranked = ranked
             .into_iter()
-            .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t))
-            .take(top_k)
-            .collect();
-        self.scored(caller, ranked).await
+            .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t));
+        if req.max_chunks_per_document.is_none() && !req.merge_duplicates {
+            return self.scored(caller, ranked.take(top_k).collect()).await;
+        }
+        // Shaping reads every candidate: the results it drops make room for later ones.
+        let candidates = self.scored(caller, ranked.collect()).await?;
+        let per_document = req.max_chunks_per_document.map(|n| n as usize);
+        Ok(shape(candidates, top_k, per_document, req.merge_duplicates))
     }
 
     /// The assets a search reads: the one named in the path, the `assetIds` named (each must be
@@ -213,6 +226,7 @@ impl Services {
                 Some(Scored {
                     hit: hits.remove(&k)?,
                     score,
+                    duplicates: Vec::new(),
                 })
             })
             .collect())

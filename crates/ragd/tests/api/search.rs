@@ -433,3 +433,75 @@ async fn questions_find_their_pages_and_search_behaves() {
     .await;
     assert!(odd.len() <= 10, "FTS syntax in a query is just text");
 }
+
+#[tokio::test]
+async fn results_are_shaped_per_document_and_identical_text_is_merged() {
+    let app = TestApp::spawn().await;
+    let t = app.token("acme");
+    let tides = "Spring tides follow the full and the new moon and run higher than neap tides.";
+    let long: String = (0..12)
+        .map(|i| {
+            format!("Tide note {i}: the harbour floods at spring tides near the new moon.\n\n")
+        })
+        .collect();
+    let body = json!({"embedding": {"chunkSize": 32, "chunkOverlap": 0},
+    "config": {"sourceType": "TEXT", "parameters": {"documents": [
+        {"name": "page", "text": tides}, {"name": "print", "text": tides}, {"name": "notes", "text": long},
+    ]}}});
+    let r = app.post("/v1/tenants/acme/assets", &t, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let done = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let query = |extra: Value| {
+        let mut body =
+            json!({"query": "spring tides and the new moon", "topK": 6, "searchMode": "VECTOR"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        search(&app, &asset, body)
+    };
+    let count = |results: &[Value], field: &str, value: &str| {
+        results.iter().filter(|r| r[field] == value).count()
+    };
+
+    let plain = query(json!({})).await;
+    assert_eq!(plain.len(), 6);
+    assert_eq!(
+        count(&plain, "content", tides),
+        2,
+        "the control: both copies"
+    );
+    assert!(plain.iter().all(|r| r.get("duplicates").is_none()));
+
+    let merged = query(json!({"mergeDuplicates": true})).await;
+    assert_eq!(merged.len(), 6, "the freed place goes to the next result");
+    assert_eq!(count(&merged, "content", tides), 1);
+    let kept = merged.iter().find(|r| r["content"] == tides).unwrap();
+    let other = if kept["source"] == "page" {
+        "print"
+    } else {
+        "page"
+    };
+    assert_eq!(kept["duplicates"].as_array().unwrap().len(), 1, "{kept}");
+    assert_eq!(kept["duplicates"][0]["source"], other, "{kept}");
+
+    let diverse = query(json!({"maxChunksPerDocument": 1})).await;
+    assert_eq!(diverse.len(), 3, "three documents, one result each");
+    for name in ["page", "print", "notes"] {
+        assert_eq!(count(&diverse, "source", name), 1, "{diverse:?}");
+    }
+    let two = query(json!({"maxChunksPerDocument": 2})).await;
+    assert_eq!(count(&two, "source", "notes"), 2, "{two:?}");
+
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{asset}:search"),
+            &t,
+            json!({"query": "tides", "maxChunksPerDocument": 0}),
+        )
+        .await;
+    assert_eq!(r.invalid_fields(), ["maxChunksPerDocument"], "{}", r.body);
+}
