@@ -101,8 +101,15 @@ impl Services {
         if headers.github_event == Some("ping") {
             return Ok(None);
         }
-        let branch = asset.parameters.get("branch").and_then(Value::as_str);
-        let Some(document_ids) = delivery_targets(asset.id, branch, headers.github_event, body)?
+        // A push to another branch than the asset's indexes nothing (GIT and GITHUB name one).
+        use crate::sources::{GitHubParams, GitParams, Parameters};
+        let branch = match asset.source_type {
+            SourceType::Git => GitParams::parse(&asset.parameters)?.branch,
+            SourceType::Github => GitHubParams::parse(&asset.parameters)?.branch,
+            _ => None,
+        };
+        let targets = delivery_targets(asset.id, branch.as_deref(), headers.github_event, body)?;
+        let Some(document_ids) = targets
         else {
             return Ok(None);
         };
