@@ -109,8 +109,7 @@ impl Services {
             _ => None,
         };
         let targets = delivery_targets(asset.id, branch.as_deref(), headers.github_event, body)?;
-        let Some(document_ids) = targets
-        else {
+        let Some(document_ids) = targets else {
             return Ok(None);
         };
         let mut op = NewOperation::new(asset.id, OperationType::WebhookUpdate, WEBHOOK, now_ms());

@@ -244,6 +244,16 @@ impl TestApp {
 
     /// With the operation held at a checkpoint by `gate`, lets it run until `processed` documents
     /// are done and holds it there (documents may have several checkpoints, one per batch).
+    /// The asset of a create answer (`{asset, operation}`, 201), once its operation completed.
+    pub async fn ingested(&self, tenant: &str, created: &Resp) -> String {
+        assert_eq!(created.status, 201, "{}", created.body);
+        let asset = created.body["asset"]["id"].as_str().unwrap().to_owned();
+        let op = created.body["operation"]["id"].as_str().unwrap();
+        let done = self.wait_done(tenant, &asset, op).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        asset
+    }
+
     pub async fn run_until_processed(&self, gate: &Gate, asset: &str, op: &str, processed: i64) {
         loop {
             let now = self.operation("acme", asset, op).await;

@@ -24,12 +24,7 @@ async fn metadata_comes_from_the_client_and_the_source_and_a_patch_needs_no_embe
         {"name": "notes.txt", "text": "Neap tides come between them."},
     ]}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let asset = app.ingested("acme", &r).await;
 
     let docs = documents(&app, &asset).await;
     let tides = named(&docs, "guides/tides.html");
@@ -164,12 +159,7 @@ async fn uploads_carry_the_metadata_given_with_them() {
         )
         .text("Payload", payload.to_string());
     let r = Resp::from_response(upload("/v1/tenants/acme/assets:file", form).await.unwrap()).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let asset = app.ingested("acme", &r).await;
     assert_eq!(
         documents(&app, &asset).await[0]["metadata"],
         json!({"path": "report.md", "extension": "md", "owner": "ops", "tier": 2})
@@ -199,12 +189,7 @@ async fn uploads_carry_the_metadata_given_with_them() {
             json!({"fileId": file_id, "metadata": {"station": "north"}}),
         )
         .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let asset = app.ingested("acme", &r).await;
     assert_eq!(
         documents(&app, &asset).await[0]["metadata"],
         json!({"path": "log.txt", "extension": "txt", "station": "north"})
@@ -257,13 +242,7 @@ async fn numbered_asset(app: &TestApp, tenant: &str, n: usize) -> String {
             body,
         )
         .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done(tenant, &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    asset
+    app.ingested(tenant, &r).await
 }
 
 #[tokio::test]
@@ -353,11 +332,7 @@ async fn metadata_filters_choose_the_documents_before_the_nearest_neighbours() {
     }
     let body = json!({"config": {"sourceType": "TEXT", "parameters": {"documents": documents}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    let far = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done("acme", &far, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let far = app.ingested("acme", &r).await;
     for mode in ["VECTOR", "HYBRID"] {
         let r = app
             .post(

@@ -449,12 +449,7 @@ async fn results_are_shaped_per_document_and_identical_text_is_merged() {
         {"name": "page", "text": tides}, {"name": "print", "text": tides}, {"name": "notes", "text": long},
     ]}}});
     let r = app.post("/v1/tenants/acme/assets", &t, body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let asset = app.ingested("acme", &r).await;
     let query = |extra: Value| {
         let mut body =
             json!({"query": "spring tides and the new moon", "topK": 6, "searchMode": "VECTOR"});
