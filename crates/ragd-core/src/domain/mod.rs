@@ -64,13 +64,16 @@ macro_rules! spelled_enum {
     };
 }
 
-spelled_enum!(
-    /// Where an asset's documents come from.
-    SourceType {
-        Text => "TEXT", File => "FILE", Web => "WEB", Git => "GIT", S3 => "S3",
-        Github => "GITHUB", GoogleDrive => "GOOGLE_DRIVE", Notion => "NOTION",
-    }
-);
+/// `SourceType`, from the registry of source types ([`crate::source_types!`]).
+macro_rules! source_type_enum {
+    ($($variant:ident $module:ident $text:literal,)+) => {
+        spelled_enum!(
+            /// Where an asset's documents come from.
+            SourceType { $($variant => $text),+ }
+        );
+    };
+}
+crate::source_types!(source_type_enum);
 spelled_enum!(OperationType {
     Ingest => "INGEST", Refresh => "REFRESH", WebhookUpdate => "WEBHOOK_UPDATE",
     ScheduledRefresh => "SCHEDULED_REFRESH", Reindex => "REINDEX",

@@ -5,16 +5,40 @@
 //! One file per source type, of the same name as its collector in `ragd-engine`: `text`, `file`,
 //! `web`, `git`, `s3`, `github`, `gdrive`, `notion`. Each holds its `DESCRIPTOR`, its `validate`
 //! and `link`, and its typed parameters (`WebParams`, …: what ingestion reads, see [`Parameters`]);
-//! this file lists them and holds what they share.
+//! this file lists them in [`source_types!`](crate::source_types) and holds what they share.
 
-mod file;
-mod gdrive;
-mod git;
-mod github;
-mod notion;
-mod s3;
-mod text;
-mod web;
+/// The registry of source types, the one list a new source type joins: a line each with its
+/// `SourceType` variant, its module (`sources/<module>.rs` here and in `ragd-engine`) and its
+/// contract spelling. `source_types!(m)` hands the list to the macro `m`, which declares what its
+/// crate keeps per source type: the `SourceType` enum and the descriptors (here), the collectors
+/// (`ragd_engine::sources::collectors`). So a new source type is three files: its two modules and
+/// this line.
+#[macro_export]
+macro_rules! source_types {
+    ($m:ident) => {
+        $m! {
+            Text text "TEXT",
+            File file "FILE",
+            Web web "WEB",
+            Git git "GIT",
+            S3 s3 "S3",
+            Github github "GITHUB",
+            GoogleDrive gdrive "GOOGLE_DRIVE",
+            Notion notion "NOTION",
+        }
+    };
+}
+
+/// Each source type's module, and [`SOURCE_TYPES`]: their descriptors in the registry's order.
+macro_rules! descriptors {
+    ($($variant:ident $module:ident $text:literal,)+) => {
+        $(pub mod $module;)+
+
+        /// Source types ragd ingests, with their parameters; any other `sourceType` is a 400.
+        pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[$($module::DESCRIPTOR),+];
+    };
+}
+crate::source_types!(descriptors);
 
 pub use file::{DEFAULT_UPLOAD_LIMIT_BYTES, FileParams, MAX_FILES};
 pub use gdrive::DriveParams;
@@ -129,18 +153,6 @@ const fn prop(
         options: &[],
     }
 }
-
-/// Source types ragd ingests, with their parameters; any other `sourceType` is a 400.
-pub static SOURCE_TYPES: &[SourceTypeDescriptor] = &[
-    text::DESCRIPTOR,
-    file::DESCRIPTOR,
-    web::DESCRIPTOR,
-    git::DESCRIPTOR,
-    s3::DESCRIPTOR,
-    github::DESCRIPTOR,
-    gdrive::DESCRIPTOR,
-    notion::DESCRIPTOR,
-];
 
 /// The parameters each `auth.method` needs (`required`, `optional`), all strings.
 pub fn auth_parameters(method: AuthMethod) -> (&'static [&'static str], &'static [&'static str]) {

@@ -11,6 +11,12 @@ pub struct FileSource {
     pub blobs: Arc<dyn Blobs>,
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(FileSource {
+        blobs: s.blobs.clone(),
+    })
+}
+
 #[async_trait::async_trait]
 impl Source for FileSource {
     async fn collect(&self, cx: &Context<'_>) -> Result<Collected, JobError> {

@@ -63,6 +63,10 @@ fn reading(f: &DriveFile) -> Option<(&'static str, String)> {
     })
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(DriveSource::new(s.remote.clone()))
+}
+
 impl DriveSource {
     pub fn new(config: super::RemoteConfig) -> Self {
         Self {

@@ -35,6 +35,12 @@ pub struct GitSource {
     pub config: GitConfig,
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(GitSource {
+        config: s.git.clone(),
+    })
+}
+
 /// A failed git command: what to tell the user (git's own message, which names no credential,
 /// since credentials are never in the URL or the command line).
 fn failure(what: &str, stderr: &[u8]) -> JobError {

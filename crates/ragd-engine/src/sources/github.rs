@@ -45,6 +45,10 @@ struct TreeEntry {
     size: u64,
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(GitHubSource::new(s.remote.clone()))
+}
+
 impl GitHubSource {
     pub fn new(config: super::RemoteConfig) -> Self {
         Self {

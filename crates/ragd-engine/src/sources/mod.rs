@@ -2,15 +2,7 @@
 //! and fetching are one step, as in a crawl) and fetches the rest on demand; the ingest executor
 //! does everything after that — diff, parse, chunk, embed, write — the same way for every source.
 
-pub mod file;
-pub mod gdrive;
-pub mod git;
-pub mod github;
-pub mod notion;
 mod render;
-pub mod s3;
-pub mod text;
-pub mod web;
 
 use crate::worker::{Job, JobError};
 use ragd_core::domain::{Credentials, Document, Metadata, SourceType};
@@ -27,38 +19,20 @@ pub struct SourceSettings {
     pub remote: RemoteConfig,
 }
 
-/// The collector of every source type: the one registry a new source type is added to (with its
-/// descriptor in `ragd_core::sources` and its spelling in `SourceType`).
-pub fn collectors(s: SourceSettings) -> HashMap<SourceType, Box<dyn Source>> {
-    HashMap::from([
-        (
-            SourceType::Text,
-            Box::new(text::TextSource) as Box<dyn Source>,
-        ),
-        (
-            SourceType::File,
-            Box::new(file::FileSource { blobs: s.blobs }),
-        ),
-        (SourceType::Web, Box::new(web::WebSource::new(s.web))),
-        (SourceType::Git, Box::new(git::GitSource { config: s.git })),
-        (
-            SourceType::S3,
-            Box::new(s3::S3Source::new(s.remote.clone())),
-        ),
-        (
-            SourceType::Github,
-            Box::new(github::GitHubSource::new(s.remote.clone())),
-        ),
-        (
-            SourceType::GoogleDrive,
-            Box::new(gdrive::DriveSource::new(s.remote.clone())),
-        ),
-        (
-            SourceType::Notion,
-            Box::new(notion::NotionSource::new(s.remote)),
-        ),
-    ])
+/// Each source type's module (one per entry of [`ragd_core::source_types!`], of the same name as
+/// its descriptor's in `ragd_core::sources`), and `collectors`: every source type's collector,
+/// built by its module's `collector`.
+macro_rules! collectors {
+    ($($variant:ident $module:ident $text:literal,)+) => {
+        $(pub mod $module;)+
+
+        /// The collector of every source type.
+        pub fn collectors(s: SourceSettings) -> HashMap<SourceType, Box<dyn Source>> {
+            HashMap::from([$((SourceType::$variant, $module::collector(&s))),+])
+        }
+    };
 }
+ragd_core::source_types!(collectors);
 
 /// One document as its source gives it.
 #[derive(Debug)]

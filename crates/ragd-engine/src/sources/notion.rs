@@ -93,6 +93,10 @@ fn render(block: &Value, indent: &str, out: &mut String) {
     }
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(NotionSource::new(s.remote.clone()))
+}
+
 impl NotionSource {
     pub fn new(config: super::RemoteConfig) -> Self {
         Self {

@@ -20,6 +20,10 @@ pub struct S3Source {
     clients: Mutex<HashMap<uuid::Uuid, Arc<AmazonS3>>>,
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(S3Source::new(s.remote.clone()))
+}
+
 impl S3Source {
     pub fn new(config: super::RemoteConfig) -> Self {
         Self {

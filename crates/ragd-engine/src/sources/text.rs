@@ -8,6 +8,10 @@ use serde_json::Value;
 
 pub struct TextSource;
 
+pub fn collector(_: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(TextSource)
+}
+
 /// What ragd derived, overlaid by what the client gave.
 pub(crate) fn given(mut derived: Metadata, given: Metadata) -> Metadata {
     derived.extend(given);

@@ -81,6 +81,10 @@ pub struct WebSource {
     renderer: Option<super::render::Renderer>,
 }
 
+pub fn collector(s: &super::SourceSettings) -> Box<dyn Source> {
+    Box::new(WebSource::new(s.web.clone()))
+}
+
 impl WebSource {
     pub fn new(config: WebConfig) -> Self {
         let guard = Arc::new(Guard::new(&config.allow_hosts));
