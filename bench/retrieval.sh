@@ -7,13 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=$PWD/.cache
-export RAGD_CACHE_DIR=$cache/ragd RAGD_MODEL_DIR=$cache/models/all-MiniLM-L6-v2
-bash scripts/model/fetch.sh "$RAGD_MODEL_DIR"
-corpus=$cache/bench/corpus
-count=${RAGD_BENCH_CHUNKS:-100500}
-if [ ! -s "$corpus/vectors.f32" ]; then
-  cargo run --release -q -p ragd --example build_corpus -- "$corpus" "$count"
-fi
+corpus="$(bash bench/corpus.sh)"
 venv=$cache/chroma-venv
 if ! "$venv/bin/python" -c "import chromadb" 2>/dev/null; then
   echo "installing chromadb into $venv (once)" >&2

@@ -62,6 +62,10 @@ on_both_backends!(
     queueing_while_the_active_operation_ends_is_a_429_or_a_new_operation,
     queue_races_finish
 );
+on_both_backends!(
+    a_search_among_documents_returns_their_true_neighbours_however_many_they_hold,
+    search_among_documents
+);
 
 fn asset(tenant: &TenantId) -> Asset {
     let now = now_ms();
@@ -192,6 +196,24 @@ async fn expired_leases(s: Arc<dyn Store>) {
         s.document_replace(&new.lease, &doc, &[]).await.unwrap(),
         "the new holder can"
     );
+    // A filter sees every change of the documents' metadata as soon as it commits (the embedded
+    // backend keeps parsed metadata between searches).
+    let team = |t: &str| {
+        MetadataFilter::parse(
+            &serde_json::json!({"type": "eq", "key": "team", "value": t}),
+            "f",
+        )
+        .unwrap()
+    };
+    let matching = |t: &'static str| {
+        let (s, tenant) = (s.clone(), tenant.clone());
+        async move {
+            s.documents_matching(&tenant, &[a.id], &team(t))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(matching("a").await, [doc.id]);
     // A PATCH's metadata overlays what ingestion wrote, and the next ingestion keeps it.
     let patch = serde_json::json!({"team": "b", "path": null});
     let patched = s
@@ -199,6 +221,8 @@ async fn expired_leases(s: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
+    assert!(matching("a").await.is_empty(), "the PATCH is seen at once");
+    assert_eq!(matching("b").await, [doc.id]);
     assert_eq!(
         serde_json::Value::Object(patched.effective_metadata()),
         serde_json::json!({"team": "b"})
@@ -211,6 +235,18 @@ async fn expired_leases(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(again.metadata, doc.metadata);
     assert_eq!(again.effective_metadata(), patched.effective_metadata());
+    assert_eq!(matching("b").await, [doc.id]);
+    assert!(s.document_delete(&new.lease, &[doc.id]).await.unwrap());
+    assert!(
+        matching("b").await.is_empty(),
+        "a deleted document is gone at once"
+    );
+    assert!(s.document_replace(&new.lease, &doc, &[]).await.unwrap());
+    assert_eq!(
+        matching("a").await,
+        [doc.id],
+        "a new document is seen at once"
+    );
     let other = TenantId::parse("other").unwrap();
     let foreign = s.document_patch_metadata(&other, a.id, doc.id, patch.as_object().unwrap());
     assert!(
@@ -550,6 +586,140 @@ async fn vector_search_sees_every_commit_finds_true_neighbours_and_survives_a_re
         s.search_hits(&other, &after).await.unwrap().is_empty(),
         "hits are read within the tenant"
     );
+}
+
+/// An asset of `docs` documents of `per_doc` clustered vectors each (`dims` wide), written under
+/// one claim: the documents and every vector by (document index, chunk index).
+async fn vector_documents(
+    s: &dyn Store,
+    tenant: &TenantId,
+    docs: usize,
+    per_doc: usize,
+    dims: usize,
+) -> (Asset, Vec<Document>, Vec<Vec<f32>>) {
+    let (a, _) = create(s, tenant).await;
+    let claim = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
+    let vectors = clustered(docs * per_doc, dims, 11);
+    let mut written = Vec::new();
+    for d in 0..docs {
+        let document = doc(a.id, claim.operation.id, &format!("doc{d}"));
+        let chunks: Vec<Chunk> = (0..per_doc)
+            .map(|i| chunk(document.id, i, vectors[d * per_doc + i].clone()))
+            .collect();
+        assert!(
+            s.document_replace(&claim.lease, &document, &chunks)
+                .await
+                .unwrap()
+        );
+        written.push(document);
+    }
+    (a, written, vectors)
+}
+
+/// Searches `scope` (some of `docs`) and checks the results against exact search over the
+/// vectors of those documents: always `k` of them, only theirs; returns how many of the true
+/// `k` nearest were found.
+async fn among(
+    s: &dyn Store,
+    scope: &SearchScope,
+    docs: &[Document],
+    vectors: &[Vec<f32>],
+    per_doc: usize,
+    q: &[f32],
+) -> usize {
+    let k = 10;
+    let found = s.search_vectors(scope, q, k as u32).await.unwrap();
+    assert_eq!(found.len(), k, "a search among documents fills k");
+    let keys: Vec<i64> = found.iter().map(|(k, _)| *k).collect();
+    let hits = s.search_hits(&scope.tenant, &keys).await.unwrap();
+    let index = |d: Uuid| docs.iter().position(|x| x.id == d).unwrap();
+    let mut exact: Vec<(usize, f32)> = scope
+        .document_ids
+        .iter()
+        .flat_map(|d| (0..per_doc).map(move |i| index(*d) * per_doc + i))
+        .map(|i| (i, vectors[i].iter().zip(q).map(|(a, b)| a * b).sum()))
+        .collect();
+    exact.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let exact: HashSet<usize> = exact.iter().take(k).map(|(i, _)| *i).collect();
+    hits.iter()
+        .map(|h| {
+            assert!(
+                scope.document_ids.contains(&h.chunk.document_id),
+                "a result outside the documents searched"
+            );
+            index(h.chunk.document_id) * per_doc + h.chunk.chunk_index as usize
+        })
+        .filter(|i| exact.contains(i))
+        .count()
+}
+
+/// A search among documents finds their nearest chunks whether they hold a few of the asset's
+/// vectors (the embedded backend compares them all) or most of them (it walks its graph with
+/// the documents as a predicate), and never another document's.
+async fn search_among_documents(s: Arc<dyn Store>) {
+    let acme = TenantId::parse("acme").unwrap();
+    let per_doc = 1_000;
+    let (a, docs, vectors) = vector_documents(s.as_ref(), &acme, 12, per_doc, 32).await;
+    let queries = clustered(30, 32, 5);
+    for kept in [1, 3, 10] {
+        let scope = SearchScope {
+            tenant: acme.clone(),
+            asset_ids: vec![a.id],
+            document_ids: docs.iter().take(kept).map(|d| d.id).collect(),
+            content_types: vec![],
+            source_url_prefix: None,
+        };
+        let mut found = 0;
+        for q in &queries {
+            found += among(s.as_ref(), &scope, &docs, &vectors, per_doc, q).await;
+        }
+        let recall = found as f64 / (queries.len() * 10) as f64;
+        assert!(
+            recall >= 0.95,
+            "recall@10 among {kept} documents = {recall}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_search_among_documents_after_a_restart_still_knows_each_vectors_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    let acme = TenantId::parse("acme").unwrap();
+    let per_doc = 1_000;
+    let (a, docs, vectors) = vector_documents(&s, &acme, 10, per_doc, 16).await;
+    let whole = SearchScope {
+        tenant: acme.clone(),
+        asset_ids: vec![a.id],
+        document_ids: vec![],
+        content_types: vec![],
+        source_url_prefix: None,
+    };
+    // The first search builds the graph and saves it in the background.
+    s.search_vectors(&whole, &vectors[0], 10).await.unwrap();
+    let saved = dir.path().join("indexes").join(format!("{}.usearch", a.id));
+    for _ in 0..600 {
+        if saved.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(saved.exists(), "the graph was saved");
+    drop(s);
+
+    let s = SqliteStore::open(&path).await.unwrap();
+    let scope = SearchScope {
+        document_ids: docs.iter().skip(1).map(|d| d.id).collect(),
+        ..whole
+    };
+    let queries = clustered(20, 16, 3);
+    let mut found = 0;
+    for q in &queries {
+        found += among(&s, &scope, &docs, &vectors, per_doc, q).await;
+    }
+    let recall = found as f64 / (queries.len() * 10) as f64;
+    assert!(recall >= 0.95, "recall@10 after a restart = {recall}");
 }
 
 /// Chunks of `doc` with these texts (no embeddings: full text only).

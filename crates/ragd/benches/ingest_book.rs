@@ -7,6 +7,8 @@
 
 #[path = "common/app.rs"]
 mod app;
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "../tests/api/site.rs"]
 #[allow(dead_code)]
 mod site;
@@ -79,14 +81,8 @@ fn main() {
         let (n, tokens, chunks) =
             (op["itemsProcessed"].as_f64().unwrap(), op["tokenCount"].as_f64().unwrap(), op["chunkCount"].as_i64().unwrap());
 
-        let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let flags: Vec<&str> = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni"]
-            .into_iter()
-            .filter(|f| cpu.lines().find(|l| l.starts_with("flags")).is_some_and(|l| l.split_whitespace().any(|w| w == *f)))
-            .collect();
-        let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("?").trim();
         println!("\nIngesting the Rust Book ({} chapter pages) end to end, local model, 1 worker", pages.len());
-        println!("CPU: {model}; flags: {}\n", flags.join(" "));
+        println!("CPU: {}\n", cpu::line());
         println!("| measurement | value |");
         println!("|---|---|");
         println!(

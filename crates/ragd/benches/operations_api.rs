@@ -5,6 +5,9 @@
 //! server of the tests (on the same cores: its backends compete with ragd and wrk).
 //! Run: `cargo bench -p ragd --bench operations_api` (installs Debian's `wrk` if missing).
 
+#[path = "common/cpu.rs"]
+mod cpu;
+
 use ragd::Application;
 use ragd::config::{Config, Role};
 use std::time::{Duration, Instant};
@@ -131,11 +134,8 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("?").trim().to_owned();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         println!("\nOperations API over {OPERATIONS} operations of one asset (wrk: 2 threads, {CONNECTIONS} connections, {}s per row, on the same machine)", RUN_FOR.as_secs());
-        println!("CPU: {model}, {cores} cores; load average before: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+        println!("CPU: {}; load average before: {}", cpu::line(), std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
         println!("| backend | measurement | value | server CPU per request | vs /healthz (same run) |");
         println!("|---|---|---|---|---|");
         for backend in ["SQLite", "PostgreSQL"] {

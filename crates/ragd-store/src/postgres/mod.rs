@@ -11,6 +11,7 @@ mod throwaway;
 pub use throwaway::throwaway_database;
 
 use crate::db::{Pool, db};
+use crate::sql::search::batched;
 use crate::sql::{Backend, SqlStore, push_scope};
 use async_trait::async_trait;
 use ragd_core::domain::SearchScope;
@@ -109,6 +110,51 @@ impl PgStore {
 }
 
 impl Postgres {
+    /// The nearest chunks of a scope (of at most a batch of documents), by pgvector's HNSW index.
+    async fn vectors_in(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
+        // The partial HNSW index of this dimension (see the migration) is used when the query
+        // repeats its expression and predicate; the dimension is a number, never user text.
+        let dims = query.len();
+        let cast = if dims > 2000 {
+            format!("halfvec({dims})")
+        } else {
+            format!("vector({dims})")
+        };
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Filters are applied inside the index scan, which keeps scanning until it has enough rows.
+        sqlx::query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            .bind((limit as usize * 4).clamp(200, 1000).to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let mut qb = sqlx::QueryBuilder::new(format!("SELECT c.seq, c.embedding::{cast} <=> "));
+        qb.push_bind(pgvector::Vector::from(query.to_vec()));
+        qb.push(format!(
+            "::{cast} AS distance FROM chunks c JOIN documents d ON d.id = c.document_id WHERE vector_dims(c.embedding) = {dims} AND"
+        ));
+        push_scope(&mut qb, scope);
+        qb.push(" ORDER BY distance LIMIT ").push_bind(limit as i64);
+        let rows = qb.build().fetch_all(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(db)?,
+                    1.0 - r.try_get::<f64, _>(1).map_err(db)?,
+                ))
+            })
+            .collect::<Result<Vec<(i64, f64)>>>()?;
+        // Relaxed order: the index may return near-ties slightly out of order.
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
     /// The lexeme statistics of `chunks.tsv`, read from `pg_stats` at most once a minute (empty
     /// before the first ANALYZE: then every lexeme counts as rare).
     async fn lexeme_frequencies(&self) -> Result<LexemeShares> {
@@ -210,41 +256,9 @@ impl Backend for Postgres {
         query: &[f32],
         limit: u32,
     ) -> Result<Vec<(i64, f64)>> {
-        // The partial HNSW index of this dimension (see the migration) is used when the query
-        // repeats its expression and predicate; the dimension is a number, never user text.
-        let dims = query.len();
-        let cast = if dims > 2000 {
-            format!("halfvec({dims})")
-        } else {
-            format!("vector({dims})")
-        };
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Filters are applied inside the index scan, which keeps scanning until it has enough rows.
-        sqlx::query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-            .bind((limit as usize * 4).clamp(200, 1000).to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let mut qb = sqlx::QueryBuilder::new(format!("SELECT c.seq, c.embedding::{cast} <=> "));
-        qb.push_bind(pgvector::Vector::from(query.to_vec()));
-        qb.push(format!(
-            "::{cast} AS distance FROM chunks c JOIN documents d ON d.id = c.document_id WHERE vector_dims(c.embedding) = {dims} AND"
-        ));
-        push_scope(&mut qb, scope);
-        qb.push(" ORDER BY distance LIMIT ").push_bind(limit as i64);
-        let rows = qb.build().fetch_all(&mut *tx).await.map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0).map_err(db)?,
-                    1.0 - r.try_get::<f64, _>(1).map_err(db)?,
-                ))
-            })
-            .collect::<Result<Vec<(i64, f64)>>>()?;
-        // Relaxed order: the index may return near-ties slightly out of order.
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(out)
+        batched(scope, limit, |s| async move {
+            self.vectors_in(&s, query, limit).await
+        })
+        .await
     }
 }

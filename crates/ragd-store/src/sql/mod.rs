@@ -50,6 +50,11 @@ pub trait Backend: Send + Sync + 'static {
     }
     /// The asset's rows are gone: drop what the backend keeps of it outside the database.
     fn asset_deleted(&self, _asset: Uuid) {}
+    /// Where the backend keeps assets' document metadata between filtered searches, if it
+    /// counts their changes (`assets.metadata_version`).
+    fn metadata_cache(&self) -> Option<&search::MetadataCache> {
+        None
+    }
 }
 
 /// The store on one database: the shared statements on `pool`, the rest on `backend`.

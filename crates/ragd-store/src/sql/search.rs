@@ -5,9 +5,11 @@ use crate::db::{Columns, corrupt, sql};
 use async_trait::async_trait;
 use ragd_core::Result;
 use ragd_core::domain::{
-    MetadataFilter, SearchHit, SearchScope, SourceType, TenantId, overlay_metadata,
+    Metadata, MetadataFilter, SearchHit, SearchScope, SourceType, TenantId, overlay_metadata,
 };
 use ragd_core::ports::store::SearchStore;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Most document ids bound in one search statement (well below both engines' limits on bound
@@ -16,8 +18,13 @@ const DOCUMENT_BATCH: usize = 5_000;
 
 /// Runs `search` on the scope, or on batches of its documents when it names more than
 /// [`DOCUMENT_BATCH`], keeping the best `limit` of all (scores of one query compare across
-/// batches: each is the same ranking over a part of the scope).
-async fn batched<F, Fut>(scope: &SearchScope, limit: u32, search: F) -> Result<Vec<(i64, f64)>>
+/// batches: each is the same ranking over a part of the scope). For the statements that bind the
+/// scope's document ids.
+pub(crate) async fn batched<F, Fut>(
+    scope: &SearchScope,
+    limit: u32,
+    search: F,
+) -> Result<Vec<(i64, f64)>>
 where
     F: Fn(SearchScope) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<(i64, f64)>>>,
@@ -36,6 +43,86 @@ where
     all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     all.truncate(limit as usize);
     Ok(all)
+}
+
+/// An asset's documents with their visible metadata.
+type DocumentMetadata = Arc<Vec<(Uuid, Metadata)>>;
+
+/// Each asset's [`DocumentMetadata`] as of its `metadata_version`, for a backend that counts
+/// metadata changes (the embedded one): a filtered search then reads one number instead of every
+/// document's metadata.
+#[derive(Default)]
+pub struct MetadataCache {
+    assets: Mutex<HashMap<Uuid, (i64, DocumentMetadata)>>,
+}
+
+/// Most documents the cache holds; past it, it starts again empty.
+const CACHED_DOCUMENTS: usize = 1_000_000;
+
+impl MetadataCache {
+    fn get(&self, asset: Uuid, version: i64) -> Option<DocumentMetadata> {
+        let assets = self.assets.lock().expect("metadata cache lock");
+        assets
+            .get(&asset)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, d)| d.clone())
+    }
+
+    fn put(&self, asset: Uuid, version: i64, documents: DocumentMetadata) {
+        let mut assets = self.assets.lock().expect("metadata cache lock");
+        let held: usize = assets.values().map(|(_, d)| d.len()).sum();
+        if held + documents.len() > CACHED_DOCUMENTS {
+            assets.clear();
+        }
+        assets.insert(asset, (version, documents));
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// The asset's documents with their visible metadata: from the backend's cache while the
+    /// asset's `metadata_version` has not moved (read first, so a change committed meanwhile
+    /// only makes the next search read again), else from the documents.
+    async fn document_metadata(&self, tenant: &TenantId, asset: Uuid) -> Result<DocumentMetadata> {
+        let Some(cache) = self.backend.metadata_cache() else {
+            return Ok(Arc::new(self.read_document_metadata(tenant, asset).await?));
+        };
+        let version = sql("SELECT metadata_version FROM assets WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(asset)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(version) = version.map(|r| r.int("metadata_version")).transpose()? else {
+            return Ok(Arc::default());
+        };
+        if let Some(documents) = cache.get(asset, version) {
+            return Ok(documents);
+        }
+        let documents = Arc::new(self.read_document_metadata(tenant, asset).await?);
+        cache.put(asset, version, documents.clone());
+        Ok(documents)
+    }
+
+    async fn read_document_metadata(
+        &self,
+        tenant: &TenantId,
+        asset: Uuid,
+    ) -> Result<Vec<(Uuid, Metadata)>> {
+        let rows = sql("SELECT id, metadata, metadata_patch FROM documents
+             WHERE tenant_id = $1 AND asset_id = $2")
+        .bind(tenant)
+        .bind(asset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let metadata = overlay_metadata(
+                    rows::json_col(r, "metadata")?,
+                    &rows::json_col(r, "metadata_patch")?,
+                );
+                Ok((rows::uuid_col(r, "id")?, metadata))
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -64,10 +151,8 @@ impl<B: Backend> SearchStore for SqlStore<B> {
         if scope.asset_ids.is_empty() || query.is_empty() {
             return Ok(Vec::new());
         }
-        batched(scope, limit, |s| async move {
-            self.backend.search_vectors(&s, query, limit).await
-        })
-        .await
+        // Not batched here: the embedded backend's graphs take any number of documents.
+        self.backend.search_vectors(scope, query, limit).await
     }
 
     async fn documents_matching(
@@ -76,24 +161,15 @@ impl<B: Backend> SearchStore for SqlStore<B> {
         asset_ids: &[Uuid],
         filter: &MetadataFilter,
     ) -> Result<Vec<Uuid>> {
-        if asset_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let q = sql(format!(
-            "SELECT id, metadata, metadata_patch FROM documents
-             WHERE tenant_id = $1 AND asset_id IN ({})",
-            placeholders(2, asset_ids.len())
-        ));
-        let q = asset_ids.iter().fold(q.bind(tenant), |q, a| q.bind(*a));
         let mut kept = Vec::new();
-        for r in q.fetch_all(&self.pool).await? {
-            let metadata = overlay_metadata(
-                rows::json_col(&r, "metadata")?,
-                &rows::json_col(&r, "metadata_patch")?,
+        for asset in asset_ids {
+            let documents = self.document_metadata(tenant, *asset).await?;
+            kept.extend(
+                documents
+                    .iter()
+                    .filter(|(_, m)| filter.matches(m))
+                    .map(|(id, _)| *id),
             );
-            if filter.matches(&metadata) {
-                kept.push(rows::uuid_col(&r, "id")?);
-            }
         }
         Ok(kept)
     }

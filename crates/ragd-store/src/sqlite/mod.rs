@@ -8,12 +8,14 @@ pub mod text;
 pub mod vectors;
 
 use crate::db::{Pool, db};
+use crate::sql::search::{MetadataCache, batched};
 use crate::sql::{Backend, SqlStore, push_scope};
 use async_trait::async_trait;
 use ragd_core::domain::{Operation, SearchScope, TenantId};
 use ragd_core::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -36,6 +38,8 @@ pub struct Sqlite {
     text: Arc<text::TextIndex>,
     /// Reads answered on the calling thread (polling an operation), see `inline.rs`.
     inline: Arc<inline::InlineReads>,
+    /// Assets' document metadata between filtered searches (see migration 0013).
+    metadata: Arc<MetadataCache>,
 }
 
 impl SqliteStore {
@@ -64,6 +68,7 @@ impl SqliteStore {
             text: Arc::new(text::TextIndex::new(dir.join("text"))),
             vectors: Arc::new(vectors::VectorIndexes::new(dir)),
             inline: Arc::new(inline::InlineReads::new(path)),
+            metadata: Arc::default(),
         };
         let store = SqlStore {
             pool: Pool::Sqlite(pool),
@@ -82,6 +87,32 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.backend.pool
+    }
+}
+
+impl Sqlite {
+    /// Exact search: every embedding in scope (of at most a batch of documents), scored as it
+    /// streams in, the best `limit` kept.
+    async fn exact_vectors(
+        &self,
+        scope: &SearchScope,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>> {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT c.seq, c.embedding FROM chunks c JOIN documents d ON d.id = c.document_id WHERE",
+        );
+        push_scope(&mut qb, scope);
+        qb.push(" AND length(c.embedding) = ")
+            .push_bind(query.len() as i64 * 4);
+        let mut rows = qb.build().fetch(&self.pool);
+        let mut best = TopK::new(limit as usize);
+        use futures::TryStreamExt;
+        while let Some(row) = rows.try_next().await.map_err(db)? {
+            let blob: &[u8] = row.try_get(1).map_err(db)?;
+            best.offer(dot(query, blob), || row.try_get(0).map_err(db))?;
+        }
+        Ok(best.into_sorted())
     }
 }
 
@@ -137,14 +168,18 @@ impl Backend for Sqlite {
         query: &[f32],
         limit: u32,
     ) -> Result<Vec<(i64, f64)>> {
-        if !scope.is_filtered() {
-            // The approximate index of each asset; the tenant is checked by the caller having
-            // resolved the assets within it, and again when the hits are read.
+        // The approximate index of each asset, among the scope's documents when it names them
+        // (a metadata filter, `documentIds`); the tenant is checked by the caller having resolved
+        // the assets within it, and again when the hits are read.
+        let graphs = scope.content_types.is_empty() && scope.source_url_prefix.is_none();
+        if graphs {
+            let documents: HashSet<Uuid> = scope.document_ids.iter().copied().collect();
+            let among = (!documents.is_empty()).then_some(&documents);
             let mut out = Vec::new();
             for asset in &scope.asset_ids {
+                let v = &self.vectors;
                 out.extend(
-                    self.vectors
-                        .search(&self.pool, *asset, query, limit as usize)
+                    v.search(&self.pool, *asset, query, limit as usize, among)
                         .await?,
                 );
             }
@@ -152,21 +187,10 @@ impl Backend for Sqlite {
             out.truncate(limit as usize);
             return Ok(out);
         }
-        // Exact search: every embedding in scope, scored as it streams in, the best `limit` kept.
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT c.seq, c.embedding FROM chunks c JOIN documents d ON d.id = c.document_id WHERE",
-        );
-        push_scope(&mut qb, scope);
-        qb.push(" AND length(c.embedding) = ")
-            .push_bind(query.len() as i64 * 4);
-        let mut rows = qb.build().fetch(&self.pool);
-        let mut best = TopK::new(limit as usize);
-        use futures::TryStreamExt;
-        while let Some(row) = rows.try_next().await.map_err(db)? {
-            let blob: &[u8] = row.try_get(1).map_err(db)?;
-            best.offer(dot(query, blob), || row.try_get(0).map_err(db))?;
-        }
-        Ok(best.into_sorted())
+        batched(scope, limit, |s| async move {
+            self.exact_vectors(&s, query, limit).await
+        })
+        .await
     }
 
     fn operation_inline(
@@ -181,6 +205,10 @@ impl Backend for Sqlite {
 
     fn asset_deleted(&self, asset: Uuid) {
         self.vectors.drop_asset(asset);
+    }
+
+    fn metadata_cache(&self) -> Option<&MetadataCache> {
+        Some(&self.metadata)
     }
 }
 

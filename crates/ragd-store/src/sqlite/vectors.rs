@@ -8,16 +8,28 @@
 //! next query, and a deleted one is gone from it. Graphs are saved beside the database with their
 //! log position (in the background, after enough change) and loaded at first use, so a restart
 //! replays only the log tail instead of rebuilding.
+//!
+//! A search among some documents (a metadata filter, `documentIds`) is answered by the same graph:
+//! each graph knows every vector's document, so it counts the vectors the documents hold, scans
+//! them exactly when they are few ([`EXACT_UP_TO`]), and otherwise searches the graph with the
+//! documents as a predicate, widening the search by the share they hold, and scans exactly if that
+//! still found fewer than asked while more are there.
 
 use crate::db::db;
 use ragd_core::{Error, Result};
 use sqlx::{Row, SqlitePool};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use uuid::Uuid;
+
+/// Most vectors a filtered search scans exactly instead of searching the graph (a few
+/// milliseconds at 384 dimensions).
+const EXACT_UP_TO: usize = 8_192;
+/// Most candidates a filtered graph search keeps while it walks.
+const MAX_EXPANSION: usize = 4_096;
 
 /// Changes after which a graph is saved again (at most once per `SAVE_INTERVAL`).
 const SAVE_AFTER_CHANGES: usize = 1_000;
@@ -29,6 +41,38 @@ struct Graph {
     position: i64,
     unsaved: usize,
     saved_at: Instant,
+    /// Each vector's document, and each document's vectors.
+    documents: Documents,
+}
+
+#[derive(Default)]
+struct Documents {
+    of: HashMap<u64, Uuid>,
+    keys: HashMap<Uuid, Vec<u64>>,
+}
+
+impl Documents {
+    fn add(&mut self, key: u64, document: Uuid) {
+        match self.of.get(&key) {
+            Some(d) if *d == document => return,
+            // A key SQLite gave again (`seq` is a rowid) after its chunk was deleted.
+            Some(_) => self.remove(key),
+            None => {}
+        }
+        self.of.insert(key, document);
+        self.keys.entry(document).or_default().push(key);
+    }
+
+    fn remove(&mut self, key: u64) {
+        if let Some(d) = self.of.remove(&key)
+            && let Some(keys) = self.keys.get_mut(&d)
+        {
+            keys.retain(|k| *k != key);
+            if keys.is_empty() {
+                self.keys.remove(&d);
+            }
+        }
+    }
 }
 
 /// Every asset's graph, opened on first use.
@@ -93,6 +137,7 @@ fn load(index_path: &std::path::Path, position_path: &std::path::Path) -> Option
         position,
         unsaved: 0,
         saved_at: Instant::now(),
+        documents: Documents::default(),
     })
 }
 
@@ -156,9 +201,10 @@ impl VectorIndexes {
         };
         // Without one, the graph starts from the chunks table as of `head` (read before it, so a
         // later change is in the log tail too and replaying it is harmless), then replays the tail.
+        // A loaded graph reads only its vectors' documents (a saved graph does not keep them).
         let (base, from) = match loaded {
-            Some(position) => (Vec::new(), position),
-            None => (embedded_chunks(pool, asset).await?, head),
+            Some(position) => (embedded_chunks(pool, asset, false).await?, position),
+            None => (embedded_chunks(pool, asset, true).await?, head),
         };
         let tail = log_tail(pool, asset, from).await?;
         let slot2 = slot.clone();
@@ -201,29 +247,24 @@ impl VectorIndexes {
         });
     }
 
-    /// The `limit` nearest chunks of the asset to `query`: `(chunk key, cosine)`.
+    /// The `limit` nearest chunks of the asset to `query`, among those of `documents` if given:
+    /// `(chunk key, cosine)`.
     pub async fn search(
         &self,
         pool: &SqlitePool,
         asset: Uuid,
         query: &[f32],
         limit: usize,
+        documents: Option<&HashSet<Uuid>>,
     ) -> Result<Vec<(i64, f64)>> {
         let slot = self.synced(pool, asset, query.len()).await?;
         let guard = slot.read().expect("graph lock");
-        let Some(g) = guard.as_ref() else {
-            return Ok(Vec::new());
-        };
-        if g.index.size() == 0 || g.index.dimensions() != query.len() {
-            return Ok(Vec::new());
+        match guard.as_ref() {
+            Some(g) if g.index.size() > 0 && g.index.dimensions() == query.len() => {
+                g.nearest(query, limit, documents)
+            }
+            _ => Ok(Vec::new()),
         }
-        g.index.change_expansion_search(limit.max(64));
-        let m = g.index.search(query, limit).map_err(usearch_error)?;
-        Ok(m.keys
-            .iter()
-            .zip(&m.distances)
-            .map(|(k, d)| (*k as i64, 1.0 - *d as f64))
-            .collect())
     }
 
     /// Forgets an asset's graph and its files (the asset was deleted).
@@ -235,27 +276,118 @@ impl VectorIndexes {
     }
 }
 
-/// The asset's chunks that have a vector, `(key, blob)`: a graph's base when none was saved.
-async fn embedded_chunks(pool: &SqlitePool, asset: Uuid) -> Result<Vec<(i64, Vec<u8>)>> {
-    let rows = sqlx::query(
-        "SELECT seq, embedding FROM chunks WHERE asset_id = ?1 AND length(embedding) > 0",
-    )
+/// `(chunk key, cosine)` of a graph's matches (inner-product distances of unit vectors).
+fn matches(m: &usearch::ffi::Matches) -> Vec<(i64, f64)> {
+    m.keys
+        .iter()
+        .zip(&m.distances)
+        .map(|(k, d)| (*k as i64, 1.0 - *d as f64))
+        .collect()
+}
+
+impl Graph {
+    fn nearest(
+        &self,
+        query: &[f32],
+        limit: usize,
+        documents: Option<&HashSet<Uuid>>,
+    ) -> Result<Vec<(i64, f64)>> {
+        let Some(documents) = documents else {
+            self.index.change_expansion_search(limit.max(64));
+            let m = self.index.search(query, limit).map_err(usearch_error)?;
+            return Ok(matches(&m));
+        };
+        let kept: usize = documents
+            .iter()
+            .filter_map(|d| self.documents.keys.get(d))
+            .map(Vec::len)
+            .sum();
+        if kept <= EXACT_UP_TO {
+            return self.exact(query, limit, documents);
+        }
+        // The walk meets about `kept / size` matching vectors per vector it visits.
+        let widen = self.index.size() as f64 / kept as f64;
+        let expansion = ((limit.max(256) as f64 * widen) as usize).min(MAX_EXPANSION);
+        self.index.change_expansion_search(expansion.max(limit));
+        let m = self
+            .index
+            .filtered_search(query, limit, |key| {
+                self.documents
+                    .of
+                    .get(&key)
+                    .is_some_and(|d| documents.contains(d))
+            })
+            .map_err(usearch_error)?;
+        if m.keys.len() < limit.min(kept) {
+            return self.exact(query, limit, documents);
+        }
+        Ok(matches(&m))
+    }
+
+    /// The `limit` nearest vectors of `documents` to `query`, every one of them compared.
+    fn exact(
+        &self,
+        query: &[f32],
+        limit: usize,
+        documents: &HashSet<Uuid>,
+    ) -> Result<Vec<(i64, f64)>> {
+        let mut v = vec![0f32; query.len()];
+        let mut scored = Vec::new();
+        for key in documents
+            .iter()
+            .filter_map(|d| self.documents.keys.get(d))
+            .flatten()
+        {
+            if self.index.get(*key, &mut v).map_err(usearch_error)? == 1 {
+                let dot: f32 = v.iter().zip(query).map(|(a, b)| a * b).sum();
+                scored.push((*key as i64, f64::from(dot)));
+            }
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(limit);
+        Ok(scored)
+    }
+}
+
+/// A chunk of the asset with a vector: `(key, document, the vector if read)`.
+type BaseChunk = (i64, Uuid, Option<Vec<u8>>);
+
+/// The asset's chunks that have a vector (with it, if `vectors`): a graph's base when none was
+/// saved, or the documents of a saved graph's vectors.
+async fn embedded_chunks(pool: &SqlitePool, asset: Uuid, vectors: bool) -> Result<Vec<BaseChunk>> {
+    let rows = sqlx::query(if vectors {
+        "SELECT seq, document_id, embedding FROM chunks WHERE asset_id = ?1 AND length(embedding) > 0"
+    } else {
+        "SELECT seq, document_id, NULL FROM chunks WHERE asset_id = ?1 AND length(embedding) > 0"
+    })
     .bind(asset.to_string())
     .fetch_all(pool)
     .await
     .map_err(db)?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
-        .collect::<Result<Vec<(i64, Vec<u8>)>>>()
+        .map(|r| {
+            Ok((
+                r.try_get(0).map_err(db)?,
+                uuid_of(r.try_get(1).map_err(db)?)?,
+                r.try_get(2).map_err(db)?,
+            ))
+        })
+        .collect()
 }
 
-/// One change of an asset's chunks: `(seq, chunk key, added, the vector if still there)`.
-type LogEntry = (i64, i64, bool, Option<Vec<u8>>);
+fn uuid_of(text: Option<String>) -> Result<Uuid> {
+    text.and_then(|t| Uuid::parse_str(&t).ok())
+        .ok_or_else(|| crate::db::corrupt("chunk document_id"))
+}
+
+/// One change of an asset's chunks: `(seq, chunk key, added, its document and vector if still
+/// there)`.
+type LogEntry = (i64, i64, bool, Option<(Uuid, Vec<u8>)>);
 
 /// The asset's change log after `from`.
 async fn log_tail(pool: &SqlitePool, asset: Uuid, from: i64) -> Result<Vec<LogEntry>> {
     let tail = sqlx::query(
-        "SELECT l.seq, l.chunk_seq, l.added, c.embedding FROM chunk_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
+        "SELECT l.seq, l.chunk_seq, l.added, c.document_id, c.embedding FROM chunk_log l LEFT JOIN chunks c ON c.seq = l.chunk_seq AND l.added = 1
          WHERE l.asset_id = ?1 AND l.seq > ?2 ORDER BY l.seq",
     )
     .bind(asset.to_string())
@@ -265,11 +397,16 @@ async fn log_tail(pool: &SqlitePool, asset: Uuid, from: i64) -> Result<Vec<LogEn
     .map_err(db)?;
     tail.iter()
         .map(|r| {
+            let vector: Option<Vec<u8>> = r.try_get(4).map_err(db)?;
+            let chunk = match vector {
+                Some(v) => Some((uuid_of(r.try_get(3).map_err(db)?)?, v)),
+                None => None,
+            };
             Ok((
                 r.try_get(0).map_err(db)?,
                 r.try_get(1).map_err(db)?,
                 r.try_get(2).map_err(db)?,
-                r.try_get(3).map_err(db)?,
+                chunk,
             ))
         })
         .collect::<Result<Vec<LogEntry>>>()
@@ -280,7 +417,7 @@ async fn log_tail(pool: &SqlitePool, asset: Uuid, from: i64) -> Result<Vec<LogEn
 fn apply(
     slot: &RwLock<Option<Graph>>,
     dimensions: usize,
-    base: Vec<(i64, Vec<u8>)>,
+    base: Vec<BaseChunk>,
     from: i64,
     tail: Vec<LogEntry>,
 ) -> Result<bool> {
@@ -292,11 +429,15 @@ fn apply(
             position: from,
             unsaved: 0,
             saved_at: Instant::now(),
+            documents: Documents::default(),
         }),
     };
-    for (key, blob) in base {
-        g.put(key as u64, &vector(&blob))?;
-        g.unsaved += 1;
+    for (key, document, blob) in base {
+        g.documents.add(key as u64, document);
+        if let Some(blob) = blob {
+            g.put(key as u64, &vector(&blob))?;
+            g.unsaved += 1;
+        }
     }
     for (seq, key, added, embedding) in tail {
         // Another search may have applied part of the tail meanwhile.
@@ -304,12 +445,17 @@ fn apply(
             continue;
         }
         match (added, embedding) {
-            (true, Some(blob)) => g.put(key as u64, &vector(&blob))?,
-            // Deleted, or added and deleted again since: gone either way.
-            _ if g.index.contains(key as u64) => {
-                g.index.remove(key as u64).map_err(usearch_error)?;
+            (true, Some((document, blob))) => {
+                g.documents.add(key as u64, document);
+                g.put(key as u64, &vector(&blob))?;
             }
-            _ => {}
+            // Deleted, or added and deleted again since: gone either way.
+            _ => {
+                g.documents.remove(key as u64);
+                if g.index.contains(key as u64) {
+                    g.index.remove(key as u64).map_err(usearch_error)?;
+                }
+            }
         }
         g.position = seq;
         g.unsaved += 1;

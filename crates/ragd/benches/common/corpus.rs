@@ -3,6 +3,8 @@
 //! `.cache/bench/corpus`), the last `QUERIES` held out as queries; and how to write it into any
 //! store the way ingestion does (one asset, documents of 1,000 chunks).
 
+#![allow(dead_code)] // each benchmark uses part of it
+
 use ragd_core::domain::*;
 use ragd_core::ports::store::Store;
 use std::io::BufRead;
@@ -54,6 +56,16 @@ pub fn pct(sorted: &[Duration], p: f64) -> f64 {
 /// Writes the corpus's first `n` chunks into `store` as one asset; returns its search scope and
 /// the time the writes took. A chunk's `text_hash` is its corpus index.
 pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
+    write_documents(store, c, 1000, |_| Metadata::new()).await
+}
+
+/// Like [`write`], in documents of `per_document` chunks, document `d` with `metadata(d)`.
+pub async fn write_documents(
+    store: &dyn Store,
+    c: &Corpus,
+    per_document: usize,
+    metadata: impl Fn(usize) -> Metadata,
+) -> (SearchScope, Duration) {
     let (texts, corpus, n) = (&c.texts, &c.vectors[..c.n], c.n);
     let tenant = TenantId::parse("bench").unwrap();
     let now = ragd_core::time::now_ms();
@@ -96,7 +108,7 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
         .unwrap()
         .unwrap();
     let write = Instant::now();
-    for (d, range) in (0..n).collect::<Vec<_>>().chunks(1000).enumerate() {
+    for (d, range) in (0..n).collect::<Vec<_>>().chunks(per_document).enumerate() {
         let key = format!("doc-{d}");
         let doc = Document {
             id: Document::id_for(asset.id, &key),
@@ -116,7 +128,7 @@ pub async fn write(store: &dyn Store, c: &Corpus) -> (SearchScope, Duration) {
             modified_at: now,
             processed_at: None,
             source_meta: serde_json::json!({}),
-            metadata: Default::default(),
+            metadata: metadata(d),
             metadata_patch: Default::default(),
         };
         let chunks: Vec<Chunk> = range
