@@ -107,6 +107,69 @@ fn vector(blob: &[u8]) -> Vec<f32> {
 }
 
 impl Graph {
+    /// The `limit` nearest vectors to `query`, among those of `documents` if given.
+    fn nearest(
+        &self,
+        query: &[f32],
+        limit: usize,
+        documents: Option<&HashSet<Uuid>>,
+    ) -> Result<Vec<(i64, f64)>> {
+        let Some(documents) = documents else {
+            self.index.change_expansion_search(limit.max(64));
+            let m = self.index.search(query, limit).map_err(usearch_error)?;
+            return Ok(matches(&m));
+        };
+        let kept: usize = documents
+            .iter()
+            .filter_map(|d| self.documents.keys.get(d))
+            .map(Vec::len)
+            .sum();
+        if kept <= EXACT_UP_TO {
+            return self.exact(query, limit, documents);
+        }
+        // The walk meets about `kept / size` matching vectors per vector it visits.
+        let widen = self.index.size() as f64 / kept as f64;
+        let expansion = ((limit.max(256) as f64 * widen) as usize).min(MAX_EXPANSION);
+        self.index.change_expansion_search(expansion.max(limit));
+        let m = self
+            .index
+            .filtered_search(query, limit, |key| {
+                self.documents
+                    .of
+                    .get(&key)
+                    .is_some_and(|d| documents.contains(d))
+            })
+            .map_err(usearch_error)?;
+        if m.keys.len() < limit.min(kept) {
+            return self.exact(query, limit, documents);
+        }
+        Ok(matches(&m))
+    }
+
+    /// The `limit` nearest vectors of `documents` to `query`, every one of them compared.
+    fn exact(
+        &self,
+        query: &[f32],
+        limit: usize,
+        documents: &HashSet<Uuid>,
+    ) -> Result<Vec<(i64, f64)>> {
+        let mut v = vec![0f32; query.len()];
+        let mut scored = Vec::new();
+        for key in documents
+            .iter()
+            .filter_map(|d| self.documents.keys.get(d))
+            .flatten()
+        {
+            if self.index.get(*key, &mut v).map_err(usearch_error)? == 1 {
+                let dot: f32 = v.iter().zip(query).map(|(a, b)| a * b).sum();
+                scored.push((*key as i64, f64::from(dot)));
+            }
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(limit);
+        Ok(scored)
+    }
+
     /// Adds or replaces one vector, growing the graph as needed.
     fn put(&mut self, key: u64, v: &[f32]) -> Result<()> {
         if self.index.dimensions() != v.len() {
@@ -283,70 +346,6 @@ fn matches(m: &usearch::ffi::Matches) -> Vec<(i64, f64)> {
         .zip(&m.distances)
         .map(|(k, d)| (*k as i64, 1.0 - *d as f64))
         .collect()
-}
-
-impl Graph {
-    fn nearest(
-        &self,
-        query: &[f32],
-        limit: usize,
-        documents: Option<&HashSet<Uuid>>,
-    ) -> Result<Vec<(i64, f64)>> {
-        let Some(documents) = documents else {
-            self.index.change_expansion_search(limit.max(64));
-            let m = self.index.search(query, limit).map_err(usearch_error)?;
-            return Ok(matches(&m));
-        };
-        let kept: usize = documents
-            .iter()
-            .filter_map(|d| self.documents.keys.get(d))
-            .map(Vec::len)
-            .sum();
-        if kept <= EXACT_UP_TO {
-            return self.exact(query, limit, documents);
-        }
-        // The walk meets about `kept / size` matching vectors per vector it visits.
-        let widen = self.index.size() as f64 / kept as f64;
-        let expansion = ((limit.max(256) as f64 * widen) as usize).min(MAX_EXPANSION);
-        self.index.change_expansion_search(expansion.max(limit));
-        let m = self
-            .index
-            .filtered_search(query, limit, |key| {
-                self.documents
-                    .of
-                    .get(&key)
-                    .is_some_and(|d| documents.contains(d))
-            })
-            .map_err(usearch_error)?;
-        if m.keys.len() < limit.min(kept) {
-            return self.exact(query, limit, documents);
-        }
-        Ok(matches(&m))
-    }
-
-    /// The `limit` nearest vectors of `documents` to `query`, every one of them compared.
-    fn exact(
-        &self,
-        query: &[f32],
-        limit: usize,
-        documents: &HashSet<Uuid>,
-    ) -> Result<Vec<(i64, f64)>> {
-        let mut v = vec![0f32; query.len()];
-        let mut scored = Vec::new();
-        for key in documents
-            .iter()
-            .filter_map(|d| self.documents.keys.get(d))
-            .flatten()
-        {
-            if self.index.get(*key, &mut v).map_err(usearch_error)? == 1 {
-                let dot: f32 = v.iter().zip(query).map(|(a, b)| a * b).sum();
-                scored.push((*key as i64, f64::from(dot)));
-            }
-        }
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(limit);
-        Ok(scored)
-    }
 }
 
 /// A chunk of the asset with a vector: `(key, document, the vector if read)`.
