@@ -19,7 +19,6 @@ mod cpu;
 use corpus::{Corpus, K, pct};
 use ragd_core::domain::{Metadata, MetadataFilter, SearchScope};
 use ragd_core::ports::store::{SearchStore, Store};
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 /// Chunks per document.
@@ -74,20 +73,12 @@ async fn measure(store: &dyn Store, scope: &SearchScope, c: &Corpus) -> Vec<Row>
             let found = store.search_vectors(&narrowed, q, K as u32).await.unwrap();
             latency.push(start.elapsed());
 
-            let mut exact: Vec<(usize, f32)> = matching
-                .iter()
-                .map(|&i| (i, c.vectors[i].iter().zip(q).map(|(a, b)| a * b).sum()))
-                .collect();
-            exact.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let exact: HashSet<String> = exact.iter().take(K).map(|(i, _)| i.to_string()).collect();
-            let keys: Vec<i64> = found.iter().map(|(k, _)| *k).collect();
-            let hits = store.search_hits(&scope.tenant, &keys).await.unwrap();
-            hit += hits
-                .iter()
-                .filter(|h| exact.contains(&h.chunk.text_hash))
-                .count();
-            want += exact.len();
-            full += usize::from(found.len() == exact.len());
+            let (hits, wanted) =
+                corpus::true_neighbours_among(store, scope, c, matching.iter().copied(), q, &found)
+                    .await;
+            hit += hits;
+            want += wanted;
+            full += usize::from(found.len() == wanted);
         }
         latency.sort();
         rows.push(Row {

@@ -79,41 +79,57 @@ impl MetadataCache {
 }
 
 impl<B: Backend> SqlStore<B> {
-    /// The asset's documents with their visible metadata: from the backend's cache while the
-    /// asset's `metadata_version` has not moved (read first, so a change committed meanwhile
-    /// only makes the next search read again), else from the documents.
-    async fn document_metadata(&self, tenant: &TenantId, asset: Uuid) -> Result<DocumentMetadata> {
-        let Some(cache) = self.backend.metadata_cache() else {
-            return Ok(Arc::new(self.read_document_metadata(tenant, asset).await?));
-        };
-        let version = sql("SELECT metadata_version FROM assets WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(asset)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(version) = version.map(|r| r.int("metadata_version")).transpose()? else {
-            return Ok(Arc::default());
-        };
-        if let Some(documents) = cache.get(asset, version) {
-            return Ok(documents);
+    /// The assets' documents with their visible metadata: on a backend with a cache, each
+    /// asset's from it while the asset's `metadata_version` has not moved (read first, so a
+    /// change committed meanwhile only makes the next search read again); else all in one read.
+    async fn document_metadata(
+        &self,
+        tenant: &TenantId,
+        assets: &[Uuid],
+    ) -> Result<Vec<DocumentMetadata>> {
+        if assets.is_empty() {
+            return Ok(Vec::new());
         }
-        let documents = Arc::new(self.read_document_metadata(tenant, asset).await?);
-        cache.put(asset, version, documents.clone());
-        Ok(documents)
+        let Some(cache) = self.backend.metadata_cache() else {
+            return Ok(vec![Arc::new(
+                self.read_document_metadata(tenant, assets).await?,
+            )]);
+        };
+        let q = sql(format!(
+            "SELECT id, metadata_version FROM assets WHERE tenant_id = $1 AND id IN ({})",
+            placeholders(2, assets.len())
+        ));
+        let versions = assets.iter().fold(q.bind(tenant), |q, a| q.bind(*a));
+        let mut out = Vec::new();
+        for r in versions.fetch_all(&self.pool).await? {
+            let (asset, version) = (rows::uuid_col(&r, "id")?, r.int("metadata_version")?);
+            let documents = match cache.get(asset, version) {
+                Some(documents) => documents,
+                None => {
+                    let read = Arc::new(self.read_document_metadata(tenant, &[asset]).await?);
+                    cache.put(asset, version, read.clone());
+                    read
+                }
+            };
+            out.push(documents);
+        }
+        Ok(out)
     }
 
     async fn read_document_metadata(
         &self,
         tenant: &TenantId,
-        asset: Uuid,
+        assets: &[Uuid],
     ) -> Result<Vec<(Uuid, Metadata)>> {
-        let rows = sql("SELECT id, metadata, metadata_patch FROM documents
-             WHERE tenant_id = $1 AND asset_id = $2")
-        .bind(tenant)
-        .bind(asset)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
+        let q = sql(format!(
+            "SELECT id, metadata, metadata_patch FROM documents
+             WHERE tenant_id = $1 AND asset_id IN ({})",
+            placeholders(2, assets.len())
+        ));
+        let q = assets.iter().fold(q.bind(tenant), |q, a| q.bind(*a));
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
             .map(|r| {
                 let metadata = overlay_metadata(
                     rows::json_col(r, "metadata")?,
@@ -162,8 +178,7 @@ impl<B: Backend> SearchStore for SqlStore<B> {
         filter: &MetadataFilter,
     ) -> Result<Vec<Uuid>> {
         let mut kept = Vec::new();
-        for asset in asset_ids {
-            let documents = self.document_metadata(tenant, *asset).await?;
+        for documents in self.document_metadata(tenant, asset_ids).await? {
             kept.extend(
                 documents
                     .iter()

@@ -154,20 +154,18 @@ impl Graph {
         documents: &HashSet<Uuid>,
     ) -> Result<Vec<(i64, f64)>> {
         let mut v = vec![0f32; query.len()];
-        let mut scored = Vec::new();
+        let mut best = super::TopK::new(limit);
         for key in documents
             .iter()
             .filter_map(|d| self.documents.keys.get(d))
             .flatten()
         {
             if self.index.get(*key, &mut v).map_err(usearch_error)? == 1 {
-                let dot: f32 = v.iter().zip(query).map(|(a, b)| a * b).sum();
-                scored.push((*key as i64, f64::from(dot)));
+                let dot = v.iter().zip(query).map(|(a, b)| a * b).sum();
+                best.offer(dot, || Ok(*key as i64))?;
             }
         }
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(limit);
-        Ok(scored)
+        Ok(best.into_sorted())
     }
 
     /// Adds or replaces one vector, growing the graph as needed.

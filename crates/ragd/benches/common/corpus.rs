@@ -189,20 +189,37 @@ pub async fn true_neighbours(
     q: &[f32],
     found: &[(i64, f64)],
 ) -> usize {
-    let mut exact: Vec<(usize, f32)> = c.vectors[..c.n]
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum()))
+    true_neighbours_among(store, scope, c, 0..c.n, q, found)
+        .await
+        .0
+}
+
+/// How many of the chunks `found` for `q` are among its true `K` nearest neighbours within the
+/// corpus chunks `among`, and how many those are (`K`, or fewer when `among` holds fewer).
+pub async fn true_neighbours_among(
+    store: &dyn Store,
+    scope: &SearchScope,
+    c: &Corpus,
+    among: impl Iterator<Item = usize>,
+    q: &[f32],
+    found: &[(i64, f64)],
+) -> (usize, usize) {
+    let mut exact: Vec<(usize, f32)> = among
+        .map(|i| (i, c.vectors[i].iter().zip(q).map(|(a, b)| a * b).sum()))
         .collect();
-    exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
+    if exact.len() > K {
+        exact.select_nth_unstable_by(K, |a, b| b.1.total_cmp(&a.1));
+        exact.truncate(K);
+    }
     let exact: std::collections::HashSet<String> =
-        exact[..K].iter().map(|(i, _)| i.to_string()).collect();
+        exact.iter().map(|(i, _)| i.to_string()).collect();
     let keys: Vec<i64> = found.iter().map(|(k, _)| *k).collect();
-    store
+    let hits = store
         .search_hits(&scope.tenant, &keys)
         .await
         .unwrap()
         .iter()
         .filter(|h| exact.contains(&h.chunk.text_hash))
-        .count()
+        .count();
+    (hits, exact.len())
 }
