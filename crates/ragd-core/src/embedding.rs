@@ -87,6 +87,13 @@ pub fn remote_providers() -> Vec<&'static str> {
     remote
 }
 
+/// What an LLM config may name: the remote embedding providers, then the re-ranking ones.
+pub fn config_providers() -> Vec<&'static str> {
+    let mut all = remote_providers();
+    all.extend(crate::search::RERANK_PROVIDERS.iter().map(|(p, _)| *p));
+    all
+}
+
 impl Default for ModelCatalog {
     fn default() -> Self {
         Self {

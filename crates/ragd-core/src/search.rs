@@ -39,6 +39,47 @@ pub struct SearchRequest {
     pub merge_duplicates: bool,
     /// For a cross-asset search: these assets (all of the tenant's when empty).
     pub asset_ids: Vec<Uuid>,
+    /// Re-score the best fused candidates with a cross-encoder (ragd).
+    pub rerank: Option<Rerank>,
+}
+
+/// Most candidates one search sends to a re-ranker, and how many it sends by default.
+pub const MAX_RERANK_TOP_N: i64 = 200;
+pub const DEFAULT_RERANK_TOP_N: i64 = 50;
+
+/// The re-ranking providers an LLM config may name, each with its API's own base URL; all speak
+/// the Cohere/Jina `POST {base}/rerank` format.
+pub const RERANK_PROVIDERS: &[(&str, &str)] = &[
+    ("cohere", "https://api.cohere.com/v2"),
+    ("jina", "https://api.jina.ai/v1"),
+];
+
+/// **(ragd)** A search's re-ranking: the first `top_n` fused candidates are re-scored by `model`
+/// and the best `topK` of them returned.
+#[derive(Debug, Clone, Default)]
+pub struct Rerank {
+    pub model: String,
+    pub top_n: Option<i64>,
+    /// A tenant's LLM config of a re-ranking provider; `None`: the server's re-ranker.
+    pub llm_config_id: Option<Uuid>,
+}
+
+/// What became of a search's re-ranking: applied, or why the fused order stands.
+#[derive(Debug, Clone)]
+pub struct RerankReport {
+    pub model: String,
+    /// Candidates sent to the re-ranker.
+    pub candidates: usize,
+    /// `None`: the results are in the re-ranker's order, scored by it.
+    pub fallback: Option<String>,
+    pub took_ms: u64,
+}
+
+/// A search's answer.
+#[derive(Debug, Clone, Default)]
+pub struct Searched {
+    pub results: Vec<Scored>,
+    pub rerank: Option<RerankReport>,
 }
 
 /// A result: the chunk and its score in the request's mode (cosine, BM25, or fused RRF).

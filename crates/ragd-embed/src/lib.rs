@@ -6,8 +6,10 @@
 //!   tokenizer. No Python and no GPU at run time.
 //! - [`remote`]: any OpenAI-compatible `/v1/embeddings` API, with token-aware batching, rate
 //!   limits and retries.
+//! - [`rerank`]: a re-ranking provider's Cohere/Jina-style `/rerank` API (ragd).
 
 pub mod local;
 pub mod remote;
+pub mod rerank;
 
 pub use local::{LocalEmbedder, LocalModel, ModelFiles};

@@ -128,7 +128,7 @@ impl Limiter {
     }
 
     /// Waits for a slot and for room in the last minute's request and token budget.
-    async fn acquire(&self, tokens: u64) -> tokio::sync::SemaphorePermit<'_> {
+    pub(crate) async fn acquire(&self, tokens: u64) -> tokio::sync::SemaphorePermit<'_> {
         let permit = self.slots.acquire().await.expect("never closed");
         loop {
             let wait = {
@@ -211,25 +211,8 @@ impl RemoteEmbedder {
         }
     }
 
-    /// The provider's reason from an error body (`{"error": {"message"}}` or `{"detail"}`),
-    /// with anything that looks like the key removed.
     fn reason(&self, status: reqwest::StatusCode, body: &str) -> String {
-        let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-        let msg = parsed
-            .as_ref()
-            .and_then(|v| {
-                v["error"]["message"]
-                    .as_str()
-                    .or(v["error"].as_str())
-                    .or(v["detail"].as_str())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| body.chars().take(300).collect());
-        let msg = match &self.config.api_key {
-            Some(k) if !k.is_empty() => msg.replace(k.as_str(), "***"),
-            _ => msg,
-        };
-        format!("embedding provider answered {status}: {msg}")
+        provider_reason("embedding", status, body, self.config.api_key.as_deref())
     }
 
     async fn attempt(&self, inputs: &[String]) -> Attempt {
@@ -340,8 +323,35 @@ impl RemoteEmbedder {
     }
 }
 
+/// A provider's reason from an error body (`{"error": {"message"}}`, `{"message"}` or
+/// `{"detail"}`), with anything that looks like the key removed.
+pub(crate) fn provider_reason(
+    what: &str,
+    status: reqwest::StatusCode,
+    body: &str,
+    key: Option<&str>,
+) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let msg = parsed
+        .as_ref()
+        .and_then(|v| {
+            v["error"]["message"]
+                .as_str()
+                .or(v["error"].as_str())
+                .or(v["message"].as_str())
+                .or(v["detail"].as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect());
+    let msg = match key {
+        Some(k) if !k.is_empty() => msg.replace(k, "***"),
+        _ => msg,
+    };
+    format!("{what} provider answered {status}: {msg}")
+}
+
 /// A transport error's text without its URL (which may carry credentials in a query string).
-fn without_url(e: reqwest::Error) -> String {
+pub(crate) fn without_url(e: reqwest::Error) -> String {
     e.without_url().to_string()
 }
 

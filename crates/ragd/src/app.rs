@@ -104,6 +104,7 @@ impl Application {
         services.can_render = web.chromium.is_some();
         let (local, registry) = embedders(config, models);
         services.embedders = Some(registry.clone());
+        services.rerankers = Some(registry.clone());
 
         let secret = config.hs256_secret()?;
         let auth = authenticator(config, &secret);
@@ -273,6 +274,7 @@ fn services(
     let mut services = Services::new(store, models, events, blobs, secrets);
     services.upload_limit = config.upload_max_bytes;
     services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
+    services.rerank_timeout = Duration::from_millis(config.rerank_timeout_ms.max(1));
     services
 }
 
@@ -289,6 +291,7 @@ fn embedders(
         files,
         models,
         config.openai(),
+        config.rerank(),
         config.allow_hosts(),
     ));
     (local, registry)

@@ -108,6 +108,13 @@ pub struct Config {
     pub openai_base_url: Option<String>,
     /// Embedding requests in flight at once to that endpoint, per process.
     pub openai_concurrency: usize,
+    /// **(ragd)** Base URL of the server's re-ranker: a service speaking Cohere's or Jina's
+    /// `POST /rerank` (`https://api.cohere.com/v2`, `https://api.jina.ai/v1`, TEI, Infinity, …).
+    pub rerank_base_url: Option<String>,
+    /// Its API key.
+    pub rerank_api_key: Option<String>,
+    /// Milliseconds a search waits for its re-ranker before it keeps the fused order.
+    pub rerank_timeout_ms: u64,
     /// 64 hex characters: the AES-256-GCM key that seals credentials and webhook secrets
     /// (default: `<data_dir>/secret-key`, created on first use). Every process of a scale-out
     /// deployment needs the same key.
@@ -171,6 +178,9 @@ impl Default for Config {
             openai_api_key: None,
             openai_base_url: None,
             openai_concurrency: 4,
+            rerank_base_url: None,
+            rerank_api_key: None,
+            rerank_timeout_ms: 5000,
             secret_key: None,
             public_url: None,
             git_allow_file_urls: false,
@@ -309,6 +319,14 @@ impl Config {
                 .unwrap_or_else(|| ragd_embed::remote::OPENAI_BASE_URL.into()),
             api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
             concurrency: self.openai_concurrency,
+        })
+    }
+
+    /// The server's re-ranker, when a base URL is configured.
+    pub fn rerank(&self) -> Option<crate::embedders::RerankEndpoint> {
+        Some(crate::embedders::RerankEndpoint {
+            base_url: self.rerank_base_url.clone().filter(|u| !u.is_empty())?,
+            api_key: self.rerank_api_key.clone().filter(|k| !k.is_empty()),
         })
     }
 

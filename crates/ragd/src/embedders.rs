@@ -1,5 +1,6 @@
 //! The embedders this process has (the local model, an OpenAI-compatible endpoint, tenants' LLM
-//! configs) and `ragd model fetch`, which installs the local model by running the setup scripts
+//! configs), its re-rankers (the server's `/rerank` endpoint, tenants' LLM configs) and `ragd model
+//! fetch`, which installs the local model by running the setup scripts
 //! compiled into the binary (`scripts/model/`), so an installed `ragd` needs no source checkout.
 
 use anyhow::{Context, bail};
@@ -39,6 +40,13 @@ pub struct OpenAiEndpoint {
     pub concurrency: usize,
 }
 
+/// The server's re-ranking endpoint (ragd): any service speaking Cohere's or Jina's `/rerank`.
+#[derive(Debug, Clone)]
+pub struct RerankEndpoint {
+    pub base_url: String,
+    pub api_key: Option<String>,
+}
+
 /// The models this process can embed with: the local model (shared with `/v1/embeddings`, loaded
 /// on first use), the remote models of a configured OpenAI-compatible endpoint or of a tenant's
 /// LLM config, and the tokenizers that chunking counts with.
@@ -56,6 +64,8 @@ pub struct Models {
     tenant: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, TenantClients>>,
     /// Private hosts a tenant's `baseUrl` may name (`web_allow_hosts`).
     allow_hosts: Vec<String>,
+    /// The server's re-ranking endpoint (ragd), when one is configured.
+    reranker: Option<ragd_embed::rerank::RerankClient>,
 }
 
 struct TenantClients {
@@ -72,6 +82,7 @@ impl Models {
         files: ragd_embed::ModelFiles,
         catalog: std::sync::Arc<ragd_core::embedding::ModelCatalog>,
         openai: Option<OpenAiEndpoint>,
+        rerank: Option<RerankEndpoint>,
         allow_hosts: Vec<String>,
     ) -> Self {
         let remote = match openai {
@@ -115,6 +126,15 @@ impl Models {
             remote,
             tenant: Default::default(),
             allow_hosts,
+            reranker: rerank.map(|r| ragd_embed::rerank::RerankClient {
+                base_url: r.base_url,
+                api_key: r.api_key,
+                http: reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(60))
+                    .build()
+                    .expect("HTTP client"),
+                limiter: std::sync::Arc::new(ragd_embed::remote::Limiter::new(16, None, None)),
+            }),
         }
     }
 
@@ -134,14 +154,37 @@ impl Models {
             m.model,
             m.dimensions as usize,
         );
+        self.with_tenant(endpoint, base, |clients| {
+            let embedder = clients.embedders.entry(m.model).or_insert_with(|| {
+                std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::with_client(
+                    config,
+                    clients.limiter.clone(),
+                    clients.http.clone(),
+                ))
+            });
+            embedder.clone() as std::sync::Arc<dyn ragd_core::ports::embed::Embedder>
+        })
+    }
+
+    /// `f` on the clients of a tenant's endpoint at `base` (its HTTP client guarded against
+    /// private addresses, one limiter for its key), made anew when the config changed.
+    fn with_tenant<R>(
+        &self,
+        endpoint: &ragd_core::ports::embed::ProviderEndpoint,
+        base: &str,
+        f: impl FnOnce(&mut TenantClients) -> R,
+    ) -> Result<R, String> {
         let mut tenant = self.tenant.lock().unwrap_or_else(|p| p.into_inner());
         let clients = match tenant.get_mut(&endpoint.config_id) {
             Some(c) if c.version == endpoint.version => c,
             _ => {
                 let url = url::Url::parse(base)
                     .map_err(|_| format!("the LLM config's baseUrl {base} is not a URL"))?;
-                let http =
-                    ragd_engine::net::guarded_api_client(&self.allow_hosts, &url, config.timeout)?;
+                let http = ragd_engine::net::guarded_api_client(
+                    &self.allow_hosts,
+                    &url,
+                    std::time::Duration::from_secs(60),
+                )?;
                 let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
                     endpoint.max_concurrency.unwrap_or(4),
                     endpoint.requests_per_minute,
@@ -157,14 +200,40 @@ impl Models {
                 tenant.get_mut(&endpoint.config_id).expect("just inserted")
             }
         };
-        let embedder = clients.embedders.entry(m.model).or_insert_with(|| {
-            std::sync::Arc::new(ragd_embed::remote::RemoteEmbedder::with_client(
-                config,
-                clients.limiter.clone(),
-                clients.http.clone(),
-            ))
-        });
-        Ok(embedder.clone())
+        Ok(f(clients))
+    }
+}
+
+#[async_trait::async_trait]
+impl ragd_core::ports::rerank::Rerankers for Models {
+    async fn rerank(
+        &self,
+        endpoint: Option<&ragd_core::ports::embed::ProviderEndpoint>,
+        provider: Option<&str>,
+        model: &str,
+        query: &str,
+        documents: &[String],
+    ) -> Result<Vec<f64>, String> {
+        let client = match endpoint {
+            Some(endpoint) => {
+                let default = ragd_core::search::RERANK_PROVIDERS
+                    .iter()
+                    .find(|(p, _)| Some(*p) == provider)
+                    .map(|(_, base)| *base)
+                    .ok_or("the LLM config is not of a re-ranking provider")?;
+                let base = endpoint.base_url.as_deref().unwrap_or(default);
+                self.with_tenant(endpoint, base, |clients| ragd_embed::rerank::RerankClient {
+                    base_url: base.to_owned(),
+                    api_key: endpoint.api_key.clone(),
+                    http: clients.http.clone(),
+                    limiter: clients.limiter.clone(),
+                })?
+            }
+            None => self.reranker.clone().ok_or(
+                "no re-ranker is configured on this server (set RAGD_RERANK_BASE_URL, or name an LLM config of a re-ranking provider in rerank.llmConfigId)",
+            )?,
+        };
+        client.rerank(model, query, documents).await
     }
 }
 

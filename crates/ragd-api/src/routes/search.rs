@@ -30,14 +30,11 @@ pub async fn search_asset(
         .into());
     }
     let start = std::time::Instant::now();
-    let results = s
+    let searched = s
         .services
         .search(&caller, Some(asset), req.into_domain()?)
         .await?;
-    Ok(Json(SearchResponse {
-        results: results.into_iter().map(Into::into).collect(),
-        took_ms: start.elapsed().as_millis() as u64,
-    }))
+    Ok(Json(SearchResponse::new(searched, start)))
 }
 
 /// **(ragd)** Searches several assets of the tenant at once (`assetIds`, default all).
@@ -53,11 +50,8 @@ pub async fn search_tenant(
 ) -> ApiResult<Json<SearchResponse>> {
     let caller = claims.caller(&tenant, Scope::Read)?;
     let start = std::time::Instant::now();
-    let results = s.services.search(&caller, None, req.into_domain()?).await?;
-    Ok(Json(SearchResponse {
-        results: results.into_iter().map(Into::into).collect(),
-        took_ms: start.elapsed().as_millis() as u64,
-    }))
+    let searched = s.services.search(&caller, None, req.into_domain()?).await?;
+    Ok(Json(SearchResponse::new(searched, start)))
 }
 
 /// Tokens and chunks of the asset's current index, and how many operations it has run.

@@ -3,15 +3,17 @@
 use super::*;
 
 /// **(ragd)** An LLM config: a tenant's endpoint and key for a remote embedding provider, which
-/// assets name by `embeddingLlmConfigId`. The key is write-only.
+/// assets name by `embeddingLlmConfigId`, or for a re-ranking provider (`cohere`, `jina`), which
+/// searches name by `rerank.llmConfigId`. The key is write-only.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmConfig {
     pub id: Uuid,
     pub display_name: String,
-    /// A remote provider of `assets:embeddingModels` (`openai`: any OpenAI-compatible API).
+    /// A remote provider of `assets:embeddingModels` (`openai`: any OpenAI-compatible API), or a
+    /// re-ranking provider (`cohere`, `jina`: any API speaking their `POST /rerank`).
     pub provider: String,
-    /// The API's base URL up to `/v1`; null: the provider's own.
+    /// The API's base URL up to `/v1` (`/v2` for Cohere); null: the provider's own.
     pub base_url: Option<String>,
     /// Whether a key is stored (it is never returned).
     pub has_api_key: bool,
@@ -41,9 +43,9 @@ impl LlmConfig {
     }
 }
 
-/// The remote embedding providers an LLM config can name.
+/// The remote embedding and re-ranking providers an LLM config can name.
 fn remote_provider_schema() -> ObjectBuilder {
-    nullable_enum(embedding::remote_providers())
+    nullable_enum(embedding::config_providers())
 }
 
 /// **(ragd)** Creates an LLM config (`provider` required), or changes one (every field optional;

@@ -133,6 +133,27 @@ pub struct SearchRequestBody {
     pub merge_duplicates: Option<bool>,
     /// `POST /search` only: the assets to search (default: all of the tenant's).
     pub asset_ids: Option<Vec<Uuid>>,
+    /// **(ragd)** Re-score the best fused candidates with a cross-encoder and return the best
+    /// `topK` of them in its order, its relevance as each result's `score`.
+    pub rerank: Option<RerankBody>,
+}
+
+/// **(ragd)** A search's re-ranking. The first `topN` candidates (after fusion and
+/// `scoreThreshold`) go to the re-ranker, through the tenant's LLM config of a re-ranking
+/// provider (`cohere` or `jina`, or any service speaking their `POST /rerank`) or else the
+/// server's re-ranker. When it fails or does not answer in time, the results keep the fused order
+/// and the response's `rerank.fallback` says why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RerankBody {
+    /// The re-ranking model, as its provider names it (for example `rerank-v3.5`).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub model: String,
+    /// Candidates re-scored: default the larger of 50 and `topK`, at most 200.
+    #[schema(minimum = 1, maximum = 200)]
+    pub top_n: Option<i64>,
+    /// An LLM config of the tenant for a re-ranking provider; absent: the server's re-ranker.
+    pub llm_config_id: Option<Uuid>,
 }
 
 impl SearchRequestBody {
@@ -168,6 +189,11 @@ impl SearchRequestBody {
             asset_ids: self.asset_ids.unwrap_or_default(),
             max_chunks_per_document: self.max_chunks_per_document,
             merge_duplicates: self.merge_duplicates.unwrap_or(false),
+            rerank: self.rerank.map(|r| ragd_core::search::Rerank {
+                model: r.model,
+                top_n: r.top_n,
+                llm_config_id: r.llm_config_id,
+            }),
         })
     }
 }
@@ -258,4 +284,38 @@ impl From<ragd_core::search::Scored> for SearchResult {
 pub struct SearchResponse {
     pub results: Vec<SearchResult>,
     pub took_ms: u64,
+    /// **(ragd)** With `rerank` in the request: what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<RerankOutcome>,
+}
+
+/// **(ragd)** What became of a search's re-ranking.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RerankOutcome {
+    pub model: String,
+    /// True when the results are in the re-ranker's order, scored by it.
+    pub applied: bool,
+    /// Why the fused order stands (the re-ranker failed, or outlasted the server's timeout).
+    pub fallback: Option<String>,
+    /// Candidates sent to the re-ranker.
+    pub candidates: usize,
+    /// Time the re-ranking took (or waited before falling back).
+    pub took_ms: u64,
+}
+
+impl SearchResponse {
+    pub fn new(searched: ragd_core::search::Searched, start: std::time::Instant) -> Self {
+        SearchResponse {
+            results: searched.results.into_iter().map(Into::into).collect(),
+            took_ms: start.elapsed().as_millis() as u64,
+            rerank: searched.rerank.map(|r| RerankOutcome {
+                model: r.model,
+                applied: r.fallback.is_none(),
+                fallback: r.fallback,
+                candidates: r.candidates,
+                took_ms: r.took_ms,
+            }),
+        }
+    }
 }

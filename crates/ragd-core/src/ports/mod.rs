@@ -6,7 +6,10 @@
 //!   `Blobs` for uploaded bytes; implemented by `ragd-store`.
 //! - `embed`: `Embedder` and `EmbedderRegistry`; implemented by `ragd-embed` and the binary.
 //! - `oauth`: `OAuthClients`, the providers configured per source type; implemented by the binary.
+//! - `rerank`: `Rerankers`, the re-ranking providers (ragd); implemented by `ragd-embed` and the
+//!   binary.
 
 pub mod embed;
 pub mod oauth;
+pub mod rerank;
 pub mod store;

@@ -1,5 +1,6 @@
 //! **(ragd)** LLM configs: a tenant's own endpoint and key for a remote embedding provider, named
-//! by an asset's `embeddingLlmConfigId`. The key is sealed at rest and opened only to embed.
+//! by an asset's `embeddingLlmConfigId`, or for a re-ranking provider, named by a search's
+//! `rerank.llmConfigId`. The key is sealed at rest and opened only to call the provider.
 
 use super::Services;
 use crate::domain::{Asset, Caller, LlmConfig};
@@ -32,17 +33,13 @@ impl Services {
         let now = now_ms();
         let mut v = Violations::default();
         let provider = req.provider.clone().unwrap_or_default();
-        if !self
-            .models
-            .models()
-            .iter()
-            .any(|m| m.provider == provider && !m.local)
-        {
+        let providers = crate::embedding::config_providers();
+        if !providers.contains(&provider.as_str()) {
             v.add(
                 "provider",
                 format!(
-                    "must be a remote embedding provider: one of {}",
-                    crate::embedding::remote_providers().join(", ")
+                    "must be a remote embedding or re-ranking provider: one of {}",
+                    providers.join(", ")
                 ),
             );
         }
@@ -236,6 +233,14 @@ pub async fn asset_endpoint(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(gone)?;
+    config_endpoint(secrets, config).map(Some)
+}
+
+/// A config as an endpoint, its key opened; the error never holds the key.
+pub fn config_endpoint(
+    secrets: &SecretBox,
+    config: LlmConfig,
+) -> std::result::Result<ProviderEndpoint, String> {
     let api_key = match &config.api_key_sealed {
         Some(sealed) => {
             let plain = secrets.open(sealed, config.id.as_bytes()).map_err(
@@ -245,7 +250,7 @@ pub async fn asset_endpoint(
         }
         None => None,
     };
-    Ok(Some(ProviderEndpoint {
+    Ok(ProviderEndpoint {
         config_id: config.id,
         version: config.modified_at,
         base_url: config.base_url,
@@ -255,5 +260,5 @@ pub async fn asset_endpoint(
             .map(|n| n.clamp(1, u32::MAX as i64) as u32),
         tokens_per_minute: config.tokens_per_minute.map(|n| n.max(1) as u64),
         max_concurrency: config.max_concurrency.map(|n| n.clamp(1, 64) as usize),
-    }))
+    })
 }

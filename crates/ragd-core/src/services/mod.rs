@@ -12,8 +12,8 @@
 //!   tokens fresh.
 //! - `webhooks`: an asset's inbound webhook (issue, rotate, receive).
 //! - `search`: search over one asset or several.
-//! - `llm_configs`: **(ragd)** a tenant's endpoints and keys for remote embedding providers, and
-//!   the endpoint an asset's embedder uses.
+//! - `llm_configs`: **(ragd)** a tenant's endpoints and keys for remote embedding and re-ranking
+//!   providers, and the endpoint an asset's embedder or a search's re-ranker uses.
 //! - `scheduler`: the tick that fires due poll schedules and starts deferred webhook updates.
 //!
 //! Talking to OAuth providers is behind [`crate::ports::oauth::OAuthClients`], implemented by the
@@ -30,7 +30,7 @@ mod search;
 mod webhooks;
 
 pub use assets::{CreateAsset, PatchAsset, Refresh};
-pub use llm_configs::{LlmConfigRequest, asset_endpoint};
+pub use llm_configs::{LlmConfigRequest, asset_endpoint, config_endpoint};
 pub use oauth::{GRANT_TTL_MS, REFRESH_MARGIN_MS, fresh_credentials, oauth_credentials};
 pub use scheduler::{SCHEDULER, schedule_tick};
 pub use webhooks::{DeliveryHeaders, WEBHOOK, WebhookIssued, delivery_targets};
@@ -70,6 +70,10 @@ pub struct Services {
     /// Whether this deployment can render pages with JavaScript (it has a Chromium): a `WEB`
     /// asset with `render: true` is refused without one.
     pub can_render: bool,
+    /// Re-rank search candidates (ragd); `None`: a re-ranking falls back to the fused order.
+    pub rerankers: Option<Arc<dyn crate::ports::rerank::Rerankers>>,
+    /// Longest a search waits for its re-ranker before it keeps the fused order.
+    pub rerank_timeout: std::time::Duration,
 }
 
 /// The current UTC day and month, for usage figures.
@@ -100,6 +104,8 @@ impl Services {
             secrets,
             oauth: None,
             can_render: false,
+            rerankers: None,
+            rerank_timeout: std::time::Duration::from_secs(5),
         }
     }
 

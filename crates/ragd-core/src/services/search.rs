@@ -1,10 +1,12 @@
 //! Search over assets' chunks: full text (BM25), vector (cosine) and hybrid (reciprocal rank
 //! fusion). The store answers each list within the tenant's scope; this validates the request,
-//! embeds the query with each asset's model, fuses, applies the threshold and `topK`.
+//! embeds the query with each asset's model, fuses, re-ranks when asked (ragd), applies the
+//! threshold and `topK`.
 
 use super::Services;
 use crate::domain::{Asset, Caller, SearchHit, SearchScope};
 use crate::error::{Error, Result, Violations};
+use crate::ports::embed::ProviderEndpoint;
 use crate::search::*;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -45,6 +47,22 @@ fn validate(req: &SearchRequest) -> Result<()> {
     if req.score_threshold.is_some_and(|t| !t.is_finite()) {
         v.add("scoreThreshold", "must be a number");
     }
+    if let Some(r) = &req.rerank {
+        if r.model.trim().is_empty() || r.model.chars().count() > 200 {
+            v.add(
+                "rerank.model",
+                "is required: a re-ranking model's name of at most 200 characters",
+            );
+        }
+        if r.top_n
+            .is_some_and(|n| !(1..=MAX_RERANK_TOP_N).contains(&n))
+        {
+            v.add(
+                "rerank.topN",
+                format!("must be between 1 and {MAX_RERANK_TOP_N}"),
+            );
+        }
+    }
     v.into_result()
 }
 
@@ -55,9 +73,65 @@ impl Services {
         caller: &Caller,
         asset: Option<Uuid>,
         req: SearchRequest,
-    ) -> Result<Vec<Scored>> {
+    ) -> Result<Searched> {
         validate(&req)?;
         let assets = self.search_assets(caller, asset, &req.asset_ids).await?;
+        // The re-ranker's endpoint is checked before anything is searched.
+        let reranker = match &req.rerank {
+            Some(r) => Some(self.rerank_endpoint(caller, r).await?),
+            None => None,
+        };
+        let Some(scope) = self.search_scope(caller, &assets, &req).await? else {
+            return Ok(Searched::default());
+        };
+        let top_k = req.top_k.unwrap_or(10) as usize;
+        let top_n = req
+            .rerank
+            .as_ref()
+            .map(|r| r.top_n.unwrap_or(DEFAULT_RERANK_TOP_N.max(top_k as i64)) as usize);
+        let depth = (top_k * 5).max(50).max(top_n.unwrap_or(0)) as u32;
+        let ranked = self.fused(&assets, &scope, &req, depth).await?;
+        let ranked = ranked
+            .into_iter()
+            .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t));
+        let shaped = req.max_chunks_per_document.is_some() || req.merge_duplicates;
+        // Shaping reads every candidate (the results it drops make room for later ones), a
+        // re-ranking the first `topN`; otherwise only the first `topK` are read.
+        let read = match (top_n, shaped) {
+            (Some(n), _) => n,
+            (None, true) => usize::MAX,
+            (None, false) => top_k,
+        };
+        let mut candidates = self.scored(caller, ranked.take(read).collect()).await?;
+        let rerank = match (&req.rerank, reranker) {
+            (Some(r), Some((endpoint, provider))) => Some(
+                self.rerank(
+                    &req.query,
+                    r,
+                    endpoint.as_ref(),
+                    provider.as_deref(),
+                    &mut candidates,
+                )
+                .await,
+            ),
+            _ => None,
+        };
+        let per_document = req.max_chunks_per_document.map(|n| n as usize);
+        Ok(Searched {
+            results: shape(candidates, top_k, per_document, req.merge_duplicates),
+            rerank,
+        })
+    }
+
+    /// Where a search looks: the assets, narrowed by the filter. A metadata filter becomes the
+    /// documents it keeps (within `documentIds`, if given) before either side searches, so the
+    /// nearest neighbours are found among them; `None` when it keeps none.
+    async fn search_scope(
+        &self,
+        caller: &Caller,
+        assets: &[Asset],
+        req: &SearchRequest,
+    ) -> Result<Option<SearchScope>> {
         let mut scope = SearchScope {
             tenant: caller.tenant.clone(),
             asset_ids: assets.iter().map(|a| a.id).collect(),
@@ -65,8 +139,6 @@ impl Services {
             content_types: req.content_types.clone(),
             source_url_prefix: req.source_url_prefix.clone().filter(|p| !p.is_empty()),
         };
-        // A metadata filter becomes the documents it keeps (within `documentIds`, if given),
-        // before either side searches: the nearest neighbours are found among them.
         if let Some(filter) = &req.metadata {
             let mut kept = self
                 .store
@@ -77,31 +149,38 @@ impl Services {
                 kept.retain(|d| given.contains(d));
             }
             if kept.is_empty() {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             scope.document_ids = kept;
         }
-        let top_k = req.top_k.unwrap_or(10) as usize;
-        let depth = (top_k * 5).max(50) as u32;
+        Ok(Some(scope))
+    }
 
+    /// The request's mode's ranking, `depth` deep on each side: vector, full text, or both fused.
+    async fn fused(
+        &self,
+        assets: &[Asset],
+        scope: &SearchScope,
+        req: &SearchRequest,
+        depth: u32,
+    ) -> Result<Vec<(i64, f64)>> {
         // The two sides run at once: the text search hides behind the query embedding.
         let terms = query_terms(&req.query);
         let text = async {
             if req.mode == SearchMode::Vector {
                 Ok(Vec::new())
             } else {
-                self.store.search_text(&scope, &terms, depth).await
+                self.store.search_text(scope, &terms, depth).await
             }
         };
         let vector = async {
             if req.mode == SearchMode::FullText {
                 return Ok(Vec::new());
             }
-            self.search_vectors(&assets, &scope, &req.query, depth)
-                .await
+            self.search_vectors(assets, scope, &req.query, depth).await
         };
         let (text, vector) = futures::future::try_join(text, vector).await?;
-        let ranked = match req.mode {
+        Ok(match req.mode {
             SearchMode::Vector => vector,
             SearchMode::FullText => text,
             SearchMode::Hybrid => rrf(
@@ -111,17 +190,99 @@ impl Services {
                 ],
                 req.rrf_k.unwrap_or(60.0),
             ),
+        })
+    }
+
+    /// The endpoint a re-ranking goes through, and its provider: the tenant's LLM config when the
+    /// request names one (it must be of a re-ranking provider), else the server's (`None`).
+    async fn rerank_endpoint(
+        &self,
+        caller: &Caller,
+        r: &Rerank,
+    ) -> Result<(Option<ProviderEndpoint>, Option<String>)> {
+        let Some(id) = r.llm_config_id else {
+            return Ok((None, None));
         };
-        let ranked = ranked
-            .into_iter()
-            .filter(|(_, s)| req.score_threshold.is_none_or(|t| *s >= t));
-        if req.max_chunks_per_document.is_none() && !req.merge_duplicates {
-            return self.scored(caller, ranked.take(top_k).collect()).await;
+        let field = "rerank.llmConfigId";
+        let config = self
+            .store
+            .llm_config_get(&caller.tenant, id)
+            .await?
+            .ok_or_else(|| Error::invalid(field, "no such LLM config"))?;
+        if !RERANK_PROVIDERS.iter().any(|(p, _)| *p == config.provider) {
+            let providers: Vec<&str> = RERANK_PROVIDERS.iter().map(|(p, _)| *p).collect();
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "the LLM config is for {}; re-ranking needs one for {}",
+                    config.provider,
+                    providers.join(" or ")
+                ),
+            ));
         }
-        // Shaping reads every candidate: the results it drops make room for later ones.
-        let candidates = self.scored(caller, ranked.collect()).await?;
-        let per_document = req.max_chunks_per_document.map(|n| n as usize);
-        Ok(shape(candidates, top_k, per_document, req.merge_duplicates))
+        let provider = config.provider.clone();
+        let endpoint = super::config_endpoint(&self.secrets, config).map_err(Error::Unavailable)?;
+        Ok((Some(endpoint), Some(provider)))
+    }
+
+    /// Re-scores the candidates by the re-ranker and orders them by its scores; when it fails or
+    /// outlasts `rerank_timeout`, the fused order stands and the report says why.
+    async fn rerank(
+        &self,
+        query: &str,
+        r: &Rerank,
+        endpoint: Option<&ProviderEndpoint>,
+        provider: Option<&str>,
+        candidates: &mut [Scored],
+    ) -> RerankReport {
+        let start = std::time::Instant::now();
+        // What the re-ranker reads of a chunk is what was embedded of it: its context, then it.
+        let documents: Vec<String> = candidates
+            .iter()
+            .map(|c| match c.hit.chunk.context_text.trim() {
+                "" => c.hit.chunk.content.clone(),
+                context => format!("{context}\n{}", c.hit.chunk.content),
+            })
+            .collect();
+        let scores = match (&self.rerankers, documents.is_empty()) {
+            (_, true) => Ok(Vec::new()),
+            (None, false) => Err("no re-ranker is available on this server".to_owned()),
+            (Some(rerankers), false) => {
+                let call = rerankers.rerank(endpoint, provider, &r.model, query, &documents);
+                match tokio::time::timeout(self.rerank_timeout, call).await {
+                    Ok(scores) => scores,
+                    Err(_) => Err(format!(
+                        "the re-ranker did not answer within {} ms",
+                        self.rerank_timeout.as_millis()
+                    )),
+                }
+            }
+        };
+        let fallback = match scores {
+            Ok(scores) if scores.len() == candidates.len() => {
+                for (c, s) in candidates.iter_mut().zip(scores) {
+                    c.score = s;
+                }
+                // Stable: equal scores keep their fused order.
+                candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+                None
+            }
+            Ok(scores) => Some(format!(
+                "the re-ranker scored {} of {} candidates",
+                scores.len(),
+                candidates.len()
+            )),
+            Err(reason) => Some(reason),
+        };
+        if let Some(reason) = &fallback {
+            tracing::warn!(model = %r.model, %reason, "re-ranking fell back to the fused order");
+        }
+        RerankReport {
+            model: r.model.clone(),
+            candidates: candidates.len(),
+            fallback,
+            took_ms: start.elapsed().as_millis() as u64,
+        }
     }
 
     /// The assets a search reads: the one named in the path, the `assetIds` named (each must be

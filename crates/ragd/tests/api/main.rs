@@ -7,6 +7,8 @@ mod github_standin;
 mod helpers;
 #[path = "../common/openai.rs"]
 mod openai;
+#[path = "../common/rerank.rs"]
+mod rerank_standin;
 mod site;
 
 mod ingest;
@@ -30,6 +32,7 @@ mod operations;
 mod pagination;
 mod recovery;
 mod remote;
+mod rerank;
 mod search;
 mod system;
 mod tenancy;
