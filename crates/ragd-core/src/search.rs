@@ -1,5 +1,5 @@
-//! Search's vocabulary and pure rules: the request, the full-text query's terms and reciprocal rank
-//! fusion. The use case (`Services::search`) is in `services/search.rs`.
+//! Search's vocabulary and pure rules: the request, the full-text query's terms, the fusions
+//! (reciprocal rank, relative score) and result shaping. The use case (`Services::search`) is in `services/search.rs`.
 
 use crate::domain::SearchHit;
 use std::collections::HashMap;
@@ -19,6 +19,16 @@ pub enum SearchMode {
     Hybrid,
 }
 
+/// How hybrid search fuses its two rankings (ragd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fusion {
+    /// Reciprocal rank fusion: `Σ weight / (rrfK + rank)`; only ranks count.
+    Rrf,
+    /// Each side's scores scaled to [0, 1] over its candidates (best 1, worst 0), then summed
+    /// with the weights: a side sure of its best result outweighs one that barely prefers it.
+    RelativeScore,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     pub query: String,
@@ -28,6 +38,8 @@ pub struct SearchRequest {
     pub vector_weight: Option<f64>,
     pub fts_weight: Option<f64>,
     pub rrf_k: Option<f64>,
+    /// `None`: `Rrf` when `rrf_k` is given, else `RelativeScore`.
+    pub fusion: Option<Fusion>,
     pub document_ids: Vec<Uuid>,
     pub content_types: Vec<String>,
     pub source_url_prefix: Option<String>,
@@ -176,6 +188,33 @@ pub fn rrf(lists: &[(&[(i64, f64)], f64)], k: f64) -> Vec<(i64, f64)> {
             *fused.entry(*key).or_default() += weight / (k + rank as f64 + 1.0);
         }
     }
+    sorted(fused)
+}
+
+/// Relative score fusion of ranked lists of scored keys, with a weight per list: each list's
+/// scores min-max scaled to [0, 1] (all 1 when they are equal), then summed.
+pub fn relative_score(lists: &[(&[(i64, f64)], f64)]) -> Vec<(i64, f64)> {
+    let mut fused: HashMap<i64, f64> = HashMap::new();
+    for (list, weight) in lists {
+        let (lo, hi) = list
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, s)| {
+                (lo.min(*s), hi.max(*s))
+            });
+        for (key, score) in list.iter() {
+            let scaled = if hi > lo {
+                (score - lo) / (hi - lo)
+            } else {
+                1.0
+            };
+            *fused.entry(*key).or_default() += weight * scaled;
+        }
+    }
+    sorted(fused)
+}
+
+/// Best first; equal scores by key, so the order never depends on a hash map's.
+fn sorted(fused: HashMap<i64, f64>) -> Vec<(i64, f64)> {
     let mut out: Vec<(i64, f64)> = fused.into_iter().collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out
@@ -269,5 +308,26 @@ mod tests {
                 .collect::<Vec<_>>(),
             [3, 4]
         );
+    }
+
+    #[test]
+    fn relative_score_weighs_how_sure_each_side_is() {
+        // The vector side barely prefers 1 over 2; the text side is sure of 2.
+        let v = [(1, 0.80), (2, 0.79), (3, 0.50)];
+        let t = [(2, 12.0), (1, 3.0), (4, 2.0)];
+        let fused = relative_score(&[(&v, 1.0), (&t, 1.0)]);
+        assert_eq!(fused[0].0, 2, "{fused:?}");
+        assert!((fused[0].1 - (0.29 / 0.30 + 1.0)).abs() < 1e-9);
+        // Reciprocal rank fusion sees only ranks: 1 and 2 tie, and the key decides.
+        assert_eq!(rrf(&[(&v, 1.0), (&t, 1.0)], 60.0)[0].0, 1);
+        // One candidate, or all equal: each scores its weight.
+        assert_eq!(relative_score(&[(&[(7, 0.3)], 0.5)]), [(7, 0.5)]);
+        // A zero weight leaves the other side's order.
+        let text_only: Vec<i64> = relative_score(&[(&v, 0.0), (&t, 1.0)])
+            .into_iter()
+            .filter(|(_, s)| *s > 0.0)
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(text_only, [2, 1]);
     }
 }

@@ -98,6 +98,10 @@ impl utoipa::PartialSchema for MetadataFilterSchema {
     }
 }
 
+fn fusion_schema() -> ObjectBuilder {
+    nullable_enum(["RELATIVE_SCORE", "RRF"])
+}
+
 fn search_mode_schema() -> ObjectBuilder {
     nullable_enum(["UNSPECIFIED", "VECTOR", "FULL_TEXT", "HYBRID"])
 }
@@ -120,9 +124,14 @@ pub struct SearchRequestBody {
     pub vector_weight: Option<f64>,
     #[schema(minimum = 0)]
     pub fts_weight: Option<f64>,
-    /// Reciprocal rank fusion constant, default 60.
+    /// Reciprocal rank fusion constant, default 60. Giving it chooses `fusion` `RRF`.
     #[schema(exclusive_minimum = 0)]
     pub rrf_k: Option<f64>,
+    /// **(ragd)** How `HYBRID` fuses its two rankings: `RELATIVE_SCORE` (each side's scores
+    /// scaled to 0..1 over its candidates, then summed with `vectorWeight` and `ftsWeight`; the
+    /// default) or `RRF` (reciprocal rank fusion with `rrfK`; the default when `rrfK` is given).
+    #[schema(schema_with = fusion_schema)]
+    pub fusion: Option<String>,
     pub filter: Option<SearchFilter>,
     /// **(ragd)** At most this many results of one document (diversity across documents).
     #[schema(minimum = 1, maximum = 100)]
@@ -158,7 +167,7 @@ pub struct RerankBody {
 
 impl SearchRequestBody {
     pub fn into_domain(self) -> Result<ragd_core::search::SearchRequest> {
-        use ragd_core::search::SearchMode;
+        use ragd_core::search::{Fusion, SearchMode};
         let mode = match self.search_mode.as_deref() {
             None | Some("UNSPECIFIED") | Some("HYBRID") => SearchMode::Hybrid,
             Some("VECTOR") => SearchMode::Vector,
@@ -170,6 +179,12 @@ impl SearchRequestBody {
                 ));
             }
         };
+        let fusion = match self.fusion.as_deref() {
+            None => None,
+            Some("RRF") => Some(Fusion::Rrf),
+            Some("RELATIVE_SCORE") => Some(Fusion::RelativeScore),
+            Some(_) => return Err(Error::invalid("fusion", "must be RELATIVE_SCORE or RRF")),
+        };
         let filter = self.filter.unwrap_or_default();
         Ok(ragd_core::search::SearchRequest {
             query: self.query,
@@ -179,6 +194,7 @@ impl SearchRequestBody {
             vector_weight: self.vector_weight,
             fts_weight: self.fts_weight,
             rrf_k: self.rrf_k,
+            fusion,
             document_ids: filter.document_ids,
             content_types: filter.content_types,
             source_url_prefix: filter.source_url_prefix,

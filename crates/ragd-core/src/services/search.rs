@@ -1,5 +1,5 @@
-//! Search over assets' chunks: full text (BM25), vector (cosine) and hybrid (reciprocal rank
-//! fusion). The store answers each list within the tenant's scope; this validates the request,
+//! Search over assets' chunks: full text (BM25), vector (cosine) and hybrid (relative score or
+//! reciprocal rank fusion). The store answers each list within the tenant's scope; this validates the request,
 //! embeds the query with each asset's model, fuses, re-ranks when asked (ragd), applies the
 //! threshold and `topK`.
 
@@ -43,6 +43,8 @@ fn validate(req: &SearchRequest) -> Result<()> {
     }
     if req.rrf_k.is_some_and(|k| !(k > 0.0 && k.is_finite())) {
         v.add("rrfK", "must be a positive number");
+    } else if req.rrf_k.is_some() && req.fusion == Some(Fusion::RelativeScore) {
+        v.add("rrfK", "is for fusion RRF; RELATIVE_SCORE has no constant");
     }
     if req.score_threshold.is_some_and(|t| !t.is_finite()) {
         v.add("scoreThreshold", "must be a number");
@@ -180,16 +182,19 @@ impl Services {
             self.search_vectors(assets, scope, &req.query, depth).await
         };
         let (text, vector) = futures::future::try_join(text, vector).await?;
-        Ok(match req.mode {
-            SearchMode::Vector => vector,
-            SearchMode::FullText => text,
-            SearchMode::Hybrid => rrf(
-                &[
-                    (&vector, req.vector_weight.unwrap_or(1.0)),
-                    (&text, req.fts_weight.unwrap_or(1.0)),
-                ],
-                req.rrf_k.unwrap_or(60.0),
-            ),
+        let lists = [
+            (vector.as_slice(), req.vector_weight.unwrap_or(1.0)),
+            (text.as_slice(), req.fts_weight.unwrap_or(1.0)),
+        ];
+        let fusion = req.fusion.unwrap_or(match req.rrf_k {
+            Some(_) => Fusion::Rrf,
+            None => Fusion::RelativeScore,
+        });
+        Ok(match (req.mode, fusion) {
+            (SearchMode::Vector, _) => vector,
+            (SearchMode::FullText, _) => text,
+            (SearchMode::Hybrid, Fusion::Rrf) => rrf(&lists, req.rrf_k.unwrap_or(60.0)),
+            (SearchMode::Hybrid, Fusion::RelativeScore) => relative_score(&lists),
         })
     }
 
