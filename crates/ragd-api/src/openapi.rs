@@ -54,7 +54,7 @@ fn refine(doc: &mut Value) {
 }
 
 /// Request bodies that are another body narrowed: an asset's search (no `assetIds`), an LLM
-/// config's creation (its provider required).
+/// config's creation (its provider required) and change (no provider).
 fn derived_bodies(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
     // `POST /assets/{asset}:search` names its asset in the path: `assetIds` is refused there.
@@ -74,6 +74,17 @@ fn derived_bodies(doc: &mut Value) {
         .retain(|v| !v.is_null());
     create["description"] = json!("**(ragd)** Creates an LLM config.");
     schemas["LlmConfigCreateRequest"] = create;
+    // A change cannot move a config to another provider (create another config instead): its
+    // body leaves `provider` out (one equal to the config's own is still accepted and ignored).
+    let mut change = schemas["LlmConfigRequest"].clone();
+    change["properties"]
+        .as_object_mut()
+        .expect("properties")
+        .remove("provider");
+    change["description"] = json!(
+        "**(ragd)** Changes an LLM config: every field optional; `null` clears `baseUrl` and the limits."
+    );
+    schemas["LlmConfigChangeRequest"] = change;
     let paths = &mut doc["paths"];
     let body = |op: &mut Value, name: &str| {
         op["requestBody"]["content"]["application/json"]["schema"] =
@@ -86,6 +97,10 @@ fn derived_bodies(doc: &mut Value) {
     body(
         &mut paths["/v1/tenants/{tenant}/llmConfigs"]["post"],
         "LlmConfigCreateRequest",
+    );
+    body(
+        &mut paths["/v1/tenants/{tenant}/llmConfigs/{config}"]["patch"],
+        "LlmConfigChangeRequest",
     );
 }
 

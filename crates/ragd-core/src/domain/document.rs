@@ -58,6 +58,7 @@ pub const DERIVED_METADATA_KEYS: &[&str] = &[
     "url",
     "urlPath",
     "modifiedTime",
+    "encoding",
 ];
 
 /// Most keys of one document's metadata.

@@ -152,7 +152,7 @@ async fn parse_and_chunk(
             let drafts = chunk_document(&parsed.text, parsed.markdown, &sizer, size, overlap)?;
             let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
             let times = (parse_time, start.elapsed() - parse_time);
-            Ok::<_, String>((chunks, inputs, times, parsed.title))
+            Ok::<_, String>((chunks, inputs, times, (parsed.title, parsed.encoding)))
         }))
         .unwrap_or_else(|_| {
             Err("the document could not be parsed (the parser failed on it)".to_owned())
@@ -161,13 +161,16 @@ async fn parse_and_chunk(
     match task.await.unwrap_or_else(|_| {
         Err("the document could not be parsed (the parser failed on it)".to_owned())
     }) {
-        Ok((chunks, inputs, (parse_time, chunk_time), title)) => {
+        Ok((chunks, inputs, (parse_time, chunk_time), (title, encoding))) => {
             stages.add("parse", parse_time);
             stages.add("chunk", chunk_time);
             let mut record = record;
             if let Some(t) = title.filter(|t| !t.is_empty()) {
                 // Derived: what the client gave wins.
                 record.metadata.entry("title").or_insert(t.into());
+            }
+            if let Some(e) = encoding {
+                record.metadata.entry("encoding").or_insert(e.into());
             }
             Ok(Prepared {
                 record,

@@ -1,11 +1,13 @@
 //! Parsing: bytes of a supported content type to text ready for chunking, keeping structure.
 //!
 //! HTML (main content only, as Markdown), Markdown, plain text, PDF (text per page), DOCX (as
-//! Markdown), CSV (one paragraph per row) and JSON (one line per leaf). Every parser works on
+//! Markdown), CSV (one paragraph per row) and JSON (one line per leaf). Text formats are decoded
+//! from whatever encoding they are in (`decode`). Every parser works on
 //! untrusted input: walks are iterative (deep nesting cannot overflow the stack), archives are read
 //! with a cap on inflated bytes, and callers run this under `catch_unwind` so that a panicking
 //! third-party parser fails one document, not the process.
 
+pub mod decode;
 mod docx;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
@@ -48,6 +50,8 @@ pub struct Parsed {
     pub links: Vec<String>,
     /// What an HTML page tells crawlers about itself.
     pub hints: PageHints,
+    /// The encoding a text format was decoded from (`None` for PDF and DOCX).
+    pub encoding: Option<&'static str>,
 }
 
 /// What an HTML page tells crawlers about itself, as written in it.
@@ -78,36 +82,35 @@ pub use ragd_core::content_types::{
     detect_content_type as detect, normalise_content_type as normalise,
 };
 
-/// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`]).
+/// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`], with an optional `charset`).
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, String> {
-    let parsed = match normalise(content_type) {
-        Some(HTML) => html(&String::from_utf8_lossy(bytes))?,
-        Some(MARKDOWN) => Parsed {
-            text: text(bytes)?,
-            markdown: true,
-            ..Default::default()
-        },
-        Some(PLAIN) => Parsed {
-            text: text(bytes)?,
-            ..Default::default()
-        },
-        Some(PDF) => pdf(bytes)?,
-        Some(DOCX) => docx(bytes)?,
-        Some(CSV) => csv(bytes)?,
-        Some(JSON) => json(bytes)?,
+    let declared = decode::charset_param(content_type);
+    let kind = normalise(content_type);
+    let text = || decode::decode(bytes, declared, kind == Some(HTML));
+    let (mut parsed, encoding) = match kind {
+        Some(PDF) => (pdf(bytes)?, None),
+        Some(DOCX) => (docx(bytes)?, None),
+        Some(HTML | MARKDOWN | PLAIN | CSV | JSON) => {
+            let decoded = text()?;
+            let parsed = match kind {
+                Some(HTML) => html(&decoded.text)?,
+                Some(CSV) => csv(decoded.text.as_bytes())?,
+                Some(JSON) => json(decoded.text.as_bytes())?,
+                _ => Parsed {
+                    markdown: kind == Some(MARKDOWN),
+                    text: decoded.text,
+                    ..Default::default()
+                },
+            };
+            (parsed, Some(decoded.encoding))
+        }
         _ => return Err(format!("unsupported content type {content_type}")),
     };
     if parsed.text.trim().is_empty() {
         return Err("the document has no text".to_owned());
     }
+    parsed.encoding = encoding;
     Ok(parsed)
-}
-
-fn text(bytes: &[u8]) -> Result<String, String> {
-    if bytes.contains(&0) {
-        return Err("the file is binary, not text".to_owned());
-    }
-    Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 // ------------------------------------------------------------------------------------ CSV, JSON

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const LIBTASN1: &str = "/usr/share/doc/libtasn1-doc/libtasn1.pdf";
 const MIME_SPEC: &str = "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf";
 
-async fn multipart(app: &TestApp, path: &str, token: &str, form: Form) -> Resp {
+pub(crate) async fn multipart(app: &TestApp, path: &str, token: &str, form: Form) -> Resp {
     let r = app
         .client
         .post(format!("{}{path}", app.base))
@@ -22,7 +22,7 @@ async fn multipart(app: &TestApp, path: &str, token: &str, form: Form) -> Resp {
     Resp::from_response(r).await
 }
 
-fn file_part(name: &str, bytes: Vec<u8>) -> Part {
+pub(crate) fn file_part(name: &str, bytes: Vec<u8>) -> Part {
     Part::bytes(bytes).file_name(name.to_owned())
 }
 
@@ -54,7 +54,7 @@ async fn store_and_import(app: &TestApp, name: &str, bytes: Vec<u8>) -> (String,
     (asset, op)
 }
 
-async fn only_document(app: &TestApp, asset: &str) -> Value {
+pub(crate) async fn only_document(app: &TestApp, asset: &str) -> Value {
     let r = app
         .get(
             &format!("/v1/tenants/acme/assets/{asset}/documents"),
@@ -66,7 +66,7 @@ async fn only_document(app: &TestApp, asset: &str) -> Value {
     r.body["items"][0].clone()
 }
 
-async fn all_chunks(app: &TestApp, asset: &str, doc: &Value) -> Vec<Value> {
+pub(crate) async fn all_chunks(app: &TestApp, asset: &str, doc: &Value) -> Vec<Value> {
     let path = format!(
         "/v1/tenants/acme/assets/{asset}/documents/{}/chunks?PageSize=1000",
         doc["id"].as_str().unwrap()

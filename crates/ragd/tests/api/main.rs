@@ -21,6 +21,7 @@ mod cli;
 mod connected;
 mod console;
 mod embeddings;
+mod encodings;
 mod files;
 mod gdrive;
 mod generators;

@@ -151,7 +151,8 @@ impl WebSource {
             }
         };
         cx.stages.add("fetch", started.elapsed());
-        match parse_off_thread(cx.stages, body, content_type).await {
+        let parse_as = parse_as(crawl, content_type, &declared);
+        match parse_off_thread(cx.stages, body, parse_as).await {
             Ok(parsed) => page(
                 crawl,
                 final_url,
@@ -220,15 +221,27 @@ fn not_modified(url: Url, p: &Document) -> Fetched {
     }
 }
 
+/// The content type a page's body is parsed as: with the charset the server declared, which goes
+/// with the bytes it describes; Chromium's output is UTF-8 whatever the page said.
+fn parse_as(crawl: &Crawl, content_type: &str, declared: &str) -> String {
+    if crawl.render && content_type == parse::HTML {
+        return format!("{content_type}; charset=utf-8");
+    }
+    match parse::decode::charset_param(declared) {
+        Some(charset) => format!("{content_type}; charset={charset}"),
+        None => content_type.to_owned(),
+    }
+}
+
 /// Parses a page on a blocking thread; a panic in the parser fails that page only.
 async fn parse_off_thread(
     stages: &Stages,
     body: bytes::Bytes,
-    content_type: &'static str,
+    content_type: String,
 ) -> Result<Parsed, String> {
     let started = Instant::now();
     let parsed = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(|| parse::parse(&body, content_type)).unwrap_or_else(|_| {
+        std::panic::catch_unwind(|| parse::parse(&body, &content_type)).unwrap_or_else(|_| {
             Err("the page could not be parsed (the parser failed on it)".to_owned())
         })
     })
