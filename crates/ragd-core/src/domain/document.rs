@@ -59,6 +59,7 @@ pub const DERIVED_METADATA_KEYS: &[&str] = &[
     "urlPath",
     "modifiedTime",
     "encoding",
+    "ocrPages",
 ];
 
 /// Most keys of one document's metadata.

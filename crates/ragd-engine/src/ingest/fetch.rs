@@ -152,7 +152,8 @@ async fn parse_and_chunk(
             let drafts = chunk_document(&parsed.text, parsed.markdown, &sizer, size, overlap)?;
             let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
             let times = (parse_time, start.elapsed() - parse_time);
-            Ok::<_, String>((chunks, inputs, times, (parsed.title, parsed.encoding)))
+            let derived = (parsed.title, parsed.encoding, parsed.ocr_pages.len());
+            Ok::<_, String>((chunks, inputs, times, derived))
         }))
         .unwrap_or_else(|_| {
             Err("the document could not be parsed (the parser failed on it)".to_owned())
@@ -161,7 +162,7 @@ async fn parse_and_chunk(
     match task.await.unwrap_or_else(|_| {
         Err("the document could not be parsed (the parser failed on it)".to_owned())
     }) {
-        Ok((chunks, inputs, (parse_time, chunk_time), (title, encoding))) => {
+        Ok((chunks, inputs, (parse_time, chunk_time), (title, encoding, ocr_pages))) => {
             stages.add("parse", parse_time);
             stages.add("chunk", chunk_time);
             let mut record = record;
@@ -171,6 +172,12 @@ async fn parse_and_chunk(
             }
             if let Some(e) = encoding {
                 record.metadata.entry("encoding").or_insert(e.into());
+            }
+            if ocr_pages > 0 {
+                record
+                    .metadata
+                    .entry("ocrPages")
+                    .or_insert(ocr_pages.into());
             }
             Ok(Prepared {
                 record,

@@ -170,7 +170,7 @@ pub(super) fn html(source: &str) -> Result<Parsed, String> {
         pages: Vec::new(),
         links,
         hints,
-        encoding: None,
+        ..Default::default()
     })
 }
 

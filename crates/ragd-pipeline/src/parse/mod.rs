@@ -12,6 +12,7 @@ mod docx;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 mod html;
+pub mod ocr;
 mod pdf;
 #[cfg(test)]
 mod tests;
@@ -52,6 +53,8 @@ pub struct Parsed {
     pub hints: PageHints,
     /// The encoding a text format was decoded from (`None` for PDF and DOCX).
     pub encoding: Option<&'static str>,
+    /// Pages whose text was read by OCR (they had no text layer).
+    pub ocr_pages: Vec<u32>,
 }
 
 /// What an HTML page tells crawlers about itself, as written in it.

@@ -10,7 +10,8 @@ use super::*;
 /// hyphenated across a line end are joined (keeping the hyphen only where the document writes the
 /// word with one elsewhere).
 pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
-    let (doc, pages) = load(bytes)?;
+    let (doc, mut pages) = load(bytes)?;
+    let (ocr_pages, ocr_failure) = read_scanned_pages(bytes, &mut pages);
     let outline = outline(&doc);
     let mut pages: Vec<Vec<String>> = pages
         .iter()
@@ -26,11 +27,42 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         escape_markdown(&mut pages);
     }
     place_headings(&mut pages, &outline);
-    let parsed = assemble(&pages, markdown);
+    let mut parsed = assemble(&pages, markdown);
     if parsed.text.is_empty() {
-        return Err("the PDF has no extractable text (scanned pages would need OCR, which ragd does not do)".to_owned());
+        return Err(match ocr_failure {
+            Some(reason) => format!("the PDF has no text layer and OCR failed: {reason}"),
+            None => "the PDF has no text".to_owned(),
+        });
     }
+    parsed.ocr_pages = ocr_pages;
     Ok(parsed)
+}
+
+/// Reads the pages without a text layer (scanned) by OCR, in place: the pages read, and the
+/// first reason one could not be.
+fn read_scanned_pages(bytes: &[u8], pages: &mut [String]) -> (Vec<u32>, Option<String>) {
+    let blank: Vec<u32> = (1..=pages.len() as u32)
+        .filter(|n| pages[*n as usize - 1].trim().is_empty())
+        .collect();
+    if blank.is_empty() {
+        return (Vec::new(), None);
+    }
+    let read = match super::ocr::pdf_pages(bytes, &blank) {
+        Ok(read) => read,
+        Err(reason) => return (Vec::new(), Some(reason)),
+    };
+    let (mut done, mut failure) = (Vec::new(), None);
+    for (n, text) in read {
+        match text {
+            Ok(text) if !text.trim().is_empty() => {
+                pages[n as usize - 1] = text;
+                done.push(n);
+            }
+            Ok(_) => {}
+            Err(reason) => failure = failure.or(Some(reason)),
+        }
+    }
+    (done, failure)
 }
 
 /// The document and each page's plain text. One parse of the file serves the text, the outline

@@ -29,6 +29,7 @@ mod github;
 mod metadata;
 mod notion;
 mod oauth;
+mod ocr;
 mod operations;
 mod pagination;
 mod recovery;

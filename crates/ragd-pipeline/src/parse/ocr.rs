@@ -1,0 +1,141 @@
+//! OCR of PDF pages without a text layer: each page rendered by poppler's `pdftoppm` and read by
+//! Tesseract's command line, one process each, bounded in time (`PAGE_SECONDS`) and in memory
+//! (`MEMORY_BYTES` of address space, through util-linux's `prlimit`), so that one bad page fails
+//! alone and never the process. The CLIs rather than bindings: Debian packages them, a crash or
+//! a runaway page stays in its own process, and nothing links against C++ at build time.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest one page may take to render or read.
+pub const PAGE_SECONDS: u64 = 120;
+/// Most address space a renderer or reader process may take.
+pub const MEMORY_BYTES: u64 = 2 << 30;
+/// Rendering resolution: what Tesseract reads best at.
+const DPI: &str = "300";
+
+/// The text of each page asked for (1-based), or why that page could not be read; `Err` when
+/// nothing can be (the tools are missing, no temporary file).
+pub fn pdf_pages(pdf: &[u8], pages: &[u32]) -> Result<Vec<(u32, Result<String, String>)>, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("OCR needs a temporary directory: {e}"))?;
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, pdf).map_err(|e| format!("OCR needs a temporary file: {e}"))?;
+    // As many pages at once as the machine has cores, each process on one thread.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pages.len());
+    let mut out: Vec<(u32, Result<String, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut read = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&page) = pages.get(i) else {
+                            return read;
+                        };
+                        read.push((page, read_page(dir.path(), &file, page)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    out.sort_by_key(|(page, _)| *page);
+    if let Some((_, Err(reason))) = out
+        .iter()
+        .find(|(_, r)| r.as_ref().is_err_and(|e| e.contains("is not installed")))
+    {
+        return Err(reason.clone());
+    }
+    Ok(out)
+}
+
+fn read_page(dir: &Path, pdf: &Path, page: u32) -> Result<String, String> {
+    let n = page.to_string();
+    let image = dir.join(format!("page-{n}"));
+    let flags = [
+        "-f",
+        &n,
+        "-l",
+        &n,
+        "-r",
+        DPI,
+        "-gray",
+        "-png",
+        "-singlefile",
+    ];
+    let mut args: Vec<&OsStr> = flags.iter().map(OsStr::new).collect();
+    args.extend([pdf.as_os_str(), image.as_os_str()]);
+    run("pdftoppm", "poppler-utils", &args)
+        .map_err(|e| format!("page {page} could not be rendered: {e}"))?;
+    let png = image.with_extension("png");
+    let text = dir.join(format!("text-{n}"));
+    let read = run(
+        "tesseract",
+        "tesseract-ocr",
+        &[
+            png.as_os_str(),
+            text.as_os_str(),
+            OsStr::new("-l"),
+            OsStr::new("eng"),
+        ],
+    );
+    let _ = std::fs::remove_file(&png);
+    read.map_err(|e| format!("page {page} could not be read: {e}"))?;
+    let txt = text.with_extension("txt");
+    let out = std::fs::read_to_string(&txt).map_err(|e| format!("page {page}: {e}"))?;
+    let _ = std::fs::remove_file(&txt);
+    Ok(out)
+}
+
+/// Runs `tool` under the memory limit until it exits or `PAGE_SECONDS` pass (then it is killed).
+fn run(tool: &str, package: &str, args: &[&OsStr]) -> Result<(), String> {
+    if which(tool).is_none() {
+        return Err(format!(
+            "OCR needs {tool}, which is not installed here (apt-get install {package})"
+        ));
+    }
+    let mut cmd = match which("prlimit") {
+        Some(prlimit) => {
+            let mut c = Command::new(prlimit);
+            c.arg(format!("--as={MEMORY_BYTES}")).arg("--").arg(tool);
+            c
+        }
+        None => Command::new(tool),
+    };
+    // One thread per process: pages are read side by side instead.
+    let mut child = cmd
+        .args(args)
+        .env("OMP_THREAD_LIMIT", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{tool} could not be started: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(PAGE_SECONDS);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("{tool} failed ({status})")),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{tool} took more than {PAGE_SECONDS} s"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("{tool}: {e}")),
+        }
+    }
+}
+
+/// The program's path on `PATH`.
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
