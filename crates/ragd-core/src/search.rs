@@ -1,5 +1,6 @@
 //! Search's vocabulary and pure rules: the request, the full-text query's terms, the fusions
-//! (reciprocal rank, relative score) and result shaping. The use case (`Services::search`) is in `services/search.rs`.
+//! (reciprocal rank, relative score) and result shaping. The use case (`Services::search`) is
+//! in `services/search.rs`.
 
 use crate::domain::SearchHit;
 use std::collections::HashMap;

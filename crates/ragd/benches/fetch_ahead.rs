@@ -8,6 +8,7 @@
 //! model: `./scripts/test` fetches it).
 
 #[path = "common/app.rs"]
+#[allow(dead_code)]
 mod app;
 #[path = "../tests/common/github.rs"]
 mod github;

@@ -13,10 +13,8 @@ mod cpu;
 #[allow(dead_code)]
 mod site;
 
-use ragd::Application;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::time::Duration;
 
 fn stage_micros(metrics: &str) -> HashMap<String, f64> {
     metrics
@@ -39,32 +37,15 @@ fn main() {
         let web = tempfile::tempdir().unwrap();
         let site = site::Site::serve(web.path().to_owned()).await;
         let pages = site::rust_book_site(web.path(), &site.base);
-        let config = app::config(dir.path());
-        let app = Application::build(&config).await.unwrap();
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
-        let token = ragd::token::mint(app::SECRET.as_bytes(), "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        // One JSON request: GET without a body, POST with one.
+        let api = app::Api::start(&app::config(dir.path())).await;
         let call = |path: String, body: Option<Value>| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            async move {
-                let url = format!("{base}/v1/tenants/bench/{path}");
-                let req = match body {
-                    Some(b) => client.post(url).json(&b),
-                    None => client.get(url),
-                };
-                req.bearer_auth(&token).send().await.unwrap().json::<Value>().await.unwrap()
-            }
+            let api = &api;
+            async move { api.call(&path, body).await }
         };
-        let metrics = || async { client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap() };
-        let wait = |asset: String, op: String| async move {
-            loop {
-                let body = call(format!("assets/{asset}/operations/{op}:wait?timeout=60"), None).await;
-                if body["done"] == json!(true) {
-                    return body;
-                }
-            }
+        let metrics = || async { api.client.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap() };
+        let wait = |asset: String, op: String| {
+            let api = &api;
+            async move { api.wait(&asset, &op).await }
         };
 
         let before = stage_micros(&metrics().await);

@@ -14,9 +14,7 @@ mod cpu;
 #[allow(dead_code)]
 mod site;
 
-use ragd::Application;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 struct Question {
     kind: String,
@@ -71,21 +69,10 @@ fn main() {
         config.rerank_timeout_ms = 60_000;
         config.rate_limit_per_second = 0;
         let rerank_model = std::env::var("RAGD_BENCH_RERANK_MODEL").ok();
-        let app = Application::build(&config).await.unwrap();
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
-        let token = ragd::token::mint(app::SECRET.as_bytes(), "bench", "assets:read assets:write", Duration::from_secs(3600), "b").unwrap();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let api = app::Api::start(&config).await;
         let call = |path: String, body: Option<Value>| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            async move {
-                let url = format!("{base}/v1/tenants/bench/{path}");
-                let req = match body {
-                    Some(b) => client.post(url).json(&b),
-                    None => client.get(url),
-                };
-                req.bearer_auth(&token).send().await.unwrap().json::<Value>().await.unwrap()
-            }
+            let api = &api;
+            async move { api.call(&path, body).await }
         };
 
         let body = json!({"name": "The Cargo Book", "config": {"sourceType": "WEB", "parameters": {
@@ -93,13 +80,7 @@ fn main() {
             "excludePatterns": ["/cargo/print.html"]}}});
         let r = call("assets".into(), Some(body)).await;
         let asset = r["asset"]["id"].as_str().unwrap().to_owned();
-        let op = r["operation"]["id"].as_str().unwrap().to_owned();
-        let op = loop {
-            let body = call(format!("assets/{asset}/operations/{op}:wait?timeout=60"), None).await;
-            if body["done"] == json!(true) {
-                break body;
-            }
-        };
+        let op = api.wait(&asset, r["operation"]["id"].as_str().unwrap()).await;
         assert_eq!(op["status"], "COMPLETED", "{op}");
         let questions = questions();
 

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use ragd_core::Error;
 
-/// Searches one asset's chunks: full text (BM25), vector (cosine) or hybrid (reciprocal rank fusion).
+/// Searches one asset's chunks: full text (BM25), vector (cosine) or hybrid (both, fused).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/assets/{asset}:search", tag = "search",
     params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)), request_body = SearchRequestBody,
     responses((status = 200, body = SearchResponse), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),

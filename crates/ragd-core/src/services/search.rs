@@ -1,7 +1,7 @@
 //! Search over assets' chunks: full text (BM25), vector (cosine) and hybrid (relative score or
-//! reciprocal rank fusion). The store answers each list within the tenant's scope; this validates the request,
-//! embeds the query with each asset's model, fuses, re-ranks when asked (ragd), applies the
-//! threshold and `topK`.
+//! reciprocal rank fusion). The store answers each list within the tenant's scope; this
+//! validates the request, embeds the query with each asset's model, fuses, re-ranks when asked
+//! (ragd), applies the threshold and `topK`.
 
 use super::Services;
 use crate::domain::{Asset, Caller, SearchHit, SearchScope};

@@ -24,7 +24,9 @@ pub fn pdf_pages(pdf: &[u8], pages: &[u32]) -> Result<Vec<(u32, Result<String, S
     std::fs::write(&file, pdf).map_err(|e| format!("OCR needs a temporary file: {e}"))?;
     // As many pages at once as the machine has cores, each process on one thread.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pages.len());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(pages.len());
     let mut out: Vec<(u32, Result<String, String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {

@@ -24,3 +24,64 @@ pub fn config(data_dir: &std::path::Path) -> Config {
         ..Config::default()
     }
 }
+
+/// The bench tenant's side of a ragd started in this runtime: JSON calls through its public API.
+pub struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+    token: String,
+}
+
+impl Api {
+    /// Starts ragd with `config` and a token of the `bench` tenant that may read and write.
+    pub async fn start(config: &Config) -> Api {
+        let app = ragd::Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until(std::future::pending()));
+        let scopes = "assets:read assets:write";
+        let token = ragd::token::mint(
+            SECRET.as_bytes(),
+            "bench",
+            scopes,
+            std::time::Duration::from_secs(3600),
+            "b",
+        )
+        .unwrap();
+        Api {
+            base,
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            token,
+        }
+    }
+
+    /// One JSON request to `/v1/tenants/bench/{path}`: GET without a body, POST with one.
+    pub async fn call(&self, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let url = format!("{}/v1/tenants/bench/{path}", self.base);
+        let req = match body {
+            Some(b) => self.client.post(url).json(&b),
+            None => self.client.get(url),
+        };
+        req.bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The operation once it is done, long-polled through `:wait`.
+    pub async fn wait(&self, asset: &str, op: &str) -> serde_json::Value {
+        loop {
+            let body = self
+                .call(
+                    &format!("assets/{asset}/operations/{op}:wait?timeout=60"),
+                    None,
+                )
+                .await;
+            if body["done"] == serde_json::json!(true) {
+                return body;
+            }
+        }
+    }
+}

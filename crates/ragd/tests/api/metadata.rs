@@ -31,12 +31,12 @@ async fn metadata_comes_from_the_client_and_the_source_and_a_patch_needs_no_embe
     assert_eq!(
         tides["metadata"],
         json!({"path": "guides/tides.html", "extension": "mdx", "title": "Tides", "team": "coast",
-               "year": 2024, "reviewed": true, "tags": ["sea", "moon"]}),
+               "year": 2024, "reviewed": true, "tags": ["sea", "moon"], "encoding": "UTF-8"}),
         "derived keys, the client's winning where both have one"
     );
     assert_eq!(
         named(&docs, "notes.txt")["metadata"],
-        json!({"path": "notes.txt", "extension": "txt"})
+        json!({"path": "notes.txt", "extension": "txt", "encoding": "UTF-8"})
     );
 
     // A PATCH sets and removes keys (a derived one too) and embeds nothing.
@@ -51,7 +51,7 @@ async fn metadata_comes_from_the_client_and_the_source_and_a_patch_needs_no_embe
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let want = json!({"path": "guides/tides.html", "extension": "mdx", "team": "harbour",
-                      "reviewed": true, "tags": ["sea", "moon"], "owner": "ops"});
+                      "reviewed": true, "tags": ["sea", "moon"], "owner": "ops", "encoding": "UTF-8"});
     assert_eq!(r.body["metadata"], want);
     assert_eq!(app.get(&path, &t).await.body["metadata"], want);
 
@@ -162,7 +162,7 @@ async fn uploads_carry_the_metadata_given_with_them() {
     let asset = app.ingested("acme", &r).await;
     assert_eq!(
         documents(&app, &asset).await[0]["metadata"],
-        json!({"path": "report.md", "extension": "md", "owner": "ops", "tier": 2})
+        json!({"path": "report.md", "extension": "md", "owner": "ops", "tier": 2, "encoding": "UTF-8"})
     );
 
     let form = Form::new().part("file", part("log.txt", "High water at noon."));
@@ -192,7 +192,7 @@ async fn uploads_carry_the_metadata_given_with_them() {
     let asset = app.ingested("acme", &r).await;
     assert_eq!(
         documents(&app, &asset).await[0]["metadata"],
-        json!({"path": "log.txt", "extension": "txt", "station": "north"})
+        json!({"path": "log.txt", "extension": "txt", "station": "north", "encoding": "UTF-8"})
     );
 }
 
