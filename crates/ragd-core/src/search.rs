@@ -246,6 +246,7 @@ mod tests {
                     token_count: 0,
                     text_hash: String::new(),
                     embedding: Vec::new(),
+                    ocr: false,
                 },
                 asset_id: Uuid::nil(),
                 source_type: crate::domain::SourceType::Web,

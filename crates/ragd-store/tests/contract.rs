@@ -449,6 +449,7 @@ fn doc(asset: Uuid, operation: Uuid, key: &str) -> Document {
 
 fn chunk(doc: Uuid, i: usize, embedding: Vec<f32>) -> Chunk {
     Chunk {
+        ocr: false,
         id: Chunk::id_for(doc, &format!("h{i}"), i as i64),
         document_id: doc,
         chunk_index: i as i64,
@@ -728,6 +729,7 @@ fn texts(doc: Uuid, texts: &[String]) -> Vec<Chunk> {
         .iter()
         .enumerate()
         .map(|(i, t)| Chunk {
+            ocr: false,
             content: t.clone(),
             context_text: String::new(),
             ..chunk(doc, i, Vec::new())
@@ -911,6 +913,7 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
         .iter()
         .enumerate()
         .map(|(i, v)| Chunk {
+            ocr: false,
             content: format!("rust ownership marker{i}"),
             ..chunk(d1.id, i, v.clone())
         })
@@ -1009,6 +1012,7 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
     let claim_b = s.operation_claim(now_ms(), 60_000).await.unwrap().unwrap();
     let db = doc(b.id, claim_b.operation.id, "b");
     let zeppelin = Chunk {
+        ocr: false,
         content: "zeppelin".into(),
         ..chunk(db.id, 0, vectors[1_999].clone())
     };

@@ -125,6 +125,10 @@ pub struct ChunkItem {
     pub start_line: i64,
     pub end_line: i64,
     pub token_count: i64,
+    /// **(ragd)** What ragd knows of the chunk itself: `{"ocr": true}` when its text was read by
+    /// OCR (its page had no text layer); `{}` otherwise.
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
 }
 
 impl From<&ragd_core::domain::Chunk> for ChunkItem {
@@ -141,6 +145,10 @@ impl From<&ragd_core::domain::Chunk> for ChunkItem {
             start_line: c.start_line,
             end_line: c.end_line,
             token_count: c.token_count,
+            metadata: match c.ocr {
+                true => Map::from_iter([("ocr".to_owned(), Value::Bool(true))]),
+                false => Map::new(),
+            },
         }
     }
 }

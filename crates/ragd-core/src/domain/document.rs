@@ -155,6 +155,8 @@ pub struct Chunk {
     /// Hash of the exact text embedded (context + content): the embedding cache key.
     pub text_hash: String,
     pub embedding: Vec<f32>,
+    /// Read by OCR: its page had no text layer (ragd).
+    pub ocr: bool,
 }
 
 impl Chunk {

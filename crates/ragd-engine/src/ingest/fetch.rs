@@ -219,11 +219,13 @@ fn prepare(
             let input = format!("{context_text}\n\n{}", d.content);
             let text_hash = content_hash(input.as_bytes());
             inputs.push((input, d.token_count + sizer.count(&context_text)));
+            let page = parsed.page_at(d.start_char);
             Chunk {
                 id: Chunk::id_for(id, &text_hash, d.index as i64),
                 document_id: id,
                 chunk_index: d.index as i64,
-                page_number: parsed.page_at(d.start_char).map(|p| p.to_string()),
+                page_number: page.map(|p| p.to_string()),
+                ocr: page.is_some_and(|p| parsed.ocr_pages.contains(&p)),
                 content: d.content,
                 context_text,
                 heading_path: d.heading_path,

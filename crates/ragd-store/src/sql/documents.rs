@@ -98,8 +98,8 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
             sql(
                 "INSERT INTO chunks (id, tenant_id, asset_id, document_id, chunk_index, content,
                     context_text, heading_path, page_number, start_char, end_char, start_line,
-                    end_line, token_count, text_hash, embedding)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                    end_line, token_count, text_hash, embedding, ocr)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(c.id)
             .bind(&lease.tenant)
@@ -117,6 +117,7 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
             .bind(c.token_count)
             .bind(&c.text_hash)
             .bind(crate::db::Arg::Vector(c.embedding.clone()))
+            .bind(c.ocr)
             .execute(&mut tx)
             .await?;
         }

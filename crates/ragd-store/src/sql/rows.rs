@@ -194,5 +194,6 @@ pub(crate) fn chunk(row: &impl Columns) -> Result<Chunk> {
         token_count: row.int("token_count")?,
         text_hash: row.text("text_hash")?,
         embedding: row.vector("embedding")?,
+        ocr: row.flag("ocr")?,
     })
 }

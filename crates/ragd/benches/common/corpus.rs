@@ -135,6 +135,7 @@ pub async fn write_documents(
             .iter()
             .enumerate()
             .map(|(j, &i)| Chunk {
+                ocr: false,
                 id: Chunk::id_for(doc.id, &i.to_string(), j as i64),
                 document_id: doc.id,
                 chunk_index: j as i64,

@@ -1,7 +1,8 @@
 //! Scanned PDFs through OCR: a real PDF (shared-mime-info's spec) rendered to images by poppler
 //! and packed back into an image-only PDF by img2pdf, as a scanner would deliver it, is uploaded;
 //! its pages are read by Tesseract, ≥ 95 % of the original's words (by `pdftotext` of the
-//! original's text layer) are in the chunks, and it is searchable.
+//! original's text layer) are in the chunks, each marked `ocr`, and it is searchable. In a PDF
+//! that mixes text pages and scanned ones, only the scanned pages are read so and marked.
 
 use crate::files::{all_chunks, file_part, multipart, only_document};
 use crate::helpers::*;
@@ -91,7 +92,11 @@ async fn a_scanned_pdf_is_read_by_ocr_and_found_by_search() {
         recall >= 0.95,
         "word recall {recall:.4} ({found} of {total})"
     );
-    assert!(chunks.iter().all(|c| !c["pageNumber"].is_null()));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| !c["pageNumber"].is_null() && c["metadata"]["ocr"] == true)
+    );
 
     let r = app
         .post(
@@ -106,4 +111,42 @@ async fn a_scanned_pdf_is_read_by_ocr_and_found_by_search() {
         "{}",
         r.body
     );
+
+    // A PDF of two pages with a text layer and two scanned ones: only the scanned pages are
+    // read by OCR, and only their chunks say so.
+    tool(
+        "pdfseparate",
+        &["-f", "1", "-l", "2", SPEC, &format!("{d}/text-%d.pdf")],
+    );
+    let scan = format!("{d}/scan.pdf");
+    tool("img2pdf", &[&images[2], &images[3], "-o", &scan]);
+    let mixed = format!("{d}/mixed.pdf");
+    tool(
+        "pdfunite",
+        &[
+            &format!("{d}/text-1.pdf"),
+            &format!("{d}/text-2.pdf"),
+            &scan,
+            &mixed,
+        ],
+    );
+    let form = Form::new().part(
+        "File",
+        file_part("mixed.pdf", std::fs::read(&mixed).unwrap()),
+    );
+    let r = multipart(&app, "/v1/tenants/acme/assets:file", &t, form).await;
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(op["status"], "COMPLETED", "{op}");
+    let doc = only_document(&app, &asset).await;
+    assert_eq!(doc["metadata"]["ocrPages"], 2, "{doc}");
+    let chunks = all_chunks(&app, &asset, &doc).await;
+    for c in &chunks {
+        let scanned = matches!(c["pageNumber"].as_str(), Some("3" | "4"));
+        assert_eq!(c["metadata"]["ocr"] == true, scanned, "{c}");
+    }
+    assert!(chunks.iter().any(|c| c["pageNumber"] == "1"));
+    assert!(chunks.iter().any(|c| c["pageNumber"] == "4"));
 }

@@ -1,0 +1,2 @@
+-- Whether a chunk's text was read by OCR (its page had no text layer).
+ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
