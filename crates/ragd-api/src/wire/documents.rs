@@ -22,9 +22,9 @@ pub struct Document {
     /// Tokens of all the document's chunks as the model counts them (with their contextText).
     pub token_count: i64,
     /// **(ragd)** The document's metadata: what ragd derived from the source (`path`,
-    /// `extension`, `title`, `url`, `urlPath`, `modifiedTime`, `encoding`, `ocrPages`),
-    /// overlaid by what the client gave at create or upload, overlaid by what a PATCH of the
-    /// document set.
+    /// `extension`, `title`, `url`, `urlPath`, `modifiedTime`, `encoding`, `ocrPages`,
+    /// `ocrProblem`), overlaid by what the client gave at create or upload, overlaid by what a
+    /// PATCH of the document set.
     #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
 }

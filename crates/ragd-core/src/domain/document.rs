@@ -60,6 +60,7 @@ pub const DERIVED_METADATA_KEYS: &[&str] = &[
     "modifiedTime",
     "encoding",
     "ocrPages",
+    "ocrProblem",
 ];
 
 /// Most keys of one document's metadata.

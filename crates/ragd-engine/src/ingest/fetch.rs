@@ -152,7 +152,8 @@ async fn parse_and_chunk(
             let drafts = chunk_document(&parsed.text, parsed.markdown, &sizer, size, overlap)?;
             let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
             let times = (parse_time, start.elapsed() - parse_time);
-            let derived = (parsed.title, parsed.encoding, parsed.ocr_pages.len());
+            let ocr = (parsed.ocr_pages.len(), parsed.ocr_problem);
+            let derived = (parsed.title, parsed.encoding, ocr);
             Ok::<_, String>((chunks, inputs, times, derived))
         }))
         .unwrap_or_else(|_| {
@@ -162,7 +163,12 @@ async fn parse_and_chunk(
     match task.await.unwrap_or_else(|_| {
         Err("the document could not be parsed (the parser failed on it)".to_owned())
     }) {
-        Ok((chunks, inputs, (parse_time, chunk_time), (title, encoding, ocr_pages))) => {
+        Ok((
+            chunks,
+            inputs,
+            (parse_time, chunk_time),
+            (title, encoding, (ocr_pages, ocr_problem)),
+        )) => {
             stages.add("parse", parse_time);
             stages.add("chunk", chunk_time);
             let mut record = record;
@@ -178,6 +184,14 @@ async fn parse_and_chunk(
                     .metadata
                     .entry("ocrPages")
                     .or_insert(ocr_pages.into());
+            }
+            if let Some(problem) = ocr_problem {
+                // A page left unread is said on the document, never dropped in silence.
+                let shown: String = problem
+                    .chars()
+                    .take(ragd_core::domain::MAX_METADATA_STRING_CHARS)
+                    .collect();
+                record.metadata.entry("ocrProblem").or_insert(shown.into());
             }
             Ok(Prepared {
                 record,

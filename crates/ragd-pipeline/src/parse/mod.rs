@@ -55,6 +55,8 @@ pub struct Parsed {
     pub encoding: Option<&'static str>,
     /// Pages whose text was read by OCR (they had no text layer).
     pub ocr_pages: Vec<u32>,
+    /// Why some page without a text layer was not read (the first reason), when one was not.
+    pub ocr_problem: Option<String>,
 }
 
 /// What an HTML page tells crawlers about itself, as written in it.

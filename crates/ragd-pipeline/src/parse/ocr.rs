@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub const PAGE_SECONDS: u64 = 120;
 /// Most address space a renderer or reader process may take.
 pub const MEMORY_BYTES: u64 = 2 << 30;
+/// Most pages of one document read by OCR (about 10 minutes of a 2-core machine); the rest are
+/// left out, so a PDF of endless blank pages cannot hold a worker for days.
+pub const MAX_PAGES: usize = 1000;
 /// Rendering resolution: what Tesseract reads best at.
 const DPI: &str = "300";
 

@@ -35,6 +35,7 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
         });
     }
     parsed.ocr_pages = ocr_pages;
+    parsed.ocr_problem = ocr_failure;
     Ok(parsed)
 }
 
@@ -47,7 +48,9 @@ fn read_scanned_pages(bytes: &[u8], pages: &mut [String]) -> (Vec<u32>, Option<S
     if blank.is_empty() {
         return (Vec::new(), None);
     }
-    let read = match super::ocr::pdf_pages(bytes, &blank) {
+    let over = blank.len().saturating_sub(super::ocr::MAX_PAGES);
+    let blank = &blank[..blank.len() - over];
+    let read = match super::ocr::pdf_pages(bytes, blank) {
         Ok(read) => read,
         Err(reason) => return (Vec::new(), Some(reason)),
     };
@@ -61,6 +64,12 @@ fn read_scanned_pages(bytes: &[u8], pages: &mut [String]) -> (Vec<u32>, Option<S
             Ok(_) => {}
             Err(reason) => failure = failure.or(Some(reason)),
         }
+    }
+    if over > 0 {
+        let limit = super::ocr::MAX_PAGES;
+        failure = failure.or(Some(format!(
+            "{over} pages beyond the first {limit} were not read"
+        )));
     }
     (done, failure)
 }
