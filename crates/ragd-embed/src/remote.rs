@@ -63,6 +63,8 @@ pub struct RemoteConfig {
 
 /// OpenAI's API, the default base URL of the `openai` provider.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// Longest one request to a provider may take (embedding or re-ranking).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl RemoteConfig {
     /// OpenAI's documented limits for its embedding models (2,048 inputs and 300,000 tokens per
@@ -82,7 +84,7 @@ impl RemoteConfig {
             max_retries: 6,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
-            timeout: Duration::from_secs(60),
+            timeout: REQUEST_TIMEOUT,
         }
     }
 }

@@ -130,7 +130,7 @@ impl Models {
                 base_url: r.base_url,
                 api_key: r.api_key,
                 http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(60))
+                    .timeout(ragd_embed::remote::REQUEST_TIMEOUT)
                     .build()
                     .expect("HTTP client"),
                 limiter: std::sync::Arc::new(ragd_embed::remote::Limiter::new(16, None, None)),
@@ -183,7 +183,7 @@ impl Models {
                 let http = ragd_engine::net::guarded_api_client(
                     &self.allow_hosts,
                     &url,
-                    std::time::Duration::from_secs(60),
+                    ragd_embed::remote::REQUEST_TIMEOUT,
                 )?;
                 let limiter = std::sync::Arc::new(ragd_embed::remote::Limiter::new(
                     endpoint.max_concurrency.unwrap_or(4),

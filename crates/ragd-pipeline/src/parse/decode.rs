@@ -22,9 +22,9 @@ const PRESCAN_BYTES: usize = 1024;
 /// How much of a document statistical detection reads: enough to tell, bounded in time.
 const DETECT_BYTES: usize = 1 << 20;
 
-/// The `charset` parameter of a `Content-Type` value.
+/// The `charset` parameter of a `Content-Type` value (the media type itself has no `=`).
 pub fn charset_param(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|p| {
+    content_type.split(';').find_map(|p| {
         let (name, value) = p.split_once('=')?;
         name.trim()
             .eq_ignore_ascii_case("charset")
@@ -132,13 +132,9 @@ fn meta_charset<'a>(head: &'a str) -> Option<&'a str> {
             return Some(label);
         }
         let equiv = attribute(tag, "http-equiv").is_some_and(|v| v == "content-type");
-        let charset = |part: &'a str| {
-            let (name, value) = part.split_once('=')?;
-            (name.trim() == "charset").then(|| value.trim().trim_matches(['"', '\'']))
-        };
         if let Some(label) = attribute(tag, "content")
             .filter(|_| equiv)
-            .and_then(|content| content.split(';').find_map(charset))
+            .and_then(charset_param)
             .filter(|l| !l.is_empty())
         {
             return Some(label);

@@ -3,10 +3,9 @@
 //! and pages whose charset is only in the HTTP header, only in a `<meta>`, or in both and
 //! different (the header wins, as in every browser). In each, the indexed text is the original.
 
-use crate::files::{all_chunks, file_part, multipart, only_document};
+use crate::files::{all_chunks, only_document, upload};
 use crate::helpers::*;
 use crate::site::{Override, Site};
-use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
 /// `text` converted by iconv to `encoding`.
@@ -57,7 +56,6 @@ const UTF_16: &str =
 #[tokio::test]
 async fn files_in_legacy_encodings_and_utf16_are_indexed_as_their_text() {
     let app = TestApp::spawn().await;
-    let t = app.token("acme");
     // (text, iconv's target, the file's name, the encoding ragd records)
     let cases = [
         (LATIN_1, "ISO-8859-1", "latin1.txt", "windows-1252"),
@@ -68,13 +66,7 @@ async fn files_in_legacy_encodings_and_utf16_are_indexed_as_their_text() {
     for (text, target, name, encoding) in cases {
         let bytes = iconv(text, target);
         assert_ne!(bytes, text.as_bytes(), "{target} differs from UTF-8");
-        let form = Form::new().part("File", file_part(name, bytes));
-        let r = multipart(&app, "/v1/tenants/acme/assets:file", &t, form).await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-        let op = app
-            .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-            .await;
+        let (asset, op) = upload(&app, name, bytes).await;
         assert_eq!(op["status"], "COMPLETED", "{name}: {op}");
         let doc = only_document(&app, &asset).await;
         assert_eq!(doc["metadata"]["encoding"], encoding, "{name}: {doc}");
@@ -85,12 +77,7 @@ async fn files_in_legacy_encodings_and_utf16_are_indexed_as_their_text() {
         );
     }
     // Binary stays refused.
-    let form = Form::new().part("File", file_part("data.txt", b"abc\0\x01\x02def".to_vec()));
-    let r = multipart(&app, "/v1/tenants/acme/assets:file", &t, form).await;
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
+    let (_, op) = upload(&app, "data.txt", b"abc\0\x01\x02def".to_vec()).await;
     assert!(op.to_string().contains("binary, not text"), "{op}");
 }
 

@@ -26,6 +26,24 @@ pub(crate) fn file_part(name: &str, bytes: Vec<u8>) -> Part {
     Part::bytes(bytes).file_name(name.to_owned())
 }
 
+/// `POST /assets:file` of one file; returns (asset, operation when done).
+pub(crate) async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (String, Value) {
+    let form = Form::new().part("File", file_part(name, bytes));
+    let r = multipart(
+        app,
+        "/v1/tenants/acme/assets:file",
+        &app.token("acme"),
+        form,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
+    let op = app
+        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    (asset, op)
+}
+
 /// `POST /storage` then `POST /assets:import`; returns (asset, operation when done).
 async fn store_and_import(app: &TestApp, name: &str, bytes: Vec<u8>) -> (String, Value) {
     let t = app.token("acme");

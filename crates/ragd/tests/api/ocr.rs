@@ -4,9 +4,8 @@
 //! original's text layer) are in the chunks, each marked `ocr`, and it is searchable. In a PDF
 //! that mixes text pages and scanned ones, only the scanned pages are read so and marked.
 
-use crate::files::{all_chunks, file_part, multipart, only_document};
+use crate::files::{all_chunks, only_document, upload};
 use crate::helpers::*;
-use reqwest::multipart::Form;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -60,16 +59,7 @@ async fn a_scanned_pdf_is_read_by_ocr_and_found_by_search() {
 
     let app = TestApp::spawn().await;
     let t = app.token("acme");
-    let form = Form::new().part(
-        "File",
-        file_part("scanned.pdf", std::fs::read(&scanned).unwrap()),
-    );
-    let r = multipart(&app, "/v1/tenants/acme/assets:file", &t, form).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
+    let (asset, op) = upload(&app, "scanned.pdf", std::fs::read(&scanned).unwrap()).await;
     assert_eq!(op["status"], "COMPLETED", "{op}");
     let doc = only_document(&app, &asset).await;
     assert_eq!(doc["metadata"]["ocrPages"], images.len(), "{doc}");
@@ -130,15 +120,7 @@ async fn a_scanned_pdf_is_read_by_ocr_and_found_by_search() {
             &mixed,
         ],
     );
-    let form = Form::new().part(
-        "File",
-        file_part("mixed.pdf", std::fs::read(&mixed).unwrap()),
-    );
-    let r = multipart(&app, "/v1/tenants/acme/assets:file", &t, form).await;
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
+    let (asset, op) = upload(&app, "mixed.pdf", std::fs::read(&mixed).unwrap()).await;
     assert_eq!(op["status"], "COMPLETED", "{op}");
     let doc = only_document(&app, &asset).await;
     assert_eq!(doc["metadata"]["ocrPages"], 2, "{doc}");
