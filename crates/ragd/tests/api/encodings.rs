@@ -128,12 +128,7 @@ async fn pages_are_decoded_by_their_header_charset_else_their_meta_charset() {
             crate::web::web_asset(&urls, json!({"maxDepth": 0})),
         )
         .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(op["status"], "COMPLETED", "{op}");
+    let asset = app.ingested("acme", &r).await;
     let docs = app
         .get(&format!("/v1/tenants/acme/assets/{asset}/documents"), &t)
         .await

@@ -27,13 +27,7 @@ async fn notes(app: &TestApp) -> String {
             json!({"name": "Notes", "config": {"sourceType": "TEXT", "parameters": {"documents": documents}}}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    asset
+    app.ingested("acme", &r).await
 }
 
 async fn search(app: &TestApp, asset: &str, body: Value) -> Value {
