@@ -6,7 +6,8 @@ use ragd_core::domain::{Claim, Counters, LeaseState, Operation, Outcome};
 use ragd_core::events::Events;
 use ragd_core::ports::store::Store;
 use ragd_core::time::now_ms;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -73,11 +74,62 @@ pub trait Executor: Send + Sync + 'static {
     async fn run(&self, job: &Job) -> Result<Outcome, JobError>;
 }
 
+/// Pages read within documents as their parses go (OCR of long scans), counted off the async
+/// runtime and written with the counters at the next heartbeat.
+#[derive(Default)]
+struct Pages {
+    found: AtomicI64,
+    read: AtomicI64,
+    next: AtomicU64,
+    /// Each document being read's pages found and read, and the most done ever reported (in
+    /// millionths of a document, finished documents included): progress never goes back while
+    /// a read document waits for its vectors.
+    reading: Mutex<(HashMap<u64, FoundRead>, i64)>,
+}
+
+/// A document's pages found without a text layer, and read.
+type FoundRead = (u32, u32);
+
+/// One document's pages, as its parse reads them; dropped once the document is taken for
+/// indexing (or its parse is done with, for a crawl).
+pub struct DocumentPages {
+    pages: Arc<Pages>,
+    id: u64,
+}
+
+impl DocumentPages {
+    fn with(&self, f: impl FnOnce(&mut (u32, u32))) {
+        let mut reading = self.pages.reading.lock().expect("pages lock");
+        f(reading.0.entry(self.id).or_default());
+    }
+}
+
+impl ragd_pipeline::parse::ocr::PageProgress for DocumentPages {
+    fn found(&self, n: u32) {
+        self.pages.found.fetch_add(i64::from(n), Ordering::Relaxed);
+        self.with(|p| p.0 += n);
+    }
+
+    fn read(&self) {
+        self.pages.read.fetch_add(1, Ordering::Relaxed);
+        self.with(|p| p.1 += 1);
+    }
+}
+
+impl Drop for DocumentPages {
+    fn drop(&mut self) {
+        if let Ok(mut reading) = self.pages.reading.lock() {
+            reading.0.remove(&self.id);
+        }
+    }
+}
+
 /// One attempt at an operation, as an executor sees it.
 pub struct Job {
     pub claim: Claim,
     pub store: Arc<dyn Store>,
     counters: Mutex<Counters>,
+    pages: Arc<Pages>,
     /// Serialises heartbeats: the background one and a checkpoint's could otherwise write their
     /// counter snapshots out of order, and progress would seem to go back.
     heartbeat_lock: tokio::sync::Mutex<()>,
@@ -96,8 +148,31 @@ impl Job {
         f(&mut self.counters.lock().expect("counters lock"));
     }
 
+    /// The counters, with the pages read so far and the share of the documents being read.
     pub fn counters(&self) -> Counters {
-        *self.counters.lock().expect("counters lock")
+        let mut c = *self.counters.lock().expect("counters lock");
+        c.ocr_pages = self.pages.read.load(Ordering::Relaxed);
+        c.ocr_pages_total = self.pages.found.load(Ordering::Relaxed);
+        if c.items_total > 0 {
+            let (reading, best) = &mut *self.pages.reading.lock().expect("pages lock");
+            let partial: i64 = reading
+                .values()
+                .filter(|(found, _)| *found > 0)
+                .map(|(found, read)| i64::from(*read.min(found)) * 1_000_000 / i64::from(*found))
+                .sum();
+            let processed = c.items_processed * 1_000_000;
+            *best = (*best).max(processed + partial);
+            c.partial_ppm = *best - processed;
+        }
+        c
+    }
+
+    /// A tally of one document's pages, for its parse to report to.
+    pub fn document_pages(&self) -> DocumentPages {
+        DocumentPages {
+            pages: self.pages.clone(),
+            id: self.pages.next.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// Between units of work: writes progress, renews the lease, and stops the job if it was
@@ -256,6 +331,7 @@ impl Engine {
             claim,
             store: self.store.clone(),
             counters: Mutex::new(Counters::default()),
+            pages: Arc::default(),
             heartbeat_lock: tokio::sync::Mutex::new(()),
             steps: AtomicU64::new(0),
             config: self.config.clone(),

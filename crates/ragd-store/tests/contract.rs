@@ -77,6 +77,7 @@ fn asset(tenant: &TenantId) -> Asset {
         parameters: Default::default(),
         auth_method: None,
         vectorized: true,
+        ocr: true,
         integration_id: None,
         embedding: EmbeddingSpec {
             provider: "local".into(),

@@ -23,7 +23,8 @@ pub async fn source_types(
     }))
 }
 
-/// Content types ragd accepts, with their extensions and size limits.
+/// Content types ragd accepts, with their extensions and size limits. The image types (ragd)
+/// are read by OCR and accepted from uploads only.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/assets:supportedTypes", tag = "catalog",
     params(("tenant" = String, Path)),
     responses((status = 200, body = Items<SupportedType>), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
@@ -36,6 +37,7 @@ pub async fn supported_types(
     claims.caller(&tenant, Scope::Read)?;
     let items = content_types::CONTENT_TYPES
         .iter()
+        .chain(content_types::IMAGE_TYPES)
         .map(|(ct, exts)| SupportedType {
             content_type: (*ct).to_owned(),
             extensions: exts.iter().map(|e| (*e).to_owned()).collect(),

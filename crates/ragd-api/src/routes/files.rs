@@ -261,7 +261,7 @@ fn rename_field(e: ApiError, prefix: &str) -> ApiError {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/assets:file", tag = "assets",
     params(("tenant" = String, Path)),
     request_body(content = AssetFileForm, content_type = "multipart/form-data",
-        description = "part `File`: the file; part `Payload` (optional): JSON `{vectorize, displayName, embedding, budget, currencyBudget, embeddingLlmConfigId}`, keys case-insensitive",
+        description = "part `File`: the file; part `Payload` (optional): JSON `{vectorize, displayName, embedding, budget, currencyBudget, embeddingLlmConfigId, metadata, ocr}`, keys case-insensitive",
         encoding(("Payload" = (content_type = "application/json")))),
     responses((status = 201, body = AssetWithOperation), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = ["assets:write"])))]

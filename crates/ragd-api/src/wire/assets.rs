@@ -235,6 +235,9 @@ pub struct CreateAssetRequest {
     #[serde(alias = "embeddingLLMConfigId")]
     #[schema(format = Uuid)]
     pub embedding_llm_config_id: Option<String>,
+    /// **(ragd)** Read PDF pages without a text layer (scans) and uploaded images by OCR
+    /// (default true). Off, such pages are left out and said in the document's `ocrProblem`.
+    pub ocr: Option<bool>,
 }
 
 impl AuthInput {
@@ -265,6 +268,7 @@ impl CreateAssetRequest {
                 .transpose()?,
             embedding_llm_config_id: self.embedding_llm_config_id,
             vectorize: None,
+            ocr: self.ocr,
             file_metadata: None,
         })
     }
@@ -293,6 +297,9 @@ pub struct PatchAssetRequest {
     /// Turns auto-update off; wins over `autoUpdate`.
     #[serde(default)]
     pub disable_auto_update: bool,
+    /// **(ragd)** Turns OCR on or off; a change starts a forced `REFRESH`, so every document is
+    /// read again (unchanged chunks are not embedded again).
+    pub ocr: Option<bool>,
 }
 
 impl PatchAssetRequest {
@@ -315,6 +322,7 @@ impl PatchAssetRequest {
             auth: self.auth.map(AuthInput::into_domain).transpose()?,
             auto_update,
             disable_auto_update: self.disable_auto_update,
+            ocr: self.ocr,
         })
     }
 }
@@ -339,6 +347,8 @@ pub struct Asset {
     #[schema(schema_with = source_type_schema)]
     pub source_type: String,
     pub vectorized: bool,
+    /// **(ragd)** Whether scanned pages and uploaded images are read by OCR.
+    pub ocr: bool,
     pub config: AssetConfig,
     pub integration_id: Option<String>,
     pub asset_link: Option<String>,
@@ -397,6 +407,7 @@ impl Asset {
             display_name: a.display_name.clone(),
             source_type: a.source_type.as_str().to_owned(),
             vectorized: a.vectorized,
+            ocr: a.ocr,
             config: AssetConfig {
                 source_type: a.source_type.as_str().to_owned(),
                 parameters,

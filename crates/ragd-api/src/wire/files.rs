@@ -36,6 +36,9 @@ pub struct ImportRequest {
     /// string lists); it wins over what ragd derives.
     #[schema(schema_with = super::documents::metadata_schema)]
     pub metadata: Option<Map<String, Value>>,
+    /// **(ragd)** Read PDF pages without a text layer (scans) and images by OCR
+    /// (default true). Off, such pages are left out and said in the document's `ocrProblem`.
+    pub ocr: Option<bool>,
 }
 
 /// The `Payload` part of `POST /assets:file` (keys case-insensitive).
@@ -53,6 +56,8 @@ pub struct FilePayload {
     /// **(ragd)** The document's metadata, as on `:import`.
     #[schema(schema_with = super::documents::metadata_schema)]
     pub metadata: Option<Map<String, Value>>,
+    /// **(ragd)** OCR on or off, as on `:import`.
+    pub ocr: Option<bool>,
 }
 
 impl FilePayload {
@@ -66,6 +71,7 @@ impl FilePayload {
             "currencyBudget",
             "embeddingLlmConfigId",
             "metadata",
+            "ocr",
         ];
         let lower = key.to_ascii_lowercase();
         match lower.as_str() {
@@ -90,6 +96,7 @@ impl FilePayload {
             auto_update: None,
             embedding_llm_config_id: self.embedding_llm_config_id,
             vectorize: self.vectorize,
+            ocr: self.ocr,
             file_metadata: self.metadata,
         }
     }
@@ -103,6 +110,7 @@ impl ImportRequest {
             embedding: self.embedding_config,
             embedding_llm_config_id: self.embedding_llm_config_id,
             metadata: self.metadata,
+            ocr: self.ocr,
             ..Default::default()
         }
         .into_domain(self.file_id)

@@ -28,9 +28,14 @@ pub struct AssetOperation {
     pub token_count: i64,
     pub tokens_saved: i64,
     pub chunk_count: i64,
+    /// (ragd) Pages read by OCR so far (scanned PDF pages, images).
+    pub ocr_pages: i64,
+    /// (ragd) Pages found without a text layer so far, to be read by OCR.
+    pub ocr_pages_total: i64,
     /// USD: tokenCount × the asset's current model price per million tokens.
     pub cost: f64,
-    /// 0–1: itemsProcessed / itemsTotal; 1 once completed.
+    /// 0–1: itemsProcessed / itemsTotal, where a document being read by OCR counts the share of
+    /// its pages read; 1 once completed.
     pub progress: f64,
     pub error_message: Option<String>,
     pub created_by: String,
@@ -82,6 +87,8 @@ impl AssetOperation {
             token_count: c.token_count,
             tokens_saved: c.tokens_saved,
             chunk_count: c.chunk_count,
+            ocr_pages: c.ocr_pages,
+            ocr_pages_total: c.ocr_pages_total,
             cost,
             progress: op.progress(),
             error_message: op.error_message.clone(),

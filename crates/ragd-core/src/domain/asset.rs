@@ -60,6 +60,8 @@ pub struct Asset {
     pub parameters: serde_json::Map<String, serde_json::Value>,
     pub auth_method: Option<AuthMethod>,
     pub vectorized: bool,
+    /// Whether pages without a text layer and uploaded images are read by OCR (ragd).
+    pub ocr: bool,
     pub integration_id: Option<String>,
     pub embedding: EmbeddingSpec,
     pub budget: BudgetLimits,

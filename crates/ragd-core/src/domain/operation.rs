@@ -24,6 +24,13 @@ pub struct Counters {
     pub token_count: i64,
     pub tokens_saved: i64,
     pub chunk_count: i64,
+    /// Pages read by OCR (ragd).
+    pub ocr_pages: i64,
+    /// Pages found without a text layer, to be read by OCR (ragd).
+    pub ocr_pages_total: i64,
+    /// How much of the documents being read is done, in millionths of a document: a long scan's
+    /// pages move `progress` before the document is finished.
+    pub partial_ppm: i64,
 }
 
 /// Something a traversal found and left out on purpose (a crawled page marked `noindex`, a
@@ -63,12 +70,15 @@ pub struct Operation {
 }
 
 impl Operation {
-    /// Share of discovered documents finished: 1 once completed, 0 before discovery ends.
+    /// Share of discovered documents finished, counting the read pages of documents being read
+    /// by OCR: 1 once completed, 0 before discovery ends.
     pub fn progress(&self) -> f64 {
+        let c = &self.counters;
         match self.status {
             OperationStatus::Completed => 1.0,
-            _ if self.counters.items_total > 0 => {
-                (self.counters.items_processed as f64 / self.counters.items_total as f64).min(1.0)
+            _ if c.items_total > 0 => {
+                let done = c.items_processed as f64 + c.partial_ppm as f64 / 1e6;
+                (done / c.items_total as f64).min(1.0)
             }
             _ => 0.0,
         }

@@ -25,6 +25,8 @@ pub struct CreateAsset {
     pub embedding_llm_config_id: Option<String>,
     /// Whether chunks are embedded (default true); without, the asset is searchable by full text only.
     pub vectorize: Option<bool>,
+    /// Whether scanned pages and images are read by OCR (default true).
+    pub ocr: Option<bool>,
     /// The metadata of the uploads a `FILE` asset names (`:file`'s `Payload`, `:import`).
     pub file_metadata: Option<Metadata>,
 }
@@ -42,6 +44,8 @@ pub struct PatchAsset {
     pub auth: Option<Credentials>,
     pub auto_update: Option<AutoUpdateConfig>,
     pub disable_auto_update: bool,
+    /// Turns OCR on or off; a change re-reads every document (a forced `REFRESH`).
+    pub ocr: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -208,6 +212,7 @@ impl Services {
                 .as_ref()
                 .and_then(|c| crate::schedule::next_fire(c, now)),
             vectorized,
+            ocr: req.ocr.unwrap_or(true),
             integration_id: None,
             embedding,
             budget: BudgetLimits {
@@ -371,7 +376,8 @@ impl Services {
     }
 
     /// Applies a PATCH. Changing embedding or chunking starts a `REINDEX`; changing the source's
-    /// parameters starts a `REFRESH`; budgets, names and auto-update start nothing. Turning a
+    /// parameters starts a `REFRESH`, turning OCR on or off a forced one; budgets, names and
+    /// auto-update start nothing. Turning a
     /// WEBHOOK auto-update on creates the webhook (returned with its secret, once); turning it off
     /// deletes it.
     pub async fn asset_patch(
@@ -403,14 +409,11 @@ impl Services {
                 op_type = Some(OperationType::Reindex);
             }
         }
+        let ocr_changed = req.ocr.is_some_and(|ocr| ocr != asset.ocr);
+        asset.ocr = req.ocr.unwrap_or(asset.ocr);
         let auth_changed = req.auth.is_some();
-        if self.patch_source(
-            desc,
-            &mut asset,
-            req.source_type.as_deref(),
-            req.parameters,
-            req.auth,
-        )? {
+        let source = req.source_type.as_deref();
+        if self.patch_source(desc, &mut asset, source, req.parameters, req.auth)? || ocr_changed {
             op_type = op_type.or(Some(OperationType::Refresh));
         }
         self.patch_llm_config(
@@ -431,7 +434,8 @@ impl Services {
         asset.modified_at = now;
         let new_op = op_type.map(|t| {
             let mut op = NewOperation::new(asset.id, t, &caller.subject, now);
-            op.force = t == OperationType::Reindex;
+            // Turning OCR on or off changes what unchanged documents read as.
+            op.force = t == OperationType::Reindex || ocr_changed;
             op
         });
         if new_op.is_some() {

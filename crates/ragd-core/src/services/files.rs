@@ -42,10 +42,11 @@ impl Services {
                 None => break,
             }
         }
-        let content_type = content_types::detect_content_type(file_name, declared, &head)
+        let content_type = content_types::detect_upload_content_type(file_name, declared, &head)
             .ok_or_else(|| {
                 let supported: Vec<&str> = content_types::CONTENT_TYPES
                     .iter()
+                    .chain(content_types::IMAGE_TYPES)
                     .flat_map(|(_, exts)| exts.iter().copied())
                     .collect();
                 Error::UnsupportedMediaType(format!(

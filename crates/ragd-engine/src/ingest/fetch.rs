@@ -4,8 +4,10 @@
 
 use super::plan::Plan;
 use crate::sources::{Body, Context, Source, SourceDoc, Stages};
+use crate::worker::DocumentPages;
 use ragd_core::domain::{Chunk, Document, DocumentStatus, content_hash};
 use ragd_core::time::now_ms;
+use ragd_pipeline::parse::ocr::Ocr;
 use ragd_pipeline::{ChunkDraft, Parsed, Sizer, chunk_document};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -25,8 +27,11 @@ pub(super) enum Step {
     Index(Box<Result<Prepared, (Document, String)>>),
 }
 
-/// A fetched document, its step, and the permit it holds until the batcher has taken it.
-pub(super) type Fetched = (SourceDoc, Step, OwnedSemaphorePermit);
+/// A fetched document, its step, and what it holds until the batcher has taken it: its permit,
+/// and the tally of its pages read (so progress counts them until the document is indexed).
+pub(super) type Fetched = (SourceDoc, Step, Held);
+
+pub(super) type Held = (OwnedSemaphorePermit, Arc<DocumentPages>);
 
 /// Fetches one document and decides its step, after waiting for one of the window's permits.
 pub(super) async fn fetch_ahead(
@@ -41,6 +46,8 @@ pub(super) async fn fetch_ahead(
         .acquire_owned()
         .await
         .expect("the semaphore is never closed");
+    let (ocr, pages) = cx.ocr();
+    let held = (permit, pages);
     let body = match std::mem::replace(&mut doc.body, Body::Pending(serde_json::Value::Null)) {
         Body::Pending(listed) => {
             cx.stages
@@ -54,8 +61,8 @@ pub(super) async fn fetch_ahead(
         Body::Pending(_) => {
             unreachable!("Source::fetch returns a fetched body")
         }
-        Body::Unchanged => return (doc, Step::Unchanged, permit),
-        Body::Failed(reason) => return (doc, Step::Failed(reason), permit),
+        Body::Unchanged => return (doc, Step::Unchanged, held),
+        Body::Failed(reason) => return (doc, Step::Failed(reason), held),
         Body::Bytes { bytes, meta } => {
             let (hash, size) = (content_hash(&bytes), bytes.len() as i64);
             (Ok(bytes), hash, size, meta)
@@ -80,6 +87,7 @@ pub(super) async fn fetch_ahead(
                     cx.stages,
                     &doc.content_type,
                     input,
+                    ocr,
                     &plan.models.sizer,
                     plan.chunking,
                     record,
@@ -88,7 +96,7 @@ pub(super) async fn fetch_ahead(
             ))
         }
     };
-    (doc, step, permit)
+    (doc, step, held)
 }
 
 /// The record this operation writes for a document, before indexing sets its counts and status.
@@ -131,6 +139,7 @@ async fn parse_and_chunk(
     stages: &Stages,
     content_type: &str,
     input: Result<bytes::Bytes, Parsed>,
+    ocr: Ocr,
     sizer: &Sizer,
     (size, overlap): (usize, usize),
     record: Document,
@@ -145,7 +154,7 @@ async fn parse_and_chunk(
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let start = std::time::Instant::now();
             let parsed = match input {
-                Ok(bytes) => ragd_pipeline::parse(&bytes, &content_type)?,
+                Ok(bytes) => ragd_pipeline::parse_with(&bytes, &content_type, &ocr)?,
                 Err(parsed) => parsed,
             };
             let parse_time = start.elapsed();

@@ -100,7 +100,7 @@ async fn consume(
                 }
             }
         };
-        let Some((doc, step, _permit)) = next else {
+        let Some((doc, step, _held)) = next else {
             break;
         };
         present.insert(doc.key.clone());

@@ -10,6 +10,7 @@ use ragd_core::sources::Parameters;
 use ragd_pipeline::Parsed;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What the collectors are built from (the binary's configuration).
 pub struct SourceSettings {
@@ -174,6 +175,22 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// How this asset's parses read pages without a text layer, reporting to a tally of one
+    /// document's pages that the caller keeps until the document is taken for indexing.
+    pub fn ocr(
+        &self,
+    ) -> (
+        ragd_pipeline::parse::ocr::Ocr,
+        Arc<crate::worker::DocumentPages>,
+    ) {
+        let pages = Arc::new(self.job.document_pages());
+        let ocr = ragd_pipeline::parse::ocr::Ocr {
+            enabled: self.job.claim.asset.ocr,
+            progress: Some(pages.clone()),
+        };
+        (ocr, pages)
+    }
+
     /// The asset's parameters, typed, with their defaults (`let p: WebParams = cx.params()?`).
     pub fn params<P: Parameters>(&self) -> Result<P, JobError> {
         P::parse(&self.job.claim.asset.parameters)
@@ -378,6 +395,9 @@ mod tests {
         assert_eq!(file_content_type("src/main.rs"), Some("text/plain"));
         assert_eq!(file_content_type("LICENSE"), Some("text/plain"));
         assert_eq!(file_content_type("reports/q3.pdf"), Some("application/pdf"));
+        // Images are read by OCR from uploads only: a repository's icons are not documents.
+        assert_eq!(file_content_type("assets/logo.png"), None);
+        assert_eq!(file_content_type("scans/page.tiff"), None);
         assert_eq!(file_content_type("img/logo.png"), None);
         assert_eq!(file_content_type("bin/tool"), None);
     }

@@ -123,7 +123,7 @@ fn xml_declaration(head: &str) -> Option<&str> {
 }
 
 /// The first `<meta>` tag that names a charset, either way.
-fn meta_charset<'a>(head: &'a str) -> Option<&'a str> {
+fn meta_charset(head: &str) -> Option<&str> {
     let mut rest = head;
     while let Some(at) = rest.find("<meta") {
         let tag = &rest[at + 5..];

@@ -2,7 +2,8 @@
 //!
 //! HTML (main content only, as Markdown), Markdown, plain text, PDF (text per page), DOCX (as
 //! Markdown), CSV (one paragraph per row) and JSON (one line per leaf). Text formats are decoded
-//! from whatever encoding they are in (`decode`). Every parser works on
+//! from whatever encoding they are in (`decode`); scanned PDF pages and uploaded images are read
+//! by OCR (`ocr`). Every parser works on
 //! untrusted input: walks are iterative (deep nesting cannot overflow the stack), archives are read
 //! with a cap on inflated bytes, and callers run this under `catch_unwind` so that a panicking
 //! third-party parser fails one document, not the process.
@@ -87,13 +88,23 @@ pub use ragd_core::content_types::{
     detect_content_type as detect, normalise_content_type as normalise,
 };
 
-/// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`], with an optional `charset`).
+/// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`], with an optional `charset`), with
+/// OCR on.
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, String> {
+    parse_with(bytes, content_type, &ocr::Ocr::default())
+}
+
+/// Parses `bytes` of `content_type` (one of [`CONTENT_TYPES`] or of the upload-only image types,
+/// with an optional `charset`), reading pages without a text layer as `ocr` says.
+pub fn parse_with(bytes: &[u8], content_type: &str, ocr: &ocr::Ocr) -> Result<Parsed, String> {
+    if let Some(image) = ragd_core::content_types::image_content_type(content_type) {
+        return ocr::image(bytes, image, ocr);
+    }
     let declared = decode::charset_param(content_type);
     let kind = normalise(content_type);
     let text = || decode::decode(bytes, declared, kind == Some(HTML));
     let (mut parsed, encoding) = match kind {
-        Some(PDF) => (pdf(bytes)?, None),
+        Some(PDF) => (pdf(bytes, ocr)?, None),
         Some(DOCX) => (docx(bytes)?, None),
         Some(HTML | MARKDOWN | PLAIN | CSV | JSON) => {
             let decoded = text()?;

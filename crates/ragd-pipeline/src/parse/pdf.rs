@@ -9,9 +9,9 @@ use super::*;
 /// that repeat at the top or bottom of many pages, page numbers included) are left out; words
 /// hyphenated across a line end are joined (keeping the hyphen only where the document writes the
 /// word with one elsewhere).
-pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
+pub(super) fn pdf(bytes: &[u8], ocr: &super::ocr::Ocr) -> Result<Parsed, String> {
     let (doc, mut pages) = load(bytes)?;
-    let (ocr_pages, ocr_failure) = read_scanned_pages(bytes, &mut pages);
+    let (ocr_pages, ocr_failure) = read_scanned_pages(bytes, &mut pages, ocr);
     let outline = outline(&doc);
     let mut pages: Vec<Vec<String>> = pages
         .iter()
@@ -30,6 +30,9 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
     let mut parsed = assemble(&pages, markdown);
     if parsed.text.is_empty() {
         return Err(match ocr_failure {
+            Some(_) if !ocr.enabled => {
+                format!("the PDF has no text layer, and {}", super::ocr::OFF)
+            }
             Some(reason) => format!("the PDF has no text layer and OCR failed: {reason}"),
             None => "the PDF has no text".to_owned(),
         });
@@ -41,16 +44,30 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Parsed, String> {
 
 /// Reads the pages without a text layer (scanned) by OCR, in place: the pages read, and the
 /// first reason one could not be.
-fn read_scanned_pages(bytes: &[u8], pages: &mut [String]) -> (Vec<u32>, Option<String>) {
+fn read_scanned_pages(
+    bytes: &[u8],
+    pages: &mut [String],
+    ocr: &super::ocr::Ocr,
+) -> (Vec<u32>, Option<String>) {
     let blank: Vec<u32> = (1..=pages.len() as u32)
         .filter(|n| pages[*n as usize - 1].trim().is_empty())
         .collect();
     if blank.is_empty() {
         return (Vec::new(), None);
     }
+    if !ocr.enabled {
+        let n = blank.len();
+        return (
+            Vec::new(),
+            Some(format!(
+                "{n} pages without a text layer were not read: {}",
+                super::ocr::OFF
+            )),
+        );
+    }
     let over = blank.len().saturating_sub(super::ocr::MAX_PAGES);
     let blank = &blank[..blank.len() - over];
-    let read = match super::ocr::pdf_pages(bytes, blank) {
+    let read = match super::ocr::pdf_pages(bytes, blank, ocr.progress.as_deref()) {
         Ok(read) => read,
         Err(reason) => return (Vec::new(), Some(reason)),
     };

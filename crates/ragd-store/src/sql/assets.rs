@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub(crate) const COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_type, a.parameters,
     a.auth_method, a.vectorized, a.integration_id, a.embedding_provider, a.embedding_model,
     a.chunk_size, a.chunk_overlap, a.budget, a.auto_update, a.embedding_llm_config_id, a.created_by,
-    a.created_at, a.modified_at, a.last_polled_at, a.next_poll_at, a.auth_sealed, a.auth_error,
+    a.created_at, a.modified_at, a.last_polled_at, a.next_poll_at, a.auth_sealed, a.auth_error, a.ocr,
     (SELECT COUNT(*) FROM documents d WHERE d.asset_id = a.id) AS document_count,
     (SELECT CAST(COALESCE(SUM(d.chunk_count), 0) AS BIGINT) FROM documents d
         WHERE d.asset_id = a.id) AS doc_chunk_count,
@@ -44,9 +44,9 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         sql("INSERT INTO assets (id, tenant_id, display_name, source_type, parameters, auth_method,
                 vectorized, integration_id, embedding_provider, embedding_model, chunk_size,
                 chunk_overlap, budget, auto_update, embedding_llm_config_id, created_by, created_at,
-                modified_at, last_polled_at, next_poll_at, auth_sealed)
+                modified_at, last_polled_at, next_poll_at, auth_sealed, ocr)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                $19, $20, $21)")
+                $19, $20, $21, $22)")
         .bind(asset.id)
         .bind(&asset.tenant)
         .bind(&asset.display_name)
@@ -68,6 +68,7 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         .bind(asset.last_polled_at)
         .bind(asset.next_poll_at)
         .bind(&asset.auth_sealed)
+        .bind(asset.ocr)
         .execute(&mut tx)
         .await?;
         insert_operation(&mut tx, &asset.tenant, first).await?;
@@ -158,7 +159,7 @@ impl<B: Backend> AssetStore for SqlStore<B> {
                 next_poll_at = $13,
                 auth_method = CASE WHEN $14 THEN $15 ELSE auth_method END,
                 auth_sealed = CASE WHEN $14 THEN $16 ELSE auth_sealed END,
-                auth_error = CASE WHEN $14 THEN NULL ELSE auth_error END
+                auth_error = CASE WHEN $14 THEN NULL ELSE auth_error END, ocr = $17
              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
         .bind(&asset.tenant)
         .bind(asset.id)
@@ -176,6 +177,7 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         .bind(auth_changed)
         .bind(asset.auth_method.map(AuthMethod::as_str))
         .bind(&asset.auth_sealed)
+        .bind(asset.ocr)
         .execute(&mut tx)
         .await?;
         if updated == 0 {

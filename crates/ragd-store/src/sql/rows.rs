@@ -31,6 +31,7 @@ pub(crate) fn asset(row: &impl Columns) -> Result<Asset> {
             None => None,
         },
         vectorized: row.flag("vectorized")?,
+        ocr: row.flag("ocr")?,
         integration_id: row.opt_text("integration_id")?,
         embedding: EmbeddingSpec {
             provider: row.text("embedding_provider")?,
@@ -128,6 +129,9 @@ pub(crate) fn operation(row: &impl Columns) -> Result<Operation> {
             token_count: row.int("token_count")?,
             tokens_saved: row.int("tokens_saved")?,
             chunk_count: row.int("chunk_count")?,
+            ocr_pages: row.int("ocr_pages")?,
+            ocr_pages_total: row.int("ocr_pages_total")?,
+            partial_ppm: row.int("partial_ppm")?,
         },
         error_message: row.opt_text("error_message")?,
         document_ids: json_col(row, "document_ids")?,

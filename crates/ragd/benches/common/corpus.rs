@@ -77,6 +77,7 @@ pub async fn write_documents(
         parameters: Default::default(),
         auth_method: None,
         vectorized: true,
+        ocr: true,
         integration_id: None,
         embedding: EmbeddingSpec {
             provider: "local".into(),

@@ -152,7 +152,9 @@ impl WebSource {
         };
         cx.stages.add("fetch", started.elapsed());
         let parse_as = parse_as(crawl, content_type, &declared);
-        match parse_off_thread(cx.stages, body, parse_as).await {
+        // The page's tally ends with its parse: a crawl's documents are indexed after it.
+        let (ocr, _pages) = cx.ocr();
+        match parse_off_thread(cx.stages, body, parse_as, ocr).await {
             Ok(parsed) => page(
                 crawl,
                 final_url,
@@ -238,10 +240,12 @@ async fn parse_off_thread(
     stages: &Stages,
     body: bytes::Bytes,
     content_type: String,
+    ocr: parse::ocr::Ocr,
 ) -> Result<Parsed, String> {
     let started = Instant::now();
     let parsed = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(|| parse::parse(&body, &content_type)).unwrap_or_else(|_| {
+        let parse = || parse::parse_with(&body, &content_type, &ocr);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|_| {
             Err("the page could not be parsed (the parser failed on it)".to_owned())
         })
     })
