@@ -254,9 +254,23 @@ fn broken_inputs_fail_with_a_reason() {
         "the document has no text"
     );
     assert!(
-        parse(b"x", "image/png")
+        parse(b"x", "image/gif")
             .unwrap_err()
             .contains("unsupported")
+    );
+    // An image that is not one fails with Tesseract's refusal, and with OCR off, says so.
+    let no_ocr = ocr::Ocr {
+        enabled: false,
+        progress: None,
+    };
+    assert!(
+        parse(b"x", "image/png")
+            .unwrap_err()
+            .contains("image could not be read")
+    );
+    assert_eq!(
+        parse_with(b"x", "image/png", &no_ocr).unwrap_err(),
+        "an image is read by OCR, and OCR is off for this asset"
     );
 }
 

@@ -59,12 +59,9 @@ async fn a_folder_becomes_an_asset_watched_to_the_end_searched_and_its_failure_e
     .unwrap();
     std::fs::write(dir.path().join("broken.pdf"), b"%PDF-1.7 nothing else").unwrap();
     std::fs::write(dir.path().join(".hidden"), b"left out").unwrap();
-    // What a real folder also holds: an image and an empty file, which ragd cannot read.
-    std::fs::write(
-        dir.path().join("guide/logo.png"),
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
-    )
-    .unwrap();
+    // What a real folder also holds: an animation and an empty file, which ragd cannot read
+    // (PNG, JPEG and TIFF it reads by OCR).
+    std::fs::write(dir.path().join("guide/logo.gif"), b"GIF89a\x01\0\x01\0").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
 
     let dir_arg = dir.path().to_str().unwrap();
@@ -85,7 +82,7 @@ async fn a_folder_becomes_an_asset_watched_to_the_end_searched_and_its_failure_e
         r.stdout
     );
     assert!(
-        r.stderr.contains("left out 2 files ragd cannot read") && r.stderr.contains("logo.png"),
+        r.stderr.contains("left out 2 files ragd cannot read") && r.stderr.contains("logo.gif"),
         "{}",
         r.stderr
     );

@@ -407,15 +407,16 @@ async fn uploads_enforce_size_type_and_tenant() {
     r.problem(413, "/problems/payload-too-large");
     let files = walk(&app.config.files_dir());
     assert!(files.is_empty(), "nothing stored: {files:?}");
-    // A type ragd cannot parse: 415 naming what it can.
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    // A type ragd cannot parse (an animation; PNG, JPEG and TIFF it reads by OCR): 415 naming
+    // what it can.
+    let gif = b"GIF89a\x01\0\x01\0".to_vec();
     let r = multipart(
         &app,
         "/v1/tenants/acme/storage",
         &t,
         Form::new().part(
             "file",
-            file_part("image.png", png).mime_str("image/png").unwrap(),
+            file_part("image.gif", gif).mime_str("image/gif").unwrap(),
         ),
     )
     .await;
