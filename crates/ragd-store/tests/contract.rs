@@ -171,7 +171,9 @@ async fn expired_leases(s: Arc<dyn Store>) {
         ..doc(a.id, op.id, "k")
     };
     assert!(
-        !s.document_replace(&old.lease, &doc, &[]).await.unwrap(),
+        !s.document_replace(&old.lease, &doc, &[], None)
+            .await
+            .unwrap(),
         "old holder cannot write documents"
     );
     assert!(!s.document_delete(&old.lease, &[doc.id]).await.unwrap());
@@ -194,7 +196,9 @@ async fn expired_leases(s: Arc<dyn Store>) {
         .unwrap()
     );
     assert!(
-        s.document_replace(&new.lease, &doc, &[]).await.unwrap(),
+        s.document_replace(&new.lease, &doc, &[], None)
+            .await
+            .unwrap(),
         "the new holder can"
     );
     // A filter sees every change of the documents' metadata as soon as it commits (the embedded
@@ -228,7 +232,11 @@ async fn expired_leases(s: Arc<dyn Store>) {
         serde_json::Value::Object(patched.effective_metadata()),
         serde_json::json!({"team": "b"})
     );
-    assert!(s.document_replace(&new.lease, &doc, &[]).await.unwrap());
+    assert!(
+        s.document_replace(&new.lease, &doc, &[], None)
+            .await
+            .unwrap()
+    );
     let again = s
         .document_get(&tenant, a.id, doc.id)
         .await
@@ -242,7 +250,11 @@ async fn expired_leases(s: Arc<dyn Store>) {
         matching("b").await.is_empty(),
         "a deleted document is gone at once"
     );
-    assert!(s.document_replace(&new.lease, &doc, &[]).await.unwrap());
+    assert!(
+        s.document_replace(&new.lease, &doc, &[], None)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         matching("a").await,
         [doc.id],
@@ -492,7 +504,7 @@ async fn vector_search_sees_every_commit_finds_true_neighbours_and_survives_a_re
         .map(|(i, v)| chunk(d2.id, i, v.clone()))
         .collect();
     assert!(
-        s.document_replace(&claim.lease, &d1, &chunks1)
+        s.document_replace(&claim.lease, &d1, &chunks1, None)
             .await
             .unwrap()
     );
@@ -527,7 +539,7 @@ async fn vector_search_sees_every_commit_finds_true_neighbours_and_survives_a_re
 
     // A second document is searchable as soon as it commits; a deleted one never again.
     assert!(
-        s.document_replace(&claim.lease, &d2, &chunks2)
+        s.document_replace(&claim.lease, &d2, &chunks2, None)
             .await
             .unwrap()
     );
@@ -609,7 +621,7 @@ async fn vector_documents(
             .map(|i| chunk(document.id, i, vectors[d * per_doc + i].clone()))
             .collect();
         assert!(
-            s.document_replace(&claim.lease, &document, &chunks)
+            s.document_replace(&claim.lease, &document, &chunks, None)
                 .await
                 .unwrap()
         );
@@ -764,7 +776,7 @@ async fn full_text_search_is_scoped_sees_every_commit_and_agrees_with_fts5() {
         .collect();
     let d1 = doc(a.id, claim_a.operation.id, "one");
     assert!(
-        s.document_replace(&claim_a.lease, &d1, &texts(d1.id, &corpus))
+        s.document_replace(&claim_a.lease, &d1, &texts(d1.id, &corpus), None)
             .await
             .unwrap()
     );
@@ -773,7 +785,8 @@ async fn full_text_search_is_scoped_sees_every_commit_and_agrees_with_fts5() {
         s.document_replace(
             &claim_b.lease,
             &db,
-            &texts(db.id, &["rust only in b: zeppelin".into()])
+            &texts(db.id, &["rust only in b: zeppelin".into()]),
+            None
         )
         .await
         .unwrap()
@@ -837,7 +850,7 @@ async fn full_text_search_is_scoped_sees_every_commit_and_agrees_with_fts5() {
     // A replaced document is searched in its new version at once; a removed one never again.
     let d1_new = vec!["rust quasar".to_string()];
     assert!(
-        s.document_replace(&claim_a.lease, &d1, &texts(d1.id, &d1_new))
+        s.document_replace(&claim_a.lease, &d1, &texts(d1.id, &d1_new), None)
             .await
             .unwrap()
     );
@@ -920,7 +933,7 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
         })
         .collect();
     assert!(
-        s.document_replace(&claim.lease, &d1, &chunks1)
+        s.document_replace(&claim.lease, &d1, &chunks1, None)
             .await
             .unwrap()
     );
@@ -1018,7 +1031,7 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
         ..chunk(db.id, 0, vectors[1_999].clone())
     };
     assert!(
-        s.document_replace(&claim_b.lease, &db, &[zeppelin])
+        s.document_replace(&claim_b.lease, &db, &[zeppelin], None)
             .await
             .unwrap()
     );
@@ -1041,7 +1054,7 @@ async fn postgres_search_uses_its_indexes_sees_every_commit_and_stays_in_scope()
         .map(|(i, v)| chunk(d2.id, i, v.clone()))
         .collect();
     assert!(
-        s.document_replace(&claim.lease, &d2, &chunks2)
+        s.document_replace(&claim.lease, &d2, &chunks2, None)
             .await
             .unwrap()
     );

@@ -103,8 +103,7 @@ impl Application {
         let web = config.web();
         services.can_render = web.chromium.is_some();
         let (local, registry) = embedders(config, models);
-        services.embedders = Some(registry.clone());
-        services.rerankers = Some(registry.clone());
+        serve_models(&mut services, &registry);
 
         let secret = config.hs256_secret()?;
         let auth = authenticator(config, &secret);
@@ -276,6 +275,13 @@ fn services(
     services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
     services.rerank_timeout = Duration::from_millis(config.rerank_timeout_ms.max(1));
     services
+}
+
+/// The model registry serves the API's query embeddings, re-rankings and estimates.
+fn serve_models(services: &mut Services, registry: &Arc<crate::embedders::Models>) {
+    services.embedders = Some(registry.clone());
+    services.rerankers = Some(registry.clone());
+    services.chunker = Some(Arc::new(ragd_engine::models::TextChunker(registry.clone())));
 }
 
 /// One local model per process, loaded on first use, shared by the API and the workers; and the

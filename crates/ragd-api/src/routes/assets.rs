@@ -177,6 +177,13 @@ pub async fn post_asset_method(
                 .await?
                 .into_response())
         }
+        Some("estimate") => {
+            let req: EstimateRequest =
+                crate::extract::parse_json(if body.is_empty() { b"{}" } else { &body })?;
+            Ok(estimate_asset(s, claims, tenant, id, req)
+                .await?
+                .into_response())
+        }
         Some("regenerateWebhook") => Ok(regenerate_webhook(s, claims, tenant, id)
             .await?
             .into_response()),
@@ -227,6 +234,26 @@ pub async fn refresh_asset(
             webhook: None,
         }),
     ))
+}
+
+/// **(ragd)** Prices a change of the embedding model or chunking before it is made: the
+/// documents, chunks and tokens a `REINDEX` with these settings would embed, and its cost,
+/// counted from the stored texts without calling the embedding provider.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/assets/{asset}:estimate", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)), request_body = EstimateRequest,
+    responses((status = 200, body = AssetEstimate), (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:read"])))]
+pub async fn estimate_asset(
+    s: AppState,
+    claims: crate::auth::Claims,
+    tenant: String,
+    id: uuid::Uuid,
+    req: EstimateRequest,
+) -> ApiResult<Json<AssetEstimate>> {
+    let caller = claims.caller(&tenant, Scope::Read)?;
+    let proposal = req.embedding.into();
+    let estimate = s.services.asset_estimate(&caller, id, &proposal).await?;
+    Ok(Json(estimate.into()))
 }
 
 /// Gives the asset's webhook a new URL and signing secret; the old ones stop working at once.

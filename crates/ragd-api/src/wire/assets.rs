@@ -28,6 +28,59 @@ pub struct EmbeddingInput {
     pub chunk_overlap: Option<i64>,
 }
 
+impl From<&ragd_core::domain::EmbeddingSpec> for Embedding {
+    fn from(e: &ragd_core::domain::EmbeddingSpec) -> Self {
+        Embedding {
+            provider: e.provider.clone(),
+            model: e.model.clone(),
+            chunk_size: e.chunk_size,
+            chunk_overlap: e.chunk_overlap,
+        }
+    }
+}
+
+/// (ragd) `POST /assets/{asset}:estimate`: the embedding settings a `PATCH` would set.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EstimateRequest {
+    /// Any subset; what is left out stays as the asset has it.
+    #[serde(default)]
+    pub embedding: EmbeddingInput,
+}
+
+/// (ragd) What a re-index with `embedding` would do, counted from the documents' stored texts
+/// as the `REINDEX` would embed them (each text once, the embedding cache first), without
+/// calling the embedding provider. Equal to the `REINDEX`'s `tokenCount` and `cost` when nothing
+/// changes in between.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetEstimate {
+    /// The settings priced: the asset's, overlaid by the request.
+    pub embedding: Embedding,
+    /// Documents indexed now (each with its stored text).
+    pub documents: i64,
+    /// Chunks the new settings cut them into.
+    pub chunks: i64,
+    /// Tokens the model would be sent.
+    pub token_count: i64,
+    /// USD: tokenCount × pricePerMillionTokens / 1e6.
+    pub cost: f64,
+    pub price_per_million_tokens: f64,
+}
+
+impl From<ragd_core::services::Estimate> for AssetEstimate {
+    fn from(e: ragd_core::services::Estimate) -> Self {
+        AssetEstimate {
+            embedding: Embedding::from(&e.embedding),
+            documents: e.documents,
+            chunks: e.chunks,
+            token_count: e.token_count,
+            cost: e.cost,
+            price_per_million_tokens: e.price_per_million_tokens,
+        }
+    }
+}
+
 impl From<EmbeddingInput> for EmbeddingRequest {
     fn from(e: EmbeddingInput) -> Self {
         EmbeddingRequest {
@@ -424,12 +477,7 @@ impl Asset {
             supports_auto_update: desc.is_some_and(|d| d.supports_auto_update),
             supports_webhook_registration: desc.is_some_and(|d| d.supports_webhook_registration),
             supports_poll_schedule: desc.is_some_and(|d| d.supports_poll_schedule),
-            embedding: Embedding {
-                provider: a.embedding.provider.clone(),
-                model: a.embedding.model.clone(),
-                chunk_size: a.embedding.chunk_size,
-                chunk_overlap: a.embedding.chunk_overlap,
-            },
+            embedding: Embedding::from(&a.embedding),
             budget: AssetBudget {
                 token_budget: t.total,
                 monthly_token_budget: t.monthly,

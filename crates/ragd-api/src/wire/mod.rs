@@ -24,9 +24,9 @@ use asset_config::{
     nullable_weekday_schema,
 };
 pub use assets::{
-    Asset, AssetBudget, AssetUsage, AssetWebhook, AssetWithOperation, AuthInput, AutoUpdate,
-    BudgetInput, CreateAssetRequest, CurrencyBudgetInput, Embedding, EmbeddingInput,
-    PatchAssetRequest, PatchAssetResponse, RefreshRequest,
+    Asset, AssetBudget, AssetEstimate, AssetUsage, AssetWebhook, AssetWithOperation, AuthInput,
+    AutoUpdate, BudgetInput, CreateAssetRequest, CurrencyBudgetInput, Embedding, EmbeddingInput,
+    EstimateRequest, PatchAssetRequest, PatchAssetResponse, RefreshRequest,
 };
 pub use catalog::{EmbeddingModel, PropertyDescriptor, SourceTypeDescriptor, SupportedType};
 pub use documents::{ChunkItem, ChunkPage, Document, PatchDocumentRequest};

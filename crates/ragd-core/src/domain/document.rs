@@ -138,6 +138,29 @@ impl Document {
     }
 }
 
+/// What chunking reads of a parsed document, kept beside it (ragd): another chunking or model
+/// is priced from it (`:estimate`) without fetching the source again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DocumentText {
+    pub text: String,
+    /// Whether `text` is Markdown (chunked at headings and paragraphs).
+    pub markdown: bool,
+    /// The document's own title, which leads each chunk's context line.
+    pub title: Option<String>,
+    /// `(character offset, page number)` where each page starts.
+    pub pages: Vec<(usize, u32)>,
+    /// Pages whose text was read by OCR.
+    pub ocr_pages: Vec<u32>,
+}
+
+impl DocumentText {
+    /// The page holding character `offset`, if the document has pages.
+    pub fn page_at(&self, offset: usize) -> Option<u32> {
+        let i = self.pages.partition_point(|(start, _)| *start <= offset);
+        i.checked_sub(1).map(|i| self.pages[i].1)
+    }
+}
+
 /// One chunk of a document, with the vector of its `contextText` + content.
 #[derive(Debug, Clone)]
 pub struct Chunk {

@@ -59,3 +59,16 @@ pub trait EmbedderRegistry: Send + Sync + 'static {
         endpoint: Option<&ProviderEndpoint>,
     ) -> std::result::Result<std::sync::Arc<dyn Embedder>, String>;
 }
+
+/// Chunks stored document texts as ingestion chunks them (`:estimate`, ragd), off the async
+/// runtime.
+#[async_trait::async_trait]
+pub trait Chunker: Send + Sync + 'static {
+    /// What the model reads for each chunk of each text under `spec` (its chunking and
+    /// tokenizer), with the hash that keys the embedding cache; or why it cannot be chunked.
+    async fn chunk_inputs(
+        &self,
+        spec: &crate::domain::EmbeddingSpec,
+        texts: Vec<crate::domain::DocumentText>,
+    ) -> std::result::Result<Vec<Vec<(String, String)>>, String>;
+}

@@ -10,9 +10,9 @@
 //! - every write a worker makes is fenced by its lease token and does nothing once the lease is lost.
 
 use crate::domain::{
-    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, Due, Grant, GrantKind, Lease,
-    LeaseState, LlmConfig, Metadata, MetadataFilter, NewOperation, Operation, Outcome, SearchHit,
-    SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
+    Asset, AssetView, Chunk, Claim, Counters, Delivery, Document, DocumentText, Due, Grant,
+    GrantKind, Lease, LeaseState, LlmConfig, Metadata, MetadataFilter, NewOperation, Operation,
+    Outcome, SearchHit, SearchScope, StoredFile, TenantId, UsageWindows, Webhook,
 };
 use crate::error::Result;
 use crate::page::{Page, PageRequest};
@@ -156,14 +156,25 @@ pub trait DocumentStore: Send + Sync + 'static {
     async fn document_list(&self, tenant: &TenantId, asset_id: Uuid) -> Result<Vec<Document>>;
     /// Deletes documents of the leased operation's asset. False when the lease was lost.
     async fn document_delete(&self, lease: &Lease, ids: &[Uuid]) -> Result<bool>;
-    /// Writes a document and replaces all its chunks in one transaction, so readers see the old
-    /// version or the new one, never a mix. False when the lease was lost (nothing written).
+    /// Writes a document and replaces all its chunks and its parsed text (none: removed) in one
+    /// transaction, so readers see the old version or the new one, never a mix. False when the
+    /// lease was lost (nothing written).
     async fn document_replace(
         &self,
         lease: &Lease,
         doc: &Document,
         chunks: &[Chunk],
+        text: Option<&DocumentText>,
     ) -> Result<bool>;
+    /// The parsed texts of an asset's documents, in document id order after `after`, at most
+    /// `limit` of them.
+    async fn document_texts(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, DocumentText)>>;
     async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>>;
     /// Chunks of a document in `chunkIndex` order after `after_index`, and how many it has.
     async fn chunk_page(
@@ -208,6 +219,13 @@ pub trait DocumentStore: Send + Sync + 'static {
         model: &str,
         hashes: &[String],
     ) -> Result<std::collections::HashMap<String, (Vec<f32>, i64)>>;
+    /// Which of `hashes` the cache holds for `model` (without their vectors).
+    async fn embedding_cache_has(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        hashes: &[String],
+    ) -> Result<std::collections::HashSet<String>>;
     async fn embedding_cache_put(
         &self,
         tenant: &TenantId,

@@ -12,6 +12,8 @@
 //!   tokens fresh.
 //! - `webhooks`: an asset's inbound webhook (issue, rotate, receive).
 //! - `search`: search over one asset or several.
+//! - `estimate`: **(ragd)** what re-indexing an asset with another model or chunking would embed
+//!   and cost, from its stored texts.
 //! - `llm_configs`: **(ragd)** a tenant's endpoints and keys for remote embedding and re-ranking
 //!   providers, and the endpoint an asset's embedder or a search's re-ranker uses.
 //! - `scheduler`: the tick that fires due poll schedules and starts deferred webhook updates.
@@ -21,6 +23,7 @@
 
 mod assets;
 mod documents;
+mod estimate;
 mod files;
 mod llm_configs;
 mod oauth;
@@ -30,6 +33,7 @@ mod search;
 mod webhooks;
 
 pub use assets::{CreateAsset, PatchAsset, Refresh};
+pub use estimate::Estimate;
 pub use llm_configs::{LlmConfigRequest, asset_endpoint, config_endpoint};
 pub use oauth::{GRANT_TTL_MS, REFRESH_MARGIN_MS, fresh_credentials, oauth_credentials};
 pub use scheduler::{SCHEDULER, schedule_tick};
@@ -74,6 +78,8 @@ pub struct Services {
     pub rerankers: Option<Arc<dyn crate::ports::rerank::Rerankers>>,
     /// Longest a search waits for its re-ranker before it keeps the fused order.
     pub rerank_timeout: std::time::Duration,
+    /// Chunks stored texts for `:estimate` (ragd); `None`: estimates are a 503.
+    pub chunker: Option<Arc<dyn crate::ports::embed::Chunker>>,
 }
 
 /// The current UTC day and month, for usage figures.
@@ -106,6 +112,7 @@ impl Services {
             can_render: false,
             rerankers: None,
             rerank_timeout: std::time::Duration::from_secs(5),
+            chunker: None,
         }
     }
 

@@ -237,6 +237,7 @@ impl<'a> Batcher<'a> {
                     Prepared {
                         mut record,
                         mut chunks,
+                        text,
                         ..
                     },
                 borrowed,
@@ -256,9 +257,12 @@ impl<'a> Batcher<'a> {
                 .stages
                 .time(
                     "write",
-                    self.job
-                        .store
-                        .document_replace(&self.job.claim.lease, &record, &chunks),
+                    self.job.store.document_replace(
+                        &self.job.claim.lease,
+                        &record,
+                        &chunks,
+                        Some(&text),
+                    ),
                 )
                 .await?
             {

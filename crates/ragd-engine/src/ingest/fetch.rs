@@ -5,7 +5,7 @@
 use super::plan::Plan;
 use crate::sources::{Body, Context, Source, SourceDoc, Stages};
 use crate::worker::DocumentPages;
-use ragd_core::domain::{Chunk, Document, DocumentStatus, content_hash};
+use ragd_core::domain::{Chunk, Document, DocumentStatus, DocumentText, content_hash};
 use ragd_core::time::now_ms;
 use ragd_pipeline::parse::ocr::Ocr;
 use ragd_pipeline::{ChunkDraft, Parsed, Sizer, chunk_document};
@@ -158,12 +158,10 @@ async fn parse_and_chunk(
                 Err(parsed) => parsed,
             };
             let parse_time = start.elapsed();
-            let drafts = chunk_document(&parsed.text, parsed.markdown, &sizer, size, overlap)?;
-            let (chunks, inputs) = prepare(&parsed, drafts, id, &file_name, &sizer);
+            let (text, derived) = stored_text(parsed, file_name);
+            let (chunks, inputs) = chunk_text(&text, id, &sizer, (size, overlap))?;
             let times = (parse_time, start.elapsed() - parse_time);
-            let ocr = (parsed.ocr_pages.len(), parsed.ocr_problem);
-            let derived = (parsed.title, parsed.encoding, ocr);
-            Ok::<_, String>((chunks, inputs, times, derived))
+            Ok::<_, String>((chunks, inputs, text, times, derived))
         }))
         .unwrap_or_else(|_| {
             Err("the document could not be parsed (the parser failed on it)".to_owned())
@@ -175,6 +173,7 @@ async fn parse_and_chunk(
         Ok((
             chunks,
             inputs,
+            text,
             (parse_time, chunk_time),
             (title, encoding, (ocr_pages, ocr_problem)),
         )) => {
@@ -206,11 +205,34 @@ async fn parse_and_chunk(
                 record,
                 chunks,
                 inputs,
+                text,
             })
         }
         Err(reason) => Err((record, reason)),
     }
 }
+
+/// What of a parsed document is stored beside it (its title, or else its file name, leading its
+/// chunks' context lines), and what is derived from it for its metadata.
+fn stored_text(parsed: Parsed, file_name: String) -> (DocumentText, Derived) {
+    let ocr = (parsed.ocr_pages.len(), parsed.ocr_problem);
+    let derived = (parsed.title.clone(), parsed.encoding, ocr);
+    let text = DocumentText {
+        title: Some(parsed.title.unwrap_or(file_name)),
+        text: parsed.text,
+        markdown: parsed.markdown,
+        pages: parsed.pages,
+        ocr_pages: parsed.ocr_pages,
+    };
+    (text, derived)
+}
+
+/// A parsed document's title, encoding, and pages read by OCR with why some were not.
+type Derived = (
+    Option<String>,
+    Option<&'static str>,
+    (usize, Option<String>),
+);
 
 /// A document parsed and chunked, waiting for its chunks' vectors before it is written.
 pub(super) struct Prepared {
@@ -219,17 +241,30 @@ pub(super) struct Prepared {
     /// What the model reads for each chunk (context line and content) and its length in the
     /// model's tokens; moved out once queued.
     pub(super) inputs: Vec<(String, usize)>,
+    /// What it was chunked from, stored beside it.
+    pub(super) text: DocumentText,
 }
 
-/// Turns a parsed document's chunk drafts into chunks (without vectors) and the model's inputs.
+/// Chunks a document's text into chunks (without vectors) and what the model reads for each,
+/// with its length in the model's tokens: the same for ingestion and for an `:estimate`.
+pub fn chunk_text(
+    text: &DocumentText,
+    id: uuid::Uuid,
+    sizer: &Sizer,
+    (size, overlap): (usize, usize),
+) -> Result<(Vec<Chunk>, Vec<(String, usize)>), String> {
+    let drafts = chunk_document(&text.text, text.markdown, sizer, size, overlap)?;
+    Ok(prepare(text, drafts, id, sizer))
+}
+
+/// Turns a document's chunk drafts into chunks (without vectors) and the model's inputs.
 fn prepare(
-    parsed: &Parsed,
+    parsed: &DocumentText,
     drafts: Vec<ChunkDraft>,
     id: uuid::Uuid,
-    file_name: &str,
     sizer: &Sizer,
 ) -> (Vec<Chunk>, Vec<(String, usize)>) {
-    let title = parsed.title.as_deref().unwrap_or(file_name).to_owned();
+    let title = parsed.title.clone().unwrap_or_default();
     let mut inputs = Vec::with_capacity(drafts.len());
     let chunks = drafts
         .into_iter()

@@ -24,6 +24,8 @@ mod finish;
 mod plan;
 mod process;
 
+pub use fetch::chunk_text;
+
 use crate::models::ModelRegistry;
 use crate::sources::{Context, Source};
 use crate::worker::{Executor, Job, JobError};

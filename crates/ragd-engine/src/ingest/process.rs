@@ -162,7 +162,11 @@ async fn take(
         if let Some(mut record) = record {
             record.status = DocumentStatus::Failed;
             record.error_message = Some(reason.clone());
-            if !job.store.document_replace(lease, &record, &[]).await? {
+            if !job
+                .store
+                .document_replace(lease, &record, &[], None)
+                .await?
+            {
                 return Err(JobError::LeaseLost);
             }
         }

@@ -3,18 +3,36 @@
 
 use super::operations::lease_held;
 use super::{Backend, SqlStore, keyset, like_pattern, placeholders, rows};
-use crate::db::{Columns, blob_vector, json, sql, vector_blob};
+use crate::db::{Columns, Tx, blob_vector, json, sql, vector_blob};
 use async_trait::async_trait;
 use ragd_core::Result;
 use ragd_core::domain::*;
 use ragd_core::page::{Page, PageRequest, SortKey};
 use ragd_core::ports::store::DocumentStore;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Hashes looked up per statement in the embedding cache (well below both engines' limits on
 /// bound parameters).
 const CACHE_LOOKUP_BATCH: usize = 500;
+
+/// Stores a document's parsed text beside it (none: removes it), in the caller's transaction.
+async fn put_text(tx: &mut Tx, lease: &Lease, id: Uuid, text: Option<&DocumentText>) -> Result<()> {
+    let q = match text {
+        Some(t) => sql(
+            "INSERT INTO document_texts (document_id, tenant_id, asset_id, parsed)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (document_id) DO UPDATE SET parsed = excluded.parsed",
+        )
+        .bind(id)
+        .bind(&lease.tenant)
+        .bind(lease.asset_id)
+        .bind(json(t)),
+        None => sql("DELETE FROM document_texts WHERE document_id = $1").bind(id),
+    };
+    q.execute(tx).await?;
+    Ok(())
+}
 
 #[async_trait]
 impl<B: Backend> DocumentStore for SqlStore<B> {
@@ -51,6 +69,7 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         lease: &Lease,
         d: &Document,
         chunks: &[Chunk],
+        text: Option<&DocumentText>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         if !lease_held(&mut tx, lease).await? {
@@ -121,8 +140,37 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
             .execute(&mut tx)
             .await?;
         }
+        put_text(&mut tx, lease, d.id, text).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn document_texts(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, DocumentText)>> {
+        sql("SELECT document_id, parsed FROM document_texts
+             WHERE tenant_id = $1 AND asset_id = $2 AND document_id > $3
+             ORDER BY document_id LIMIT $4")
+        .bind(tenant)
+        .bind(asset_id)
+        .bind(after.map_or_else(String::new, |id| id.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let id = r.text("document_id")?;
+            let parsed = r.text("parsed")?;
+            Ok((
+                id.parse().map_err(|_| crate::db::corrupt("document_id"))?,
+                serde_json::from_str(&parsed).map_err(|_| crate::db::corrupt("parsed"))?,
+            ))
+        })
+        .collect()
     }
 
     async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>> {
@@ -302,6 +350,29 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
                     r.text("text_hash")?,
                     (blob_vector(&r.bytes("embedding")?), r.int("tokens")?),
                 );
+            }
+        }
+        Ok(found)
+    }
+
+    async fn embedding_cache_has(
+        &self,
+        tenant: &TenantId,
+        model: &str,
+        hashes: &[String],
+    ) -> Result<HashSet<String>> {
+        let mut found = HashSet::new();
+        for batch in hashes.chunks(CACHE_LOOKUP_BATCH) {
+            let q = sql(format!(
+                "SELECT text_hash FROM embedding_cache
+                 WHERE tenant_id = $1 AND model = $2 AND text_hash IN ({})",
+                placeholders(3, batch.len())
+            ));
+            let q = batch
+                .iter()
+                .fold(q.bind(tenant).bind(model), |q, h| q.bind(h));
+            for r in q.fetch_all(&self.pool).await? {
+                found.insert(r.text("text_hash")?);
             }
         }
         Ok(found)

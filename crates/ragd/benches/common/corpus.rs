@@ -155,7 +155,7 @@ pub async fn write_documents(
             .collect();
         assert!(
             store
-                .document_replace(&claim.lease, &doc, &chunks)
+                .document_replace(&claim.lease, &doc, &chunks, None)
                 .await
                 .unwrap()
         );

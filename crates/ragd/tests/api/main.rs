@@ -22,6 +22,7 @@ mod connected;
 mod console;
 mod embeddings;
 mod encodings;
+mod estimate;
 mod files;
 mod gdrive;
 mod generators;
