@@ -21,7 +21,7 @@ impl AppState {
     }
 
     pub(crate) fn operation_dto(&self, op: &ragd_core::domain::Operation) -> AssetOperation {
-        AssetOperation::from_domain(op, self.services.operation_cost(op))
+        AssetOperation::from_domain(op, self.services.operation_price(op))
     }
 
     pub(crate) fn webhook_dto(

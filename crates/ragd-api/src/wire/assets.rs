@@ -72,9 +72,9 @@ impl From<ragd_core::services::Estimate> for AssetEstimate {
     fn from(e: ragd_core::services::Estimate) -> Self {
         AssetEstimate {
             embedding: Embedding::from(&e.embedding),
-            documents: e.documents,
-            chunks: e.chunks,
-            token_count: e.token_count,
+            documents: e.index.documents,
+            chunks: e.index.chunks,
+            token_count: e.index.token_count,
             cost: e.cost,
             price_per_million_tokens: e.price_per_million_tokens,
         }

@@ -40,9 +40,23 @@ pub struct AssetOperation {
     pub error_message: Option<String>,
     pub created_by: String,
     pub document_ids: Vec<Uuid>,
+    /// (ragd) What a `REINDEX` reckoned it would do as it started, counted as `:estimate`
+    /// counts (from the stored texts); `null` for other operations and before it starts.
+    pub estimate: Option<OperationEstimate>,
     /// (ragd) What was left out and why (the first 1,000), in `GET …/operations/{operation}` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excluded: Option<Vec<ExcludedItem>>,
+}
+
+/// (ragd) The documents, chunks, tokens and cost a `REINDEX` expects.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationEstimate {
+    pub documents: i64,
+    pub chunks: i64,
+    pub token_count: i64,
+    /// USD, at the asset's current model price.
+    pub cost: f64,
 }
 
 /// (ragd) A page (or other item) a traversal found and left out on purpose.
@@ -67,7 +81,8 @@ impl AssetOperation {
         self
     }
 
-    pub fn from_domain(op: &Operation, cost: f64) -> Self {
+    /// `price`: USD per million tokens of the asset's current model.
+    pub fn from_domain(op: &Operation, price: f64) -> Self {
         let c = &op.counters;
         AssetOperation {
             id: op.id,
@@ -89,12 +104,18 @@ impl AssetOperation {
             chunk_count: c.chunk_count,
             ocr_pages: c.ocr_pages,
             ocr_pages_total: c.ocr_pages_total,
-            cost,
+            cost: super::cost(c.token_count, price),
             progress: op.progress(),
             error_message: op.error_message.clone(),
             created_by: op.created_by.clone(),
             document_ids: op.document_ids.clone(),
             excluded: None,
+            estimate: c.estimate.map(|e| OperationEstimate {
+                documents: e.documents,
+                chunks: e.chunks,
+                token_count: e.token_count,
+                cost: super::cost(e.token_count, price),
+            }),
         }
     }
 }

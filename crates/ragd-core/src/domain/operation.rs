@@ -31,6 +31,18 @@ pub struct Counters {
     /// How much of the documents being read is done, in millionths of a document: a long scan's
     /// pages move `progress` before the document is finished.
     pub partial_ppm: i64,
+    /// What a `REINDEX` reckoned it would do as it started (ragd), from the stored texts.
+    pub estimate: Option<IndexEstimate>,
+}
+
+/// What indexing an asset's stored texts with some settings would do (ragd's `:estimate`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexEstimate {
+    /// Documents with a stored text (the indexed ones).
+    pub documents: i64,
+    pub chunks: i64,
+    /// Tokens the model would be sent: texts not in the embedding cache, each once.
+    pub token_count: i64,
 }
 
 /// Something a traversal found and left out on purpose (a crawled page marked `noindex`, a

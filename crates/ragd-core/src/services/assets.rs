@@ -393,12 +393,8 @@ impl Services {
             asset.display_name = validate_name(name)?;
         }
         validate_budgets(req.token_budget.as_ref(), req.cost_budget.as_ref())?;
-        if let Some(t) = req.token_budget {
-            asset.budget.tokens = t;
-        }
-        if let Some(c) = req.cost_budget {
-            asset.budget.costs = c;
-        }
+        asset.budget.tokens = req.token_budget.unwrap_or(asset.budget.tokens);
+        asset.budget.costs = req.cost_budget.unwrap_or(asset.budget.costs);
         if let Some(e) = &req.embedding {
             if !asset.vectorized {
                 return Err(Error::invalid("embedding", "the asset is not vectorized"));

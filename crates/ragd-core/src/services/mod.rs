@@ -33,7 +33,7 @@ mod search;
 mod webhooks;
 
 pub use assets::{CreateAsset, PatchAsset, Refresh};
-pub use estimate::Estimate;
+pub use estimate::{Estimate, estimate_index};
 pub use llm_configs::{LlmConfigRequest, asset_endpoint, config_endpoint};
 pub use oauth::{GRANT_TTL_MS, REFRESH_MARGIN_MS, fresh_credentials, oauth_credentials};
 pub use scheduler::{SCHEDULER, schedule_tick};
@@ -135,9 +135,9 @@ impl Services {
         Ok(())
     }
 
-    /// USD an operation cost, at the asset's current model price.
-    pub fn operation_cost(&self, op: &Operation) -> f64 {
-        op.counters.token_count as f64 * self.models.price(&op.provider, &op.model) / 1e6
+    /// USD per million tokens of the operation's model: the asset's current one.
+    pub fn operation_price(&self, op: &Operation) -> f64 {
+        self.models.price(&op.provider, &op.model)
     }
 
     /// `NotFound("asset")` unless the tenant has the asset.

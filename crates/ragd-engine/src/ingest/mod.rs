@@ -29,7 +29,7 @@ pub use fetch::chunk_text;
 use crate::models::ModelRegistry;
 use crate::sources::{Context, Source};
 use crate::worker::{Executor, Job, JobError};
-use ragd_core::domain::{Outcome, SourceType};
+use ragd_core::domain::{OperationType, Outcome, SourceType};
 use ragd_core::time::now_ms;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,6 +77,43 @@ impl IngestExecutor {
     }
 }
 
+impl IngestExecutor {
+    /// A `REINDEX` says what it expects to do as it starts (ragd), counted from the stored texts
+    /// as `:estimate` counts (the next heartbeat shows it), and ends at once if that would cross
+    /// a budget: nothing is re-indexed rather than a part of it. `Some` is that end.
+    async fn estimate(&self, job: &Job, plan: &plan::Plan) -> Option<Outcome> {
+        let embedder = plan.models.embedder.as_ref()?;
+        let asset = &job.claim.asset;
+        let chunker = crate::models::TextChunker(self.models.clone());
+        let counted = ragd_core::services::estimate_index(
+            job.store.as_ref(),
+            &chunker,
+            embedder.as_ref(),
+            &asset.tenant,
+            asset.id,
+            &asset.embedding,
+        )
+        .await;
+        let tokens = match counted {
+            Ok(e) => {
+                job.update(|c| c.estimate = Some(e));
+                e.token_count
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the re-index could not be estimated");
+                return None;
+            }
+        };
+        let name = plan.models.budget.crossed(0, tokens)?;
+        Some(Outcome::Failed {
+            error_message: format!(
+                "re-indexing would embed {tokens} tokens, more than the {name} leaves; nothing \
+                 was re-indexed"
+            ),
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl Executor for IngestExecutor {
     async fn run(&self, job: &Job) -> Result<Outcome, JobError> {
@@ -98,6 +135,11 @@ impl Executor for IngestExecutor {
             stages: &plan.stages,
             credentials: plan.credentials.as_ref(),
         };
+        if job.claim.operation.op_type == OperationType::Reindex
+            && let Some(outcome) = self.estimate(job, &plan).await
+        {
+            return Ok(outcome);
+        }
         let (docs, complete) = collect::collect(&cx, source, &plan).await?;
         let done = process::index(&cx, source, &plan, docs, self.fetch_ahead).await?;
         if let Some(outcome) = done.stopped {

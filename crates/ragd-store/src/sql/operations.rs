@@ -15,7 +15,8 @@ use uuid::Uuid;
 const COLUMNS: &str = "o.id, o.tenant_id, o.asset_id, o.type, o.status, o.cancel_requested,
     o.created_by, o.created_at, o.started_at, o.completed_at, o.items_total, o.items_processed,
     o.items_failed, o.items_skipped, o.items_excluded, o.token_count, o.tokens_saved, o.chunk_count,
-    o.ocr_pages, o.ocr_pages_total, o.partial_ppm,
+    o.ocr_pages, o.ocr_pages_total, o.partial_ppm, o.estimate_documents, o.estimate_chunks,
+    o.estimate_tokens,
     o.error_message, o.document_ids, o.excluded, o.force, o.attempts, a.embedding_provider,
     a.embedding_model";
 
@@ -135,6 +136,9 @@ fn bind_counters(q: crate::db::Sql, c: &Counters) -> crate::db::Sql {
     .chain([c.tokens_saved, c.chunk_count, c.items_excluded])
     .chain([c.ocr_pages, c.ocr_pages_total, c.partial_ppm])
     .fold(q, |q, v| q.bind(v))
+    .bind(c.estimate.map(|e| e.documents))
+    .bind(c.estimate.map(|e| e.chunks))
+    .bind(c.estimate.map(|e| e.token_count))
 }
 
 /// The counters' columns set from `$N` placeholders starting at `first`.
@@ -149,6 +153,7 @@ fn counted(first: usize) -> String {
     .into_iter()
     .chain(["tokens_saved", "chunk_count", "items_excluded"])
     .chain(["ocr_pages", "ocr_pages_total", "partial_ppm"])
+    .chain(["estimate_documents", "estimate_chunks", "estimate_tokens"])
     .enumerate()
     .map(|(i, col)| format!("{col} = ${}", first + i))
     .collect::<Vec<_>>()
@@ -276,7 +281,8 @@ impl<B: Backend> OperationStore for SqlStore<B> {
                 attempts = attempts + 1, started_at = COALESCE(started_at, $2), items_total = 0,
                 items_processed = 0, items_failed = 0, items_skipped = 0, items_excluded = 0,
                 excluded = '[]', token_count = 0, tokens_saved = 0, chunk_count = 0, ocr_pages = 0,
-                ocr_pages_total = 0, partial_ppm = 0
+                ocr_pages_total = 0, partial_ppm = 0, estimate_documents = NULL,
+                estimate_chunks = NULL, estimate_tokens = NULL
              WHERE id = (SELECT o.id FROM operations o
                          WHERE o.status IN ('PENDING', 'RUNNING')
                            AND (o.status = 'PENDING' OR o.lease_expires_at < $2)

@@ -132,6 +132,14 @@ pub(crate) fn operation(row: &impl Columns) -> Result<Operation> {
             ocr_pages: row.int("ocr_pages")?,
             ocr_pages_total: row.int("ocr_pages_total")?,
             partial_ppm: row.int("partial_ppm")?,
+            estimate: match row.opt_int("estimate_tokens")? {
+                Some(token_count) => Some(IndexEstimate {
+                    documents: row.int("estimate_documents")?,
+                    chunks: row.int("estimate_chunks")?,
+                    token_count,
+                }),
+                None => None,
+            },
         },
         error_message: row.opt_text("error_message")?,
         document_ids: json_col(row, "document_ids")?,

@@ -1,6 +1,7 @@
 //! `:estimate` (ragd): a change of chunking or model is priced before it runs, from the stored
-//! texts and without calling the embedding provider, and the `REINDEX` it prices ends with the
-//! same documents, chunks, tokens and cost.
+//! texts and without calling the embedding provider, and the `REINDEX` it prices shows the same
+//! figures as it starts and ends with them, and ends at once, naming the budget, when they
+//! would cross one.
 
 use crate::helpers::*;
 use crate::openai::FakeOpenAi;
@@ -87,7 +88,54 @@ async fn an_estimate_equals_the_reindex_it_prices() {
             "estimate {priced}\noperation {done}"
         );
         assert_eq!(priced["embedding"], r.body["asset"]["embedding"]);
+        assert_eq!(
+            figures(
+                &done["estimate"],
+                ["documents", "chunks", "tokenCount", "cost"]
+            ),
+            figures(&priced, ["documents", "chunks", "tokenCount", "cost"]),
+            "the REINDEX's own estimate: {done}"
+        );
     }
+
+    // With a budget that leaves less than a re-index would embed, the REINDEX ends at once,
+    // naming the budget, and the index is as it was.
+    let used = app.get(&path, &t).await.body["budget"]["totalTokenCount"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .patch(&path, &t, json!({"budget": {"tokenBudget": used + 10}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let change = json!({"embedding": {"chunkSize": 64, "chunkOverlap": 0}});
+    let needed = estimate(change.clone()).await["tokenCount"]
+        .as_i64()
+        .unwrap();
+    let before = app.get(&path, &t).await.body;
+    let r = app.patch(&path, &t, change).await;
+    let done = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (
+            done["status"].as_str(),
+            done["tokenCount"].as_i64(),
+            done["estimate"]["tokenCount"].as_i64()
+        ),
+        (Some("FAILED"), Some(0), Some(needed)),
+        "{done}"
+    );
+    let message = done["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("would embed {needed} tokens"))
+            && message.contains("tokenBudget"),
+        "{message}"
+    );
+    let after = app.get(&path, &t).await.body;
+    assert_eq!(
+        (&after["chunkCount"], &after["documentCount"]),
+        (&before["chunkCount"], &before["documentCount"])
+    );
 
     // Another tenant's asset is not found; settings the asset could not take are a 400.
     let r = app
