@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`sql`]: the store written once — `SqlStore`, one file per resource implementing its role
-//!   trait (`assets`, `operations`, `documents`, `files`, `connected`, `llm_configs`, `search`),
+//!   trait (`assets`, `operations`, `documents`, `files`, `connected`, `llm_configs`, `search`,
+//!   `generations`),
 //!   the row decoders (`rows`), and the `Backend` trait for what the engines do differently.
 //! - [`db`]: the seam to the drivers — statements with `$N` placeholders run on either pool or a
 //!   transaction, rows read by column, the dialect's few differences.

@@ -69,8 +69,15 @@ on_both_backends!(
 
 fn asset(tenant: &TenantId) -> Asset {
     let now = now_ms();
+    let id = Uuid::now_v7();
+    let spec = EmbeddingSpec {
+        provider: "local".into(),
+        model: "all-MiniLM-L6-v2".into(),
+        chunk_size: 200,
+        chunk_overlap: 40,
+    };
     Asset {
-        id: Uuid::now_v7(),
+        id,
         tenant: tenant.clone(),
         display_name: "a".into(),
         source_type: SourceType::Text,
@@ -79,12 +86,10 @@ fn asset(tenant: &TenantId) -> Asset {
         vectorized: true,
         ocr: true,
         integration_id: None,
-        embedding: EmbeddingSpec {
-            provider: "local".into(),
-            model: "all-MiniLM-L6-v2".into(),
-            chunk_size: 200,
-            chunk_overlap: 40,
-        },
+        serving: Generation::first(id, spec.clone()),
+        building: None,
+        previous: None,
+        embedding: spec,
         budget: BudgetLimits::default(),
         auto_update: None,
         embedding_llm_config_id: None,

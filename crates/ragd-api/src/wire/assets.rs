@@ -39,6 +39,23 @@ impl From<&ragd_core::domain::EmbeddingSpec> for Embedding {
     }
 }
 
+/// **(ragd)** One generation of an asset's index.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexGeneration {
+    pub number: i64,
+    pub embedding: Embedding,
+}
+
+impl From<&ragd_core::domain::Generation> for IndexGeneration {
+    fn from(g: &ragd_core::domain::Generation) -> Self {
+        IndexGeneration {
+            number: g.number,
+            embedding: Embedding::from(&g.spec),
+        }
+    }
+}
+
 /// (ragd) `POST /assets/{asset}:estimate`: the embedding settings a `PATCH` would set.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -402,6 +419,13 @@ pub struct Asset {
     pub vectorized: bool,
     /// **(ragd)** Whether scanned pages and uploaded images are read by OCR.
     pub ocr: bool,
+    /// **(ragd)** The generation of the index searches read: its number (1 for the first, one
+    /// more for each re-index) and the settings it was built with. `embedding` is what the asset
+    /// is configured with, which differs while a `REINDEX` builds the next generation.
+    pub serving_generation: IndexGeneration,
+    /// **(ragd)** The generation a running `REINDEX` builds beside the serving one, which it
+    /// replaces at once when complete (its progress is the operation's).
+    pub building_generation: Option<IndexGeneration>,
     pub config: AssetConfig,
     pub integration_id: Option<String>,
     pub asset_link: Option<String>,
@@ -461,6 +485,8 @@ impl Asset {
             source_type: a.source_type.as_str().to_owned(),
             vectorized: a.vectorized,
             ocr: a.ocr,
+            serving_generation: IndexGeneration::from(&a.serving),
+            building_generation: a.building.as_ref().map(IndexGeneration::from),
             config: AssetConfig {
                 source_type: a.source_type.as_str().to_owned(),
                 parameters,

@@ -50,6 +50,30 @@ pub struct AutoUpdateConfig {
     pub timezone: Option<String>,
 }
 
+/// One generation of an asset's index (ragd): its chunks carry `index` in `chunks.asset_id` (the
+/// asset's own id for its first generation), chunked and embedded with `spec`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub index: Uuid,
+    pub number: i64,
+    pub spec: EmbeddingSpec,
+    /// When it stopped serving (a retained previous generation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<Millis>,
+}
+
+impl Generation {
+    /// An asset's first generation: its index is the asset's own id.
+    pub fn first(asset_id: Uuid, spec: EmbeddingSpec) -> Self {
+        Generation {
+            index: asset_id,
+            number: 1,
+            spec,
+            retired_at: None,
+        }
+    }
+}
+
 /// An asset as stored. Secrets never leave the store through this type unredacted by the API.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -63,7 +87,16 @@ pub struct Asset {
     /// Whether pages without a text layer and uploaded images are read by OCR (ragd).
     pub ocr: bool,
     pub integration_id: Option<String>,
+    /// The embedding settings the asset is configured with: the building generation's while one
+    /// builds, else the serving one's.
     pub embedding: EmbeddingSpec,
+    /// The generation searches read (ragd).
+    pub serving: Generation,
+    /// The generation a `REINDEX` fills, until it swaps in (ragd).
+    pub building: Option<Generation>,
+    /// The generation that served before the last swap, kept for a rollback until it is swept
+    /// (ragd).
+    pub previous: Option<Generation>,
     pub budget: BudgetLimits,
     pub auto_update: Option<AutoUpdateConfig>,
     pub embedding_llm_config_id: Option<String>,

@@ -36,9 +36,45 @@ pub trait Store:
     + FileStore
     + ConnectedStore
     + LlmConfigStore
+    + GenerationStore
 {
     /// Cheap liveness check of the database, for `/readyz`.
     async fn ping(&self) -> Result<()>;
+}
+
+/// Index generations (ragd): a `REINDEX` fills a building generation beside the serving one and
+/// swaps it in at once.
+#[async_trait::async_trait]
+pub trait GenerationStore: Send + Sync + 'static {
+    /// Replaces one document's chunks in the index `index` (the building generation's), leaving
+    /// the document and its other generations as they are. False when the lease was lost.
+    async fn index_put(
+        &self,
+        lease: &Lease,
+        index: Uuid,
+        document_id: Uuid,
+        chunks: &[Chunk],
+    ) -> Result<bool>;
+    /// Makes the building generation serve, in one transaction with each document's
+    /// `(id, chunks, tokens)` in it; the serving one is kept as the previous (an older previous
+    /// is dropped with its chunks). False when the lease was lost or nothing was building.
+    async fn generation_swap(
+        &self,
+        lease: &Lease,
+        counts: &[(Uuid, i64, i64)],
+        now: Millis,
+    ) -> Result<bool>;
+    /// Drops the building generation `index` and its chunks, if it is still the asset's building
+    /// one; the asset's embedding settings are the serving generation's again.
+    async fn generation_discard(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        index: Uuid,
+    ) -> Result<()>;
+    /// How many of the asset's indexed documents have no stored text (indexed before texts were
+    /// kept): a generation cannot be built from the texts without them.
+    async fn documents_without_text(&self, tenant: &TenantId, asset_id: Uuid) -> Result<i64>;
 }
 
 /// Assets and what is kept on them.

@@ -214,6 +214,9 @@ impl Services {
             vectorized,
             ocr: req.ocr.unwrap_or(true),
             integration_id: None,
+            serving: Generation::first(id, embedding.clone()),
+            building: None,
+            previous: None,
             embedding,
             budget: BudgetLimits {
                 tokens: req.token_budget.unwrap_or_default(),
@@ -401,7 +404,7 @@ impl Services {
             }
             let spec = self.models.resolve(Some(&asset.embedding), e)?;
             if spec != asset.embedding {
-                asset.embedding = spec;
+                self.reindex_into(&mut asset, spec).await?;
                 op_type = Some(OperationType::Reindex);
             }
         }

@@ -12,6 +12,8 @@
 //!   tokens fresh.
 //! - `webhooks`: an asset's inbound webhook (issue, rotate, receive).
 //! - `search`: search over one asset or several.
+//! - `generations`: **(ragd)** a change of embedding settings becomes a generation built
+//!   beside the serving one.
 //! - `estimate`: **(ragd)** what re-indexing an asset with another model or chunking would embed
 //!   and cost, from its stored texts.
 //! - `llm_configs`: **(ragd)** a tenant's endpoints and keys for remote embedding and re-ranking
@@ -25,6 +27,7 @@ mod assets;
 mod documents;
 mod estimate;
 mod files;
+mod generations;
 mod llm_configs;
 mod oauth;
 mod operations;

@@ -44,6 +44,11 @@ impl Services {
             .operation_cancel(&caller.tenant, asset_id, id, now_ms())
             .await?
             .ok_or(Error::NotFound("operation"))?;
+        if op.op_type == OperationType::Reindex && op.started_at.is_none() {
+            // Cancelled before it started: its generation was never built (a running one is
+            // discarded by its worker).
+            self.discard_building(&caller.tenant, asset_id).await?;
+        }
         self.events.operation_changed();
         Ok(op)
     }

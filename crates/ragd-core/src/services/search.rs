@@ -134,9 +134,10 @@ impl Services {
         assets: &[Asset],
         req: &SearchRequest,
     ) -> Result<Option<SearchScope>> {
+        // Chunks are searched in each asset's serving generation; documents by the asset.
         let mut scope = SearchScope {
             tenant: caller.tenant.clone(),
-            asset_ids: assets.iter().map(|a| a.id).collect(),
+            asset_ids: assets.iter().map(|a| a.serving.index).collect(),
             document_ids: req.document_ids.clone(),
             content_types: req.content_types.clone(),
             source_url_prefix: req.source_url_prefix.clone().filter(|p| !p.is_empty()),
@@ -144,7 +145,11 @@ impl Services {
         if let Some(filter) = &req.metadata {
             let mut kept = self
                 .store
-                .documents_matching(&scope.tenant, &scope.asset_ids, filter)
+                .documents_matching(
+                    &scope.tenant,
+                    &assets.iter().map(|a| a.id).collect::<Vec<_>>(),
+                    filter,
+                )
                 .await?;
             if !scope.document_ids.is_empty() {
                 let given: std::collections::HashSet<&Uuid> = scope.document_ids.iter().collect();
@@ -338,8 +343,8 @@ impl Services {
         let mut by_model: HashMap<(String, String, Option<String>), Vec<Uuid>> = HashMap::new();
         for a in assets.iter().filter(|a| a.vectorized) {
             let key = (
-                a.embedding.provider.clone(),
-                a.embedding.model.clone(),
+                a.serving.spec.provider.clone(),
+                a.serving.spec.model.clone(),
                 a.embedding_llm_config_id.clone(),
             );
             by_model.entry(key).or_default().push(a.id);
@@ -357,11 +362,15 @@ impl Services {
                 .await
                 .map_err(Error::Unavailable)?;
             let embedder = registry
-                .embedder(&asset.embedding, endpoint.as_ref())
+                .embedder(&asset.serving.spec, endpoint.as_ref())
                 .map_err(Error::Unavailable)?;
             let q = embedder.embed(vec![query.to_owned()]).await?;
             let group = SearchScope {
-                asset_ids: ids.clone(),
+                asset_ids: assets
+                    .iter()
+                    .filter(|a| ids.contains(&a.id))
+                    .map(|a| a.serving.index)
+                    .collect(),
                 ..scope.clone()
             };
             vector.extend(

@@ -28,6 +28,9 @@ pub(super) struct Batcher<'a> {
     known: HashMap<String, (Vec<f32>, i64)>,
     /// How many pending documents use each hash in `known` or `queue`.
     users: HashMap<String, usize>,
+    /// The index of the generation being built (ragd), and each document's `(id, chunks,
+    /// tokens)` in it so far; `None`: documents are written to the serving one.
+    pub(super) building: Option<(uuid::Uuid, Vec<(uuid::Uuid, i64, i64)>)>,
 }
 
 /// A text to embed: its hash, the text, its length in tokens and the document that queued it.
@@ -63,6 +66,7 @@ impl<'a> Batcher<'a> {
             queued: HashSet::new(),
             known: HashMap::new(),
             users: HashMap::new(),
+            building: None,
         }
     }
 
@@ -253,19 +257,22 @@ impl<'a> Batcher<'a> {
             record.chunk_count = chunks.len() as i64;
             record.token_count = tokens;
             record.status = DocumentStatus::Indexed;
-            if !self
-                .stages
-                .time(
-                    "write",
-                    self.job.store.document_replace(
-                        &self.job.claim.lease,
-                        &record,
-                        &chunks,
-                        Some(&text),
-                    ),
-                )
-                .await?
-            {
+            let lease = &self.job.claim.lease;
+            let store = &self.job.store;
+            let written = match &mut self.building {
+                // A generation being built: only its chunks are written, the document's counts
+                // in it wait for the swap.
+                Some((index, counts)) => {
+                    counts.push((record.id, record.chunk_count, record.token_count));
+                    let write = store.index_put(lease, *index, record.id, &chunks);
+                    self.stages.time("write", write).await?
+                }
+                None => {
+                    let write = store.document_replace(lease, &record, &chunks, Some(&text));
+                    self.stages.time("write", write).await?
+                }
+            };
+            if !written {
                 return Err(JobError::LeaseLost);
             }
             self.job.update(|c| {

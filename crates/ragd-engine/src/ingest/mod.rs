@@ -16,8 +16,13 @@
 //!   chunks handed to the `batcher`.
 //! - `batcher`: embeds the chunks of consecutive documents together and writes each document.
 //! - `finish`: documents that vanished are swept, the stage times reported, the outcome summarised.
+//!
+//! A `REINDEX` of an asset with a building generation takes another road after the plan:
+//! - `build`: the stored texts are chunked and embedded into the new generation beside the
+//!   serving one, which it then replaces at once (ragd).
 
 mod batcher;
+mod build;
 mod collect;
 mod fetch;
 mod finish;
@@ -135,10 +140,19 @@ impl Executor for IngestExecutor {
             stages: &plan.stages,
             credentials: plan.credentials.as_ref(),
         };
-        if job.claim.operation.op_type == OperationType::Reindex
-            && let Some(outcome) = self.estimate(job, &plan).await
-        {
-            return Ok(outcome);
+        if job.claim.operation.op_type == OperationType::Reindex {
+            if let Some(outcome) = self.estimate(job, &plan).await {
+                if let Some(g) = &job.claim.asset.building {
+                    let asset = &job.claim.asset;
+                    job.store
+                        .generation_discard(&asset.tenant, asset.id, g.index)
+                        .await?;
+                }
+                return Ok(outcome);
+            }
+            if let Some(generation) = &job.claim.asset.building {
+                return build::build(job, &plan, generation).await;
+            }
         }
         let (docs, complete) = collect::collect(&cx, source, &plan).await?;
         let done = process::index(&cx, source, &plan, docs, self.fetch_ahead).await?;

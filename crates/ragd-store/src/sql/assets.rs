@@ -17,6 +17,7 @@ pub(crate) const COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_ty
     a.auth_method, a.vectorized, a.integration_id, a.embedding_provider, a.embedding_model,
     a.chunk_size, a.chunk_overlap, a.budget, a.auto_update, a.embedding_llm_config_id, a.created_by,
     a.created_at, a.modified_at, a.last_polled_at, a.next_poll_at, a.auth_sealed, a.auth_error, a.ocr,
+    a.serving, a.building, a.previous,
     (SELECT COUNT(*) FROM documents d WHERE d.asset_id = a.id) AS document_count,
     (SELECT CAST(COALESCE(SUM(d.chunk_count), 0) AS BIGINT) FROM documents d
         WHERE d.asset_id = a.id) AS doc_chunk_count,
@@ -154,12 +155,18 @@ impl<B: Backend> AssetStore for SqlStore<B> {
     ) -> Result<Option<Operation>> {
         let mut tx = self.pool.begin().await?;
         let updated = sql("UPDATE assets SET display_name = $3, parameters = $4,
-                embedding_provider = $5, embedding_model = $6, chunk_size = $7, chunk_overlap = $8,
                 budget = $9, auto_update = $10, embedding_llm_config_id = $11, modified_at = $12,
                 next_poll_at = $13,
                 auth_method = CASE WHEN $14 THEN $15 ELSE auth_method END,
                 auth_sealed = CASE WHEN $14 THEN $16 ELSE auth_sealed END,
-                auth_error = CASE WHEN $14 THEN NULL ELSE auth_error END, ocr = $17
+                auth_error = CASE WHEN $14 THEN NULL ELSE auth_error END, ocr = $17,
+                embedding_provider = CASE WHEN $18 THEN $5 ELSE embedding_provider END,
+                embedding_model = CASE WHEN $18 THEN $6 ELSE embedding_model END,
+                chunk_size = CASE WHEN $18 THEN $7 ELSE chunk_size END,
+                chunk_overlap = CASE WHEN $18 THEN $8 ELSE chunk_overlap END,
+                serving = CASE WHEN $18 THEN $19 ELSE serving END,
+                serving_index = CASE WHEN $18 THEN $20 ELSE serving_index END,
+                building = CASE WHEN $18 THEN $21 ELSE building END
              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
         .bind(&asset.tenant)
         .bind(asset.id)
@@ -178,6 +185,12 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         .bind(asset.auth_method.map(AuthMethod::as_str))
         .bind(&asset.auth_sealed)
         .bind(asset.ocr)
+        // The embedding settings and generations change only with the operation they start,
+        // which the database refuses while another is active: never under a running one.
+        .bind(op.is_some())
+        .bind(json(&asset.serving))
+        .bind(asset.serving.index)
+        .bind(asset.building.as_ref().map(json))
         .execute(&mut tx)
         .await?;
         if updated == 0 {

@@ -12,9 +12,52 @@ use ragd_core::ports::store::DocumentStore;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
+/// Chunks of document `$2` in its asset's serving generation only (a building one is not shown).
+const SERVING: &str = "asset_id = (SELECT COALESCE(a.serving_index, a.id) FROM documents dd
+    JOIN assets a ON a.id = dd.asset_id WHERE dd.id = $2)";
+
 /// Hashes looked up per statement in the embedding cache (well below both engines' limits on
 /// bound parameters).
 const CACHE_LOOKUP_BATCH: usize = 500;
+
+/// Inserts a document's chunks into the index `index` (`chunks.asset_id`), in the caller's
+/// transaction.
+pub(crate) async fn insert_chunks(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    index: Uuid,
+    document_id: Uuid,
+    chunks: &[Chunk],
+) -> Result<()> {
+    for c in chunks {
+        sql(
+                "INSERT INTO chunks (id, tenant_id, asset_id, document_id, chunk_index, content,
+                    context_text, heading_path, page_number, start_char, end_char, start_line,
+                    end_line, token_count, text_hash, embedding, ocr)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(c.id)
+            .bind(tenant)
+            .bind(index)
+            .bind(document_id)
+            .bind(c.chunk_index)
+            .bind(&c.content)
+            .bind(&c.context_text)
+            .bind(&c.heading_path)
+            .bind(&c.page_number)
+            .bind(c.start_char)
+            .bind(c.end_char)
+            .bind(c.start_line)
+            .bind(c.end_line)
+            .bind(c.token_count)
+            .bind(&c.text_hash)
+            .bind(crate::db::Arg::Vector(c.embedding.clone()))
+            .bind(c.ocr)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Stores a document's parsed text beside it (none: removes it), in the caller's transaction.
 async fn put_text(tx: &mut Tx, lease: &Lease, id: Uuid, text: Option<&DocumentText>) -> Result<()> {
@@ -113,33 +156,16 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
             .bind(d.id)
             .execute(&mut tx)
             .await?;
-        for c in chunks {
-            sql(
-                "INSERT INTO chunks (id, tenant_id, asset_id, document_id, chunk_index, content,
-                    context_text, heading_path, page_number, start_char, end_char, start_line,
-                    end_line, token_count, text_hash, embedding, ocr)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-            )
-            .bind(c.id)
-            .bind(&lease.tenant)
+        // Into the generation that serves (the asset's own id until a re-index swapped one in).
+        let index = sql("SELECT serving_index FROM assets WHERE id = $1")
             .bind(lease.asset_id)
-            .bind(d.id)
-            .bind(c.chunk_index)
-            .bind(&c.content)
-            .bind(&c.context_text)
-            .bind(&c.heading_path)
-            .bind(&c.page_number)
-            .bind(c.start_char)
-            .bind(c.end_char)
-            .bind(c.start_line)
-            .bind(c.end_line)
-            .bind(c.token_count)
-            .bind(&c.text_hash)
-            .bind(crate::db::Arg::Vector(c.embedding.clone()))
-            .bind(c.ocr)
-            .execute(&mut tx)
-            .await?;
-        }
+            .fetch_one(&mut tx)
+            .await?
+            .opt_text("serving_index")?
+            .map_or(Ok(lease.asset_id), |s| {
+                s.parse().map_err(|_| crate::db::corrupt("serving_index"))
+            })?;
+        insert_chunks(&mut tx, &lease.tenant, index, d.id, chunks).await?;
         put_text(&mut tx, lease, d.id, text).await?;
         tx.commit().await?;
         Ok(true)
@@ -174,14 +200,17 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
     }
 
     async fn chunk_list(&self, tenant: &TenantId, document_id: Uuid) -> Result<Vec<Chunk>> {
-        sql("SELECT * FROM chunks WHERE tenant_id = $1 AND document_id = $2 ORDER BY chunk_index")
-            .bind(tenant)
-            .bind(document_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(rows::chunk)
-            .collect()
+        sql(format!(
+            "SELECT * FROM chunks WHERE tenant_id = $1 AND document_id = $2 AND {SERVING}
+             ORDER BY chunk_index"
+        ))
+        .bind(tenant)
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::chunk)
+        .collect()
     }
 
     async fn chunk_page(
@@ -191,10 +220,10 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         after_index: Option<i64>,
         limit: u32,
     ) -> Result<(Vec<Chunk>, i64)> {
-        let rows = sql(
-            "SELECT * FROM chunks WHERE tenant_id = $1 AND document_id = $2
+        let rows = sql(format!(
+            "SELECT * FROM chunks WHERE tenant_id = $1 AND document_id = $2 AND {SERVING}
                 AND chunk_index > $3 ORDER BY chunk_index LIMIT $4",
-        )
+        ))
         .bind(tenant)
         .bind(document_id)
         .bind(after_index.unwrap_or(-1))
@@ -202,7 +231,7 @@ impl<B: Backend> DocumentStore for SqlStore<B> {
         .fetch_all(&self.pool)
         .await?;
         let total =
-            sql("SELECT COUNT(*) AS n FROM chunks WHERE tenant_id = $1 AND document_id = $2")
+            sql(format!("SELECT COUNT(*) AS n FROM chunks WHERE tenant_id = $1 AND document_id = $2 AND {SERVING}"))
                 .bind(tenant)
                 .bind(document_id)
                 .fetch_one(&self.pool)

@@ -7,6 +7,7 @@ pub(crate) mod assets;
 pub(crate) mod connected;
 pub(crate) mod documents;
 pub(crate) mod files;
+pub(crate) mod generations;
 pub(crate) mod llm_configs;
 pub(crate) mod operations;
 pub(crate) mod rows;

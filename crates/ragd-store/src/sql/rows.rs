@@ -18,10 +18,24 @@ pub(crate) fn json_col<T: serde::de::DeserializeOwned>(row: &impl Columns, col: 
     serde_json::from_str(&row.text(col)?).map_err(|_| corrupt(col))
 }
 
+fn opt_json<T: serde::de::DeserializeOwned>(row: &impl Columns, col: &str) -> Result<Option<T>> {
+    match row.opt_text(col)? {
+        Some(s) => Ok(Some(serde_json::from_str(&s).map_err(|_| corrupt(col))?)),
+        None => Ok(None),
+    }
+}
+
 pub(crate) fn asset(row: &impl Columns) -> Result<Asset> {
     let source_type = row.text("source_type")?;
+    let id = uuid_col(row, "id")?;
+    let embedding = EmbeddingSpec {
+        provider: row.text("embedding_provider")?,
+        model: row.text("embedding_model")?,
+        chunk_size: row.int("chunk_size")? as u32,
+        chunk_overlap: row.int("chunk_overlap")? as u32,
+    };
     Ok(Asset {
-        id: uuid_col(row, "id")?,
+        id,
         tenant: tenant_col(row)?,
         display_name: row.text("display_name")?,
         source_type: SourceType::parse(&source_type).ok_or_else(|| corrupt("source_type"))?,
@@ -33,12 +47,13 @@ pub(crate) fn asset(row: &impl Columns) -> Result<Asset> {
         vectorized: row.flag("vectorized")?,
         ocr: row.flag("ocr")?,
         integration_id: row.opt_text("integration_id")?,
-        embedding: EmbeddingSpec {
-            provider: row.text("embedding_provider")?,
-            model: row.text("embedding_model")?,
-            chunk_size: row.int("chunk_size")? as u32,
-            chunk_overlap: row.int("chunk_overlap")? as u32,
+        serving: match row.opt_text("serving")? {
+            Some(s) => serde_json::from_str(&s).map_err(|_| corrupt("serving"))?,
+            None => Generation::first(id, embedding.clone()),
         },
+        embedding,
+        building: opt_json(row, "building")?,
+        previous: opt_json(row, "previous")?,
         budget: json_col(row, "budget")?,
         auto_update: match row.opt_text("auto_update")? {
             Some(s) => Some(serde_json::from_str(&s).map_err(|_| corrupt("auto_update"))?),

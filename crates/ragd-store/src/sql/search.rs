@@ -197,9 +197,9 @@ impl<B: Backend> SearchStore for SqlStore<B> {
         let q = sql(format!(
             "SELECT c.seq, c.id, c.document_id, c.chunk_index, c.content, c.context_text,
                 c.heading_path, c.page_number, c.start_char, c.end_char, c.start_line, c.end_line,
-                c.token_count, c.text_hash, {} AS embedding, c.ocr, c.asset_id, a.source_type, d.file_name,
+                c.token_count, c.text_hash, {} AS embedding, c.ocr, d.asset_id, a.source_type, d.file_name,
                 d.source_url, d.metadata, d.metadata_patch
-             FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
+             FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = d.asset_id
              WHERE {}c.tenant_id = $1 AND c.seq IN ({})",
             d.no_embedding,
             d.by_key,

@@ -69,8 +69,15 @@ pub async fn write_documents(
     let (texts, corpus, n) = (&c.texts, &c.vectors[..c.n], c.n);
     let tenant = TenantId::parse("bench").unwrap();
     let now = ragd_core::time::now_ms();
+    let id = Uuid::now_v7();
+    let spec = EmbeddingSpec {
+        provider: "local".into(),
+        model: "all-MiniLM-L6-v2".into(),
+        chunk_size: 128,
+        chunk_overlap: 0,
+    };
     let asset = Asset {
-        id: Uuid::now_v7(),
+        id,
         tenant: tenant.clone(),
         display_name: "docs".into(),
         source_type: SourceType::Text,
@@ -79,12 +86,10 @@ pub async fn write_documents(
         vectorized: true,
         ocr: true,
         integration_id: None,
-        embedding: EmbeddingSpec {
-            provider: "local".into(),
-            model: "all-MiniLM-L6-v2".into(),
-            chunk_size: 128,
-            chunk_overlap: 0,
-        },
+        serving: Generation::first(id, spec.clone()),
+        building: None,
+        previous: None,
+        embedding: spec,
         budget: BudgetLimits::default(),
         auto_update: None,
         embedding_llm_config_id: None,

@@ -25,6 +25,7 @@ mod encodings;
 mod estimate;
 mod files;
 mod gdrive;
+mod generations;
 mod generators;
 mod github;
 mod metadata;
