@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(title = "ragd", description = "Self-hostable RAG asset service. Errors are RFC 7807 `application/problem+json`; see the `x-problem-types` extension for every `type`."),
     paths(
         assets::list_assets, assets::create_asset, assets::get_asset, assets::patch_asset, assets::delete_asset,
-        assets::refresh_asset, assets::estimate_asset, assets::regenerate_webhook, webhooks::receive, oauth::authorize, oauth::credentials, oauth::callback, oauth::done, files::upload, files::download, files::import, files::upload_asset,
+        assets::refresh_asset, assets::estimate_asset, assets::rollback_asset, assets::regenerate_webhook, webhooks::receive, oauth::authorize, oauth::credentials, oauth::callback, oauth::done, files::upload, files::download, files::import, files::upload_asset,
         operations::list_operations, operations::get_operation, operations::wait_operation,
         operations::watch_operation, operations::cancel_operation,
         documents::list_documents, documents::get_document, documents::patch_document, documents::delete_document, documents::list_chunks,

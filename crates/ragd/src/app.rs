@@ -274,6 +274,7 @@ fn services(
     services.upload_limit = config.upload_max_bytes;
     services.max_active_operations = Some(config.max_active_operations).filter(|n| *n > 0);
     services.rerank_timeout = Duration::from_millis(config.rerank_timeout_ms.max(1));
+    services.generation_retention = Duration::from_secs(config.generation_retention_secs);
     services
 }
 

@@ -129,6 +129,9 @@ pub struct Config {
     pub git_fetch_timeout_seconds: u64,
     /// Milliseconds between the scheduler's looks for due poll schedules and waiting webhook updates.
     pub schedule_tick_ms: u64,
+    /// **(ragd)** Seconds a re-index keeps the generation it replaced, for `:rollback`; the
+    /// scheduler drops it with its chunks after that.
+    pub generation_retention_secs: u64,
     /// OAuth providers by source type (`[oauth.GIT]` with `preset = "github"`, or a
     /// `discovery_url`, or `authorization_url` + `token_url`; `client_id`, `client_secret`, `scopes`).
     pub oauth: HashMap<String, crate::oauth::OAuthProviderConfig>,
@@ -187,6 +190,7 @@ impl Default for Config {
             git_max_file_bytes: 10 * 1024 * 1024,
             git_fetch_timeout_seconds: 600,
             schedule_tick_ms: 1000,
+            generation_retention_secs: 86_400,
             oauth: HashMap::new(),
             oauth_success_url: None,
         }

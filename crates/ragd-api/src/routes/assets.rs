@@ -184,6 +184,7 @@ pub async fn post_asset_method(
                 .await?
                 .into_response())
         }
+        Some("rollback") => Ok(rollback_asset(s, claims, tenant, id).await?.into_response()),
         Some("regenerateWebhook") => Ok(regenerate_webhook(s, claims, tenant, id)
             .await?
             .into_response()),
@@ -226,6 +227,33 @@ pub async fn refresh_asset(
             },
         )
         .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AssetWithOperation {
+            asset: s.asset_dto(&view),
+            operation: s.operation_dto(&op),
+            webhook: None,
+        }),
+    ))
+}
+
+/// **(ragd)** Makes the generation the last re-index replaced serve again (while it is kept,
+/// see `previousGeneration`), and starts a forced `REFRESH` that brings it up to date with the
+/// source. Without one: 400; while another operation is active: 429.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/assets/{asset}:rollback", tag = "assets",
+    params(("tenant" = String, Path), ("asset" = uuid::Uuid, Path)),
+    responses((status = 202, body = AssetWithOperation),
+        (status = 429, body = ProblemDetails, content_type = "application/problem+json", headers(("Retry-After" = u64))),
+        (status = "4XX", body = ProblemDetails, content_type = "application/problem+json")),
+    security(("bearer" = ["assets:write"])))]
+pub async fn rollback_asset(
+    s: AppState,
+    claims: crate::auth::Claims,
+    tenant: String,
+    id: uuid::Uuid,
+) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
+    let caller = claims.caller(&tenant, Scope::Write)?;
+    let (view, op) = s.services.asset_rollback(&caller, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(AssetWithOperation {

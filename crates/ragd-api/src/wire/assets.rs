@@ -39,65 +39,6 @@ impl From<&ragd_core::domain::EmbeddingSpec> for Embedding {
     }
 }
 
-/// **(ragd)** One generation of an asset's index.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IndexGeneration {
-    pub number: i64,
-    pub embedding: Embedding,
-}
-
-impl From<&ragd_core::domain::Generation> for IndexGeneration {
-    fn from(g: &ragd_core::domain::Generation) -> Self {
-        IndexGeneration {
-            number: g.number,
-            embedding: Embedding::from(&g.spec),
-        }
-    }
-}
-
-/// (ragd) `POST /assets/{asset}:estimate`: the embedding settings a `PATCH` would set.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EstimateRequest {
-    /// Any subset; what is left out stays as the asset has it.
-    #[serde(default)]
-    pub embedding: EmbeddingInput,
-}
-
-/// (ragd) What a re-index with `embedding` would do, counted from the documents' stored texts
-/// as the `REINDEX` would embed them (each text once, the embedding cache first), without
-/// calling the embedding provider. Equal to the `REINDEX`'s `tokenCount` and `cost` when nothing
-/// changes in between.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AssetEstimate {
-    /// The settings priced: the asset's, overlaid by the request.
-    pub embedding: Embedding,
-    /// Documents indexed now (each with its stored text).
-    pub documents: i64,
-    /// Chunks the new settings cut them into.
-    pub chunks: i64,
-    /// Tokens the model would be sent.
-    pub token_count: i64,
-    /// USD: tokenCount × pricePerMillionTokens / 1e6.
-    pub cost: f64,
-    pub price_per_million_tokens: f64,
-}
-
-impl From<ragd_core::services::Estimate> for AssetEstimate {
-    fn from(e: ragd_core::services::Estimate) -> Self {
-        AssetEstimate {
-            embedding: Embedding::from(&e.embedding),
-            documents: e.index.documents,
-            chunks: e.index.chunks,
-            token_count: e.index.token_count,
-            cost: e.cost,
-            price_per_million_tokens: e.price_per_million_tokens,
-        }
-    }
-}
-
 impl From<EmbeddingInput> for EmbeddingRequest {
     fn from(e: EmbeddingInput) -> Self {
         EmbeddingRequest {
@@ -426,6 +367,9 @@ pub struct Asset {
     /// **(ragd)** The generation a running `REINDEX` builds beside the serving one, which it
     /// replaces at once when complete (its progress is the operation's).
     pub building_generation: Option<IndexGeneration>,
+    /// **(ragd)** The generation the last re-index replaced, kept for `:rollback` until
+    /// `generation_retention_secs` after its `retiredAt`.
+    pub previous_generation: Option<IndexGeneration>,
     pub config: AssetConfig,
     pub integration_id: Option<String>,
     pub asset_link: Option<String>,
@@ -487,6 +431,7 @@ impl Asset {
             ocr: a.ocr,
             serving_generation: IndexGeneration::from(&a.serving),
             building_generation: a.building.as_ref().map(IndexGeneration::from),
+            previous_generation: a.previous.as_ref().map(IndexGeneration::from),
             config: AssetConfig {
                 source_type: a.source_type.as_str().to_owned(),
                 parameters,

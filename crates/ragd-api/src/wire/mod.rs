@@ -5,7 +5,8 @@
 //! # Layout
 //! One file per resource, mirroring `routes/`: `assets`, `asset_config` (the per-source-type
 //! schema of an asset's `config`), `operations`, `documents`, `files`, `search`, `catalog`,
-//! `oauth`, `llm_configs`. Each type is re-exported here: one address, `crate::wire::<Type>`.
+//! `oauth`, `llm_configs`, `generations` (ragd: an asset's index generations and `:estimate`).
+//! Each type is re-exported here: one address, `crate::wire::<Type>`.
 //! This file holds what they share (enum schemas, pages, problem details).
 
 mod asset_config;
@@ -13,6 +14,7 @@ mod assets;
 mod catalog;
 mod documents;
 mod files;
+mod generations;
 mod llm_configs;
 mod oauth;
 mod operations;
@@ -24,13 +26,14 @@ use asset_config::{
     nullable_weekday_schema,
 };
 pub use assets::{
-    Asset, AssetBudget, AssetEstimate, AssetUsage, AssetWebhook, AssetWithOperation, AuthInput,
-    AutoUpdate, BudgetInput, CreateAssetRequest, CurrencyBudgetInput, Embedding, EmbeddingInput,
-    EstimateRequest, PatchAssetRequest, PatchAssetResponse, RefreshRequest,
+    Asset, AssetBudget, AssetUsage, AssetWebhook, AssetWithOperation, AuthInput, AutoUpdate,
+    BudgetInput, CreateAssetRequest, CurrencyBudgetInput, Embedding, EmbeddingInput,
+    PatchAssetRequest, PatchAssetResponse, RefreshRequest,
 };
 pub use catalog::{EmbeddingModel, PropertyDescriptor, SourceTypeDescriptor, SupportedType};
 pub use documents::{ChunkItem, ChunkPage, Document, PatchDocumentRequest};
 pub use files::{FilePayload, ImportRequest, StoredFileResponse, storage_link};
+pub use generations::{AssetEstimate, EstimateRequest, IndexGeneration};
 pub use llm_configs::{LlmConfig, LlmConfigRequest};
 pub use oauth::{AuthorizeRequest, AuthorizeResponse, OAuthCredentials};
 pub use operations::{AssetOperation, ExcludedItem};

@@ -72,6 +72,29 @@ pub trait GenerationStore: Send + Sync + 'static {
         asset_id: Uuid,
         index: Uuid,
     ) -> Result<()>;
+    /// Makes the previous generation serve again and the serving one previous, with `refresh`
+    /// (which brings it up to date) queued in the same transaction. `None`: no generation is
+    /// kept to go back to.
+    async fn generation_rollback(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        refresh: &NewOperation,
+        now: Millis,
+    ) -> Result<Option<Operation>>;
+    /// Previous generations retired before `before`: `(tenant, asset, index)`.
+    async fn generations_retired(
+        &self,
+        before: Millis,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, Uuid, Uuid)>>;
+    /// Drops the previous generation `index` and its chunks, if it is still the asset's previous.
+    async fn generation_drop_previous(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        index: Uuid,
+    ) -> Result<()>;
     /// How many of the asset's indexed documents have no stored text (indexed before texts were
     /// kept): a generation cannot be built from the texts without them.
     async fn documents_without_text(&self, tenant: &TenantId, asset_id: Uuid) -> Result<i64>;

@@ -3,6 +3,7 @@
 //! texts and swaps in at once; searches read the serving one until then.
 
 use super::*;
+use crate::time::Millis;
 
 impl Services {
     /// Points `asset` at `spec`: a new building generation when every indexed document has its
@@ -26,6 +27,46 @@ impl Services {
             asset.serving.spec = spec.clone();
         }
         asset.embedding = spec;
+        Ok(())
+    }
+
+    /// Makes the generation that served before the last re-index serve again (ragd's
+    /// `:rollback`), with a forced `REFRESH` that brings it up to date with the source (what
+    /// changed since the swap reached only the generation now put aside). 400 when none is kept.
+    pub async fn asset_rollback(
+        &self,
+        caller: &Caller,
+        id: uuid::Uuid,
+    ) -> Result<(AssetView, Operation)> {
+        let asset = self.asset_get(caller, id).await?.asset;
+        if asset.previous.is_none() {
+            return Err(Error::invalid(
+                "asset",
+                "no earlier generation is kept to roll back to (none was replaced, or it was \
+                 dropped after its retention)",
+            ));
+        }
+        self.check_operation_cap(&caller.tenant).await?;
+        let now = now_ms();
+        let mut refresh = NewOperation::new(id, OperationType::Refresh, &caller.subject, now);
+        refresh.force = true;
+        let op = self
+            .store
+            .generation_rollback(&caller.tenant, id, &refresh, now)
+            .await?
+            .ok_or(Error::NotFound("asset"))?;
+        self.events.work_added();
+        Ok((self.asset_get(caller, id).await?, op))
+    }
+
+    /// Drops the generations kept for a rollback whose retention has passed.
+    pub(super) async fn generation_sweep(&self, now: Millis) -> Result<()> {
+        let before = now - self.generation_retention.as_millis() as i64;
+        for (tenant, asset, index) in self.store.generations_retired(before, 100).await? {
+            self.store
+                .generation_drop_previous(&tenant, asset, index)
+                .await?;
+        }
         Ok(())
     }
 

@@ -81,6 +81,8 @@ pub struct Services {
     pub rerankers: Option<Arc<dyn crate::ports::rerank::Rerankers>>,
     /// Longest a search waits for its re-ranker before it keeps the fused order.
     pub rerank_timeout: std::time::Duration,
+    /// How long a swapped-out generation is kept for a rollback (ragd).
+    pub generation_retention: Duration,
     /// Chunks stored texts for `:estimate` (ragd); `None`: estimates are a 503.
     pub chunker: Option<Arc<dyn crate::ports::embed::Chunker>>,
 }
@@ -116,6 +118,7 @@ impl Services {
             rerankers: None,
             rerank_timeout: std::time::Duration::from_secs(5),
             chunker: None,
+            generation_retention: Duration::from_secs(86_400),
         }
     }
 

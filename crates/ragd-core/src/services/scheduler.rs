@@ -16,6 +16,7 @@ impl Services {
         if !started.is_empty() {
             self.events.work_added();
         }
+        self.generation_sweep(now).await?;
         Ok(started)
     }
 }

@@ -3,7 +3,7 @@
 //! transaction; a failed or cancelled one is discarded with its chunks.
 
 use super::documents::insert_chunks;
-use super::operations::lease_held;
+use super::operations::{insert_operation, lease_held, read_operation};
 use super::{Backend, SqlStore, rows};
 use crate::db::{Columns, Tx, json, sql};
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 /// The asset as stored, read in the transaction.
 async fn asset_in(tx: &mut Tx, tenant: &TenantId, id: Uuid) -> Result<Option<Asset>> {
-    sql("SELECT * FROM assets WHERE tenant_id = $1 AND id = $2")
+    sql("SELECT * FROM assets WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
         .bind(tenant)
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -108,6 +108,95 @@ impl<B: Backend> GenerationStore for SqlStore<B> {
             self.backend.asset_deleted(older);
         }
         Ok(true)
+    }
+
+    async fn generation_rollback(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        refresh: &NewOperation,
+        now: Millis,
+    ) -> Result<Option<Operation>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(asset) = asset_in(&mut tx, tenant, asset_id).await? else {
+            return Ok(None);
+        };
+        let Some(mut back) = asset.previous else {
+            return Ok(None);
+        };
+        back.retired_at = None;
+        let mut retired = asset.serving;
+        retired.retired_at = Some(now);
+        let spec = &back.spec;
+        sql(
+            "UPDATE assets SET serving = $3, serving_index = $4, previous = $5,
+                embedding_provider = $6, embedding_model = $7, chunk_size = $8, chunk_overlap = $9
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(asset_id)
+        .bind(json(&back))
+        .bind(back.index)
+        .bind(json(&retired))
+        .bind(&spec.provider)
+        .bind(&spec.model)
+        .bind(i64::from(spec.chunk_size))
+        .bind(i64::from(spec.chunk_overlap))
+        .execute(&mut tx)
+        .await?;
+        insert_operation(&mut tx, tenant, refresh).await?;
+        let op = read_operation(&mut tx, tenant, asset_id, refresh.id).await?;
+        tx.commit().await?;
+        Ok(op)
+    }
+
+    async fn generations_retired(
+        &self,
+        before: Millis,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, Uuid, Uuid)>> {
+        let rows = sql(
+            "SELECT * FROM assets WHERE previous IS NOT NULL AND deleted_at IS NULL
+             ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let a = rows::asset(row)?;
+            if let Some(p) = a
+                .previous
+                .filter(|p| p.retired_at.is_some_and(|t| t <= before))
+            {
+                out.push((a.tenant, a.id, p.index));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn generation_drop_previous(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        index: Uuid,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let Some(asset) = asset_in(&mut tx, tenant, asset_id).await? else {
+            return Ok(());
+        };
+        if asset.previous.map(|p| p.index) != Some(index) {
+            return Ok(());
+        }
+        drop_index(&mut tx, tenant, index).await?;
+        sql("UPDATE assets SET previous = NULL WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(asset_id)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        self.backend.asset_deleted(index);
+        Ok(())
     }
 
     async fn documents_without_text(&self, tenant: &TenantId, asset_id: Uuid) -> Result<i64> {

@@ -1,7 +1,7 @@
 //! Index generations (ragd): a change of model or chunking builds a new generation of the index
 //! beside the serving one. Until it is complete every search reads the serving one only, with
 //! its scores; then the new one only. Cancelled, the old one keeps serving and the new one leaves
-//! no chunk behind.
+//! no chunk behind. The replaced generation is kept for a rollback, then swept with its chunks.
 
 use crate::helpers::*;
 use crate::openai::FakeOpenAi;
@@ -210,4 +210,100 @@ async fn a_reindex_builds_beside_the_serving_index_and_swaps_at_once() {
         served + generation_2,
         "generation 1 (kept for a rollback) and 2; nothing of 3"
     );
+}
+
+/// Vector search results of `query` on the asset.
+async fn vector_search(app: &TestApp, asset: &str, query: &str) -> Value {
+    let body = json!({"query": query, "topK": 5, "searchMode": "VECTOR"});
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/assets/{asset}:search"),
+            &app.token("acme"),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["results"].clone()
+}
+
+#[tokio::test]
+async fn a_rollback_serves_the_replaced_generation_again_until_the_sweep_drops_it() {
+    let app = TestApp::spawn_with(|c| c.generation_retention_secs = 3600, None).await;
+    let t = app.token("acme");
+    let docs = licenses();
+    let (a, op) = app.create_text_asset("acme", &as_refs(&docs)).await;
+    app.wait_done("acme", &a, &op).await;
+    let path = format!("/v1/tenants/acme/assets/{a}");
+    let query = "patent license granted by contributors";
+    let before = vector_search(&app, &a, query).await;
+    let generation_1 = stored_chunks(&app).await;
+    let r = app
+        .patch(
+            &path,
+            &t,
+            json!({"embedding": {"chunkSize": 64, "chunkOverlap": 0}}),
+        )
+        .await;
+    let done = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let asset = app.get(&path, &t).await.body;
+    assert_eq!(asset["previousGeneration"]["number"], 1, "{asset}");
+    assert!(asset["previousGeneration"]["retiredAt"].is_i64(), "{asset}");
+    assert_ne!(vector_search(&app, &a, query).await, before);
+
+    // Back to generation 1, brought up to date by a forced refresh: the same results as before.
+    let r = app.post(&format!("{path}:rollback"), &t, json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["operation"]["type"], "REFRESH", "{}", r.body);
+    assert_eq!(
+        r.body["asset"]["servingGeneration"]["number"], 1,
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["asset"]["previousGeneration"]["number"], 2,
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["asset"]["embedding"]["chunkSize"], 200, "{}", r.body);
+    let refreshed = app
+        .wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(refreshed["status"], "COMPLETED", "{refreshed}");
+    assert_eq!(vector_search(&app, &a, query).await, before);
+    assert_eq!(app.get(&path, &t).await.body["chunkCount"], generation_1);
+
+    // The sweep drops a kept generation once its retention has passed (here: at once), with
+    // its chunks; then there is nothing to roll back to.
+    let app = TestApp::spawn_with(|c| c.generation_retention_secs = 0, None).await;
+    let (a, op) = app.create_text_asset("acme", &as_refs(&docs)).await;
+    app.wait_done("acme", &a, &op).await;
+    let path = format!("/v1/tenants/acme/assets/{a}");
+    let r = app
+        .patch(
+            &path,
+            &t,
+            json!({"embedding": {"chunkSize": 64, "chunkOverlap": 0}}),
+        )
+        .await;
+    app.wait_done("acme", &a, r.body["operation"]["id"].as_str().unwrap())
+        .await;
+    // The scheduler ticks every second; its sweep is awaited as a client would, by reading.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !app.get(&path, &t).await.body["previousGeneration"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "the sweep ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let serving = app.get(&path, &t).await.body["chunkCount"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        stored_chunks(&app).await,
+        serving,
+        "no chunk of generation 1 is left"
+    );
+    let r = app.post(&format!("{path}:rollback"), &t, json!({})).await;
+    r.problem(400, "/problems/validation");
 }
