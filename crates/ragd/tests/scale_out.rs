@@ -3,11 +3,16 @@
 //! worker every few seconds and starts it again. Always runs on PostgreSQL (a throwaway server
 //! when `RAGD_TEST_DATABASE_URL` is unset; no server fails the test, it never skips).
 //!
+//! Then every asset's chunking is changed, and the 20 `REINDEX`es build their new generations under
+//! the same kills.
+//!
 //! Checks: every operation ends COMPLETED; each asset's chunks equal those of an undisturbed run
-//! (same documents, chunk texts, offsets and token counts; vectors within float noise); no two
-//! attempts at one operation overlap in time (from the workers' own logs); idle workers are woken
-//! by NOTIFY, not by their poll; a cancel sent to the API process stops a running operation in a
-//! worker process within 2 s.
+//! (same documents, chunk texts, offsets and token counts; vectors within float noise), after the
+//! ingestion and after the re-index; while the re-indexes run, each asset serves either all of its
+//! old generation or all of its new one, never a mix (a killed build resumes in another worker
+//! without touching what serves); no two attempts at one operation overlap in time (from the
+//! workers' own logs); idle workers are woken by NOTIFY, not by their poll; a cancel sent to the
+//! API process stops a running operation in a worker process within 2 s.
 
 #[path = "common/cluster.rs"]
 mod cluster;
@@ -30,7 +35,7 @@ const ENV: &[(&str, &str)] = &[
     ("RAGD_MAX_ATTEMPTS", "50"),
 ];
 
-/// Each asset's chunks by asset name: (document, index, offsets, tokens, text) and the vector.
+/// Each asset's chunks in its serving generation, by asset name: (document, index, offsets, tokens, text) and the vector.
 type ChunkSet = BTreeMap<String, Vec<((String, i64, i64, i64, i64, String), Vec<f32>)>>;
 
 async fn chunk_set(url: &str) -> ChunkSet {
@@ -39,7 +44,8 @@ async fn chunk_set(url: &str) -> ChunkSet {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.display_name, d.source_key, c.chunk_index, c.start_char, c.end_char, c.token_count, c.content,
                 c.embedding::real[]
-         FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = c.asset_id
+         FROM chunks c JOIN documents d ON d.id = c.document_id JOIN assets a ON a.id = d.asset_id
+         WHERE c.asset_id = COALESCE(a.serving_index, a.id)
          ORDER BY 1, 2, 3",
     )
     .fetch_all(&pool)
@@ -110,25 +116,129 @@ fn attempts(log: &Path, killed_at: Option<SystemTime>, into: &mut BTreeMap<Strin
     }
 }
 
-/// Runs the 20 assets on a fresh database with three worker processes; with `kills`, a random
-/// worker is `kill -9`ed every `kills` (or after every 3 operations that end, if sooner) and
-/// started again. Returns the database URL, the attempts by operation and the number of kills.
-async fn ingest(
-    dir: &Path,
-    kills: Option<Duration>,
-) -> (String, BTreeMap<String, Vec<Attempt>>, usize) {
+/// The chunk keys of one asset's chunk set, without the vectors.
+fn keys(
+    set: &[((String, i64, i64, i64, i64, String), Vec<f32>)],
+) -> Vec<&(String, i64, i64, i64, i64, String)> {
+    set.iter().map(|(k, _)| k).collect()
+}
+
+/// Worker processes that a harness kills at random and starts again.
+struct Workers<'a> {
+    url: &'a str,
+    dir: &'a Path,
+    procs: Vec<Proc>,
+    logs: Vec<PathBuf>,
+    kill_times: BTreeMap<PathBuf, SystemTime>,
+    killed: usize,
+    rng: u64,
+}
+
+impl Workers<'_> {
+    /// Waits until every operation of `ops` is done. With `kills`, a random worker is `kill -9`ed
+    /// every `kills` (or after every 3 operations that end, if sooner) and started again; `each`
+    /// is called between looks.
+    async fn drive<F: std::future::Future<Output = ()>>(
+        &mut self,
+        api: &Api,
+        ops: &[(String, String)],
+        kills: Option<Duration>,
+        mut each: impl FnMut() -> F,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut next_kill = kills.map(|k| Instant::now() + k);
+        // Also kill after every 3 operations that end, so that a fast machine, which finishes
+        // within a few kill periods, still sees several kills while work is running.
+        let mut pending_at_kill = ops.len();
+        loop {
+            let mut pending = 0;
+            for (a, op) in ops {
+                if api.operation(a, op).await["done"] != true {
+                    pending += 1;
+                }
+            }
+            if pending == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{pending} operations still not done after 10 minutes"
+            );
+            if let (Some(at), Some(every)) = (next_kill, kills)
+                && (Instant::now() >= at || pending + 3 <= pending_at_kill)
+            {
+                pending_at_kill = pending;
+                self.rng ^= self.rng << 13;
+                self.rng ^= self.rng >> 7;
+                self.rng ^= self.rng << 17;
+                let i = (self.rng % 3) as usize;
+                let t = self.procs[i].kill();
+                self.kill_times.insert(self.procs[i].log.clone(), t);
+                self.killed += 1;
+                let name = format!("worker{i}-{}", self.killed);
+                self.procs[i] = Proc::start(self.url, "worker", self.dir, &name, ENV);
+                self.logs.push(self.procs[i].log.clone());
+                next_kill = Some(Instant::now() + every);
+            }
+            each().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        for (a, op) in ops {
+            let done = api.operation(a, op).await;
+            assert_eq!(done["status"], "COMPLETED", "{done}");
+            assert_eq!(
+                (
+                    done["itemsProcessed"].as_i64(),
+                    done["itemsFailed"].as_i64()
+                ),
+                (Some(4), Some(0)),
+                "{done}"
+            );
+        }
+    }
+}
+
+/// What one run left: the database, each asset's chunks after the ingestion and after the
+/// re-index, the attempts by operation and the number of kills.
+struct Run {
+    url: String,
+    ingested: ChunkSet,
+    reindexed: ChunkSet,
+    reindex_ops: Vec<String>,
+    by_op: BTreeMap<String, Vec<Attempt>>,
+    killed: usize,
+}
+
+/// Runs the 20 assets on a fresh database with three worker processes, then re-indexes them
+/// with another chunking; with `kills`, workers are killed at random throughout (see
+/// [`Workers::drive`]). With `calm` (an undisturbed run's chunk sets), every look during the
+/// re-index checks that each asset serves one generation whole.
+async fn ingest(dir: &Path, kills: Option<Duration>, calm: Option<&Run>) -> Run {
     std::fs::create_dir_all(dir).unwrap();
     let url = throwaway_database().await.expect("a PostgreSQL database");
     let api_proc = Proc::start(&url, "api", dir, "api", ENV);
     let api = Api::new(api_proc.address().await);
-    let mut workers: Vec<Proc> = (0..3)
+    let procs: Vec<Proc> = (0..3)
         .map(|i| Proc::start(&url, "worker", dir, &format!("worker{i}-0"), ENV))
         .collect();
-    for w in &workers {
+    for w in &procs {
         w.address().await;
     }
-    let mut logs: Vec<PathBuf> = workers.iter().map(|w| w.log.clone()).collect();
-    let mut kill_times: BTreeMap<PathBuf, SystemTime> = BTreeMap::new();
+    let logs = procs.iter().map(|w| w.log.clone()).collect();
+    let rng = 0x9E37_79B9_7F4A_7C15u64
+        ^ SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+    let mut workers = Workers {
+        url: &url,
+        dir,
+        procs,
+        logs,
+        kill_times: BTreeMap::new(),
+        killed: 0,
+        rng,
+    };
 
     let mut ops = Vec::new();
     for (i, docs) in cluster::corpus(ASSETS, 4).iter().enumerate() {
@@ -137,106 +247,103 @@ async fn ingest(
                 .await,
         );
     }
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64
-        ^ SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-    let mut killed = 0;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let mut next_kill = kills.map(|k| Instant::now() + k);
-    // Also kill after every 3 operations that end, so that a fast machine, which finishes within
-    // a few kill periods, still sees several kills while work is running.
-    let mut pending_at_kill = ops.len();
-    loop {
-        let mut pending = 0;
-        for (a, op) in &ops {
-            if api.operation(a, op).await["done"] != true {
-                pending += 1;
+    workers.drive(&api, &ops, kills, || async {}).await;
+    let ingested = chunk_set(&url).await;
+
+    let mut reindexes = Vec::new();
+    for (a, _) in &ops {
+        let change = json!({"embedding": {"chunkSize": 64, "chunkOverlap": 8}});
+        let (status, body) = api
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/assets/{a}"),
+                Some(change),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["operation"]["type"], "REINDEX", "{body}");
+        reindexes.push((
+            a.clone(),
+            body["operation"]["id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let url_ref = &url;
+    workers
+        .drive(&api, &reindexes, kills, || async move {
+            let Some(calm) = calm else { return };
+            for (asset, set) in chunk_set(url_ref).await {
+                let whole = keys(&set) == keys(&calm.ingested[&asset])
+                    || keys(&set) == keys(&calm.reindexed[&asset]);
+                assert!(whole, "{asset} serves one generation whole, old or new");
             }
-        }
-        if pending == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pending} operations still not done after 10 minutes"
-        );
-        if let (Some(at), Some(every)) = (next_kill, kills)
-            && (Instant::now() >= at || pending + 3 <= pending_at_kill)
-        {
-            pending_at_kill = pending;
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let i = (rng % 3) as usize;
-            let t = workers[i].kill();
-            kill_times.insert(workers[i].log.clone(), t);
-            killed += 1;
-            workers[i] = Proc::start(&url, "worker", dir, &format!("worker{i}-{killed}"), ENV);
-            logs.push(workers[i].log.clone());
-            next_kill = Some(Instant::now() + every);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for (a, op) in &ops {
-        let done = api.operation(a, op).await;
-        assert_eq!(done["status"], "COMPLETED", "{done}");
-        assert_eq!(
-            (
-                done["itemsProcessed"].as_i64(),
-                done["itemsFailed"].as_i64()
-            ),
-            (Some(4), Some(0)),
-            "{done}"
-        );
-    }
-    drop(workers);
+        })
+        .await;
+    let reindexed = chunk_set(&url).await;
+    let reindex_ops: Vec<String> = reindexes.into_iter().map(|(_, op)| op).collect();
+    let (logs, kill_times, killed) = (workers.logs, workers.kill_times, workers.killed);
+    drop(workers.procs);
     let mut by_op = BTreeMap::new();
     for log in &logs {
         attempts(log, kill_times.get(log).copied(), &mut by_op);
     }
-    (url, by_op, killed)
+    Run {
+        url,
+        ingested,
+        reindexed,
+        reindex_ops,
+        by_op,
+        killed,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operation() {
     let dir = tempfile::tempdir().unwrap();
-    let (calm_url, _, _) = ingest(&dir.path().join("calm"), None).await;
-    let (url, by_op, killed) =
-        ingest(&dir.path().join("faults"), Some(Duration::from_secs(3))).await;
+    let calm = ingest(&dir.path().join("calm"), None, None).await;
+    let run = ingest(
+        &dir.path().join("faults"),
+        Some(Duration::from_secs(3)),
+        Some(&calm),
+    )
+    .await;
+    let (url, by_op, killed) = (run.url.clone(), &run.by_op, run.killed);
     assert!(
         killed >= 3,
         "the run was long enough to kill workers ({killed} kills)"
     );
 
-    let (calm, faulty) = (chunk_set(&calm_url).await, chunk_set(&url).await);
-    assert_eq!(calm.len(), ASSETS);
-    assert_eq!(
-        faulty.keys().collect::<Vec<_>>(),
-        calm.keys().collect::<Vec<_>>()
-    );
-    for (asset, expected) in &calm {
-        let got = &faulty[asset];
-        let keys = |s: &Vec<(_, Vec<f32>)>| {
-            s.iter()
-                .map(|(k, _)| k)
-                .cloned()
-                .collect::<Vec<(String, i64, i64, i64, i64, String)>>()
-        };
+    for (calm, faulty) in [
+        (&calm.ingested, &run.ingested),
+        (&calm.reindexed, &run.reindexed),
+    ] {
+        assert_eq!(calm.len(), ASSETS);
         assert_eq!(
-            keys(got),
-            keys(expected),
-            "{asset}: the same chunks, none missing, none duplicated"
+            faulty.keys().collect::<Vec<_>>(),
+            calm.keys().collect::<Vec<_>>()
         );
-        for ((k, a), (_, b)) in got.iter().zip(expected) {
-            assert!(cosine(a, b) > 0.9999, "{asset} {k:?}: the same vector");
+        for (asset, expected) in calm {
+            let got = &faulty[asset];
+            assert_eq!(
+                keys(got),
+                keys(expected),
+                "{asset}: the same chunks, none missing, none duplicated"
+            );
+            for ((k, a), (_, b)) in got.iter().zip(expected) {
+                assert!(cosine(a, b) > 0.9999, "{asset} {k:?}: the same vector");
+            }
         }
+    }
+    for (asset, set) in &calm.reindexed {
+        assert_ne!(
+            keys(set),
+            keys(&calm.ingested[asset]),
+            "{asset}: chunked anew"
+        );
     }
 
     // Attempts at one operation never overlap: each starts after the previous one ended.
     let mut retried = 0;
-    for (op, list) in &by_op {
+    for (op, list) in by_op {
         let mut list: Vec<&Attempt> = list.iter().collect();
         list.sort_by_key(|a| a.start);
         retried += usize::from(list.len() > 1);
@@ -256,8 +363,18 @@ async fn three_workers_killed_at_random_lose_nothing_and_never_share_an_operatio
         retried >= 1,
         "some operation was interrupted and taken over ({killed} kills)"
     );
+    let rebuilt = run
+        .reindex_ops
+        .iter()
+        .filter(|op| by_op.get(*op).is_some_and(|l| l.len() > 1))
+        .count();
+    assert!(
+        rebuilt >= 1,
+        "some re-index was killed mid-build and resumed ({killed} kills)"
+    );
     eprintln!(
-        "{killed} kills, {retried} operations taken over by another worker, chunk sets equal"
+        "{killed} kills, {retried} operations taken over by another worker ({rebuilt} of them \
+         re-indexes, which resumed their generation), chunk sets equal"
     );
 
     // Cross-process wake-up and cancel: idle workers are woken by NOTIFY (their poll is 5 s), and
