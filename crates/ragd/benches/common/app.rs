@@ -2,6 +2,8 @@
 //! the bench's JWT secret, the suite's local model (`RAGD_MODEL_DIR` or `.cache/`), one worker,
 //! loopback allowed for the local stand-ins.
 
+#![allow(dead_code)] // each benchmark uses part of it
+
 use ragd::config::Config;
 
 pub const SECRET: &str = "bench-secret-0123456789";
@@ -61,6 +63,19 @@ impl Api {
             Some(b) => self.client.post(url).json(&b),
             None => self.client.get(url),
         };
+        req.bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `PATCH /v1/tenants/bench/{path}` with `body`.
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("{}/v1/tenants/bench/{path}", self.base);
+        let req = self.client.patch(url).json(&body);
         req.bearer_auth(&self.token)
             .send()
             .await

@@ -158,13 +158,32 @@ pub async fn write_documents(
                 embedding: corpus[i].clone(),
             })
             .collect();
+        // The document's text as ingestion stores it: what a re-index builds from.
+        let text = DocumentText {
+            text: range.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>().join("\n\n"),
+            title: Some(doc.file_name.clone()),
+            ..Default::default()
+        };
         assert!(
             store
-                .document_replace(&claim.lease, &doc, &chunks, None)
+                .document_replace(&claim.lease, &doc, &chunks, Some(&text))
                 .await
                 .unwrap()
         );
     }
+    let counters = Counters {
+        items_total: n.div_ceil(per_document) as i64,
+        items_processed: n.div_ceil(per_document) as i64,
+        chunk_count: n as i64,
+        ..Default::default()
+    };
+    let done = Outcome::Completed {
+        error_message: None,
+    };
+    store
+        .operation_finish(&claim.lease, &done, &counters, now)
+        .await
+        .unwrap();
     let scope = SearchScope {
         tenant,
         asset_ids: vec![asset.id],
