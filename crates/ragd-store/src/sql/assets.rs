@@ -3,7 +3,7 @@
 
 use super::operations::{insert_operation, read_operation};
 use super::{Backend, SqlStore, keyset, like_pattern, rows};
-use crate::db::{corrupt, json, sql};
+use crate::db::{Columns, corrupt, json, sql};
 use async_trait::async_trait;
 use ragd_core::domain::*;
 use ragd_core::page::{Page, SortKey};
@@ -154,6 +154,20 @@ impl<B: Backend> AssetStore for SqlStore<B> {
         auth_changed: bool,
     ) -> Result<Option<Operation>> {
         let mut tx = self.pool.begin().await?;
+        // A building generation left by a REINDEX that ended without its worker (given up after
+        // its attempts) is dropped when a new operation replaces it.
+        let stale = match op {
+            Some(_) => sql("SELECT building FROM assets WHERE tenant_id = $1 AND id = $2")
+                .bind(&asset.tenant)
+                .bind(asset.id)
+                .fetch_optional(&mut tx)
+                .await?
+                .and_then(|r| r.opt_text("building").ok().flatten())
+                .and_then(|b| serde_json::from_str::<Generation>(&b).ok())
+                .map(|b| b.index)
+                .filter(|i| asset.building.as_ref().map(|b| b.index) != Some(*i)),
+            None => None,
+        };
         let updated = sql("UPDATE assets SET display_name = $3, parameters = $4,
                 budget = $9, auto_update = $10, embedding_llm_config_id = $11, modified_at = $12,
                 next_poll_at = $13,
@@ -203,7 +217,13 @@ impl<B: Backend> AssetStore for SqlStore<B> {
             }
             None => None,
         };
+        if let Some(stale) = stale {
+            super::generations::drop_index(&mut tx, &asset.tenant, stale).await?;
+        }
         tx.commit().await?;
+        if let Some(stale) = stale {
+            self.backend.asset_deleted(stale);
+        }
         Ok(created)
     }
 

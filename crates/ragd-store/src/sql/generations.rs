@@ -26,7 +26,7 @@ async fn asset_in(tx: &mut Tx, tenant: &TenantId, id: Uuid) -> Result<Option<Ass
 }
 
 /// Deletes every chunk of the index `index`.
-async fn drop_index(tx: &mut Tx, tenant: &TenantId, index: Uuid) -> Result<()> {
+pub(crate) async fn drop_index(tx: &mut Tx, tenant: &TenantId, index: Uuid) -> Result<()> {
     sql("DELETE FROM chunks WHERE tenant_id = $1 AND asset_id = $2")
         .bind(tenant)
         .bind(index)
