@@ -41,7 +41,9 @@ fn main() {
             async move {
                 let started = Instant::now();
                 let body = serde_json::json!({"query": q, "topK": 10});
-                let r = api.call(&format!("assets/{asset}:search"), Some(body)).await;
+                let r = api
+                    .call(&format!("assets/{asset}:search"), Some(body))
+                    .await;
                 assert!(r["results"].is_array(), "{r}");
                 started.elapsed()
             }
@@ -57,12 +59,17 @@ fn main() {
 
         let change = serde_json::json!({"embedding": {"chunkSize": 96, "chunkOverlap": 16}});
         let patched = api.patch(&format!("assets/{asset}"), change).await;
-        let op = patched["operation"]["id"].as_str().expect("a REINDEX").to_owned();
+        let op = patched["operation"]["id"]
+            .as_str()
+            .expect("a REINDEX")
+            .to_owned();
         let started = Instant::now();
         let mut building = Vec::new();
         let mut i = 0;
         let done = loop {
-            let now = api.call(&format!("assets/{asset}/operations/{op}"), None).await;
+            let now = api
+                .call(&format!("assets/{asset}/operations/{op}"), None)
+                .await;
             if now["done"] == true {
                 break now;
             }
@@ -89,9 +96,6 @@ fn main() {
         println!("|---|---|---|---|");
         let p99_idle = row("nothing else running", &mut idle);
         let p99_building = row("while the REINDEX builds", &mut building);
-        println!(
-            "| building / idle | | | {:.2}x |",
-            p99_building / p99_idle
-        );
+        println!("| building / idle | | | {:.2}x |", p99_building / p99_idle);
     });
 }

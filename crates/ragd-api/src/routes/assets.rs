@@ -227,14 +227,23 @@ pub async fn refresh_asset(
             },
         )
         .await?;
-    Ok((
+    Ok(accepted(&s, &view, &op))
+}
+
+/// 202 with the asset and the operation a custom method started.
+fn accepted(
+    s: &AppState,
+    view: &ragd_core::domain::AssetView,
+    op: &ragd_core::domain::Operation,
+) -> (StatusCode, Json<AssetWithOperation>) {
+    (
         StatusCode::ACCEPTED,
         Json(AssetWithOperation {
-            asset: s.asset_dto(&view),
-            operation: s.operation_dto(&op),
+            asset: s.asset_dto(view),
+            operation: s.operation_dto(op),
             webhook: None,
         }),
-    ))
+    )
 }
 
 /// **(ragd)** Makes the generation the last re-index replaced serve again (while it is kept,
@@ -254,14 +263,7 @@ pub async fn rollback_asset(
 ) -> ApiResult<(StatusCode, Json<AssetWithOperation>)> {
     let caller = claims.caller(&tenant, Scope::Write)?;
     let (view, op) = s.services.asset_rollback(&caller, id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(AssetWithOperation {
-            asset: s.asset_dto(&view),
-            operation: s.operation_dto(&op),
-            webhook: None,
-        }),
-    ))
+    Ok(accepted(&s, &view, &op))
 }
 
 /// **(ragd)** Prices a change of the embedding model or chunking before it is made: the

@@ -5,7 +5,7 @@
 use super::documents::insert_chunks;
 use super::operations::{insert_operation, lease_held, read_operation};
 use super::{Backend, SqlStore, rows};
-use crate::db::{Columns, Tx, json, sql};
+use crate::db::{Columns, Sql, Tx, json, sql};
 use async_trait::async_trait;
 use ragd_core::Result;
 use ragd_core::domain::*;
@@ -181,22 +181,13 @@ impl<B: Backend> GenerationStore for SqlStore<B> {
         asset_id: Uuid,
         index: Uuid,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let Some(asset) = asset_in(&mut tx, tenant, asset_id).await? else {
-            return Ok(());
-        };
-        if asset.previous.map(|p| p.index) != Some(index) {
-            return Ok(());
-        }
-        drop_index(&mut tx, tenant, index).await?;
-        sql("UPDATE assets SET previous = NULL WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(asset_id)
-            .execute(&mut tx)
-            .await?;
-        tx.commit().await?;
-        self.backend.asset_deleted(index);
-        Ok(())
+        let slot = |a: &Asset| a.previous.as_ref().map(|p| p.index);
+        self.drop_generation(tenant, asset_id, index, slot, |a| {
+            sql("UPDATE assets SET previous = NULL WHERE tenant_id = $1 AND id = $2")
+                .bind(&a.tenant)
+                .bind(a.id)
+        })
+        .await
     }
 
     async fn documents_without_text(&self, tenant: &TenantId, asset_id: Uuid) -> Result<i64> {
@@ -216,28 +207,46 @@ impl<B: Backend> GenerationStore for SqlStore<B> {
         asset_id: Uuid,
         index: Uuid,
     ) -> Result<()> {
+        let slot = |a: &Asset| a.building.as_ref().map(|b| b.index);
+        self.drop_generation(tenant, asset_id, index, slot, |asset| {
+            // The asset's settings are the serving generation's again.
+            let spec = &asset.serving.spec;
+            sql(
+                "UPDATE assets SET building = NULL, embedding_provider = $3, embedding_model = $4,
+                    chunk_size = $5, chunk_overlap = $6
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(&asset.tenant)
+            .bind(asset.id)
+            .bind(&spec.provider)
+            .bind(&spec.model)
+            .bind(i64::from(spec.chunk_size))
+            .bind(i64::from(spec.chunk_overlap))
+        })
+        .await
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// Drops generation `index` with its chunks if the asset's `slot` still names it, and runs
+    /// `clear` (the statement that empties the slot) in the same transaction.
+    async fn drop_generation(
+        &self,
+        tenant: &TenantId,
+        asset_id: Uuid,
+        index: Uuid,
+        slot: impl Fn(&Asset) -> Option<Uuid>,
+        clear: impl FnOnce(&Asset) -> Sql,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let Some(asset) = asset_in(&mut tx, tenant, asset_id).await? else {
             return Ok(());
         };
-        if asset.building.as_ref().map(|b| b.index) != Some(index) {
+        if slot(&asset) != Some(index) {
             return Ok(());
         }
         drop_index(&mut tx, tenant, index).await?;
-        let spec = &asset.serving.spec;
-        sql(
-            "UPDATE assets SET building = NULL, embedding_provider = $3, embedding_model = $4,
-                chunk_size = $5, chunk_overlap = $6
-             WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant)
-        .bind(asset_id)
-        .bind(&spec.provider)
-        .bind(&spec.model)
-        .bind(i64::from(spec.chunk_size))
-        .bind(i64::from(spec.chunk_overlap))
-        .execute(&mut tx)
-        .await?;
+        clear(&asset).execute(&mut tx).await?;
         tx.commit().await?;
         self.backend.asset_deleted(index);
         Ok(())

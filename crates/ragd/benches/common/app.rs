@@ -59,23 +59,20 @@ impl Api {
     /// One JSON request to `/v1/tenants/bench/{path}`: GET without a body, POST with one.
     pub async fn call(&self, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
         let url = format!("{}/v1/tenants/bench/{path}", self.base);
-        let req = match body {
+        self.send(match body {
             Some(b) => self.client.post(url).json(&b),
             None => self.client.get(url),
-        };
-        req.bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        })
+        .await
     }
 
     /// `PATCH /v1/tenants/bench/{path}` with `body`.
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
         let url = format!("{}/v1/tenants/bench/{path}", self.base);
-        let req = self.client.patch(url).json(&body);
+        self.send(self.client.patch(url).json(&body)).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> serde_json::Value {
         req.bearer_auth(&self.token)
             .send()
             .await

@@ -160,7 +160,11 @@ pub async fn write_documents(
             .collect();
         // The document's text as ingestion stores it: what a re-index builds from.
         let text = DocumentText {
-            text: range.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>().join("\n\n"),
+            text: range
+                .iter()
+                .map(|&i| texts[i].as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
             title: Some(doc.file_name.clone()),
             ..Default::default()
         };
