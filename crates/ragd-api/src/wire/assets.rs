@@ -365,7 +365,7 @@ pub struct Asset {
     /// is configured with, which differs while a `REINDEX` builds the next generation.
     pub serving_generation: IndexGeneration,
     /// **(ragd)** The generation a running `REINDEX` builds beside the serving one, which it
-    /// replaces at once when complete (its progress is the operation's).
+    /// replaces at once when complete, with the share of documents built.
     pub building_generation: Option<IndexGeneration>,
     /// **(ragd)** The generation the last re-index replaced, kept for `:rollback` until
     /// `generation_retention_secs` after its `retiredAt`.
@@ -430,7 +430,10 @@ impl Asset {
             vectorized: a.vectorized,
             ocr: a.ocr,
             serving_generation: IndexGeneration::from(&a.serving),
-            building_generation: a.building.as_ref().map(IndexGeneration::from),
+            building_generation: a
+                .building
+                .as_ref()
+                .map(|g| IndexGeneration::building(g, s.latest_items)),
             previous_generation: a.previous.as_ref().map(IndexGeneration::from),
             config: AssetConfig {
                 source_type: a.source_type.as_str().to_owned(),

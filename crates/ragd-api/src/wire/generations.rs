@@ -11,6 +11,25 @@ pub struct IndexGeneration {
     /// When it stopped serving (the previous generation only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<i64>,
+    /// 0–1: documents of the building generation done (its `REINDEX`'s items); the building
+    /// generation only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
+}
+
+impl IndexGeneration {
+    /// The building generation, with its `REINDEX`'s progress (`(processed, total)` items).
+    pub fn building(g: &ragd_core::domain::Generation, (done, total): (i64, i64)) -> Self {
+        let share = if total > 0 {
+            (done as f64 / total as f64).min(1.0)
+        } else {
+            0.0
+        };
+        IndexGeneration {
+            progress: Some(share),
+            ..Self::from(g)
+        }
+    }
 }
 
 impl From<&ragd_core::domain::Generation> for IndexGeneration {
@@ -19,6 +38,7 @@ impl From<&ragd_core::domain::Generation> for IndexGeneration {
             number: g.number,
             embedding: Embedding::from(&g.spec),
             retired_at: g.retired_at,
+            progress: None,
         }
     }
 }

@@ -121,6 +121,8 @@ pub struct AssetStats {
     pub chunk_count: i64,
     /// Status and failed-item count of the newest operation, if any.
     pub latest_operation: Option<(OperationStatus, i64)>,
+    /// Items processed and total of the newest operation (a building generation's progress).
+    pub latest_items: (i64, i64),
     pub total_tokens: i64,
     pub monthly_tokens: i64,
     pub daily_tokens: i64,

@@ -25,6 +25,10 @@ pub(crate) const COLUMNS: &str = "a.id, a.tenant_id, a.display_name, a.source_ty
         ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_status,
     (SELECT o.items_failed FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id
         ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_failed,
+    (SELECT o.items_processed FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id
+        ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_processed,
+    (SELECT o.items_total FROM operations o WHERE o.tenant_id = a.tenant_id AND o.asset_id = a.id
+        ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_total,
     (SELECT CAST(COALESCE(SUM(u.tokens), 0) AS BIGINT) FROM asset_usage u
         WHERE u.asset_id = a.id) AS total_tokens,
     (SELECT CAST(COALESCE(SUM(u.tokens), 0) AS BIGINT) FROM asset_usage u

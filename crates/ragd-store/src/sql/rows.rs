@@ -85,6 +85,10 @@ pub(crate) fn asset_view(row: &impl Columns) -> Result<AssetView> {
             document_count: row.int("document_count")?,
             chunk_count: row.int("doc_chunk_count")?,
             latest_operation,
+            latest_items: (
+                row.opt_int("latest_processed")?.unwrap_or(0),
+                row.opt_int("latest_total")?.unwrap_or(0),
+            ),
             total_tokens: row.int("total_tokens")?,
             monthly_tokens: row.int("monthly_tokens")?,
             daily_tokens: row.int("daily_tokens")?,

@@ -115,8 +115,11 @@ async fn a_reindex_builds_beside_the_serving_index_and_swaps_at_once() {
         r.body
     );
     // Held at its checkpoints as it builds: half-built, every search reads generation 1 only.
+    let mut progress = Vec::new();
     for _ in 0..3 {
         gate.reached().await;
+        let building = app.get(&path, &t).await.body["buildingGeneration"].clone();
+        progress.push(building["progress"].as_f64().expect("the build's progress"));
         for (q, was) in queries.iter().zip(&before) {
             assert_eq!(
                 &search(q).await,
@@ -126,6 +129,11 @@ async fn a_reindex_builds_beside_the_serving_index_and_swaps_at_once() {
         }
         gate.release(1);
     }
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1])
+            && progress.iter().all(|p| (0.0..1.0).contains(p)),
+        "the building generation's progress: {progress:?}"
+    );
     assert!(
         stored_chunks(&app).await > served,
         "the new generation is written beside the old"
