@@ -28,7 +28,23 @@ pub(crate) fn file_part(name: &str, bytes: Vec<u8>) -> Part {
 
 /// `POST /assets:file` of one file; returns (asset, operation when done).
 pub(crate) async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (String, Value) {
-    let form = Form::new().part("File", file_part(name, bytes));
+    let (asset, op) = start_upload(app, name, bytes, None).await;
+    let op = app.wait_done("acme", &asset, &op).await;
+    (asset, op)
+}
+
+/// `POST /assets:file` of one file, with a `Payload` if given, without waiting: (asset,
+/// operation id).
+pub(crate) async fn start_upload(
+    app: &TestApp,
+    name: &str,
+    bytes: Vec<u8>,
+    payload: Option<Value>,
+) -> (String, String) {
+    let mut form = Form::new().part("File", file_part(name, bytes));
+    if let Some(p) = payload {
+        form = form.text("Payload", p.to_string());
+    }
     let r = multipart(
         app,
         "/v1/tenants/acme/assets:file",
@@ -37,11 +53,8 @@ pub(crate) async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (String
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let asset = r.body["asset"]["id"].as_str().unwrap().to_owned();
-    let op = app
-        .wait_done("acme", &asset, r.body["operation"]["id"].as_str().unwrap())
-        .await;
-    (asset, op)
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    (id(&r.body["asset"]), id(&r.body["operation"]))
 }
 
 /// `POST /storage` then `POST /assets:import`; returns (asset, operation when done).

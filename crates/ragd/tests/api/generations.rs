@@ -34,6 +34,20 @@ async fn pass_until_done(app: &TestApp, gate: &Gate, asset: &str, op: &str) -> V
     }
 }
 
+/// The asset, after asserting that generation `number` serves and none builds.
+async fn served_generation(app: &TestApp, path: &str, number: i64) -> Value {
+    let asset = app.get(path, &app.token("acme")).await.body;
+    assert_eq!(
+        (
+            asset["servingGeneration"]["number"].as_i64(),
+            asset["buildingGeneration"].is_null()
+        ),
+        (Some(number), true),
+        "{asset}"
+    );
+    asset
+}
+
 /// How many chunks the tenant has, in every generation.
 async fn stored_chunks(app: &TestApp) -> i64 {
     let n = app
@@ -140,15 +154,7 @@ async fn a_reindex_builds_beside_the_serving_index_and_swaps_at_once() {
     );
     let done = pass_until_done(&app, &gate, &a, &reindex).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
-    let asset = app.get(&path, &t).await.body;
-    assert_eq!(
-        (
-            asset["servingGeneration"]["number"].as_i64(),
-            asset["buildingGeneration"].is_null()
-        ),
-        (Some(2), true),
-        "{asset}"
-    );
+    let asset = served_generation(&app, &path, 2).await;
     assert_eq!(
         asset["servingGeneration"]["embedding"]["provider"],
         "openai"
@@ -197,15 +203,7 @@ async fn a_reindex_builds_beside_the_serving_index_and_swaps_at_once() {
     gate.release(1);
     let done = pass_until_done(&app, &gate, &a, &cancelled).await;
     assert_eq!(done["status"], "CANCELLED", "{done}");
-    let asset = app.get(&path, &t).await.body;
-    assert_eq!(
-        (
-            asset["servingGeneration"]["number"].as_i64(),
-            asset["buildingGeneration"].is_null()
-        ),
-        (Some(2), true),
-        "{asset}"
-    );
+    let asset = served_generation(&app, &path, 2).await;
     assert_eq!(
         asset["embedding"], asset["servingGeneration"]["embedding"],
         "settings as served"

@@ -6,9 +6,8 @@
 //! Uploaded PNG, JPEG and (multi-page) TIFF images are read so too; an asset can turn OCR off
 //! and on again; a long scan's operation shows its pages as they are read.
 
-use crate::files::{all_chunks, file_part, multipart, only_document, upload};
+use crate::files::{all_chunks, only_document, start_upload, upload};
 use crate::helpers::*;
-use reqwest::multipart::Form;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -76,28 +75,6 @@ fn scanned(dir: &std::path::Path, first: u32, last: u32) -> Vec<u8> {
     args.extend(["-o", &pdf]);
     tool("img2pdf", &args);
     std::fs::read(&pdf).unwrap()
-}
-
-/// `POST /assets:file` with a `Payload`, without waiting: (asset, operation id).
-async fn upload_with(
-    app: &TestApp,
-    name: &str,
-    bytes: Vec<u8>,
-    payload: Value,
-) -> (String, String) {
-    let form = Form::new()
-        .part("File", file_part(name, bytes))
-        .text("Payload", payload.to_string());
-    let r = multipart(
-        app,
-        "/v1/tenants/acme/assets:file",
-        &app.token("acme"),
-        form,
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
-    (id(&r.body["asset"]), id(&r.body["operation"]))
 }
 
 #[tokio::test]
@@ -281,7 +258,7 @@ async fn ocr_is_turned_off_and_on_per_asset() {
     let app = TestApp::spawn().await;
     let t = app.token("acme");
 
-    let (asset, op) = upload_with(&app, "scan.pdf", scan, json!({"ocr": false})).await;
+    let (asset, op) = start_upload(&app, "scan.pdf", scan, Some(json!({"ocr": false}))).await;
     let op = app.wait_done("acme", &asset, &op).await;
     assert_eq!(
         (op["itemsFailed"].as_i64(), op["ocrPages"].as_i64()),
@@ -348,7 +325,7 @@ async fn ocr_is_turned_off_and_on_per_asset() {
         ],
     );
     let png = std::fs::read(format!("{image}.png")).unwrap();
-    let (asset, op) = upload_with(&app, "page.png", png, json!({"OCR": false})).await;
+    let (asset, op) = start_upload(&app, "page.png", png, Some(json!({"OCR": false}))).await;
     let op = app.wait_done("acme", &asset, &op).await;
     let reason = "an image is read by OCR, and OCR is off for this asset";
     assert!(
@@ -363,7 +340,7 @@ async fn a_long_scan_shows_its_pages_on_the_operation_as_they_are_read() {
     let pages = 8;
     let scan = scanned(dir.path(), 1, pages);
     let app = TestApp::spawn().await;
-    let (asset, op) = upload_with(&app, "long-scan.pdf", scan, json!({})).await;
+    let (asset, op) = start_upload(&app, "long-scan.pdf", scan, Some(json!({}))).await;
     let res = app
         .client
         .get(format!(
