@@ -82,17 +82,7 @@ async fn a_reindex_builds_beside_the_serving_index_and_swaps_at_once() {
     let path = format!("/v1/tenants/acme/assets/{a}");
     // Vector search: its scores are the serving model's alone (full-text scores also move with
     // the corpus statistics, which every generation's chunks share).
-    let search = |query: &'static str| {
-        let (app, t, a) = (&app, &t, &a);
-        async move {
-            let body = json!({"query": query, "topK": 5, "searchMode": "VECTOR"});
-            let r = app
-                .post(&format!("/v1/tenants/acme/assets/{a}:search"), t, body)
-                .await;
-            assert_eq!(r.status, 200, "{}", r.body);
-            r.body["results"].clone()
-        }
-    };
+    let search = |query: &'static str| vector_search(&app, &a, query);
     let queries = [
         "patent license granted by contributors",
         "copies of the document",
